@@ -1,0 +1,132 @@
+/**
+ * Where circuits keep their state: the seam between the breaker and its
+ * storage. `layerMemory` (this module) keeps state in the process;
+ * `RedisCircuitStore.layer` shares it across a fleet.
+ *
+ * A store hands out one `Circuit` per name. Each circuit answers what it can
+ * from local knowledge synchronously (`acquireLocal`, `recordSuccessLocal`),
+ * which is how a healthy call costs no round trip, and does everything else
+ * as an Effect that may fail with `CircuitStoreError`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type { CircuitConfig } from "./CircuitConfig.js"
+import type { Snapshot, State } from "./CircuitState.js"
+import * as memory from "./internal/memoryStore.js"
+import type * as machine from "./internal/machine.js"
+
+/**
+ * Whether a call may run: `Allow` (with the probe permit it took, if it is a
+ * half-open probe) or `Reject` (with the milliseconds until one may).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision = machine.Decision
+
+/**
+ * How a call ended, as far as the circuit cares: `release` gives a probe
+ * permit back without counting (an interrupted probe).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = machine.Outcome
+
+/**
+ * The store could not be reached or answered nonsense. `reason` is safe to
+ * log: it never holds a secret.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
+  "effect-circuit-breaker/CircuitStoreError"
+)("CircuitStoreError", {
+  reason: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return `Circuit store error: ${this.reason}`
+  }
+}
+
+/**
+ * One circuit in a store. Times are epoch milliseconds from the caller's
+ * `Clock`; `sample` is a jitter sample in [0, 1) from the caller's `Random`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Circuit {
+  readonly name: string
+  /**
+   * A decision from local knowledge alone, or `undefined` when the store must
+   * be asked (`acquire`). Never takes a probe permit.
+   */
+  readonly acquireLocal: (now: number) => Decision | undefined
+  /** Decides atomically; in OPEN at or after `retryAt` this takes a probe permit. */
+  readonly acquire: (now: number) => Effect.Effect<Decision, CircuitStoreError>
+  /** Records a success of a non-probe call locally if it can (then `true`). */
+  readonly recordSuccessLocal: (now: number) => boolean
+  /** Records an outcome atomically and returns the resulting state. */
+  readonly record: (
+    now: number,
+    outcome: Outcome,
+    probe: string | undefined,
+    sample: number
+  ) => Effect.Effect<Snapshot, CircuitStoreError>
+  /** The circuit's state now. */
+  readonly read: (now: number) => Effect.Effect<Snapshot, CircuitStoreError>
+  /** Moves to a sticky admin state. */
+  readonly force: (
+    now: number,
+    state: Extract<State, "FORCED_OPEN" | "FORCED_CLOSED">
+  ) => Effect.Effect<Snapshot, CircuitStoreError>
+  /** Back to CLOSED with an empty window and backoff. */
+  readonly reset: (now: number) => Effect.Effect<Snapshot, CircuitStoreError>
+}
+
+/**
+ * The store service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CircuitStore extends Context.Tag("effect-circuit-breaker/CircuitStore")<CircuitStore, {
+  /** The circuit `name`, governed by `config`. Registers the name with the store. */
+  readonly circuit: (name: string, config: CircuitConfig) => Effect.Effect<Circuit>
+  /** Every circuit the store knows of (fleet-wide for a shared store). */
+  readonly names: Effect.Effect<ReadonlyArray<string>, CircuitStoreError>
+}>() {}
+
+/**
+ * An in-memory store: the embedded default, and what a single process needs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<CircuitStore["Type"]> = Effect.sync(memory.make)
+
+/**
+ * The in-memory store as a layer.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("payments")
+ *   return yield* Effect.succeed("charged").pipe(CircuitBreaker.protect(breaker))
+ * }).pipe(Effect.provide(CircuitStore.layerMemory))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<CircuitStore> = Layer.effect(CircuitStore, makeMemory)

@@ -1,0 +1,66 @@
+/**
+ * A Redis-backed circuit breaker for Effect, shared by a fleet of serverless
+ * instances.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The backoff of open periods as an Effect `Schedule`.
+ *
+ * @since 0.1.0
+ */
+export * as Backoff from "./Backoff.js"
+
+/**
+ * `make`, `protect`, and the breaker's model.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.js"
+
+/**
+ * The failures `protect` adds: `CircuitOpen`, `ServiceUnavailable`.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreakerError from "./CircuitBreakerError.js"
+
+/**
+ * A registry of breakers by name.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreakers from "./CircuitBreakers.js"
+
+/**
+ * The configuration: Schema, defaults, presets, `ConfigError`.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitConfig from "./CircuitConfig.js"
+
+/**
+ * States, snapshots and transitions.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitState from "./CircuitState.js"
+
+/**
+ * The store service and its in-memory layer.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitStore from "./CircuitStore.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  CircuitOpen,
+  /**
+   * @since 0.1.0
+   */
+  ServiceUnavailable
+} from "./CircuitBreakerError.js"

@@ -1,0 +1,465 @@
+/**
+ * The breaker: `protect` and the admin effects over one `Circuit` of a store.
+ *
+ * The hot path (a CLOSED circuit, a call that succeeds) is one
+ * `withFiberRuntime` and one `matchCauseEffect`: the clock is read
+ * synchronously from the fiber and the store answers from local knowledge.
+ * Everything that takes or returns a probe permit runs uninterruptibly, with
+ * only the protected effect itself interruptible, so a permit is never lost.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import * as CircuitConfig from "../CircuitConfig.js"
+import { CircuitOpen, ServiceUnavailable } from "../CircuitBreakerError.js"
+import type { Snapshot, State, Transition } from "../CircuitState.js"
+import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
+import * as memory from "./memoryStore.js"
+
+/** @internal */
+export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker/CircuitBreaker")
+
+/** @internal */
+export type TypeId = typeof TypeId
+
+/** @internal */
+export interface LocalCounts {
+  calls: number
+  successes: number
+  failures: number
+  rejections: number
+  probes: number
+  slowCalls: number
+  storeErrors: number
+  lastSuccessAt: number
+  lastFailureAt: number
+}
+
+/** @internal */
+export interface Metrics {
+  readonly service: string
+  readonly instanceId: string
+  readonly state: State
+  /** Calls this instance ran through the breaker (rejections excluded). */
+  readonly calls: number
+  readonly successes: number
+  readonly failures: number
+  readonly rejections: number
+  readonly probes: number
+  readonly slowCalls: number
+  readonly storeErrors: number
+  /** Failures and calls in the circuit's sliding window (fleet-wide for a shared store). */
+  readonly windowFailures: number
+  readonly windowCalls: number
+  readonly openCount: number
+  readonly retryAt: number | null
+  readonly lastTransitionAt: number | null
+  readonly lastSuccessAt: number | null
+  readonly lastFailureAt: number | null
+}
+
+/** @internal */
+export type HealthStatus = "healthy" | "degraded" | "unhealthy"
+
+/** @internal */
+export interface Health {
+  readonly service: string
+  readonly status: HealthStatus
+  readonly state: State
+  readonly metrics: Metrics
+  readonly timestamp: number
+}
+
+/** @internal */
+export const statusOf = (state: State): HealthStatus =>
+  state === "CLOSED" || state === "FORCED_CLOSED" ? "healthy" : state === "HALF_OPEN" ? "degraded" : "unhealthy"
+
+const nowFrom = (fiber: { readonly currentDefaultServices: Context.Context<never> }): Clock.Clock =>
+  Context.unsafeGet(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
+
+/** @internal */
+export class CircuitBreakerImpl {
+  readonly [TypeId]: TypeId = TypeId
+  private lastState: State = "CLOSED"
+  private lastVersion = 0
+  private lastTransitionAt = 0
+  private listeners: Set<(transition: Transition) => void> | undefined = undefined
+  private local: Circuit | undefined = undefined
+  /** True while the last store operation failed and the local fallback is in use. */
+  degraded = false
+  readonly counts: LocalCounts = {
+    calls: 0,
+    successes: 0,
+    failures: 0,
+    rejections: 0,
+    probes: 0,
+    slowCalls: 0,
+    storeErrors: 0,
+    lastSuccessAt: 0,
+    lastFailureAt: 0
+  }
+
+  constructor(
+    readonly name: string,
+    readonly config: CircuitConfig.CircuitConfig,
+    readonly instanceId: string,
+    readonly circuit: Circuit
+  ) {}
+
+  // -------------------------------------------------------------------------
+  // protect
+  // -------------------------------------------------------------------------
+
+  /** Bound, so `effect.pipe(breaker.protect)` works. */
+  readonly protect = <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> =>
+    Effect.withFiberRuntime((fiber) => {
+      const clock = nowFrom(fiber)
+      const now = clock.unsafeCurrentTimeMillis()
+      const decision = this.circuit.acquireLocal(now)
+      if (decision === undefined) return this.protectSlow(self, clock, now)
+      if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
+      if (decision._tag === "Reject") return this.reject(decision)
+      return this.run(self, clock, now, this.circuit)
+    })
+
+  /** Runs a call admitted without a permit and records its outcome. */
+  private run<A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    clock: Clock.Clock,
+    start: number,
+    circuit: Circuit
+  ): Effect.Effect<A, E, R> {
+    this.counts.calls++
+    return Effect.matchCauseEffect(self, {
+      onSuccess: (a) => {
+        const end = clock.unsafeCurrentTimeMillis()
+        if (this.isSlow(start, end)) {
+          this.counts.slowCalls++
+          return Effect.as(this.recordOutcome(circuit, end, "failure", undefined), a)
+        }
+        this.counts.successes++
+        this.counts.lastSuccessAt = end
+        if (circuit.recordSuccessLocal(end)) return Effect.succeed(a)
+        return Effect.as(this.recordOutcome(circuit, end, "success", undefined), a)
+      },
+      onFailure: (cause) => {
+        const end = clock.unsafeCurrentTimeMillis()
+        const outcome = this.classify(cause, start, end)
+        if (outcome === "release") return Effect.failCause(cause)
+        if (outcome === "success" && circuit.recordSuccessLocal(end)) return Effect.failCause(cause)
+        return Effect.zipRight(this.recordOutcome(circuit, end, outcome, undefined), Effect.failCause(cause))
+      }
+    })
+  }
+
+  /** Asks the store: a probe permit, a state change, or a store failure. */
+  private protectSlow<A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    clock: Clock.Clock,
+    now: number
+  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(this.acquire(now), ([decision, circuit]): Effect.Effect<
+        A,
+        E | CircuitOpen | ServiceUnavailable,
+        R
+      > => {
+        if (decision._tag === "Reject") return this.reject(decision)
+        if (decision.probe === undefined) return restore(this.run(self, clock, now, circuit))
+        const probe = decision.probe
+        this.counts.calls++
+        this.counts.probes++
+        return Effect.matchCauseEffect(restore(self), {
+          onSuccess: (a) => {
+            const end = clock.unsafeCurrentTimeMillis()
+            const slow = this.isSlow(now, end)
+            if (slow) this.counts.slowCalls++
+            else {
+              this.counts.successes++
+              this.counts.lastSuccessAt = end
+            }
+            return Effect.as(this.recordOutcome(circuit, end, slow ? "failure" : "success", probe), a)
+          },
+          onFailure: (cause) => {
+            const end = clock.unsafeCurrentTimeMillis()
+            return Effect.zipRight(
+              this.recordOutcome(circuit, end, this.classify(cause, now, end), probe),
+              Effect.failCause(cause)
+            )
+          }
+        })
+      })
+    )
+  }
+
+  private acquire(now: number): Effect.Effect<readonly [Decision, Circuit], ServiceUnavailable> {
+    return this.circuit.acquire(now).pipe(
+      Effect.map((decision) => {
+        this.degraded = false
+        this.observe(decision.state, decision.version, now)
+        return [decision, this.circuit] as const
+      }),
+      Effect.catchAll((error) => this.acquireWithoutStore(now, error))
+    )
+  }
+
+  /** The `onStoreUnavailable` policy, when the store could not decide. */
+  private acquireWithoutStore(
+    now: number,
+    error: CircuitStoreError
+  ): Effect.Effect<readonly [Decision, Circuit], ServiceUnavailable> {
+    this.counts.storeErrors++
+    this.degraded = true
+    switch (this.config.onStoreUnavailable) {
+      case "fail-closed":
+        return Effect.fail(new ServiceUnavailable({ service: this.config.serviceName, reason: error.reason }))
+      case "fail-open":
+        return Effect.succeed(
+          [{ _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion }, this.circuit] as const
+        )
+      case "local": {
+        const local = this.localCircuit()
+        return Effect.map(local.acquire(now), (decision) => [decision, local] as const) as Effect.Effect<
+          readonly [Decision, Circuit],
+          never
+        >
+      }
+    }
+  }
+
+  /** An in-memory circuit of the same config, for the `"local"` policy. */
+  private localCircuit(): Circuit {
+    if (this.local === undefined) {
+      this.local = Effect.runSync(memory.make().circuit(this.name, this.config))
+    }
+    return this.local
+  }
+
+  private reject(decision: Extract<Decision, { _tag: "Reject" }>): Effect.Effect<never, CircuitOpen> {
+    this.counts.rejections++
+    return Effect.fail(
+      new CircuitOpen({
+        service: this.config.serviceName,
+        state: decision.state === "CLOSED" || decision.state === "FORCED_CLOSED" ? "OPEN" : decision.state,
+        retryAfter: Duration.millis(decision.retryAfter)
+      })
+    )
+  }
+
+  private isSlow(start: number, end: number): boolean {
+    return this.config.slowCallDuration !== undefined && end - start > this.config.slowCallDuration
+  }
+
+  /** How a failed call counts: interruptions never count; `isFailure` may excuse an error. */
+  private classify(cause: Cause.Cause<unknown>, start: number, end: number): Outcome {
+    if (Cause.isInterruptedOnly(cause)) return "release"
+    const predicate = this.config.isFailure
+    if (predicate !== undefined && !Cause.isDie(cause)) {
+      const failure = Cause.failureOption(cause)
+      if (failure._tag === "Some") {
+        let counts = true
+        try {
+          counts = predicate(failure.value)
+        } catch {
+          counts = true
+        }
+        if (!counts) {
+          if (this.isSlow(start, end)) {
+            this.counts.slowCalls++
+            return "failure"
+          }
+          this.counts.successes++
+          this.counts.lastSuccessAt = end
+          return "success"
+        }
+      }
+    }
+    this.counts.failures++
+    this.counts.lastFailureAt = end
+    return "failure"
+  }
+
+  /**
+   * Records an outcome in the store (with a jitter sample, in case it opens
+   * the circuit). A store failure never fails the caller's call: the outcome
+   * goes to the local fallback under `"local"`, and is dropped otherwise.
+   */
+  private recordOutcome(
+    circuit: Circuit,
+    now: number,
+    outcome: Outcome,
+    probe: string | undefined
+  ): Effect.Effect<void> {
+    return Effect.flatMap(Random.next, (sample) =>
+      circuit.record(now, outcome, probe, sample).pipe(
+        Effect.matchEffect({
+          onSuccess: (snapshot) => {
+            if (circuit === this.circuit) this.degraded = false
+            this.observe(snapshot.state, snapshot.version, now)
+            return Effect.void
+          },
+          onFailure: () => {
+            this.counts.storeErrors++
+            this.degraded = true
+            if (this.config.onStoreUnavailable !== "local") return Effect.void
+            return Effect.ignore(this.localCircuit().record(now, outcome, undefined, sample))
+          }
+        })
+      ))
+  }
+
+  // -------------------------------------------------------------------------
+  // transitions
+  // -------------------------------------------------------------------------
+
+  observe(state: State, version: number, at: number): void {
+    if (version === this.lastVersion && state === this.lastState) return
+    const from = this.lastState
+    this.lastVersion = version
+    if (state === from) return
+    this.lastState = state
+    this.lastTransitionAt = at
+    if (this.listeners !== undefined) {
+      const transition: Transition = { service: this.config.serviceName, from, to: state, at, version }
+      for (const listener of this.listeners) listener(transition)
+    }
+  }
+
+  get stateChanges(): Stream.Stream<Transition> {
+    return Stream.asyncPush<Transition>((emit) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const listener = (transition: Transition) => {
+            emit.single(transition)
+          }
+          if (this.listeners === undefined) this.listeners = new Set()
+          this.listeners.add(listener)
+          return listener
+        }),
+        (listener) => Effect.sync(() => this.listeners?.delete(listener))
+      ), { bufferSize: 1024, strategy: "sliding" })
+  }
+
+  // -------------------------------------------------------------------------
+  // reads and admin
+  // -------------------------------------------------------------------------
+
+  private withSnapshot<A>(
+    f: (snapshot: Snapshot, now: number) => A,
+    op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError> = (circuit, now) =>
+      circuit.read(now)
+  ): Effect.Effect<A, CircuitStoreError> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.map(op(this.circuit, now), (snapshot) => {
+        this.observe(snapshot.state, snapshot.version, now)
+        return f(snapshot, now)
+      }))
+  }
+
+  get snapshot(): Effect.Effect<Snapshot, CircuitStoreError> {
+    return this.withSnapshot((snapshot) => snapshot)
+  }
+
+  get state(): Effect.Effect<State, CircuitStoreError> {
+    return this.withSnapshot((snapshot) => snapshot.state)
+  }
+
+  metricsFrom(snapshot: Snapshot): Metrics {
+    const c = this.counts
+    return {
+      service: this.config.serviceName,
+      instanceId: this.instanceId,
+      state: snapshot.state,
+      calls: c.calls,
+      successes: c.successes,
+      failures: c.failures,
+      rejections: c.rejections,
+      probes: c.probes,
+      slowCalls: c.slowCalls,
+      storeErrors: c.storeErrors,
+      windowFailures: snapshot.failures,
+      windowCalls: snapshot.calls,
+      openCount: snapshot.openCount,
+      retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
+      lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
+      lastSuccessAt: c.lastSuccessAt > 0 ? c.lastSuccessAt : null,
+      lastFailureAt: c.lastFailureAt > 0 ? c.lastFailureAt : null
+    }
+  }
+
+  get metrics(): Effect.Effect<Metrics, CircuitStoreError> {
+    return this.withSnapshot((snapshot) => this.metricsFrom(snapshot))
+  }
+
+  get health(): Effect.Effect<Health, CircuitStoreError> {
+    return this.withSnapshot((snapshot, now) => {
+      const status = statusOf(snapshot.state)
+      return {
+        service: this.config.serviceName,
+        status: status === "healthy" && this.degraded ? "degraded" : status,
+        state: snapshot.state,
+        metrics: this.metricsFrom(snapshot),
+        timestamp: now
+      }
+    })
+  }
+
+  get isAvailable(): Effect.Effect<boolean, CircuitStoreError> {
+    return this.withSnapshot((s, now) => {
+      switch (s.state) {
+        case "CLOSED":
+        case "FORCED_CLOSED":
+          return true
+        case "FORCED_OPEN":
+          return false
+        case "OPEN":
+          return now >= s.retryAt
+        case "HALF_OPEN":
+          return s.probes < this.config.halfOpenMaxProbes
+      }
+    })
+  }
+
+  get reset(): Effect.Effect<void, CircuitStoreError> {
+    return this.withSnapshot(() => undefined, (circuit, now) => circuit.reset(now))
+  }
+
+  get forceOpen(): Effect.Effect<void, CircuitStoreError> {
+    return this.withSnapshot(() => undefined, (circuit, now) => circuit.force(now, "FORCED_OPEN"))
+  }
+
+  get forceClose(): Effect.Effect<void, CircuitStoreError> {
+    return this.withSnapshot(() => undefined, (circuit, now) => circuit.force(now, "FORCED_CLOSED"))
+  }
+
+  /** @internal */
+  get lastObserved(): { readonly state: State; readonly version: number; readonly at: number } {
+    return { state: this.lastState, version: this.lastVersion, at: this.lastTransitionAt }
+  }
+}
+
+const randomInstanceId = Effect.map(
+  Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
+  ([a, b]) => `i-${a.toString(36)}${b.toString(36)}`
+)
+
+/** @internal */
+export const make = <E>(
+  name: string,
+  config?: CircuitConfig.Input<E>
+): Effect.Effect<CircuitBreakerImpl, CircuitConfig.ConfigError, CircuitStore> =>
+  Effect.gen(function*() {
+    const decoded = yield* CircuitConfig.decode(name, config)
+    const store = yield* CircuitStore
+    const instanceId = decoded.instanceId ?? (yield* randomInstanceId)
+    const circuit = yield* store.circuit(name, decoded)
+    return new CircuitBreakerImpl(name, decoded, instanceId, circuit)
+  })

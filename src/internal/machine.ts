@@ -1,0 +1,325 @@
+/**
+ * The state machine of DESIGN section 6 as plain synchronous functions over a
+ * mutable record. The memory store runs it directly; `lua/circuit.lua` is its
+ * line-by-line twin for Redis, and the test suite holds the two against each
+ * other on random event sequences. Change one, change the other.
+ *
+ * @internal
+ */
+import type { CircuitConfig } from "../CircuitConfig.js"
+import type { Snapshot, State } from "../CircuitState.js"
+
+/** Buckets in the sliding failure window. */
+export const WINDOW_BUCKETS = 10
+
+/** The longest `retryAfter` given to a call rejected because every probe permit is taken. */
+export const HALF_OPEN_RETRY_AFTER = 1_000
+
+/** @internal */
+export type Outcome = "success" | "failure" | "release"
+
+/** @internal */
+export type Decision =
+  | {
+    readonly _tag: "Allow"
+    /** The probe permit taken, if this call is a half-open probe. */
+    readonly probe: string | undefined
+    readonly state: State
+    readonly version: number
+  }
+  | {
+    readonly _tag: "Reject"
+    /** Milliseconds until a call may be let through. */
+    readonly retryAfter: number
+    readonly state: State
+    readonly version: number
+  }
+
+/** @internal */
+export interface MachineState {
+  state: State
+  version: number
+  openCount: number
+  openedAt: number
+  retryAt: number
+  changedAt: number
+  writtenAt: number
+  halfOpenSuccesses: number
+  /** probe id -> lease expiry; allocated on first use. */
+  leases: Map<string, number> | undefined
+  /** bucket index -> [calls, failures]; allocated on first use. */
+  window: Map<number, [number, number]> | undefined
+}
+
+/** @internal */
+export const initial = (): MachineState => ({
+  state: "CLOSED",
+  version: 0,
+  openCount: 0,
+  openedAt: 0,
+  retryAt: 0,
+  changedAt: 0,
+  writtenAt: 0,
+  halfOpenSuccesses: 0,
+  leases: undefined,
+  window: undefined
+})
+
+/**
+ * The open period after `k` consecutive re-opens, given a jitter sample `u`
+ * in [0, 1): `min(max, recovery * multiplier^k)` scaled into
+ * [1 - jitter, 1 + jitter], floored to whole milliseconds. The arithmetic
+ * follows `Schedule.exponential` + cap + `Schedule.jitteredWith` operation by
+ * operation, so Lua (IEEE doubles too) gets the same number.
+ *
+ * @internal
+ */
+export const openPeriod = (config: CircuitConfig, k: number, u: number): number => {
+  let d = config.recoveryTimeout
+  for (let i = 0; i < k && d < config.maxRecoveryTimeout; i++) {
+    d = d * config.backoffMultiplier
+  }
+  if (d > config.maxRecoveryTimeout) d = config.maxRecoveryTimeout
+  const lo = 1 - config.backoffJitter
+  const hi = 1 + config.backoffJitter
+  return Math.floor(d * lo * (1 - u) + d * hi * u)
+}
+
+/** The width of one window bucket in milliseconds. */
+export const bucketWidth = (config: CircuitConfig): number =>
+  Math.max(1, Math.floor(config.monitoringPeriod / WINDOW_BUCKETS))
+
+const effectiveNow = (s: MachineState, now: number): number => (now > s.changedAt ? now : s.changedAt)
+
+/**
+ * A state not written for `stateTtl` is forgotten, as its Redis keys would be.
+ */
+const expire = (s: MachineState, config: CircuitConfig, t: number): void => {
+  if (s.writtenAt > 0 && t - s.writtenAt >= config.stateTtl) {
+    const version = s.version
+    Object.assign(s, initial())
+    s.version = version + 1
+    s.changedAt = t
+  }
+}
+
+const transition = (s: MachineState, state: State, t: number): void => {
+  s.state = state
+  s.version = s.version + 1
+  s.changedAt = t
+  s.halfOpenSuccesses = 0
+  s.leases = undefined
+}
+
+const open = (s: MachineState, config: CircuitConfig, t: number, k: number, u: number): void => {
+  transition(s, "OPEN", t)
+  s.openCount = k
+  s.openedAt = t
+  s.retryAt = t + openPeriod(config, k, u)
+  s.window = undefined
+}
+
+const close = (s: MachineState, t: number): void => {
+  transition(s, "CLOSED", t)
+  s.openCount = 0
+  s.retryAt = 0
+  s.window = undefined
+}
+
+/** Drops leases that expired at or before `t`; returns how many remain. */
+const pruneLeases = (s: MachineState, t: number): number => {
+  if (s.leases === undefined) return 0
+  for (const [id, expiry] of s.leases) {
+    if (expiry <= t) s.leases.delete(id)
+  }
+  return s.leases.size
+}
+
+const windowAdd = (s: MachineState, config: CircuitConfig, t: number, calls: number, failures: number): void => {
+  const index = Math.floor(t / bucketWidth(config))
+  if (s.window === undefined) s.window = new Map()
+  for (const key of s.window.keys()) {
+    if (key <= index - WINDOW_BUCKETS) s.window.delete(key)
+  }
+  const bucket = s.window.get(index)
+  if (bucket === undefined) s.window.set(index, [calls, failures])
+  else {
+    bucket[0] += calls
+    bucket[1] += failures
+  }
+}
+
+/** [calls, failures] in the window that ends at `t`. */
+const windowSum = (s: MachineState, config: CircuitConfig, t: number): [number, number] => {
+  if (s.window === undefined) return [0, 0]
+  const index = Math.floor(t / bucketWidth(config))
+  let calls = 0
+  let failures = 0
+  for (const [key, bucket] of s.window) {
+    if (key > index - WINDOW_BUCKETS && key <= index) {
+      calls += bucket[0]
+      failures += bucket[1]
+    }
+  }
+  return [calls, failures]
+}
+
+const tripped = (config: CircuitConfig, calls: number, failures: number): boolean =>
+  failures >= config.failureThreshold ||
+  (config.failureRateThreshold !== undefined && calls >= config.minimumCalls &&
+    failures / calls >= config.failureRateThreshold)
+
+/**
+ * Asks to run one call at `now`. May move OPEN to HALF_OPEN and take a probe
+ * permit under the id `probeId`.
+ *
+ * @internal
+ */
+export const acquire = (s: MachineState, config: CircuitConfig, now: number, probeId: string): Decision => {
+  const t = effectiveNow(s, now)
+  expire(s, config, t)
+  switch (s.state) {
+    case "CLOSED":
+    case "FORCED_CLOSED":
+      return { _tag: "Allow", probe: undefined, state: s.state, version: s.version }
+    case "FORCED_OPEN":
+      return { _tag: "Reject", retryAfter: config.recoveryTimeout, state: s.state, version: s.version }
+    case "OPEN":
+      if (t < s.retryAt) {
+        return { _tag: "Reject", retryAfter: s.retryAt - t, state: s.state, version: s.version }
+      }
+      // the first call at or after retryAt moves to HALF_OPEN and takes a probe permit
+      transition(s, "HALF_OPEN", t)
+      s.writtenAt = t
+      return takeProbe(s, config, t, probeId)
+    case "HALF_OPEN":
+      return takeProbe(s, config, t, probeId)
+  }
+}
+
+const takeProbe = (s: MachineState, config: CircuitConfig, t: number, probeId: string): Decision => {
+  const held = pruneLeases(s, t)
+  if (held < config.halfOpenMaxProbes) {
+    if (s.leases === undefined) s.leases = new Map()
+    s.leases.set(probeId, t + config.probeLease)
+    s.writtenAt = t
+    return { _tag: "Allow", probe: probeId, state: s.state, version: s.version }
+  }
+  let earliest = Infinity
+  for (const expiry of s.leases!.values()) if (expiry < earliest) earliest = expiry
+  const retryAfter = earliest - t < HALF_OPEN_RETRY_AFTER ? earliest - t : HALF_OPEN_RETRY_AFTER
+  return { _tag: "Reject", retryAfter, state: s.state, version: s.version }
+}
+
+/**
+ * Records the outcome of one call (`probe` is the permit it held, if any),
+ * after adding `successes` batched successes of earlier calls. `u` is the
+ * jitter sample used if this record opens the circuit.
+ *
+ * @internal
+ */
+export const record = (
+  s: MachineState,
+  config: CircuitConfig,
+  now: number,
+  outcome: Outcome | undefined,
+  probe: string | undefined,
+  u: number,
+  successes: number
+): void => {
+  const t = effectiveNow(s, now)
+  expire(s, config, t)
+  s.writtenAt = t
+  switch (s.state) {
+    case "CLOSED":
+    case "FORCED_CLOSED": {
+      const failed = outcome === "failure" ? 1 : 0
+      const calls = successes + (outcome === "success" || outcome === "failure" ? 1 : 0)
+      if (calls > 0) windowAdd(s, config, t, calls, failed)
+      if (failed === 1 && s.state === "CLOSED") {
+        const [windowCalls, windowFailures] = windowSum(s, config, t)
+        if (tripped(config, windowCalls, windowFailures)) open(s, config, t, 0, u)
+      }
+      return
+    }
+    case "HALF_OPEN": {
+      pruneLeases(s, t)
+      if (probe === undefined || s.leases === undefined || !s.leases.has(probe)) return
+      s.leases.delete(probe)
+      if (outcome === "success") {
+        s.halfOpenSuccesses = s.halfOpenSuccesses + 1
+        if (s.halfOpenSuccesses >= config.successThreshold) close(s, t)
+      } else if (outcome === "failure") {
+        open(s, config, t, s.openCount + 1, u)
+      }
+      return
+    }
+    case "OPEN":
+    case "FORCED_OPEN":
+      // late results of calls admitted before the circuit opened change nothing
+      return
+  }
+}
+
+/**
+ * Sets an admin state, or `reset`s to CLOSED with an empty window and backoff.
+ *
+ * @internal
+ */
+export const force = (
+  s: MachineState,
+  config: CircuitConfig,
+  now: number,
+  to: "FORCED_OPEN" | "FORCED_CLOSED" | "RESET"
+): void => {
+  const t = effectiveNow(s, now)
+  expire(s, config, t)
+  s.writtenAt = t
+  if (to === "RESET") {
+    close(s, t)
+    s.openedAt = 0
+  } else {
+    transition(s, to, t)
+    s.retryAt = 0
+  }
+}
+
+/**
+ * What the circuit looks like at `now`, without changing it.
+ *
+ * @internal
+ */
+export const snapshot = (s: MachineState, config: CircuitConfig, now: number): Snapshot => {
+  const t = effectiveNow(s, now)
+  if (s.writtenAt > 0 && t - s.writtenAt >= config.stateTtl) {
+    return { ...emptySnapshot, version: s.version + 1, changedAt: t }
+  }
+  const [calls, failures] = windowSum(s, config, t)
+  let probes = 0
+  if (s.leases !== undefined) for (const expiry of s.leases.values()) if (expiry > t) probes++
+  return {
+    state: s.state,
+    version: s.version,
+    openCount: s.openCount,
+    openedAt: s.openedAt,
+    retryAt: s.retryAt,
+    changedAt: s.changedAt,
+    failures,
+    calls,
+    halfOpenSuccesses: s.halfOpenSuccesses,
+    probes
+  }
+}
+
+const emptySnapshot: Snapshot = {
+  state: "CLOSED",
+  version: 0,
+  openCount: 0,
+  openedAt: 0,
+  retryAt: 0,
+  changedAt: 0,
+  failures: 0,
+  calls: 0,
+  halfOpenSuccesses: 0,
+  probes: 0
+}
