@@ -283,7 +283,8 @@ const DurationMillis = Schema.transformOrFail(
       if (!Number.isFinite(millis)) {
         return ParseResult.fail(new ParseResult.Type(ast, input, `must be finite (got ${describe(input)})`))
       }
-      if (millis < 0) {
+      // Duration clamps negative inputs to zero: catch them before it does
+      if ((typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0))) {
         return ParseResult.fail(new ParseResult.Type(ast, input, `must not be negative (got ${describe(input)})`))
       }
       return ParseResult.succeed(Math.round(millis))

@@ -1,0 +1,410 @@
+/**
+ * Test support: real `redis-server` processes on free ports.
+ *
+ * Each server gets its own temporary `--dir`, no persistence (`--save "" --appendonly no`) and is
+ * bound to 127.0.0.1, so tests can kill, pause and restart it freely. Every child process is
+ * registered in a process-wide table and killed when the test process exits, so none outlives
+ * the run even when a test forgets to stop its server.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+/** Options for {@link startRedis}. */
+export interface RedisServerOptions {
+  /** Sets `--requirepass`; the server's `url` and `cli` then carry it. */
+  readonly password?: string
+  /** Starts the node with `--cluster-enabled yes` and a cluster config file in its temp dir. */
+  readonly cluster?: boolean
+  /** Extra `redis-server` arguments, appended after the defaults (so they can override them). */
+  readonly args?: ReadonlyArray<string>
+  /** How long to wait for the server to answer PING. Default 10 s. */
+  readonly startTimeoutMs?: number
+}
+
+/** A running (or stopped, or paused) `redis-server` child process. */
+export interface RedisServer {
+  readonly host: "127.0.0.1"
+  readonly port: number
+  /** `redis://127.0.0.1:PORT`, or `redis://:PASSWORD@127.0.0.1:PORT` with a password. */
+  readonly url: string
+  readonly password: string | undefined
+  /** The pid of the current process (changes on `restart`). */
+  readonly pid: number
+  /** The cluster bus port, for a cluster-enabled node. */
+  readonly clusterPort: number | undefined
+  /** True between a start and the observed exit of the process. */
+  readonly running: boolean
+  /** True between `pause()` and `resume()`. */
+  readonly paused: boolean
+  /** The last lines the server printed (for diagnostics). */
+  readonly log: string
+  /** SIGTERM, then SIGKILL after `graceMs` (default 2 s); waits for exit; removes the temp dir. */
+  stop(graceMs?: number): Promise<void>
+  /** SIGKILL and wait for the process to exit. Keeps the temp dir (for `restart`). */
+  kill(): Promise<void>
+  /** SIGSTOP: the server keeps its sockets open but answers nothing. */
+  pause(): void
+  /** SIGCONT. */
+  resume(): void
+  /** Starts a fresh, empty server on the same port with the same options (kills a live one first). */
+  restart(): Promise<void>
+  /** Runs `redis-cli -h 127.0.0.1 -p PORT [-a PASSWORD --no-auth-warning] ...args`; stdout, trimmed. */
+  cli(...args: ReadonlyArray<string>): Promise<string>
+}
+
+/** A set of cluster-enabled servers joined into one cluster with all 16384 slots covered. */
+export interface RedisCluster {
+  readonly nodes: ReadonlyArray<RedisServer>
+  /** `{ host, port }` of every node, in the shape ioredis's `Cluster` constructor takes. */
+  readonly startupNodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  stop(): Promise<void>
+}
+
+const HOST = "127.0.0.1" as const
+const LOG_LIMIT = 8_192
+
+// ---------------------------------------------------------------------------
+// Process-wide registry: kill leftovers on exit, once per process even though
+// vitest re-evaluates this module for every test file.
+// ---------------------------------------------------------------------------
+
+interface Registry {
+  readonly live: Set<ChildProcess>
+}
+
+const registryKey = Symbol.for("effect-circuit-breaker-redis/test/redisServer/registry")
+
+const registry = (): Registry => {
+  const holder = globalThis as unknown as Record<symbol, Registry | undefined>
+  const existing = holder[registryKey]
+  if (existing !== undefined) return existing
+  const created: Registry = { live: new Set() }
+  holder[registryKey] = created
+  const killAll = () => {
+    for (const child of created.live) {
+      try {
+        child.kill("SIGKILL")
+      } catch {
+        // already gone
+      }
+    }
+    created.live.clear()
+  }
+  process.on("exit", killAll)
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll()
+      // Nobody else handles the signal: restore its default effect (terminate).
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    })
+  }
+  return created
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Asks the OS for a free TCP port on 127.0.0.1 (bind port 0, read it, close). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.unref()
+    server.once("error", reject)
+    server.listen(0, HOST, () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))))
+    })
+  })
+
+/** Sends `PING\r\n` on a raw socket; resolves with the first reply line, or undefined. */
+const rawPing = (port: number, timeoutMs: number): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    let settled = false
+    let received = ""
+    const socket = net.connect({ host: HOST, port })
+    const finish = (value: string | undefined) => {
+      if (settled) return
+      settled = true
+      socket.destroy()
+      resolve(value)
+    }
+    socket.setTimeout(timeoutMs, () => finish(undefined))
+    socket.once("error", () => finish(undefined))
+    socket.once("connect", () => socket.write("PING\r\n"))
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("utf8")
+      const end = received.indexOf("\r\n")
+      if (end >= 0) finish(received.slice(0, end))
+    })
+    socket.once("close", () => finish(undefined))
+  })
+
+/** `+PONG`, or `-NOAUTH` from a server with a password: either way it is serving. */
+const isServing = (line: string | undefined) =>
+  line !== undefined && (line === "+PONG" || line.startsWith("-NOAUTH"))
+
+const run = (file: string, args: ReadonlyArray<string>, timeoutMs = 15_000): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile(file, [...args], { timeout: timeoutMs, encoding: "utf8" }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`.trim()))
+      } else {
+        resolve(stdout.trim())
+      }
+    })
+  })
+
+class AddressInUse extends Error {}
+
+// ---------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------
+
+class RedisServerImpl implements RedisServer {
+  readonly host = HOST
+  private child: ChildProcess | undefined
+  private exited: Promise<void> = Promise.resolve()
+  private output = ""
+  private isPaused = false
+
+  constructor(
+    readonly port: number,
+    readonly clusterPort: number | undefined,
+    readonly dir: string,
+    private readonly options: RedisServerOptions
+  ) {}
+
+  get password(): string | undefined {
+    return this.options.password
+  }
+
+  get url(): string {
+    const auth = this.options.password === undefined ? "" : `:${encodeURIComponent(this.options.password)}@`
+    return `redis://${auth}${HOST}:${this.port}`
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? -1
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  get paused(): boolean {
+    return this.isPaused
+  }
+
+  get log(): string {
+    return this.output
+  }
+
+  private serverArgs(): Array<string> {
+    const args = [
+      "--port", String(this.port),
+      "--bind", HOST,
+      "--save", "",
+      "--appendonly", "no",
+      "--dir", this.dir,
+      "--daemonize", "no",
+      "--protected-mode", "no",
+      "--logfile", ""
+    ]
+    if (this.options.password !== undefined) args.push("--requirepass", this.options.password)
+    if (this.options.cluster === true) {
+      args.push(
+        "--cluster-enabled", "yes",
+        "--cluster-config-file", join(this.dir, "nodes.conf"),
+        "--cluster-port", String(this.clusterPort)
+      )
+    }
+    args.push(...(this.options.args ?? []))
+    return args
+  }
+
+  /** Spawns the process and waits until it answers PING. */
+  async launch(): Promise<void> {
+    const child = spawn("redis-server", this.serverArgs(), { stdio: ["ignore", "pipe", "pipe"] })
+    this.child = child
+    this.isPaused = false
+    this.output = ""
+    const live = registry().live
+    live.add(child)
+    this.exited = new Promise((resolve) => {
+      child.once("exit", () => {
+        live.delete(child)
+        resolve()
+      })
+    })
+    const append = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString("utf8")).slice(-LOG_LIMIT)
+    }
+    child.stdout?.on("data", append)
+    child.stderr?.on("data", append)
+    let spawnError: Error | undefined
+    child.once("error", (error) => {
+      spawnError = error
+    })
+
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 10_000)
+    while (Date.now() < deadline) {
+      if (spawnError !== undefined) throw new Error(`cannot start redis-server: ${spawnError.message}`)
+      if (!this.running) {
+        await this.exited
+        if (/address already in use/i.test(this.output)) throw new AddressInUse(this.output)
+        throw new Error(`redis-server on port ${this.port} exited during start-up:\n${this.output}`)
+      }
+      if (isServing(await rawPing(this.port, 500))) return
+      await sleep(20)
+    }
+    child.kill("SIGKILL")
+    await this.exited
+    throw new Error(`redis-server on port ${this.port} did not answer PING in time:\n${this.output}`)
+  }
+
+  async stop(graceMs = 2_000): Promise<void> {
+    const child = this.child
+    if (child !== undefined && this.running) {
+      child.kill("SIGTERM")
+      if (this.isPaused) child.kill("SIGCONT")
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
+      await this.exited
+      clearTimeout(timer)
+    }
+    this.isPaused = false
+    await rm(this.dir, { recursive: true, force: true })
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child
+    if (child !== undefined && this.running) {
+      child.kill("SIGKILL")
+      await this.exited
+    }
+    this.isPaused = false
+  }
+
+  pause(): void {
+    if (this.child === undefined || !this.running) throw new Error(`redis-server on port ${this.port} is not running`)
+    this.child.kill("SIGSTOP")
+    this.isPaused = true
+  }
+
+  resume(): void {
+    if (this.child === undefined || !this.running) throw new Error(`redis-server on port ${this.port} is not running`)
+    this.child.kill("SIGCONT")
+    this.isPaused = false
+  }
+
+  async restart(): Promise<void> {
+    await this.kill()
+    // A fresh, empty server: drop whatever the old one left (e.g. a cluster's nodes.conf).
+    await rm(this.dir, { recursive: true, force: true })
+    await mkdir(this.dir, { recursive: true })
+    // The port was ours a moment ago; if something grabbed it meanwhile, give it a moment.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.launch()
+      } catch (error) {
+        if (!(error instanceof AddressInUse) || attempt >= 20) throw error
+        await sleep(100)
+      }
+    }
+  }
+
+  cli(...args: ReadonlyArray<string>): Promise<string> {
+    const auth = this.options.password === undefined ? [] : ["-a", this.options.password, "--no-auth-warning"]
+    return run("redis-cli", ["-h", HOST, "-p", String(this.port), ...auth, ...args])
+  }
+}
+
+/** A free port, plus a second one for the cluster bus (`--cluster-port`) of a cluster node. */
+const pickPorts = async (cluster: boolean): Promise<{ port: number; clusterPort: number | undefined }> => {
+  const port = await freePort()
+  if (!cluster) return { port, clusterPort: undefined }
+  let clusterPort = await freePort()
+  while (clusterPort === port) clusterPort = await freePort()
+  return { port, clusterPort }
+}
+
+/**
+ * Starts a `redis-server` on a free port and waits until it answers PING. Retries with a new
+ * port when the chosen one was taken between probing and binding.
+ */
+export const startRedis = async (options: RedisServerOptions = {}): Promise<RedisServer> => {
+  const dir = await mkdtemp(join(tmpdir(), "redis-test-"))
+  let lastError: unknown
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { clusterPort, port } = await pickPorts(options.cluster === true)
+    const server = new RedisServerImpl(port, clusterPort, dir, options)
+    try {
+      await server.launch()
+      return server
+    } catch (error) {
+      lastError = error
+      if (!(error instanceof AddressInUse)) break
+    }
+  }
+  await rm(dir, { recursive: true, force: true })
+  throw lastError
+}
+
+/** Polls `CLUSTER INFO` on every node until all report `cluster_state:ok`. */
+const waitForClusterOk = async (nodes: ReadonlyArray<RedisServer>, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  let states: Array<string> = []
+  while (Date.now() < deadline) {
+    states = await Promise.all(
+      nodes.map(async (node) => /cluster_state:(\w+)/.exec(await node.cli("CLUSTER", "INFO"))?.[1] ?? "?")
+    )
+    if (states.every((state) => state === "ok")) return
+    await sleep(50)
+  }
+  throw new Error(`cluster did not reach cluster_state:ok in ${timeoutMs} ms (states: ${states.join(", ")})`)
+}
+
+/**
+ * Starts `masters` (at least 3) cluster-enabled servers, joins them with
+ * `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes`, and waits until every node
+ * reports `cluster_state:ok`.
+ */
+export const startCluster = async (
+  masters = 3,
+  options: Omit<RedisServerOptions, "cluster"> = {}
+): Promise<RedisCluster> => {
+  if (masters < 3) throw new Error(`a Redis cluster needs at least 3 masters, got ${masters}`)
+  const started = await Promise.allSettled(
+    Array.from({ length: masters }, () => startRedis({ ...options, cluster: true }))
+  )
+  const nodes = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []))
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()))
+  }
+  try {
+    const failed = started.find((result): result is PromiseRejectedResult => result.status === "rejected")
+    if (failed !== undefined) throw failed.reason
+    const first = nodes[0]!
+    await first.cli(
+      "--cluster", "create",
+      ...nodes.map((node) => `${HOST}:${node.port}`),
+      "--cluster-replicas", "0",
+      "--cluster-yes"
+    )
+    await waitForClusterOk(nodes, 20_000)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return {
+    nodes,
+    startupNodes: nodes.map((node) => ({ host: node.host, port: node.port })),
+    stop
+  }
+}
