@@ -19,7 +19,7 @@ const RUN_FOR = Duration.seconds(7)
 const OUTAGE = { from: 500, to: 4_000 } // ms after start
 
 const program = Effect.gen(function*() {
-  const { layer, description } = storeFromEnv
+  const { description } = storeFromEnv
   yield* Console.log(`Store: ${description}`)
   const start = Date.now()
   const since = () => `${String(Date.now() - start).padStart(5)} ms`

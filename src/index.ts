@@ -64,3 +64,17 @@ export {
    */
   ServiceUnavailable
 } from "./CircuitBreakerError.js"
+
+/**
+ * A `CircuitStore` in Redis, shared by a fleet.
+ *
+ * @since 0.1.0
+ */
+export * as RedisCircuitStore from "./RedisCircuitStore.js"
+
+/**
+ * The Redis connection: Upstash (REST, Edge-safe) or ioredis (TCP, Cluster).
+ *
+ * @since 0.1.0
+ */
+export * as RedisClient from "./RedisClient.js"

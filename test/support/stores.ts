@@ -1,9 +1,14 @@
 /**
- * The stores the state-machine suite runs against. Each case gives a fresh,
- * empty store per test.
+ * The stores the state-machine suite runs against: memory, Redis over TCP
+ * (ioredis) and Redis over the Upstash REST protocol (@upstash/redis through
+ * the bridge). Each case gives a fresh, empty store per test: the Redis cases
+ * share one server and isolate tests by key prefix.
  */
-import type * as Layer from "effect/Layer"
-import { CircuitStore } from "../../src/index.js"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { CircuitStore, RedisCircuitStore, RedisClient } from "../../src/index.js"
+import { type RedisServer, startRedis } from "./redisServer.js"
+import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
 
 export interface StoreCase {
   readonly name: string
@@ -14,6 +19,10 @@ export interface StoreCase {
   readonly fresh: () => Layer.Layer<CircuitStore.CircuitStore>
 }
 
+let prefixes = 0
+/** A key prefix no other test in this process uses. */
+export const freshPrefix = (): string => `t${process.pid}-${++prefixes}-${Date.now().toString(36)}`
+
 export const memoryCase: StoreCase = {
   name: "memory",
   setup: async () => {},
@@ -21,4 +30,48 @@ export const memoryCase: StoreCase = {
   fresh: () => CircuitStore.layerMemory
 }
 
-export const storeCases: ReadonlyArray<StoreCase> = [memoryCase]
+/** Redis over TCP, on a redis-server of its own. */
+export const makeTcpCase = (): StoreCase & { readonly server: () => RedisServer } => {
+  let server: RedisServer | undefined
+  return {
+    name: "redis (ioredis)",
+    server: () => server!,
+    setup: async () => {
+      server = await startRedis()
+    },
+    teardown: async () => {
+      await server?.stop()
+    },
+    fresh: () =>
+      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+        Layer.provide(RedisClient.layerIORedis({ url: server!.url })),
+        Layer.orDie
+      )
+  }
+}
+
+/** Redis over the Upstash REST protocol: @upstash/redis → bridge → redis-server. */
+export const makeUpstashCase = (): StoreCase & { readonly bridge: () => UpstashBridge } => {
+  let server: RedisServer | undefined
+  let bridge: UpstashBridge | undefined
+  const token = "test-token-3f9c2a7b"
+  return {
+    name: "redis (upstash)",
+    bridge: () => bridge!,
+    setup: async () => {
+      server = await startRedis()
+      bridge = await startUpstashBridge({ redisUrl: server.url, token })
+    },
+    teardown: async () => {
+      await bridge?.close()
+      await server?.stop()
+    },
+    fresh: () =>
+      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+        Layer.provide(RedisClient.layerUpstash({ url: bridge!.url, token: Redacted.make(token) })),
+        Layer.orDie
+      )
+  }
+}
+
+export const storeCases: ReadonlyArray<StoreCase> = [memoryCase, makeTcpCase(), makeUpstashCase()]

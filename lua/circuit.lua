@@ -1,0 +1,329 @@
+-- The circuit state machine of DESIGN section 6, as one atomic script.
+-- Line-by-line twin of src/internal/machine.ts: change one, change the other
+-- (test/Equivalence.test.ts holds them against each other).
+--
+-- KEYS[1] state hash    <prefix>:{<name>}:state
+-- KEYS[2] window hash   <prefix>:{<name>}:window   fields c:<bucket>, f:<bucket>
+-- KEYS[3] probe leases  <prefix>:{<name>}:probes   zset member=probe id, score=lease expiry
+-- (one hash tag: every key lives in one cluster slot)
+--
+-- ARGV  1 op: acquire | record | force | read
+--       2 now in epoch ms, or "server" to use Redis TIME
+--       3 failureThreshold   4 successThreshold    5 recoveryTimeout   6 maxRecoveryTimeout
+--       7 monitoringPeriod   8 backoffMultiplier   9 backoffJitter    10 stateTtl
+--      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("" = off)
+--      14 minimumCalls
+--      15 acquire: the probe id to lease; record: the probe permit held ("" = none)
+--      16 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
+--      17 jitter sample u in [0, 1)
+--      18 batched successes to add first (record, acquire)
+--
+-- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
+--          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired }
+
+local WINDOW_BUCKETS = 10
+local HALF_OPEN_RETRY_AFTER = 1000
+
+local stateKey, windowKey, probesKey = KEYS[1], KEYS[2], KEYS[3]
+local op = ARGV[1]
+
+local now
+if ARGV[2] == "server" then
+  local time = redis.call("TIME")
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+else
+  now = tonumber(ARGV[2])
+end
+
+local config = {
+  failureThreshold = tonumber(ARGV[3]),
+  successThreshold = tonumber(ARGV[4]),
+  recoveryTimeout = tonumber(ARGV[5]),
+  maxRecoveryTimeout = tonumber(ARGV[6]),
+  monitoringPeriod = tonumber(ARGV[7]),
+  backoffMultiplier = tonumber(ARGV[8]),
+  backoffJitter = tonumber(ARGV[9]),
+  stateTtl = tonumber(ARGV[10]),
+  halfOpenMaxProbes = tonumber(ARGV[11]),
+  probeLease = tonumber(ARGV[12]),
+  failureRateThreshold = tonumber(ARGV[13]),
+  minimumCalls = tonumber(ARGV[14])
+}
+local probeArg = ARGV[15]
+local outcomeArg = ARGV[16]
+local u = tonumber(ARGV[17]) or 0
+local successes = tonumber(ARGV[18]) or 0
+
+if now == nil or config.failureThreshold == nil or config.stateTtl == nil then
+  return redis.error_reply("ERR circuit script: bad arguments")
+end
+
+local STATES = { CLOSED = true, OPEN = true, HALF_OPEN = true, FORCED_OPEN = true, FORCED_CLOSED = true }
+local NUMBERS = { "version", "openCount", "openedAt", "retryAt", "changedAt", "writtenAt", "halfOpenSuccesses" }
+
+-- ---------------------------------------------------------------------------
+-- load
+-- ---------------------------------------------------------------------------
+
+local repaired = 0
+local dirty = false
+
+local function initial()
+  return { state = "CLOSED", version = 0, openCount = 0, openedAt = 0, retryAt = 0, changedAt = 0,
+           writtenAt = 0, halfOpenSuccesses = 0 }
+end
+
+-- keys that are not of their type (someone wrote over them) are dropped and reported
+local function checkType(key, expected)
+  local t = redis.call("TYPE", key)["ok"]
+  if t ~= "none" and t ~= expected then
+    redis.call("DEL", key)
+    repaired = 1
+  end
+end
+checkType(stateKey, "hash")
+checkType(windowKey, "hash")
+checkType(probesKey, "zset")
+
+local s = initial()
+local raw = redis.call("HGETALL", stateKey)
+if #raw > 0 then
+  local fields = {}
+  for i = 1, #raw, 2 do fields[raw[i]] = raw[i + 1] end
+  local ok = STATES[fields.state] == true
+  local loaded = { state = fields.state }
+  for _, name in ipairs(NUMBERS) do
+    local n = tonumber(fields[name])
+    if n == nil or n ~= n then ok = false else loaded[name] = n end
+  end
+  if ok then
+    s = loaded
+  else
+    -- a state hash overwritten with garbage: start again from CLOSED, and say so
+    redis.call("DEL", stateKey, windowKey, probesKey)
+    repaired = 1
+    dirty = true
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- the machine (mirrors src/internal/machine.ts)
+-- ---------------------------------------------------------------------------
+
+local function openPeriod(k)
+  local d = config.recoveryTimeout
+  local i = 0
+  while i < k and d < config.maxRecoveryTimeout do
+    d = d * config.backoffMultiplier
+    i = i + 1
+  end
+  if d > config.maxRecoveryTimeout then d = config.maxRecoveryTimeout end
+  local lo = 1 - config.backoffJitter
+  local hi = 1 + config.backoffJitter
+  return math.floor(d * lo * (1 - u) + d * hi * u)
+end
+
+local function bucketWidth()
+  return math.max(1, math.floor(config.monitoringPeriod / WINDOW_BUCKETS))
+end
+
+local t = now
+if s.changedAt > t then t = s.changedAt end
+
+local function expire()
+  if s.writtenAt > 0 and t - s.writtenAt >= config.stateTtl then
+    local version = s.version
+    s = initial()
+    s.version = version + 1
+    s.changedAt = t
+    redis.call("DEL", windowKey, probesKey)
+    dirty = true
+  end
+end
+
+local function transition(state)
+  s.state = state
+  s.version = s.version + 1
+  s.changedAt = t
+  s.halfOpenSuccesses = 0
+  redis.call("DEL", probesKey)
+  dirty = true
+end
+
+local function open(k)
+  transition("OPEN")
+  s.openCount = k
+  s.openedAt = t
+  s.retryAt = t + openPeriod(k)
+  redis.call("DEL", windowKey)
+end
+
+local function close()
+  transition("CLOSED")
+  s.openCount = 0
+  s.retryAt = 0
+  redis.call("DEL", windowKey)
+end
+
+local function pruneLeases()
+  redis.call("ZREMRANGEBYSCORE", probesKey, "-inf", t)
+  return redis.call("ZCARD", probesKey)
+end
+
+local function bucketOf(field)
+  return tonumber(string.sub(field, 3))
+end
+
+local function windowAdd(calls, failures)
+  local index = math.floor(t / bucketWidth())
+  local fields = redis.call("HKEYS", windowKey)
+  for _, field in ipairs(fields) do
+    local b = bucketOf(field)
+    if b == nil or b <= index - WINDOW_BUCKETS then redis.call("HDEL", windowKey, field) end
+  end
+  redis.call("HINCRBY", windowKey, "c:" .. index, calls)
+  redis.call("HINCRBY", windowKey, "f:" .. index, failures)
+end
+
+local function windowSum()
+  local index = math.floor(t / bucketWidth())
+  local raw = redis.call("HGETALL", windowKey)
+  local calls, failures = 0, 0
+  for i = 1, #raw, 2 do
+    local field = raw[i]
+    local b = bucketOf(field)
+    local n = tonumber(raw[i + 1]) or 0
+    if b ~= nil and b > index - WINDOW_BUCKETS and b <= index then
+      if string.sub(field, 1, 1) == "c" then calls = calls + n else failures = failures + n end
+    end
+  end
+  return calls, failures
+end
+
+local function tripped(calls, failures)
+  if failures >= config.failureThreshold then return true end
+  return config.failureRateThreshold ~= nil and calls >= config.minimumCalls
+    and failures / calls >= config.failureRateThreshold
+end
+
+local decision, retryAfter, probe = "", 0, ""
+
+local function takeProbe()
+  local held = pruneLeases()
+  if held < config.halfOpenMaxProbes then
+    redis.call("ZADD", probesKey, t + config.probeLease, probeArg)
+    s.writtenAt = t
+    dirty = true
+    decision, probe = "allow", probeArg
+    return
+  end
+  local earliest = tonumber(redis.call("ZRANGE", probesKey, 0, 0, "WITHSCORES")[2])
+  decision = "reject"
+  if earliest - t < HALF_OPEN_RETRY_AFTER then retryAfter = earliest - t else retryAfter = HALF_OPEN_RETRY_AFTER end
+end
+
+local function acquire()
+  expire()
+  if s.state == "CLOSED" or s.state == "FORCED_CLOSED" then
+    decision = "allow"
+  elseif s.state == "FORCED_OPEN" then
+    decision, retryAfter = "reject", config.recoveryTimeout
+  elseif s.state == "OPEN" then
+    if t < s.retryAt then
+      decision, retryAfter = "reject", s.retryAt - t
+    else
+      -- the first call at or after retryAt moves to HALF_OPEN and takes a probe permit
+      transition("HALF_OPEN")
+      s.writtenAt = t
+      takeProbe()
+    end
+  else
+    takeProbe()
+  end
+end
+
+local function record(outcome, held, batch)
+  expire()
+  s.writtenAt = t
+  dirty = true
+  if s.state == "CLOSED" or s.state == "FORCED_CLOSED" then
+    local failed = 0
+    if outcome == "failure" then failed = 1 end
+    local calls = batch
+    if outcome == "success" or outcome == "failure" then calls = calls + 1 end
+    if calls > 0 then windowAdd(calls, failed) end
+    if failed == 1 and s.state == "CLOSED" then
+      local windowCalls, windowFailures = windowSum()
+      if tripped(windowCalls, windowFailures) then open(0) end
+    end
+  elseif s.state == "HALF_OPEN" then
+    pruneLeases()
+    if held == "" or redis.call("ZSCORE", probesKey, held) == false then return end
+    redis.call("ZREM", probesKey, held)
+    if outcome == "success" then
+      s.halfOpenSuccesses = s.halfOpenSuccesses + 1
+      if s.halfOpenSuccesses >= config.successThreshold then close() end
+    elseif outcome == "failure" then
+      open(s.openCount + 1)
+    end
+  end
+  -- OPEN, FORCED_OPEN: late results of calls admitted before the circuit opened change nothing
+end
+
+local function force(to)
+  expire()
+  s.writtenAt = t
+  dirty = true
+  if to == "RESET" then
+    close()
+    s.openedAt = 0
+  else
+    transition(to)
+    s.retryAt = 0
+  end
+end
+
+-- ---------------------------------------------------------------------------
+-- dispatch
+-- ---------------------------------------------------------------------------
+
+if op == "acquire" then
+  if successes > 0 then record("", "", successes) end
+  acquire()
+elseif op == "record" then
+  record(outcomeArg, probeArg, successes)
+elseif op == "force" then
+  if outcomeArg ~= "FORCED_OPEN" and outcomeArg ~= "FORCED_CLOSED" and outcomeArg ~= "RESET" then
+    return redis.error_reply("ERR circuit script: bad force target")
+  end
+  force(outcomeArg)
+elseif op ~= "read" then
+  return redis.error_reply("ERR circuit script: unknown op")
+end
+
+if dirty then
+  redis.call("HSET", stateKey, "state", s.state, "version", s.version, "openCount", s.openCount,
+    "openedAt", s.openedAt, "retryAt", s.retryAt, "changedAt", s.changedAt, "writtenAt", s.writtenAt,
+    "halfOpenSuccesses", s.halfOpenSuccesses)
+  redis.call("PEXPIRE", stateKey, config.stateTtl)
+  redis.call("PEXPIRE", windowKey, config.stateTtl)
+  redis.call("PEXPIRE", probesKey, config.stateTtl)
+end
+
+-- ---------------------------------------------------------------------------
+-- snapshot (mirrors machine.snapshot: a state past its TTL reads as new)
+-- ---------------------------------------------------------------------------
+
+local calls, failures, probes = 0, 0, 0
+local view = s
+if s.writtenAt > 0 and t - s.writtenAt >= config.stateTtl then
+  view = initial()
+  view.version = s.version + 1
+  view.changedAt = t
+else
+  calls, failures = windowSum()
+  probes = redis.call("ZCOUNT", probesKey, "(" .. t, "+inf")
+end
+
+return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
+         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired }

@@ -1,0 +1,88 @@
+/**
+ * A `CircuitStore` in Redis, shared by every instance of a fleet. Every
+ * read-decide-write is one call of `lua/circuit.lua`; each instance keeps
+ * the last state it read, so that:
+ *
+ * - a call on a CLOSED circuit whose cached state is younger than
+ *   `stateCacheTtl` costs no round trip (its success is counted locally and
+ *   flushed with the next round trip);
+ * - a failing call costs one round trip (the reply carries the new state);
+ * - a call on an OPEN circuit before `retryAt` costs none;
+ * - a half-open probe costs one round trip to take the permit, one to report.
+ *
+ * How soon an OPEN written by another instance reaches this one is bounded by
+ * `stateCacheTtl`.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { ConfigError } from "./CircuitConfig.js"
+import { CircuitStore } from "./CircuitStore.js"
+import * as internal from "./internal/redisStore.js"
+import type { RedisClient } from "./RedisClient.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Prefix of every key (default `"cb"`). Keys are `<prefix>:{<encoded name>}:state` and so on. */
+  readonly prefix?: string | undefined
+}
+
+/**
+ * The key of a circuit's state hash, for operators: names are
+ * percent-encoded inside a hash tag, so no name can leave its tag or collide
+ * with another.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const stateKey = (name: string, options?: Options): string =>
+  internal.keysOf(options?.prefix ?? internal.defaultPrefix, name)[0]
+
+/**
+ * The key of the registry of circuits (a set of names).
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const registryKey = (options?: Options): string =>
+  internal.registryKeyOf(options?.prefix ?? internal.defaultPrefix)
+
+/**
+ * Makes the store. Needs a `RedisClient`; lives as long as the scope. A
+ * prefix that is empty or holds `{`, `}` or control characters fails with a
+ * `ConfigError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options?: Options
+): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient | Scope.Scope> =>
+  internal.make(options?.prefix ?? internal.defaultPrefix)
+
+/**
+ * The store as a layer.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
+ * import { Effect, Layer } from "effect"
+ *
+ * const Store = RedisCircuitStore.layer().pipe(Layer.provide(RedisClient.layerUpstashConfig()))
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("payments")
+ *   // ...
+ * }).pipe(Effect.provide(Store))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<CircuitStore, ConfigError, RedisClient> =>
+  Layer.scoped(CircuitStore, make(options))

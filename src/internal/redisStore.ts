@@ -1,0 +1,367 @@
+/**
+ * The Redis store: `lua/circuit.lua` behind the `Circuit` interface, with the
+ * per-instance cache and success batching of DESIGN section 8.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import { type CircuitConfig, ConfigError } from "../CircuitConfig.js"
+import { type Snapshot, State } from "../CircuitState.js"
+import { type Circuit, type CircuitStore, CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
+import { RedisClient, runScript } from "../RedisClient.js"
+import * as scripts from "./luaScripts.js"
+
+/** @internal */
+export const defaultPrefix = "cb"
+
+/** @internal */
+export const keysOf = (prefix: string, name: string): readonly [string, string, string] => {
+  const tag = `${prefix}:{${encodeURIComponent(name)}}`
+  return [`${tag}:state`, `${tag}:window`, `${tag}:probes`]
+}
+
+/** @internal */
+export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
+
+// eslint-disable-next-line no-control-regex
+const badPrefix = /[{}\s\u0000-\u001f\u007f]/
+
+/** How often batched successes are flushed when no other round trip carries them. */
+const FLUSH_INTERVAL = Duration.seconds(1)
+
+// ---------------------------------------------------------------------------
+// replies
+// ---------------------------------------------------------------------------
+
+const Int = Schema.Number.pipe(Schema.filter(Number.isFinite))
+
+const Reply = Schema.Tuple(
+  State,
+  Int, // version
+  Int, // openCount
+  Int, // openedAt
+  Int, // retryAt
+  Int, // changedAt
+  Int, // failures
+  Int, // calls
+  Int, // halfOpenSuccesses
+  Int, // probes
+  Schema.Literal("allow", "reject", ""),
+  Int, // retryAfter
+  Schema.String, // probe
+  Int, // t: the script's now
+  Int // repaired
+)
+
+const decodeReply = Schema.decodeUnknownEither(Reply)
+
+interface Reply {
+  readonly snapshot: Snapshot
+  readonly decision: "allow" | "reject" | ""
+  readonly retryAfter: number
+  readonly probe: string
+  readonly t: number
+  readonly repaired: boolean
+}
+
+const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
+  Either.match(decodeReply(raw), {
+    onLeft: (error) =>
+      Either.left(
+        new CircuitStoreError({
+          reason: `unexpected reply from the circuit script: ${
+            ParseResult.TreeFormatter.formatErrorSync(error).split("\n")[0].slice(0, 200)
+          }`
+        })
+      ),
+    onRight: (r) =>
+      Either.right({
+        snapshot: {
+          state: r[0],
+          version: r[1],
+          openCount: r[2],
+          openedAt: r[3],
+          retryAt: r[4],
+          changedAt: r[5],
+          failures: r[6],
+          calls: r[7],
+          halfOpenSuccesses: r[8],
+          probes: r[9]
+        },
+        decision: r[10],
+        retryAfter: r[11],
+        probe: r[12],
+        t: r[13],
+        repaired: r[14] === 1
+      })
+  })
+
+// ---------------------------------------------------------------------------
+// the per-instance cache of one circuit
+// ---------------------------------------------------------------------------
+
+class Entry {
+  snapshot: Snapshot | undefined = undefined
+  /** Local time of the reply the snapshot came from. */
+  fetchedAt = 0
+  /** Local time until which calls are rejected without asking. */
+  rejectUntil = 0
+  /** Successes counted locally, not yet sent. */
+  pending = 0
+  registered = false
+  allow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: -1 }
+  /** The handle used for background flushes (the last one made). */
+  flusher: RedisCircuit | undefined = undefined
+  constructor(readonly lock: Effect.Semaphore) {}
+}
+
+interface Shared {
+  readonly client: RedisClient["Type"]
+  readonly prefix: string
+  readonly scope: Scope.Scope
+  readonly nextProbeId: () => string
+}
+
+class RedisCircuit implements Circuit {
+  private readonly keys: readonly [string, string, string]
+  private readonly args: ReadonlyArray<string>
+  constructor(
+    readonly name: string,
+    readonly config: CircuitConfig,
+    readonly entry: Entry,
+    readonly shared: Shared
+  ) {
+    this.keys = keysOf(shared.prefix, name)
+    this.args = [
+      config.failureThreshold,
+      config.successThreshold,
+      config.recoveryTimeout,
+      config.maxRecoveryTimeout,
+      config.monitoringPeriod,
+      config.backoffMultiplier,
+      config.backoffJitter,
+      config.stateTtl,
+      config.halfOpenMaxProbes,
+      config.probeLease,
+      config.failureRateThreshold ?? "",
+      config.minimumCalls
+    ].map(String)
+  }
+
+  private fresh(now: number): boolean {
+    const e = this.entry
+    return e.snapshot !== undefined && now >= e.fetchedAt && now - e.fetchedAt < this.config.stateCacheTtl
+  }
+
+  acquireLocal(now: number): Decision | undefined {
+    if (!this.fresh(now)) return undefined
+    const e = this.entry
+    const s = e.snapshot!
+    if (s.state === "CLOSED" || s.state === "FORCED_CLOSED") {
+      if (e.allow.version !== s.version || e.allow.state !== s.state) {
+        e.allow = { _tag: "Allow", probe: undefined, state: s.state, version: s.version }
+      }
+      return e.allow
+    }
+    if (now < e.rejectUntil) {
+      const retryAfter = s.state === "FORCED_OPEN" ? this.config.recoveryTimeout : e.rejectUntil - now
+      return { _tag: "Reject", retryAfter, state: s.state, version: s.version }
+    }
+    return undefined
+  }
+
+  recordSuccessLocal(now: number): boolean {
+    if (!this.fresh(now)) return false
+    const state = this.entry.snapshot!.state
+    if (state !== "CLOSED" && state !== "FORCED_CLOSED") return false
+    this.entry.pending++
+    return true
+  }
+
+  /** One call of the script, with the batched successes riding along. */
+  private call(
+    op: "acquire" | "record" | "force" | "read",
+    now: number,
+    probe: string,
+    outcome: string,
+    sample: number
+  ): Effect.Effect<Reply, CircuitStoreError> {
+    return Effect.suspend(() => {
+      const e = this.entry
+      const batch = op === "force" ? 0 : e.pending
+      e.pending -= batch
+      const effectiveOp = op === "read" && batch > 0 ? "record" : op
+      return runScript(this.shared.client, scripts.circuit, this.keys, [
+        effectiveOp,
+        this.config.timeSource === "server" ? "server" : String(now),
+        ...this.args,
+        probe,
+        outcome,
+        String(sample),
+        String(batch)
+      ]).pipe(
+        Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
+        Effect.timeoutFail({
+          duration: Duration.millis(this.config.storeTimeout),
+          onTimeout: () =>
+            new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${this.config.storeTimeout} ms)` })
+        }),
+        Effect.flatMap(toReply),
+        Effect.tapBoth({
+          onFailure: () => Effect.sync(() => (e.pending += batch)),
+          onSuccess: (reply) => this.remember(now, reply)
+        })
+      )
+    })
+  }
+
+  private remember(now: number, reply: Reply): Effect.Effect<void> {
+    const e = this.entry
+    const s = reply.snapshot
+    e.snapshot = s
+    e.fetchedAt = now
+    e.rejectUntil = s.state === "OPEN"
+      ? now + (s.retryAt - reply.t)
+      : s.state === "FORCED_OPEN"
+      ? Infinity
+      : reply.decision === "reject"
+      ? now + reply.retryAfter
+      : 0
+    const tasks: Array<Effect.Effect<void>> = []
+    if (reply.repaired) {
+      tasks.push(Effect.logWarning(`circuit ${JSON.stringify(this.name)}: its Redis state was not readable and was reset`))
+    }
+    if (!e.registered) {
+      e.registered = true
+      tasks.push(this.register)
+    }
+    return tasks.length === 0 ? Effect.void : Effect.all(tasks, { discard: true })
+  }
+
+  /** Adds the name to the registry, off the hot path; retried after the next round trip if it fails. */
+  get register(): Effect.Effect<void> {
+    return this.shared.client.send(["SADD", registryKeyOf(this.shared.prefix), this.name]).pipe(
+      Effect.timeout(Duration.millis(this.config.storeTimeout)),
+      Effect.catchAll(() => Effect.sync(() => (this.entry.registered = false))),
+      Effect.asVoid,
+      Effect.forkIn(this.shared.scope),
+      Effect.asVoid
+    )
+  }
+
+  acquire(now: number): Effect.Effect<Decision, CircuitStoreError> {
+    // one round trip at a time per circuit: concurrent callers re-check the cache
+    // the first one refreshed (a stale CLOSED cache costs one round trip, not one per call)
+    return this.entry.lock.withPermits(1)(Effect.suspend(() => {
+      const local = this.acquireLocal(now)
+      if (local !== undefined) return Effect.succeed(local)
+      return Effect.map(this.call("acquire", now, this.shared.nextProbeId(), "", 0), (reply): Decision =>
+        reply.decision === "reject"
+          ? { _tag: "Reject", retryAfter: reply.retryAfter, state: reply.snapshot.state, version: reply.snapshot.version }
+          : {
+            _tag: "Allow",
+            probe: reply.probe === "" ? undefined : reply.probe,
+            state: reply.snapshot.state,
+            version: reply.snapshot.version
+          })
+    }))
+  }
+
+  record(
+    now: number,
+    outcome: Outcome,
+    probe: string | undefined,
+    sample: number
+  ): Effect.Effect<Snapshot, CircuitStoreError> {
+    return Effect.map(this.call("record", now, probe ?? "", outcome, sample), (reply) => reply.snapshot)
+  }
+
+  read(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
+    return Effect.map(this.call("read", now, "", "", 0), (reply) => reply.snapshot)
+  }
+
+  force(now: number, state: "FORCED_OPEN" | "FORCED_CLOSED"): Effect.Effect<Snapshot, CircuitStoreError> {
+    return Effect.map(this.call("force", now, "", state, 0), (reply) => reply.snapshot)
+  }
+
+  reset(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
+    return Effect.map(this.call("force", now, "", "RESET", 0), (reply) => reply.snapshot)
+  }
+
+  /** Sends batched successes that no call has carried for a while. */
+  get flush(): Effect.Effect<void> {
+    return this.entry.pending === 0
+      ? Effect.void
+      : Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) =>
+        Effect.ignore(this.call("record", now, "", "", 0)))
+  }
+}
+
+/** @internal */
+export const make = (
+  prefix: string
+): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    if (prefix.length === 0 || prefix.length > 64 || badPrefix.test(prefix)) {
+      return yield* new ConfigError({
+        service: "RedisCircuitStore",
+        issues: [`prefix must be 1 to 64 characters without braces, spaces or control characters (got ${JSON.stringify(prefix.slice(0, 64))})`]
+      })
+    }
+    const client = yield* RedisClient
+    const scope = yield* Effect.scope
+    const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
+    let probes = 0
+    const shared: Shared = { client, prefix, scope, nextProbeId: () => `${storeId}-${++probes}` }
+    const entries = new Map<string, Entry>()
+
+    yield* Effect.forkIn(
+      Effect.repeat(
+        Effect.suspend(() =>
+          Effect.forEach(entries.values(), (entry) => entry.flusher?.flush ?? Effect.void, { discard: true })
+        ),
+        Schedule.spaced(FLUSH_INTERVAL)
+      ),
+      scope
+    )
+    // what is still batched when the store closes is sent on the way out
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.suspend(() => Effect.forEach(entries.values(), (entry) => entry.flusher?.flush ?? Effect.void))
+    )
+
+    const names = client.send(["SMEMBERS", registryKeyOf(prefix)]).pipe(
+      Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
+      Effect.flatMap((reply) =>
+        Array.isArray(reply) && reply.every((name) => typeof name === "string")
+          ? Effect.succeed(reply as ReadonlyArray<string>)
+          : Effect.fail(new CircuitStoreError({ reason: "unexpected reply to SMEMBERS of the circuit registry" }))
+      )
+    )
+
+    return {
+      circuit: (name, config) =>
+        Effect.gen(function*() {
+          let entry = entries.get(name)
+          if (entry === undefined) {
+            entry = new Entry(yield* Effect.makeSemaphore(1))
+            entries.set(name, entry)
+          }
+          const circuit = new RedisCircuit(name, config, entry, shared)
+          entry.flusher = circuit
+          if (!entry.registered) {
+            entry.registered = true
+            yield* circuit.register
+          }
+          return circuit
+        }),
+      names
+    }
+  })
