@@ -134,7 +134,8 @@ export const makeUpstash = (options: UpstashOptions): Effect.Effect<RedisClient[
         enableAutoPipelining: false,
         enableTelemetry: false,
         readYourWrites: false,
-        retry: false,
+        // `retry: false` still makes a second attempt in @upstash/redis 1.39
+        retry: { retries: 0 },
         signal: () => AbortSignal.timeout(timeout)
       })
       const secrets = [token]

@@ -49,6 +49,18 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>): Effect.Effect<vo
     return yield* Effect.fail(new Error("condition not reached within 10 s"))
   })
 
+/**
+ * Advances the TestClock by `duration` once some fiber sleeps until exactly
+ * then: a forked call may first need a store round trip before it sleeps.
+ */
+const adjustWhenSleeping = (duration: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const now = yield* TestClock.currentTimeMillis
+    const due = now + Duration.toMillis(duration)
+    yield* eventually(Effect.map(TestClock.sleeps(), Chunk.some((at) => at === due)))
+    yield* TestClock.adjust(duration)
+  })
+
 const expectOpenError = (result: Either.Either<unknown, unknown>): CircuitOpen => {
   if (Either.isRight(result) || !(result.left instanceof CircuitOpen)) {
     throw new Error(`expected CircuitOpen, got ${JSON.stringify(result)}`)
@@ -258,7 +270,7 @@ for (const store of storeCases) {
       run(Effect.gen(function*() {
         const breaker = yield* openThenWait({ successThreshold: 1, halfOpenMaxProbes: 1, probeLease: "5 seconds" })
         const fiber = yield* Effect.fork(breaker.protect(Effect.zipRight(Effect.sleep("6 seconds"), boom)))
-        yield* TestClock.adjust("6 seconds")
+        yield* adjustWhenSleeping("6 seconds")
         yield* Effect.either(Fiber.join(fiber))
         const snapshot = yield* breaker.snapshot
         expect(snapshot.state).toBe("HALF_OPEN")
@@ -335,17 +347,17 @@ for (const store of storeCases) {
       run(Effect.gen(function*() {
         const breaker = yield* make({ failureThreshold: 2, slowCallDuration: "1 second" })
         const slow = breaker.protect(Effect.as(Effect.sleep("2 seconds"), "late"))
-        const fast = breaker.protect(Effect.as(Effect.sleep("500 millis"), "fast"))
+        const fast = breaker.protect(Effect.as(Effect.sleep("400 millis"), "fast"))
         const f1 = yield* Effect.fork(fast)
-        yield* TestClock.adjust("500 millis")
+        yield* adjustWhenSleeping("400 millis")
         expect(yield* Fiber.join(f1)).toBe("fast")
         expect((yield* breaker.snapshot).failures).toBe(0)
         const f2 = yield* Effect.fork(slow)
-        yield* TestClock.adjust("2 seconds")
+        yield* adjustWhenSleeping("2 seconds")
         expect(yield* Fiber.join(f2)).toBe("late")
         expect((yield* breaker.snapshot).failures).toBe(1)
         const f3 = yield* Effect.fork(slow)
-        yield* TestClock.adjust("2 seconds")
+        yield* adjustWhenSleeping("2 seconds")
         expect(yield* Fiber.join(f3)).toBe("late")
         expect(yield* breaker.state).toBe("OPEN")
         expect((yield* breaker.metrics).slowCalls).toBe(2)

@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { type CircuitConfig, ConfigError } from "../CircuitConfig.js"
@@ -32,9 +31,6 @@ export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
 
 // eslint-disable-next-line no-control-regex
 const badPrefix = /[{}\s\u0000-\u001f\u007f]/
-
-/** How often batched successes are flushed when no other round trip carries them. */
-const FLUSH_INTERVAL = Duration.seconds(1)
 
 // ---------------------------------------------------------------------------
 // replies
@@ -117,7 +113,7 @@ class Entry {
   pending = 0
   registered = false
   allow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: -1 }
-  /** The handle used for background flushes (the last one made). */
+  /** The handle that flushes what is still batched when the store closes (the last one made). */
   flusher: RedisCircuit | undefined = undefined
   constructor(readonly lock: Effect.Semaphore) {}
 }
@@ -295,7 +291,7 @@ class RedisCircuit implements Circuit {
     return Effect.map(this.call("force", now, "", "RESET", 0), (reply) => reply.snapshot)
   }
 
-  /** Sends batched successes that no call has carried for a while. */
+  /** Sends batched successes that no round trip has carried yet. */
   get flush(): Effect.Effect<void> {
     return this.entry.pending === 0
       ? Effect.void
@@ -322,15 +318,6 @@ export const make = (
     const shared: Shared = { client, prefix, scope, nextProbeId: () => `${storeId}-${++probes}` }
     const entries = new Map<string, Entry>()
 
-    yield* Effect.forkIn(
-      Effect.repeat(
-        Effect.suspend(() =>
-          Effect.forEach(entries.values(), (entry) => entry.flusher?.flush ?? Effect.void, { discard: true })
-        ),
-        Schedule.spaced(FLUSH_INTERVAL)
-      ),
-      scope
-    )
     // what is still batched when the store closes is sent on the way out
     yield* Scope.addFinalizer(
       scope,

@@ -33,6 +33,8 @@ export interface RedisServer {
   readonly password: string | undefined
   /** The pid of the current process (changes on `restart`). */
   readonly pid: number
+  /** The temporary `--dir` (removed by `stop`). */
+  readonly dir: string
   /** The cluster bus port, for a cluster-enabled node. */
   readonly clusterPort: number | undefined
   /** True between a start and the observed exit of the process. */
@@ -251,6 +253,7 @@ class RedisServerImpl implements RedisServer {
     let spawnError: Error | undefined
     child.once("error", (error) => {
       spawnError = error
+      live.delete(child)
     })
 
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 10_000)
