@@ -241,15 +241,26 @@ class RedisCircuit implements Circuit {
     return tasks.length === 0 ? Effect.void : Effect.all(tasks, { discard: true })
   }
 
-  /** Adds the name to the registry, off the hot path; retried after the next round trip if it fails. */
-  get register(): Effect.Effect<void> {
+  /**
+   * Adds the name to the registry (a failure is retried after the next round
+   * trip). Called when the breaker is made, never on a call's path.
+   */
+  get registerNow(): Effect.Effect<void> {
     return this.shared.client.send(["SADD", registryKeyOf(this.shared.prefix), this.name]).pipe(
-      Effect.timeout(Duration.millis(this.config.storeTimeout)),
-      Effect.catchAll(() => Effect.sync(() => (this.entry.registered = false))),
-      Effect.asVoid,
-      Effect.forkIn(this.shared.scope),
-      Effect.asVoid
+      Effect.timeoutFail({
+        duration: Duration.millis(this.config.storeTimeout),
+        onTimeout: () => new CircuitStoreError({ reason: "registry write timed out" })
+      }),
+      Effect.matchEffect({
+        onFailure: () => Effect.sync(() => (this.entry.registered = false)),
+        onSuccess: () => Effect.sync(() => (this.entry.registered = true))
+      })
     )
+  }
+
+  /** `registerNow` in the background, for a retry after a round trip. */
+  get register(): Effect.Effect<void> {
+    return Effect.asVoid(Effect.forkIn(this.registerNow, this.shared.scope))
   }
 
   acquire(now: number): Effect.Effect<Decision, CircuitStoreError> {
@@ -345,7 +356,7 @@ export const make = (
           entry.flusher = circuit
           if (!entry.registered) {
             entry.registered = true
-            yield* circuit.register
+            yield* circuit.registerNow
           }
           return circuit
         }),

@@ -1,0 +1,193 @@
+/**
+ * The memory store's state machine (src/internal/machine.ts) and its Lua twin
+ * (lua/circuit.lua) held against each other: thousands of random sequences
+ * of calls, outcomes, batched successes, clock steps and admin actions, under
+ * random configurations, must give the same decisions, the same states and
+ * the same open periods, step by step.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as fc from "fast-check"
+import { CircuitConfig, RedisClient } from "../src/index.js"
+import * as scripts from "../src/internal/luaScripts.js"
+import * as machine from "../src/internal/machine.js"
+import { keysOf } from "../src/internal/redisStore.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+
+type Step =
+  | { readonly _tag: "advance"; readonly ms: number }
+  | { readonly _tag: "acquire" }
+  | { readonly _tag: "record"; readonly outcome: machine.Outcome; readonly probe: number; readonly u: number }
+  | { readonly _tag: "flush"; readonly successes: number }
+  | { readonly _tag: "acquireWithBatch"; readonly successes: number }
+  | { readonly _tag: "force"; readonly to: "FORCED_OPEN" | "FORCED_CLOSED" | "RESET" }
+  | { readonly _tag: "read" }
+
+const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 })) }) },
+  { weight: 4, arbitrary: fc.constant({ _tag: "acquire" as const }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      _tag: fc.constant("record" as const),
+      outcome: fc.constantFrom<machine.Outcome>("success", "failure", "failure", "release"),
+      probe: fc.integer({ min: -1, max: 3 }), // -1: not a probe; otherwise an index into the permits held
+      u: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
+    })
+  },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("flush" as const), successes: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("acquireWithBatch" as const), successes: fc.integer({ min: 1, max: 5 }) }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("force" as const), to: fc.constantFrom("FORCED_OPEN" as const, "FORCED_CLOSED" as const, "RESET" as const) }) },
+  { weight: 1, arbitrary: fc.constant({ _tag: "read" as const }) }
+)
+
+const configArbitrary = fc.record({
+  failureThreshold: fc.integer({ min: 1, max: 6 }),
+  successThreshold: fc.integer({ min: 1, max: 4 }),
+  halfOpenMaxProbes: fc.integer({ min: 1, max: 3 }),
+  recoveryTimeout: fc.integer({ min: 100, max: 60_000 }),
+  maxRecoveryTimeout: fc.integer({ min: 60_000, max: 400_000 }),
+  monitoringPeriod: fc.integer({ min: 1_000, max: 300_000 }),
+  backoffMultiplier: fc.oneof(fc.constant(2), fc.double({ min: 1, max: 3, noNaN: true })),
+  backoffJitter: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+  probeLease: fc.integer({ min: 100, max: 20_000 }),
+  stateTtl: fc.integer({ min: 800_000, max: 2_000_000 }),
+  failureRateThreshold: fc.option(fc.double({ min: 0.05, max: 1, noNaN: true }), { nil: undefined }),
+  minimumCalls: fc.integer({ min: 1, max: 12 })
+})
+
+/** What one step produced, in a form both sides can be compared in. */
+interface Observation {
+  readonly decision: string
+  readonly snapshot: ReturnType<typeof machine.snapshot>
+}
+
+describe("memory store ≡ Lua script", () => {
+  let server: RedisServer
+  let runtime: ManagedRuntime.ManagedRuntime<RedisClient.RedisClient, unknown>
+  let run = 0
+
+  beforeAll(async () => {
+    server = await startRedis()
+    runtime = ManagedRuntime.make(RedisClient.layerIORedis({ url: server.url }))
+  }, 60_000)
+
+  afterAll(async () => {
+    await runtime?.dispose()
+    await server?.stop()
+  })
+
+  const lua = (keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
+    runtime.runPromise(Effect.flatMap(RedisClient.RedisClient, (client) => RedisClient.runScript(client, scripts.circuit, keys, args)))
+
+  it("gives the same decisions, states and open periods on random sequences", { timeout: 240_000 }, async () => {
+    let sequences = 0
+    let steps = 0
+    await fc.assert(
+      fc.asyncProperty(configArbitrary, fc.array(stepArbitrary, { minLength: 5, maxLength: 40 }), async (input, sequence) => {
+        const config = Either.getOrThrow(CircuitConfig.decodeEither("eq", input))
+        const keys = keysOf(`eq${process.pid}-${++run}`, "eq")
+        const configArgs = [
+          config.failureThreshold, config.successThreshold, config.recoveryTimeout, config.maxRecoveryTimeout,
+          config.monitoringPeriod, config.backoffMultiplier, config.backoffJitter, config.stateTtl,
+          config.halfOpenMaxProbes, config.probeLease, config.failureRateThreshold ?? "", config.minimumCalls
+        ].map(String)
+        const s = machine.initial()
+        let now = 1_700_000_000_000
+        let probeIds = 0
+        const held: Array<string> = []
+
+        const viaLua = async (op: string, probe: string, outcome: string, u: number, batch: number): Promise<Observation> => {
+          const reply = (await lua(keys, [op, String(now), ...configArgs, probe, outcome, String(u), String(batch)])) as ReadonlyArray<
+            string | number
+          >
+          const snapshot = {
+            state: reply[0] as machine.MachineState["state"],
+            version: Number(reply[1]),
+            openCount: Number(reply[2]),
+            openedAt: Number(reply[3]),
+            retryAt: Number(reply[4]),
+            changedAt: Number(reply[5]),
+            failures: Number(reply[6]),
+            calls: Number(reply[7]),
+            halfOpenSuccesses: Number(reply[8]),
+            probes: Number(reply[9])
+          }
+          const decision = reply[10] === "allow"
+            ? `allow ${reply[12] === "" ? "-" : reply[12]}`
+            : reply[10] === "reject"
+            ? `reject ${reply[11]}`
+            : ""
+          return { decision, snapshot }
+        }
+        const describeDecision = (d: machine.Decision) =>
+          d._tag === "Allow" ? `allow ${d.probe ?? "-"}` : `reject ${d.retryAfter}`
+
+        for (const step of sequence) {
+          steps++
+          let expected: Observation
+          let actual: Observation
+          switch (step._tag) {
+            case "advance":
+              now += step.ms
+              continue
+            case "acquire":
+            case "acquireWithBatch": {
+              const batch = step._tag === "acquire" ? 0 : step.successes
+              const id = `p${++probeIds}`
+              if (batch > 0) machine.record(s, config, now, undefined, undefined, 0, batch)
+              const d = machine.acquire(s, config, now, id)
+              expected = { decision: describeDecision(d), snapshot: machine.snapshot(s, config, now) }
+              actual = await viaLua("acquire", id, "", 0, batch)
+              if (d._tag === "Allow" && d.probe !== undefined) held.push(d.probe)
+              break
+            }
+            case "record": {
+              const probe = step.probe >= 0 && step.probe < held.length ? held.splice(step.probe, 1)[0] : undefined
+              machine.record(s, config, now, step.outcome, probe, step.u, 0)
+              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+              actual = await viaLua("record", probe ?? "", step.outcome, step.u, 0)
+              break
+            }
+            case "flush":
+              machine.record(s, config, now, undefined, undefined, 0, step.successes)
+              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+              actual = await viaLua("record", "", "", 0, step.successes)
+              break
+            case "force":
+              machine.force(s, config, now, step.to)
+              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+              actual = await viaLua("force", "", step.to, 0, 0)
+              break
+            case "read":
+              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+              actual = await viaLua("read", "", "", 0, 0)
+              break
+          }
+          expect(actual).toEqual(expected)
+        }
+        sequences++
+      }),
+      { numRuns: 1_500 }
+    )
+    console.log(`equivalence: ${sequences} sequences, ${steps} steps, no divergence`)
+    expect(sequences).toBeGreaterThanOrEqual(1_500)
+  })
+
+  it("a divergence is caught: a script run with another threshold decides differently", async () => {
+    // guards the property above against comparing something that can never differ
+    const config = Either.getOrThrow(CircuitConfig.decodeEither("eq", { failureThreshold: 2 }))
+    const keys = keysOf(`eq${process.pid}-neg`, "eq")
+    const now = 1_700_000_000_000
+    const s = machine.initial()
+    machine.record(s, config, now, "failure", undefined, 0, 0)
+    machine.record(s, config, now, "failure", undefined, 0, 0)
+    expect(s.state).toBe("OPEN")
+    const args = (threshold: number) => ["record", String(now), String(threshold), "3", "30000", "300000", "300000", "2", "0.1", "600000", "3", "10000", "", "10", "", "failure", "0", "0"]
+    await lua(keys, args(3))
+    const reply = (await lua(keys, args(3))) as ReadonlyArray<unknown>
+    expect(reply[0]).toBe("CLOSED")
+  })
+})

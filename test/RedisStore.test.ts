@@ -1,0 +1,194 @@
+/**
+ * What is particular to the Redis store: the embedded scripts, NOSCRIPT,
+ * the round-trip targets of DESIGN section 8 (counted by Redis itself), the
+ * key layout, TTLs, the registry and the server time source.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { readFileSync } from "node:fs"
+import { CircuitBreaker, type CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
+import * as scripts from "../src/internal/luaScripts.js"
+import { render, target } from "../scripts/embed-lua.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+
+let server: RedisServer
+let bridge: UpstashBridge
+const token = "round-trip-token-8d1e"
+
+beforeAll(async () => {
+  server = await startRedis()
+  bridge = await startUpstashBridge({ redisUrl: server.url, token })
+}, 60_000)
+
+afterAll(async () => {
+  await bridge?.close()
+  await server?.stop()
+})
+
+const tcp = () => RedisClient.layerIORedis({ url: server.url })
+const upstash = () => RedisClient.layerUpstash({ url: bridge.url, token: Redacted.make(token) })
+const storeOn = (client: Layer.Layer<RedisClient.RedisClient, unknown>, prefix = freshPrefix()) =>
+  RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client), Layer.orDie)
+
+/** Script calls Redis has served so far (EVALSHA + EVAL), from INFO commandstats. */
+const scriptCalls = Effect.promise(async () => {
+  const info = await server.cli("INFO", "commandstats")
+  let total = 0
+  for (const command of ["evalsha", "eval"]) {
+    const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
+    if (match) total += Number(match[1])
+  }
+  return total
+})
+
+/** Script calls made while `effect` runs. */
+const countScriptCalls = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const before = yield* scriptCalls
+    const result = yield* effect
+    return [result, (yield* scriptCalls) - before] as const
+  })
+
+describe("Lua scripts", () => {
+  it("the embedded module is up to date with lua/ (run `npm run generate`)", () => {
+    expect(readFileSync(target, "utf8")).toBe(render())
+  })
+
+  it("the embedded SHA-1 is what SCRIPT LOAD returns", async () => {
+    expect(await server.cli("SCRIPT", "LOAD", scripts.circuit.source)).toBe(scripts.circuit.sha)
+  })
+
+  it.live("NOSCRIPT after SCRIPT FLUSH: the script is sent again with EVAL", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("noscript", { failureThreshold: 2 })
+      yield* Effect.either(breaker.protect(Effect.fail("boom")))
+      yield* Effect.promise(() => server.cli("SCRIPT", "FLUSH"))
+      const evalsBefore = yield* Effect.promise(() => server.cli("INFO", "commandstats"))
+      yield* Effect.either(breaker.protect(Effect.fail("boom")))
+      expect(yield* breaker.state).toBe("OPEN")
+      const evalsAfter = yield* Effect.promise(() => server.cli("INFO", "commandstats"))
+      const evals = (info: string) => Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0)
+      expect(evals(evalsAfter) - evals(evalsBefore)).toBe(1)
+    }).pipe(Effect.provide(storeOn(tcp()))))
+})
+
+for (const [transport, client] of [["tcp", tcp], ["upstash", upstash]] as const) {
+  describe(`round trips per call (${transport}), counted by Redis`, () => {
+    const make = (config: CircuitConfig.Input) =>
+      CircuitBreaker.make(`rt-${transport}`, { stateCacheTtl: "1 minute", ...config })
+
+    it.live("CLOSED, fresh cache, call succeeds: 0", () =>
+      Effect.gen(function*() {
+        const breaker = yield* make({})
+        yield* breaker.protect(Effect.void) // the first call reads the state
+        const [, calls] = yield* countScriptCalls(
+          Effect.forEach(Array.from({ length: 200 }), () => breaker.protect(Effect.succeed(1)), { discard: true })
+        )
+        expect(calls).toBe(0)
+        // the batched successes reach Redis with the next round trip
+        const [snapshot, flush] = yield* countScriptCalls(breaker.snapshot)
+        expect(flush).toBe(1)
+        expect(snapshot.calls).toBe(201)
+      }).pipe(Effect.provide(storeOn(client()))))
+
+    it.live("CLOSED, call fails: 1 (the reply carries the new state)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* make({ failureThreshold: 20 })
+        yield* breaker.protect(Effect.void)
+        const [, calls] = yield* countScriptCalls(
+          Effect.forEach(Array.from({ length: 10 }), () => Effect.either(breaker.protect(Effect.fail("boom"))), {
+            discard: true
+          })
+        )
+        expect(calls).toBe(10)
+      }).pipe(Effect.provide(storeOn(client()))))
+
+    it.live("OPEN before retryAt: 0", () =>
+      Effect.gen(function*() {
+        const breaker = yield* make({ failureThreshold: 1, recoveryTimeout: "1 minute" })
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        const [results, calls] = yield* countScriptCalls(
+          Effect.forEach(Array.from({ length: 200 }), () => Effect.either(breaker.protect(Effect.void)))
+        )
+        expect(calls).toBe(0)
+        expect(results.every((r) => r._tag === "Left" && r.left._tag === "CircuitOpen")).toBe(true)
+      }).pipe(Effect.provide(storeOn(client()))))
+
+    it.live("HALF_OPEN probe: 1 to take the permit, 1 to report", () =>
+      Effect.gen(function*() {
+        const breaker = yield* make({ failureThreshold: 1, successThreshold: 2, recoveryTimeout: "50 millis", backoffJitter: 0 })
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        yield* Effect.sleep("60 millis")
+        const [, calls] = yield* countScriptCalls(breaker.protect(Effect.void))
+        expect(calls).toBe(2)
+        expect(yield* breaker.state).toBe("HALF_OPEN")
+      }).pipe(Effect.provide(storeOn(client()))))
+  })
+}
+
+describe("Redis data model", () => {
+  it.live("keys share one hash tag per circuit; names are encoded; state writes set the TTL", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const name = "pay}ments {v2}:*"
+      yield* Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make(name, { failureThreshold: 1, stateTtl: "20 minutes" })
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+      }).pipe(Effect.provide(storeOn(tcp(), prefix)))
+      const key = RedisCircuitStore.stateKey(name, { prefix })
+      expect(key).toBe(`${prefix}:{pay%7Dments%20%7Bv2%7D%3A*}:state`)
+      const tag = /\{([^}]*)\}/.exec(key)?.[1]
+      expect(tag).toBe("pay%7Dments%20%7Bv2%7D%3A*")
+      expect(yield* Effect.promise(() => server.cli("HGET", key, "state"))).toBe("OPEN")
+      const ttl = Number(yield* Effect.promise(() => server.cli("PTTL", key)))
+      expect(ttl).toBeGreaterThan(19 * 60_000)
+      expect(ttl).toBeLessThanOrEqual(20 * 60_000)
+      const slots = new Set<string>()
+      for (const suffix of ["state", "window", "probes"]) {
+        slots.add(yield* Effect.promise(() => server.cli("CLUSTER", "KEYSLOT", key.replace(/state$/, suffix))))
+      }
+      expect(slots.size).toBe(1)
+    }))
+
+  it.live("names that differ only in characters the encoding touches do not collide", () =>
+    Effect.gen(function*() {
+      const a = yield* CircuitBreaker.make("a b", { failureThreshold: 1 })
+      const b = yield* CircuitBreaker.make("a%20b", { failureThreshold: 1 })
+      yield* Effect.either(a.protect(Effect.fail("boom")))
+      expect(yield* a.state).toBe("OPEN")
+      expect(yield* b.state).toBe("CLOSED")
+    }).pipe(Effect.provide(storeOn(tcp()))))
+
+  it.live("the registry lists every circuit the fleet created, across store instances", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* CircuitBreaker.make("alpha").pipe(Effect.provide(storeOn(tcp(), prefix)))
+      yield* CircuitBreaker.make("beta").pipe(Effect.provide(storeOn(upstash(), prefix)))
+      const names = yield* Effect.flatMap(CircuitStore.CircuitStore, (store) => store.names).pipe(
+        Effect.provide(storeOn(tcp(), prefix))
+      )
+      expect([...names].sort()).toEqual(["alpha", "beta"])
+    }))
+
+  it.effect("timeSource: \"server\" takes now from Redis TIME, not the caller's clock", () =>
+    Effect.gen(function*() {
+      // the TestClock says 1970; Redis knows better
+      const breaker = yield* CircuitBreaker.make("server-time", { failureThreshold: 1, timeSource: "server" })
+      yield* Effect.either(breaker.protect(Effect.fail("boom")))
+      const snapshot = yield* breaker.snapshot
+      const [seconds] = (yield* Effect.promise(() => server.cli("TIME"))).split("\n")
+      expect(Math.abs(snapshot.openedAt - Number(seconds) * 1000)).toBeLessThan(5_000)
+    }).pipe(Effect.provide(storeOn(tcp()))))
+
+  it("a bad prefix fails with a ConfigError", async () => {
+    const result = await Effect.runPromise(
+      Effect.either(Effect.scoped(RedisCircuitStore.make({ prefix: "a{b" }))).pipe(Effect.provide(tcp()), Effect.orDie)
+    )
+    expect(result._tag).toBe("Left")
+    if (result._tag === "Left") expect(result.left.message).toContain("prefix must be")
+  })
+})
