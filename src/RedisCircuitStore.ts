@@ -15,13 +15,16 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
+import type * as ConfigErrorModule from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ConfigError } from "./CircuitConfig.js"
-import { CircuitStore } from "./CircuitStore.js"
+import { CircuitStore, layerMemory } from "./CircuitStore.js"
 import * as internal from "./internal/redisStore.js"
-import type { RedisClient } from "./RedisClient.js"
+import * as RedisClient from "./RedisClient.js"
 
 /**
  * @since 0.1.0
@@ -62,7 +65,7 @@ export const registryKey = (options?: Options): string =>
  */
 export const make = (
   options?: Options
-): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient.RedisClient | Scope.Scope> =>
   internal.make(options?.prefix ?? internal.defaultPrefix)
 
 /**
@@ -84,5 +87,73 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<CircuitStore, ConfigError, RedisClient> =>
+export const layer = (options?: Options): Layer.Layer<CircuitStore, ConfigError, RedisClient.RedisClient> =>
   Layer.scoped(CircuitStore, make(options))
+
+/**
+ * Where the store lives, as read from the environment.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Source = "upstash" | "redis" | "memory"
+
+const envSource = Effect.gen(function*() {
+  const upstashUrl = yield* Config.option(Config.nonEmptyString("UPSTASH_REDIS_REST_URL"))
+  const upstashToken = yield* Config.option(Config.redacted("UPSTASH_REDIS_REST_TOKEN"))
+  const redisUrl = yield* Config.option(Config.redacted("REDIS_URL"))
+  if (Option.isSome(upstashUrl) && Option.isSome(upstashToken)) {
+    return {
+      source: "upstash" as const,
+      client: RedisClient.layerUpstash({ url: upstashUrl.value, token: upstashToken.value })
+    }
+  }
+  if (Option.isSome(redisUrl)) {
+    return { source: "redis" as const, client: RedisClient.layerIORedis({ url: redisUrl.value }) }
+  }
+  return { source: "memory" as const, client: undefined }
+})
+
+/**
+ * The store the environment asks for: Upstash when `UPSTASH_REDIS_REST_URL`
+ * and `UPSTASH_REDIS_REST_TOKEN` are set, else Redis over TCP when
+ * `REDIS_URL` is set, else the in-memory store, with one warning that the
+ * state is not shared.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const program = CircuitBreaker.make("payments").pipe(Effect.provide(RedisCircuitStore.layerFromEnv()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv = (
+  options?: Options
+): Layer.Layer<CircuitStore, ConfigError | RedisClient.RedisClientError | ConfigErrorModule.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(envSource, ({ client, source }) =>
+    client === undefined
+      ? Layer.merge(
+        layerMemory,
+        Layer.effectDiscard(
+          Effect.logWarning(
+            "circuit breaker: no UPSTASH_REDIS_REST_URL/UPSTASH_REDIS_REST_TOKEN or REDIS_URL set; " +
+              "using the in-memory store (state is not shared between instances)"
+          )
+        )
+      )
+      : Layer.provide(layer(options), client).pipe(
+        Layer.tap(() => Effect.logDebug(`circuit breaker: using the ${source} store`))
+      )
+  ))
+
+/**
+ * Which store `layerFromEnv` would choose, without building it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const sourceFromEnv: Effect.Effect<Source, ConfigErrorModule.ConfigError> = Effect.map(envSource, (_) => _.source)
