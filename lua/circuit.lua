@@ -19,7 +19,8 @@
 --      18 batched successes to add first (record, acquire)
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
---          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired }
+--          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
+--          created (1 when the state hash did not exist before this call) }
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
@@ -87,6 +88,8 @@ checkType(probesKey, "zset")
 
 local s = initial()
 local raw = redis.call("HGETALL", stateKey)
+local created = 0
+if #raw == 0 then created = 1 end
 if #raw > 0 then
   local fields = {}
   for i = 1, #raw, 2 do fields[raw[i]] = raw[i + 1] end
@@ -326,4 +329,4 @@ else
 end
 
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
-         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired }
+         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created }

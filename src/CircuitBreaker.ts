@@ -83,17 +83,21 @@ export interface CircuitBreaker {
   readonly instanceId: string
   /** Runs `self` if the circuit lets it through, and records how it ended. */
   readonly protect: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R>
-  /** The circuit's state now. */
-  readonly state: Effect.Effect<State, CircuitStoreError>
-  /** The store's full view of the circuit. */
-  readonly snapshot: Effect.Effect<Snapshot, CircuitStoreError>
+  /** The circuit's state now (from the local fallback while the store is unavailable). */
+  readonly state: Effect.Effect<State>
+  /** The store's full view of the circuit (or the local fallback's). */
+  readonly snapshot: Effect.Effect<Snapshot>
   /** Local counts and the circuit's window. */
-  readonly metrics: Effect.Effect<Metrics, CircuitStoreError>
-  /** Status, state and metrics. */
-  readonly health: Effect.Effect<Health, CircuitStoreError>
+  readonly metrics: Effect.Effect<Metrics>
+  /** Status, state and metrics; `degraded` while the store is unavailable. */
+  readonly health: Effect.Effect<Health>
   /** Whether a call made now would be let through (takes no permit). */
-  readonly isAvailable: Effect.Effect<boolean, CircuitStoreError>
-  /** Back to CLOSED with an empty window and backoff. */
+  readonly isAvailable: Effect.Effect<boolean>
+  /**
+   * Back to CLOSED with an empty window and backoff. Admin actions apply to
+   * this instance even when the store is unavailable, and then fail with the
+   * store's error, since the fleet did not hear of them.
+   */
   readonly reset: Effect.Effect<void, CircuitStoreError>
   /** Sticky: reject every call until `reset`. */
   readonly forceOpen: Effect.Effect<void, CircuitStoreError>

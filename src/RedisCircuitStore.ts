@@ -17,11 +17,12 @@
  */
 import * as Config from "effect/Config"
 import type * as ConfigErrorModule from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { ConfigError } from "./CircuitConfig.js"
+import { ConfigError } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
 import * as internal from "./internal/redisStore.js"
 import * as RedisClient from "./RedisClient.js"
@@ -33,6 +34,13 @@ import * as RedisClient from "./RedisClient.js"
 export interface Options {
   /** Prefix of every key (default `"cb"`). Keys are `<prefix>:{<encoded name>}:state` and so on. */
   readonly prefix?: string | undefined
+  /**
+   * The store's own breaker: after this many failed round trips in a row
+   * (default 3), Redis is not called at all for `cooldown`.
+   */
+  readonly unavailableAfter?: number | undefined
+  /** How long store calls pause once Redis is deemed unavailable (default 5 s). */
+  readonly cooldown?: Duration.DurationInput | undefined
 }
 
 /**
@@ -66,7 +74,20 @@ export const registryKey = (options?: Options): string =>
 export const make = (
   options?: Options
 ): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient.RedisClient | Scope.Scope> =>
-  internal.make(options?.prefix ?? internal.defaultPrefix)
+  Effect.suspend(() => {
+    const issues: Array<string> = []
+    const unavailableAfter = options?.unavailableAfter ?? 3
+    if (!Number.isInteger(unavailableAfter) || unavailableAfter < 1) {
+      issues.push(`unavailableAfter must be a positive integer (got ${String(unavailableAfter)})`)
+    }
+    const cooldown = Duration.decodeUnknown(options?.cooldown ?? "5 seconds")
+    const cooldownMillis = Option.isSome(cooldown) ? Duration.toMillis(cooldown.value) : NaN
+    if (!Number.isFinite(cooldownMillis) || (typeof options?.cooldown === "number" && options.cooldown < 0)) {
+      issues.push(`cooldown must be a finite, non-negative duration (got ${String(options?.cooldown)})`)
+    }
+    if (issues.length > 0) return Effect.fail(new ConfigError({ service: "RedisCircuitStore", issues }))
+    return internal.make(options?.prefix ?? internal.defaultPrefix, { unavailableAfter, cooldown: cooldownMillis })
+  })
 
 /**
  * The store as a layer.

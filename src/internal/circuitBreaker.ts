@@ -203,7 +203,7 @@ export class CircuitBreakerImpl {
   private acquire(now: number): Effect.Effect<readonly [Decision, Circuit], ServiceUnavailable> {
     return this.circuit.acquire(now).pipe(
       Effect.map((decision) => {
-        this.degraded = false
+        this.storeUp()
         this.observe(decision.state, decision.version, now)
         return [decision, this.circuit] as const
       }),
@@ -216,8 +216,7 @@ export class CircuitBreakerImpl {
     now: number,
     error: CircuitStoreError
   ): Effect.Effect<readonly [Decision, Circuit], ServiceUnavailable> {
-    this.counts.storeErrors++
-    this.degraded = true
+    this.storeDown()
     switch (this.config.onStoreUnavailable) {
       case "fail-closed":
         return Effect.fail(new ServiceUnavailable({ service: this.config.serviceName, reason: error.reason }))
@@ -233,6 +232,19 @@ export class CircuitBreakerImpl {
         >
       }
     }
+  }
+
+  /** The store answered: leave the local fallback (the next outage starts a fresh one). */
+  private storeUp(): void {
+    if (this.degraded) {
+      this.degraded = false
+      this.local = undefined
+    }
+  }
+
+  private storeDown(): void {
+    this.counts.storeErrors++
+    this.degraded = true
   }
 
   /** An in-memory circuit of the same config, for the `"local"` policy. */
@@ -302,13 +314,14 @@ export class CircuitBreakerImpl {
       circuit.record(now, outcome, probe, sample).pipe(
         Effect.matchEffect({
           onSuccess: (snapshot) => {
-            if (circuit === this.circuit) this.degraded = false
-            this.observe(snapshot.state, snapshot.version, now)
+            if (circuit === this.circuit) {
+              this.storeUp()
+              this.observe(snapshot.state, snapshot.version, now)
+            }
             return Effect.void
           },
           onFailure: () => {
-            this.counts.storeErrors++
-            this.degraded = true
+            this.storeDown()
             if (this.config.onStoreUnavailable !== "local") return Effect.void
             return Effect.ignore(this.localCircuit().record(now, outcome, undefined, sample))
           }
@@ -352,23 +365,55 @@ export class CircuitBreakerImpl {
   // reads and admin
   // -------------------------------------------------------------------------
 
-  private withSnapshot<A>(
-    f: (snapshot: Snapshot, now: number) => A,
-    op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError> = (circuit, now) =>
-      circuit.read(now)
-  ): Effect.Effect<A, CircuitStoreError> {
+  /**
+   * Reads the circuit from the store; while the store is unavailable, from
+   * the local fallback (so monitoring keeps working, and says `degraded`).
+   */
+  private withSnapshot<A>(f: (snapshot: Snapshot, now: number) => A): Effect.Effect<A> {
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.map(op(this.circuit, now), (snapshot) => {
-        this.observe(snapshot.state, snapshot.version, now)
-        return f(snapshot, now)
-      }))
+      this.circuit.read(now).pipe(
+        Effect.map((snapshot) => {
+          this.storeUp()
+          this.observe(snapshot.state, snapshot.version, now)
+          return f(snapshot, now)
+        }),
+        Effect.catchAll(() => {
+          this.storeDown()
+          return Effect.map(Effect.orDie(this.localCircuit().read(now)), (snapshot) => f(snapshot, now))
+        })
+      ))
   }
 
-  get snapshot(): Effect.Effect<Snapshot, CircuitStoreError> {
+  /**
+   * An admin action on the store. It is applied to the local fallback too,
+   * so this instance obeys it even while the store is unavailable; the store
+   * error is still reported, since the fleet did not hear of it.
+   */
+  private admin(
+    op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
+  ): Effect.Effect<void, CircuitStoreError> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.zipRight(
+        Effect.orDie(op(this.localCircuit(), now)),
+        op(this.circuit, now).pipe(
+          Effect.tapBoth({
+            onFailure: () => Effect.sync(() => this.storeDown()),
+            onSuccess: (snapshot) =>
+              Effect.sync(() => {
+                this.storeUp()
+                this.observe(snapshot.state, snapshot.version, now)
+              })
+          }),
+          Effect.asVoid
+        )
+      ))
+  }
+
+  get snapshot(): Effect.Effect<Snapshot> {
     return this.withSnapshot((snapshot) => snapshot)
   }
 
-  get state(): Effect.Effect<State, CircuitStoreError> {
+  get state(): Effect.Effect<State> {
     return this.withSnapshot((snapshot) => snapshot.state)
   }
 
@@ -395,11 +440,11 @@ export class CircuitBreakerImpl {
     }
   }
 
-  get metrics(): Effect.Effect<Metrics, CircuitStoreError> {
+  get metrics(): Effect.Effect<Metrics> {
     return this.withSnapshot((snapshot) => this.metricsFrom(snapshot))
   }
 
-  get health(): Effect.Effect<Health, CircuitStoreError> {
+  get health(): Effect.Effect<Health> {
     return this.withSnapshot((snapshot, now) => {
       const status = statusOf(snapshot.state)
       return {
@@ -412,7 +457,7 @@ export class CircuitBreakerImpl {
     })
   }
 
-  get isAvailable(): Effect.Effect<boolean, CircuitStoreError> {
+  get isAvailable(): Effect.Effect<boolean> {
     return this.withSnapshot((s, now) => {
       switch (s.state) {
         case "CLOSED":
@@ -429,15 +474,15 @@ export class CircuitBreakerImpl {
   }
 
   get reset(): Effect.Effect<void, CircuitStoreError> {
-    return this.withSnapshot(() => undefined, (circuit, now) => circuit.reset(now))
+    return this.admin((circuit, now) => circuit.reset(now))
   }
 
   get forceOpen(): Effect.Effect<void, CircuitStoreError> {
-    return this.withSnapshot(() => undefined, (circuit, now) => circuit.force(now, "FORCED_OPEN"))
+    return this.admin((circuit, now) => circuit.force(now, "FORCED_OPEN"))
   }
 
   get forceClose(): Effect.Effect<void, CircuitStoreError> {
-    return this.withSnapshot(() => undefined, (circuit, now) => circuit.force(now, "FORCED_CLOSED"))
+    return this.admin((circuit, now) => circuit.force(now, "FORCED_CLOSED"))
   }
 
   /** @internal */

@@ -53,7 +53,8 @@ const Reply = Schema.Tuple(
   Int, // retryAfter
   Schema.String, // probe
   Int, // t: the script's now
-  Int // repaired
+  Int, // repaired
+  Int // created: the state did not exist before this call
 )
 
 const decodeReply = Schema.decodeUnknownEither(Reply)
@@ -65,6 +66,7 @@ interface Reply {
   readonly probe: string
   readonly t: number
   readonly repaired: boolean
+  readonly created: boolean
 }
 
 const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
@@ -95,7 +97,8 @@ const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
         retryAfter: r[11],
         probe: r[12],
         t: r[13],
-        repaired: r[14] === 1
+        repaired: r[14] === 1,
+        created: r[15] === 1
       })
   })
 
@@ -118,10 +121,51 @@ class Entry {
   constructor(readonly lock: Effect.Semaphore) {}
 }
 
+/**
+ * The store's own breaker, shared by every circuit of one store: after
+ * `threshold` consecutive failed round trips it stops calling Redis for
+ * `cooldown` ms (calls then cost nothing and the breakers follow their
+ * `onStoreUnavailable` policy), then lets one trial round trip through.
+ */
+class StoreGuard {
+  private failures = 0
+  private openUntil = 0
+  private trial = false
+  constructor(readonly threshold: number, readonly cooldown: number) {}
+
+  /** Undefined when a round trip may be made now; otherwise why not. */
+  check(now: number): CircuitStoreError | undefined {
+    if (this.failures < this.threshold) return undefined
+    if (now >= this.openUntil && !this.trial) {
+      this.trial = true
+      return undefined
+    }
+    return new CircuitStoreError({
+      reason: `Redis unavailable: ${this.failures} round trips failed in a row; store calls paused for ${this.cooldown} ms`
+    })
+  }
+
+  success(): void {
+    this.failures = 0
+    this.trial = false
+  }
+
+  failure(now: number): void {
+    this.failures++
+    this.trial = false
+    if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
+  }
+
+  get open(): boolean {
+    return this.failures >= this.threshold
+  }
+}
+
 interface Shared {
   readonly client: RedisClient["Type"]
   readonly prefix: string
   readonly scope: Scope.Scope
+  readonly guard: StoreGuard
   readonly nextProbeId: () => string
 }
 
@@ -190,6 +234,9 @@ class RedisCircuit implements Circuit {
     sample: number
   ): Effect.Effect<Reply, CircuitStoreError> {
     return Effect.suspend(() => {
+      const guard = this.shared.guard
+      const refused = guard.check(now)
+      if (refused !== undefined) return Effect.fail(refused)
       const e = this.entry
       const batch = op === "force" ? 0 : e.pending
       e.pending -= batch
@@ -211,9 +258,17 @@ class RedisCircuit implements Circuit {
         }),
         Effect.flatMap(toReply),
         Effect.tapBoth({
-          onFailure: () => Effect.sync(() => (e.pending += batch)),
-          onSuccess: (reply) => this.remember(now, reply)
-        })
+          onFailure: () =>
+            Effect.sync(() => {
+              e.pending += batch
+              guard.failure(now)
+            }),
+          onSuccess: (reply) => {
+            guard.success()
+            return this.remember(now, reply)
+          }
+        }),
+        Effect.onInterrupt(() => Effect.sync(() => guard.failure(now)))
       )
     })
   }
@@ -234,7 +289,8 @@ class RedisCircuit implements Circuit {
     if (reply.repaired) {
       tasks.push(Effect.logWarning(`circuit ${JSON.stringify(this.name)}: its Redis state was not readable and was reset`))
     }
-    if (!e.registered) {
+    // a state that had to be created (first use, or wiped by a restart or FLUSHALL) is registered again
+    if (!e.registered || reply.created) {
       e.registered = true
       tasks.push(this.register)
     }
@@ -312,8 +368,15 @@ class RedisCircuit implements Circuit {
 }
 
 /** @internal */
+export interface GuardOptions {
+  readonly unavailableAfter: number
+  readonly cooldown: number
+}
+
+/** @internal */
 export const make = (
-  prefix: string
+  prefix: string,
+  guardOptions: GuardOptions
 ): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
     if (prefix.length === 0 || prefix.length > 64 || badPrefix.test(prefix)) {
@@ -326,7 +389,13 @@ export const make = (
     const scope = yield* Effect.scope
     const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     let probes = 0
-    const shared: Shared = { client, prefix, scope, nextProbeId: () => `${storeId}-${++probes}` }
+    const shared: Shared = {
+      client,
+      prefix,
+      scope,
+      guard: new StoreGuard(guardOptions.unavailableAfter, guardOptions.cooldown),
+      nextProbeId: () => `${storeId}-${++probes}`
+    }
     const entries = new Map<string, Entry>()
 
     // what is still batched when the store closes is sent on the way out
