@@ -7,7 +7,7 @@
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { CircuitStore, RedisCircuitStore, RedisClient } from "../../src/index.js"
-import { type RedisServer, startRedis } from "./redisServer.js"
+import { type RedisCluster, type RedisServer, startCluster, startRedis } from "./redisServer.js"
 import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
 
 export interface StoreCase {
@@ -74,4 +74,23 @@ export const makeUpstashCase = (): StoreCase & { readonly bridge: () => UpstashB
   }
 }
 
-export const storeCases: ReadonlyArray<StoreCase> = [memoryCase, makeTcpCase(), makeUpstashCase()]
+/** Redis Cluster: three masters started by the suite, through ioredis's Cluster client. */
+export const makeClusterCase = (): StoreCase => {
+  let cluster: RedisCluster | undefined
+  return {
+    name: "redis cluster (3 masters)",
+    setup: async () => {
+      cluster = await startCluster(3)
+    },
+    teardown: async () => {
+      await cluster?.stop()
+    },
+    fresh: () =>
+      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+        Layer.provide(RedisClient.layerIORedis({ cluster: cluster!.startupNodes })),
+        Layer.orDie
+      )
+  }
+}
+
+export const storeCases: ReadonlyArray<StoreCase> = [memoryCase, makeTcpCase(), makeUpstashCase(), makeClusterCase()]

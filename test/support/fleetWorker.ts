@@ -1,0 +1,171 @@
+/**
+ * Test support: one member of a fleet, run as its own OS process by `test/Fleet.test.ts`:
+ *
+ *   node --import tsx test/support/fleetWorker.ts '<json WorkerOptions>'
+ *
+ * It makes a breaker on a Redis store (ioredis) and loops, one call at a time:
+ * `breaker.protect(callDependency)`, then a short sleep. The dependency is an HTTP
+ * server run by the test process; every request carries `x-worker: <id>` so the
+ * server knows who called. The worker never decides anything itself: the breaker does.
+ *
+ * Output: JSON lines on stdout.
+ * - `{ type: "ready", id, pid }` once the breaker exists and the transition stream is live;
+ * - `{ type: "transition", id, from, to, at, version }` for every transition this instance sees;
+ * - `{ type: "final", id, counts, metrics, lastState, lastOutcome }` when it stops.
+ *
+ * It stops (and prints `final`) on a `stop` line on stdin, when stdin ends (the test
+ * process died: a worker never outlives its parent), or after `maxRunMs`. A watchdog exits
+ * the process 3 s after that, whatever the loop is doing.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { CircuitBreaker, RedisCircuitStore, RedisClient } from "../../src/index.js"
+import type { CircuitConfig } from "../../src/index.js"
+
+export interface WorkerOptions {
+  readonly id: string
+  readonly redisUrl: string
+  readonly prefix: string
+  readonly circuit: string
+  readonly dependencyUrl: string
+  readonly config: CircuitConfig.Input
+  /** Pause between two calls of the loop. */
+  readonly intervalMs: number
+  /** Hard bound on the worker's life. */
+  readonly maxRunMs: number
+}
+
+export interface WorkerCounts {
+  /** Calls the breaker let through (they reached the dependency). */
+  ran: number
+  ok: number
+  failed: number
+  /** Calls failed with `CircuitOpen`. */
+  rejected: number
+  /** Any other failure of `protect` (e.g. `ServiceUnavailable`): should stay 0. */
+  other: number
+}
+
+export type WorkerEvent =
+  | { readonly type: "ready"; readonly id: string; readonly pid: number }
+  | {
+    readonly type: "transition"
+    readonly id: string
+    readonly from: string
+    readonly to: string
+    readonly at: number
+    readonly version: number
+  }
+  | {
+    readonly type: "final"
+    readonly id: string
+    readonly counts: WorkerCounts
+    readonly probes: number
+    readonly rejections: number
+    readonly storeErrors: number
+    readonly lastState: string
+    readonly lastOutcome: "ok" | "failed" | "rejected" | "other" | "none"
+    readonly lastOkAt: number
+  }
+
+class DependencyError extends Error {
+  readonly _tag = "DependencyError"
+}
+
+const emit = (event: WorkerEvent): void => {
+  process.stdout.write(JSON.stringify(event) + "\n")
+}
+
+const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions
+
+let stopped = false
+const stop = () => {
+  if (stopped) return
+  stopped = true
+  setTimeout(() => process.exit(3), 3_000).unref()
+}
+let input = ""
+process.stdin.setEncoding("utf8")
+process.stdin.on("data", (chunk: string) => {
+  input += chunk
+  if (input.split("\n").some((line) => line.trim() === "stop")) stop()
+})
+process.stdin.on("end", stop)
+process.stdin.on("error", stop)
+setTimeout(stop, options.maxRunMs).unref()
+
+const callDependency: Effect.Effect<string, DependencyError> = Effect.tryPromise({
+  try: async (signal) => {
+    const response = await fetch(options.dependencyUrl, { headers: { "x-worker": options.id }, signal })
+    const body = await response.text()
+    if (response.status !== 200) throw new DependencyError(`dependency answered ${response.status}`)
+    return body
+  },
+  catch: (cause) => (cause instanceof DependencyError ? cause : new DependencyError(String(cause)))
+})
+
+const program = Effect.gen(function*() {
+  const breaker = yield* CircuitBreaker.make(options.circuit, { ...options.config, instanceId: options.id })
+  let lastState = "CLOSED"
+  yield* breaker.stateChanges.pipe(
+    Stream.runForEach((t) =>
+      Effect.sync(() => {
+        lastState = t.to
+        emit({ type: "transition", id: options.id, from: t.from, to: t.to, at: t.at, version: t.version })
+      })
+    ),
+    Effect.forkScoped
+  )
+  // let the forked stream subscribe before the first call
+  yield* Effect.sleep("20 millis")
+  emit({ type: "ready", id: options.id, pid: process.pid })
+
+  const counts: WorkerCounts = { ran: 0, ok: 0, failed: 0, rejected: 0, other: 0 }
+  let lastOutcome: "ok" | "failed" | "rejected" | "other" | "none" = "none"
+  let lastOkAt = 0
+  while (!stopped) {
+    const result = yield* Effect.either(breaker.protect(callDependency))
+    if (result._tag === "Right") {
+      counts.ran++
+      counts.ok++
+      lastOutcome = "ok"
+      lastOkAt = Date.now()
+    } else if (result.left._tag === "DependencyError") {
+      counts.ran++
+      counts.failed++
+      lastOutcome = "failed"
+    } else if (result.left._tag === "CircuitOpen") {
+      counts.rejected++
+      lastOutcome = "rejected"
+    } else {
+      counts.other++
+      lastOutcome = "other"
+    }
+    yield* Effect.sleep(options.intervalMs)
+  }
+  const metrics = yield* breaker.metrics
+  emit({
+    type: "final",
+    id: options.id,
+    counts,
+    probes: metrics.probes,
+    rejections: metrics.rejections,
+    storeErrors: metrics.storeErrors,
+    lastState,
+    lastOutcome,
+    lastOkAt
+  })
+})
+
+const Store = RedisCircuitStore.layer({ prefix: options.prefix }).pipe(
+  Layer.provide(RedisClient.layerIORedis({ url: options.redisUrl }))
+)
+
+Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Store))).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`fleet worker ${options.id} failed: ${String(error)}\n`)
+    process.exit(2)
+  }
+)
