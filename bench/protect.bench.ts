@@ -13,6 +13,23 @@ import * as Effect from "effect/Effect"
 import { CircuitBreaker, CircuitStore } from "../src/index.js"
 import { environment, envInt, fmt, markdownTable, median, Opossum, quantile } from "./support.js"
 
+/**
+ * Whether the sources were compiled with esbuild's `keepNames` (tsx always
+ * sets it): then every function expression gets wrapped in `__name(fn, "…")`,
+ * an `Object.defineProperty`, each time it is created.
+ */
+const keepNames = ((): boolean => {
+  const outer = () => {
+    const inner = () => 0
+    return inner
+  }
+  return outer.toString().includes("__name")
+})()
+
+const transform = keepNames
+  ? "esbuild with keepNames (tsx): each closure created per call pays an Object.defineProperty"
+  : "no keepNames (TypeScript transpile via bench/register.mjs, or another loader)"
+
 /** Sequential calls per timed batch (one batch = one variant, one round). */
 const CALLS = envInt("BENCH_CALLS", 100_000)
 /** Timed rounds; every round runs every variant once, in a rotated order. */
@@ -147,6 +164,7 @@ const timeBatch = async (variant: Variant, n: number): Promise<number> => {
 const log = (line: string) => process.stderr.write(line + "\n")
 
 log(`${environment()}`)
+log(`transform: ${transform}`)
 log(`calls per batch: ${CALLS.toLocaleString("en-US")}, rounds: ${ROUNDS} (+${WARMUP} warm-up)`)
 
 const started = Date.now()
@@ -185,6 +203,7 @@ const out: Array<string> = []
 out.push(`## protect: per-call cost on a CLOSED circuit`)
 out.push("")
 out.push(`${environment()}  `)
+out.push(`transform: ${transform}  `)
 out.push(
   `${CALLS.toLocaleString("en-US")} sequential calls per batch, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up rounds ` +
     `(${fmt(seconds, 0)} s).  `
