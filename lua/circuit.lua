@@ -5,6 +5,8 @@
 -- KEYS[1] state hash    <prefix>:{<name>}:state
 -- KEYS[2] window hash   <prefix>:{<name>}:window   fields c:<bucket>, f:<bucket>
 -- KEYS[3] probe leases  <prefix>:{<name>}:probes   zset member=probe id, score=lease expiry
+-- KEYS[4] fleet metrics <prefix>:{<name>}:metrics  fields <bucket>:s|f|r|p|o (successes, failures,
+--                        rejections, probes, opens), buckets of metricsTtl / 24, expiring after metricsTtl
 -- (one hash tag: every key lives in one cluster slot)
 --
 -- ARGV  1 op: acquire | record | force | read
@@ -16,16 +18,20 @@
 --      15 acquire: the probe id to lease; record: the probe permit held ("" = none)
 --      16 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
 --      17 jitter sample u in [0, 1)
---      18 batched successes to add first (record, acquire)
+--      18 batched successes to add first
+--      19 metricsTtl (optional: no metrics without it)
+--      20 metric counts this instance has not sent yet: "successes failures rejections probes"
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
---          created (1 when the state hash did not exist before this call) }
+--          created (1 when the state hash did not exist before this call),
+--          and for op "metrics" the fleet's successes, failures, rejections, probes, opens within metricsTtl
+--          (zeros otherwise) }
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
 
-local stateKey, windowKey, probesKey = KEYS[1], KEYS[2], KEYS[3]
+local stateKey, windowKey, probesKey, metricsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op = ARGV[1]
 
 local now
@@ -54,6 +60,10 @@ local probeArg = ARGV[15]
 local outcomeArg = ARGV[16]
 local u = tonumber(ARGV[17]) or 0
 local successes = tonumber(ARGV[18]) or 0
+local metricsTtl = tonumber(ARGV[19])
+local counts = {}
+for n in string.gmatch(ARGV[20] or "", "%d+") do counts[#counts + 1] = tonumber(n) end
+local opens = 0
 
 if now == nil or config.failureThreshold == nil or config.stateTtl == nil then
   return redis.error_reply("ERR circuit script: bad arguments")
@@ -154,6 +164,7 @@ local function transition(state)
 end
 
 local function open(k)
+  opens = opens + 1
   transition("OPEN")
   s.openCount = k
   s.openedAt = t
@@ -300,8 +311,51 @@ elseif op == "force" then
     return redis.error_reply("ERR circuit script: bad force target")
   end
   force(outcomeArg)
-elseif op ~= "read" then
+elseif op == "read" or op == "metrics" then
+  if successes > 0 then record("", "", successes) end
+else
   return redis.error_reply("ERR circuit script: unknown op")
+end
+
+-- ---------------------------------------------------------------------------
+-- fleet metrics (not part of the state machine: counts only)
+-- ---------------------------------------------------------------------------
+
+local METRICS_BUCKETS = 24
+local fleet = { 0, 0, 0, 0, 0 }
+if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 then
+  checkType(metricsKey, "hash")
+  local index = math.floor(t / math.max(1, math.floor(metricsTtl / METRICS_BUCKETS)))
+  local add = { counts[1] or 0, counts[2] or 0, counts[3] or 0, counts[4] or 0, opens }
+  local names = { "s", "f", "r", "p", "o" }
+  local wrote = false
+  for i = 1, 5 do
+    if add[i] > 0 then
+      redis.call("HINCRBY", metricsKey, index .. ":" .. names[i], add[i])
+      wrote = true
+    end
+  end
+  if wrote then
+    if redis.call("HGET", metricsKey, "bucket") ~= tostring(index) then
+      for _, field in ipairs(redis.call("HKEYS", metricsKey)) do
+        local b = tonumber(string.match(field, "^(%-?%d+):"))
+        if field ~= "bucket" and (b == nil or b <= index - METRICS_BUCKETS) then redis.call("HDEL", metricsKey, field) end
+      end
+      redis.call("HSET", metricsKey, "bucket", index)
+    end
+    redis.call("PEXPIRE", metricsKey, metricsTtl)
+  end
+  if op == "metrics" then
+    local raw = redis.call("HGETALL", metricsKey)
+    local position = { s = 1, f = 2, r = 3, p = 4, o = 5 }
+    for i = 1, #raw, 2 do
+      local b, name = string.match(raw[i], "^(%-?%d+):(%a)$")
+      b = tonumber(b)
+      if b ~= nil and b > index - METRICS_BUCKETS and b <= index and position[name] ~= nil then
+        fleet[position[name]] = fleet[position[name]] + (tonumber(raw[i + 1]) or 0)
+      end
+    end
+  end
 end
 
 if dirty then
@@ -329,4 +383,5 @@ else
 end
 
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
-         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created }
+         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created,
+         fleet[1], fleet[2], fleet[3], fleet[4], fleet[5] }

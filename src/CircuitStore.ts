@@ -56,6 +56,22 @@ export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
 }
 
 /**
+ * What the whole fleet did with one circuit: counts from every instance
+ * sharing the store (within `metricsTtl` for Redis; since start in memory).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FleetCounts {
+  readonly successes: number
+  readonly failures: number
+  readonly rejections: number
+  readonly probes: number
+  /** Times the circuit opened. */
+  readonly opens: number
+}
+
+/**
  * One circuit in a store. Times are epoch milliseconds from the caller's
  * `Clock`; `sample` is a jitter sample in [0, 1) from the caller's `Random`.
  *
@@ -89,6 +105,8 @@ export interface Circuit {
   ) => Effect.Effect<Snapshot, CircuitStoreError>
   /** Back to CLOSED with an empty window and backoff. */
   readonly reset: (now: number) => Effect.Effect<Snapshot, CircuitStoreError>
+  /** The fleet's counts for this circuit, and its state. */
+  readonly fleet: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
 }
 
 /**

@@ -6,18 +6,33 @@
 import * as Effect from "effect/Effect"
 import type { CircuitConfig } from "../CircuitConfig.js"
 import type { Snapshot } from "../CircuitState.js"
-import type { Circuit, CircuitStore, Decision } from "../CircuitStore.js"
+import type { Circuit, CircuitStore, Decision, FleetCounts } from "../CircuitStore.js"
 import * as machine from "./machine.js"
 
+/** One circuit's state and what every breaker in the process did with it. */
+interface Slot {
+  readonly s: machine.MachineState
+  counts: { successes: number; failures: number; rejections: number; probes: number; opens: number } | undefined
+}
+
+const countsOf = (slot: Slot) => {
+  if (slot.counts === undefined) slot.counts = { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }
+  return slot.counts
+}
+
+/** The allow decision of a CLOSED circuit that never changed, shared by all. */
+const initialAllow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: 0 }
+
 class MemoryCircuit implements Circuit {
-  private allow: Decision
+  private allow: Decision = initialAllow
+  readonly s: machine.MachineState
   constructor(
     readonly name: string,
     readonly config: CircuitConfig,
-    readonly s: machine.MachineState,
+    readonly slot: Slot,
     readonly nextProbeId: () => string
   ) {
-    this.allow = { _tag: "Allow", probe: undefined, state: s.state, version: s.version }
+    this.s = slot.s
   }
 
   private expired(now: number): boolean {
@@ -35,6 +50,7 @@ class MemoryCircuit implements Circuit {
         return this.allow
       case "OPEN":
         if (now < s.retryAt && !this.expired(now)) {
+          countsOf(this.slot).rejections++
           return { _tag: "Reject", retryAfter: s.retryAt - Math.max(now, s.changedAt), state: s.state, version: s.version }
         }
         return undefined
@@ -46,19 +62,34 @@ class MemoryCircuit implements Circuit {
   }
 
   acquire(now: number): Effect.Effect<Decision> {
-    return Effect.sync(() => machine.acquire(this.s, this.config, now, this.nextProbeId()))
+    return Effect.sync(() => {
+      const decision = machine.acquire(this.s, this.config, now, this.nextProbeId())
+      if (decision._tag === "Reject") countsOf(this.slot).rejections++
+      else if (decision.probe !== undefined) countsOf(this.slot).probes++
+      return decision
+    })
   }
 
   recordSuccessLocal(now: number): boolean {
     machine.record(this.s, this.config, now, "success", undefined, 0, 0)
+    countsOf(this.slot).successes++
     return true
   }
 
   record(now: number, outcome: machine.Outcome, probe: string | undefined, sample: number): Effect.Effect<Snapshot> {
     return Effect.sync(() => {
+      const version = this.s.version
       machine.record(this.s, this.config, now, outcome, probe, sample, 0)
+      const counts = countsOf(this.slot)
+      if (outcome === "success") counts.successes++
+      else if (outcome === "failure") counts.failures++
+      if (this.s.state === "OPEN" && this.s.version !== version) counts.opens++
       return machine.snapshot(this.s, this.config, now)
     })
+  }
+
+  fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts]> {
+    return Effect.sync(() => [machine.snapshot(this.s, this.config, now), { ...countsOf(this.slot) }] as const)
   }
 
   read(now: number): Effect.Effect<Snapshot> {
@@ -82,19 +113,19 @@ class MemoryCircuit implements Circuit {
 
 /** @internal */
 export const make = (): CircuitStore["Type"] => {
-  const states = new Map<string, machine.MachineState>()
+  const slots = new Map<string, Slot>()
   let probes = 0
   const nextProbeId = () => `probe-${++probes}`
   return {
     circuit: (name, config) =>
       Effect.sync(() => {
-        let s = states.get(name)
-        if (s === undefined) {
-          s = machine.initial()
-          states.set(name, s)
+        let slot = slots.get(name)
+        if (slot === undefined) {
+          slot = { s: machine.initial(), counts: undefined }
+          slots.set(name, slot)
         }
-        return new MemoryCircuit(name, config, s, nextProbeId)
+        return new MemoryCircuit(name, config, slot, nextProbeId)
       }),
-    names: Effect.sync(() => Array.from(states.keys()))
+    names: Effect.sync(() => Array.from(slots.keys()))
   }
 }

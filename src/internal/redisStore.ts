@@ -13,7 +13,14 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { type CircuitConfig, ConfigError } from "../CircuitConfig.js"
 import { type Snapshot, State } from "../CircuitState.js"
-import { type Circuit, type CircuitStore, CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
+import {
+  type Circuit,
+  type CircuitStore,
+  CircuitStoreError,
+  type Decision,
+  type FleetCounts,
+  type Outcome
+} from "../CircuitStore.js"
 import { RedisClient, runScript } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
 
@@ -21,9 +28,9 @@ import * as scripts from "./luaScripts.js"
 export const defaultPrefix = "cb"
 
 /** @internal */
-export const keysOf = (prefix: string, name: string): readonly [string, string, string] => {
+export const keysOf = (prefix: string, name: string): readonly [string, string, string, string] => {
   const tag = `${prefix}:{${encodeURIComponent(name)}}`
-  return [`${tag}:state`, `${tag}:window`, `${tag}:probes`]
+  return [`${tag}:state`, `${tag}:window`, `${tag}:probes`, `${tag}:metrics`]
 }
 
 /** @internal */
@@ -54,7 +61,12 @@ const Reply = Schema.Tuple(
   Schema.String, // probe
   Int, // t: the script's now
   Int, // repaired
-  Int // created: the state did not exist before this call
+  Int, // created: the state did not exist before this call
+  Int, // fleet successes (op "metrics")
+  Int, // fleet failures
+  Int, // fleet rejections
+  Int, // fleet probes
+  Int // fleet opens
 )
 
 const decodeReply = Schema.decodeUnknownEither(Reply)
@@ -67,6 +79,7 @@ interface Reply {
   readonly t: number
   readonly repaired: boolean
   readonly created: boolean
+  readonly fleet: FleetCounts
 }
 
 const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
@@ -98,7 +111,8 @@ const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
         probe: r[12],
         t: r[13],
         repaired: r[14] === 1,
-        created: r[15] === 1
+        created: r[15] === 1,
+        fleet: { successes: r[16], failures: r[17], rejections: r[18], probes: r[19], opens: r[20] }
       })
   })
 
@@ -112,8 +126,10 @@ class Entry {
   fetchedAt = 0
   /** Local time until which calls are rejected without asking. */
   rejectUntil = 0
-  /** Successes counted locally, not yet sent. */
+  /** Successes counted locally, not yet sent to the window. */
   pending = 0
+  /** Metric counts not yet sent: successes, failures, rejections, probes. */
+  unsent: [number, number, number, number] = [0, 0, 0, 0]
   registered = false
   allow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: -1 }
   /** The handle that flushes what is still batched when the store closes (the last one made). */
@@ -170,7 +186,7 @@ interface Shared {
 }
 
 class RedisCircuit implements Circuit {
-  private readonly keys: readonly [string, string, string]
+  private readonly keys: readonly [string, string, string, string]
   private readonly args: ReadonlyArray<string>
   constructor(
     readonly name: string,
@@ -211,6 +227,7 @@ class RedisCircuit implements Circuit {
       return e.allow
     }
     if (now < e.rejectUntil) {
+      e.unsent[2]++
       const retryAfter = s.state === "FORCED_OPEN" ? this.config.recoveryTimeout : e.rejectUntil - now
       return { _tag: "Reject", retryAfter, state: s.state, version: s.version }
     }
@@ -222,12 +239,13 @@ class RedisCircuit implements Circuit {
     const state = this.entry.snapshot!.state
     if (state !== "CLOSED" && state !== "FORCED_CLOSED") return false
     this.entry.pending++
+    this.entry.unsent[0]++
     return true
   }
 
   /** One call of the script, with the batched successes riding along. */
   private call(
-    op: "acquire" | "record" | "force" | "read",
+    op: "acquire" | "record" | "force" | "read" | "metrics",
     now: number,
     probe: string,
     outcome: string,
@@ -240,15 +258,22 @@ class RedisCircuit implements Circuit {
       const e = this.entry
       const batch = op === "force" ? 0 : e.pending
       e.pending -= batch
-      const effectiveOp = op === "read" && batch > 0 ? "record" : op
+      if (op === "record") {
+        if (outcome === "success") e.unsent[0]++
+        else if (outcome === "failure") e.unsent[1]++
+      }
+      const unsent = e.unsent
+      e.unsent = [0, 0, 0, 0]
       return runScript(this.shared.client, scripts.circuit, this.keys, [
-        effectiveOp,
+        op,
         this.config.timeSource === "server" ? "server" : String(now),
         ...this.args,
         probe,
         outcome,
         String(sample),
-        String(batch)
+        String(batch),
+        String(this.config.metricsTtl),
+        unsent.join(" ")
       ]).pipe(
         Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
         Effect.timeoutFail({
@@ -261,6 +286,7 @@ class RedisCircuit implements Circuit {
           onFailure: () =>
             Effect.sync(() => {
               e.pending += batch
+              for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
               guard.failure(now)
             }),
           onSuccess: (reply) => {
@@ -325,15 +351,18 @@ class RedisCircuit implements Circuit {
     return this.entry.lock.withPermits(1)(Effect.suspend(() => {
       const local = this.acquireLocal(now)
       if (local !== undefined) return Effect.succeed(local)
-      return Effect.map(this.call("acquire", now, this.shared.nextProbeId(), "", 0), (reply): Decision =>
-        reply.decision === "reject"
+      return Effect.map(this.call("acquire", now, this.shared.nextProbeId(), "", 0), (reply): Decision => {
+        if (reply.decision === "reject") this.entry.unsent[2]++
+        else if (reply.probe !== "") this.entry.unsent[3]++
+        return reply.decision === "reject"
           ? { _tag: "Reject", retryAfter: reply.retryAfter, state: reply.snapshot.state, version: reply.snapshot.version }
           : {
             _tag: "Allow",
             probe: reply.probe === "" ? undefined : reply.probe,
             state: reply.snapshot.state,
             version: reply.snapshot.version
-          })
+          }
+      })
     }))
   }
 
@@ -358,9 +387,13 @@ class RedisCircuit implements Circuit {
     return Effect.map(this.call("force", now, "", "RESET", 0), (reply) => reply.snapshot)
   }
 
-  /** Sends batched successes that no round trip has carried yet. */
+  fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError> {
+    return Effect.map(this.call("metrics", now, "", "", 0), (reply) => [reply.snapshot, reply.fleet] as const)
+  }
+
+  /** Sends batched successes and counts that no round trip has carried yet. */
   get flush(): Effect.Effect<void> {
-    return this.entry.pending === 0
+    return this.entry.pending === 0 && this.entry.unsent.every((n) => n === 0)
       ? Effect.void
       : Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) =>
         Effect.ignore(this.call("record", now, "", "", 0)))
