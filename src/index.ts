@@ -78,3 +78,10 @@ export * as RedisCircuitStore from "./RedisCircuitStore.js"
  * @since 0.1.0
  */
 export * as RedisClient from "./RedisClient.js"
+
+/**
+ * Effect `Metric`s of every breaker (`circuit_breaker_*`, tagged by service).
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreakerMetrics from "./CircuitBreakerMetrics.js"

@@ -18,6 +18,7 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as CircuitConfig from "../CircuitConfig.js"
 import { CircuitOpen, ServiceUnavailable } from "../CircuitBreakerError.js"
+import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
 import type { Snapshot, State, Transition } from "../CircuitState.js"
 import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
 import * as memory from "./memoryStore.js"
@@ -112,6 +113,13 @@ export class CircuitBreakerImpl {
     readonly circuit: Circuit
   ) {}
 
+  private hooksCache: CircuitBreakerMetrics.Hooks | undefined = undefined
+
+  /** This service's metric hooks (shared by every breaker of the service). */
+  private get hooks(): CircuitBreakerMetrics.Hooks {
+    return this.hooksCache ?? (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName))
+  }
+
   // -------------------------------------------------------------------------
   // protect
   // -------------------------------------------------------------------------
@@ -139,25 +147,54 @@ export class CircuitBreakerImpl {
   ): Effect.Effect<A, E, R> {
     this.counts.calls++
     return Effect.matchCauseEffect(self, {
-      onSuccess: (a) => {
-        const end = clock.unsafeCurrentTimeMillis()
-        if (this.isSlow(start, end)) {
-          this.counts.slowCalls++
-          return Effect.as(this.recordOutcome(circuit, end, "failure", undefined), a)
-        }
-        this.counts.successes++
-        this.counts.lastSuccessAt = end
-        if (circuit.recordSuccessLocal(end)) return Effect.succeed(a)
-        return Effect.as(this.recordOutcome(circuit, end, "success", undefined), a)
-      },
-      onFailure: (cause) => {
-        const end = clock.unsafeCurrentTimeMillis()
-        const outcome = this.classify(cause, start, end)
-        if (outcome === "release") return Effect.failCause(cause)
-        if (outcome === "success" && circuit.recordSuccessLocal(end)) return Effect.failCause(cause)
-        return Effect.zipRight(this.recordOutcome(circuit, end, outcome, undefined), Effect.failCause(cause))
-      }
+      onSuccess: this.onSuccess<A>(clock, start, circuit, undefined),
+      onFailure: this.onFailure<E>(clock, start, circuit, undefined)
     })
+  }
+
+  // The handlers are made by these factories rather than written inline:
+  // an arrow function in an object literal gets a name, and esbuild's
+  // `keepNames` (tsx, some bundlers) then wraps it on every call.
+
+  private onSuccess<A>(
+    clock: Clock.Clock,
+    start: number,
+    circuit: Circuit,
+    probe: string | undefined
+  ): (a: A) => Effect.Effect<A> {
+    return (a) => {
+      const end = clock.unsafeCurrentTimeMillis()
+      const hooks = this.hooks
+      hooks.latency.update(end - start)
+      if (this.isSlow(start, end)) {
+        this.counts.slowCalls++
+        hooks.call("failure").update(1)
+        return Effect.as(this.recordOutcome(circuit, end, "failure", probe), a)
+      }
+      this.counts.successes++
+      this.counts.lastSuccessAt = end
+      hooks.call("success").update(1)
+      if (probe === undefined && circuit.recordSuccessLocal(end)) return Effect.succeed(a)
+      return Effect.as(this.recordOutcome(circuit, end, "success", probe), a)
+    }
+  }
+
+  private onFailure<E>(
+    clock: Clock.Clock,
+    start: number,
+    circuit: Circuit,
+    probe: string | undefined
+  ): (cause: Cause.Cause<E>) => Effect.Effect<never, E> {
+    return (cause) => {
+      const end = clock.unsafeCurrentTimeMillis()
+      const outcome = this.classify(cause, start, end)
+      if (outcome === "release" && probe === undefined) return Effect.failCause(cause)
+      if (outcome !== "release") this.hooks.latency.update(end - start)
+      if (outcome === "success" && probe === undefined && circuit.recordSuccessLocal(end)) {
+        return Effect.failCause(cause)
+      }
+      return Effect.zipRight(this.recordOutcome(circuit, end, outcome, probe), Effect.failCause(cause))
+    }
   }
 
   /** Asks the store: a probe permit, a state change, or a store failure. */
@@ -174,27 +211,13 @@ export class CircuitBreakerImpl {
       > => {
         if (decision._tag === "Reject") return this.reject(decision)
         if (decision.probe === undefined) return restore(this.run(self, clock, now, circuit))
-        const probe = decision.probe
         this.counts.calls++
         this.counts.probes++
+        this.hooks.call("probe").update(1)
+        // only the protected effect is interruptible: the permit is always reported or released
         return Effect.matchCauseEffect(restore(self), {
-          onSuccess: (a) => {
-            const end = clock.unsafeCurrentTimeMillis()
-            const slow = this.isSlow(now, end)
-            if (slow) this.counts.slowCalls++
-            else {
-              this.counts.successes++
-              this.counts.lastSuccessAt = end
-            }
-            return Effect.as(this.recordOutcome(circuit, end, slow ? "failure" : "success", probe), a)
-          },
-          onFailure: (cause) => {
-            const end = clock.unsafeCurrentTimeMillis()
-            return Effect.zipRight(
-              this.recordOutcome(circuit, end, this.classify(cause, now, end), probe),
-              Effect.failCause(cause)
-            )
-          }
+          onSuccess: this.onSuccess<A>(clock, now, circuit, decision.probe),
+          onFailure: this.onFailure<E>(clock, now, circuit, decision.probe)
         })
       })
     )
@@ -244,6 +267,7 @@ export class CircuitBreakerImpl {
 
   private storeDown(): void {
     this.counts.storeErrors++
+    this.hooks.storeErrors.update(1)
     this.degraded = true
   }
 
@@ -257,6 +281,7 @@ export class CircuitBreakerImpl {
 
   private reject(decision: Extract<Decision, { _tag: "Reject" }>): Effect.Effect<never, CircuitOpen> {
     this.counts.rejections++
+    this.hooks.call("rejected").update(1)
     return Effect.fail(
       new CircuitOpen({
         service: this.config.serviceName,
@@ -286,16 +311,19 @@ export class CircuitBreakerImpl {
         if (!counts) {
           if (this.isSlow(start, end)) {
             this.counts.slowCalls++
+            this.hooks.call("failure").update(1)
             return "failure"
           }
           this.counts.successes++
           this.counts.lastSuccessAt = end
+          this.hooks.call("success").update(1)
           return "success"
         }
       }
     }
     this.counts.failures++
     this.counts.lastFailureAt = end
+    this.hooks.call("failure").update(1)
     return "failure"
   }
 
@@ -340,6 +368,8 @@ export class CircuitBreakerImpl {
     if (state === from) return
     this.lastState = state
     this.lastTransitionAt = at
+    this.hooks.transition(from, state)
+    this.hooks.state.update(CircuitBreakerMetrics.stateValue[state])
     if (this.listeners !== undefined) {
       const transition: Transition = { service: this.config.serviceName, from, to: state, at, version }
       for (const listener of this.listeners) listener(transition)

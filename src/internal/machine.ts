@@ -138,8 +138,11 @@ const pruneLeases = (s: MachineState, t: number): number => {
 const windowAdd = (s: MachineState, config: CircuitConfig, t: number, calls: number, failures: number): void => {
   const index = Math.floor(t / bucketWidth(config))
   if (s.window === undefined) s.window = new Map()
-  for (const key of s.window.keys()) {
-    if (key <= index - WINDOW_BUCKETS) s.window.delete(key)
+  else if (!s.window.has(index)) {
+    // a new bucket: drop those that left the window (stale ones never count either way)
+    for (const key of s.window.keys()) {
+      if (key <= index - WINDOW_BUCKETS) s.window.delete(key)
+    }
   }
   const bucket = s.window.get(index)
   if (bucket === undefined) s.window.set(index, [calls, failures])

@@ -11,6 +11,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
+import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
 import { type CircuitConfig, ConfigError } from "../CircuitConfig.js"
 import { type Snapshot, State } from "../CircuitState.js"
 import {
@@ -264,6 +265,7 @@ class RedisCircuit implements Circuit {
       }
       const unsent = e.unsent
       e.unsent = [0, 0, 0, 0]
+      CircuitBreakerMetrics.hooksFor(this.config.serviceName).storeRoundTrips.update(1)
       return runScript(this.shared.client, scripts.circuit, this.keys, [
         op,
         this.config.timeSource === "server" ? "server" : String(now),
