@@ -85,3 +85,10 @@ export * as RedisClient from "./RedisClient.js"
  * @since 0.1.0
  */
 export * as CircuitBreakerMetrics from "./CircuitBreakerMetrics.js"
+
+/**
+ * Fleet-wide metrics, alerts, health and reset.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreakerMonitoring from "./CircuitBreakerMonitoring.js"
