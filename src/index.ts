@@ -92,3 +92,10 @@ export * as CircuitBreakerMetrics from "./CircuitBreakerMetrics.js"
  * @since 0.1.0
  */
 export * as CircuitBreakerMonitoring from "./CircuitBreakerMonitoring.js"
+
+/**
+ * Health and metrics routes (JSON, Prometheus) on @effect/platform.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreakerHttp from "./CircuitBreakerHttp.js"

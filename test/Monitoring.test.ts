@@ -1,0 +1,300 @@
+/**
+ * CircuitBreakerMonitoring and CircuitBreakerHttp: fleet-wide metrics from
+ * several runtimes sharing one Redis, alerts, health, reset, and the HTTP
+ * routes (JSON, Prometheus text checked by a real Prometheus parser).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as TestClock from "effect/TestClock"
+import parsePrometheus from "parse-prometheus-text-format"
+import {
+  CircuitBreakerHttp,
+  CircuitBreakerMonitoring,
+  CircuitBreakers,
+  CircuitStore,
+  RedisCircuitStore,
+  RedisClient
+} from "../src/index.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedis()
+}, 60_000)
+afterAll(async () => {
+  await server?.stop()
+})
+
+/** A runtime of its own (as one serverless instance would have) on a shared Redis prefix. */
+const instance = (prefix: string, options?: CircuitBreakers.Options) =>
+  ManagedRuntime.make(
+    CircuitBreakerMonitoring.layer().pipe(
+      Layer.provideMerge(CircuitBreakers.layer(options)),
+      Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
+      Layer.provide(RedisClient.layerIORedis({ url: server.url }))
+    )
+  )
+
+const calls = (name: string, ok: number, failed: number) =>
+  Effect.gen(function*() {
+    const breaker = yield* Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get(name))
+    for (let i = 0; i < ok; i++) yield* breaker.protect(Effect.void)
+    for (let i = 0; i < failed; i++) yield* Effect.either(breaker.protect(Effect.fail("boom")))
+  })
+
+const monitoring = CircuitBreakerMonitoring.CircuitBreakerMonitoring
+
+describe("CircuitBreakerMonitoring across a fleet", () => {
+  it("metrics from two runtimes sharing one Redis add up in getAllMetrics", async () => {
+    const prefix = freshPrefix()
+    const a = instance(prefix, { defaults: { failureThreshold: 100 } })
+    const b = instance(prefix, { defaults: { failureThreshold: 100 } })
+    try {
+      await a.runPromise(calls("payments", 7, 2))
+      await b.runPromise(calls("payments", 5, 3))
+      await b.runPromise(calls("search", 4, 0))
+      // successes are batched on each instance until its next round trip (or within a second):
+      // reading its own metrics is such a round trip
+      await b.runPromise(Effect.flatMap(monitoring, (m) => m.getAllMetrics))
+      // a has no breaker for "search": it still sees it, from the registry in Redis
+      const all = await a.runPromise(Effect.flatMap(monitoring, (m) => m.getAllMetrics))
+      expect(Object.keys(all).sort()).toEqual(["payments", "search"])
+      expect(all.payments.fleet).toMatchObject({ successes: 12, failures: 5, calls: 17 })
+      expect(all.payments.fleet.failureRate).toBeCloseTo(5 / 17)
+      expect(all.payments.windowFailures).toBe(5)
+      expect(all.payments.instance).toMatchObject({ successes: 7, failures: 2 })
+      expect(all.search.fleet).toMatchObject({ successes: 4, failures: 0 })
+      expect(all.search.instance).toBeNull()
+    } finally {
+      await a.dispose()
+      await b.dispose()
+    }
+  })
+
+  it("rejections and opens are counted fleet-wide too", async () => {
+    const prefix = freshPrefix()
+    const a = instance(prefix, { defaults: { failureThreshold: 2, recoveryTimeout: "1 minute" } })
+    const b = instance(prefix, { defaults: { failureThreshold: 2, recoveryTimeout: "1 minute" } })
+    try {
+      await a.runPromise(calls("db", 0, 2)) // opens
+      await a.runPromise(calls("db", 0, 3)) // 3 rejections on a
+      await b.runPromise(calls("db", 0, 4)) // 4 rejections on b
+      await a.runPromise(Effect.flatMap(monitoring, (m) => m.getAllMetrics)) // a sends what it batched
+      const all = await b.runPromise(Effect.flatMap(monitoring, (m) => m.getAllMetrics))
+      expect(all.db.state).toBe("OPEN")
+      expect(all.db.fleet).toMatchObject({ failures: 2, rejections: 7, opens: 1 })
+    } finally {
+      await a.dispose()
+      await b.dispose()
+    }
+  })
+})
+
+describe("alerts, health, resetAll (memory store)", () => {
+  const Live = CircuitBreakerMonitoring.layer({ failureRateAlert: 0.5, failureRateMinimumCalls: 4, flappingReopens: 2 }).pipe(
+    Layer.provideMerge(CircuitBreakers.layer({
+      defaults: { failureThreshold: 3, successThreshold: 1, recoveryTimeout: "10 seconds", backoffJitter: 0 }
+    })),
+    Layer.provideMerge(CircuitStore.layerMemory)
+  )
+
+  it.effect("each state gives its status, alert and overall health", () =>
+    Effect.gen(function*() {
+      const m = yield* monitoring
+      yield* calls("ok", 5, 0)
+      expect((yield* m.health).overall).toBe("healthy")
+      expect(yield* m.getAlerts).toEqual([])
+
+      yield* calls("flaky", 2, 2) // 50 % over 4 calls: a rate alert, still CLOSED
+      let alerts = yield* m.getAlerts
+      expect(alerts.map((a) => [a.service, a.kind, a.severity])).toEqual([["flaky", "failure-rate", "warning"]])
+
+      yield* calls("down", 0, 3)
+      alerts = yield* m.getAlerts
+      const open = alerts.find((a) => a.service === "down")!
+      expect(open).toMatchObject({ kind: "open", severity: "critical" })
+      expect(open.message).toContain("OPEN")
+      let health = yield* m.health
+      expect(health.overall).toBe("unhealthy")
+      expect(health.services.down).toMatchObject({ status: "unhealthy", state: "OPEN" })
+      expect(health.services.ok).toMatchObject({ status: "healthy", state: "CLOSED" })
+
+      // the probe fails twice in a row: re-opened twice, flapping
+      for (let i = 0; i < 2; i++) {
+        yield* TestClock.adjust("1 minute")
+        yield* calls("down", 0, 1)
+      }
+      alerts = yield* m.getAlerts
+      expect(alerts.filter((a) => a.service === "down").map((a) => a.kind).sort()).toEqual([
+        "failure-rate",
+        "flapping",
+        "open"
+      ])
+
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      yield* Effect.flatMap(registry.get("held"), (b) => b.forceOpen)
+      alerts = yield* m.getAlerts
+      expect(alerts.find((a) => a.service === "held")).toMatchObject({ kind: "forced-open", severity: "warning" })
+
+      const results = yield* m.resetAll
+      expect(results.map((r) => r.service).sort()).toEqual(["down", "flaky", "held", "ok"])
+      expect(results.every((r) => r.success)).toBe(true)
+      health = yield* m.health
+      expect(health.overall).toBe("healthy")
+      expect(Object.values(health.services).every((s) => s.state === "CLOSED")).toBe(true)
+    }).pipe(Effect.provide(Live)))
+
+  it.effect("HALF_OPEN is degraded", () =>
+    Effect.gen(function*() {
+      const m = yield* monitoring
+      yield* calls("svc", 0, 3)
+      yield* TestClock.adjust("10 seconds")
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      const breaker = yield* registry.get("svc")
+      const fiber = yield* Effect.fork(breaker.protect(Effect.never))
+      yield* Effect.yieldNow()
+      const health = yield* m.health
+      expect(health.services.svc).toMatchObject({ status: "degraded", state: "HALF_OPEN" })
+      expect(health.overall).toBe("degraded")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(Live)))
+})
+
+describe("alerts when the store is unavailable", () => {
+  it.live("a circuit running locally is degraded and raises store-unavailable", () =>
+    Effect.gen(function*() {
+      const m = yield* monitoring
+      yield* calls("payments", 1, 0)
+      const all = yield* m.getAllMetrics
+      expect(all.payments.storeUnavailable).toBe(true)
+      expect(all.payments.status).toBe("degraded")
+      const alerts = yield* m.getAlerts
+      expect(alerts).toContainEqual(expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" }))
+      expect((yield* m.health).overall).toBe("degraded")
+    }).pipe(Effect.provide(
+      CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
+        Layer.provideMerge(RedisCircuitStore.layer({ prefix: freshPrefix() })),
+        // nothing listens there
+        Layer.provide(RedisClient.layerIORedis({ url: "redis://127.0.0.1:1", commandTimeout: 200 }))
+      )
+    )))
+})
+
+describe("CircuitBreakerHttp", () => {
+  const setup = (authorize?: (token: string | undefined) => boolean) => {
+    const prefix = freshPrefix()
+    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(RedisClient.layerIORedis({ url: server.url })))
+    const web = CircuitBreakerHttp.toWebHandler(store, {
+      basePath: "/cb",
+      ...(authorize === undefined ? {} : {
+        authorize: (request) => Effect.succeed(authorize(request.headers["authorization"]))
+      })
+    })
+    const writer = instance(prefix, { defaults: { failureThreshold: 2, recoveryTimeout: "1 minute" } })
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      web.handler(new Request(`http://localhost/cb${path}`, { headers }))
+    const post = (path: string, headers: Record<string, string> = {}) =>
+      web.handler(new Request(`http://localhost/cb${path}`, { method: "POST", headers }))
+    return {
+      get,
+      post,
+      writer,
+      dispose: async () => {
+        await web.dispose()
+        await writer.dispose()
+      }
+    }
+  }
+
+  it("GET /health: 200 while healthy, 503 once a circuit is open", async () => {
+    const t = setup()
+    try {
+      await t.writer.runPromise(calls("payments", 3, 0))
+      let response = await t.get("/health")
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toContain("application/json")
+      let body = await response.json()
+      expect(body.overall).toBe("healthy")
+      expect(body.services.payments.state).toBe("CLOSED")
+      await t.writer.runPromise(calls("payments", 0, 2))
+      response = await t.get("/health")
+      expect(response.status).toBe(503)
+      body = await response.json()
+      expect(body).toMatchObject({ overall: "unhealthy", services: { payments: { status: "unhealthy", state: "OPEN" } } })
+    } finally {
+      await t.dispose()
+    }
+  })
+
+  it("GET /metrics: JSON by default, Prometheus text on Accept: text/plain or ?format=prometheus", async () => {
+    const t = setup()
+    try {
+      await t.writer.runPromise(calls("pay \"quoted\" \\ name", 4, 1))
+      await t.writer.runPromise(calls("search", 2, 0))
+      await t.writer.runPromise(Effect.flatMap(monitoring, (m) => m.getAllMetrics)) // sends its batched successes
+      const jsonBody = await (await t.get("/metrics")).json()
+      expect(jsonBody["search"].fleet.successes).toBe(2)
+
+      for (const response of [await t.get("/metrics", { accept: "text/plain" }), await t.get("/metrics?format=prometheus")]) {
+        expect(response.status).toBe(200)
+        expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8")
+        const text = await response.text()
+        expect(text).toMatch(/^# HELP circuit_breaker_fleet_state /m)
+        expect(text).toMatch(/^# TYPE circuit_breaker_fleet_state gauge$/m)
+        expect(text).toMatch(/^# TYPE circuit_breaker_calls_total counter$/m)
+        expect(text).toMatch(/^# TYPE circuit_breaker_call_duration_ms histogram$/m)
+        const families = parsePrometheus(text)
+        const byName = new Map(families.map((f) => [f.name, f]))
+        const fleetCalls = byName.get("circuit_breaker_fleet_calls")!
+        expect(fleetCalls.type).toBe("GAUGE")
+        const sample = (service: string, outcome: string) =>
+          fleetCalls.metrics.find((m) => m.labels?.["circuit"] === service && m.labels?.["outcome"] === outcome)?.value
+        expect(sample("search", "success")).toBe("2")
+        // label values with quotes and backslashes survive escaping
+        expect(sample("pay \"quoted\" \\ name", "failure")).toBe("1")
+        const histogram = byName.get("circuit_breaker_call_duration_ms")!
+        expect(histogram.type).toBe("HISTOGRAM")
+        expect(histogram.metrics.some((m) => Number(m.buckets?.["+Inf"] ?? 0) > 0)).toBe(true)
+      }
+    } finally {
+      await t.dispose()
+    }
+  })
+
+  it("bad requests get clear errors; admin routes do not exist without authorize", async () => {
+    const t = setup()
+    try {
+      const bad = await t.get("/metrics?format=xml")
+      expect(bad.status).toBe(400)
+      expect((await bad.json()).message).toContain("format must be \"json\" or \"prometheus\"")
+      expect((await t.get("/nope")).status).toBe(404)
+      expect((await t.post("/circuits/payments/reset")).status).toBe(404)
+    } finally {
+      await t.dispose()
+    }
+  })
+
+  it("admin routes obey the authorize check", async () => {
+    const t = setup((token) => token === "Bearer admin-secret")
+    try {
+      await t.writer.runPromise(calls("payments", 0, 2))
+      expect((await t.post("/circuits/payments/reset")).status).toBe(403)
+      expect((await t.post("/circuits/payments/reset", { authorization: "Bearer wrong" })).status).toBe(403)
+      const ok = await t.post("/circuits/payments/reset", { authorization: "Bearer admin-secret" })
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toMatchObject({ service: "payments", action: "reset", state: "CLOSED" })
+      const forced = await t.post("/circuits/payments/force-open", { authorization: "Bearer admin-secret" })
+      expect(await forced.json()).toMatchObject({ state: "FORCED_OPEN" })
+      const all = await t.post("/reset-all", { authorization: "Bearer admin-secret" })
+      expect((await all.json()).results).toContainEqual({ service: "payments", success: true })
+      expect((await (await t.get("/health")).json()).services.payments.state).toBe("CLOSED")
+    } finally {
+      await t.dispose()
+    }
+  })
+})
