@@ -143,8 +143,14 @@ end
 local t = now
 if s.changedAt > t then t = s.changedAt end
 
+-- a state not written for stateTtl is forgotten; the admin states are sticky and never expire
+local function expired(state)
+  return state.writtenAt > 0 and t - state.writtenAt >= config.stateTtl
+    and state.state ~= "FORCED_OPEN" and state.state ~= "FORCED_CLOSED"
+end
+
 local function expire()
-  if s.writtenAt > 0 and t - s.writtenAt >= config.stateTtl then
+  if expired(s) then
     local version = s.version
     s = initial()
     s.version = version + 1
@@ -362,7 +368,11 @@ if dirty then
   redis.call("HSET", stateKey, "state", s.state, "version", s.version, "openCount", s.openCount,
     "openedAt", s.openedAt, "retryAt", s.retryAt, "changedAt", s.changedAt, "writtenAt", s.writtenAt,
     "halfOpenSuccesses", s.halfOpenSuccesses)
-  redis.call("PEXPIRE", stateKey, config.stateTtl)
+  if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
+    redis.call("PERSIST", stateKey)
+  else
+    redis.call("PEXPIRE", stateKey, config.stateTtl)
+  end
   redis.call("PEXPIRE", windowKey, config.stateTtl)
   redis.call("PEXPIRE", probesKey, config.stateTtl)
 end
@@ -373,7 +383,7 @@ end
 
 local calls, failures, probes = 0, 0, 0
 local view = s
-if s.writtenAt > 0 and t - s.writtenAt >= config.stateTtl then
+if expired(s) then
   view = initial()
   view.version = s.version + 1
   view.changedAt = t

@@ -92,10 +92,16 @@ export const bucketWidth = (config: CircuitConfig): number =>
 const effectiveNow = (s: MachineState, now: number): number => (now > s.changedAt ? now : s.changedAt)
 
 /**
- * A state not written for `stateTtl` is forgotten, as its Redis keys would be.
+ * A state not written for `stateTtl` is forgotten, as its Redis keys would be;
+ * the admin states are sticky and never expire.
+ *
+ * @internal
  */
+export const expired = (s: MachineState, config: CircuitConfig, t: number): boolean =>
+  s.writtenAt > 0 && t - s.writtenAt >= config.stateTtl && s.state !== "FORCED_OPEN" && s.state !== "FORCED_CLOSED"
+
 const expire = (s: MachineState, config: CircuitConfig, t: number): void => {
-  if (s.writtenAt > 0 && t - s.writtenAt >= config.stateTtl) {
+  if (expired(s, config, t)) {
     const version = s.version
     Object.assign(s, initial())
     s.version = version + 1
@@ -294,7 +300,7 @@ export const force = (
  */
 export const snapshot = (s: MachineState, config: CircuitConfig, now: number): Snapshot => {
   const t = effectiveNow(s, now)
-  if (s.writtenAt > 0 && t - s.writtenAt >= config.stateTtl) {
+  if (expired(s, config, t)) {
     return { ...emptySnapshot, version: s.version + 1, changedAt: t }
   }
   const [calls, failures] = windowSum(s, config, t)

@@ -35,9 +35,6 @@ class MemoryCircuit implements Circuit {
     this.s = slot.s
   }
 
-  private expired(now: number): boolean {
-    return this.s.writtenAt > 0 && now - this.s.writtenAt >= this.config.stateTtl
-  }
 
   acquireLocal(now: number): Decision | undefined {
     const s = this.s
@@ -49,7 +46,7 @@ class MemoryCircuit implements Circuit {
         }
         return this.allow
       case "OPEN":
-        if (now < s.retryAt && !this.expired(now)) {
+        if (now < s.retryAt && !machine.expired(s, this.config, Math.max(now, s.changedAt))) {
           countsOf(this.slot).rejections++
           return { _tag: "Reject", retryAfter: s.retryAt - Math.max(now, s.changedAt), state: s.state, version: s.version }
         }

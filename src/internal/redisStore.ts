@@ -5,8 +5,10 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
@@ -39,6 +41,9 @@ export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
 
 // eslint-disable-next-line no-control-regex
 const badPrefix = /[{}\s\u0000-\u001f\u007f]/
+
+/** The longest a locally counted success or rejection waits before it is sent. */
+const FLUSH_INTERVAL = Duration.seconds(1)
 
 // ---------------------------------------------------------------------------
 // replies
@@ -184,6 +189,8 @@ interface Shared {
   readonly scope: Scope.Scope
   readonly guard: StoreGuard
   readonly nextProbeId: () => string
+  /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
+  readonly batched: () => void
 }
 
 class RedisCircuit implements Circuit {
@@ -229,6 +236,7 @@ class RedisCircuit implements Circuit {
     }
     if (now < e.rejectUntil) {
       e.unsent[2]++
+      this.shared.batched()
       const retryAfter = s.state === "FORCED_OPEN" ? this.config.recoveryTimeout : e.rejectUntil - now
       return { _tag: "Reject", retryAfter, state: s.state, version: s.version }
     }
@@ -241,6 +249,7 @@ class RedisCircuit implements Circuit {
     if (state !== "CLOSED" && state !== "FORCED_CLOSED") return false
     this.entry.pending++
     this.entry.unsent[0]++
+    this.shared.batched()
     return true
   }
 
@@ -421,6 +430,7 @@ export const make = (
       })
     }
     const client = yield* RedisClient
+    const entries = new Map<string, Entry>()
     const scope = yield* Effect.scope
     const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     let probes = 0
@@ -429,15 +439,34 @@ export const make = (
       prefix,
       scope,
       guard: new StoreGuard(guardOptions.unavailableAfter, guardOptions.cooldown),
-      nextProbeId: () => `${storeId}-${++probes}`
+      nextProbeId: () => `${storeId}-${++probes}`,
+      batched: () => {
+        if (!awake) {
+          awake = true
+          Deferred.unsafeDone(wake, Exit.void)
+        }
+      }
     }
-    const entries = new Map<string, Entry>()
+    let awake = false
+    let wake = yield* Deferred.make<void>()
+    const flushAll = Effect.suspend(() =>
+      Effect.forEach(entries.values(), (entry) => entry.flusher?.flush ?? Effect.void, { discard: true })
+    )
+    // successes and rejections counted locally reach Redis with the next round trip, or at
+    // the latest FLUSH_INTERVAL after they were counted; the flusher sleeps while nothing is batched
+    yield* Effect.forkIn(
+      Effect.forever(Effect.gen(function*() {
+        yield* Deferred.await(wake)
+        yield* Effect.sleep(FLUSH_INTERVAL)
+        wake = yield* Deferred.make<void>()
+        awake = false
+        yield* flushAll
+      })),
+      scope
+    )
 
     // what is still batched when the store closes is sent on the way out
-    yield* Scope.addFinalizer(
-      scope,
-      Effect.suspend(() => Effect.forEach(entries.values(), (entry) => entry.flusher?.flush ?? Effect.void))
-    )
+    yield* Scope.addFinalizer(scope, flushAll)
 
     const names = client.send(["SMEMBERS", registryKeyOf(prefix)]).pipe(
       Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
