@@ -133,7 +133,7 @@ local function openPeriod(k)
   if d > config.maxRecoveryTimeout then d = config.maxRecoveryTimeout end
   local lo = 1 - config.backoffJitter
   local hi = 1 + config.backoffJitter
-  return math.floor(d * lo * (1 - u) + d * hi * u)
+  return math.floor(d * lo * (1 - u) + d * hi * u + 0.5)
 end
 
 local function bucketWidth()

@@ -85,8 +85,11 @@ export interface Circuit {
    * be asked (`acquire`). Never takes a probe permit.
    */
   readonly acquireLocal: (now: number) => Decision | undefined
-  /** Decides atomically; in OPEN at or after `retryAt` this takes a probe permit. */
-  readonly acquire: (now: number) => Effect.Effect<Decision, CircuitStoreError>
+  /**
+   * Decides atomically; in OPEN at or after `retryAt` this takes a probe
+   * permit, leased under an id that starts with `holder` (the instance).
+   */
+  readonly acquire: (now: number, holder: string) => Effect.Effect<Decision, CircuitStoreError>
   /** Records a success of a non-probe call locally if it can (then `true`). */
   readonly recordSuccessLocal: (now: number) => boolean
   /** Records an outcome atomically and returns the resulting state. */

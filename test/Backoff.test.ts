@@ -37,7 +37,7 @@ describe("Backoff", () => {
         const c = config(input)
         const delays = yield* Backoff.delays(Backoff.schedule(c), samples.length).pipe(Effect.withRandomFixed(samples))
         delays.forEach((delay, k) => {
-          expect(Math.abs(Math.floor(Duration.toMillis(delay)) - Backoff.openPeriod(c, k, samples[k]))).toBeLessThanOrEqual(1)
+          expect(Math.abs(Math.round(Duration.toMillis(delay)) - Backoff.openPeriod(c, k, samples[k]))).toBeLessThanOrEqual(1)
         })
       }
     }))

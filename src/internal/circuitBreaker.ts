@@ -224,7 +224,7 @@ export class CircuitBreakerImpl {
   }
 
   private acquire(now: number): Effect.Effect<readonly [Decision, Circuit], ServiceUnavailable> {
-    return this.circuit.acquire(now).pipe(
+    return this.circuit.acquire(now, this.instanceId).pipe(
       Effect.map((decision) => {
         this.storeUp()
         this.observe(decision.state, decision.version, now)
@@ -249,7 +249,7 @@ export class CircuitBreakerImpl {
         )
       case "local": {
         const local = this.localCircuit()
-        return Effect.map(local.acquire(now), (decision) => [decision, local] as const) as Effect.Effect<
+        return Effect.map(local.acquire(now, this.instanceId), (decision) => [decision, local] as const) as Effect.Effect<
           readonly [Decision, Circuit],
           never
         >

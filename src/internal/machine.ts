@@ -68,7 +68,7 @@ export const initial = (): MachineState => ({
 /**
  * The open period after `k` consecutive re-opens, given a jitter sample `u`
  * in [0, 1): `min(max, recovery * multiplier^k)` scaled into
- * [1 - jitter, 1 + jitter], floored to whole milliseconds. The arithmetic
+ * [1 - jitter, 1 + jitter], rounded to whole milliseconds. The arithmetic
  * follows `Schedule.exponential` + cap + `Schedule.jitteredWith` operation by
  * operation, so Lua (IEEE doubles too) gets the same number.
  *
@@ -82,7 +82,7 @@ export const openPeriod = (config: CircuitConfig, k: number, u: number): number 
   if (d > config.maxRecoveryTimeout) d = config.maxRecoveryTimeout
   const lo = 1 - config.backoffJitter
   const hi = 1 + config.backoffJitter
-  return Math.floor(d * lo * (1 - u) + d * hi * u)
+  return Math.floor(d * lo * (1 - u) + d * hi * u + 0.5)
 }
 
 /** The width of one window bucket in milliseconds. */

@@ -30,7 +30,7 @@ class MemoryCircuit implements Circuit {
     readonly name: string,
     readonly config: CircuitConfig,
     readonly slot: Slot,
-    readonly nextProbeId: () => string
+    readonly nextProbeId: (holder: string) => string
   ) {
     this.s = slot.s
   }
@@ -58,9 +58,9 @@ class MemoryCircuit implements Circuit {
     }
   }
 
-  acquire(now: number): Effect.Effect<Decision> {
+  acquire(now: number, holder: string): Effect.Effect<Decision> {
     return Effect.sync(() => {
-      const decision = machine.acquire(this.s, this.config, now, this.nextProbeId())
+      const decision = machine.acquire(this.s, this.config, now, this.nextProbeId(holder))
       if (decision._tag === "Reject") countsOf(this.slot).rejections++
       else if (decision.probe !== undefined) countsOf(this.slot).probes++
       return decision
@@ -112,7 +112,7 @@ class MemoryCircuit implements Circuit {
 export const make = (): CircuitStore["Type"] => {
   const slots = new Map<string, Slot>()
   let probes = 0
-  const nextProbeId = () => `probe-${++probes}`
+  const nextProbeId = (holder: string) => `${holder}:${++probes}`
   return {
     circuit: (name, config) =>
       Effect.sync(() => {

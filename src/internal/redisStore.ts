@@ -188,7 +188,8 @@ interface Shared {
   readonly prefix: string
   readonly scope: Scope.Scope
   readonly guard: StoreGuard
-  readonly nextProbeId: () => string
+  /** A probe id unique in the fleet: the holder, this store, a counter. */
+  readonly nextProbeId: (holder: string) => string
   /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
   readonly batched: () => void
 }
@@ -356,13 +357,13 @@ class RedisCircuit implements Circuit {
     return Effect.asVoid(Effect.forkIn(this.registerNow, this.shared.scope))
   }
 
-  acquire(now: number): Effect.Effect<Decision, CircuitStoreError> {
+  acquire(now: number, holder: string): Effect.Effect<Decision, CircuitStoreError> {
     // one round trip at a time per circuit: concurrent callers re-check the cache
     // the first one refreshed (a stale CLOSED cache costs one round trip, not one per call)
     return this.entry.lock.withPermits(1)(Effect.suspend(() => {
       const local = this.acquireLocal(now)
       if (local !== undefined) return Effect.succeed(local)
-      return Effect.map(this.call("acquire", now, this.shared.nextProbeId(), "", 0), (reply): Decision => {
+      return Effect.map(this.call("acquire", now, this.shared.nextProbeId(holder), "", 0), (reply): Decision => {
         if (reply.decision === "reject") this.entry.unsent[2]++
         else if (reply.probe !== "") this.entry.unsent[3]++
         return reply.decision === "reject"
@@ -439,7 +440,7 @@ export const make = (
       prefix,
       scope,
       guard: new StoreGuard(guardOptions.unavailableAfter, guardOptions.cooldown),
-      nextProbeId: () => `${storeId}-${++probes}`,
+      nextProbeId: (holder) => `${holder}:${storeId}:${++probes}`,
       batched: () => {
         if (!awake) {
           awake = true
