@@ -60,7 +60,7 @@ export interface Input<E = unknown> {
   readonly metricsTtl?: DurationInput | undefined
   /** The protected service (default: the breaker's name). */
   readonly serviceName?: string | undefined
-  /** This instance, in metrics and probe leases (default: random). */
+  /** This instance, in metrics and probe leases (default: one random id per process). */
   readonly instanceId?: string | undefined
   /** Concurrent half-open probes across the fleet (default `successThreshold`). */
   readonly halfOpenMaxProbes?: number | undefined

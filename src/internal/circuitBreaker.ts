@@ -521,9 +521,16 @@ export class CircuitBreakerImpl {
   }
 }
 
-const randomInstanceId = Effect.map(
-  Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
-  ([a, b]) => `i-${a.toString(36)}${b.toString(36)}`
+/** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */
+let processInstanceId: string | undefined = undefined
+
+const instanceIdOfProcess = Effect.suspend(() =>
+  processInstanceId !== undefined
+    ? Effect.succeed(processInstanceId)
+    : Effect.map(
+      Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
+      ([a, b]) => (processInstanceId = `i-${a.toString(36)}${b.toString(36)}`)
+    )
 )
 
 /** @internal */
@@ -534,7 +541,7 @@ export const make = <E>(
   Effect.gen(function*() {
     const decoded = yield* CircuitConfig.decode(name, config)
     const store = yield* CircuitStore
-    const instanceId = decoded.instanceId ?? (yield* randomInstanceId)
+    const instanceId = decoded.instanceId ?? (yield* instanceIdOfProcess)
     const circuit = yield* store.circuit(name, decoded)
     return new CircuitBreakerImpl(name, decoded, instanceId, circuit)
   })

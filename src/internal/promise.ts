@@ -99,7 +99,8 @@ const disposedError = (label: string): Error =>
 export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boolean): unknown => {
   const failure = Cause.failureOption(cause)
   if (failure._tag === "Some") {
-    const error = failure.value
+    // an error failed with `Effect.fail` inside a span is a Proxy of the original
+    const error = Cause.originalError(failure.value)
     if (breakerMayReject) {
       if (isCircuitOpen(error)) {
         return new CircuitBreakerError({
@@ -333,7 +334,7 @@ const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => vo
     try {
       result = operation()
     } catch (error) {
-      resume(Effect.fail(error))
+      resume(Effect.failCause(Cause.fail(error)))
       return
     }
     if (result !== null && typeof result === "object" || typeof result === "function") {
@@ -342,7 +343,8 @@ const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => vo
         then.call(
           result,
           (value: T) => resume(Effect.succeed(value)),
-          (error: unknown) => resume(Effect.fail(error))
+          // not `Effect.fail`: inside a span it would hand on a Proxy of the error, not the error
+          (error: unknown) => resume(Effect.failCause(Cause.fail(error)))
         )
         return
       }
