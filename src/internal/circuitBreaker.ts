@@ -282,12 +282,14 @@ export class CircuitBreakerImpl {
   private reject(decision: Extract<Decision, { _tag: "Reject" }>): Effect.Effect<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
+    // the fields are known valid: skipping the Schema check makes a rejection ~5x cheaper,
+    // and rejections are the hot path during an outage
     return Effect.fail(
       new CircuitOpen({
         service: this.config.serviceName,
         state: decision.state === "CLOSED" || decision.state === "FORCED_CLOSED" ? "OPEN" : decision.state,
         retryAfter: Duration.millis(decision.retryAfter)
-      })
+      }, { disableValidation: true })
     )
   }
 
