@@ -209,6 +209,8 @@ export const presets = {
  */
 export const maxServiceNameLength = 256
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 // eslint-disable-next-line no-control-regex
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
@@ -227,6 +229,7 @@ export const serviceNameProblem = (name: unknown): string | undefined => {
     return `must be at most ${maxServiceNameLength} characters (got ${name.length})`
   }
   if (controlCharacters.test(name)) return "must not contain control characters"
+  if (loneSurrogate.test(name)) return "must be well-formed Unicode (it holds a lone surrogate)"
   return undefined
 }
 
@@ -284,7 +287,10 @@ const DurationMillis = Schema.transformOrFail(
         return ParseResult.fail(new ParseResult.Type(ast, input, `must be finite (got ${describe(input)})`))
       }
       // Duration clamps negative inputs to zero: catch them before it does
-      if ((typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0))) {
+      if (
+        (typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0)) ||
+        (typeof input === "string" && input.trim().startsWith("-"))
+      ) {
         return ParseResult.fail(new ParseResult.Type(ast, input, `must not be negative (got ${describe(input)})`))
       }
       return ParseResult.succeed(Math.round(millis))

@@ -92,7 +92,7 @@ const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisClientEr
   else if (name === "TimeoutError" || name === "AbortError" || /timed? ?out|aborted/i.test(text)) kind = "Timeout"
   else if (name === "UpstashJSONParseError" || /parse|Unexpected token|did not return a result/i.test(text)) kind = "Reply"
   else if (
-    /ECONNREFUSED|ECONNRESET|ENOTFOUND|EPIPE|EHOSTUNREACH|fetch failed|socket|Connection is closed|isn't writeable|connect|closed|offline|network/i
+    /ECONNREFUSED|ECONNRESET|ENOTFOUND|EPIPE|EHOSTUNREACH|fetch failed|socket|Connection is closed|isn't writeable|connect|closed|offline|network|max retries/i
       .test(text)
   ) kind = "Connection"
   return new RedisClientError({ kind, reason: text.length > 0 ? text : name || "unknown error" })
@@ -271,8 +271,16 @@ export const makeIORedis = (
           : new ioredis.Redis(url, common),
       catch: (cause) => classify(cause, secrets)
     })
-    // connection errors surface as command failures; keep them off stderr
-    client.on("error", () => {})
+    // connection errors surface as command failures; keep them off stderr, but remember an
+    // authentication failure: ioredis reports it to the first command only, then reconnects
+    let authFailure: RedisClientError | undefined = undefined
+    client.on("error", (error: unknown) => {
+      const classified = classify(error, secrets)
+      if (classified.kind === "Auth") authFailure = classified
+    })
+    client.on("ready", () => {
+      authFailure = undefined
+    })
     yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
     const description = options.cluster !== undefined
       ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
@@ -282,7 +290,10 @@ export const makeIORedis = (
       send: (command) =>
         Effect.tryPromise({
           try: () => client.call(command[0], ...command.slice(1)),
-          catch: (cause) => classify(cause, secrets)
+          catch: (cause) => {
+            const error = classify(cause, secrets)
+            return error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
+          }
         })
     })
   })

@@ -85,6 +85,13 @@ export interface PersistentCircuitBreakerConfig extends CircuitConfig.Input<unkn
  * `CLOSED`, `OPEN`, `HALF_OPEN`, and the sticky admin states `FORCED_OPEN`
  * and `FORCED_CLOSED` (held until `reset()`).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakers, type CircuitBreakerState } from "effect-circuit-breaker-redis/promise"
+ *
+ * const state: CircuitBreakerState = await CircuitBreakers.redis.getCurrentState() // "CLOSED"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -105,6 +112,13 @@ export type HealthStatus = internalBreaker.HealthStatus
  * `failures`, `rejections`, ...) and the circuit's window from the store
  * (`windowFailures`, `windowCalls`, `openCount`, `retryAt`, ...).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakers } from "effect-circuit-breaker-redis/promise"
+ *
+ * const { calls, failures, state, retryAt } = await CircuitBreakers.database.getMetrics()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -112,6 +126,13 @@ export type CircuitBreakerMetrics = internalBreaker.Metrics
 
 /**
  * What `getHealth()` returns: `{ service, status, state, metrics, timestamp }`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakers } from "effect-circuit-breaker-redis/promise"
+ *
+ * const { status } = await CircuitBreakers.api.getHealth() // "healthy" | "degraded" | "unhealthy"
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -121,6 +142,14 @@ export type CircuitBreakerHealth = internalBreaker.Health
 /**
  * What `getCircuitBreakerHealth()` returns:
  * `{ overall, services: { [name]: { status, state, metrics } }, timestamp }`.
+ *
+ * @example
+ * ```ts
+ * import { getCircuitBreakerHealth } from "effect-circuit-breaker-redis/promise"
+ *
+ * const { overall, services } = await getCircuitBreakerHealth()
+ * const redisState = services["redis"]?.state // "CLOSED"
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -141,6 +170,13 @@ export type CircuitMetrics = Monitoring.CircuitMetrics
  * An alert from `CircuitBreakerMonitoring.getAlerts()`: `kind` is `open`,
  * `forced-open`, `failure-rate`, `flapping` or `store-unavailable`.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring } from "effect-circuit-breaker-redis/promise"
+ *
+ * const critical = (await CircuitBreakerMonitoring.getAlerts()).filter((a) => a.severity === "critical")
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -158,12 +194,22 @@ export type ResetResult = Monitoring.ResetResult
  * A Redis client of your own: an `@upstash/redis` `Redis`, or an `ioredis`
  * `Redis` or `Cluster`. It stays yours: nothing here closes it.
  *
+ * @example
+ * ```ts
+ * import { getCircuitBreaker } from "effect-circuit-breaker-redis/promise"
+ * import { Redis } from "ioredis"
+ *
+ * const breaker = getCircuitBreaker("search", new Redis(process.env.REDIS_URL!))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type RedisInstance = UpstashRedis | IORedis | IORedisCluster
 
 /**
+ * `"CIRCUIT_OPEN"` or `"SERVICE_UNAVAILABLE"`: see `CircuitBreakerError`.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -191,11 +237,13 @@ export type CircuitBreakerErrorCode = internal.ErrorCode
  * declare const getCachedData: () => string
  * const breaker = createCircuitBreaker("catalog")
  *
- * try {
- *   return await breaker.execute(() => fetch("https://catalog.internal/items").then((r) => r.text()))
- * } catch (error) {
- *   if (error instanceof CircuitBreakerError && error.code === "CIRCUIT_OPEN") return getCachedData()
- *   throw error
+ * export async function items(): Promise<string> {
+ *   try {
+ *     return await breaker.execute(() => fetch("https://catalog.internal/items").then((r) => r.text()))
+ *   } catch (error) {
+ *     if (error instanceof CircuitBreakerError && error.code === "CIRCUIT_OPEN") return getCachedData()
+ *     throw error
+ *   }
  * }
  * ```
  *
@@ -265,13 +313,26 @@ export class HttpResponseError extends Error {
  * A circuit breaker for one service. Every method returns a Promise, and is
  * bound (`const { execute } = breaker` works).
  *
+ * @example
+ * ```ts
+ * import { createCircuitBreaker } from "effect-circuit-breaker-redis/promise"
+ *
+ * const breaker = createCircuitBreaker("geo")
+ * const city = await breaker.execute(() => fetch("https://geo.internal/city").then((r) => r.text()), "lookup-city")
+ * if (!(await breaker.isAvailable())) console.warn("geo is failing fast")
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export interface PersistentCircuitBreaker {
   /** The circuit's name (its key in Redis). */
   readonly serviceName: string
-  /** The decoded configuration (every field present, durations in ms). */
+  /**
+   * The configuration this handle was made with, decoded (every field
+   * present, durations in ms). Within one runtime, a circuit keeps the first
+   * configuration it was used with.
+   */
   readonly config: CircuitConfig.CircuitConfig
   /**
    * Runs `operation` if the circuit lets it through and records how it
@@ -332,19 +393,28 @@ export interface CircuitBreakerMonitoringApi {
 }
 
 /**
- * The signature of `withCircuitBreaker`.
+ * The signature of `withCircuitBreaker`: the handler's own request type
+ * (e.g. Next.js's `NextRequest`) and extra arguments are kept.
  *
  * @since 0.1.0
  * @category models
  */
-export type WithCircuitBreaker = <Rest extends Array<unknown>>(
-  handler: (request: Request, ...rest: Rest) => Response | PromiseLike<Response>,
+export type WithCircuitBreaker = <Req extends Request, Rest extends Array<unknown>>(
+  handler: (request: Req, ...rest: Rest) => Response | PromiseLike<Response>,
   serviceName: string,
   config?: PersistentCircuitBreakerConfig
-) => (request: Request, ...rest: Rest) => Promise<Response>
+) => (request: Req, ...rest: Rest) => Promise<Response>
 
 /**
  * How a runtime finds its store.
+ *
+ * @example
+ * ```ts
+ * import { configureCircuitBreakers } from "effect-circuit-breaker-redis/promise"
+ * import { Redis } from "@upstash/redis"
+ *
+ * await configureCircuitBreakers({ redis: Redis.fromEnv(), prefix: "shop", logLevel: "Debug" })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -459,9 +529,9 @@ class Breaker implements PersistentCircuitBreaker {
     const cached = this.cached
     const rt = instance.rt
     if (cached !== undefined && cached.instance === instance && rt !== undefined) {
-      return internal.execute(rt, cached.breaker, operation, operationName)
+      return internal.execute(instance, rt, cached.breaker, operation, operationName)
     }
-    return this.with((runtime, breaker) => internal.execute(runtime, breaker, operation, operationName))
+    return this.with((runtime, breaker) => internal.execute(instance, runtime, breaker, operation, operationName))
   }
 
   readonly getCurrentState = (): Promise<CircuitBreakerState> => this.read((b) => b.state)
@@ -694,8 +764,9 @@ const defaultApi = makeApi(currentInstance)
  * synchronous and cheap (call it per request if you like): the breaker is
  * made on first use. The same name always reaches the same circuit; within
  * one runtime the first configuration used for a name is the one it keeps (a
- * different one later is ignored, with one warning). Throws a `ConfigError`
- * for an invalid name or configuration.
+ * different one given later is ignored, with one warning; no config at all
+ * means "the circuit as it is"). Throws a `ConfigError` for an invalid name or
+ * configuration.
  *
  * @example
  * ```ts

@@ -244,8 +244,9 @@ export class CircuitBreakerImpl {
       case "fail-closed":
         return Effect.fail(new ServiceUnavailable({ service: this.config.serviceName, reason: error.reason }))
       case "fail-open":
+        // the outcome goes to the local circuit: asking the unavailable store again would double the wait
         return Effect.succeed(
-          [{ _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion }, this.circuit] as const
+          [{ _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion }, this.localCircuit()] as const
         )
       case "local": {
         const local = this.localCircuit()

@@ -137,6 +137,9 @@ class Entry {
   /** Metric counts not yet sent: successes, failures, rejections, probes. */
   unsent: [number, number, number, number] = [0, 0, 0, 0]
   registered = false
+  /** Failed round trips so far, and the last error: callers queued behind a failure share it. */
+  failures = 0
+  failed: CircuitStoreError | undefined = undefined
   allow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: -1 }
   /** The handle that flushes what is still batched when the store closes (the last one made). */
   flusher: RedisCircuit | undefined = undefined
@@ -153,6 +156,7 @@ class StoreGuard {
   private failures = 0
   private openUntil = 0
   private trial = false
+  private lastReason = ""
   constructor(readonly threshold: number, readonly cooldown: number) {}
 
   /** Undefined when a round trip may be made now; otherwise why not. */
@@ -163,7 +167,8 @@ class StoreGuard {
       return undefined
     }
     return new CircuitStoreError({
-      reason: `Redis unavailable: ${this.failures} round trips failed in a row; store calls paused for ${this.cooldown} ms`
+      reason: `Redis unavailable (${this.failures} round trips failed in a row; last: ${this.lastReason}); ` +
+        `store calls paused for ${this.cooldown} ms`
     })
   }
 
@@ -172,14 +177,12 @@ class StoreGuard {
     this.trial = false
   }
 
-  failure(now: number): void {
+  /** A round trip failed; `now` is when it failed (the cool-down starts then). */
+  failure(now: number, reason: string): void {
     this.failures++
     this.trial = false
+    this.lastReason = reason
     if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
-  }
-
-  get open(): boolean {
-    return this.failures >= this.threshold
   }
 }
 
@@ -288,6 +291,9 @@ class RedisCircuit implements Circuit {
         unsent.join(" ")
       ]).pipe(
         Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
+        // callers run this inside uninterruptible regions (probe permits): the round trip
+        // itself must stay interruptible, or the timeout could not cut it short
+        Effect.interruptible,
         Effect.timeoutFail({
           duration: Duration.millis(this.config.storeTimeout),
           onTimeout: () =>
@@ -295,18 +301,22 @@ class RedisCircuit implements Circuit {
         }),
         Effect.flatMap(toReply),
         Effect.tapBoth({
-          onFailure: () =>
-            Effect.sync(() => {
-              e.pending += batch
-              for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
-              guard.failure(now)
-            }),
+          onFailure: (error) =>
+            Effect.clockWith((clock) =>
+              Effect.sync(() => {
+                e.pending += batch
+                for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
+                e.failed = error
+                e.failures++
+                guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
+              })
+            ),
           onSuccess: (reply) => {
             guard.success()
             return this.remember(now, reply)
           }
         }),
-        Effect.onInterrupt(() => Effect.sync(() => guard.failure(now)))
+        Effect.onInterrupt(() => Effect.sync(() => guard.failure(now, "interrupted")))
       )
     })
   }
@@ -360,9 +370,14 @@ class RedisCircuit implements Circuit {
   acquire(now: number, holder: string): Effect.Effect<Decision, CircuitStoreError> {
     // one round trip at a time per circuit: concurrent callers re-check the cache
     // the first one refreshed (a stale CLOSED cache costs one round trip, not one per call)
+    const failuresBefore = this.entry.failures
     return this.entry.lock.withPermits(1)(Effect.suspend(() => {
       const local = this.acquireLocal(now)
       if (local !== undefined) return Effect.succeed(local)
+      // a round trip failed while this caller waited: take its answer rather than wait again
+      if (this.entry.failures !== failuresBefore && this.entry.failed !== undefined) {
+        return Effect.fail(this.entry.failed)
+      }
       return Effect.map(this.call("acquire", now, this.shared.nextProbeId(holder), "", 0), (reply): Decision => {
         if (reply.decision === "reject") this.entry.unsent[2]++
         else if (reply.probe !== "") this.entry.unsent[3]++

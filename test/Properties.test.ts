@@ -1,0 +1,493 @@
+/**
+ * Properties (fast-check) of what users hand the library: configurations and circuit names.
+ *
+ * - Config decoding is total: any input gives a decoded config or a `ConfigError` with a
+ *   message, never a throw; a bad value is reported under its field's name.
+ * - A name that decodes has exactly one Redis hash tag, which holds the whole name (percent-
+ *   encoded, so no brace of the name can end or open a tag) and gives it back; distinct names
+ *   give distinct keys.
+ * - Against a real redis-server: ~200 random valid names used as circuits of one store keep
+ *   their own states, and each circuit's keys (state, window, probes...) hash to one cluster slot.
+ *
+ * Plain tests on the real clock: nothing here depends on time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as fc from "fast-check"
+import { Redis } from "ioredis"
+import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { keysOf } from "../src/internal/redisStore.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+
+// ---------------------------------------------------------------------------
+// arbitraries: names
+// ---------------------------------------------------------------------------
+
+/** Characters that mean something to Redis keys, hash tags, percent-encoding or terminals. */
+const tricky = fc.constantFrom(
+  "{", "}", "{}", "}{", ":", "*", "?", "[", "]", " ", "\n", "\r", "\t", "\u0000", "\u007f", "\u0085",
+  "%", "%7B", "%7D", "%25", "%20", "/", "\\", "#", "\"", "'", "é", "\u00a0", "\u200b", "\u2028", "\u{1F600}",
+  "\u{10FFFF}", "\u{E000}"
+)
+
+/** One unit of a name: a tricky character, any code point, or a grapheme. */
+const unit = fc.oneof(
+  { weight: 3, arbitrary: tricky },
+  { weight: 2, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) },
+  { weight: 2, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }) }
+)
+
+/** Names of every kind, valid or not (control characters, blanks, too long...). */
+const anyName = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({ unit, maxLength: 40 }),
+  fc.string({ unit, minLength: 230, maxLength: 280 }) // around the 256-character limit
+)
+
+/** 10 kB names (generated sparingly: only in the properties with few runs). */
+const hugeName = fc.string({ unit, minLength: 10_000, maxLength: 10_240 })
+
+const decodes = (name: string) => Either.isRight(CircuitConfig.decodeEither(name))
+
+/** Names `decodeEither` accepts. */
+const validName = anyName.filter(decodes)
+
+// ---------------------------------------------------------------------------
+// arbitraries: configurations
+// ---------------------------------------------------------------------------
+
+const positiveInt = fc.integer({ min: 1, max: 1_000_000 })
+const notPositiveInt = fc.oneof(
+  fc.integer({ min: -1_000, max: 0 }),
+  fc.double({ min: 0.01, max: 1_000, noInteger: true, noNaN: true }),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, "5", null, true, [], {})
+)
+const positiveDuration = fc.oneof(
+  fc.integer({ min: 1, max: 100_000_000 }),
+  fc.constantFrom("10 millis", "30 seconds", "5 minutes", "1 hour", "2 days"),
+  fc.integer({ min: 1, max: 100_000_000 }).map(Duration.millis)
+)
+/** Surely not a duration (negative duration strings are left out here: see the test about them). */
+const notDuration = fc.oneof(
+  fc.integer({ min: -1_000_000, max: -1 }),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, "soon", "", "thirty seconds", "5 lightyears"),
+  fc.constantFrom(null, true, false, [], {}, [1, "seconds"])
+)
+const notPositiveDuration = fc.oneof(notDuration, fc.constantFrom(0, "0 millis", Duration.zero))
+const notNonNegativeDuration = notDuration
+const multiplier = fc.double({ min: 1, max: 100, noNaN: true })
+const notMultiplier = fc.oneof(
+  fc.double({ min: -1_000, max: 0.999, noNaN: true }),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, "2", null)
+)
+const fraction = fc.double({ min: 0, max: 1, noNaN: true })
+const notFraction = fc.oneof(
+  fc.double({ min: 1.000001, max: 1e9, noNaN: true }),
+  fc.double({ min: -1e9, max: -0.000001, noNaN: true }),
+  fc.constantFrom(Number.NaN, "0.1", null)
+)
+const rate = fc.double({ min: 0.001, max: 1, noNaN: true })
+const notRate = fc.oneof(fc.constantFrom(0, -0.5, 1.5, Number.NaN, "0.5"), fc.double({ min: 1.001, max: 100, noNaN: true }))
+const shortValidName = fc.string({ unit, minLength: 1, maxLength: 30 }).filter(decodes)
+const notName = fc.oneof(
+  fc.constantFrom("", "   ", "\t", "a\nb", "a\u0000b", "x".repeat(257), 5, null, true, {}),
+  fc.string({ unit, minLength: 1, maxLength: 20 }).map((s) => `${s}\u0007`)
+)
+
+/** For every known field: values it accepts, and values it surely rejects. */
+const fieldArbitraries: Record<string, readonly [fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]> = {
+  failureThreshold: [positiveInt, notPositiveInt],
+  successThreshold: [positiveInt, notPositiveInt],
+  recoveryTimeout: [positiveDuration, notPositiveDuration],
+  maxRecoveryTimeout: [positiveDuration, notPositiveDuration],
+  monitoringPeriod: [positiveDuration, notPositiveDuration],
+  backoffMultiplier: [multiplier, notMultiplier],
+  backoffJitter: [fraction, notFraction],
+  stateTtl: [positiveDuration, notPositiveDuration],
+  metricsTtl: [positiveDuration, notPositiveDuration],
+  serviceName: [shortValidName, notName],
+  instanceId: [shortValidName, notName],
+  halfOpenMaxProbes: [positiveInt, notPositiveInt],
+  probeLease: [positiveDuration, notPositiveDuration],
+  stateCacheTtl: [fc.oneof(positiveDuration, fc.constantFrom(0, "0 millis")), notNonNegativeDuration],
+  storeTimeout: [positiveDuration, notPositiveDuration],
+  onStoreUnavailable: [
+    fc.constantFrom("local", "fail-open", "fail-closed"),
+    fc.constantFrom("open", "LOCAL", "", "fail", 1, null)
+  ],
+  failureRateThreshold: [rate, notRate],
+  minimumCalls: [positiveInt, notPositiveInt],
+  slowCallDuration: [positiveDuration, notPositiveDuration],
+  isFailure: [fc.func(fc.boolean()), fc.constantFrom(true, "always", 1, null, {})],
+  timeSource: [fc.constantFrom("client", "server"), fc.constantFrom("local", "SERVER", "", 0)]
+}
+const knownFields = Object.keys(fieldArbitraries)
+
+type Field = { readonly value: unknown; readonly valid: boolean }
+
+/** A record of some known fields, each valid, invalid or explicitly `undefined` (= default). */
+const mixedConfig = fc.record(
+  Object.fromEntries(
+    Object.entries(fieldArbitraries).map(([field, [valid, invalid]]) => [
+      field,
+      fc.oneof(
+        { weight: 3, arbitrary: valid.map((value): Field => ({ value, valid: true })) },
+        { weight: 1, arbitrary: invalid.map((value): Field => ({ value, valid: false })) },
+        { weight: 1, arbitrary: fc.constant<Field>({ value: undefined, valid: true }) }
+      )
+    ])
+  ),
+  { requiredKeys: [] }
+)
+
+/** Anything, including objects whose keys are often the known fields. */
+const anything = fc.anything({
+  key: fc.oneof(fc.constantFrom(...knownFields), fc.string()),
+  maxDepth: 3,
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withNullPrototype: true,
+  withObjectString: true,
+  withSparseArray: true,
+  withTypedArray: true
+})
+
+// ---------------------------------------------------------------------------
+// checks
+// ---------------------------------------------------------------------------
+
+/**
+ * Decodes, failing the property on a throw; checks the shape of what came back. Returns the
+ * issues (empty for a decoded config).
+ */
+const decodeChecked = (name: unknown, input: unknown): ReadonlyArray<string> => {
+  let result: Either.Either<CircuitConfig.CircuitConfig, CircuitConfig.ConfigError>
+  try {
+    result = CircuitConfig.decodeEither(name as string, input)
+  } catch (error) {
+    throw new Error(`decodeEither threw ${String(error)}`)
+  }
+  if (Either.isLeft(result)) {
+    const error = result.left
+    expect(error).toBeInstanceOf(CircuitConfig.ConfigError)
+    expect(error._tag).toBe("ConfigError")
+    expect(typeof error.message).toBe("string")
+    expect(error.message.length).toBeGreaterThan(0)
+    expect(error.issues.length).toBeGreaterThan(0)
+    for (const issue of error.issues) expect(issue.trim().length).toBeGreaterThan(0)
+    // it can be shown and serialised (health JSON, logs)
+    expect(String(error).length).toBeGreaterThan(0)
+    expect(JSON.stringify(error).length).toBeGreaterThan(0)
+    return error.issues
+  }
+  const config = result.right
+  for (
+    const field of [
+      "failureThreshold",
+      "successThreshold",
+      "recoveryTimeout",
+      "maxRecoveryTimeout",
+      "monitoringPeriod",
+      "stateTtl",
+      "metricsTtl",
+      "halfOpenMaxProbes",
+      "probeLease",
+      "storeTimeout",
+      "minimumCalls"
+    ] as const
+  ) {
+    expect(Number.isFinite(config[field]) && config[field] > 0, `${field} = ${config[field]}`).toBe(true)
+  }
+  expect(Number.isFinite(config.stateCacheTtl) && config.stateCacheTtl >= 0).toBe(true)
+  expect(config.backoffMultiplier).toBeGreaterThanOrEqual(1)
+  expect(config.backoffJitter >= 0 && config.backoffJitter <= 1).toBe(true)
+  expect(config.maxRecoveryTimeout).toBeGreaterThanOrEqual(config.recoveryTimeout)
+  expect(config.stateTtl).toBeGreaterThan(config.maxRecoveryTimeout)
+  expect(["local", "fail-open", "fail-closed"]).toContain(config.onStoreUnavailable)
+  expect(typeof config.serviceName).toBe("string")
+  return []
+}
+
+const count = (text: string, char: string) => text.split(char).length - 1
+
+/** The hash tag of a key, checked to be the only one and to hold no brace. */
+const hashTagOf = (key: string): string => {
+  expect(count(key, "{")).toBe(1)
+  expect(count(key, "}")).toBe(1)
+  const open = key.indexOf("{")
+  const close = key.indexOf("}")
+  expect(open).toBeLessThan(close)
+  const tag = key.slice(open + 1, close)
+  expect(tag.length).toBeGreaterThan(0) // Redis ignores an empty tag `{}`
+  return tag
+}
+
+const prefixes = fc.constantFrom(undefined, "cb", "t1", "svc:prod", "a-b_c.d")
+
+// ---------------------------------------------------------------------------
+// config decoding
+// ---------------------------------------------------------------------------
+
+describe("config decoding is total", () => {
+  it("any input and any name: a config or a ConfigError with a message, never a throw", () => {
+    fc.assert(
+      fc.property(fc.oneof(anyName, anything), anything, (name, input) => {
+        decodeChecked(name, input)
+      }),
+      { numRuns: 1_000 }
+    )
+  })
+
+  it("huge and odd names (10 kB, braces, colons, stars, spaces, newlines): never a throw", () => {
+    fc.assert(
+      fc.property(fc.oneof(hugeName, fc.string({ unit: "binary", minLength: 10_000, maxLength: 10_240 })), (name) => {
+        const issues = decodeChecked(name, {})
+        expect(issues.some((issue) => issue.startsWith("service name"))).toBe(true)
+      }),
+      { numRuns: 20 }
+    )
+  })
+
+  it("records mixing valid and invalid values: a config exactly when every value is valid; else each bad field is named", () => {
+    fc.assert(
+      fc.property(shortValidName, mixedConfig, (name, fields) => {
+        const entries = Object.entries(fields).flatMap(([field, value]) => (value === undefined ? [] : [[field, value] as const]))
+        const input = Object.fromEntries(entries.map(([field, { value }]) => [field, value]))
+        const bad = entries.filter(([, { valid }]) => !valid).map(([field]) => field)
+        const issues = decodeChecked(name, input)
+        if (bad.length > 0) {
+          for (const field of bad) {
+            expect(issues.some((issue) => issue.startsWith(`${field} `)), `an issue names ${field}: ${issues.join("; ")}`)
+              .toBe(true)
+          }
+        } else {
+          // valid values may still break a rule between fields, and nothing else
+          for (const issue of issues) expect(issue).toMatch(/^(maxRecoveryTimeout|stateTtl) must /)
+        }
+      }),
+      { numRuns: 1_000 }
+    )
+  })
+
+  it("unknown fields are named too", () => {
+    fc.assert(
+      fc.property(
+        shortValidName,
+        fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !knownFields.includes(key) && key !== "__proto__"),
+        fc.anything(),
+        (name, key, value) => {
+          fc.pre(value !== undefined)
+          const issues = decodeChecked(name, { [key]: value })
+          expect(issues.some((issue) => issue.startsWith(`${key} `))).toBe(true)
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it("a negative duration is rejected whether written as a number or as a string", () => {
+    // `-5` is rejected with "must not be negative"; "-5 seconds" must not slip through either
+    // (Duration clamps negative inputs to zero, which stateCacheTtl would then accept)
+    const durationFields = [
+      "recoveryTimeout",
+      "maxRecoveryTimeout",
+      "monitoringPeriod",
+      "stateTtl",
+      "metricsTtl",
+      "probeLease",
+      "stateCacheTtl",
+      "storeTimeout",
+      "slowCallDuration"
+    ]
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...durationFields),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.constantFrom("millis", "seconds", "minutes"),
+        (field, amount, unit) => {
+          for (const value of [-amount, `-${amount} ${unit}`]) {
+            const issues = decodeChecked("svc", { [field]: value })
+            expect(issues.some((issue) => issue.startsWith(`${field} `)), `${field}: ${JSON.stringify(value)}`).toBe(true)
+          }
+        }
+      ),
+      { numRuns: 200 }
+    )
+  })
+})
+
+// ---------------------------------------------------------------------------
+// names → Redis keys
+// ---------------------------------------------------------------------------
+
+describe("names in Redis keys", () => {
+  it("a name that decodes has exactly one hash tag, without braces, that gives the name back", () => {
+    fc.assert(
+      fc.property(validName, prefixes, (name, prefix) => {
+        const options = prefix === undefined ? undefined : { prefix }
+        const key = RedisCircuitStore.stateKey(name, options)
+        const tag = hashTagOf(key)
+        expect(decodeURIComponent(tag)).toBe(name)
+        expect(key).toBe(`${prefix ?? "cb"}:{${tag}}:state`)
+        // the circuit's other keys share that tag (one cluster slot)
+        for (const other of keysOf(prefix ?? "cb", name)) expect(hashTagOf(other)).toBe(tag)
+      }),
+      { numRuns: 2_000 }
+    )
+  })
+
+  it("names with lone surrogates (valid JS strings): decoding either rejects them or they encode like any other", () => {
+    // a lone surrogate is not a control character, so the name validation accepts it; the key
+    // encoding must then cope with it (percent-encoding throws URIError on it)
+    const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code))
+    const withSurrogate = fc.tuple(fc.string({ maxLength: 10 }), loneSurrogate, fc.string({ maxLength: 10 }))
+      .map(([a, s, b]) => `x${a}${s}${b}`)
+      .filter((name) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name))
+    fc.assert(
+      fc.property(withSurrogate, (name) => {
+        if (!decodes(name)) return
+        let key: string
+        try {
+          key = RedisCircuitStore.stateKey(name)
+        } catch (error) {
+          throw new Error(`${JSON.stringify(name)} decodes but stateKey throws ${String(error)}`)
+        }
+        hashTagOf(key)
+      }),
+      { numRuns: 100 }
+    )
+  })
+
+  it("distinct names give distinct keys", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(validName, { minLength: 2, maxLength: 60 }), prefixes, (names, prefix) => {
+        const options = prefix === undefined ? undefined : { prefix }
+        const keys = new Set(names.map((name) => RedisCircuitStore.stateKey(name, options)))
+        expect(keys.size).toBe(names.length)
+      }),
+      { numRuns: 300 }
+    )
+    // the classic near-collisions of an encoding
+    const pairs = [["a b", "a%20b"], ["{x}", "%7Bx%7D"], ["%", "%25"], ["a:b", "a%3Ab"], ["é", "%C3%A9"]] as const
+    for (const [a, b] of pairs) expect(RedisCircuitStore.stateKey(a)).not.toBe(RedisCircuitStore.stateKey(b))
+  })
+})
+
+// ---------------------------------------------------------------------------
+// against a real redis-server
+// ---------------------------------------------------------------------------
+
+describe("random names as circuits of one Redis store", () => {
+  /** The store's Redis. */
+  let server: RedisServer
+  let redis: Redis
+  /** A cluster-enabled node, only to ask CLUSTER KEYSLOT (a standalone server refuses it). */
+  let clusterNode: RedisServer
+  let slots: Redis
+
+  beforeAll(async () => {
+    ;[server, clusterNode] = await Promise.all([startRedis(), startRedis({ cluster: true })])
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 })
+    slots = new Redis(clusterNode.url, { maxRetriesPerRequest: 1 })
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const client of [redis, slots]) await client?.quit().catch(() => client.disconnect())
+    await Promise.all([server?.stop(), clusterNode?.stop()])
+  })
+
+  const storeOn = (prefix: string) =>
+    RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(RedisClient.layerIORedis({ url: server.url })), Layer.orDie)
+
+  it("~200 names: each circuit keeps its own state, the registry lists them all, their keys share a slot", async () => {
+    const names = fc.uniqueArray(
+      fc.oneof(validName, fc.string({ unit, minLength: 1, maxLength: 12 }).filter(decodes)),
+      { minLength: 200, maxLength: 200 }
+    )
+    await fc.assert(
+      fc.asyncProperty(names, async (names) => {
+        const prefix = freshPrefix()
+        const tripped = (i: number) => i % 3 !== 0
+        const config: CircuitConfig.Input = { failureThreshold: 1, recoveryTimeout: "10 minutes", stateCacheTtl: 0 }
+
+        // one store: make every breaker, open two in three
+        const seen = await Effect.runPromise(
+          Effect.gen(function*() {
+            const breakers = yield* Effect.forEach(names, (name) => CircuitBreaker.make(name, config))
+            yield* Effect.forEach(breakers, (breaker, i) =>
+              Effect.exit(breaker.protect(tripped(i) ? Effect.fail("boom") : Effect.succeed("ok"))), {
+              concurrency: 16
+            })
+            return yield* Effect.forEach(breakers, (breaker) => breaker.state)
+          }).pipe(Effect.provide(storeOn(prefix)))
+        )
+        // another store (another instance) sees the same: the states live in Redis, one per name
+        const [fromRedis, registry] = await Effect.runPromise(
+          Effect.gen(function*() {
+            const breakers = yield* Effect.forEach(names, (name) => CircuitBreaker.make(name, config))
+            const states = yield* Effect.forEach(breakers, (breaker) => breaker.state)
+            const registry = yield* Effect.flatMap(CircuitStore.CircuitStore, (store) => store.names)
+            return [states, registry] as const
+          }).pipe(Effect.provide(storeOn(prefix)))
+        )
+        const expected = names.map((_, i) => (tripped(i) ? "OPEN" : "CLOSED"))
+        expect(seen).toEqual(expected)
+        expect(fromRedis).toEqual(expected)
+        expect([...registry].sort()).toEqual([...names].sort())
+
+        const exec = async (pipeline: ReturnType<Redis["pipeline"]>) =>
+          (await pipeline.exec())!.map(([error, reply]) => {
+            if (error) throw error
+            return reply
+          })
+        // every key of a circuit (state, window, probes, and whatever else the store keeps per circuit)
+        const keysPerName = names.map((name) => keysOf(prefix, name))
+        const states = redis.pipeline()
+        const keyslots = slots.pipeline()
+        keysPerName.forEach((keys, i) => {
+          expect(keys.length).toBeGreaterThanOrEqual(3)
+          expect(keys[0]).toBe(RedisCircuitStore.stateKey(names[i]!, { prefix }))
+          states.hget(keys[0], "state")
+          for (const key of keys) keyslots.call("CLUSTER", "KEYSLOT", key)
+        })
+        const [stateReplies, slotReplies] = await Promise.all([exec(states), exec(keyslots)])
+        let offset = 0
+        names.forEach((name, i) => {
+          const state = stateReplies[i]
+          if (tripped(i)) expect(state, name).toBe("OPEN")
+          else expect([null, "CLOSED"], name).toContain(state)
+          const circuitSlots = slotReplies.slice(offset, offset + keysPerName[i]!.length)
+          offset += keysPerName[i]!.length
+          expect(new Set(circuitSlots).size, `${JSON.stringify(name)}: slots ${circuitSlots.join(", ")}`).toBe(1)
+        })
+      }),
+      // a failing run is reported as is: shrinking 200 names, a second each, would take too long
+      { numRuns: 3, endOnFailure: true }
+    )
+  }, 60_000)
+
+  it("a name that decodes can be used with the Redis store: never a defect", async () => {
+    // CircuitBreaker.make fails only with ConfigError; a name the config accepts must not die
+    // when the store builds its keys
+    for (const name of ["ok-name", "pay\ud800ments", "\udfffx"]) {
+      if (!decodes(name)) continue
+      const exit = await Effect.runPromiseExit(
+        Effect.flatMap(CircuitBreaker.make(name), (breaker) => breaker.protect(Effect.succeed(1))).pipe(
+          Effect.provide(storeOn(freshPrefix()))
+        )
+      )
+      const defect = Exit.isFailure(exit) && exit.cause._tag !== "Fail" ? Cause.pretty(exit.cause).split("\n")[0] : ""
+      expect(defect, `CircuitBreaker.make(${JSON.stringify(name)}) on the Redis store`).toBe("")
+    }
+  })
+})
