@@ -50,6 +50,11 @@ export interface Options {
   readonly defaults?: CircuitConfig.Input | undefined
   /** Per-circuit configs; each is decoded when the registry is made. */
   readonly circuits?: Readonly<Record<string, CircuitConfig.Input>> | undefined
+  /**
+   * Configs known only at run time: asked when a circuit not named in
+   * `circuits` is first used (`undefined`: the defaults).
+   */
+  readonly configFor?: ((name: string) => CircuitConfig.Input | undefined) | undefined
 }
 
 /**
@@ -75,7 +80,9 @@ export const make = (
       lock.withPermits(1)(Effect.suspend(() => {
         const existing = breakers.get(name)
         if (existing !== undefined) return Effect.succeed(existing)
-        const input = Object.hasOwn(circuits, name) ? circuits[name] : options.defaults
+        const input = Object.hasOwn(circuits, name)
+          ? circuits[name]
+          : options.configFor?.(name) ?? options.defaults
         return internal.make(name, input).pipe(
           Effect.provideService(CircuitStore, store),
           Effect.tap((breaker) => Effect.sync(() => breakers.set(name, breaker)))

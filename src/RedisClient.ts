@@ -18,10 +18,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { Cluster, ClusterNode, Redis as IORedis } from "ioredis"
 import type { LuaScript } from "./internal/luaScripts.js"
+import * as errors from "./internal/redisErrors.js"
+import { classify } from "./internal/redisErrors.js"
 
 /**
  * A command failed. `kind` tells what went wrong; `reason` is safe to log.
@@ -29,17 +30,13 @@ import type { LuaScript } from "./internal/luaScripts.js"
  * @since 0.1.0
  * @category errors
  */
-export class RedisClientError extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker/RedisClientError")(
-  "RedisClientError",
-  {
-    kind: Schema.Literal("NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"),
-    reason: Schema.String
-  }
-) {
-  override get message(): string {
-    return `Redis ${this.kind} error: ${this.reason}`
-  }
-}
+export const RedisClientError = errors.RedisClientError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type RedisClientError = errors.RedisClientError
 
 /**
  * The client service.
@@ -76,27 +73,6 @@ export const runScript = (
 // ---------------------------------------------------------------------------
 // errors
 // ---------------------------------------------------------------------------
-
-/** Strips every occurrence of the secrets from a text. */
-const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce((acc, secret) => (secret.length > 0 ? acc.split(secret).join("<redacted>") : acc), text)
-
-const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisClientError => {
-  const raw = cause instanceof Error ? `${cause.message}` : String(cause)
-  // @upstash/redis appends the whole command (a script's source) to its errors
-  const text = scrub(raw.split(", command was:")[0].slice(0, 300), secrets)
-  const name = cause instanceof Error ? cause.name : ""
-  let kind: RedisClientError["kind"] = "Command"
-  if (/NOSCRIPT/.test(text)) kind = "NoScript"
-  else if (/WRONGPASS|NOAUTH|unauthori[sz]ed|invalid password|\b401\b|\b403\b/i.test(text)) kind = "Auth"
-  else if (name === "TimeoutError" || name === "AbortError" || /timed? ?out|aborted/i.test(text)) kind = "Timeout"
-  else if (name === "UpstashJSONParseError" || /parse|Unexpected token|did not return a result/i.test(text)) kind = "Reply"
-  else if (
-    /ECONNREFUSED|ECONNRESET|ENOTFOUND|EPIPE|EHOSTUNREACH|fetch failed|socket|Connection is closed|isn't writeable|connect|closed|offline|network|max retries/i
-      .test(text)
-  ) kind = "Connection"
-  return new RedisClientError({ kind, reason: text.length > 0 ? text : name || "unknown error" })
-}
 
 // ---------------------------------------------------------------------------
 // Upstash (REST)

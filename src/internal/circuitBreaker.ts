@@ -131,12 +131,26 @@ export class CircuitBreakerImpl {
     Effect.withFiberRuntime((fiber) => {
       const clock = nowFrom(fiber)
       const now = clock.unsafeCurrentTimeMillis()
-      const decision = this.circuit.acquireLocal(now)
+      const decision = this.admitLocal(now)
       if (decision === undefined) return this.protectSlow(self, clock, now)
-      if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
       if (decision._tag === "Reject") return this.reject(decision)
       return this.run(self, clock, now, this.circuit)
     })
+
+  /**
+   * The synchronous first step of `protect`: a decision from the store's
+   * local knowledge (noting any transition it reveals), or `undefined` when
+   * the store must be asked. Also the fiber-free fast path of the Promise API.
+   *
+   * @internal
+   */
+  admitLocal(now: number): Decision | undefined {
+    const decision = this.circuit.acquireLocal(now)
+    if (decision !== undefined && decision.version !== this.lastVersion) {
+      this.observe(decision.state, decision.version, now)
+    }
+    return decision
+  }
 
   /** Runs a call admitted without a permit and records its outcome. */
   private run<A, E, R>(
@@ -145,18 +159,27 @@ export class CircuitBreakerImpl {
     start: number,
     circuit: Circuit
   ): Effect.Effect<A, E, R> {
-    this.counts.calls++
+    this.started()
     return Effect.matchCauseEffect(self, {
       onSuccess: this.onSuccess<A>(clock, start, circuit, undefined),
       onFailure: this.onFailure<E>(clock, start, circuit, undefined)
     })
   }
 
+  /** A call admitted without a permit starts. @internal */
+  started(): void {
+    this.counts.calls++
+  }
+
   // The handlers are made by these factories rather than written inline:
   // an arrow function in an object literal gets a name, and esbuild's
   // `keepNames` (tsx, some bundlers) then wraps it on every call.
 
-  private onSuccess<A>(
+  /**
+   * What `protect` does when the call succeeded: an effect of the value,
+   * already complete unless the store must hear of it. @internal
+   */
+  onSuccess<A>(
     clock: Clock.Clock,
     start: number,
     circuit: Circuit,
@@ -179,7 +202,8 @@ export class CircuitBreakerImpl {
     }
   }
 
-  private onFailure<E>(
+  /** What `protect` does when the call failed with `cause`. @internal */
+  onFailure<E>(
     clock: Clock.Clock,
     start: number,
     circuit: Circuit,
@@ -280,7 +304,8 @@ export class CircuitBreakerImpl {
     return this.local
   }
 
-  private reject(decision: Extract<Decision, { _tag: "Reject" }>): Effect.Effect<never, CircuitOpen> {
+  /** The failure of a rejected call. @internal */
+  reject(decision: Extract<Decision, { _tag: "Reject" }>): Effect.Effect<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
     // the fields are known valid: skipping the Schema check makes a rejection ~5x cheaper,

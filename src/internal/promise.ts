@@ -19,16 +19,18 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
+import type * as Tracer from "effect/Tracer"
 import type { CircuitBreaker } from "../CircuitBreaker.js"
-import * as CircuitBreakerApi from "../CircuitBreaker.js"
 import { isCircuitOpen, isServiceUnavailable } from "../CircuitBreakerError.js"
 import * as CircuitBreakerMonitoring from "../CircuitBreakerMonitoring.js"
+import * as CircuitBreakersApi from "../CircuitBreakers.js"
 import { CircuitBreakers } from "../CircuitBreakers.js"
 import type * as CircuitConfig from "../CircuitConfig.js"
 import { CircuitStore } from "../CircuitStore.js"
 import * as RedisCircuitStore from "../RedisCircuitStore.js"
-import { RedisClient, RedisClientError } from "../RedisClient.js"
+import { RedisClient } from "../RedisClient.js"
 import { CircuitBreakerImpl } from "./circuitBreaker.js"
+import { classify } from "./redisErrors.js"
 
 // ---------------------------------------------------------------------------
 // errors
@@ -156,8 +158,9 @@ export const runPromise = <A, E, R>(
     })
   })
 
-const defaultClock: Clock.Clock = Effect.runSync(Effect.clock)
-const defaultTracer = Effect.runSync(Effect.tracer)
+/** Effect's default tracer (read once, on first need). */
+let defaultTracer: Tracer.Tracer | undefined = undefined
+const isDefaultTracer = (tracer: Tracer.Tracer): boolean => tracer === (defaultTracer ??= Effect.runSync(Effect.tracer))
 
 /** The services every Promise-side runtime provides. */
 export type Services = CircuitStore | CircuitBreakers | CircuitBreakerMonitoring.CircuitBreakerMonitoring
@@ -192,30 +195,8 @@ const differences = (a: CircuitConfig.CircuitConfig, b: CircuitConfig.CircuitCon
 export const registryLayer = (
   configs: ReadonlyMap<string, Claimed>
 ): Layer.Layer<CircuitBreakers, never, CircuitStore> =>
-  Layer.effect(
-    CircuitBreakers,
-    Effect.gen(function*() {
-      const store = yield* CircuitStore
-      const breakers = new Map<string, CircuitBreaker>()
-      const lock = yield* Effect.makeSemaphore(1)
-      const create = (name: string) =>
-        lock.withPermits(1)(Effect.suspend(() => {
-          const existing = breakers.get(name)
-          if (existing !== undefined) return Effect.succeed(existing)
-          return CircuitBreakerApi.make(name, configs.get(name)?.input).pipe(
-            Effect.provideService(CircuitStore, store),
-            Effect.tap((breaker) => Effect.sync(() => breakers.set(name, breaker)))
-          )
-        }))
-      return CircuitBreakers.of({
-        get: (name) => {
-          const existing = breakers.get(name)
-          return existing !== undefined ? Effect.succeed(existing) : create(name)
-        },
-        all: Effect.sync(() => Array.from(breakers.values()))
-      })
-    })
-  )
+  // the configs were decoded when they were claimed: the registry cannot fail on them
+  Layer.orDie(CircuitBreakersApi.layer({ configFor: (name) => configs.get(name)?.input }))
 
 /** @internal */
 export interface InstanceOptions {
@@ -237,7 +218,7 @@ export class Instance {
   /** Set once the runtime is built (and cleared by `dispose`): the hot path reads it synchronously. */
   rt: Runtime.Runtime<Services> | undefined = undefined
   /** The runtime's clock (what `protect` reads), once built. */
-  clock: Clock.Clock = defaultClock
+  clock: Clock.Clock | undefined = undefined
   /**
    * Whether an operation's name is worth a fiber: debug logs are on, or a
    * tracer other than the default one is installed. Otherwise a named call
@@ -281,7 +262,7 @@ export class Instance {
         this.clock = Runtime.runSync(rt, Effect.clock)
         const minimum = Runtime.runSync(rt, FiberRef.get(FiberRef.currentMinimumLogLevel))
         this.traced = LogLevel.lessThanEqual(minimum, LogLevel.Debug) ||
-          Runtime.runSync(rt, Effect.tracer) !== defaultTracer
+          !isDefaultTracer(Runtime.runSync(rt, Effect.tracer))
         this.rt = rt
         return rt
       })
@@ -350,6 +331,10 @@ export class Instance {
 // execute
 // ---------------------------------------------------------------------------
 
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  (typeof u === "object" || typeof u === "function") && u !== null &&
+  typeof (u as { readonly then?: unknown }).then === "function"
+
 /**
  * The operation as an Effect: its result, or its own error untouched. A
  * function that returns a plain value (not a Promise) is accepted too; one
@@ -365,17 +350,13 @@ const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => vo
       resume(Effect.failCause(Cause.fail(error)))
       return
     }
-    if (result !== null && typeof result === "object" || typeof result === "function") {
-      const then = (result as PromiseLike<T>).then
-      if (typeof then === "function") {
-        then.call(
-          result,
-          (value: T) => resume(Effect.succeed(value)),
-          // not `Effect.fail`: inside a span it would hand on a Proxy of the error, not the error
-          (error: unknown) => resume(Effect.failCause(Cause.fail(error)))
-        )
-        return
-      }
+    if (isThenable(result)) {
+      result.then(
+        (value) => resume(Effect.succeed(value as T)),
+        // not `Effect.fail`: inside a span it would hand on a Proxy of the error, not the error
+        (error: unknown) => resume(Effect.failCause(Cause.fail(error)))
+      )
+      return
     }
     resume(Effect.succeed(result as T))
   })
@@ -460,10 +441,6 @@ const executeOnFiber = <T>(
     })
   })
 
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  (typeof u === "object" || typeof u === "function") && u !== null &&
-  typeof (u as { readonly then?: unknown }).then === "function"
-
 /**
  * Runs `operation` through the breaker. Rejects with the operation's own
  * error when it ran and failed, with a `CircuitBreakerError` when the breaker
@@ -487,25 +464,27 @@ export const execute = <T>(
   operation: () => PromiseLike<T> | T,
   operationName: string | undefined
 ): Promise<T> => {
-  if (!(breaker instanceof CircuitBreakerImpl) || (operationName !== undefined && instance.traced)) {
+  const clock = instance.clock
+  if (
+    clock === undefined || !(breaker instanceof CircuitBreakerImpl) ||
+    (operationName !== undefined && instance.traced)
+  ) {
     return executeOnFiber(instance, runtime, breaker, operation, operationName)
   }
   // what `protect` does in its `withFiberRuntime`, step for step
-  const clock = instance.clock
   const now = clock.unsafeCurrentTimeMillis()
   const circuit = breaker.circuit
-  const decision = circuit.acquireLocal(now)
+  const decision = breaker.admitLocal(now)
   if (decision === undefined) return executeOnFiber(instance, runtime, breaker, operation, operationName)
-  if (decision.version !== breaker["lastVersion"]) breaker.observe(decision.state, decision.version, now)
   if (decision._tag === "Reject") {
-    const rejected = breaker["reject"](decision)
+    const rejected = breaker.reject(decision)
     return new Promise<T>((resolve, reject) => settle<T>(runtime, rejected, true, resolve, reject))
   }
   // what `run` does around the operation (the failure handler is made only for a failure)
-  breaker.counts.calls++
-  const onSuccess = breaker["onSuccess"]<T>(clock, now, circuit, undefined)
+  breaker.started()
+  const onSuccess = breaker.onSuccess<T>(clock, now, circuit, undefined)
   const failed = (error: unknown): T | Promise<T> =>
-    outcome(runtime, breaker["onFailure"]<unknown>(clock, now, circuit, undefined)(Cause.fail(error)))
+    outcome(runtime, breaker.onFailure<unknown>(clock, now, circuit, undefined)(Cause.fail(error)))
   let result: PromiseLike<T> | T
   try {
     result = operation()
@@ -542,28 +521,6 @@ const settled = <A>(f: () => A | Promise<A>): Promise<A> => {
 // ---------------------------------------------------------------------------
 // a RedisClient over a user's own Redis instance
 // ---------------------------------------------------------------------------
-
-/** Strips every occurrence of the secrets from a text. */
-const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce((acc, secret) => (secret.length > 0 ? acc.split(secret).join("<redacted>") : acc), text)
-
-/** The same classification as `RedisClient`'s own clients (which do not export theirs). */
-const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisClientError => {
-  const raw = cause instanceof Error ? cause.message : String(cause)
-  // @upstash/redis appends the whole command (a script's source) to its errors
-  const text = scrub(raw.split(", command was:")[0]!.slice(0, 300), secrets)
-  const name = cause instanceof Error ? cause.name : ""
-  let kind: RedisClientError["kind"] = "Command"
-  if (/NOSCRIPT/.test(text)) kind = "NoScript"
-  else if (/WRONGPASS|NOAUTH|unauthori[sz]ed|invalid password|\b401\b|\b403\b/i.test(text)) kind = "Auth"
-  else if (name === "TimeoutError" || name === "AbortError" || /timed? ?out|aborted/i.test(text)) kind = "Timeout"
-  else if (name === "UpstashJSONParseError" || /parse|Unexpected token|did not return a result/i.test(text)) kind = "Reply"
-  else if (
-    /ECONNREFUSED|ECONNRESET|ENOTFOUND|EPIPE|EHOSTUNREACH|fetch failed|socket|Connection is closed|isn't writeable|connect|closed|offline|network/i
-      .test(text)
-  ) kind = "Connection"
-  return new RedisClientError({ kind, reason: text.length > 0 ? text : name || "unknown error" })
-}
 
 /** What `@upstash/redis`'s HTTP client looks like from outside (its `client` field). */
 interface UpstashRequester {

@@ -1,0 +1,49 @@
+/**
+ * How a Redis client's failure is told to the user: its kind, and a reason
+ * with every secret scrubbed out. Shared by every `RedisClient`.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * A command failed. `kind` tells what went wrong; `reason` is safe to log.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+/** @internal */
+export class RedisClientError extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker/RedisClientError")(
+  "RedisClientError",
+  {
+    kind: Schema.Literal("NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"),
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    return `Redis ${this.kind} error: ${this.reason}`
+  }
+}
+
+
+/** @internal Strips every occurrence of the secrets from a text. */
+export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce((acc, secret) => (secret.length > 0 ? acc.split(secret).join("<redacted>") : acc), text)
+
+export const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisClientError => {
+  const raw = cause instanceof Error ? `${cause.message}` : String(cause)
+  // @upstash/redis appends the whole command (a script's source) to its errors
+  const text = scrub(raw.split(", command was:")[0].slice(0, 300), secrets)
+  const name = cause instanceof Error ? cause.name : ""
+  let kind: RedisClientError["kind"] = "Command"
+  if (/NOSCRIPT/.test(text)) kind = "NoScript"
+  else if (/WRONGPASS|NOAUTH|unauthori[sz]ed|invalid password|\b401\b|\b403\b/i.test(text)) kind = "Auth"
+  else if (name === "TimeoutError" || name === "AbortError" || /timed? ?out|aborted/i.test(text)) kind = "Timeout"
+  else if (name === "UpstashJSONParseError" || /parse|Unexpected token|did not return a result/i.test(text)) kind = "Reply"
+  else if (
+    /ECONNREFUSED|ECONNRESET|ENOTFOUND|EPIPE|EHOSTUNREACH|fetch failed|socket|Connection is closed|isn't writeable|connect|closed|offline|network|max retries/i
+      .test(text)
+  ) kind = "Connection"
+  return new RedisClientError({ kind, reason: text.length > 0 ? text : name || "unknown error" })
+}
+
