@@ -15,7 +15,7 @@ import { CircuitBreaker } from "../src/index.js"
 import { storeFromEnv } from "./storeFromEnv.js"
 
 const INSTANCES = 4
-const RUN_FOR = Duration.seconds(7)
+const RUN_FOR = Duration.seconds(7.5)
 const OUTAGE = { from: 500, to: 4_000 } // ms after start
 
 const program = Effect.gen(function*() {
@@ -47,7 +47,7 @@ const program = Effect.gen(function*() {
         successThreshold: 2,
         halfOpenMaxProbes: 1,
         recoveryTimeout: "500 millis",
-        maxRecoveryTimeout: "4 seconds",
+        maxRecoveryTimeout: "2 seconds",
         backoffJitter: 0.1,
         stateCacheTtl: "100 millis"
       })

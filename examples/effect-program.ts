@@ -9,7 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { CircuitBreaker, CircuitBreakers, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreaker, CircuitBreakerError, CircuitBreakers, RedisCircuitStore } from "../src/index.js"
 
 /** A price service that fails while `down` is true. */
 export class PriceService {
@@ -28,18 +28,32 @@ export const Breakers = CircuitBreakers.layer({
 }).pipe(Layer.provide(RedisCircuitStore.layerFromEnv()))
 
 /**
- * The price of `sku`: protected by the "prices" circuit, retried with
- * exponential backoff (waiting out `retryAfter` when the circuit is open),
- * and a cached price when the circuit stays open.
+ * The price of `sku`, for a request that cannot wait: protected by the
+ * "prices" circuit, retried twice with exponential backoff while the circuit
+ * lets calls through, and the cached price as soon as it is open.
  */
 export const priceOf = (service: PriceService, sku: string, cached = 40) =>
   service.price(sku).pipe(
     CircuitBreaker.protect("prices"),
-    Effect.retry(
-      CircuitBreaker.retrySchedule(Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(2))))
-    ),
+    Effect.retry({
+      schedule: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(2))),
+      while: (error) => !CircuitBreakerError.isCircuitOpen(error)
+    }),
     Effect.catchTag("CircuitOpen", (open) =>
       Effect.logInfo(`prices: circuit ${open.state}, serving the cached price`).pipe(Effect.as(cached)))
+  )
+
+/**
+ * The price of `sku`, for a background job that can wait: the same retries,
+ * but an open circuit makes the next attempt wait for its `retryAfter`
+ * (`CircuitBreaker.retrySchedule`) instead of failing over.
+ */
+export const priceOfPatiently = (service: PriceService, sku: string) =>
+  service.price(sku).pipe(
+    CircuitBreaker.protect("prices"),
+    Effect.retry(
+      CircuitBreaker.retrySchedule(Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(5))))
+    )
   )
 
 const main = Effect.gen(function*() {
