@@ -170,10 +170,10 @@ describe("memory store ≡ Lua script", () => {
         }
         sequences++
       }),
-      { numRuns: 1_500 }
+      { numRuns: 3_000 }
     )
     console.log(`equivalence: ${sequences} sequences, ${steps} steps, no divergence`)
-    expect(sequences).toBeGreaterThanOrEqual(1_500)
+    expect(sequences).toBeGreaterThanOrEqual(3_000)
   })
 
   it("a divergence is caught: a script run with another threshold decides differently", async () => {
