@@ -98,8 +98,7 @@ checkType(probesKey, "zset")
 
 local s = initial()
 local raw = redis.call("HGETALL", stateKey)
-local created = 0
-if #raw == 0 then created = 1 end
+local existed = #raw > 0
 if #raw > 0 then
   local fields = {}
   for i = 1, #raw, 2 do fields[raw[i]] = raw[i + 1] end
@@ -391,6 +390,10 @@ else
   calls, failures = windowSum()
   probes = redis.call("ZCOUNT", probesKey, "(" .. t, "+inf")
 end
+
+-- created: this call wrote a state that did not exist (first use, or after a restart or FLUSHALL)
+local created = 0
+if dirty and not existed then created = 1 end
 
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
          view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created,

@@ -30,8 +30,8 @@ import * as Layer from "effect/Layer"
 import type { CircuitBreaker, Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
-import type { State } from "./CircuitState.js"
-import { type Circuit, CircuitStore, type FleetCounts } from "./CircuitStore.js"
+import type { Snapshot, State } from "./CircuitState.js"
+import { CircuitStore, type CircuitStoreError, type FleetCounts } from "./CircuitStore.js"
 import { CircuitBreakerImpl, statusOf } from "./internal/circuitBreaker.js"
 
 /**
@@ -216,8 +216,8 @@ export const make = (
   Effect.gen(function*() {
     const store = yield* CircuitStore
     const registry = yield* CircuitBreakers
-    const defaults = options.defaults ?? {}
-    yield* CircuitConfig.decode("defaults", defaults)
+    // decoded once: a circuit with no breaker here is read with this config and its own name
+    const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
 
     /** Every known circuit, with this instance's breaker for it if any. */
     const circuits = Effect.gen(function*() {
@@ -226,30 +226,33 @@ export const make = (
       const local = new Map<string, CircuitBreaker>()
       for (const breaker of yield* registry.all) local.set(breaker.name, breaker)
       const all = new Set([...names, ...local.keys()])
-      const result: Array<{ readonly name: string; readonly circuit: Circuit; readonly breaker?: CircuitBreakerImpl }> =
-        []
+      const result: Array<{
+        readonly name: string
+        readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
+        readonly breaker?: CircuitBreakerImpl
+      }> = []
       for (const name of all) {
         const breaker = local.get(name)
         if (breaker instanceof CircuitBreakerImpl) {
-          result.push({ name, circuit: breaker.circuit, breaker })
+          result.push({ name, read: (now) => breaker.circuit.fleet(now), breaker })
           continue
         }
-        const config = CircuitConfig.decodeEither(name, defaults)
-        if (Either.isLeft(config)) continue // a name no breaker could have made
-        result.push({ name, circuit: yield* store.circuit(name, config.right) })
+        if (CircuitConfig.serviceNameProblem(name) !== undefined) continue // a name no breaker could have made
+        const config = { ...defaultConfig, serviceName: name }
+        result.push({ name, read: (now) => store.inspect(name, config, now) })
       }
       return result
     })
 
     const getAllMetrics = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const entries = yield* Effect.forEach(yield* circuits, ({ breaker, circuit, name }) =>
+      const entries = yield* Effect.forEach(yield* circuits, ({ breaker, name, read: readCircuit }) =>
         Effect.gen(function*() {
-          const read = yield* Effect.either(circuit.fleet(now))
+          const read = yield* Effect.either(readCircuit(now))
           if (Either.isLeft(read) && breaker === undefined) return undefined
           const [snapshot, fleet] = Either.isRight(read)
             ? read.right
-            : [yield* breaker!.snapshot, { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
+            : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
           if (breaker !== undefined && Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
           const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
           const storeUnavailable = Either.isLeft(read) || (breaker?.degraded ?? false)
@@ -291,10 +294,11 @@ export const make = (
     })
 
     const resetAll = Effect.flatMap(circuits, (all) =>
-      Effect.forEach(all, ({ breaker, circuit, name }) =>
+      Effect.forEach(all, ({ breaker, name }) =>
         (breaker !== undefined
           ? breaker.reset
-          : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.asVoid(circuit.reset(now)))).pipe(
+          : Effect.flatMap(store.circuit(name, { ...defaultConfig, serviceName: name }), (circuit) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.asVoid(circuit.reset(now))))).pipe(
             Effect.match({
               onFailure: (error): ResetResult => ({ service: name, success: false, error: error.message }),
               onSuccess: (): ResetResult => ({ service: name, success: true })

@@ -54,7 +54,10 @@ export interface Input<E = unknown> {
   readonly backoffMultiplier?: number | undefined
   /** Each open period is scaled by a factor in [1 - j, 1 + j] (default 0.1). */
   readonly backoffJitter?: number | undefined
-  /** Redis TTL of the circuit's state (default 10 min, or 2 × `maxRecoveryTimeout` if larger). */
+  /**
+   * Redis TTL of the circuit's state (default 10 min, or 2 × `maxRecoveryTimeout` if larger); must
+   * exceed `maxRecoveryTimeout × (1 + backoffJitter) + probeLease`.
+   */
   readonly stateTtl?: DurationInput | undefined
   /** Redis TTL of fleet-wide metric buckets (default 24 h). */
   readonly metricsTtl?: DurationInput | undefined
@@ -395,15 +398,22 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
   const i = decoded.right
   const recoveryTimeout = i.recoveryTimeout ?? defaults.recoveryTimeout
   const maxRecoveryTimeout = i.maxRecoveryTimeout ?? Math.max(defaults.maxRecoveryTimeout, recoveryTimeout)
-  const stateTtl = i.stateTtl ?? Math.max(defaults.stateTtl, 2 * maxRecoveryTimeout)
+  const probeLease = i.probeLease ?? defaults.probeLease
+  const backoffJitter = i.backoffJitter ?? defaults.backoffJitter
+  // an open period lasts up to maxRecoveryTimeout × (1 + jitter), then a probe holds its lease:
+  // the state must outlive both, or an open circuit would be forgotten before its retry
+  const longestOpen = Math.ceil(maxRecoveryTimeout * (1 + backoffJitter)) + probeLease
+  const stateTtl = i.stateTtl ?? Math.max(defaults.stateTtl, 2 * maxRecoveryTimeout, longestOpen + 1)
   const successThreshold = i.successThreshold ?? defaults.successThreshold
   if (maxRecoveryTimeout < recoveryTimeout) {
     issues.push(
       `maxRecoveryTimeout must be at least recoveryTimeout (got ${maxRecoveryTimeout} ms < ${recoveryTimeout} ms)`
     )
   }
-  if (stateTtl <= maxRecoveryTimeout) {
-    issues.push(`stateTtl must exceed maxRecoveryTimeout (got ${stateTtl} ms <= ${maxRecoveryTimeout} ms)`)
+  if (stateTtl <= longestOpen) {
+    issues.push(
+      `stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got ${stateTtl} ms <= ${longestOpen} ms)`
+    )
   }
   if (issues.length > 0) return Either.left(new ConfigError({ service: shown, issues }))
   return Either.right({
@@ -413,13 +423,13 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
     maxRecoveryTimeout,
     monitoringPeriod: i.monitoringPeriod ?? defaults.monitoringPeriod,
     backoffMultiplier: i.backoffMultiplier ?? defaults.backoffMultiplier,
-    backoffJitter: i.backoffJitter ?? defaults.backoffJitter,
+    backoffJitter,
     stateTtl,
     metricsTtl: i.metricsTtl ?? defaults.metricsTtl,
     serviceName: i.serviceName ?? name,
     instanceId: i.instanceId,
     halfOpenMaxProbes: i.halfOpenMaxProbes ?? successThreshold,
-    probeLease: i.probeLease ?? defaults.probeLease,
+    probeLease,
     stateCacheTtl: i.stateCacheTtl ?? defaults.stateCacheTtl,
     storeTimeout: i.storeTimeout ?? defaults.storeTimeout,
     onStoreUnavailable: i.onStoreUnavailable ?? defaults.onStoreUnavailable,

@@ -123,6 +123,16 @@ export class CircuitStore extends Context.Tag("effect-circuit-breaker/CircuitSto
   readonly circuit: (name: string, config: CircuitConfig) => Effect.Effect<Circuit>
   /** Every circuit the store knows of (fleet-wide for a shared store). */
   readonly names: Effect.Effect<ReadonlyArray<string>, CircuitStoreError>
+  /**
+   * The state and the fleet's counts of a circuit, for monitoring: read with
+   * the config of this instance's breaker for it if it has one (else
+   * `config`), sending nothing of this instance's and registering nothing.
+   */
+  readonly inspect: (
+    name: string,
+    config: CircuitConfig,
+    now: number
+  ) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
 }>() {}
 
 /**

@@ -227,7 +227,9 @@ export const makeIORedis = (
       connectTimeout: timeout,
       commandTimeout: timeout,
       maxRetriesPerRequest: 1,
-      enableOfflineQueue: true,
+      // while disconnected a command fails at once: a queued script would run on reconnect,
+      // long after the breaker gave up on it (a probe permit nobody holds, counts sent twice)
+      enableOfflineQueue: false,
       retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
       ...(password !== undefined ? { password } : {})
     }
@@ -258,6 +260,8 @@ export const makeIORedis = (
       authFailure = undefined
     })
     yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
+    // connect now (commands are not queued): a Redis that is down is retried in the background
+    yield* Effect.promise(() => client.connect().catch(() => undefined))
     const description = options.cluster !== undefined
       ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
       : describeUrl(url)

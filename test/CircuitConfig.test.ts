@@ -77,7 +77,12 @@ describe("CircuitConfig", () => {
     [
       "stateTtl <= maxRecoveryTimeout",
       { maxRecoveryTimeout: 600_000, stateTtl: 600_000 },
-      "stateTtl must exceed maxRecoveryTimeout (got 600000 ms <= 600000 ms)"
+      "stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got 600000 ms <= 670000 ms)"
+    ],
+    [
+      "stateTtl shorter than the longest jittered open period and a lease",
+      { maxRecoveryTimeout: 100_000, backoffJitter: 0.5, probeLease: 5_000, stateTtl: 150_000 },
+      "stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got 150000 ms <= 155000 ms)"
     ],
     ["unknown field", { failureTreshold: 3 }, "failureTreshold is not a known field"],
     ["negative duration", { recoveryTimeout: -5 }, "recoveryTimeout must not be negative (got -5)"],

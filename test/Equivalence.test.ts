@@ -53,7 +53,7 @@ const configArbitrary = fc.record({
   backoffMultiplier: fc.oneof(fc.constant(2), fc.double({ min: 1, max: 3, noNaN: true })),
   backoffJitter: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
   probeLease: fc.integer({ min: 100, max: 20_000 }),
-  stateTtl: fc.integer({ min: 800_000, max: 2_000_000 }),
+  stateTtl: fc.integer({ min: 850_000, max: 2_000_000 }), // above maxRecoveryTimeout × (1 + jitter) + probeLease
   failureRateThreshold: fc.option(fc.double({ min: 0.05, max: 1, noNaN: true }), { nil: undefined }),
   minimumCalls: fc.integer({ min: 1, max: 12 })
 })

@@ -89,7 +89,6 @@ export class CircuitBreakerImpl {
   readonly [TypeId]: TypeId = TypeId
   private lastState: State = "CLOSED"
   private lastVersion = 0
-  private lastTransitionAt = 0
   private listeners: Set<(transition: Transition) => void> | undefined = undefined
   private local: Circuit | undefined = undefined
   /** True while the last store operation failed and the local fallback is in use. */
@@ -234,14 +233,16 @@ export class CircuitBreakerImpl {
         R
       > => {
         if (decision._tag === "Reject") return this.reject(decision)
-        if (decision.probe === undefined) return restore(this.run(self, clock, now, circuit))
+        // the call starts now, after the store answered: its duration must not include the round trip
+        const start = clock.unsafeCurrentTimeMillis()
+        if (decision.probe === undefined) return restore(this.run(self, clock, start, circuit))
         this.counts.calls++
         this.counts.probes++
         this.hooks.call("probe").update(1)
         // only the protected effect is interruptible: the permit is always reported or released
         return Effect.matchCauseEffect(restore(self), {
-          onSuccess: this.onSuccess<A>(clock, now, circuit, decision.probe),
-          onFailure: this.onFailure<E>(clock, now, circuit, decision.probe)
+          onSuccess: this.onSuccess<A>(clock, start, circuit, decision.probe),
+          onFailure: this.onFailure<E>(clock, start, circuit, decision.probe)
         })
       })
     )
@@ -395,7 +396,6 @@ export class CircuitBreakerImpl {
     this.lastVersion = version
     if (state === from) return
     this.lastState = state
-    this.lastTransitionAt = at
     this.hooks.transition(from, state)
     this.hooks.state.update(CircuitBreakerMetrics.stateValue[state])
     if (this.listeners !== undefined) {
@@ -443,28 +443,31 @@ export class CircuitBreakerImpl {
   }
 
   /**
-   * An admin action on the store. It is applied to the local fallback too,
-   * so this instance obeys it even while the store is unavailable; the store
-   * error is still reported, since the fleet did not hear of it.
+   * An admin action on the store. If the store cannot be reached it is
+   * applied to the local fallback, so this instance obeys it anyway, and the
+   * store error is reported, since the fleet did not hear of it.
    */
   private admin(
     op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
   ): Effect.Effect<void, CircuitStoreError> {
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.zipRight(
-        Effect.orDie(op(this.localCircuit(), now)),
-        op(this.circuit, now).pipe(
-          Effect.tapBoth({
-            onFailure: () => Effect.sync(() => this.storeDown()),
-            onSuccess: (snapshot) =>
-              Effect.sync(() => {
-                this.storeUp()
-                this.observe(snapshot.state, snapshot.version, now)
-              })
-          }),
-          Effect.asVoid
-        )
+      op(this.circuit, now).pipe(
+        Effect.tapBoth({
+          onFailure: () =>
+            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(), now))),
+          onSuccess: (snapshot) =>
+            Effect.sync(() => {
+              this.storeUp()
+              this.observe(snapshot.state, snapshot.version, now)
+            })
+        }),
+        Effect.asVoid
       ))
+  }
+
+  /** The local fallback's view, without asking the store. @internal */
+  localSnapshot(now: number): Effect.Effect<Snapshot> {
+    return Effect.orDie(this.localCircuit().read(now))
   }
 
   get snapshot(): Effect.Effect<Snapshot> {
@@ -543,10 +546,6 @@ export class CircuitBreakerImpl {
     return this.admin((circuit, now) => circuit.force(now, "FORCED_CLOSED"))
   }
 
-  /** @internal */
-  get lastObserved(): { readonly state: State; readonly version: number; readonly at: number } {
-    return { state: this.lastState, version: this.lastVersion, at: this.lastTransitionAt }
-  }
 }
 
 /** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */

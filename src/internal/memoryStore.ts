@@ -52,7 +52,8 @@ class MemoryCircuit implements Circuit {
         }
         return undefined
       case "FORCED_OPEN":
-        return undefined
+        countsOf(this.slot).rejections++
+        return { _tag: "Reject", retryAfter: this.config.recoveryTimeout, state: s.state, version: s.version }
       case "HALF_OPEN":
         return undefined
     }
@@ -123,6 +124,11 @@ export const make = (): CircuitStore["Type"] => {
         }
         return new MemoryCircuit(name, config, slot, nextProbeId)
       }),
-    names: Effect.sync(() => Array.from(slots.keys()))
+    names: Effect.sync(() => Array.from(slots.keys())),
+    inspect: (name, config, now) =>
+      Effect.sync(() => {
+        const slot = slots.get(name) ?? { s: machine.initial(), counts: undefined }
+        return [machine.snapshot(slot.s, config, now), { ...countsOf(slot) }] as const
+      })
   }
 }

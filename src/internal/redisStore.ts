@@ -14,7 +14,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import { type CircuitConfig, ConfigError } from "../CircuitConfig.js"
+import { type CircuitConfig, ConfigError, defaults } from "../CircuitConfig.js"
 import { type Snapshot, State } from "../CircuitState.js"
 import {
   type Circuit,
@@ -24,7 +24,7 @@ import {
   type FleetCounts,
   type Outcome
 } from "../CircuitStore.js"
-import { RedisClient, runScript } from "../RedisClient.js"
+import { RedisClient, type RedisClientError, runScript } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
 
 /** @internal */
@@ -141,8 +141,11 @@ class Entry {
   failures = 0
   failed: CircuitStoreError | undefined = undefined
   allow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: -1 }
-  /** The handle that flushes what is still batched when the store closes (the last one made). */
-  flusher: RedisCircuit | undefined = undefined
+  /** Round trips sent, and the newest whose reply was applied to the cache. */
+  sent = 0
+  applied = 0
+  /** The first handle made for the circuit: it flushes what is batched, with its config. */
+  owner: RedisCircuit | undefined = undefined
   constructor(readonly lock: Effect.Semaphore) {}
 }
 
@@ -193,6 +196,11 @@ interface Shared {
   readonly guard: StoreGuard
   /** A probe id unique in the fleet: the holder, this store, a counter. */
   readonly nextProbeId: (holder: string) => string
+  /**
+   * A command outside the circuit script (registry): refused at once while
+   * Redis is deemed unavailable, bounded by the default `storeTimeout`.
+   */
+  readonly guarded: <A>(command: Effect.Effect<A, RedisClientError>) => Effect.Effect<A, CircuitStoreError>
   /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
   readonly batched: () => void
 }
@@ -247,10 +255,13 @@ class RedisCircuit implements Circuit {
     return undefined
   }
 
-  recordSuccessLocal(now: number): boolean {
-    if (!this.fresh(now)) return false
-    const state = this.entry.snapshot!.state
-    if (state !== "CLOSED" && state !== "FORCED_CLOSED") return false
+  /**
+   * Successes of calls without a permit are always batched: in CLOSED they
+   * cannot open the circuit, and in any other state the script ignores them,
+   * so sending them later (with the next round trip, or within a second)
+   * decides nothing differently.
+   */
+  recordSuccessLocal(_now: number): boolean {
     this.entry.pending++
     this.entry.unsent[0]++
     this.shared.batched()
@@ -263,22 +274,29 @@ class RedisCircuit implements Circuit {
     now: number,
     probe: string,
     outcome: string,
-    sample: number
+    sample: number,
+    peek = false
   ): Effect.Effect<Reply, CircuitStoreError> {
     return Effect.suspend(() => {
       const guard = this.shared.guard
       const refused = guard.check(now)
       if (refused !== undefined) return Effect.fail(refused)
       const e = this.entry
-      const batch = op === "force" ? 0 : e.pending
+      // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
+      const batch = op === "force" || peek ? 0 : e.pending
       e.pending -= batch
       if (op === "record") {
         if (outcome === "success") e.unsent[0]++
         else if (outcome === "failure") e.unsent[1]++
       }
-      const unsent = e.unsent
-      e.unsent = [0, 0, 0, 0]
-      CircuitBreakerMetrics.hooksFor(this.config.serviceName).storeRoundTrips.update(1)
+      const unsent = peek ? [0, 0, 0, 0] : e.unsent
+      if (!peek) e.unsent = [0, 0, 0, 0]
+      const sequence = ++e.sent
+      const giveBack = () => {
+        e.pending += batch
+        if (!peek) for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
+      }
+      this.hooks.storeRoundTrips.update(1)
       return runScript(this.shared.client, scripts.circuit, this.keys, [
         op,
         this.config.timeSource === "server" ? "server" : String(now),
@@ -304,8 +322,7 @@ class RedisCircuit implements Circuit {
           onFailure: (error) =>
             Effect.clockWith((clock) =>
               Effect.sync(() => {
-                e.pending += batch
-                for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
+                giveBack()
                 e.failed = error
                 e.failures++
                 guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
@@ -313,17 +330,23 @@ class RedisCircuit implements Circuit {
             ),
           onSuccess: (reply) => {
             guard.success()
-            return this.remember(now, reply)
+            e.failed = undefined
+            return this.remember(now, reply, sequence, peek)
           }
         }),
-        Effect.onInterrupt(() => Effect.sync(() => guard.failure(now, "interrupted")))
+        // the caller gave up (not Redis): nothing is lost, and the store is not blamed
+        Effect.onInterrupt(() => Effect.sync(giveBack))
       )
     })
   }
 
-  private remember(now: number, reply: Reply): Effect.Effect<void> {
+  private remember(now: number, reply: Reply, sequence: number, peek: boolean): Effect.Effect<void> {
     const e = this.entry
     const s = reply.snapshot
+    // replies may overtake each other (parallel HTTP requests): an older one must not
+    // overwrite what a newer one said
+    if (sequence < e.applied) return Effect.void
+    e.applied = sequence
     e.snapshot = s
     e.fetchedAt = now
     e.rejectUntil = s.state === "OPEN"
@@ -338,7 +361,7 @@ class RedisCircuit implements Circuit {
       tasks.push(Effect.logWarning(`circuit ${JSON.stringify(this.name)}: its Redis state was not readable and was reset`))
     }
     // a state that had to be created (first use, or wiped by a restart or FLUSHALL) is registered again
-    if (!e.registered || reply.created) {
+    if (!peek && (!e.registered || reply.created)) {
       e.registered = true
       tasks.push(this.register)
     }
@@ -350,11 +373,7 @@ class RedisCircuit implements Circuit {
    * trip). Called when the breaker is made, never on a call's path.
    */
   get registerNow(): Effect.Effect<void> {
-    return this.shared.client.send(["SADD", registryKeyOf(this.shared.prefix), this.name]).pipe(
-      Effect.timeoutFail({
-        duration: Duration.millis(this.config.storeTimeout),
-        onTimeout: () => new CircuitStoreError({ reason: "registry write timed out" })
-      }),
+    return this.shared.guarded(this.shared.client.send(["SADD", registryKeyOf(this.shared.prefix), this.name])).pipe(
       Effect.matchEffect({
         onFailure: () => Effect.sync(() => (this.entry.registered = false)),
         onSuccess: () => Effect.sync(() => (this.entry.registered = true))
@@ -423,7 +442,17 @@ class RedisCircuit implements Circuit {
     return this.entry.pending === 0 && this.entry.unsent.every((n) => n === 0)
       ? Effect.void
       : Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) =>
-        Effect.ignore(this.call("record", now, "", "", 0)))
+        // "read" adds batched successes to the window and counts to the metrics, and writes no state
+        Effect.ignore(this.call("read", now, "", "", 0)))
+  }
+
+  /** The circuit and the fleet's counts, for monitoring: carries and registers nothing. */
+  inspect(now: number): Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError> {
+    return Effect.map(this.call("metrics", now, "", "", 0, true), (reply) => [reply.snapshot, reply.fleet] as const)
+  }
+
+  private get hooks(): CircuitBreakerMetrics.Hooks {
+    return CircuitBreakerMetrics.hooksFor(this.config.serviceName)
   }
 }
 
@@ -450,12 +479,30 @@ export const make = (
     const scope = yield* Effect.scope
     const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     let probes = 0
+    const guard = new StoreGuard(guardOptions.unavailableAfter, guardOptions.cooldown)
     const shared: Shared = {
       client,
       prefix,
       scope,
-      guard: new StoreGuard(guardOptions.unavailableAfter, guardOptions.cooldown),
+      guard,
       nextProbeId: (holder) => `${holder}:${storeId}:${++probes}`,
+      guarded: (command) =>
+        Effect.clockWith((clock) => {
+          const refused = guard.check(clock.unsafeCurrentTimeMillis())
+          if (refused !== undefined) return Effect.fail(refused)
+          return command.pipe(
+            Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
+            Effect.interruptible,
+            Effect.timeoutFail({
+              duration: Duration.millis(defaults.storeTimeout),
+              onTimeout: () => new CircuitStoreError({ reason: `no reply from Redis within ${defaults.storeTimeout} ms` })
+            }),
+            Effect.tapBoth({
+              onFailure: (error) => Effect.clockWith((c) => Effect.sync(() => guard.failure(c.unsafeCurrentTimeMillis(), error.reason))),
+              onSuccess: () => Effect.sync(() => guard.success())
+            })
+          )
+        }),
       batched: () => {
         if (!awake) {
           awake = true
@@ -466,7 +513,7 @@ export const make = (
     let awake = false
     let wake = yield* Deferred.make<void>()
     const flushAll = Effect.suspend(() =>
-      Effect.forEach(entries.values(), (entry) => entry.flusher?.flush ?? Effect.void, { discard: true })
+      Effect.forEach(entries.values(), (entry) => entry.owner?.flush ?? Effect.void, { discard: true })
     )
     // successes and rejections counted locally reach Redis with the next round trip, or at
     // the latest FLUSH_INTERVAL after they were counted; the flusher sleeps while nothing is batched
@@ -484,8 +531,7 @@ export const make = (
     // what is still batched when the store closes is sent on the way out
     yield* Scope.addFinalizer(scope, flushAll)
 
-    const names = client.send(["SMEMBERS", registryKeyOf(prefix)]).pipe(
-      Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
+    const names = shared.guarded(client.send(["SMEMBERS", registryKeyOf(prefix)])).pipe(
       Effect.flatMap((reply) =>
         Array.isArray(reply) && reply.every((name) => typeof name === "string")
           ? Effect.succeed(reply as ReadonlyArray<string>)
@@ -502,13 +548,21 @@ export const make = (
             entries.set(name, entry)
           }
           const circuit = new RedisCircuit(name, config, entry, shared)
-          entry.flusher = circuit
+          if (entry.owner === undefined) entry.owner = circuit
           if (!entry.registered) {
             entry.registered = true
             yield* circuit.registerNow
           }
           return circuit
         }),
-      names
+      names,
+      inspect: (name, config, now) =>
+        Effect.suspend(() => {
+          const owner = entries.get(name)?.owner
+          if (owner !== undefined) return owner.inspect(now)
+          // a circuit no breaker of this instance uses: a handle that is not kept
+          return Effect.flatMap(Effect.makeSemaphore(1), (lock) =>
+            new RedisCircuit(name, config, new Entry(lock), shared).inspect(now))
+        })
     }
   })
