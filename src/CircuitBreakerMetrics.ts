@@ -128,24 +128,33 @@ const hook = <K extends MetricKey.MetricKey<any>>(
  */
 export class Hooks {
   constructor(readonly service: string) {}
-  private hooks: Record<string, MetricHook.MetricHook<number, unknown>> = {}
-  private get(name: string, make: () => MetricHook.MetricHook<number, unknown>) {
-    return this.hooks[name] ?? (this.hooks[name] = make())
-  }
+  // made on first use: an idle breaker costs no registry entry
+  private success: MetricHook.MetricHook<number, unknown> | undefined
+  private failure: MetricHook.MetricHook<number, unknown> | undefined
+  private rejected: MetricHook.MetricHook<number, unknown> | undefined
+  private probe: MetricHook.MetricHook<number, unknown> | undefined
+  private latencyHook: MetricHook.MetricHook<number, unknown> | undefined
+  private stateHook: MetricHook.MetricHook<number, unknown> | undefined
+  private storeErrorsHook: MetricHook.MetricHook<number, unknown> | undefined
+  private storeRoundTripsHook: MetricHook.MetricHook<number, unknown> | undefined
+
   call(outcome: "success" | "failure" | "rejected" | "probe"): MetricHook.MetricHook<number, unknown> {
-    return this.get(outcome, () => hook(callsKey, [["service", this.service], ["outcome", outcome]]))
+    const cached = this[outcome]
+    if (cached !== undefined) return cached
+    return (this[outcome] = hook(callsKey, [["service", this.service], ["outcome", outcome]]))
   }
   get latency(): MetricHook.MetricHook<number, unknown> {
-    return this.get("latency", () => hook(latencyKey, [["service", this.service]]))
+    return this.latencyHook ?? (this.latencyHook = hook(latencyKey, [["service", this.service]]))
   }
   get state(): MetricHook.MetricHook<number, unknown> {
-    return this.get("state", () => hook(stateKey, [["service", this.service]]))
+    return this.stateHook ?? (this.stateHook = hook(stateKey, [["service", this.service]]))
   }
   get storeErrors(): MetricHook.MetricHook<number, unknown> {
-    return this.get("storeErrors", () => hook(storeErrorsKey, [["service", this.service]]))
+    return this.storeErrorsHook ?? (this.storeErrorsHook = hook(storeErrorsKey, [["service", this.service]]))
   }
   get storeRoundTrips(): MetricHook.MetricHook<number, unknown> {
-    return this.get("storeRoundTrips", () => hook(storeRoundTripsKey, [["service", this.service]]))
+    return this.storeRoundTripsHook ??
+      (this.storeRoundTripsHook = hook(storeRoundTripsKey, [["service", this.service]]))
   }
   transition(from: State, to: State): void {
     hook(transitionsKey, [["service", this.service], ["from", from], ["to", to]]).update(1)

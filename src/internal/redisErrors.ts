@@ -26,10 +26,20 @@ export class RedisClientError extends Schema.TaggedError<RedisClientError>("effe
 }
 
 
-/** @internal Strips every occurrence of the secrets from a text. */
+/**
+ * Strips every occurrence of the secrets from a text.
+ *
+ * @internal
+ */
 export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
   secrets.reduce((acc, secret) => (secret.length > 0 ? acc.split(secret).join("<redacted>") : acc), text)
 
+/**
+ * A client failure as a `RedisClientError`: its kind from the message, the
+ * reason cut to 300 characters and scrubbed of `secrets`.
+ *
+ * @internal
+ */
 export const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisClientError => {
   const raw = cause instanceof Error ? `${cause.message}` : String(cause)
   // @upstash/redis appends the whole command (a script's source) to its errors

@@ -162,6 +162,9 @@ class StoreGuard {
   private lastReason = ""
   constructor(readonly threshold: number, readonly cooldown: number) {}
 
+  /** One error per cool-down: during an outage every call is refused, and allocates nothing. */
+  private refusal: CircuitStoreError | undefined = undefined
+
   /** Undefined when a round trip may be made now; otherwise why not. */
   check(now: number): CircuitStoreError | undefined {
     if (this.failures < this.threshold) return undefined
@@ -169,10 +172,10 @@ class StoreGuard {
       this.trial = true
       return undefined
     }
-    return new CircuitStoreError({
+    return this.refusal ?? (this.refusal = new CircuitStoreError({
       reason: `Redis unavailable (${this.failures} round trips failed in a row; last: ${this.lastReason}); ` +
         `store calls paused for ${this.cooldown} ms`
-    })
+    }))
   }
 
   success(): void {
@@ -185,6 +188,7 @@ class StoreGuard {
     this.failures++
     this.trial = false
     this.lastReason = reason
+    this.refusal = undefined
     if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
   }
 }
