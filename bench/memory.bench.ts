@@ -12,7 +12,7 @@ import { circuitBreaker, ConsecutiveBreaker, handleAll } from "cockatiel"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { CircuitBreaker, CircuitConfig, CircuitStore } from "../src/index.js"
-import { environment, envInt, fmt, markdownTable, Opossum, type OpossumBreaker } from "./support.js"
+import { environment, envInt, fmt, keepNames, markdownTable, Opossum, type OpossumBreaker } from "./support.js"
 
 const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) {
@@ -145,14 +145,6 @@ const oursCircuitOnly = (): Subject => {
 // ---------------------------------------------------------------------------
 // run
 // ---------------------------------------------------------------------------
-
-const keepNames = ((): boolean => {
-  const outer = () => {
-    const inner = () => 0
-    return inner
-  }
-  return outer.toString().includes("__name")
-})()
 
 const log = (line: string) => process.stderr.write(line + "\n")
 log(environment())

@@ -12,20 +12,7 @@
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from "cockatiel"
 import { CircuitStore } from "../src/index.js"
 import { configureCircuitBreakers, createCircuitBreaker, disposeCircuitBreakers } from "../src/promise.js"
-import { environment, envInt, fmt, markdownTable, median, Opossum, quantile } from "./support.js"
-
-/** Whether the sources were compiled with esbuild's `keepNames` (tsx always sets it). */
-const keepNames = ((): boolean => {
-  const outer = () => {
-    const inner = () => 0
-    return inner
-  }
-  return outer.toString().includes("__name")
-})()
-
-const transform = keepNames
-  ? "esbuild with keepNames (tsx): each closure created per call pays an Object.defineProperty"
-  : "no keepNames (TypeScript transpile via bench/register.mjs, or another loader)"
+import { environment, envInt, fmt, markdownTable, median, Opossum, quantile, transform } from "./support.js"
 
 /** Sequential calls per timed batch (one batch = one variant, one round). */
 const CALLS = envInt("BENCH_CALLS", 100_000)

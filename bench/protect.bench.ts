@@ -11,24 +11,7 @@
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from "cockatiel"
 import * as Effect from "effect/Effect"
 import { CircuitBreaker, CircuitStore } from "../src/index.js"
-import { environment, envInt, fmt, markdownTable, median, Opossum, quantile } from "./support.js"
-
-/**
- * Whether the sources were compiled with esbuild's `keepNames` (tsx always
- * sets it): then every function expression gets wrapped in `__name(fn, "…")`,
- * an `Object.defineProperty`, each time it is created.
- */
-const keepNames = ((): boolean => {
-  const outer = () => {
-    const inner = () => 0
-    return inner
-  }
-  return outer.toString().includes("__name")
-})()
-
-const transform = keepNames
-  ? "esbuild with keepNames (tsx): each closure created per call pays an Object.defineProperty"
-  : "no keepNames (TypeScript transpile via bench/register.mjs, or another loader)"
+import { environment, envInt, fmt, markdownTable, median, Opossum, quantile, transform } from "./support.js"
 
 /** Sequential calls per timed batch (one batch = one variant, one round). */
 const CALLS = envInt("BENCH_CALLS", 100_000)

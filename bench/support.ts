@@ -87,3 +87,22 @@ export const environment = (): string => {
   const model = cpus[0]?.model.trim() ?? "unknown CPU"
   return `node ${process.version}, ${os.platform()}/${os.arch()}, ${cpus.length} × ${model}`
 }
+
+/**
+ * Whether the sources were compiled with esbuild's `keepNames` (tsx always
+ * sets it): then every function expression gets wrapped in `__name(fn, "…")`,
+ * an `Object.defineProperty`, each time it is created. Every bench module is
+ * loaded the same way, so this module's own compilation tells.
+ */
+export const keepNames = ((): boolean => {
+  const outer = () => {
+    const inner = () => 0
+    return inner
+  }
+  return outer.toString().includes("__name")
+})()
+
+/** How the sources were loaded, for the report. */
+export const transform = keepNames
+  ? "esbuild with keepNames (tsx): each closure created per call pays an Object.defineProperty"
+  : "no keepNames (TypeScript transpile via bench/register.mjs, or another loader)"
