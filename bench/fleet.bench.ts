@@ -21,6 +21,8 @@ import type { CircuitConfig, CircuitStore } from "../src/index.js"
 import { type RedisServer, startRedis } from "../test/support/redisServer.js"
 import { startUpstashBridge, type UpstashBridge } from "../test/support/upstashBridge.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
+import { UpstashClient } from "../src/upstash.js"
+import { IORedisClient } from "../src/ioredis.js"
 
 // ---------------------------------------------------------------------------
 // knobs
@@ -395,7 +397,7 @@ const redisVariant = (label: string, server: RedisServer, extra: CircuitConfig.I
     const instances: Array<Instance> = []
     for (let i = 0; i < INSTANCES; i++) {
       // one runtime per instance: its own store (cache, flusher, store guard) and its own connection
-      const rt = storeRuntime(run, RedisClient.layerIORedis({ url: server.url }))
+      const rt = storeRuntime(run, IORedisClient.layer({ url: server.url }))
       const breaker = await rt.runPromise(
         CircuitBreaker.make("dependency", { ...fleetConfig, ...extra, instanceId: `i${i}` })
       )
@@ -561,12 +563,12 @@ const bridge = await startUpstashBridge({ redisUrl: server.url, token: TOKEN })
 const out: Array<string> = []
 try {
   // -- part 1 -----------------------------------------------------------------
-  const tcp = await perCallCases("TCP", server, undefined, RedisClient.layerIORedis({ url: server.url }))
+  const tcp = await perCallCases("TCP", server, undefined, IORedisClient.layer({ url: server.url }))
   const upstash = await perCallCases(
     "Upstash",
     server,
     bridge,
-    RedisClient.layerUpstash({ url: bridge.url, token: Redacted.make(TOKEN) })
+    UpstashClient.layer({ url: bridge.url, token: Redacted.make(TOKEN) })
   )
 
   // -- part 2 -----------------------------------------------------------------

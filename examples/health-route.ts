@@ -5,7 +5,8 @@
  * `GET …/alerts`, and admin `POST` routes behind a bearer token.
  */
 import * as Effect from "effect/Effect"
-import { CircuitBreakerHttp, RedisCircuitStore } from "../src/index.js"
+import { RedisCircuitStore } from "../src/index.js"
+import { CircuitBreakerHttp } from "../src/http.js"
 
 const { handler, dispose } = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layerFromEnv(), {
   basePath: "/api/circuit-breakers",

@@ -7,7 +7,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { CircuitBreaker, CircuitBreakers, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { CircuitBreaker, CircuitBreakers, RedisCircuitStore } from "../src/index.js"
+import { UpstashClient } from "../src/upstash.js"
 
 export const config = { runtime: "edge" }
 
@@ -15,7 +16,7 @@ export const config = { runtime: "edge" }
 const runtime = ManagedRuntime.make(
   CircuitBreakers.layer({ circuits: { upstream: { failureThreshold: 5, recoveryTimeout: "15 seconds" } } }).pipe(
     Layer.provide(RedisCircuitStore.layer()),
-    Layer.provide(RedisClient.layerUpstashConfig())
+    Layer.provide(UpstashClient.layerConfig())
   )
 )
 

@@ -116,7 +116,7 @@ export const isCircuitBreaker = (u: unknown): u is CircuitBreaker =>
 
 /**
  * Creates a breaker for the circuit `name`. The config is decoded with
- * `CircuitConfig.decode`: a bad value fails with a `ConfigError` naming the
+ * `CircuitConfig.decode`: a bad value fails with a `CircuitConfigError` naming the
  * field and the rule.
  *
  * @since 0.1.0
@@ -125,7 +125,7 @@ export const isCircuitBreaker = (u: unknown): u is CircuitBreaker =>
 export const make = <E = unknown>(
   name: string,
   config?: CircuitConfig.Input<E>
-): Effect.Effect<CircuitBreaker, CircuitConfig.ConfigError, CircuitStore> =>
+): Effect.Effect<CircuitBreaker, CircuitConfig.CircuitConfigError, CircuitStore> =>
   internal.make(name, config)
 
 /**
@@ -154,7 +154,7 @@ export const protect: {
   ) => Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R>
   (name: string): <A, E, R>(
     self: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | CircuitOpen | ServiceUnavailable | CircuitConfig.ConfigError, R | CircuitBreakers>
+  ) => Effect.Effect<A, E | CircuitOpen | ServiceUnavailable | CircuitConfig.CircuitConfigError, R | CircuitBreakers>
   <A, E, R>(self: Effect.Effect<A, E, R>, breaker: CircuitBreaker): Effect.Effect<
     A,
     E | CircuitOpen | ServiceUnavailable,
@@ -162,7 +162,7 @@ export const protect: {
   >
   <A, E, R>(self: Effect.Effect<A, E, R>, name: string): Effect.Effect<
     A,
-    E | CircuitOpen | ServiceUnavailable | CircuitConfig.ConfigError,
+    E | CircuitOpen | ServiceUnavailable | CircuitConfig.CircuitConfigError,
     R | CircuitBreakers
   >
 } = dual(
@@ -170,7 +170,7 @@ export const protect: {
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     breaker: CircuitBreaker | string
-  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable | CircuitConfig.ConfigError, R | CircuitBreakers> =>
+  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable | CircuitConfig.CircuitConfigError, R | CircuitBreakers> =>
     typeof breaker === "string"
       ? Effect.flatMap(CircuitBreakers, (registry) =>
         Effect.flatMap(registry.get(breaker), (resolved) => resolved.protect(self)))

@@ -29,7 +29,7 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  * @category errors
  */
-export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit-breaker/CircuitOpen")(
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit-breaker-redis/CircuitOpen")(
   "CircuitOpen",
   {
     service: Schema.String,
@@ -52,7 +52,7 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit
  * @category errors
  */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>(
-  "effect-circuit-breaker/ServiceUnavailable"
+  "effect-circuit-breaker-redis/ServiceUnavailable"
 )("ServiceUnavailable", {
   service: Schema.String,
   reason: Schema.String

@@ -171,7 +171,7 @@ export const router = (
  */
 export const layer = (
   options?: MonitoringOptions
-): Layer.Layer<CircuitBreakerMonitoring | CircuitBreakers, CircuitConfig.ConfigError, CircuitStore> =>
+): Layer.Layer<CircuitBreakerMonitoring | CircuitBreakers, CircuitConfig.CircuitConfigError, CircuitStore> =>
   monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()))
 
 /**

@@ -129,7 +129,7 @@ export interface Options {
  * @since 0.1.0
  * @category tags
  */
-export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breaker/CircuitBreakerMonitoring")<
+export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breaker-redis/CircuitBreakerMonitoring")<
   CircuitBreakerMonitoring,
   {
     /**
@@ -212,7 +212,7 @@ export const alertsFor = (metrics: CircuitMetrics, now: number, options: Options
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<CircuitBreakerMonitoring["Type"], CircuitConfig.ConfigError, CircuitStore | CircuitBreakers> =>
+): Effect.Effect<CircuitBreakerMonitoring["Type"], CircuitConfig.CircuitConfigError, CircuitStore | CircuitBreakers> =>
   Effect.gen(function*() {
     const store = yield* CircuitStore
     const registry = yield* CircuitBreakers
@@ -337,5 +337,5 @@ const fleetOnly = (m: CircuitMetrics): Metrics => ({
  */
 export const layer = (
   options?: Options
-): Layer.Layer<CircuitBreakerMonitoring, CircuitConfig.ConfigError, CircuitStore | CircuitBreakers> =>
+): Layer.Layer<CircuitBreakerMonitoring, CircuitConfig.CircuitConfigError, CircuitStore | CircuitBreakers> =>
   Layer.effect(CircuitBreakerMonitoring, make(options))

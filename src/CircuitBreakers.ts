@@ -34,9 +34,9 @@ import * as internal from "./internal/circuitBreaker.js"
  * @since 0.1.0
  * @category tags
  */
-export class CircuitBreakers extends Context.Tag("effect-circuit-breaker/CircuitBreakers")<CircuitBreakers, {
+export class CircuitBreakers extends Context.Tag("effect-circuit-breaker-redis/CircuitBreakers")<CircuitBreakers, {
   /** The breaker for `name`, made on first use. */
-  readonly get: (name: string) => Effect.Effect<CircuitBreaker, CircuitConfig.ConfigError>
+  readonly get: (name: string) => Effect.Effect<CircuitBreaker, CircuitConfig.CircuitConfigError>
   /** Every breaker made so far. */
   readonly all: Effect.Effect<ReadonlyArray<CircuitBreaker>>
 }>() {}
@@ -66,7 +66,7 @@ export interface Options {
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<CircuitBreakers["Type"], CircuitConfig.ConfigError, CircuitStore> =>
+): Effect.Effect<CircuitBreakers["Type"], CircuitConfig.CircuitConfigError, CircuitStore> =>
   Effect.gen(function*() {
     const circuits = options.circuits ?? {}
     yield* CircuitConfig.decode("defaults", options.defaults ?? {})
@@ -103,5 +103,5 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<CircuitBreakers, CircuitConfig.ConfigError, CircuitStore> =>
+export const layer = (options?: Options): Layer.Layer<CircuitBreakers, CircuitConfig.CircuitConfigError, CircuitStore> =>
   Layer.effect(CircuitBreakers, make(options))

@@ -124,8 +124,8 @@ export interface CircuitConfig {
  * @since 0.1.0
  * @category errors
  */
-export class ConfigError extends Schema.TaggedError<ConfigError>("effect-circuit-breaker/ConfigError")(
-  "ConfigError",
+export class CircuitConfigError extends Schema.TaggedError<CircuitConfigError>("effect-circuit-breaker-redis/CircuitConfigError")(
+  "CircuitConfigError",
   {
     /** The service whose configuration was rejected. */
     service: Schema.String,
@@ -376,24 +376,24 @@ const definedFields = (input: object): Record<string, unknown> => {
 
 /**
  * Decodes a configuration for the circuit `name`, synchronously. Returns the
- * config, or a `ConfigError` naming every bad field and its rule.
+ * config, or a `CircuitConfigError` naming every bad field and its rule.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, ConfigError> => {
+export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, CircuitConfigError> => {
   const issues: Array<string> = []
   const nameProblem = serviceNameProblem(name)
   if (nameProblem !== undefined) issues.push(`service name ${nameProblem}`)
   const shown = typeof name === "string" ? truncate(name) : describe(name)
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     issues.push(`configuration must be an object (got ${describe(input)})`)
-    return Either.left(new ConfigError({ service: shown, issues }))
+    return Either.left(new CircuitConfigError({ service: shown, issues }))
   }
   const decoded = decodeInput(definedFields(input))
   if (Either.isLeft(decoded)) {
     issues.push(...formatIssues(decoded.left))
-    return Either.left(new ConfigError({ service: shown, issues }))
+    return Either.left(new CircuitConfigError({ service: shown, issues }))
   }
   const i = decoded.right
   const recoveryTimeout = i.recoveryTimeout ?? defaults.recoveryTimeout
@@ -415,7 +415,7 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
       `stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got ${stateTtl} ms <= ${longestOpen} ms)`
     )
   }
-  if (issues.length > 0) return Either.left(new ConfigError({ service: shown, issues }))
+  if (issues.length > 0) return Either.left(new CircuitConfigError({ service: shown, issues }))
   return Either.right({
     failureThreshold: i.failureThreshold ?? defaults.failureThreshold,
     successThreshold,
@@ -450,27 +450,27 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
  * import { Effect } from "effect"
  *
  * const config = CircuitConfig.decode("payments", { recoveryTimeout: "10 seconds" })
- * // Effect<CircuitConfig, ConfigError>
+ * // Effect<CircuitConfig, CircuitConfigError>
  * ```
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConfig, ConfigError> =>
+export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConfig, CircuitConfigError> =>
   Effect.suspend(() => decodeEither(name, input))
 
 /**
- * Checks a service name: succeeds with it, or fails with a `ConfigError`.
+ * Checks a service name: succeeds with it, or fails with a `CircuitConfigError`.
  *
  * @since 0.1.0
  * @category validation
  */
-export const validateServiceName = (name: unknown): Either.Either<string, ConfigError> => {
+export const validateServiceName = (name: unknown): Either.Either<string, CircuitConfigError> => {
   const problem = serviceNameProblem(name)
   return problem === undefined
     ? Either.right(name as string)
     : Either.left(
-      new ConfigError({
+      new CircuitConfigError({
         service: typeof name === "string" ? truncate(name) : describe(name),
         issues: [`service name ${problem}`]
       })

@@ -45,7 +45,7 @@ export type Outcome = machine.Outcome
  * @category errors
  */
 export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
-  "effect-circuit-breaker/CircuitStoreError"
+  "effect-circuit-breaker-redis/CircuitStoreError"
 )("CircuitStoreError", {
   reason: Schema.String,
   cause: Schema.optional(Schema.Defect)
@@ -118,7 +118,7 @@ export interface Circuit {
  * @since 0.1.0
  * @category tags
  */
-export class CircuitStore extends Context.Tag("effect-circuit-breaker/CircuitStore")<CircuitStore, {
+export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/CircuitStore")<CircuitStore, {
   /** The circuit `name`, governed by `config`. Registers the name with the store. */
   readonly circuit: (name: string, config: CircuitConfig) => Effect.Effect<Circuit>
   /** Every circuit the store knows of (fleet-wide for a shared store). */

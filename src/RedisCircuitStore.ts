@@ -22,9 +22,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { ConfigError } from "./CircuitConfig.js"
+import { CircuitConfigError } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
+import * as ioredis from "./internal/ioredisClient.js"
+import * as optionalPeer from "./internal/optionalPeer.js"
 import * as internal from "./internal/redisStore.js"
+import * as upstash from "./internal/upstashClient.js"
 import * as RedisClient from "./RedisClient.js"
 
 /**
@@ -66,14 +69,14 @@ export const registryKey = (options?: Options): string =>
 /**
  * Makes the store. Needs a `RedisClient`; lives as long as the scope. A
  * prefix that is empty or holds `{`, `}` or control characters fails with a
- * `ConfigError`.
+ * `CircuitConfigError`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   options?: Options
-): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient.RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
   Effect.suspend(() => {
     const issues: Array<string> = []
     const unavailableAfter = options?.unavailableAfter ?? 3
@@ -85,7 +88,7 @@ export const make = (
     if (!Number.isFinite(cooldownMillis) || (typeof options?.cooldown === "number" && options.cooldown < 0)) {
       issues.push(`cooldown must be a finite, non-negative duration (got ${String(options?.cooldown)})`)
     }
-    if (issues.length > 0) return Effect.fail(new ConfigError({ service: "RedisCircuitStore", issues }))
+    if (issues.length > 0) return Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues }))
     return internal.make(options?.prefix ?? internal.defaultPrefix, { unavailableAfter, cooldown: cooldownMillis })
   })
 
@@ -97,7 +100,7 @@ export const make = (
  * import { CircuitBreaker, RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
  * import { Effect, Layer } from "effect"
  *
- * const Store = RedisCircuitStore.layer().pipe(Layer.provide(RedisClient.layerUpstashConfig()))
+ * const Store = RedisCircuitStore.layer().pipe(Layer.provide(UpstashClient.layerConfig()))
  *
  * const program = Effect.gen(function*() {
  *   const breaker = yield* CircuitBreaker.make("payments")
@@ -108,7 +111,7 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<CircuitStore, ConfigError, RedisClient.RedisClient> =>
+export const layer = (options?: Options): Layer.Layer<CircuitStore, CircuitConfigError, RedisClient.RedisClient> =>
   Layer.scoped(CircuitStore, make(options))
 
 /**
@@ -124,13 +127,28 @@ const envSource = Effect.gen(function*() {
   const upstashToken = yield* Config.option(Config.redacted("UPSTASH_REDIS_REST_TOKEN"))
   const redisUrl = yield* Config.option(Config.redacted("REDIS_URL"))
   if (Option.isSome(upstashUrl) && Option.isSome(upstashToken)) {
+    const options = { url: upstashUrl.value, token: upstashToken.value }
     return {
       source: "upstash" as const,
-      client: RedisClient.layerUpstash({ url: upstashUrl.value, token: upstashToken.value })
+      client: Layer.effect(
+        RedisClient.RedisClient,
+        optionalPeer.load<{ Redis: upstash.UpstashConstructor }>("@upstash/redis", "UPSTASH_REDIS_REST_URL").pipe(
+          Effect.flatMap((module) => upstash.make(module.Redis, options))
+        )
+      )
     }
   }
   if (Option.isSome(redisUrl)) {
-    return { source: "redis" as const, client: RedisClient.layerIORedis({ url: redisUrl.value }) }
+    const options = { url: redisUrl.value }
+    return {
+      source: "redis" as const,
+      client: Layer.scoped(
+        RedisClient.RedisClient,
+        optionalPeer.load<ioredis.IORedisModule>("ioredis", "REDIS_URL").pipe(
+          Effect.flatMap((module) => ioredis.make(module, options))
+        )
+      )
+    }
   }
   return { source: "memory" as const, client: undefined }
 })
@@ -140,6 +158,14 @@ const envSource = Effect.gen(function*() {
  * and `UPSTASH_REDIS_REST_TOKEN` are set, else Redis over TCP when
  * `REDIS_URL` is set, else the in-memory store, with one warning that the
  * state is not shared.
+ *
+ * The chosen client package (`@upstash/redis` or `ioredis`, optional peer
+ * dependencies) is loaded when the layer is built, out of bundlers' sight, so
+ * that no bundle carries a client it may not use. When it is not installed
+ * the layer fails with a `CircuitConfigError` naming the package to install.
+ * Bundled apps (Next.js, Workers) that know their client may prefer
+ * `RedisCircuitStore.layer()` with `UpstashClient.layerConfig()` or
+ * `IORedisClient.layerConfig()`, which bundlers follow.
  *
  * @example
  * ```ts
@@ -154,7 +180,7 @@ const envSource = Effect.gen(function*() {
  */
 export const layerFromEnv = (
   options?: Options
-): Layer.Layer<CircuitStore, ConfigError | RedisClient.RedisClientError | ConfigErrorModule.ConfigError> =>
+): Layer.Layer<CircuitStore, CircuitConfigError | RedisClient.RedisClientError | ConfigErrorModule.ConfigError> =>
   Layer.unwrapEffect(Effect.map(envSource, ({ client, source }) =>
     client === undefined
       ? Layer.merge(

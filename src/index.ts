@@ -1,6 +1,10 @@
 /**
  * A Redis-backed circuit breaker for Effect, shared by a fleet of serverless
- * instances.
+ * instances. This is the core entry point: the breaker, its configuration,
+ * the store service with its in-memory and Redis stores, the `RedisClient`
+ * service and monitoring. It imports no Redis client, no `@effect/platform`
+ * and nothing from Node; the clients, the HTTP routes and the Promise API are
+ * the entry points `/upstash`, `/ioredis`, `/http` and `/promise`.
  *
  * @since 0.1.0
  */
@@ -34,7 +38,7 @@ export * as CircuitBreakerError from "./CircuitBreakerError.js"
 export * as CircuitBreakers from "./CircuitBreakers.js"
 
 /**
- * The configuration: Schema, defaults, presets, `ConfigError`.
+ * The configuration: Schema, defaults, presets, `CircuitConfigError`.
  *
  * @since 0.1.0
  */
@@ -73,7 +77,8 @@ export {
 export * as RedisCircuitStore from "./RedisCircuitStore.js"
 
 /**
- * The Redis connection: Upstash (REST, Edge-safe) or ioredis (TCP, Cluster).
+ * The Redis connection service; its Upstash and ioredis implementations are
+ * the entry points `/upstash` and `/ioredis`.
  *
  * @since 0.1.0
  */
@@ -92,10 +97,3 @@ export * as CircuitBreakerMetrics from "./CircuitBreakerMetrics.js"
  * @since 0.1.0
  */
 export * as CircuitBreakerMonitoring from "./CircuitBreakerMonitoring.js"
-
-/**
- * Health and metrics routes (JSON, Prometheus) on @effect/platform.
- *
- * @since 0.1.0
- */
-export * as CircuitBreakerHttp from "./CircuitBreakerHttp.js"

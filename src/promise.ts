@@ -39,14 +39,12 @@
  *
  * @since 0.1.0
  */
-import type { Redis as UpstashRedis } from "@upstash/redis"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Runtime from "effect/Runtime"
-import type { Cluster as IORedisCluster, Redis as IORedis } from "ioredis"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as Monitoring from "./CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "./CircuitConfig.js"
@@ -65,7 +63,7 @@ import * as RedisCircuitStore from "./RedisCircuitStore.js"
  * `CircuitConfig.defaults`: the original README's `DEFAULT_CONFIG`);
  * durations are milliseconds, or Effect `Duration` inputs such as
  * `"30 seconds"`. A bad value makes `createCircuitBreaker` throw a
- * `ConfigError` naming the field and the rule.
+ * `CircuitConfigError` naming the field and the rule.
  *
  * `isFailure` decides which errors count as failures (default: every error);
  * it sees the operation's error as thrown, or, under `withCircuitBreaker`, an
@@ -199,7 +197,9 @@ export type ResetResult = Monitoring.ResetResult
 
 /**
  * A Redis client of your own: an `@upstash/redis` `Redis`, or an `ioredis`
- * `Redis` or `Cluster`. It stays yours: nothing here closes it.
+ * `Redis` or `Cluster`. It stays yours: nothing here closes it. The type is
+ * the shape of those clients, so that this module's types need neither
+ * package installed.
  *
  * @example
  * ```ts
@@ -212,7 +212,15 @@ export type ResetResult = Monitoring.ResetResult
  * @since 0.1.0
  * @category models
  */
-export type RedisInstance = UpstashRedis | IORedis | IORedisCluster
+export type RedisInstance =
+  | {
+    /** `@upstash/redis`: `redis.exec(["CMD", ...args])`. */
+    readonly exec: (command: [string, ...Array<string>]) => Promise<unknown>
+  }
+  | {
+    /** `ioredis` (`Redis` or `Cluster`): `redis.call("CMD", ...args)`. */
+    readonly call: (command: string, ...args: Array<string>) => Promise<unknown>
+  }
 
 /**
  * `"CIRCUIT_OPEN"` or `"SERVICE_UNAVAILABLE"`: see `CircuitBreakerError`.
@@ -272,25 +280,25 @@ export type CircuitBreakerError = internal.CircuitBreakerError
  *
  * @example
  * ```ts
- * import { ConfigError, createCircuitBreaker } from "effect-circuit-breaker-redis/promise"
+ * import { CircuitConfigError, createCircuitBreaker } from "effect-circuit-breaker-redis/promise"
  *
  * try {
  *   createCircuitBreaker("payments", { failureThreshold: 0 })
  * } catch (error) {
- *   error instanceof ConfigError // true: "failureThreshold must be a positive integer (got 0)"
+ *   error instanceof CircuitConfigError // true: "failureThreshold must be a positive integer (got 0)"
  * }
  * ```
  *
  * @since 0.1.0
  * @category errors
  */
-export const ConfigError: typeof CircuitConfig.ConfigError = CircuitConfig.ConfigError
+export const CircuitConfigError: typeof CircuitConfig.CircuitConfigError = CircuitConfig.CircuitConfigError
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export type ConfigError = CircuitConfig.ConfigError
+export type CircuitConfigError = CircuitConfig.CircuitConfigError
 
 /**
  * Under `withCircuitBreaker`: the failure recorded for a handler's 5xx
@@ -782,7 +790,7 @@ const defaultApi = makeApi(currentInstance)
  * made on first use. The same name always reaches the same circuit; within
  * one runtime the first configuration used for a name is the one it keeps (a
  * different one given later is ignored, with one warning; no config at all
- * means "the circuit as it is"). Throws a `ConfigError` for an invalid name or
+ * means "the circuit as it is"). Throws a `CircuitConfigError` for an invalid name or
  * configuration.
  *
  * @example
@@ -875,7 +883,7 @@ export const CircuitBreakers: PresetCircuitBreakers = defaultApi.CircuitBreakers
  * - An error the handler throws counts as a failure and is rethrown (so the
  *   framework's own error handling still applies).
  *
- * The config is checked at once: a bad one throws a `ConfigError` where the
+ * The config is checked at once: a bad one throws a `CircuitConfigError` where the
  * route is defined.
  *
  * @example

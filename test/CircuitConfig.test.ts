@@ -6,9 +6,9 @@ import { CircuitBreaker, CircuitConfig, CircuitStore } from "../src/index.js"
 
 const problems = (name: string, input: unknown): string => {
   const result = CircuitConfig.decodeEither(name, input)
-  if (Either.isRight(result)) throw new Error(`expected a ConfigError for ${JSON.stringify(input)}`)
-  expect(result.left).toBeInstanceOf(CircuitConfig.ConfigError)
-  expect(result.left._tag).toBe("ConfigError")
+  if (Either.isRight(result)) throw new Error(`expected a CircuitConfigError for ${JSON.stringify(input)}`)
+  expect(result.left).toBeInstanceOf(CircuitConfig.CircuitConfigError)
+  expect(result.left._tag).toBe("CircuitConfigError")
   return result.left.message
 }
 
@@ -129,10 +129,10 @@ describe("CircuitConfig", () => {
     }
   })
 
-  it.effect("CircuitBreaker.make fails with the typed ConfigError", () =>
+  it.effect("CircuitBreaker.make fails with the typed CircuitConfigError", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(CircuitBreaker.make("svc", { backoffJitter: 3 }))
-      expect(error._tag).toBe("ConfigError")
+      expect(error._tag).toBe("CircuitConfigError")
       expect(error.service).toBe("svc")
       expect(error.issues).toEqual(["backoffJitter must be between 0 and 1 (got 3)"])
     }).pipe(Effect.provide(CircuitStore.layerMemory)))

@@ -10,10 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { CircuitBreaker, CircuitBreakerHttp, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { CircuitBreaker, CircuitStore, RedisCircuitStore } from "../src/index.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { UpstashClient } from "../src/upstash.js"
+import { CircuitBreakerHttp } from "../src/http.js"
 
 declare const EdgeRuntime: string | undefined
 
@@ -32,7 +34,7 @@ afterAll(async () => {
 
 const upstashStore = () =>
   RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
-    Layer.provide(RedisClient.layerUpstash({ url: bridge.url, token: Redacted.make(token) })),
+    Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })),
     Layer.orDie
   )
 

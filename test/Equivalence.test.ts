@@ -15,6 +15,7 @@ import * as scripts from "../src/internal/luaScripts.js"
 import * as machine from "../src/internal/machine.js"
 import { keysOf } from "../src/internal/redisStore.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { IORedisClient } from "../src/ioredis.js"
 
 type Step =
   | { readonly _tag: "advance"; readonly ms: number }
@@ -71,7 +72,7 @@ describe("memory store ≡ Lua script", () => {
 
   beforeAll(async () => {
     server = await startRedis()
-    runtime = ManagedRuntime.make(RedisClient.layerIORedis({ url: server.url }))
+    runtime = ManagedRuntime.make(IORedisClient.layer({ url: server.url }))
   }, 60_000)
 
   afterAll(async () => {

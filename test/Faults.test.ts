@@ -37,6 +37,8 @@ import * as scripts from "../src/internal/luaScripts.js"
 import { type RedisServer, type RedisServerOptions, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 import { type BridgeFault, startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { UpstashClient } from "../src/upstash.js"
+import { IORedisClient } from "../src/ioredis.js"
 
 // ---------------------------------------------------------------------------
 // budgets
@@ -91,10 +93,10 @@ const upstashBridge = (redisUrl: string, token: string) =>
     (bridge) => Effect.promise(() => bridge.close())
   )
 
-const tcpClient = (server: RedisServer) => RedisClient.layerIORedis({ url: server.url, commandTimeout: CLIENT_TIMEOUT })
+const tcpClient = (server: RedisServer) => IORedisClient.layer({ url: server.url, commandTimeout: CLIENT_TIMEOUT })
 
 const upstashClient = (bridge: UpstashBridge, token: string = bridge.token) =>
-  RedisClient.layerUpstash({ url: bridge.url, token: Redacted.make(token), requestTimeout: CLIENT_TIMEOUT })
+  UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: CLIENT_TIMEOUT })
 
 const storeOn = (
   client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>,
@@ -652,7 +654,7 @@ describe("wrong credentials: fall back per policy, name the problem, never show 
       secrets: ["wrong-option-pass-3b9e5d"],
       breakerReason: /Redis/,
       client: (server) =>
-        Effect.succeed(RedisClient.layerIORedis({
+        Effect.succeed(IORedisClient.layer({
           url: `redis://127.0.0.1:${server.port}`,
           password: Redacted.make("wrong-option-pass-3b9e5d"),
           commandTimeout: CLIENT_TIMEOUT
@@ -663,7 +665,7 @@ describe("wrong credentials: fall back per policy, name the problem, never show 
       secrets: [urlSecret, encodeURIComponent(urlSecret)],
       breakerReason: /Redis/,
       client: (server) =>
-        Effect.succeed(RedisClient.layerIORedis({
+        Effect.succeed(IORedisClient.layer({
           url: `redis://:${encodeURIComponent(urlSecret)}@127.0.0.1:${server.port}`,
           commandTimeout: CLIENT_TIMEOUT
         }))
@@ -673,7 +675,7 @@ describe("wrong credentials: fall back per policy, name the problem, never show 
       secrets: [urlSecret, encodeURIComponent(urlSecret)],
       breakerReason: /Redis/,
       client: (server) =>
-        Effect.succeed(RedisClient.layerIORedis({
+        Effect.succeed(IORedisClient.layer({
           url: Redacted.make(`redis://:${encodeURIComponent(urlSecret)}@127.0.0.1:${server.port}`),
           commandTimeout: CLIENT_TIMEOUT
         }))

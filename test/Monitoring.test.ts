@@ -11,15 +11,15 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as TestClock from "effect/TestClock"
 import parsePrometheus from "parse-prometheus-text-format"
 import {
-  CircuitBreakerHttp,
   CircuitBreakerMonitoring,
   CircuitBreakers,
   CircuitStore,
-  RedisCircuitStore,
-  RedisClient
+  RedisCircuitStore
 } from "../src/index.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
+import { IORedisClient } from "../src/ioredis.js"
+import { CircuitBreakerHttp } from "../src/http.js"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -35,7 +35,7 @@ const instance = (prefix: string, options?: CircuitBreakers.Options) =>
     CircuitBreakerMonitoring.layer().pipe(
       Layer.provideMerge(CircuitBreakers.layer(options)),
       Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
-      Layer.provide(RedisClient.layerIORedis({ url: server.url }))
+      Layer.provide(IORedisClient.layer({ url: server.url }))
     )
   )
 
@@ -180,7 +180,7 @@ describe("alerts when the store is unavailable", () => {
         Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
         Layer.provideMerge(RedisCircuitStore.layer({ prefix: freshPrefix() })),
         // nothing listens there
-        Layer.provide(RedisClient.layerIORedis({ url: "redis://127.0.0.1:1", commandTimeout: 200 }))
+        Layer.provide(IORedisClient.layer({ url: "redis://127.0.0.1:1", commandTimeout: 200 }))
       )
     )))
 })
@@ -188,7 +188,7 @@ describe("alerts when the store is unavailable", () => {
 describe("CircuitBreakerHttp", () => {
   const setup = (authorize?: (token: string | undefined) => boolean) => {
     const prefix = freshPrefix()
-    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(RedisClient.layerIORedis({ url: server.url })))
+    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
     const web = CircuitBreakerHttp.toWebHandler(store, {
       basePath: "/cb",
       ...(authorize === undefined ? {} : {

@@ -13,7 +13,7 @@ import {
   CircuitBreakerError,
   CircuitBreakerMonitoring,
   configureCircuitBreakers,
-  ConfigError,
+  CircuitConfigError,
   createCircuitBreaker,
   CircuitBreakers,
   disposeCircuitBreakers,
@@ -161,15 +161,15 @@ describe("createCircuitBreaker / execute", () => {
     }
   })
 
-  it("a bad config or name throws a ConfigError at once, naming the field and the rule", () => {
-    expect(() => createCircuitBreaker("x", { backoffJitter: 1.5 })).toThrow(ConfigError)
+  it("a bad config or name throws a CircuitConfigError at once, naming the field and the rule", () => {
+    expect(() => createCircuitBreaker("x", { backoffJitter: 1.5 })).toThrow(CircuitConfigError)
     expect(() => createCircuitBreaker("x", { backoffJitter: 1.5 })).toThrow(/backoffJitter must be between 0 and 1/)
     expect(() => createCircuitBreaker("x", { failureThreshold: 0, recoveryTimeout: -1 })).toThrow(
       /failureThreshold must be a positive integer.*recoveryTimeout must not be negative/
     )
     expect(() => createCircuitBreaker("")).toThrow(/service name must not be empty/)
     expect(() => createCircuitBreaker("x", { nope: 1 } as never)).toThrow(/nope is not a known field/)
-    expect(() => withCircuitBreaker(async () => new Response(), "x", { successThreshold: 1.5 })).toThrow(ConfigError)
+    expect(() => withCircuitBreaker(async () => new Response(), "x", { successThreshold: 1.5 })).toThrow(CircuitConfigError)
   })
 
   it("the same name reaches the same circuit; a different config later is ignored with one warning", async () => {
@@ -569,7 +569,7 @@ describe("the default runtime and its store", () => {
     await expect(rt.getCircuitBreakerHealth()).rejects.toThrow(/disposed/)
 
     const bad = makeCircuitBreakerRuntime({ redis: ioredis, prefix: "has {braces}" })
-    await expect(bad.createCircuitBreaker("x").execute(async () => 1)).rejects.toThrow(ConfigError)
+    await expect(bad.createCircuitBreaker("x").execute(async () => 1)).rejects.toThrow(CircuitConfigError)
     await expect(bad.createCircuitBreaker("x").execute(async () => 1)).rejects.toThrow(/prefix must be/)
     await bad.dispose()
     expect(() => makeCircuitBreakerRuntime({ redis: ioredis, store: CircuitStore.layerMemory })).toThrow(TypeError)

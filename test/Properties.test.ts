@@ -1,7 +1,7 @@
 /**
  * Properties (fast-check) of what users hand the library: configurations and circuit names.
  *
- * - Config decoding is total: any input gives a decoded config or a `ConfigError` with a
+ * - Config decoding is total: any input gives a decoded config or a `CircuitConfigError` with a
  *   message, never a throw; a bad value is reported under its field's name.
  * - A name that decodes has exactly one Redis hash tag, which holds the whole name (percent-
  *   encoded, so no brace of the name can end or open a tag) and gives it back; distinct names
@@ -20,10 +20,11 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as fc from "fast-check"
 import { Redis } from "ioredis"
-import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore } from "../src/index.js"
 import { keysOf } from "../src/internal/redisStore.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
+import { IORedisClient } from "../src/ioredis.js"
 
 // ---------------------------------------------------------------------------
 // arbitraries: names
@@ -171,7 +172,7 @@ const anything = fc.anything({
  * issues (empty for a decoded config).
  */
 const decodeChecked = (name: unknown, input: unknown): ReadonlyArray<string> => {
-  let result: Either.Either<CircuitConfig.CircuitConfig, CircuitConfig.ConfigError>
+  let result: Either.Either<CircuitConfig.CircuitConfig, CircuitConfig.CircuitConfigError>
   try {
     result = CircuitConfig.decodeEither(name as string, input)
   } catch (error) {
@@ -179,8 +180,8 @@ const decodeChecked = (name: unknown, input: unknown): ReadonlyArray<string> => 
   }
   if (Either.isLeft(result)) {
     const error = result.left
-    expect(error).toBeInstanceOf(CircuitConfig.ConfigError)
-    expect(error._tag).toBe("ConfigError")
+    expect(error).toBeInstanceOf(CircuitConfig.CircuitConfigError)
+    expect(error._tag).toBe("CircuitConfigError")
     expect(typeof error.message).toBe("string")
     expect(error.message.length).toBeGreaterThan(0)
     expect(error.issues.length).toBeGreaterThan(0)
@@ -239,7 +240,7 @@ const prefixes = fc.constantFrom(undefined, "cb", "t1", "svc:prod", "a-b_c.d")
 // ---------------------------------------------------------------------------
 
 describe("config decoding is total", () => {
-  it("any input and any name: a config or a ConfigError with a message, never a throw", () => {
+  it("any input and any name: a config or a CircuitConfigError with a message, never a throw", () => {
     fc.assert(
       fc.property(fc.oneof(anyName, anything), anything, (name, input) => {
         decodeChecked(name, input)
@@ -407,7 +408,7 @@ describe("random names as circuits of one Redis store", () => {
   })
 
   const storeOn = (prefix: string) =>
-    RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(RedisClient.layerIORedis({ url: server.url })), Layer.orDie)
+    RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })), Layer.orDie)
 
   it("~200 names: each circuit keeps its own state, the registry lists them all, their keys share a slot", async () => {
     const names = fc.uniqueArray(
@@ -477,7 +478,7 @@ describe("random names as circuits of one Redis store", () => {
   }, 60_000)
 
   it("a name that decodes can be used with the Redis store: never a defect", async () => {
-    // CircuitBreaker.make fails only with ConfigError; a name the config accepts must not die
+    // CircuitBreaker.make fails only with CircuitConfigError; a name the config accepts must not die
     // when the store builds its keys
     for (const name of ["ok-name", "pay\ud800ments", "\udfffx"]) {
       if (!decodes(name)) continue

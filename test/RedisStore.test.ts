@@ -14,6 +14,8 @@ import { render, target } from "../scripts/embed-lua.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { UpstashClient } from "../src/upstash.js"
+import { IORedisClient } from "../src/ioredis.js"
 
 let server: RedisServer
 let bridge: UpstashBridge
@@ -29,8 +31,8 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const tcp = () => RedisClient.layerIORedis({ url: server.url })
-const upstash = () => RedisClient.layerUpstash({ url: bridge.url, token: Redacted.make(token) })
+const tcp = () => IORedisClient.layer({ url: server.url })
+const upstash = () => UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
 const storeOn = (client: Layer.Layer<RedisClient.RedisClient, unknown>, prefix = freshPrefix()) =>
   RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client), Layer.orDie)
 
@@ -184,7 +186,7 @@ describe("Redis data model", () => {
       expect(Math.abs(snapshot.openedAt - Number(seconds) * 1000)).toBeLessThan(5_000)
     }).pipe(Effect.provide(storeOn(tcp()))))
 
-  it("a bad prefix fails with a ConfigError", async () => {
+  it("a bad prefix fails with a CircuitConfigError", async () => {
     const result = await Effect.runPromise(
       Effect.either(Effect.scoped(RedisCircuitStore.make({ prefix: "a{b" }))).pipe(Effect.provide(tcp()), Effect.orDie)
     )

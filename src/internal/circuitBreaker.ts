@@ -24,7 +24,7 @@ import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type
 import * as memory from "./memoryStore.js"
 
 /** @internal */
-export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker/CircuitBreaker")
+export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")
 
 /** @internal */
 export type TypeId = typeof TypeId
@@ -564,7 +564,7 @@ const instanceIdOfProcess = Effect.suspend(() =>
 export const make = <E>(
   name: string,
   config?: CircuitConfig.Input<E>
-): Effect.Effect<CircuitBreakerImpl, CircuitConfig.ConfigError, CircuitStore> =>
+): Effect.Effect<CircuitBreakerImpl, CircuitConfig.CircuitConfigError, CircuitStore> =>
   Effect.gen(function*() {
     const decoded = yield* CircuitConfig.decode(name, config)
     const store = yield* CircuitStore

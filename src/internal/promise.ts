@@ -666,5 +666,5 @@ export const clientFor = (redis: unknown): RedisClient["Type"] => {
 export const storeLayerFor = (
   redis: unknown,
   options?: RedisCircuitStore.Options
-): Layer.Layer<CircuitStore, CircuitConfig.ConfigError> =>
+): Layer.Layer<CircuitStore, CircuitConfig.CircuitConfigError> =>
   RedisCircuitStore.layer(options).pipe(Layer.provide(Layer.succeed(RedisClient, clientFor(redis))))

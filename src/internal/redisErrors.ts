@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
  * @category errors
  */
 /** @internal */
-export class RedisClientError extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker/RedisClientError")(
+export class RedisClientError extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker-redis/RedisClientError")(
   "RedisClientError",
   {
     kind: Schema.Literal("NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"),

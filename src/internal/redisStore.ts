@@ -14,7 +14,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import { type CircuitConfig, ConfigError, defaults } from "../CircuitConfig.js"
+import { type CircuitConfig, CircuitConfigError, defaults } from "../CircuitConfig.js"
 import { type Snapshot, State } from "../CircuitState.js"
 import {
   type Circuit,
@@ -470,10 +470,10 @@ export interface GuardOptions {
 export const make = (
   prefix: string,
   guardOptions: GuardOptions
-): Effect.Effect<CircuitStore["Type"], ConfigError, RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
     if (prefix.length === 0 || prefix.length > 64 || badPrefix.test(prefix)) {
-      return yield* new ConfigError({
+      return yield* new CircuitConfigError({
         service: "RedisCircuitStore",
         issues: [`prefix must be 1 to 64 characters without braces, spaces or control characters (got ${JSON.stringify(prefix.slice(0, 64))})`]
       })

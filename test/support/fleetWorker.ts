@@ -20,8 +20,9 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { CircuitBreaker, RedisCircuitStore, RedisClient } from "../../src/index.js"
+import { CircuitBreaker, RedisCircuitStore } from "../../src/index.js"
 import type { CircuitConfig } from "../../src/index.js"
+import { IORedisClient } from "../../src/ioredis.js"
 
 export interface WorkerOptions {
   readonly id: string
@@ -159,7 +160,7 @@ const program = Effect.gen(function*() {
 })
 
 const Store = RedisCircuitStore.layer({ prefix: options.prefix }).pipe(
-  Layer.provide(RedisClient.layerIORedis({ url: options.redisUrl }))
+  Layer.provide(IORedisClient.layer({ url: options.redisUrl }))
 )
 
 Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Store))).then(

@@ -6,9 +6,11 @@
  */
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { CircuitStore, RedisCircuitStore, RedisClient } from "../../src/index.js"
+import { CircuitStore, RedisCircuitStore } from "../../src/index.js"
 import { type RedisCluster, type RedisServer, startCluster, startRedis } from "./redisServer.js"
 import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
+import { UpstashClient } from "../../src/upstash.js"
+import { IORedisClient } from "../../src/ioredis.js"
 
 export interface StoreCase {
   readonly name: string
@@ -44,7 +46,7 @@ export const makeTcpCase = (): StoreCase & { readonly server: () => RedisServer 
     },
     fresh: () =>
       RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
-        Layer.provide(RedisClient.layerIORedis({ url: server!.url })),
+        Layer.provide(IORedisClient.layer({ url: server!.url })),
         Layer.orDie
       )
   }
@@ -68,7 +70,7 @@ export const makeUpstashCase = (): StoreCase & { readonly bridge: () => UpstashB
     },
     fresh: () =>
       RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
-        Layer.provide(RedisClient.layerUpstash({ url: bridge!.url, token: Redacted.make(token) })),
+        Layer.provide(UpstashClient.layer({ url: bridge!.url, token: Redacted.make(token) })),
         Layer.orDie
       )
   }
@@ -87,7 +89,7 @@ export const makeClusterCase = (): StoreCase => {
     },
     fresh: () =>
       RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
-        Layer.provide(RedisClient.layerIORedis({ cluster: cluster!.startupNodes })),
+        Layer.provide(IORedisClient.layer({ cluster: cluster!.startupNodes })),
         Layer.orDie
       )
   }

@@ -1,0 +1,80 @@
+/**
+ * A `RedisClient` over `ioredis`: Redis over TCP, for long-lived servers,
+ * and for Redis Cluster. The entry point
+ * `effect-circuit-breaker-redis/ioredis`; it needs the `ioredis` package and
+ * Node (or a runtime with `node:net`).
+ *
+ * Every command is bounded by `commandTimeout`; commands are not queued
+ * while the connection is down (a queued script would run long after the
+ * breaker gave up on it), and the client reconnects in the background.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { Cluster, Redis } from "ioredis"
+import * as internal from "./internal/ioredisClient.js"
+import { RedisClient, type RedisClientError } from "./RedisClient.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `redis://[:password@]host:port[/db]` or `rediss://…`; a `Redacted` when it holds a password. */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Cluster nodes to start from; when set, a `Cluster` client is made. */
+  readonly cluster?: ReadonlyArray<{ readonly host: string; readonly port: number }> | undefined
+  /** The password, if not in the URL. */
+  readonly password?: Redacted.Redacted<string> | undefined
+  /** Bound on connecting and on one command in milliseconds (default 5,000). */
+  readonly commandTimeout?: number | undefined
+}
+
+const ioredis: internal.IORedisModule = { Redis, Cluster }
+
+/**
+ * Makes the client; it is closed when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<RedisClient["Type"], RedisClientError, Scope.Scope> =>
+  internal.make(ioredis, options)
+
+/**
+ * The client as a layer.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { IORedisClient } from "effect-circuit-breaker-redis/ioredis"
+ * import { Layer } from "effect"
+ *
+ * const Store = RedisCircuitStore.layer().pipe(
+ *   Layer.provide(IORedisClient.layer({ url: "redis://127.0.0.1:6379" }))
+ * )
+ * const ClusterClient = IORedisClient.layer({ cluster: [{ host: "10.0.0.1", port: 7000 }] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<RedisClient, RedisClientError> =>
+  Layer.scoped(RedisClient, make(options))
+
+/**
+ * The client configured from `REDIS_URL` (read as `Redacted`, since it may
+ * hold a password), or from the `Config`s given.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options> = { url: Config.redacted("REDIS_URL") }
+): Layer.Layer<RedisClient, RedisClientError | ConfigError.ConfigError> =>
+  Layer.scoped(RedisClient, Effect.flatMap(Config.unwrap(config), make))

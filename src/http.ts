@@ -1,0 +1,15 @@
+/**
+ * The entry point `effect-circuit-breaker-redis/http`: health, metrics
+ * (JSON and Prometheus text) and alert routes on `@effect/platform`, also as
+ * a Web-standard `(Request) => Promise<Response>` handler. Needs the
+ * `@effect/platform` package.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The routes, `router`, `toWebHandler`.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreakerHttp from "./CircuitBreakerHttp.js"

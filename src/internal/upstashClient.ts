@@ -1,0 +1,75 @@
+/**
+ * The `RedisClient` over `@upstash/redis`, written against the shape of its
+ * `Redis` class rather than an import of it, so that the core can build it
+ * from a module loaded at run time (`RedisCircuitStore.layerFromEnv`) and the
+ * `/upstash` entry point from its static import.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { RedisClient } from "../RedisClient.js"
+import type { Options } from "../UpstashClient.js"
+import { classify, type RedisClientError } from "./redisErrors.js"
+
+/**
+ * The part of `@upstash/redis`'s `Redis` class this client uses.
+ *
+ * @internal
+ */
+export interface UpstashConstructor {
+  new(config: {
+    readonly url: string
+    readonly token: string
+    readonly automaticDeserialization: boolean
+    readonly enableAutoPipelining: boolean
+    readonly enableTelemetry: boolean
+    readonly readYourWrites: boolean
+    readonly retry: { readonly retries: number }
+    readonly signal: () => AbortSignal
+  }): { exec: (command: [string, ...Array<string>]) => Promise<unknown> }
+}
+
+/**
+ * A client with automatic deserialization, client retries and
+ * auto-pipelining off (the breaker decides what a failure means).
+ *
+ * @internal
+ */
+export const make = (
+  Upstash: UpstashConstructor,
+  options: Options
+): Effect.Effect<RedisClient["Type"], RedisClientError> =>
+  Effect.try({
+    try: () => {
+      const timeout = options.requestTimeout ?? 5_000
+      const token = Redacted.value(options.token)
+      const redis = new Upstash({
+        url: options.url,
+        token,
+        automaticDeserialization: false,
+        enableAutoPipelining: false,
+        enableTelemetry: false,
+        readYourWrites: false,
+        // `retry: false` still makes a second attempt in @upstash/redis 1.39
+        retry: { retries: 0 },
+        signal: () => AbortSignal.timeout(timeout)
+      })
+      const secrets = [token]
+      let origin = "upstash"
+      try {
+        origin = `upstash ${new URL(options.url).host}`
+      } catch {
+        // reported by the client's own URL check
+      }
+      return RedisClient.of({
+        description: origin,
+        send: (command) =>
+          Effect.tryPromise({
+            try: () => redis.exec(command as [string, ...Array<string>]),
+            catch: (cause) => classify(cause, secrets)
+          })
+      })
+    },
+    catch: (cause) => classify(cause, [Redacted.value(options.token)])
+  })

@@ -1,0 +1,13 @@
+/**
+ * The entry point `effect-circuit-breaker-redis/ioredis`: a `RedisClient`
+ * over `ioredis` (TCP), for long-lived Node servers and Redis Cluster.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * `layer`, `layerConfig` and `make` of the ioredis client (Redis or Cluster).
+ *
+ * @since 0.1.0
+ */
+export * as IORedisClient from "./IORedisClient.js"

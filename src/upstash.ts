@@ -1,0 +1,15 @@
+/**
+ * The entry point `effect-circuit-breaker-redis/upstash`: a `RedisClient`
+ * over `@upstash/redis` (REST), for Edge functions, Cloudflare Workers and
+ * anywhere else `fetch` runs. It imports nothing from Node and no other
+ * client.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * `layer`, `layerConfig` and `make` of the Upstash client.
+ *
+ * @since 0.1.0
+ */
+export * as UpstashClient from "./UpstashClient.js"
