@@ -1,4 +1,4 @@
--- The circuit state machine of DESIGN section 6, as one atomic script.
+-- The circuit state machine (ARCHITECTURE.md, "Layers"), as one atomic script.
 -- Line-by-line twin of src/internal/machine.ts: change one, change the other
 -- (test/Equivalence.test.ts holds them against each other).
 --

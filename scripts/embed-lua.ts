@@ -2,7 +2,7 @@
  * Embeds the Lua scripts of `lua/` into `src/internal/luaScripts.ts`, with
  * their SHA-1s, so that no runtime (Edge included) needs a file system or a
  * hash function to run them. `npm run generate` after editing `lua/`;
- * test/LuaScripts.test.ts fails while the generated module is out of date.
+ * test/RedisStore.test.ts fails while the generated module is out of date.
  */
 import { createHash } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"

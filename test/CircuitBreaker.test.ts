@@ -1,5 +1,5 @@
 /**
- * The state machine of DESIGN section 6, run against every store in
+ * The state machine (ARCHITECTURE.md, "Layers"), run against every store in
  * `support/stores.ts`. Time is the TestClock's; jitter comes from a fixed
  * `Random` where the exact open period matters.
  */

@@ -1,5 +1,5 @@
 /**
- * When Redis misbehaves (DESIGN section 9), against real processes and no mocks: a
+ * When Redis misbehaves (README, "When Redis misbehaves"), against real processes and no mocks: a
  * `redis-server` killed with SIGKILL, frozen with SIGSTOP, restarted empty, flushed of its
  * scripts, protected by a password we get wrong; the Upstash bridge answering garbage,
  * resetting connections or never answering; a state key overwritten by someone else.

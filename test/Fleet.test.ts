@@ -1,5 +1,5 @@
 /**
- * A real fleet (DESIGN sections 6, 8 and 10): five OS processes
+ * A real fleet (ARCHITECTURE.md): five OS processes
  * (`test/support/fleetWorker.ts`, run with `node --import tsx`), each with its own breaker and
  * its own ioredis connection, share one circuit in one `redis-server` started here. They call a
  * dependency: a small HTTP server in this process whose health the test switches, and which

@@ -1,5 +1,5 @@
 /**
- * The Promise side (`src/promise.ts`, DESIGN section 4) against a real Redis: one `redis-server`
+ * The Promise side (`src/promise.ts`, the README's "Promise API") against a real Redis: one `redis-server`
  * started here, reached over TCP (ioredis) and over the Upstash REST protocol (`@upstash/redis`
  * with its default options, through the test bridge). Every test uses its own service names or
  * key prefix. Time is real, so open periods are short.

@@ -1,6 +1,6 @@
 /**
  * What is particular to the Redis store: the embedded scripts, NOSCRIPT,
- * the round-trip targets of DESIGN section 8 (counted by Redis itself), the
+ * the round-trip budget of ARCHITECTURE.md (counted by Redis itself), the
  * key layout, TTLs, the registry and the server time source.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"

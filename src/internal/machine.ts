@@ -1,5 +1,5 @@
 /**
- * The state machine of DESIGN section 6 as plain synchronous functions over a
+ * The state machine (ARCHITECTURE.md, "Layers") as plain synchronous functions over a
  * mutable record. The memory store runs it directly; `lua/circuit.lua` is its
  * line-by-line twin for Redis, and the test suite holds the two against each
  * other on random event sequences. Change one, change the other.

@@ -1,6 +1,7 @@
 /**
  * The Redis store: `lua/circuit.lua` behind the `Circuit` interface, with the
- * per-instance cache and success batching of DESIGN section 8.
+ * per-instance cache and success batching of ARCHITECTURE.md, "The admit step
+ * and the round-trip budget".
  *
  * @internal
  */

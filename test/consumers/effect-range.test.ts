@@ -1,0 +1,91 @@
+/**
+ * The Effect range the package claims (`peerDependencies.effect`): its
+ * lowest version and the latest 3.x, each installed by the consumer. One copy
+ * of effect in `npm ls effect`, no version-mismatch warning, the types check,
+ * and a breaker opens on Redis (TCP and Upstash) and in memory.
+ */
+import { readFileSync } from "node:fs"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeConsumer, packageName, type Servers, startServers } from "./support.js"
+
+const peerRange: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"))
+  .peerDependencies.effect
+const lowest = /^\^(3\.\d+\.\d+)$/.exec(peerRange)?.[1]
+
+const program = `
+import { Effect, Layer, Redacted } from "effect"
+import { CircuitBreaker, CircuitStore, RedisCircuitStore } from "${packageName}"
+import { IORedisClient } from "${packageName}/ioredis"
+import { UpstashClient } from "${packageName}/upstash"
+const trip = (name: string, store: Layer.Layer<CircuitStore.CircuitStore, unknown>) => Effect.gen(function*() {
+  const breaker = yield* CircuitBreaker.make(name, { failureThreshold: 2 })
+  const seen: Array<string> = []
+  for (let i = 0; i < 3; i++) {
+    const result = yield* Effect.either(Effect.fail("boom" as const).pipe(breaker.protect))
+    seen.push(result._tag === "Left" ? (typeof result.left === "string" ? result.left : result.left._tag) : "ok")
+  }
+  return { seen, state: yield* breaker.state }
+}).pipe(Effect.provide(store), Effect.scoped, Effect.runPromise)
+declare const process: { env: Record<string, string | undefined> }
+const env = process.env
+const name = "range-" + Date.now()
+console.log(JSON.stringify({
+  memory: await trip(name, CircuitStore.layerMemory),
+  tcp: await trip(name, RedisCircuitStore.layer({ prefix: "tcp" }).pipe(Layer.provide(IORedisClient.layer({ url: env.TEST_REDIS_URL! })))),
+  upstash: await trip(name, RedisCircuitStore.layer({ prefix: "up" }).pipe(Layer.provide(UpstashClient.layer({ url: env.TEST_UPSTASH_URL!, token: Redacted.make(env.TEST_UPSTASH_TOKEN!) }))))
+}))
+`
+
+describe("the Effect range", () => {
+  let servers: Servers
+  beforeAll(async () => {
+    servers = await startServers()
+  })
+  afterAll(async () => {
+    await servers?.stop()
+  })
+
+  it("the claimed range is a caret range on 3.x", () => {
+    expect(lowest).toMatch(/^3\.\d+\.\d+$/)
+  })
+
+  for (const [label, spec] of [["lowest", lowest], ["latest 3.x", "3"]] as const) {
+    it(`effect ${label} (${spec}): one copy, no mismatch warning, types check, breakers open`, async () => {
+      const consumer = await makeConsumer(`effect-${label === "lowest" ? "lowest" : "latest"}`, {
+        dependencies: { effect: spec!, "@upstash/redis": "1.39.0", ioredis: "5.9.3" },
+        devDependencies: { typescript: "5.9.3" },
+        files: {
+          "main.mts": program,
+          "tsconfig.json": JSON.stringify({
+            compilerOptions: { module: "node16", target: "ES2022", strict: true, skipLibCheck: false, types: [], outDir: "out" },
+            files: ["main.mts"]
+          })
+        }
+      })
+      const installed = JSON.parse((await consumer.run("npm", ["ls", "effect", "--all", "--json"])).stdout)
+      const versions = new Set<string>()
+      const walk = (node: any) => {
+        for (const [dep, child] of Object.entries<any>(node.dependencies ?? {})) {
+          if (dep === "effect") versions.add(child.version)
+          walk(child)
+        }
+      }
+      walk(installed)
+      expect(versions.size).toBe(1)
+      const version = [...versions][0]!
+      if (label === "lowest") expect(version).toBe(lowest)
+      else expect(version.startsWith("3.")).toBe(true)
+      console.log(`[consumers] effect ${label}: ${version}`)
+
+      await consumer.run("npx", ["tsc", "-p", "."])
+      const result = await consumer.run("node", ["out/main.mjs"], {
+        env: { TEST_REDIS_URL: servers.redis.url, TEST_UPSTASH_URL: servers.bridge.url, TEST_UPSTASH_TOKEN: servers.token }
+      })
+      expect(result.stderr).not.toMatch(/versioned|Runtime of version/)
+      const report = JSON.parse(result.stdout.trim().split("\n").pop()!)
+      for (const store of ["memory", "tcp", "upstash"]) {
+        expect(report[store], store).toEqual({ seen: ["boom", "boom", "CircuitOpen"], state: "OPEN" })
+      }
+    })
+  }
+})
