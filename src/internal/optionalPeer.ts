@@ -15,6 +15,11 @@ import { CircuitConfigError } from "../CircuitConfig.js"
 /** @internal */
 export type OptionalPeer = "@upstash/redis" | "ioredis"
 
+const entryPoints: Record<OptionalPeer, string> = {
+  "@upstash/redis": "UpstashClient.layerConfig() from \"effect-circuit-breaker-redis/upstash\"",
+  "ioredis": "IORedisClient.layerConfig() from \"effect-circuit-breaker-redis/ioredis\""
+}
+
 const importAtRunTime = (specifier: string): Promise<unknown> =>
   import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ specifier)
 
@@ -41,11 +46,14 @@ export const load = <A>(
       new CircuitConfigError({
         service: "RedisCircuitStore",
         issues: [
-          isMissing(cause, specifier)
+          (isMissing(cause, specifier)
             ? `${wantedBy} is set, but the package "${specifier}" is not installed: run \`npm install ${specifier}\``
             : `${wantedBy} is set, but the package "${specifier}" could not be loaded (${
               cause instanceof Error ? cause.message.slice(0, 200) : String(cause).slice(0, 200)
-            })`
+            })`) +
+          ` (in a bundled app, such as a Worker or an Edge function, name the client instead: ${
+            entryPoints[specifier]
+          }, with RedisCircuitStore.layer())`
         ]
       })
   })

@@ -152,14 +152,28 @@ export const background = (
   }
 }
 
-/** The size of a folder's files in bytes. */
-export const folderBytes = async (dir: string): Promise<number> => {
+/**
+ * The size of the files under some folders in bytes, each file counted once
+ * however many hard links it has (workerd's install links its binary into a
+ * second place).
+ */
+export const diskBytes = async (dirs: ReadonlyArray<string>): Promise<number> => {
+  const seen = new Set<string>()
   let total = 0
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) total += await folderBytes(path)
-    else if (entry.isFile()) total += (await stat(path)).size
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) await walk(path)
+      else if (entry.isFile()) {
+        const info = await stat(path)
+        const id = `${info.dev}:${info.ino}`
+        if (seen.has(id)) continue
+        seen.add(id)
+        total += info.size
+      }
+    }
   }
+  for (const dir of dirs) await walk(dir)
   return total
 }
 
@@ -227,7 +241,7 @@ export const makeConsumer = async (name: string, options: ConsumerOptions = {}):
     dir,
     run: (command, args, runOptions) => run(command, args, { ...runOptions, cwd: dir }),
     write,
-    footprint: () => folderBytes(join(dir, "node_modules"))
+    footprint: () => diskBytes([join(dir, "node_modules")])
   }
   console.log(`[consumers] ${name}: npm install ${install.ms} ms, install footprint ${mb(await consumer.footprint())}`)
   return consumer

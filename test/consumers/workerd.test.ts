@@ -19,7 +19,7 @@
  * which never failed.
  */
 import { builtinModules } from "node:module"
-import { readdir, readFile, stat } from "node:fs/promises"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -27,6 +27,7 @@ import {
   background,
   type Background,
   type Consumer,
+  diskBytes,
   freePort,
   makeConsumer,
   mb,
@@ -113,27 +114,6 @@ const worker :Workerd.Worker = (
   globalOutbound = "internet",
 );
 `
-
-/** Bytes of the files under `dirs`, each file once (by device and inode). */
-const diskBytes = async (dirs: ReadonlyArray<string>): Promise<number> => {
-  const seen = new Set<string>()
-  let total = 0
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) await walk(path)
-      else if (entry.isFile()) {
-        const info = await stat(path)
-        const id = `${info.dev}:${info.ino}`
-        if (seen.has(id)) continue
-        seen.add(id)
-        total += info.size
-      }
-    }
-  }
-  for (const dir of dirs) await walk(dir)
-  return total
-}
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
