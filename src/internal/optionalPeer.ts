@@ -47,11 +47,13 @@ export const load = <A>(
         service: "RedisCircuitStore",
         issues: [
           (isMissing(cause, specifier)
-            ? `${wantedBy} is set, but the package "${specifier}" is not installed: run \`npm install ${specifier}\``
+            ? `${wantedBy} is set, but the package "${specifier}" is not installed (or the deployment did not copy it): ` +
+              `run \`npm install ${specifier}\``
             : `${wantedBy} is set, but the package "${specifier}" could not be loaded (${
               cause instanceof Error ? cause.message.slice(0, 200) : String(cause).slice(0, 200)
             })`) +
-          ` (in a bundled app, such as a Worker or an Edge function, name the client instead: ${
+          ` (in a bundled app, such as a Worker, an Edge function or a Next.js build with traced output, ` +
+          `name the client instead: ${
             entryPoints[specifier]
           }, with RedisCircuitStore.layer())`
         ]

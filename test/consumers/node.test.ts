@@ -138,14 +138,14 @@ console.log(JSON.stringify({ state, fromEnv: fromEnv._tag === "Left" ? fromEnv.l
     const { stdout } = await core.run("node", ["core.mjs"], { env: { REDIS_URL: servers.redis.url } })
     const report = JSON.parse(stdout.trim().split("\n").pop()!)
     expect(report.state).toBe("OPEN")
-    expect(report.fromEnv).toContain('REDIS_URL is set, but the package "ioredis" is not installed: run `npm install ioredis`')
+    expect(report.fromEnv).toContain('REDIS_URL is set, but the package "ioredis" is not installed (or the deployment did not copy it): run `npm install ioredis`')
     expect(report.promiseSide).toContain("npm install ioredis")
     expect(report.missing).toEqual({ upstash: "ERR_MODULE_NOT_FOUND", ioredis: "ERR_MODULE_NOT_FOUND", http: "ERR_MODULE_NOT_FOUND" })
     const upstash = await core.run("node", ["core.mjs"], {
       env: { UPSTASH_REDIS_REST_URL: servers.bridge.url, UPSTASH_REDIS_REST_TOKEN: servers.token }
     })
     expect(JSON.parse(upstash.stdout.trim().split("\n").pop()!).fromEnv).toContain(
-      'UPSTASH_REDIS_REST_URL is set, but the package "@upstash/redis" is not installed: run `npm install @upstash/redis`'
+      'UPSTASH_REDIS_REST_URL is set, but the package "@upstash/redis" is not installed (or the deployment did not copy it): run `npm install @upstash/redis`'
     )
     // and the secret never shows
     expect(upstash.stdout + upstash.stderr).not.toContain(servers.token)
