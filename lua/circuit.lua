@@ -9,13 +9,16 @@
 --                        rejections, probes, opens), buckets of metricsTtl / 24, expiring after metricsTtl
 -- (one hash tag: every key lives in one cluster slot)
 --
--- ARGV  1 op: acquire | record | force | read
---       2 now in epoch ms, or "server" to use Redis TIME
+-- ARGV  1 op: acquire | record | force | read | metrics | restore
+--       2 now in epoch ms: Redis's clock as the caller learned it from TIME (timeSource "server"),
+--         or the caller's own (timeSource "client"); no TIME in here, so the script stays
+--         deterministic (as Upstash asks)
 --       3 failureThreshold   4 successThreshold    5 recoveryTimeout   6 maxRecoveryTimeout
 --       7 monitoringPeriod   8 backoffMultiplier   9 backoffJitter    10 stateTtl
 --      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("" = off)
 --      14 minimumCalls
---      15 acquire: the probe id to lease; record: the probe permit held ("" = none)
+--      15 acquire: the probe id to lease; record: the probe permit held ("" = none);
+--         restore: "state openCount openedAt retryAt version", what the caller knew before Redis lost it
 --      16 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
 --      17 jitter sample u in [0, 1)
 --      18 batched successes to add first
@@ -24,23 +27,28 @@
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
---          created (1 when the state hash did not exist before this call),
+--          created (1 when the state hash did not exist before this call and this call wrote it),
 --          and for op "metrics" the fleet's successes, failures, rejections, probes, opens within metricsTtl
---          (zeros otherwise) }
+--          (zeros otherwise), missing (1 when the state hash did not exist before this call) }
+--
+-- Data that is not what this script writes (a number that is not a whole number in range, a key of
+-- another type, a time far in the future) is repaired and reported (repaired = 1), never an error:
+-- a script error would be taken for an unavailable store.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
+-- times further ahead of now than this were written by a clock that was wrong
+local FUTURE_TOLERANCE = 60000
+local MAX_INTEGER = 9007199254740991
 
 local stateKey, windowKey, probesKey, metricsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op = ARGV[1]
 
-local now
-if ARGV[2] == "server" then
-  local time = redis.call("TIME")
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-else
-  now = tonumber(ARGV[2])
+local function whole(n)
+  return n ~= nil and n == n and n >= 0 and n <= MAX_INTEGER and n == math.floor(n)
 end
+
+local now = tonumber(ARGV[2])
 
 local config = {
   failureThreshold = tonumber(ARGV[3]),
@@ -65,7 +73,7 @@ local counts = {}
 for n in string.gmatch(ARGV[20] or "", "%d+") do counts[#counts + 1] = tonumber(n) end
 local opens = 0
 
-if now == nil or config.failureThreshold == nil or config.stateTtl == nil then
+if not whole(now) or config.failureThreshold == nil or config.stateTtl == nil then
   return redis.error_reply("ERR circuit script: bad arguments")
 end
 
@@ -84,20 +92,24 @@ local function initial()
            writtenAt = 0, halfOpenSuccesses = 0 }
 end
 
--- keys that are not of their type (someone wrote over them) are dropped and reported
-local function checkType(key, expected)
-  local t = redis.call("TYPE", key)["ok"]
-  if t ~= "none" and t ~= expected then
+-- every command on a key: a key of another type (someone wrote over it) is dropped, reported,
+-- and the command run again on the empty key (the type is only checked when a command fails)
+local function kcall(...)
+  local reply = redis.pcall(...)
+  if type(reply) == "table" and reply.err ~= nil then
+    -- any other error is raised as it is
+    if string.find(reply.err, "WRONGTYPE", 1, true) == nil then return redis.call(...) end
+    local key = (select(2, ...))
     redis.call("DEL", key)
     repaired = 1
+    return redis.call(...)
   end
+  return reply
 end
-checkType(stateKey, "hash")
-checkType(windowKey, "hash")
-checkType(probesKey, "zset")
 
 local s = initial()
-local raw = redis.call("HGETALL", stateKey)
+local raw = kcall("HGETALL", stateKey)
+-- a key of another type was dropped by kcall: missing too
 local existed = #raw > 0
 if #raw > 0 then
   local fields = {}
@@ -106,16 +118,31 @@ if #raw > 0 then
   local loaded = { state = fields.state }
   for _, name in ipairs(NUMBERS) do
     local n = tonumber(fields[name])
-    if n == nil or n ~= n then ok = false else loaded[name] = n end
+    if whole(n) then loaded[name] = n else ok = false end
   end
   if ok then
     s = loaded
   else
-    -- a state hash overwritten with garbage: start again from CLOSED, and say so
+    -- a state hash overwritten with garbage (not a state, a number that is not a whole number
+    -- in range: inf, nan, 1.5, -1): start again from CLOSED, and say so; to its callers the state
+    -- is missing, so that an instance that knew it re-asserts it (as after a restart)
     redis.call("DEL", stateKey, windowKey, probesKey)
+    existed = false
     repaired = 1
     dirty = true
   end
+end
+
+-- times written by a clock far ahead (or rotten data) would stop time for the whole fleet:
+-- they are brought back to now, and an open period to at most what this config allows
+if s.changedAt > now + FUTURE_TOLERANCE or s.writtenAt > now + FUTURE_TOLERANCE or
+    s.openedAt > now + FUTURE_TOLERANCE or s.retryAt > now + config.stateTtl then
+  if s.changedAt > now then s.changedAt = now end
+  if s.writtenAt > now then s.writtenAt = now end
+  if s.openedAt > now then s.openedAt = now end
+  if s.retryAt > now + config.maxRecoveryTimeout then s.retryAt = now + config.maxRecoveryTimeout end
+  repaired = 1
+  dirty = true
 end
 
 -- ---------------------------------------------------------------------------
@@ -185,7 +212,7 @@ local function close()
 end
 
 local function pruneLeases()
-  redis.call("ZREMRANGEBYSCORE", probesKey, "-inf", t)
+  kcall("ZREMRANGEBYSCORE", probesKey, "-inf", t)
   return redis.call("ZCARD", probesKey)
 end
 
@@ -193,12 +220,19 @@ local function bucketOf(field)
   return tonumber(string.sub(field, 3))
 end
 
+-- a window field that is not c:<bucket> or f:<bucket> with a whole count is dropped (and reported)
 local function windowAdd(calls, failures)
   local index = math.floor(t / bucketWidth())
-  local fields = redis.call("HKEYS", windowKey)
-  for _, field in ipairs(fields) do
+  local raw = kcall("HGETALL", windowKey)
+  for i = 1, #raw, 2 do
+    local field = raw[i]
     local b = bucketOf(field)
-    if b == nil or b <= index - WINDOW_BUCKETS then redis.call("HDEL", windowKey, field) end
+    if b == nil or b <= index - WINDOW_BUCKETS then
+      redis.call("HDEL", windowKey, field)
+    elseif not whole(tonumber(raw[i + 1])) then
+      redis.call("HDEL", windowKey, field)
+      repaired = 1
+    end
   end
   redis.call("HINCRBY", windowKey, "c:" .. index, calls)
   redis.call("HINCRBY", windowKey, "f:" .. index, failures)
@@ -206,12 +240,13 @@ end
 
 local function windowSum()
   local index = math.floor(t / bucketWidth())
-  local raw = redis.call("HGETALL", windowKey)
+  local raw = kcall("HGETALL", windowKey)
   local calls, failures = 0, 0
   for i = 1, #raw, 2 do
     local field = raw[i]
     local b = bucketOf(field)
-    local n = tonumber(raw[i + 1]) or 0
+    local n = tonumber(raw[i + 1])
+    if not whole(n) then n = 0 end
     if b ~= nil and b > index - WINDOW_BUCKETS and b <= index then
       if string.sub(field, 1, 1) == "c" then calls = calls + n else failures = failures + n end
     end
@@ -289,6 +324,30 @@ local function record(outcome, held, batch)
   -- OPEN, FORCED_OPEN: late results of calls admitted before the circuit opened change nothing
 end
 
+-- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had
+-- not caught up) and the caller re-asserts what it knew: only onto a state that has seen nothing
+-- since it was created again, so that a newer transition is never rolled back
+local function restore(known)
+  local fields = {}
+  for word in string.gmatch(known, "%S+") do fields[#fields + 1] = word end
+  local state, openCount, openedAt, retryAt, version =
+    fields[1], tonumber(fields[2]), tonumber(fields[3]), tonumber(fields[4]), tonumber(fields[5])
+  if STATES[state] ~= true or not whole(openCount) or not whole(openedAt) or not whole(retryAt) or not whole(version) then
+    return redis.error_reply("ERR circuit script: bad restore")
+  end
+  expire()
+  if existed and not (s.state == "CLOSED" and s.version == 0 and s.openCount == 0) then return end
+  s.state = state
+  s.version = math.max(s.version, version) + 1
+  s.openCount = openCount
+  s.openedAt = math.min(openedAt, t)
+  s.retryAt = retryAt
+  s.changedAt = t
+  s.writtenAt = t
+  s.halfOpenSuccesses = 0
+  dirty = true
+end
+
 local function force(to)
   expire()
   s.writtenAt = t
@@ -318,6 +377,9 @@ elseif op == "force" then
   force(outcomeArg)
 elseif op == "read" or op == "metrics" then
   if successes > 0 then record("", "", successes) end
+elseif op == "restore" then
+  local failed = restore(probeArg)
+  if failed ~= nil then return failed end
 else
   return redis.error_reply("ERR circuit script: unknown op")
 end
@@ -329,14 +391,21 @@ end
 local METRICS_BUCKETS = 24
 local fleet = { 0, 0, 0, 0, 0 }
 if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 then
-  checkType(metricsKey, "hash")
   local index = math.floor(t / math.max(1, math.floor(metricsTtl / METRICS_BUCKETS)))
   local add = { counts[1] or 0, counts[2] or 0, counts[3] or 0, counts[4] or 0, opens }
   local names = { "s", "f", "r", "p", "o" }
   local wrote = false
   for i = 1, 5 do
     if add[i] > 0 then
-      redis.call("HINCRBY", metricsKey, index .. ":" .. names[i], add[i])
+      local field = index .. ":" .. names[i]
+      local added = redis.pcall("HINCRBY", metricsKey, field, add[i])
+      if type(added) == "table" and added.err ~= nil then
+        -- a key of another type, or a field that is not a whole count: dropped, counted again from here
+        if string.find(added.err, "WRONGTYPE", 1, true) ~= nil then redis.call("DEL", metricsKey)
+        else redis.call("HDEL", metricsKey, field) end
+        redis.call("HINCRBY", metricsKey, field, add[i])
+        repaired = 1
+      end
       wrote = true
     end
   end
@@ -351,13 +420,14 @@ if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 then
     redis.call("PEXPIRE", metricsKey, metricsTtl)
   end
   if op == "metrics" then
-    local raw = redis.call("HGETALL", metricsKey)
+    local raw = kcall("HGETALL", metricsKey)
     local position = { s = 1, f = 2, r = 3, p = 4, o = 5 }
     for i = 1, #raw, 2 do
       local b, name = string.match(raw[i], "^(%-?%d+):(%a)$")
       b = tonumber(b)
       if b ~= nil and b > index - METRICS_BUCKETS and b <= index and position[name] ~= nil then
-        fleet[position[name]] = fleet[position[name]] + (tonumber(raw[i + 1]) or 0)
+        local n = tonumber(raw[i + 1])
+        if whole(n) then fleet[position[name]] = fleet[position[name]] + n end
       end
     end
   end
@@ -388,13 +458,16 @@ if expired(s) then
   view.changedAt = t
 else
   calls, failures = windowSum()
-  probes = redis.call("ZCOUNT", probesKey, "(" .. t, "+inf")
+  probes = kcall("ZCOUNT", probesKey, "(" .. t, "+inf")
 end
 
 -- created: this call wrote a state that did not exist (first use, or after a restart or FLUSHALL)
 local created = 0
 if dirty and not existed then created = 1 end
 
+local missing = 0
+if not existed then missing = 1 end
+
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
          view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created,
-         fleet[1], fleet[2], fleet[3], fleet[4], fleet[5] }
+         fleet[1], fleet[2], fleet[3], fleet[4], fleet[5], missing }

@@ -47,6 +47,20 @@ const storeRoundTripsKey = MetricKey.counter("circuit_breaker_store_round_trips_
   description: "Round trips made to the circuit store",
   incremental: true
 })
+const clockSkewKey = MetricKey.gauge("circuit_breaker_clock_skew_ms", {
+  description: "Redis's clock minus this instance's, in milliseconds, as learned from Redis TIME"
+})
+
+/**
+ * Redis's clock minus this instance's clock, in milliseconds, as the Redis
+ * store last measured it (`timeSource: "server"`, the default). The store
+ * runs on Redis's clock whatever this is; a large value says this machine's
+ * clock is wrong.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const clockSkew = Metric.fromMetricKey(clockSkewKey)
 
 /**
  * Calls by `outcome`: `success`, `failure` (slow calls included), `rejected`

@@ -83,7 +83,14 @@ export interface Input<E = unknown> {
   readonly slowCallDuration?: DurationInput | undefined
   /** Which errors count as failures (default: every error). Interruptions never count. */
   readonly isFailure?: ((error: E) => boolean) | undefined
-  /** Where the Redis scripts take `now` from: the caller's `Clock` (default) or Redis `TIME`. */
+  /**
+   * Where the Redis store takes `now` from (default: the store's own
+   * `timeSource`, itself `"server"` by default). `"server"`: Redis's clock,
+   * through the offset each instance learns from Redis `TIME`, so that no
+   * instance's clock, however wrong, changes what the fleet sees. `"client"`:
+   * the caller's `Clock` as it is (for `TestClock`-driven tests against
+   * Redis). The memory store always uses the caller's `Clock`.
+   */
   readonly timeSource?: "client" | "server" | undefined
 }
 
@@ -114,7 +121,7 @@ export interface CircuitConfig {
   readonly minimumCalls: number
   readonly slowCallDuration: number | undefined
   readonly isFailure: ((error: unknown) => boolean) | undefined
-  readonly timeSource: "client" | "server"
+  readonly timeSource: "client" | "server" | undefined
 }
 
 /**
@@ -158,9 +165,26 @@ export const defaults = {
   stateCacheTtl: 1_000,
   storeTimeout: 500,
   onStoreUnavailable: "local",
-  minimumCalls: 10,
-  timeSource: "client"
+  minimumCalls: 10
 } as const
+
+/**
+ * The largest duration a field accepts: 10 years in milliseconds. Times and
+ * durations then stay whole numbers far below 2^53 in JavaScript and in Lua,
+ * and reach Redis without exponent notation.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxDuration = 315_360_000_000
+
+/**
+ * The largest count a field accepts (thresholds, probes, calls).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxCount = 1_000_000_000
 
 /**
  * Tuned starting points for common dependencies. Spread one and override:
@@ -260,7 +284,11 @@ const numberField = Schema.Number.annotations({
   message: (issue) => `must be a number (got ${describe(issue.actual)})`
 })
 
-const positiveInt = rule(numberField, "a positive integer", (n) => Number.isInteger(n) && n >= 1)
+const positiveInt = rule(
+  numberField,
+  `a positive integer at most ${maxCount}`,
+  (n) => Number.isInteger(n) && n >= 1 && n <= maxCount
+)
 
 /**
  * Milliseconds, or a `DurationInput`, decoded to a finite number of
@@ -302,7 +330,9 @@ const DurationMillis = Schema.transformOrFail(
   }
 )
 
-const positiveDuration = rule(DurationMillis, "greater than zero", (n) => n > 0)
+const boundedDuration = rule(DurationMillis, `at most ${maxDuration} ms (10 years)`, (n) => n <= maxDuration)
+
+const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0)
 
 const ServiceName = Schema.String.pipe(
   Schema.filter((name) => serviceNameProblem(name) ?? true)
@@ -330,7 +360,7 @@ const InputSchema = Schema.Struct({
   recoveryTimeout: opt(positiveDuration),
   maxRecoveryTimeout: opt(positiveDuration),
   monitoringPeriod: opt(positiveDuration),
-  backoffMultiplier: opt(rule(numberField, "at least 1", (n) => Number.isFinite(n) && n >= 1)),
+  backoffMultiplier: opt(rule(numberField, "between 1 and 1000", (n) => Number.isFinite(n) && n >= 1 && n <= 1000)),
   backoffJitter: opt(rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1)),
   stateTtl: opt(positiveDuration),
   metricsTtl: opt(positiveDuration),
@@ -338,7 +368,7 @@ const InputSchema = Schema.Struct({
   instanceId: opt(ServiceName),
   halfOpenMaxProbes: opt(positiveInt),
   probeLease: opt(positiveDuration),
-  stateCacheTtl: opt(DurationMillis),
+  stateCacheTtl: opt(boundedDuration),
   storeTimeout: opt(positiveDuration),
   onStoreUnavailable: opt(Literals("local", "fail-open", "fail-closed")),
   failureRateThreshold: opt(
@@ -437,7 +467,7 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
     minimumCalls: i.minimumCalls ?? defaults.minimumCalls,
     slowCallDuration: i.slowCallDuration,
     isFailure: i.isFailure,
-    timeSource: i.timeSource ?? defaults.timeSource
+    timeSource: i.timeSource
   })
 }
 

@@ -110,6 +110,11 @@ export interface Circuit {
   readonly reset: (now: number) => Effect.Effect<Snapshot, CircuitStoreError>
   /** The fleet's counts for this circuit, and its state. */
   readonly fleet: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
+  /**
+   * The store's clock minus the caller's, in ms, when the store runs on a
+   * clock of its own and has measured it (Redis with `timeSource: "server"`).
+   */
+  readonly clockSkew?: (() => number | undefined) | undefined
 }
 
 /**

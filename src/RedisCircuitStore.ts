@@ -44,6 +44,15 @@ export interface Options {
   readonly unavailableAfter?: number | undefined
   /** How long store calls pause once Redis is deemed unavailable (default 5 s). */
   readonly cooldown?: Duration.DurationInput | undefined
+  /**
+   * Where the scripts take `now` from, for circuits whose config does not
+   * say. `"server"` (default): Redis's clock, through the offset each
+   * instance learns from Redis `TIME` (measured before the first script
+   * call, refreshed every minute), so that no instance's clock, however
+   * wrong, changes what the fleet sees. `"client"`: each caller's `Clock` as
+   * it is: for tests that drive time with `TestClock` against Redis.
+   */
+  readonly timeSource?: "client" | "server" | undefined
 }
 
 /**
@@ -88,8 +97,12 @@ export const make = (
     if (!Number.isFinite(cooldownMillis) || (typeof options?.cooldown === "number" && options.cooldown < 0)) {
       issues.push(`cooldown must be a finite, non-negative duration (got ${String(options?.cooldown)})`)
     }
+    const timeSource = options?.timeSource ?? "server"
+    if (timeSource !== "server" && timeSource !== "client") {
+      issues.push(`timeSource must be "server" or "client" (got ${JSON.stringify(String(timeSource)).slice(0, 40)})`)
+    }
     if (issues.length > 0) return Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues }))
-    return internal.make(options?.prefix ?? internal.defaultPrefix, { unavailableAfter, cooldown: cooldownMillis })
+    return internal.make(options?.prefix ?? internal.defaultPrefix, { unavailableAfter, cooldown: cooldownMillis, timeSource })
   })
 
 /**

@@ -285,7 +285,7 @@ export type CircuitBreakerError = internal.CircuitBreakerError
  * try {
  *   createCircuitBreaker("payments", { failureThreshold: 0 })
  * } catch (error) {
- *   error instanceof CircuitConfigError // true: "failureThreshold must be a positive integer (got 0)"
+ *   error instanceof CircuitConfigError // true: "failureThreshold must be a positive integer at most 1000000000 (got 0)"
  * }
  * ```
  *

@@ -61,14 +61,14 @@ describe("CircuitConfig", () => {
   })
 
   const cases: ReadonlyArray<[string, unknown, string]> = [
-    ["negative threshold", { failureThreshold: -1 }, "failureThreshold must be a positive integer (got -1)"],
-    ["zero threshold", { successThreshold: 0 }, "successThreshold must be a positive integer (got 0)"],
-    ["non-integer threshold", { failureThreshold: 2.5 }, "failureThreshold must be a positive integer (got 2.5)"],
+    ["negative threshold", { failureThreshold: -1 }, "failureThreshold must be a positive integer at most 1000000000 (got -1)"],
+    ["zero threshold", { successThreshold: 0 }, "successThreshold must be a positive integer at most 1000000000 (got 0)"],
+    ["non-integer threshold", { failureThreshold: 2.5 }, "failureThreshold must be a positive integer at most 1000000000 (got 2.5)"],
     ["threshold as a string", { failureThreshold: "5" }, "failureThreshold must be a number (got \"5\")"],
-    ["NaN threshold", { halfOpenMaxProbes: Number.NaN }, "halfOpenMaxProbes must be a positive integer (got NaN)"],
+    ["NaN threshold", { halfOpenMaxProbes: Number.NaN }, "halfOpenMaxProbes must be a positive integer at most 1000000000 (got NaN)"],
     ["jitter above 1", { backoffJitter: 1.5 }, "backoffJitter must be between 0 and 1 (got 1.5)"],
     ["jitter below 0", { backoffJitter: -0.1 }, "backoffJitter must be between 0 and 1 (got -0.1)"],
-    ["multiplier below 1", { backoffMultiplier: 0.5 }, "backoffMultiplier must be at least 1 (got 0.5)"],
+    ["multiplier below 1", { backoffMultiplier: 0.5 }, "backoffMultiplier must be between 1 and 1000 (got 0.5)"],
     [
       "maxRecoveryTimeout < recoveryTimeout",
       { recoveryTimeout: 60_000, maxRecoveryTimeout: 10_000 },
@@ -93,7 +93,13 @@ describe("CircuitConfig", () => {
     ["bad policy", { onStoreUnavailable: "ignore" }, "onStoreUnavailable must be one of \"local\", \"fail-open\", \"fail-closed\" (got \"ignore\")"],
     ["isFailure not a function", { isFailure: true }, "isFailure must be a function (got true)"],
     ["config not an object", 42, "configuration must be an object (got 42)"],
-    ["empty serviceName", { serviceName: "" }, "serviceName must not be empty"]
+    ["empty serviceName", { serviceName: "" }, "serviceName must not be empty"],
+    // bounds: beyond them Lua and Redis would see exponent notation or inexact integers
+    ["stateTtl 1e17", { stateTtl: 1e17 }, "stateTtl must be at most 315360000000 ms (10 years) (got 100000000000000000)"],
+    ["metricsTtl 1e17", { metricsTtl: 1e17 }, "metricsTtl must be at most 315360000000 ms (10 years) (got 100000000000000000)"],
+    ["stateCacheTtl 11 years", { stateCacheTtl: "4000 days" }, "stateCacheTtl must be at most 315360000000 ms (10 years)"],
+    ["a huge threshold", { failureThreshold: 2 ** 53 }, "failureThreshold must be a positive integer at most 1000000000 (got 9007199254740992)"],
+    ["a huge multiplier", { backoffMultiplier: 1e6 }, "backoffMultiplier must be between 1 and 1000 (got 1000000)"]
   ]
 
   for (const [title, input, message] of cases) {

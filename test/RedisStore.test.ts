@@ -176,15 +176,23 @@ describe("Redis data model", () => {
       expect([...names].sort()).toEqual(["alpha", "beta"])
     }))
 
-  it.effect("timeSource: \"server\" takes now from Redis TIME, not the caller's clock", () =>
+  const serverTimePrefix = freshPrefix()
+  it.effect("timeSource \"server\" (the default): Redis holds Redis's time; the instance sees its own clock's", () =>
     Effect.gen(function*() {
       // the TestClock says 1970; Redis knows better
-      const breaker = yield* CircuitBreaker.make("server-time", { failureThreshold: 1, timeSource: "server" })
+      const breaker = yield* CircuitBreaker.make("server-time", { failureThreshold: 1 })
       yield* Effect.either(breaker.protect(Effect.fail("boom")))
-      const snapshot = yield* breaker.snapshot
       const [seconds] = (yield* Effect.promise(() => server.cli("TIME"))).split("\n")
-      expect(Math.abs(snapshot.openedAt - Number(seconds) * 1000)).toBeLessThan(5_000)
-    }).pipe(Effect.provide(storeOn(tcp()))))
+      const key = RedisCircuitStore.stateKey("server-time", { prefix: serverTimePrefix })
+      const written = Number(yield* Effect.promise(() => server.cli("HGET", key, "openedAt")))
+      expect(Math.abs(written - Number(seconds) * 1000)).toBeLessThan(5_000)
+      // on this instance's clock (the TestClock at 0) it opened just now
+      const snapshot = yield* breaker.snapshot
+      expect(Math.abs(snapshot.openedAt)).toBeLessThan(1_000)
+      // the skew it learned is in its health
+      const health = yield* breaker.health
+      expect(Math.abs(health.clockSkewMs! - Number(seconds) * 1000)).toBeLessThan(5_000)
+    }).pipe(Effect.provide(storeOn(tcp(), serverTimePrefix))))
 
   it("a bad prefix fails with a CircuitConfigError", async () => {
     const result = await Effect.runPromise(

@@ -75,6 +75,8 @@ export interface Health {
   readonly state: State
   readonly metrics: Metrics
   readonly timestamp: number
+  /** Redis's clock minus this instance's, in ms (Redis store on server time, once measured). */
+  readonly clockSkewMs?: number
 }
 
 /** @internal */
@@ -508,12 +510,14 @@ export class CircuitBreakerImpl {
   get health(): Effect.Effect<Health> {
     return this.withSnapshot((snapshot, now) => {
       const status = statusOf(snapshot.state)
+      const clockSkewMs = this.circuit.clockSkew?.()
       return {
         service: this.config.serviceName,
         status: status === "healthy" && this.degraded ? "degraded" : status,
         state: snapshot.state,
         metrics: this.metricsFrom(snapshot),
-        timestamp: now
+        timestamp: now,
+        ...(clockSkewMs !== undefined ? { clockSkewMs } : {})
       }
     })
   }

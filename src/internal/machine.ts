@@ -15,6 +15,9 @@ export const WINDOW_BUCKETS = 10
 /** The longest `retryAfter` given to a call rejected because every probe permit is taken. */
 export const HALF_OPEN_RETRY_AFTER = 1_000
 
+/** Times further ahead of now than this were written by a clock that was wrong. */
+export const FUTURE_TOLERANCE = 60_000
+
 /** @internal */
 export type Outcome = "success" | "failure" | "release"
 
@@ -89,7 +92,27 @@ export const openPeriod = (config: CircuitConfig, k: number, u: number): number 
 export const bucketWidth = (config: CircuitConfig): number =>
   Math.max(1, Math.floor(config.monitoringPeriod / WINDOW_BUCKETS))
 
-const effectiveNow = (s: MachineState, now: number): number => (now > s.changedAt ? now : s.changedAt)
+/**
+ * Times written by a clock far ahead would stop time for the circuit: they
+ * are brought back to `now`, and an open period to at most what the config
+ * allows (the Lua twin does the same when it loads a state).
+ */
+const clampFuture = (s: MachineState, config: CircuitConfig, now: number): void => {
+  if (
+    s.changedAt > now + FUTURE_TOLERANCE || s.writtenAt > now + FUTURE_TOLERANCE ||
+    s.openedAt > now + FUTURE_TOLERANCE || s.retryAt > now + config.stateTtl
+  ) {
+    if (s.changedAt > now) s.changedAt = now
+    if (s.writtenAt > now) s.writtenAt = now
+    if (s.openedAt > now) s.openedAt = now
+    if (s.retryAt > now + config.maxRecoveryTimeout) s.retryAt = now + config.maxRecoveryTimeout
+  }
+}
+
+const effectiveNow = (s: MachineState, config: CircuitConfig, now: number): number => {
+  clampFuture(s, config, now)
+  return now > s.changedAt ? now : s.changedAt
+}
 
 /**
  * A state not written for `stateTtl` is forgotten, as its Redis keys would be;
@@ -185,7 +208,7 @@ const tripped = (config: CircuitConfig, calls: number, failures: number): boolea
  * @internal
  */
 export const acquire = (s: MachineState, config: CircuitConfig, now: number, probeId: string): Decision => {
-  const t = effectiveNow(s, now)
+  const t = effectiveNow(s, config, now)
   expire(s, config, t)
   switch (s.state) {
     case "CLOSED":
@@ -236,7 +259,7 @@ export const record = (
   u: number,
   successes: number
 ): void => {
-  const t = effectiveNow(s, now)
+  const t = effectiveNow(s, config, now)
   expire(s, config, t)
   s.writtenAt = t
   switch (s.state) {
@@ -281,7 +304,7 @@ export const force = (
   now: number,
   to: "FORCED_OPEN" | "FORCED_CLOSED" | "RESET"
 ): void => {
-  const t = effectiveNow(s, now)
+  const t = effectiveNow(s, config, now)
   expire(s, config, t)
   s.writtenAt = t
   if (to === "RESET") {
@@ -299,7 +322,7 @@ export const force = (
  * @internal
  */
 export const snapshot = (s: MachineState, config: CircuitConfig, now: number): Snapshot => {
-  const t = effectiveNow(s, now)
+  const t = effectiveNow(s, config, now)
   if (expired(s, config, t)) {
     return { ...emptySnapshot, version: s.version + 1, changedAt: t }
   }

@@ -27,6 +27,7 @@ import {
 } from "../CircuitStore.js"
 import { RedisClient, type RedisClientError, runScript } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
+import { ServerClock } from "./serverClock.js"
 
 /** @internal */
 export const defaultPrefix = "cb"
@@ -42,6 +43,25 @@ export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
 
 // eslint-disable-next-line no-control-regex
 const badPrefix = /[{}\s\u0000-\u001f\u007f]/
+
+/**
+ * What Redis lost that this instance knew and re-asserts: an admin hold, an
+ * OPEN still in its open period, a HALF_OPEN (as OPEN until now, so that the
+ * next call probes). Times are this instance's.
+ */
+const lostState = (known: Snapshot, now: number): Snapshot | undefined => {
+  switch (known.state) {
+    case "FORCED_OPEN":
+    case "FORCED_CLOSED":
+      return known
+    case "OPEN":
+      return known.retryAt > now ? known : undefined
+    case "HALF_OPEN":
+      return { ...known, state: "OPEN", retryAt: now }
+    case "CLOSED":
+      return undefined
+  }
+}
 
 /** The longest a locally counted success or rejection waits before it is sent. */
 const FLUSH_INTERVAL = Duration.seconds(1)
@@ -73,7 +93,8 @@ const Reply = Schema.Tuple(
   Int, // fleet failures
   Int, // fleet rejections
   Int, // fleet probes
-  Int // fleet opens
+  Int, // fleet opens
+  Int // missing: the state hash did not exist before this call
 )
 
 const decodeReply = Schema.decodeUnknownEither(Reply)
@@ -86,10 +107,18 @@ interface Reply {
   readonly t: number
   readonly repaired: boolean
   readonly created: boolean
+  readonly missing: boolean
   readonly fleet: FleetCounts
 }
 
-const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
+/** A time of the script's clock on this instance's clock (0 stays 0: "never"). */
+const local = (time: number, offset: number): number => (time === 0 ? 0 : time - offset)
+
+/**
+ * The script's reply, with its times moved from the clock the script ran on
+ * (Redis's, for `timeSource: "server"`) to this instance's, by `offset`.
+ */
+const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStoreError> =>
   Either.match(decodeReply(raw), {
     onLeft: (error) =>
       Either.left(
@@ -105,9 +134,9 @@ const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
           state: r[0],
           version: r[1],
           openCount: r[2],
-          openedAt: r[3],
-          retryAt: r[4],
-          changedAt: r[5],
+          openedAt: local(r[3], offset),
+          retryAt: local(r[4], offset),
+          changedAt: local(r[5], offset),
           failures: r[6],
           calls: r[7],
           halfOpenSuccesses: r[8],
@@ -116,9 +145,10 @@ const toReply = (raw: unknown): Either.Either<Reply, CircuitStoreError> =>
         decision: r[10],
         retryAfter: r[11],
         probe: r[12],
-        t: r[13],
+        t: local(r[13], offset),
         repaired: r[14] === 1,
         created: r[15] === 1,
+        missing: r[21] === 1,
         fleet: { successes: r[16], failures: r[17], rejections: r[18], probes: r[19], opens: r[20] }
       })
   })
@@ -194,18 +224,50 @@ class StoreGuard {
   }
 }
 
+/** Redis errors that say Redis cannot be used now, as opposed to one circuit's data being wrong. */
+const unavailableReply = /^(BUSY|LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/
+
+/**
+ * Whether a failed command counts against the store's own breaker: only
+ * transport failures (connection, timeout, authentication, an unreadable
+ * reply) and a server that cannot serve do. An error about one circuit's
+ * data (a script error) fails that call alone.
+ */
+const isTransport = (error: RedisClientError): boolean =>
+  error.kind === "Connection" || error.kind === "Timeout" || error.kind === "Auth" || error.kind === "Reply" ||
+  (error.kind === "Command" && unavailableReply.test(error.reason))
+
 interface Shared {
   readonly client: RedisClient["Type"]
+  /** Redis's clock as this instance learned it (`timeSource: "server"`). */
+  readonly clock: ServerClock
+  /** The time source of circuits whose config does not choose one. */
+  readonly timeSource: "client" | "server"
   readonly prefix: string
   readonly scope: Scope.Scope
   readonly guard: StoreGuard
   /** A probe id unique in the fleet: the holder, this store, a counter. */
   readonly nextProbeId: (holder: string) => string
   /**
+   * One round trip, bounded by `timeout` ms and interruptible (callers run it
+   * inside uninterruptible regions), its failure as a `CircuitStoreError`;
+   * transport failures count against the store's breaker, anything else
+   * (an error about one circuit's data) does not.
+   */
+  readonly bounded: <A>(
+    command: Effect.Effect<A, RedisClientError | "BadTime">,
+    timeout: number,
+    what: string
+  ) => Effect.Effect<A, CircuitStoreError>
+  /**
    * A command outside the circuit script (registry): refused at once while
    * Redis is deemed unavailable, bounded by the default `storeTimeout`.
    */
   readonly guarded: <A>(command: Effect.Effect<A, RedisClientError>) => Effect.Effect<A, CircuitStoreError>
+  /** Drops a registry key of the wrong type (someone wrote over it), with a warning. */
+  readonly repairRegistry: Effect.Effect<void, CircuitStoreError>
+  /** Runs an effect in the background, in the store's scope. */
+  readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
   /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
   readonly batched: () => void
 }
@@ -273,9 +335,40 @@ class RedisCircuit implements Circuit {
     return true
   }
 
+  clockSkew(): number | undefined {
+    return this.serverTime ? this.shared.clock.offset : undefined
+  }
+
+  /** Whether this circuit runs on Redis's clock: its config says so, or else the store's. */
+  private get serverTime(): boolean {
+    return (this.config.timeSource ?? this.shared.timeSource) === "server"
+  }
+
+  /** The offset to Redis's clock this circuit's calls use: 0 on the caller's own clock. */
+  private get offset(): number {
+    return this.serverTime ? this.shared.clock.offset ?? 0 : 0
+  }
+
+  /**
+   * Learns Redis's clock before the first script call (`timeSource:
+   * "server"`), and refreshes it in the background once it is old. Bounded by
+   * `storeTimeout`; a transport failure counts against the store's breaker.
+   */
+  private get syncClock(): Effect.Effect<void, CircuitStoreError> {
+    if (!this.serverTime) return Effect.void
+    const clock = this.shared.clock
+    return Effect.clockWith((local) => {
+      const read = () => local.unsafeCurrentTimeMillis()
+      if (clock.offset !== undefined) {
+        return clock.stale(read()) ? clock.refresh(read, this.shared.fork) : Effect.void
+      }
+      return this.shared.bounded(clock.measure(read), this.config.storeTimeout, "TIME")
+    })
+  }
+
   /** One call of the script, with the batched successes riding along. */
   private call(
-    op: "acquire" | "record" | "force" | "read" | "metrics",
+    op: "acquire" | "record" | "force" | "read" | "metrics" | "restore",
     now: number,
     probe: string,
     outcome: string,
@@ -286,9 +379,12 @@ class RedisCircuit implements Circuit {
       const guard = this.shared.guard
       const refused = guard.check(now)
       if (refused !== undefined) return Effect.fail(refused)
+      if (this.serverTime && this.shared.clock.offset === undefined) {
+        return Effect.zipRight(this.syncClock, this.call(op, now, probe, outcome, sample, peek))
+      }
       const e = this.entry
       // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
-      const batch = op === "force" || peek ? 0 : e.pending
+      const batch = op === "force" || op === "restore" || peek ? 0 : e.pending
       e.pending -= batch
       if (op === "record") {
         if (outcome === "success") e.unsent[0]++
@@ -301,10 +397,11 @@ class RedisCircuit implements Circuit {
         e.pending += batch
         if (!peek) for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
       }
+      const offset = this.offset
       this.hooks.storeRoundTrips.update(1)
-      return runScript(this.shared.client, scripts.circuit, this.keys, [
+      const roundTrip = runScript(this.shared.client, scripts.circuit, this.keys, [
         op,
-        this.config.timeSource === "server" ? "server" : String(now),
+        String(now + offset),
         ...this.args,
         probe,
         outcome,
@@ -312,31 +409,19 @@ class RedisCircuit implements Circuit {
         String(batch),
         String(this.config.metricsTtl),
         unsent.join(" ")
-      ]).pipe(
-        Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
-        // callers run this inside uninterruptible regions (probe permits): the round trip
-        // itself must stay interruptible, or the timeout could not cut it short
-        Effect.interruptible,
-        Effect.timeoutFail({
-          duration: Duration.millis(this.config.storeTimeout),
-          onTimeout: () =>
-            new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${this.config.storeTimeout} ms)` })
-        }),
-        Effect.flatMap(toReply),
+      ])
+      return this.shared.bounded(roundTrip, this.config.storeTimeout, "script").pipe(
+        Effect.flatMap((raw) => toReply(raw, offset)),
         Effect.tapBoth({
           onFailure: (error) =>
-            Effect.clockWith((clock) =>
-              Effect.sync(() => {
-                giveBack()
-                e.failed = error
-                e.failures++
-                guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
-              })
-            ),
+            Effect.sync(() => {
+              giveBack()
+              e.failed = error
+              e.failures++
+            }),
           onSuccess: (reply) => {
-            guard.success()
             e.failed = undefined
-            return this.remember(now, reply, sequence, peek)
+            return Effect.zipRight(this.remember(now, reply, sequence, peek), this.syncClock.pipe(Effect.ignore))
           }
         }),
         // the caller gave up (not Redis): nothing is lost, and the store is not blamed
@@ -351,6 +436,7 @@ class RedisCircuit implements Circuit {
     // replies may overtake each other (parallel HTTP requests): an older one must not
     // overwrite what a newer one said
     if (sequence < e.applied) return Effect.void
+    const known = e.snapshot
     e.applied = sequence
     e.snapshot = s
     e.fetchedAt = now
@@ -363,7 +449,15 @@ class RedisCircuit implements Circuit {
       : 0
     const tasks: Array<Effect.Effect<void>> = []
     if (reply.repaired) {
-      tasks.push(Effect.logWarning(`circuit ${JSON.stringify(this.name)}: its Redis state was not readable and was reset`))
+      tasks.push(
+        Effect.logWarning(`circuit ${JSON.stringify(this.name)}: some of its Redis data was not readable and was repaired`)
+      )
+    }
+    // Redis lost the circuit (restart, FLUSHALL, failover, data overwritten), now or since this
+    // instance last heard of it (its version went back): what this instance knew is re-asserted
+    if (!peek && known !== undefined && (reply.missing || s.version < known.version)) {
+      const lost = lostState(known, now)
+      if (lost !== undefined) tasks.push(this.restore(lost, now))
     }
     // a state that had to be created (first use, or wiped by a restart or FLUSHALL) is registered again
     if (!peek && (!e.registered || reply.created)) {
@@ -374,11 +468,34 @@ class RedisCircuit implements Circuit {
   }
 
   /**
+   * Writes back what Redis lost, unless the circuit has seen a transition
+   * since it was created again (the script checks): one warning, one round
+   * trip; a failure leaves the fleet on what Redis now holds.
+   */
+  private restore(lost: Snapshot, now: number): Effect.Effect<void> {
+    const offset = this.offset
+    const server = (time: number) => (time === 0 ? 0 : time + offset)
+    const known = [lost.state, lost.openCount, server(lost.openedAt), server(lost.retryAt), lost.version].join(" ")
+    return Effect.logWarning(
+      `circuit ${JSON.stringify(this.name)}: Redis lost its state (restart, flush or failover); ` +
+        `re-asserting ${lost.state}${lost.state === "OPEN" ? ` until ${new Date(lost.retryAt).toISOString()}` : ""}`
+    ).pipe(
+      Effect.zipRight(this.call("restore", now, known, "", 0)),
+      Effect.ignore
+    )
+  }
+
+  /**
    * Adds the name to the registry (a failure is retried after the next round
    * trip). Called when the breaker is made, never on a call's path.
    */
   get registerNow(): Effect.Effect<void> {
-    return this.shared.guarded(this.shared.client.send(["SADD", registryKeyOf(this.shared.prefix), this.name])).pipe(
+    const key = registryKeyOf(this.shared.prefix)
+    return this.shared.guarded(this.shared.client.send(["SADD", key, this.name])).pipe(
+      Effect.catchIf(
+        (error) => error.reason.includes("WRONGTYPE"),
+        () => Effect.zipRight(this.shared.repairRegistry, this.shared.guarded(this.shared.client.send(["SADD", key, this.name])))
+      ),
       Effect.matchEffect({
         onFailure: () => Effect.sync(() => (this.entry.registered = false)),
         onSuccess: () => Effect.sync(() => (this.entry.registered = true))
@@ -402,19 +519,49 @@ class RedisCircuit implements Circuit {
       if (this.entry.failures !== failuresBefore && this.entry.failed !== undefined) {
         return Effect.fail(this.entry.failed)
       }
-      return Effect.map(this.call("acquire", now, this.shared.nextProbeId(holder), "", 0), (reply): Decision => {
-        if (reply.decision === "reject") this.entry.unsent[2]++
-        else if (reply.probe !== "") this.entry.unsent[3]++
-        return reply.decision === "reject"
-          ? { _tag: "Reject", retryAfter: reply.retryAfter, state: reply.snapshot.state, version: reply.snapshot.version }
-          : {
-            _tag: "Allow",
-            probe: reply.probe === "" ? undefined : reply.probe,
-            state: reply.snapshot.state,
-            version: reply.snapshot.version
+      // the lease id is chosen before the round trip: a caller that gives up releases it
+      const probeId = this.shared.nextProbeId(holder)
+      const sentBefore = this.entry.sent
+      return this.call("acquire", now, probeId, "", 0).pipe(
+        // only when a round trip was sent: a store that refuses calls costs nothing per call
+        Effect.onExit((exit) =>
+          Exit.isSuccess(exit) || this.entry.sent === sentBefore ? Effect.void : this.release(probeId)
+        ),
+        Effect.map((reply): Decision => {
+          // Redis had lost the circuit and it was just re-asserted: decide on what it holds now
+          if (this.entry.snapshot !== undefined && this.entry.snapshot.version !== reply.snapshot.version) {
+            const decided = this.acquireLocal(now)
+            if (decided !== undefined && decided._tag === "Reject") return decided
           }
-      })
+          if (reply.decision === "reject") this.entry.unsent[2]++
+          else if (reply.probe !== "") this.entry.unsent[3]++
+          return reply.decision === "reject"
+            ? { _tag: "Reject", retryAfter: reply.retryAfter, state: reply.snapshot.state, version: reply.snapshot.version }
+            : {
+              _tag: "Allow",
+              probe: reply.probe === "" ? undefined : reply.probe,
+              state: reply.snapshot.state,
+              version: reply.snapshot.version
+            }
+        })
+      )
     }))
+  }
+
+  /**
+   * Gives back a probe lease the caller may or may not have got (it gave up
+   * during the round trip, or the round trip timed out): in the background,
+   * right away and once more after `storeTimeout` (over HTTP the acquire may
+   * still be on its way), each bounded by `storeTimeout`. Releasing a lease
+   * that was never taken changes nothing.
+   */
+  private release(probeId: string): Effect.Effect<void> {
+    const once = Effect.clockWith((clock) =>
+      this.call("record", clock.unsafeCurrentTimeMillis(), probeId, "release", 0)
+    ).pipe(Effect.ignore)
+    return this.shared.fork(
+      Effect.zipRight(once, Effect.zipRight(Effect.sleep(Duration.millis(this.config.storeTimeout)), once))
+    )
   }
 
   record(
@@ -462,15 +609,16 @@ class RedisCircuit implements Circuit {
 }
 
 /** @internal */
-export interface GuardOptions {
+export interface StoreOptions {
   readonly unavailableAfter: number
   readonly cooldown: number
+  readonly timeSource: "client" | "server"
 }
 
 /** @internal */
 export const make = (
   prefix: string,
-  guardOptions: GuardOptions
+  options: StoreOptions
 ): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
     if (prefix.length === 0 || prefix.length > 64 || badPrefix.test(prefix)) {
@@ -484,30 +632,58 @@ export const make = (
     const scope = yield* Effect.scope
     const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     let probes = 0
-    const guard = new StoreGuard(guardOptions.unavailableAfter, guardOptions.cooldown)
+    const guard = new StoreGuard(options.unavailableAfter, options.cooldown)
     const shared: Shared = {
       client,
+      clock: new ServerClock(client),
+      timeSource: options.timeSource,
       prefix,
       scope,
       guard,
       nextProbeId: (holder) => `${holder}:${storeId}:${++probes}`,
-      guarded: (command) =>
+      bounded: (command, timeout, what) =>
         Effect.clockWith((clock) => {
-          const refused = guard.check(clock.unsafeCurrentTimeMillis())
-          if (refused !== undefined) return Effect.fail(refused)
+          let transport = false
           return command.pipe(
-            Effect.mapError((error) => new CircuitStoreError({ reason: error.message })),
+            Effect.mapError((error) => {
+              if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
+              transport = isTransport(error)
+              return new CircuitStoreError({ reason: error.message })
+            }),
             Effect.interruptible,
             Effect.timeoutFail({
-              duration: Duration.millis(defaults.storeTimeout),
-              onTimeout: () => new CircuitStoreError({ reason: `no reply from Redis within ${defaults.storeTimeout} ms` })
+              duration: Duration.millis(timeout),
+              onTimeout: () => {
+                transport = true
+                return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
+              }
             }),
             Effect.tapBoth({
-              onFailure: (error) => Effect.clockWith((c) => Effect.sync(() => guard.failure(c.unsafeCurrentTimeMillis(), error.reason))),
+              onFailure: (error) =>
+                Effect.sync(() => {
+                  if (transport) guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
+                  else guard.success()
+                }),
               onSuccess: () => Effect.sync(() => guard.success())
             })
           )
         }),
+      guarded: (command) =>
+        Effect.clockWith((clock) => {
+          const refused = guard.check(clock.unsafeCurrentTimeMillis())
+          if (refused !== undefined) return Effect.fail(refused)
+          return shared.bounded(command, defaults.storeTimeout, "registry")
+        }),
+      fork: (effect) => Effect.asVoid(Effect.forkIn(effect, scope)),
+      repairRegistry: Effect.suspend(() =>
+        Effect.zipRight(
+          Effect.logWarning(
+            `circuit registry ${JSON.stringify(registryKeyOf(prefix))} was not a set and was dropped; ` +
+              "circuits register again as they are used"
+          ),
+          shared.guarded(client.send(["DEL", registryKeyOf(prefix)]))
+        )
+      ),
       batched: () => {
         if (!awake) {
           awake = true
@@ -537,6 +713,13 @@ export const make = (
     yield* Scope.addFinalizer(scope, flushAll)
 
     const names = shared.guarded(client.send(["SMEMBERS", registryKeyOf(prefix)])).pipe(
+      Effect.catchIf(
+        (error) => error.reason.includes("WRONGTYPE"),
+        () => {
+          for (const entry of entries.values()) entry.registered = false
+          return Effect.as(shared.repairRegistry, [])
+        }
+      ),
       Effect.flatMap((reply) =>
         Array.isArray(reply) && reply.every((name) => typeof name === "string")
           ? Effect.succeed(reply as ReadonlyArray<string>)

@@ -2,7 +2,8 @@
  * The stores the state-machine suite runs against: memory, Redis over TCP
  * (ioredis) and Redis over the Upstash REST protocol (@upstash/redis through
  * the bridge). Each case gives a fresh, empty store per test: the Redis cases
- * share one server and isolate tests by key prefix.
+ * share one server and isolate tests by key prefix. The suites drive time with
+ * `TestClock`, so the Redis cases run on the caller's clock (`timeSource: "client"`).
  */
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -45,7 +46,7 @@ export const makeTcpCase = (): StoreCase & { readonly server: () => RedisServer 
       await server?.stop()
     },
     fresh: () =>
-      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+      RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
         Layer.provide(IORedisClient.layer({ url: server!.url })),
         Layer.orDie
       )
@@ -69,7 +70,7 @@ export const makeUpstashCase = (): StoreCase & { readonly bridge: () => UpstashB
       await server?.stop()
     },
     fresh: () =>
-      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+      RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
         Layer.provide(UpstashClient.layer({ url: bridge!.url, token: Redacted.make(token) })),
         Layer.orDie
       )
@@ -88,7 +89,7 @@ export const makeClusterCase = (): StoreCase => {
       await cluster?.stop()
     },
     fresh: () =>
-      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+      RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
         Layer.provide(IORedisClient.layer({ cluster: cluster!.startupNodes })),
         Layer.orDie
       )
