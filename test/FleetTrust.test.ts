@@ -1,0 +1,361 @@
+/**
+ * The fleet's guarantees when parts of it lie or forget, tried as an adversary
+ * would, with the default settings unless said otherwise, against real
+ * `redis-server` processes, over TCP and over the Upstash bridge:
+ *
+ * - instances whose clocks are off (±30 s, ±1 h, +1 day) cannot run extra
+ *   probes, hold a circuit open past its open period, freeze or wipe the
+ *   window, or undo another instance's transition (the store runs on Redis's
+ *   clock, through the offset each instance learns from `TIME`);
+ * - a caller that gives up during the acquire round trip (its own timeout, or
+ *   `storeTimeout`) does not leak the probe permit for `probeLease`;
+ * - an error about one circuit's data (here: an ACL that forbids its keys)
+ *   does not pause the store for the others; a registry key of the wrong type
+ *   is repaired.
+ *
+ * Each "instance" is a store of its own (its own client, cache and clock
+ * offset) and a skewed `Clock`. These tests run on real time: the clock under
+ * test is Redis's, which `TestClock` cannot move.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { CircuitBreaker, type CircuitConfig, CircuitStore, RedisCircuitStore, type RedisClient } from "../src/index.js"
+import { IORedisClient } from "../src/ioredis.js"
+import { UpstashClient } from "../src/upstash.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+import { startUpstashBridge } from "./support/upstashBridge.js"
+
+const SECOND = 1_000
+const HOUR = 3_600_000
+const DAY = 86_400_000
+
+/** The caller's clock, `skew` ms off. */
+const skewed = (base: Clock.Clock, skew: number): Clock.Clock => ({
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + skew,
+  unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(skew) * BigInt(1_000_000),
+  currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + skew),
+  currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(skew) * BigInt(1_000_000)),
+  sleep: (duration) => base.sleep(duration)
+})
+
+type Transport = "tcp" | "upstash"
+
+interface Setup {
+  readonly server: RedisServer
+  readonly client: () => Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>
+}
+
+const setup = (transport: Transport): Effect.Effect<Setup, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+    if (transport === "tcp") return { server, client: () => IORedisClient.layer({ url: server.url }) }
+    const token = "fleet-trust-token"
+    const bridge = yield* Effect.acquireRelease(
+      Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
+      (b) => Effect.promise(() => b.close())
+    )
+    return { server, client: () => UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) }) }
+  })
+
+/** One instance of the fleet: a store of its own over `client`, and a clock `skew` ms off. */
+interface Instance {
+  readonly make: (name: string, config: CircuitConfig.Input) => Effect.Effect<CircuitBreaker.CircuitBreaker>
+  /** Runs an effect on this instance's clock (a breaker reads the clock of the fiber calling it). */
+  readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+const instance = (
+  client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>,
+  prefix: string,
+  skew: number,
+  options: RedisCircuitStore.Options = {}
+): Effect.Effect<Instance, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const base = yield* Effect.clock
+    const clock = skewed(base, skew)
+    const context = yield* Layer.build(
+      RedisCircuitStore.layer({ prefix, ...options }).pipe(Layer.provide(client), Layer.orDie)
+    )
+    const run = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withClock(effect, clock)
+    return {
+      run,
+      make: (name, config) => run(Effect.orDie(Effect.provide(CircuitBreaker.make(name, config), context)))
+    }
+  })
+
+/** What one protected call did: ran (`ok` / `failed`) or was rejected (`CircuitOpen`, ...). */
+const outcome = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<string, never, R> =>
+  Effect.map(Effect.exit(effect), (exit) => {
+    if (Exit.isSuccess(exit)) return "ok"
+    const failure = Cause.failureOption(exit.cause)
+    if (failure._tag === "None") return Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
+    const error = failure.value as { readonly _tag?: string }
+    return error._tag ?? "failed"
+  })
+
+const hget = (server: RedisServer, prefix: string, name: string, field: string) =>
+  Effect.promise(() => server.cli("HGET", RedisCircuitStore.stateKey(name, { prefix }), field))
+
+/** Every Effect log line at WARN or above, as text. */
+const captureWarnings = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) {
+      lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+    }
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+const boom = Effect.fail({ _tag: "DependencyError" as const })
+
+for (const transport of ["tcp", "upstash"] as const) {
+  describe(`clocks that lie (${transport})`, () => {
+    it.scopedLive("an instance 30 s ahead takes no second probe permit, and the honest probe's success closes", () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* setup(transport)
+        const prefix = freshPrefix()
+        const honest = yield* instance(client(), prefix, 0)
+        const ahead = yield* instance(client(), prefix, 30 * SECOND)
+        const config = {
+          failureThreshold: 1,
+          recoveryTimeout: 200,
+          backoffJitter: 0,
+          halfOpenMaxProbes: 1,
+          successThreshold: 1,
+          probeLease: 5 * SECOND,
+          stateCacheTtl: 0
+        }
+        const h = yield* honest.make("lease", config)
+        const a = yield* ahead.make("lease", config)
+        yield* honest.run(outcome(h.protect(boom)))
+        expect(yield* hget(server, prefix, "lease", "state")).toBe("OPEN")
+        yield* Effect.sleep("250 millis")
+        let probesRun = 0
+        const probe = yield* Effect.fork(honest.run(outcome(h.protect(
+          Effect.sync(() => probesRun++).pipe(Effect.zipRight(Effect.sleep("300 millis")))
+        ))))
+        yield* Effect.sleep("80 millis")
+        const aheadTried = yield* ahead.run(outcome(a.protect(Effect.sync(() => probesRun++))))
+        const probed = yield* Fiber.join(probe)
+        console.info(`[skew +30 s, ${transport}] probes run: ${probesRun}; the instance ahead got: ${aheadTried}`)
+        expect(aheadTried).toBe("CircuitOpen")
+        expect(probesRun).toBe(1)
+        expect(probed).toBe("ok")
+        expect(yield* hget(server, prefix, "lease", "state")).toBe("CLOSED")
+      }), 30_000)
+
+    it.scopedLive("an instance 1 h ahead opens the circuit and goes idle: the fleet probes when the open period ends", () =>
+      Effect.gen(function*() {
+        const { client } = yield* setup(transport)
+        const prefix = freshPrefix()
+        const honest = yield* instance(client(), prefix, 0)
+        const ahead = yield* instance(client(), prefix, HOUR)
+        const config = { failureThreshold: 1, recoveryTimeout: 300, backoffJitter: 0, stateCacheTtl: 0, successThreshold: 1 }
+        const a = yield* ahead.make("idle", config)
+        const h = yield* honest.make("idle", config)
+        yield* ahead.run(outcome(a.protect(boom)))
+        const openedAt = Date.now()
+        let rejected = 0
+        let result = "CircuitOpen"
+        while (result === "CircuitOpen" && Date.now() - openedAt < 5_000) {
+          result = yield* honest.run(outcome(h.protect(Effect.void)))
+          if (result === "CircuitOpen") {
+            rejected++
+            yield* Effect.sleep("20 millis")
+          }
+        }
+        const openFor = Date.now() - openedAt
+        console.info(
+          `[skew +1 h, ${transport}] the honest instance ran its first call ${openFor} ms after the open ` +
+            `(recoveryTimeout 300 ms, storeTimeout 500 ms); ${rejected} rejections before it`
+        )
+        expect(result).toBe("ok")
+        expect(openFor).toBeLessThan(300 + 500)
+      }), 30_000)
+
+    it.scopedLive("an admin reset from a machine 1 day ahead does not freeze the window, nor the next open period", () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* setup(transport)
+        const prefix = freshPrefix()
+        const honest = yield* instance(client(), prefix, 0)
+        const ahead = yield* instance(client(), prefix, DAY)
+        const config = {
+          failureThreshold: 2,
+          monitoringPeriod: 400,
+          recoveryTimeout: 300,
+          backoffJitter: 0,
+          stateCacheTtl: 0,
+          successThreshold: 1
+        }
+        const admin = yield* ahead.make("window", config)
+        const h = yield* honest.make("window", config)
+        yield* ahead.run(admin.reset)
+        // two failures further apart than the window: the window slides, nothing opens
+        yield* honest.run(outcome(h.protect(boom)))
+        yield* Effect.sleep("600 millis")
+        yield* honest.run(outcome(h.protect(boom)))
+        expect(yield* hget(server, prefix, "window", "state")).toBe("CLOSED")
+        // two failures within it open the circuit, for its open period, not for stateTtl
+        yield* honest.run(outcome(h.protect(boom)))
+        expect(yield* hget(server, prefix, "window", "state")).toBe("OPEN")
+        const openedAt = Date.now()
+        let result = "CircuitOpen"
+        while (result === "CircuitOpen" && Date.now() - openedAt < 5_000) {
+          result = yield* honest.run(outcome(h.protect(Effect.void)))
+          if (result === "CircuitOpen") yield* Effect.sleep("20 millis")
+        }
+        const openFor = Date.now() - openedAt
+        console.info(`[skew +1 day reset, ${transport}] window slid; the next open lasted ${openFor} ms (recoveryTimeout 300 ms)`)
+        expect(result).toBe("ok")
+        expect(openFor).toBeLessThan(300 + 500)
+      }), 30_000)
+
+    it.scopedLive("an instance 1 h behind: its OPEN holds for the fleet, and its writes do not wipe the window", () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* setup(transport)
+        const prefix = freshPrefix()
+        const honest = yield* instance(client(), prefix, 0)
+        const behind = yield* instance(client(), prefix, -HOUR)
+        const config = { failureThreshold: 4, recoveryTimeout: "1 minute" as const, stateCacheTtl: 0 }
+        const h = yield* honest.make("behind", config)
+        const b = yield* behind.make("behind", config)
+        // four failures, two from each: the fourth opens it, whoever records it
+        yield* honest.run(outcome(h.protect(boom)))
+        yield* behind.run(outcome(b.protect(boom)))
+        yield* honest.run(outcome(h.protect(boom)))
+        expect(yield* hget(server, prefix, "behind", "state")).toBe("CLOSED")
+        yield* behind.run(outcome(b.protect(boom)))
+        expect(yield* hget(server, prefix, "behind", "state")).toBe("OPEN")
+        // and the OPEN the instance behind wrote holds for the honest one
+        const next = yield* honest.run(outcome(h.protect(Effect.void)))
+        console.info(`[skew -1 h, ${transport}] opened after 4 failures (2 + 2); the honest instance then got ${next}`)
+        expect(next).toBe("CircuitOpen")
+        // each instance sees the skew it learned
+        const skew = (yield* behind.run(b.health)).clockSkewMs!
+        expect(Math.abs(skew - HOUR)).toBeLessThan(1_000)
+        expect(Math.abs((yield* honest.run(h.health)).clockSkewMs!)).toBeLessThan(1_000)
+      }), 30_000)
+  })
+
+  describe(`probe permits of callers that give up (${transport})`, () => {
+    const config = {
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      backoffJitter: 0,
+      halfOpenMaxProbes: 1,
+      successThreshold: 1,
+      probeLease: 5 * SECOND,
+      stateCacheTtl: 0,
+      storeTimeout: 300
+    }
+
+    for (const way of ["its own timeout", "storeTimeout"] as const) {
+      it.scopedLive(`a caller that gives up during the acquire (${way}) releases its lease: the next probe comes at once`, () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* setup(transport)
+          const prefix = freshPrefix()
+          const first = yield* instance(client(), prefix, 0)
+          const second = yield* instance(client(), prefix, 0)
+          const f = yield* first.make("leak", config)
+          const s = yield* second.make("leak", config)
+          yield* first.run(outcome(f.protect(boom)))
+          yield* Effect.sleep("150 millis")
+          // Redis freezes while the first caller asks for the probe permit; the caller gives up
+          server.pause()
+          const gaveUp = way === "its own timeout"
+            ? yield* first.run(outcome(f.protect(Effect.void).pipe(Effect.timeout("30 millis"))))
+            : yield* first.run(outcome(f.protect(Effect.void)))
+          yield* Effect.sleep(way === "its own timeout" ? "100 millis" : "50 millis")
+          server.resume()
+          const resumedAt = Date.now()
+          // the frozen acquire runs now and takes the permit; the release sent after it frees it
+          let result = "CircuitOpen"
+          while (result === "CircuitOpen" && Date.now() - resumedAt < 6_000) {
+            result = yield* second.run(outcome(s.protect(Effect.void)))
+            if (result === "CircuitOpen") yield* Effect.sleep("10 millis")
+          }
+          const waited = Date.now() - resumedAt
+          console.info(
+            `[lease, ${way}, ${transport}] the caller gave up (${gaveUp}); the next probe ran ${waited} ms after Redis ` +
+              `answered again (storeTimeout 300 ms, probeLease 5,000 ms)`
+          )
+          expect(result).toBe("ok")
+          expect(waited).toBeLessThanOrEqual(300 + 50)
+          expect(yield* hget(server, prefix, "leak", "state")).toBe("CLOSED")
+        }), 30_000)
+    }
+  })
+}
+
+describe("data errors and rotten keys do not pause the store", () => {
+  it.scopedLive("a circuit whose keys Redis refuses (ACL): its calls fail alone; an OPEN bystander stays OPEN for the fleet", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+      const prefix = freshPrefix()
+      const tag = (name: string) => `~${prefix}:{${name}}:*`
+      yield* Effect.promise(() =>
+        server.cli("ACL", "SETUSER", "app", "on", ">app-secret-5e1", tag("pay"), `~${prefix}:circuits`, "&*", "+@all")
+      )
+      const url = `redis://app:app-secret-5e1@127.0.0.1:${server.port}`
+      const fleet = yield* instance(IORedisClient.layer({ url }), prefix, 0)
+      const config = { failureThreshold: 1, recoveryTimeout: "1 minute" as const, stateCacheTtl: 50 }
+      const pay = yield* fleet.make("pay", config)
+      const bad = yield* fleet.make("bad", config)
+      expect(yield* fleet.run(outcome(pay.protect(boom)))).toBe("DependencyError")
+      expect(yield* hget(server, prefix, "pay", "state")).toBe("OPEN")
+      // ten calls on the circuit whose keys are refused: each one's store call fails (NOPERM)
+      const badCalls: Array<string> = []
+      for (let i = 0; i < 10; i++) badCalls.push(yield* fleet.run(outcome(bad.protect(Effect.void))))
+      expect((yield* fleet.run(bad.health)).status).toBe("degraded")
+      // the store is not paused: the bystander asks Redis (past its cache) and stays OPEN
+      yield* Effect.sleep("80 millis")
+      let reached = 0
+      const payCalls: Array<string> = []
+      for (let i = 0; i < 3; i++) {
+        payCalls.push(yield* fleet.run(outcome(pay.protect(Effect.sync(() => reached++)))))
+        yield* Effect.sleep("60 millis")
+      }
+      console.info(`[ACL] bad: ${badCalls.join(",")}; pay (OPEN in Redis): ${payCalls.join(",")}; reached pay: ${reached}`)
+      expect(reached).toBe(0)
+      expect(payCalls).toEqual(["CircuitOpen", "CircuitOpen", "CircuitOpen"])
+      expect((yield* fleet.run(pay.health)).status).toBe("unhealthy")
+    }), 30_000)
+
+  it.scopedLive("a registry key of the wrong type is repaired with a warning, and the store keeps serving", () => {
+    const warnings = captureWarnings()
+    return Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => server.cli("SET", RedisCircuitStore.registryKey({ prefix }), "not a set"))
+      const fleet = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0)
+      const context = yield* Layer.build(
+        RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })), Layer.orDie)
+      )
+      const store = Context.get(context, CircuitStore.CircuitStore)
+      const names = yield* store.names
+      const b = yield* fleet.make("newcomer", { failureThreshold: 1, stateCacheTtl: 50 })
+      expect(yield* fleet.run(outcome(b.protect(Effect.void)))).toBe("ok")
+      expect(yield* fleet.run(outcome(b.protect(boom)))).toBe("DependencyError")
+      expect(yield* fleet.run(outcome(b.protect(Effect.void)))).toBe("CircuitOpen")
+      const type = yield* Effect.promise(() => server.cli("TYPE", RedisCircuitStore.registryKey({ prefix })))
+      const members = yield* store.names
+      console.info(`[registry] names read at first: ${JSON.stringify(names)}; then: ${JSON.stringify(members)}; ${warnings.lines[0]}`)
+      expect(type).toBe("set")
+      expect(members).toContain("newcomer")
+      expect(warnings.lines.some((line) => line.includes("was not a set and was dropped"))).toBe(true)
+    }).pipe(Effect.provide(warnings.layer))
+  }, 30_000)
+})
