@@ -21,6 +21,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -297,6 +298,76 @@ for (const transport of ["tcp", "upstash"] as const) {
           expect(yield* hget(server, prefix, "leak", "state")).toBe("CLOSED")
         }), 30_000)
     }
+  })
+}
+
+for (const transport of ["tcp", "upstash"] as const) {
+  describe(`Redis that forgets (${transport})`, () => {
+    it.scopedLive("a restart with an empty dataset: the admin hold and the open count come back, with one warning", () => {
+      const warnings = captureWarnings()
+      return Effect.gen(function*() {
+        const { client, server } = yield* setup(transport)
+        const prefix = freshPrefix()
+        const admin = yield* instance(client(), prefix, 0, { cooldown: 200 })
+        const other = yield* instance(client(), prefix, 0, { cooldown: 200 })
+        const config = {
+          failureThreshold: 1,
+          successThreshold: 1,
+          recoveryTimeout: 40,
+          backoffMultiplier: 2,
+          backoffJitter: 0,
+          stateCacheTtl: 50
+        }
+        // "held": forced open by an operator; "flaky": re-opened three times in a row (open count 3)
+        const held = yield* admin.make("held", config)
+        const flaky = yield* admin.make("flaky", config)
+        const heldElsewhere = yield* other.make("held", config)
+        yield* admin.run(held.forceOpen)
+        yield* admin.run(outcome(flaky.protect(boom)))
+        for (let k = 1; k <= 3; k++) {
+          // wait out the open period, then a failing probe re-opens with k
+          yield* Effect.sleep(Duration.millis(40 * 2 ** (k - 1) + 20))
+          expect(yield* admin.run(outcome(flaky.protect(boom)))).toBe("DependencyError")
+        }
+        expect(yield* hget(server, prefix, "flaky", "openCount")).toBe("3")
+        expect(yield* admin.run(outcome(heldElsewhere.protect(Effect.void)))).toBe("CircuitOpen")
+
+        yield* Effect.promise(() => server.restart())
+        const restartedAt = Date.now()
+        // the instance that knew them asks Redis after its stateCacheTtl (its client reconnecting
+        // meanwhile, when the local fallback keeps the hold), finds them gone and puts them back
+        // (a TCP client sees the restart as an outage first: its local fallback keeps the admin hold)
+        const seen: Array<string> = []
+        while (Date.now() - restartedAt < 5_000) {
+          yield* Effect.sleep("30 millis")
+          seen.push(yield* admin.run(outcome(held.protect(Effect.void))))
+          yield* admin.run(outcome(flaky.protect(Effect.void)))
+          const states = [yield* hget(server, prefix, "held", "state"), yield* hget(server, prefix, "flaky", "state")]
+          if (states[0] === "FORCED_OPEN" && states[1] === "OPEN") break
+        }
+        const backAfter = Date.now() - restartedAt
+        expect(seen.filter((call) => call !== "CircuitOpen")).toEqual([])
+        expect(yield* hget(server, prefix, "held", "state")).toBe("FORCED_OPEN")
+        expect(yield* hget(server, prefix, "flaky", "state")).toBe("OPEN")
+        expect(yield* hget(server, prefix, "flaky", "openCount")).toBe("3")
+        // the rest of the fleet follows
+        yield* Effect.sleep("60 millis")
+        expect(yield* other.run(outcome(heldElsewhere.protect(Effect.void)))).toBe("CircuitOpen")
+        const lost = warnings.lines.filter((line) => line.includes("Redis lost its state"))
+        console.info(
+          `[forgetting, ${transport}] FORCED_OPEN and OPEN (open count 3) back in Redis ${backAfter} ms after the restart; ` +
+            `${lost.length} warnings: ${lost.join(" | ")}`
+        )
+        expect(lost).toHaveLength(2)
+        expect(lost.some((line) => line.includes("\"held\"") && line.includes("FORCED_OPEN"))).toBe(true)
+        // the next failing probe of "flaky" re-opens it with k = 4: the backoff went on
+        const retryAt = Number(yield* hget(server, prefix, "flaky", "retryAt"))
+        const [seconds, micros] = (yield* Effect.promise(() => server.cli("TIME"))).split("\n").map(Number)
+        yield* Effect.sleep(Duration.millis(Math.max(0, retryAt - (seconds! * 1000 + micros! / 1000)) + 20))
+        expect(yield* admin.run(outcome(flaky.protect(boom)))).toBe("DependencyError")
+        expect(yield* hget(server, prefix, "flaky", "openCount")).toBe("4")
+      }).pipe(Effect.provide(warnings.layer))
+    }, 30_000)
   })
 }
 

@@ -273,10 +273,10 @@ export class CircuitBreakerImpl {
       case "fail-open":
         // the outcome goes to the local circuit: asking the unavailable store again would double the wait
         return Effect.succeed(
-          [{ _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion }, this.localCircuit()] as const
+          [{ _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion }, this.localCircuit(now)] as const
         )
       case "local": {
-        const local = this.localCircuit()
+        const local = this.localCircuit(now)
         return Effect.map(local.acquire(now, this.instanceId), (decision) => [decision, local] as const) as Effect.Effect<
           readonly [Decision, Circuit],
           never
@@ -299,10 +299,18 @@ export class CircuitBreakerImpl {
     this.degraded = true
   }
 
-  /** An in-memory circuit of the same config, for the `"local"` policy. */
-  private localCircuit(): Circuit {
+  /**
+   * An in-memory circuit of the same config, for the `"local"` policy. An
+   * admin hold this instance last saw holds there too: an outage does not
+   * lift a FORCED_OPEN.
+   */
+  private localCircuit(now: number): Circuit {
     if (this.local === undefined) {
-      this.local = Effect.runSync(memory.make().circuit(this.name, this.config))
+      const local = Effect.runSync(memory.make().circuit(this.name, this.config))
+      if (this.lastState === "FORCED_OPEN" || this.lastState === "FORCED_CLOSED") {
+        Effect.runSync(Effect.ignore(local.force(now, this.lastState)))
+      }
+      this.local = local
     }
     return this.local
   }
@@ -382,7 +390,7 @@ export class CircuitBreakerImpl {
           onFailure: () => {
             this.storeDown()
             if (this.config.onStoreUnavailable !== "local") return Effect.void
-            return Effect.ignore(this.localCircuit().record(now, outcome, undefined, sample))
+            return Effect.ignore(this.localCircuit(now).record(now, outcome, undefined, sample))
           }
         })
       ))
@@ -439,7 +447,7 @@ export class CircuitBreakerImpl {
         }),
         Effect.catchAll(() => {
           this.storeDown()
-          return Effect.map(Effect.orDie(this.localCircuit().read(now)), (snapshot) => f(snapshot, now))
+          return Effect.map(Effect.orDie(this.localCircuit(now).read(now)), (snapshot) => f(snapshot, now))
         })
       ))
   }
@@ -456,7 +464,7 @@ export class CircuitBreakerImpl {
       op(this.circuit, now).pipe(
         Effect.tapBoth({
           onFailure: () =>
-            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(), now))),
+            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(now), now))),
           onSuccess: (snapshot) =>
             Effect.sync(() => {
               this.storeUp()
@@ -469,7 +477,7 @@ export class CircuitBreakerImpl {
 
   /** The local fallback's view, without asking the store. @internal */
   localSnapshot(now: number): Effect.Effect<Snapshot> {
-    return Effect.orDie(this.localCircuit().read(now))
+    return Effect.orDie(this.localCircuit(now).read(now))
   }
 
   get snapshot(): Effect.Effect<Snapshot> {

@@ -45,19 +45,21 @@ export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
 const badPrefix = /[{}\s\u0000-\u001f\u007f]/
 
 /**
- * What Redis lost that this instance knew and re-asserts: an admin hold, an
- * OPEN still in its open period, a HALF_OPEN (as OPEN until now, so that the
- * next call probes). Times are this instance's.
+ * What Redis lost that this instance knew and re-asserts: an admin hold
+ * (never expires), an OPEN with its retryAt and open count, a HALF_OPEN as
+ * OPEN until now (the next call probes). An OPEN or HALF_OPEN is only
+ * re-asserted while it cannot have expired on its own (changed less than
+ * `stateTtl` ago). Times are this instance's.
  */
-const lostState = (known: Snapshot, now: number): Snapshot | undefined => {
+const lostState = (known: Snapshot, now: number, stateTtl: number): Snapshot | undefined => {
   switch (known.state) {
     case "FORCED_OPEN":
     case "FORCED_CLOSED":
       return known
     case "OPEN":
-      return known.retryAt > now ? known : undefined
+      return now - known.changedAt < stateTtl ? known : undefined
     case "HALF_OPEN":
-      return { ...known, state: "OPEN", retryAt: now }
+      return now - known.changedAt < stateTtl ? { ...known, state: "OPEN", retryAt: now } : undefined
     case "CLOSED":
       return undefined
   }
@@ -456,7 +458,7 @@ class RedisCircuit implements Circuit {
     // Redis lost the circuit (restart, FLUSHALL, failover, data overwritten), now or since this
     // instance last heard of it (its version went back): what this instance knew is re-asserted
     if (!peek && known !== undefined && (reply.missing || s.version < known.version)) {
-      const lost = lostState(known, now)
+      const lost = lostState(known, now, this.config.stateTtl)
       if (lost !== undefined) tasks.push(this.restore(lost, now))
     }
     // a state that had to be created (first use, or wiped by a restart or FLUSHALL) is registered again
