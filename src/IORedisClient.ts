@@ -1,6 +1,6 @@
 /**
  * A `RedisClient` over `ioredis`: Redis over TCP, for long-lived servers,
- * and for Redis Cluster. The entry point
+ * Redis Sentinel and Redis Cluster. The entry point
  * `effect-circuit-breaker-redis/ioredis`; it needs the `ioredis` package and
  * Node (or a runtime with `node:net`).
  *
@@ -29,6 +29,15 @@ export interface Options {
   readonly url?: string | Redacted.Redacted<string> | undefined
   /** Cluster nodes to start from; when set, a `Cluster` client is made. */
   readonly cluster?: ReadonlyArray<{ readonly host: string; readonly port: number }> | undefined
+  /**
+   * Sentinels to ask for the current primary (Redis Sentinel); when set, the
+   * client follows failovers of `masterName`. `url` is then not used.
+   */
+  readonly sentinels?: ReadonlyArray<{ readonly host: string; readonly port: number }> | undefined
+  /** The master group the Sentinels watch (default `"mymaster"`). */
+  readonly masterName?: string | undefined
+  /** The Sentinels' own password, if they have one. */
+  readonly sentinelPassword?: Redacted.Redacted<string> | undefined
   /** The password, if not in the URL. */
   readonly password?: Redacted.Redacted<string> | undefined
   /** Bound on connecting and on one command in milliseconds (default 5,000). */
@@ -59,6 +68,10 @@ export const make = (options: Options = {}): Effect.Effect<RedisClient["Type"], 
  *   Layer.provide(IORedisClient.layer({ url: "redis://127.0.0.1:6379" }))
  * )
  * const ClusterClient = IORedisClient.layer({ cluster: [{ host: "10.0.0.1", port: 7000 }] })
+ * const SentinelClient = IORedisClient.layer({
+ *   sentinels: [{ host: "10.0.0.5", port: 26379 }, { host: "10.0.0.6", port: 26379 }],
+ *   masterName: "mymaster"
+ * })
  * ```
  *
  * @since 0.1.0

@@ -32,7 +32,7 @@ export interface IORedisConnection {
  * @internal
  */
 export interface IORedisModule {
-  readonly Redis: new(url: string, options: object) => IORedisConnection
+  readonly Redis: new(...args: [url: string, options: object] | [options: object]) => IORedisConnection
   readonly Cluster: new(nodes: Array<{ host: string; port: number }>, options: object) => IORedisConnection
 }
 
@@ -62,8 +62,10 @@ export const make = (
       ? Redacted.value(options.url)
       : options.url
     const password = options.password === undefined ? undefined : Redacted.value(options.password)
+    const sentinelPassword = options.sentinelPassword === undefined ? undefined : Redacted.value(options.sentinelPassword)
     const secrets: Array<string> = []
     if (password !== undefined) secrets.push(password)
+    if (sentinelPassword !== undefined) secrets.push(sentinelPassword)
     try {
       const parsed = new URL(url)
       if (parsed.password) secrets.push(decodeURIComponent(parsed.password), parsed.password)
@@ -82,6 +84,7 @@ export const make = (
       retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
       ...(password !== undefined ? { password } : {})
     }
+    const sentinels = options.sentinels
     const client = yield* Effect.try({
       try: () =>
         options.cluster !== undefined
@@ -89,6 +92,16 @@ export const make = (
             lazyConnect: true,
             redisOptions: common,
             clusterRetryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000)
+          })
+          : sentinels !== undefined
+          ? new ioredis.Redis({
+            ...common,
+            sentinels: sentinels.map((n) => ({ host: n.host, port: n.port })),
+            name: options.masterName ?? "mymaster",
+            ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+            // a failover is noticed when Sentinel announces it, not only when the old primary times out
+            failoverDetector: true,
+            sentinelRetryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000)
           })
           : new ioredis.Redis(url, common),
       catch: (cause) => classify(cause, secrets)
@@ -108,6 +121,8 @@ export const make = (
     yield* Effect.promise(() => client.connect().catch(() => undefined))
     const description = options.cluster !== undefined
       ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
+      : sentinels !== undefined
+      ? `redis sentinel ${options.masterName ?? "mymaster"} via ${sentinels.map((n) => `${n.host}:${n.port}`).join(",")}`
       : describeUrl(url)
     return RedisClient.of({
       description,

@@ -7,6 +7,7 @@
  * the run even when a test forgets to stop its server.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
 import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
@@ -22,6 +23,17 @@ export interface RedisServerOptions {
   readonly args?: ReadonlyArray<string>
   /** How long to wait for the server to answer PING. Default 10 s. */
   readonly startTimeoutMs?: number
+  /**
+   * Starts a Sentinel (`redis-server <conf> --sentinel`) watching this
+   * master, instead of a data server.
+   */
+  readonly sentinel?: {
+    readonly masterName: string
+    readonly masterPort: number
+    readonly quorum: number
+    readonly downAfterMs: number
+    readonly failoverTimeoutMs: number
+  }
 }
 
 /** A running (or stopped, or paused) `redis-server` child process. */
@@ -209,6 +221,29 @@ class RedisServerImpl implements RedisServer {
   }
 
   private serverArgs(): Array<string> {
+    const sentinel = this.options.sentinel
+    if (sentinel !== undefined) {
+      const name = sentinel.masterName
+      const conf = join(this.dir, "sentinel.conf")
+      writeFileSync(
+        conf,
+        [
+          `sentinel monitor ${name} ${HOST} ${sentinel.masterPort} ${sentinel.quorum}`,
+          `sentinel down-after-milliseconds ${name} ${sentinel.downAfterMs}`,
+          `sentinel failover-timeout ${name} ${sentinel.failoverTimeoutMs}`,
+          `sentinel parallel-syncs ${name} 1`
+        ].join("\n") + "\n"
+      )
+      return [
+        conf, "--sentinel",
+        "--port", String(this.port),
+        "--bind", HOST,
+        "--dir", this.dir,
+        "--daemonize", "no",
+        "--protected-mode", "no",
+        "--logfile", ""
+      ]
+    }
     const args = [
       "--port", String(this.port),
       "--bind", HOST,
@@ -409,5 +444,92 @@ export const startCluster = async (
     nodes,
     startupNodes: nodes.map((node) => ({ host: node.host, port: node.port })),
     stop
+  }
+}
+
+/** A primary, its replicas and the Sentinels watching them. */
+export interface SentinelGroup {
+  readonly masterName: string
+  readonly primary: RedisServer
+  readonly replicas: ReadonlyArray<RedisServer>
+  readonly sentinels: ReadonlyArray<RedisServer>
+  /** `{ host, port }` of every Sentinel, in the shape ioredis takes. */
+  readonly sentinelNodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  /** The port Sentinel currently names as the master's. */
+  masterPort(): Promise<number>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a primary, `replicas` replicas of it and `sentinels` Sentinels
+ * (quorum 2), and waits until every Sentinel knows the master and every
+ * replica has synced.
+ */
+export const startSentinelGroup = async (
+  options: { readonly replicas?: number; readonly sentinels?: number; readonly downAfterMs?: number } = {}
+): Promise<SentinelGroup> => {
+  const masterName = "cbmaster"
+  const started: Array<RedisServer> = []
+  const stop = async () => {
+    await Promise.all(started.map((server) => server.stop()))
+  }
+  try {
+    const primary = await startRedis()
+    started.push(primary)
+    const replicas: Array<RedisServer> = []
+    for (let i = 0; i < (options.replicas ?? 1); i++) {
+      const replica = await startRedis({ args: ["--replicaof", HOST, String(primary.port)] })
+      started.push(replica)
+      replicas.push(replica)
+    }
+    const sentinels: Array<RedisServer> = []
+    for (let i = 0; i < (options.sentinels ?? 3); i++) {
+      const sentinel = await startRedis({
+        sentinel: {
+          masterName,
+          masterPort: primary.port,
+          quorum: 2,
+          downAfterMs: options.downAfterMs ?? 500,
+          failoverTimeoutMs: 2_000
+        }
+      })
+      started.push(sentinel)
+      sentinels.push(sentinel)
+    }
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const synced = await Promise.all(
+        replicas.map(async (replica) => /master_link_status:up/.test(await replica.cli("INFO", "replication")))
+      )
+      const known = await Promise.all(
+        sentinels.map(async (sentinel) => {
+          const info = await sentinel.cli("INFO", "sentinel")
+          return new RegExp(`name=${masterName},status=ok,.*slaves=${replicas.length},sentinels=${sentinels.length}`).test(info)
+        })
+      )
+      if (synced.every(Boolean) && known.every(Boolean)) break
+      if (Date.now() > deadline) throw new Error("the Sentinel group did not settle in 20 s")
+      await sleep(100)
+    }
+    return {
+      masterName,
+      primary,
+      replicas,
+      sentinels,
+      sentinelNodes: sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
+      masterPort: async () => {
+        for (const sentinel of sentinels) {
+          if (!sentinel.running) continue
+          const reply = await sentinel.cli("SENTINEL", "get-master-addr-by-name", masterName)
+          const port = Number(reply.split("\n")[1])
+          if (Number.isInteger(port)) return port
+        }
+        throw new Error("no Sentinel names a master")
+      },
+      stop
+    }
+  } catch (error) {
+    await stop()
+    throw error
   }
 }
