@@ -146,9 +146,10 @@ describe("Redis Sentinel failover", () => {
       expect(calls.filter((c) => c.outcome === "defect")).toEqual([])
       expect(calls.filter((c) => c.circuit === "held").every((c) => c.outcome === "CircuitOpen")).toBe(true)
       expect(calls.filter((c) => c.circuit === "healthy").every((c) => c.outcome === "ok")).toBe(true)
-      // the local breaker (and then Redis) cut the failing dependency off after a few calls
+      // the local breaker cuts the failing dependency off after failureThreshold calls; back on Redis
+      // (whose window never heard of them) it takes failureThreshold more, and one may be in flight
       expect(reachedFailing).toBeGreaterThanOrEqual(1)
-      expect(reachedFailing).toBeLessThanOrEqual(2 * config.failureThreshold)
+      expect(reachedFailing).toBeLessThanOrEqual(2 * config.failureThreshold + 1)
       expect(heldOnNewPrimary).toBe("FORCED_OPEN")
       expect(strangerCall).toBe("CircuitOpen")
     }), 60_000)
