@@ -405,6 +405,30 @@ describe("data errors and rotten keys do not pause the store", () => {
       expect((yield* fleet.run(pay.health)).status).toBe("unhealthy")
     }), 30_000)
 
+  it.scopedLive("a window hash with a field that is not a whole count: failures still count and open the circuit", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+      const prefix = freshPrefix()
+      const fleet = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0)
+      const config = { failureThreshold: 3, monitoringPeriod: "10 minutes" as const, recoveryTimeout: "1 minute" as const }
+      const breaker = yield* fleet.make("window", config)
+      expect(yield* fleet.run(outcome(breaker.protect(boom)))).toBe("DependencyError")
+      // the bucket the next failures fall in, and another one, overwritten with garbage
+      const [seconds] = (yield* Effect.promise(() => server.cli("TIME"))).split("\n").map(Number)
+      const bucket = Math.floor((seconds! * 1000) / 60_000)
+      const windowKey = RedisCircuitStore.stateKey("window", { prefix }).replace(/:state$/, ":window")
+      yield* Effect.promise(() => server.cli("HSET", windowKey, `f:${bucket}`, "abc", `c:${bucket}`, "1.5", `f:${bucket - 1}`, "inf"))
+      const results: Array<string> = []
+      for (let i = 0; i < 3; i++) results.push(yield* fleet.run(outcome(breaker.protect(boom))))
+      const health = yield* fleet.run(breaker.health)
+      console.info(`[window] failures after the garbage: ${results.join(",")}; state ${health.state}, ${health.status}`)
+      // the garbage replaced the first failure's count: three more failures open it, none is an error
+      expect(results).toEqual(["DependencyError", "DependencyError", "DependencyError"])
+      expect(yield* hget(server, prefix, "window", "state")).toBe("OPEN")
+      expect(yield* fleet.run(outcome(breaker.protect(boom)))).toBe("CircuitOpen")
+      expect(health.metrics.storeErrors).toBe(0)
+    }), 30_000)
+
   it.scopedLive("a registry key of the wrong type is repaired with a warning, and the store keeps serving", () => {
     const warnings = captureWarnings()
     return Effect.gen(function*() {
