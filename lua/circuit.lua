@@ -24,6 +24,8 @@
 --      18 batched successes to add first
 --      19 metricsTtl (optional: no metrics without it)
 --      20 metric counts this instance has not sent yet: "successes failures rejections probes"
+--      21 "peek": a reader that may not have the circuit's config (monitoring) reads it with the
+--         config the circuit's writers stored in its state (field "config"), when there is one
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
@@ -69,6 +71,7 @@ local outcomeArg = ARGV[16]
 local u = tonumber(ARGV[17]) or 0
 local successes = tonumber(ARGV[18]) or 0
 local metricsTtl = tonumber(ARGV[19])
+local peek = ARGV[21] == "peek"
 local counts = {}
 for n in string.gmatch(ARGV[20] or "", "%d+") do counts[#counts + 1] = tonumber(n) end
 local opens = 0
@@ -119,6 +122,21 @@ if #raw > 0 then
   for _, name in ipairs(NUMBERS) do
     local n = tonumber(fields[name])
     if whole(n) then loaded[name] = n else ok = false end
+  end
+  if ok and peek and fields.config ~= nil then
+    -- what the fleet's writers configured: a reader with another config sees what they see
+    local stored = {}
+    for word in string.gmatch(fields.config, "%S+") do stored[#stored + 1] = tonumber(word) end
+    if #stored == 10 then
+      local valid = true
+      for i = 1, 10 do if stored[i] == nil or stored[i] ~= stored[i] or stored[i] < 0 then valid = false end end
+      if valid then
+        config.monitoringPeriod, config.stateTtl, config.failureThreshold, config.successThreshold,
+          config.recoveryTimeout, config.maxRecoveryTimeout, config.backoffMultiplier, config.backoffJitter,
+          config.halfOpenMaxProbes, config.probeLease =
+          stored[1], stored[2], stored[3], stored[4], stored[5], stored[6], stored[7], stored[8], stored[9], stored[10]
+      end
+    end
   end
   if ok then
     s = loaded
@@ -436,7 +454,11 @@ end
 if dirty then
   redis.call("HSET", stateKey, "state", s.state, "version", s.version, "openCount", s.openCount,
     "openedAt", s.openedAt, "retryAt", s.retryAt, "changedAt", s.changedAt, "writtenAt", s.writtenAt,
-    "halfOpenSuccesses", s.halfOpenSuccesses)
+    "halfOpenSuccesses", s.halfOpenSuccesses,
+    -- what a reader needs to interpret the circuit (window width, expiry, thresholds, open periods)
+    "config", table.concat({ config.monitoringPeriod, config.stateTtl, config.failureThreshold, config.successThreshold,
+      config.recoveryTimeout, config.maxRecoveryTimeout, config.backoffMultiplier, config.backoffJitter,
+      config.halfOpenMaxProbes, config.probeLease }, " "))
   if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
     redis.call("PERSIST", stateKey)
   else

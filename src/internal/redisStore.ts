@@ -410,7 +410,8 @@ class RedisCircuit implements Circuit {
         String(sample),
         String(batch),
         String(this.config.metricsTtl),
-        unsent.join(" ")
+        unsent.join(" "),
+        peek ? "peek" : ""
       ])
       return this.shared.bounded(roundTrip, this.config.storeTimeout, "script").pipe(
         Effect.flatMap((raw) => toReply(raw, offset)),

@@ -149,5 +149,23 @@ console.log(JSON.stringify({ state, fromEnv: fromEnv._tag === "Left" ? fromEnv.l
     )
     // and the secret never shows
     expect(upstash.stdout + upstash.stderr).not.toContain(servers.token)
+    // the CLI without its optional peers says what to install
+    const cli = await core.run("npx", ["--no-install", "effect-circuit-breaker", "list"], { allowFailure: true })
+    expect(cli.code).toBe(2)
+    expect(cli.stderr).toContain("npm install @effect/cli @effect/platform-node")
+  })
+
+  it("the CLI (bin) lists the circuits the breakers above left in Redis", async () => {
+    const cli = await makeConsumer("node-cli", {
+      dependencies: { ioredis: "5.9.3", "@effect/cli": "0.77.2", "@effect/platform-node": "0.108.2" }
+    })
+    const help = await cli.run("npx", ["--no-install", "effect-circuit-breaker", "--help"])
+    expect(help.stdout).toContain("list")
+    const list = await cli.run("npx", ["--no-install", "effect-circuit-breaker", "list", "--prefix", "tcp", "--json"], {
+      env: { REDIS_URL: servers.redis.url }
+    })
+    const circuits = JSON.parse(list.stdout)
+    expect(JSON.stringify(circuits)).toContain("OPEN")
+    expect(list.stdout + list.stderr).not.toContain(servers.token)
   })
 })

@@ -1,0 +1,383 @@
+/**
+ * The `effect-circuit-breaker` CLI (src/cli.ts), run as a child process (`node --import tsx`)
+ * against real redis-server processes and the Upstash REST bridge: every command's output and
+ * exit code, admin commands that change what a breaker in this process does, and clear, bounded,
+ * secret-free errors for a wrong URL, wrong credentials and an unreachable or frozen Redis.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
+import { execFile } from "node:child_process"
+import { readFile } from "node:fs/promises"
+import { CircuitBreaker, CircuitBreakers, RedisCircuitStore } from "../src/index.js"
+import { IORedisClient } from "../src/ioredis.js"
+import { UpstashClient } from "../src/upstash.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+
+const root = new URL("..", import.meta.url).pathname
+const password = "cli-pass-9a7e1c"
+const token = "cli-token-4b2d88"
+
+interface Result {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly ms: number
+}
+
+const outputs: Array<string> = []
+
+/** Runs the CLI with only PATH and `env` in its environment (stdin is not a terminal). */
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", ...args],
+      { cwd: root, env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+        outputs.push(String(stdout), String(stderr))
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - started })
+      }
+    )
+    child.stdin?.end()
+  })
+
+let redis: RedisServer
+let secured: RedisServer
+let bridge: UpstashBridge
+
+beforeAll(async () => {
+  ;[redis, secured] = await Promise.all([startRedis(), startRedis({ password })])
+  bridge = await startUpstashBridge({ redisUrl: redis.url, token })
+}, 60_000)
+
+afterAll(async () => {
+  // no secret in any output of any test
+  for (const output of outputs) {
+    expect(output).not.toContain(password)
+    expect(output).not.toContain(token)
+  }
+  await bridge?.close()
+  await Promise.all([redis?.stop(), secured?.stop()])
+})
+
+/** Another "instance": a runtime with its own store on `prefix`, over TCP or the bridge. */
+const instance = (prefix: string, via: "tcp" | "upstash" = "tcp") =>
+  ManagedRuntime.make(
+    CircuitBreakers.layer({ defaults: { stateCacheTtl: 50 } }).pipe(
+      Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
+      Layer.provide(
+        via === "tcp"
+          ? IORedisClient.layer({ url: redis.url })
+          : UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
+      ),
+      Layer.orDie
+    )
+  )
+
+/** Opens "payments" (5 failures: the default threshold), and calls "search" once. */
+const seed = (runtime: ReturnType<typeof instance>) =>
+  runtime.runPromise(Effect.gen(function*() {
+    const registry = yield* CircuitBreakers.CircuitBreakers
+    const payments = yield* registry.get("payments")
+    for (let i = 0; i < 5; i++) yield* Effect.either(payments.protect(Effect.fail("declined")))
+    const search = yield* registry.get("search")
+    yield* search.protect(Effect.succeed("ok"))
+  }))
+
+/** Polls `check` every 50 ms for at most `ms` (for what another process changed). */
+const eventually = async (check: () => Promise<boolean>, ms = 5_000) => {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+describe("help and usage", () => {
+  it("--help on the root and on every command; --version; usage errors exit 2", { timeout: 60_000 }, async () => {
+    const rootHelp = await cli(["--help"])
+    expect(rootHelp.code).toBe(0)
+    for (const command of ["list", "show", "open", "close", "reset", "health", "metrics", "watch"]) {
+      expect(rootHelp.stdout).toContain(command)
+    }
+    const helps = await Promise.all(["list", "show", "open", "close", "reset", "health", "metrics", "watch"].map((c) => cli([c, "--help"])))
+    for (const [i, command] of ["list", "show", "open", "close", "reset", "health", "metrics", "watch"].entries()) {
+      expect(helps[i]!.code, command).toBe(0)
+      expect(helps[i]!.stdout, command).toContain("--redis-url")
+      expect(helps[i]!.stdout, command).toContain("--prefix")
+    }
+    expect(helps[2]!.stdout).toContain("--yes")
+    expect(helps[0]!.stdout).toContain("--state")
+    expect(helps[5]!.stdout).toContain("exit code 0 healthy, 1 degraded, 2 unhealthy or unknown")
+
+    const version = await cli(["--version"])
+    expect(version.stdout.trim()).toBe(JSON.parse(await readFile(`${root}/package.json`, "utf8")).version)
+    const unknown = await cli(["frobnicate"])
+    expect(unknown.code).toBe(2)
+    const none = await cli([])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toContain("missing command")
+  })
+})
+
+describe("on Redis over TCP", () => {
+  const prefix = freshPrefix()
+  const url = () => ({ REDIS_URL: redis.url })
+  let runtime: ReturnType<typeof instance>
+  beforeAll(async () => {
+    runtime = instance(prefix)
+    await seed(runtime)
+  })
+  afterAll(async () => {
+    await runtime?.dispose()
+  })
+
+  it("list: every circuit with state, window, re-opens and retry; --state, --match, --json", { timeout: 60_000 }, async () => {
+    const [all, open, matched, asJson, otherPrefix] = await Promise.all([
+      cli(["list", "--prefix", prefix], url()),
+      cli(["list", "--prefix", prefix, "--state", "OPEN"], url()),
+      cli(["list", "--prefix", prefix, "--match", "sea*"], url()),
+      cli(["list", "--prefix", prefix, "--json"], url()),
+      cli(["list", "--prefix", freshPrefix()], url())
+    ])
+    expect(all.code).toBe(0)
+    const lines = all.stdout.trim().split("\n")
+    expect(lines[0]).toMatch(/^CIRCUIT\s+STATE\s+STATUS\s+WINDOW FAIL\/CALLS\s+OPENS\s+RETRY IN/)
+    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+\d+\/\d+\s+0\s+\d+s\s+/)
+    expect(lines[2]).toMatch(/^search\s+CLOSED\s+healthy\s+0\/1\s+0\s+-\s+1\s+0\.0%$/)
+    expect(open.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["payments"])
+    expect(matched.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["search"])
+    const parsed = JSON.parse(asJson.stdout)
+    expect(parsed.circuits.map((c: { name: string; state: string }) => [c.name, c.state])).toEqual([["payments", "OPEN"], [
+      "search",
+      "CLOSED"
+    ]])
+    expect(parsed.circuits[0].retryInMs).toBeGreaterThan(20_000)
+    expect(parsed.circuits[0].fleet.failures).toBe(5) // failureThreshold 5
+    expect(otherPrefix.stdout.trim()).toBe("no circuits in the store")
+  })
+
+  it("show NAME, and an unknown name (exit 1, with the known ones)", { timeout: 60_000 }, async () => {
+    const [text, json, unknown] = await Promise.all([
+      cli(["show", "payments", "--prefix", prefix], url()),
+      cli(["show", "search", "--prefix", prefix, "--json"], url()),
+      cli(["show", "paymnts", "--prefix", prefix], url())
+    ])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/^state\s+OPEN$/m)
+    expect(text.stdout).toMatch(/^retry at\s+\S+ \(\d+s from now\)$/m)
+    expect(text.stdout).toMatch(/^fleet calls\s+5 \(0 succeeded, 5 failed\)/m)
+    expect(JSON.parse(json.stdout)).toMatchObject({ name: "search", state: "CLOSED", status: "healthy", windowCalls: 1 })
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain("no circuit named \"paymnts\" in the store; known: payments, search")
+  })
+
+  it("metrics: the fleet as Prometheus text", { timeout: 60_000 }, async () => {
+    const result = await cli(["metrics", "--prefix", prefix], url())
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("# TYPE circuit_breaker_fleet_state gauge")
+    expect(result.stdout).toMatch(/^circuit_breaker_fleet_state\{circuit="payments",service="payments"\} 2$/m)
+    expect(result.stdout).toMatch(/^circuit_breaker_fleet_state\{circuit="search",service="search"\} 0$/m)
+    for (const line of result.stdout.trim().split("\n")) {
+      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|[a-z_]+(\{.*\})? -?[\d.e+-]+|[a-z_]+(\{.*\})? [+-]Inf|NaN)$/)
+    }
+  })
+
+  it("health: 2 while a circuit is open, 0 when all are closed, 1 while one probes (HALF_OPEN)", { timeout: 60_000 }, async () => {
+    const unhealthy = await cli(["health", "--prefix", prefix], url())
+    expect(unhealthy.code).toBe(2)
+    expect(unhealthy.stdout).toContain("overall: unhealthy (2 circuits)")
+    expect(unhealthy.stdout).toMatch(/^payments\s+OPEN\s+unhealthy$/m)
+
+    const fresh = freshPrefix()
+    const other = instance(fresh)
+    try {
+      await other.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.protect(Effect.void))))
+      const healthy = await cli(["health", "--prefix", fresh, "--json"], url())
+      expect(healthy.code).toBe(0)
+      expect(JSON.parse(healthy.stdout)).toEqual({ overall: "healthy", circuits: { search: { state: "CLOSED", status: "healthy" } }, unread: [] })
+
+      // a probe in flight: open with a short recovery, wait it out, start a call that never ends
+      const probe = await other.runPromise(Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("inventory", { failureThreshold: 1, recoveryTimeout: 200, backoffJitter: 0 })
+        yield* Effect.either(breaker.protect(Effect.fail("down")))
+        yield* Effect.sleep("300 millis")
+        const fiber = yield* Effect.fork(breaker.protect(Effect.never))
+        yield* Effect.sleep("200 millis")
+        return fiber
+      }))
+      try {
+        const degraded = await cli(["health", "--prefix", fresh], url())
+        expect(degraded.stdout).toContain("overall: degraded (2 circuits)")
+        expect(degraded.stdout).toMatch(/^inventory\s+HALF_OPEN\s+degraded$/m)
+        expect(degraded.code).toBe(1)
+      } finally {
+        await other.runPromise(Fiber.interrupt(probe))
+      }
+    } finally {
+      await other.dispose()
+    }
+  })
+
+  it("open, close, reset: refused without --yes off a terminal; with it, a breaker of another runtime obeys", { timeout: 60_000 }, async () => {
+    const state = () => runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+    const call = (effect: Effect.Effect<string, string>) =>
+      runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => Effect.either(b.protect(effect)))))
+
+    const refused = await cli(["open", "search", "--prefix", prefix], url())
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toContain("\"search\" on redis://127.0.0.1:")
+    expect(refused.stdout).toContain("is CLOSED; after `open` it is FORCED_OPEN: every instance will reject its calls with CircuitOpen")
+    expect(refused.stderr).toContain("not confirmed: pass --yes")
+    expect(await state()).toBe("CLOSED")
+
+    const opened = await cli(["open", "search", "--prefix", prefix, "--yes"], url())
+    expect(opened.code).toBe(0)
+    expect(opened.stdout).toContain("\"search\" is now FORCED_OPEN.")
+    expect(await state()).toBe("FORCED_OPEN")
+    // the breaker's calls are rejected once its cached state is stale (stateCacheTtl 50 ms)
+    await eventually(async () => {
+      const result = await call(Effect.succeed("ran"))
+      return result._tag === "Left" && typeof result.left === "object" && result.left._tag === "CircuitOpen"
+    })
+
+    const closed = await cli(["close", "search", "--prefix", prefix, "-y"], url())
+    expect(closed.code).toBe(0)
+    expect(closed.stdout).toContain("after `close` it is FORCED_CLOSED: every instance will run every call to it")
+    expect(await state()).toBe("FORCED_CLOSED")
+    await eventually(async () => (await call(Effect.succeed("ran")))._tag === "Right")
+    // held closed: failures do not trip it
+    for (let i = 0; i < 8; i++) await call(Effect.fail("down"))
+    expect(await state()).toBe("FORCED_CLOSED")
+
+    const reset = await cli(["reset", "search", "--prefix", prefix, "--yes"], url())
+    expect(reset.code).toBe(0)
+    expect(reset.stdout).toContain("is FORCED_CLOSED; after `reset` it is CLOSED")
+    expect(await state()).toBe("CLOSED")
+
+    const unknown = await cli(["open", "nope", "--prefix", prefix, "--yes"], url())
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain("no circuit named \"nope\"")
+  })
+
+  it("watch: a table redrawn in place, --count frames", { timeout: 60_000 }, async () => {
+    const result = await cli(["watch", "--prefix", prefix, "--interval", "100", "--count", "3", "--state", "OPEN"], url())
+    expect(result.code).toBe(0)
+    const frames = result.stdout.split("\u001b[H\u001b[2J").slice(1)
+    expect(frames).toHaveLength(3)
+    for (const frame of frames) {
+      expect(frame).toMatch(/^redis:\/\/127\.0\.0\.1:\d+  \S+Z  every 100ms; Ctrl-C to quit/)
+      expect(frame).toMatch(/^payments\s+OPEN\s+unhealthy/m)
+      expect(frame).not.toContain("search")
+    }
+  })
+
+  it("--redis-url wins over REDIS_URL", { timeout: 60_000 }, async () => {
+    const result = await cli(["list", "--prefix", prefix, "--redis-url", redis.url], { REDIS_URL: "redis://127.0.0.1:1" })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("payments")
+  })
+})
+
+describe("on Upstash (REST, through the bridge)", () => {
+  const prefix = freshPrefix()
+  const env = () => ({ UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token })
+  let runtime: ReturnType<typeof instance>
+  beforeAll(async () => {
+    runtime = instance(prefix, "upstash")
+    await seed(runtime)
+  })
+  afterAll(async () => {
+    await runtime?.dispose()
+  })
+
+  it("list, health, show, metrics, and open seen by a breaker of another runtime", { timeout: 60_000 }, async () => {
+    const [list, health, show, metrics] = await Promise.all([
+      cli(["list", "--prefix", prefix], env()),
+      cli(["health", "--prefix", prefix], env()),
+      cli(["show", "payments", "--prefix", prefix, "--json"], env()),
+      cli(["metrics", "--prefix", prefix], env())
+    ])
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/^payments\s+OPEN\s+unhealthy/m)
+    expect(list.stdout).toMatch(/^search\s+CLOSED\s+healthy/m)
+    expect(health.code).toBe(2)
+    expect(JSON.parse(show.stdout)).toMatchObject({ name: "payments", state: "OPEN" })
+    expect(metrics.stdout).toMatch(/^circuit_breaker_fleet_state\{circuit="search",service="search"\} 0$/m)
+
+    const opened = await cli(["open", "search", "--prefix", prefix, "--yes"], env())
+    expect(opened.code).toBe(0)
+    expect(opened.stdout).toContain("\"search\" on http://127.0.0.1:")
+    const state = await runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+    expect(state).toBe("FORCED_OPEN")
+  })
+
+  it("a wrong token: exit 2, the credentials named, the token never printed", { timeout: 60_000 }, async () => {
+    const result = await cli(["list", "--prefix", prefix], { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: `${token}-wrong` })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`error: http://127.0.0.1:${new URL(bridge.url).port} refused the credentials`)
+    expect(result.stdout + result.stderr).not.toContain(`${token}-wrong`)
+    const half = await cli(["list"], { UPSTASH_REDIS_REST_URL: bridge.url })
+    expect(half.code).toBe(2)
+    expect(half.stderr).toContain("set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN")
+  })
+})
+
+describe("connection errors: clear, bounded, without secrets", () => {
+  it("no store configured", async () => {
+    const result = await cli(["list"])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("no store to connect to: pass --redis-url, or set REDIS_URL")
+  })
+
+  it("a wrong URL", async () => {
+    const [notUrl, http] = await Promise.all([
+      cli(["list", "--redis-url", `redis//:${password}@nowhere`]),
+      cli(["list"], { REDIS_URL: `https://:${password}@example.com` })
+    ])
+    expect(notUrl.code).toBe(2)
+    expect(notUrl.stderr).toContain("--redis-url is not a Redis URL: expected redis://[:password@]host:port[/db]")
+    expect(http.code).toBe(2)
+    expect(http.stderr).toContain("REDIS_URL is not a Redis URL")
+  })
+
+  it("a wrong password", async () => {
+    const wrong = secured.url.replace(password, "not-the-password")
+    const result = await cli(["health", "--redis-url", wrong])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`health unknown: redis://127.0.0.1:${secured.port} refused the credentials`)
+    expect(result.stderr).not.toContain("not-the-password")
+    const right = await cli(["health", "--redis-url", secured.url])
+    expect(right.code).toBe(0)
+    expect(right.stdout).toContain("overall: healthy (0 circuits)")
+  })
+
+  it("nothing listening: exit 2 at once", async () => {
+    const result = await cli(["list", "--redis-url", `redis://:${password}@127.0.0.1:1`])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("cannot reach redis://127.0.0.1:1")
+  })
+
+  it("a frozen Redis (SIGSTOP): exit 2 within the --timeout bound, no hang", { timeout: 60_000 }, async () => {
+    const frozen = await startRedis()
+    try {
+      frozen.pause()
+      const result = await cli(["health", "--redis-url", frozen.url, "--timeout", "500"])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(/health unknown: redis:\/\/127\.0\.0\.1:\d+ did not answer/)
+      // node + tsx start-up (~1.5 s) plus at most twice the bound
+      expect(result.ms).toBeLessThan(8_000)
+    } finally {
+      frozen.resume()
+      await frozen.stop()
+    }
+  })
+})
