@@ -1,13 +1,18 @@
 /**
  * Health and metrics over HTTP, on @effect/platform:
  *
- * - `GET /health`: the fleet's health as JSON; 200, or 503 when unhealthy;
+ * - `GET /health`: the fleet's health as JSON; 200, or 503 when unhealthy
+ *   or unknown (the store could not be read, entirely or in part);
+ * - `GET /circuits`: the circuits as JSON, filtered and paged
+ *   (`?state=OPEN&prefix=tenant-&limit=100&cursor=…`), with `complete`;
  * - `GET /metrics`: every circuit as JSON, or Prometheus text with
  *   `Accept: text/plain` or `?format=prometheus`;
  * - `GET /alerts`: the current alerts as JSON;
  * - admin routes (`POST /circuits/:name/reset`, `…/force-open`,
  *   `…/force-close`, `POST /reset-all`) only when an `authorize` check is
- *   given; a request it refuses gets 403.
+ *   given; a request it refuses gets 403;
+ * - `GET /dashboard`: a live page of the circuits and alerts, with admin
+ *   buttons for those `authorize` lets through (`dashboard: false` leaves it out).
  *
  * Offered as an `HttpRouter` (mount it in an Effect server) and as a
  * Web-standard `(Request) => Promise<Response>` handler (Next.js route
@@ -33,10 +38,17 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import { CircuitBreakerMonitoring, layer as monitoringLayer, type Options as MonitoringOptions } from "./CircuitBreakerMonitoring.js"
+import {
+  CircuitBreakerMonitoring,
+  layer as monitoringLayer,
+  type Options as MonitoringOptions,
+  type ReadOptions
+} from "./CircuitBreakerMonitoring.js"
 import { CircuitBreakers, layer as registryLayer } from "./CircuitBreakers.js"
+import type { State } from "./CircuitState.js"
 import type { CircuitStore } from "./CircuitStore.js"
 import * as CircuitConfig from "./CircuitConfig.js"
+import * as dashboard from "./internal/dashboard.js"
 import * as prometheus from "./internal/prometheus.js"
 
 /**
@@ -53,6 +65,53 @@ export interface Options {
   readonly authorize?:
     | ((request: HttpServerRequest.HttpServerRequest) => Effect.Effect<boolean>)
     | undefined
+  /**
+   * Which circuits get series of their own in the Prometheus output
+   * (`?circuits=` overrides it): `"all"` (default), `"non-closed"` (a fleet
+   * of 10,000 tenants scrapes only the circuits that need attention) or
+   * `"none"`. The aggregate series (circuits per state, the read's
+   * completeness) are always there.
+   */
+  readonly perCircuit?: "all" | "non-closed" | "none" | undefined
+  /**
+   * Serves the dashboard (default `true`): `GET /dashboard`, a page of the
+   * circuits (not-closed first, filtered and paged on the server) and the
+   * alerts, polling `/circuits` and `/alerts` every 2 s, under a strict
+   * Content-Security-Policy; its script and stylesheet at
+   * `/dashboard/app.js` and `/dashboard/app.css`; and
+   * `GET /dashboard/permissions`, `{ admin }` from `authorize` (false without
+   * it), which shows the admin buttons.
+   */
+  readonly dashboard?: boolean | undefined
+}
+
+const states: ReadonlyArray<State> = ["CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "FORCED_CLOSED"]
+
+/** `?state=OPEN&state=HALF_OPEN&prefix=pay&limit=100&cursor=…`, or what is wrong with it. */
+const parseReadOptions = (query: Readonly<Record<string, string | ReadonlyArray<string>>>): ReadOptions | string => {
+  const one = (key: string): string | undefined => {
+    const value = query[key]
+    return typeof value === "string" ? value : value?.[value.length - 1]
+  }
+  const stateParam = query["state"]
+  const wanted = stateParam === undefined ? undefined : typeof stateParam === "string" ? [stateParam] : [...stateParam]
+  const bad = wanted?.find((state) => !states.includes(state as State))
+  if (bad !== undefined) {
+    return `state must be one of ${states.join(", ")} (got ${JSON.stringify(bad.slice(0, 40))})`
+  }
+  const limitParam = one("limit")
+  const limit = limitParam === undefined ? undefined : Number(limitParam)
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10_000)) {
+    return `limit must be a whole number from 1 to 10000 (got ${JSON.stringify(String(limitParam).slice(0, 40))})`
+  }
+  const prefix = one("prefix")
+  const cursor = one("cursor")
+  return {
+    ...(wanted !== undefined ? { state: wanted as Array<State> } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(cursor !== undefined ? { cursor } : {})
+  }
 }
 
 const json = (body: unknown, status = 200) =>
@@ -91,7 +150,18 @@ export const router = (
       Effect.gen(function*() {
         const monitoring = yield* CircuitBreakerMonitoring
         const health = yield* monitoring.health
-        return json(health, health.overall === "unhealthy" ? 503 : 200)
+        // a fleet that could not be read is not reported healthy
+        return json(health, health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200)
+      })
+    ),
+    HttpRouter.get(
+      "/circuits",
+      Effect.gen(function*() {
+        const monitoring = yield* CircuitBreakerMonitoring
+        const query = yield* HttpServerRequest.ParsedSearchParams
+        const parsed = parseReadOptions(query)
+        if (typeof parsed === "string") return problem(400, "Bad Request", parsed)
+        return json(yield* monitoring.read(parsed))
       })
     ),
     HttpRouter.get(
@@ -109,16 +179,30 @@ export const router = (
         if (typeof format === "object") {
           return problem(400, "Bad Request", `format must be "json" or "prometheus" (got ${JSON.stringify(format.invalid.slice(0, 40))})`)
         }
-        const all = yield* monitoring.getAllMetrics
-        if (format === "json") return json(all)
+        if (format === "json") return json(yield* monitoring.getAllMetrics)
+        const query = yield* HttpServerRequest.ParsedSearchParams
+        const perCircuit = query["circuits"] ?? options.perCircuit ?? "all"
+        if (perCircuit !== "all" && perCircuit !== "non-closed" && perCircuit !== "none") {
+          return problem(400, "Bad Request", `circuits must be "all", "non-closed" or "none" (got ${JSON.stringify(String(perCircuit).slice(0, 40))})`)
+        }
+        const fleet = yield* monitoring.read()
         const instance = yield* Metric.snapshot
-        return HttpServerResponse.text(prometheus.render(all, instance), {
+        return HttpServerResponse.text(prometheus.render(fleet, instance, perCircuit), {
           contentType: prometheus.contentType,
           headers: { "cache-control": "no-store" }
         })
       })
     )
   )
+
+  if (options.dashboard !== false) {
+    routes = routes.pipe(
+      HttpRouter.get("/dashboard", dashboard.page),
+      HttpRouter.get("/dashboard/app.js", dashboard.scriptResponse),
+      HttpRouter.get("/dashboard/app.css", dashboard.stylesheetResponse),
+      HttpRouter.get("/dashboard/permissions", dashboard.permissions(options.authorize))
+    )
+  }
 
   const authorize = options.authorize
   if (authorize !== undefined) {

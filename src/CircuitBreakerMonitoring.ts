@@ -27,11 +27,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import type { CircuitBreaker, Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
-import { CircuitStore, type CircuitStoreError, type FleetCounts } from "./CircuitStore.js"
+import { CircuitStore, type CircuitStoreError, type FleetCounts, type Inspected } from "./CircuitStore.js"
 import { CircuitBreakerImpl, statusOf } from "./internal/circuitBreaker.js"
 
 /**
@@ -41,6 +42,8 @@ import { CircuitBreakerImpl, statusOf } from "./internal/circuitBreaker.js"
  * @category models
  */
 export interface CircuitMetrics {
+  /** The circuit's name (its key in the store). */
+  readonly name: string
   readonly service: string
   readonly state: State
   readonly status: HealthStatus
@@ -75,7 +78,8 @@ export type AlertSeverity = "critical" | "warning"
  * @category models
  */
 export interface Alert {
-  readonly kind: "open" | "forced-open" | "failure-rate" | "flapping" | "store-unavailable"
+  /** `store-unreadable`: the read could not see every circuit (its `service` is `"*"`). */
+  readonly kind: "open" | "forced-open" | "failure-rate" | "flapping" | "store-unavailable" | "store-unreadable"
   readonly severity: AlertSeverity
   readonly service: string
   readonly message: string
@@ -84,18 +88,71 @@ export interface Alert {
 }
 
 /**
+ * A health status, or `unknown`: the store could not be read (entirely or in
+ * part), so nothing says the fleet is healthy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OverallStatus = HealthStatus | "unknown"
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface OverallHealth {
   /**
-   * `unhealthy` when any circuit is OPEN or FORCED_OPEN; `degraded` when any
-   * is HALF_OPEN or running locally because the store is unavailable;
-   * `healthy` otherwise (also with no circuits).
+   * `unhealthy` when any circuit read is OPEN or FORCED_OPEN; else `unknown`
+   * when the read was not complete; else `degraded` when any circuit is
+   * HALF_OPEN or running locally because the store is unavailable; else
+   * `healthy` (also with no circuits, after a complete read).
    */
-  readonly overall: HealthStatus
+  readonly overall: OverallStatus
+  /** Whether every circuit the store knows was read. */
+  readonly complete: boolean
+  /** Circuits that could not be read (the registry itself counts as one when it cannot be read). */
+  readonly unreadable: number
+  /** Why the read is not complete, or null. */
+  readonly reason: string | null
+  /** By circuit name (an object without prototype: any name, `__proto__` too, is an own key). */
   readonly services: Readonly<Record<string, Pick<Health, "status" | "state" | "metrics">>>
   readonly timestamp: number
+}
+
+/**
+ * Filters and paging for `read`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadOptions {
+  /** Only circuits in these states. */
+  readonly state?: ReadonlyArray<State> | undefined
+  /** Only circuits whose name starts with this. */
+  readonly prefix?: string | undefined
+  /** At most this many circuits (by name order), from `cursor` on. */
+  readonly limit?: number | undefined
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined
+}
+
+/**
+ * One read of the fleet's circuits: what could be read, and whether that is
+ * everything.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FleetRead {
+  /** The circuits read, in name order, filtered and paged. */
+  readonly circuits: ReadonlyArray<CircuitMetrics>
+  /** Circuits that match the filters: all pages (with a `state` filter, from the cursor on). */
+  readonly total: number
+  /** Where the next page starts, or null on the last one. */
+  readonly nextCursor: string | null
+  readonly complete: boolean
+  readonly unreadable: number
+  readonly reason: string | null
 }
 
 /**
@@ -137,6 +194,13 @@ export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breake
      * unavailable: this instance's circuits, from their local fallback.
      */
     readonly getAllMetrics: Effect.Effect<Readonly<Record<string, CircuitMetrics>>>
+    /**
+     * The circuits, filtered and paged, with whether the read is complete:
+     * a circuit that cannot be read (after retries) is counted in
+     * `unreadable`, never left out silently.
+     */
+    readonly read: (options?: ReadOptions) => Effect.Effect<FleetRead>
+    /** Alerts of every circuit, and `store-unreadable` when the read was not complete. */
     readonly getAlerts: Effect.Effect<ReadonlyArray<Alert>>
     /** Resets every circuit known to the store; one result per circuit. */
     readonly resetAll: Effect.Effect<ReadonlyArray<ResetResult>>
@@ -219,13 +283,14 @@ export const make = (
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
 
-    /** Every known circuit, with this instance's breaker for it if any. */
+    /** Every known circuit, with this instance's breaker for it if any; and why the list may be short. */
     const circuits = Effect.gen(function*() {
       // while the store is unavailable, this instance's own circuits are still reported
-      const names = yield* Effect.orElseSucceed(store.names, (): ReadonlyArray<string> => [])
+      const listed = yield* Effect.either(Effect.retry(store.names, retryRead))
+      const names = Either.isRight(listed) ? listed.right : []
       const local = new Map<string, CircuitBreaker>()
       for (const breaker of yield* registry.all) local.set(breaker.name, breaker)
-      const all = new Set([...names, ...local.keys()])
+      const all = [...new Set([...names, ...local.keys()])].sort()
       const result: Array<{
         readonly name: string
         readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
@@ -241,59 +306,155 @@ export const make = (
         const config = { ...defaultConfig, serviceName: name }
         result.push({ name, read: (now) => store.inspect(name, config, now) })
       }
-      return result
+      return { circuits: result, listError: Either.isLeft(listed) ? listed.left.reason : null }
     })
 
-    const getAllMetrics = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const entries = yield* Effect.forEach(yield* circuits, ({ breaker, name, read: readCircuit }) =>
-        Effect.gen(function*() {
-          const read = yield* Effect.either(readCircuit(now))
-          if (Either.isLeft(read) && breaker === undefined) return undefined
-          const [snapshot, fleet] = Either.isRight(read)
-            ? read.right
-            : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
-          if (breaker !== undefined && Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
-          const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
-          const storeUnavailable = Either.isLeft(read) || (breaker?.degraded ?? false)
-          const calls = fleet.successes + fleet.failures
-          const metrics: CircuitMetrics = {
-            service: breaker?.config.serviceName ?? name,
-            state: snapshot.state,
-            status: storeUnavailable && statusOf(snapshot.state) === "healthy" ? "degraded" : statusOf(snapshot.state),
-            windowFailures: snapshot.failures,
-            windowCalls: snapshot.calls,
-            openCount: snapshot.openCount,
-            retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-            lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-            fleet: { ...fleet, calls, failureRate: calls === 0 ? null : fleet.failures / calls },
-            instance,
-            storeUnavailable
+    interface ReadResult {
+      readonly name: string
+      readonly metrics: CircuitMetrics | undefined
+      readonly error: string | null
+      /** Its state is gone (expired): not part of the fleet any more. */
+      readonly missing: boolean
+    }
+
+    const readOne = (
+      now: number,
+      { breaker, name, read: readCircuit }: {
+        readonly name: string
+        readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
+        readonly breaker?: CircuitBreakerImpl
+      }
+    ): Effect.Effect<ReadResult> =>
+      Effect.gen(function*() {
+        // a blip does not drop the circuit: a few retries within the read
+        const read = yield* Effect.either(Effect.retry(readCircuit(now), retryRead))
+        if (Either.isLeft(read) && breaker === undefined) {
+          return { name, metrics: undefined, error: read.left.reason, missing: false }
+        }
+        const [snapshot, fleet] = Either.isRight(read)
+          ? read.right
+          : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
+        if (breaker !== undefined && Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
+        const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
+        const storeUnavailable = Either.isLeft(read) || (breaker?.degraded ?? false)
+        const calls = fleet.successes + fleet.failures
+        const metrics: CircuitMetrics = {
+          name,
+          service: breaker?.config.serviceName ?? name,
+          state: snapshot.state,
+          status: storeUnavailable && statusOf(snapshot.state) === "healthy" ? "degraded" : statusOf(snapshot.state),
+          windowFailures: snapshot.failures,
+          windowCalls: snapshot.calls,
+          openCount: snapshot.openCount,
+          retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
+          lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
+          fleet: { ...fleet, calls, failureRate: calls === 0 ? null : fleet.failures / calls },
+          instance,
+          storeUnavailable
+        }
+        return { name, metrics, error: Either.isLeft(read) ? read.left.reason : null, missing: false }
+      })
+
+    const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const { circuits: known, listError } = yield* circuits
+        const prefix = readOptions.prefix
+        const candidates = prefix === undefined ? known : known.filter((c) => c.name.startsWith(prefix))
+        const states = readOptions.state
+        const limit = readOptions.limit
+        const cursor = readOptions.cursor
+        // without a state filter, only the page is read; with one, every candidate is
+        const afterCursor = cursor === undefined ? candidates : candidates.filter((c) => c.name > cursor)
+        const toRead = states === undefined && limit !== undefined ? afterCursor.slice(0, limit + 1) : afterCursor
+        // circuits no breaker here uses: all at once where the store can (a Redis pipeline per 100)
+        const inspected = new Map<string, Inspected>()
+        const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
+        if (store.inspectMany !== undefined && others.length > 0) {
+          const many = yield* Effect.either(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
+          if (Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
+        }
+        const results = yield* Effect.forEach(toRead, (c): Effect.Effect<ReadResult> => {
+          const one = inspected.get(c.name)
+          if (one === undefined) return readOne(now, c)
+          if (one.missing) return Effect.succeed({ name: c.name, metrics: undefined, error: null, missing: true })
+          // read by the batch, or its own error there: one more try on its own
+          return readOne(now, one.read === undefined ? c : { ...c, read: () => Effect.succeed(one.read!) })
+        }, { concurrency: 16 })
+        let unreadable = listError === null ? 0 : 1
+        let reason = listError
+        const matching: Array<CircuitMetrics> = []
+        for (const result of results) {
+          if (result.missing) continue // expired: gone from the fleet, and from the registry
+          if (result.metrics === undefined || result.error !== null) {
+            unreadable++
+            reason ??= `circuit ${JSON.stringify(result.name)}: ${result.error}`
           }
-          return [name, metrics] as const
-        }), { concurrency: 8 })
-      return Object.fromEntries(entries.filter((entry) => entry !== undefined)) as Record<string, CircuitMetrics>
+          if (result.metrics !== undefined && (states === undefined || states.includes(result.metrics.state))) {
+            matching.push(result.metrics)
+          }
+        }
+        const page = limit === undefined ? matching : matching.slice(0, limit)
+        const hasMore = limit !== undefined && matching.length > limit
+        // with a state filter only what was read can be counted: the circuits from the cursor on
+        const total = states === undefined ? candidates.length : matching.length
+        return {
+          circuits: page,
+          total,
+          nextCursor: hasMore ? page[page.length - 1]!.name : null,
+          complete: unreadable === 0,
+          unreadable,
+          reason
+        }
+      })
+
+    const getAllMetrics = Effect.map(read(), ({ circuits }) => {
+      const all: Record<string, CircuitMetrics> = Object.create(null)
+      for (const metrics of circuits) all[metrics.name] = metrics
+      return all
     })
 
     const getAlerts = Effect.gen(function*() {
-      const all = yield* getAllMetrics
+      const fleet = yield* read()
       const now = yield* Clock.currentTimeMillis
-      return Object.values(all).flatMap((metrics) => alertsFor(metrics, now, options))
+      const alerts = fleet.circuits.flatMap((metrics) => alertsFor(metrics, now, options))
+      if (!fleet.complete) {
+        alerts.unshift({
+          kind: "store-unreadable",
+          severity: "critical",
+          service: "*",
+          message: `the circuit store could not be read: ${fleet.unreadable} circuit(s) unknown (${fleet.reason})`,
+          since: now
+        })
+      }
+      return alerts
     })
 
     const health = Effect.gen(function*() {
-      const all = yield* getAllMetrics
-      const services: Record<string, Pick<Health, "status" | "state" | "metrics">> = {}
-      let overall: HealthStatus = "healthy"
-      for (const [name, metrics] of Object.entries(all)) {
-        services[name] = { status: metrics.status, state: metrics.state, metrics: metrics.instance ?? fleetOnly(metrics) }
-        if (metrics.status === "unhealthy") overall = "unhealthy"
-        else if (metrics.status === "degraded" && overall === "healthy") overall = "degraded"
+      const fleet = yield* read()
+      const services: Record<string, Pick<Health, "status" | "state" | "metrics">> = Object.create(null)
+      let worst: HealthStatus = "healthy"
+      for (const metrics of fleet.circuits) {
+        services[metrics.name] = {
+          status: metrics.status,
+          state: metrics.state,
+          metrics: metrics.instance ?? fleetOnly(metrics)
+        }
+        if (metrics.status === "unhealthy") worst = "unhealthy"
+        else if (metrics.status === "degraded" && worst === "healthy") worst = "degraded"
       }
-      return { overall, services, timestamp: yield* Clock.currentTimeMillis }
+      const overall: OverallStatus = worst === "unhealthy" ? "unhealthy" : fleet.complete ? worst : "unknown"
+      return {
+        overall,
+        complete: fleet.complete,
+        unreadable: fleet.unreadable,
+        reason: fleet.reason,
+        services,
+        timestamp: yield* Clock.currentTimeMillis
+      }
     })
 
-    const resetAll = Effect.flatMap(circuits, (all) =>
+    const resetAll = Effect.flatMap(Effect.map(circuits, (_) => _.circuits), (all) =>
       Effect.forEach(all, ({ breaker, name }) =>
         (breaker !== undefined
           ? breaker.reset
@@ -305,8 +466,17 @@ export const make = (
             })
           ), { concurrency: 8 }))
 
-    return CircuitBreakerMonitoring.of({ getAllMetrics, getAlerts, resetAll, health })
+    return CircuitBreakerMonitoring.of({ getAllMetrics, read, getAlerts, resetAll, health })
   })
+
+/**
+ * A monitoring read that fails is tried again (25, 50, 100, 200, 400 ms
+ * later, within 2 s) before it counts as unreadable: a blip does not drop it.
+ */
+const retryRead = Schedule.exponential("25 millis").pipe(
+  Schedule.intersect(Schedule.recurs(5)),
+  Schedule.upTo("2 seconds")
+)
 
 /** The metrics shape for a circuit this instance has no breaker for. */
 const fleetOnly = (m: CircuitMetrics): Metrics => ({

@@ -138,7 +138,35 @@ export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/Circ
     config: CircuitConfig,
     now: number
   ) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
+  /**
+   * Optional: `inspect` of many circuits no breaker of this instance uses,
+   * at once (the Redis store pipelines them: about N/100 round trips). A
+   * circuit whose state is gone (expired) is `missing`, and the store drops
+   * its name from the registry.
+   */
+  readonly inspectMany?:
+    | ((
+      names: ReadonlyArray<string>,
+      config: CircuitConfig,
+      now: number
+    ) => Effect.Effect<ReadonlyArray<Inspected>, CircuitStoreError>)
+    | undefined
 }>() {}
+
+/**
+ * One circuit read by `inspectMany`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Inspected {
+  readonly name: string
+  /** The state and the fleet's counts, unless the circuit is missing or could not be read. */
+  readonly read: readonly [Snapshot, FleetCounts] | undefined
+  /** The circuit's state is gone from the store (it expired, or was never written). */
+  readonly missing: boolean
+  readonly error: CircuitStoreError | undefined
+}
 
 /**
  * An in-memory store: the embedded default, and what a single process needs.

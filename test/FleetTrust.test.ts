@@ -448,9 +448,9 @@ describe("data errors and rotten keys do not pause the store", () => {
       const type = yield* Effect.promise(() => server.cli("TYPE", RedisCircuitStore.registryKey({ prefix })))
       const members = yield* store.names
       console.info(`[registry] names read at first: ${JSON.stringify(names)}; then: ${JSON.stringify(members)}; ${warnings.lines[0]}`)
-      expect(type).toBe("set")
+      expect(type).toBe("zset")
       expect(members).toContain("newcomer")
-      expect(warnings.lines.some((line) => line.includes("was not a set and was dropped"))).toBe(true)
+      expect(warnings.lines.some((line) => line.includes("was not a sorted set and was dropped"))).toBe(true)
     }).pipe(Effect.provide(warnings.layer))
   }, 30_000)
 })

@@ -8,18 +8,23 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import parsePrometheus from "parse-prometheus-text-format"
 import {
   CircuitBreakerMonitoring,
   CircuitBreakers,
   CircuitStore,
-  RedisCircuitStore
+  RedisCircuitStore,
+  RedisClient
 } from "../src/index.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { CircuitBreakerHttp } from "../src/http.js"
+import { UpstashClient } from "../src/upstash.js"
+import { seedCircuits } from "./support/seed.js"
+import { startUpstashBridge } from "./support/upstashBridge.js"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -165,16 +170,22 @@ describe("alerts, health, resetAll (memory store)", () => {
 })
 
 describe("alerts when the store is unavailable", () => {
-  it.live("a circuit running locally is degraded and raises store-unavailable", () =>
+  it.live("a circuit running locally is degraded and raises store-unavailable; the fleet's health is unknown", () =>
     Effect.gen(function*() {
       const m = yield* monitoring
       yield* calls("payments", 1, 0)
       const all = yield* m.getAllMetrics
-      expect(all.payments.storeUnavailable).toBe(true)
-      expect(all.payments.status).toBe("degraded")
+      expect(all.payments!.storeUnavailable).toBe(true)
+      expect(all.payments!.status).toBe("degraded")
       const alerts = yield* m.getAlerts
       expect(alerts).toContainEqual(expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" }))
-      expect((yield* m.health).overall).toBe("degraded")
+      expect(alerts).toContainEqual(expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" }))
+      // nothing says the fleet is healthy: its circuits could not be read
+      const health = yield* m.health
+      expect(health.overall).toBe("unknown")
+      expect(health.complete).toBe(false)
+      expect(health.unreadable).toBeGreaterThanOrEqual(1)
+      expect(health.reason).toMatch(/Redis|storeTimeout|connect/i)
     }).pipe(Effect.provide(
       CircuitBreakerMonitoring.layer().pipe(
         Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
@@ -297,4 +308,208 @@ describe("CircuitBreakerHttp", () => {
       await t.dispose()
     }
   })
+})
+
+describe("monitoring tells the truth", () => {
+  it("Redis down: the README's route with no breakers answers 503 unknown with the reason, and an alert of its own", async () => {
+    const web = CircuitBreakerHttp.toWebHandler(
+      RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+        // nothing listens there
+        Layer.provide(IORedisClient.layer({ url: "redis://127.0.0.1:1", commandTimeout: 200 }))
+      )
+    )
+    try {
+      const health = await web.handler(new Request("http://localhost/health"))
+      const body = await health.json()
+      expect(health.status).toBe(503)
+      expect(body).toMatchObject({ overall: "unknown", complete: false, unreadable: 1 })
+      expect(body.reason).toMatch(/connect|Connection|closed|storeTimeout/i)
+      const alerts = await (await web.handler(new Request("http://localhost/alerts"))).json()
+      expect(alerts.alerts).toContainEqual(expect.objectContaining({ kind: "store-unreadable", severity: "critical" }))
+      const text = await (await web.handler(new Request("http://localhost/metrics?format=prometheus"))).text()
+      expect(text).toContain("circuit_breaker_fleet_read_complete 0")
+    } finally {
+      await web.dispose()
+    }
+  })
+
+  it.scopedLive("a blip during a read of 200 circuits over Upstash: retried within the read, nothing dropped; a fault that lasts is counted, never healthy", () =>
+    Effect.gen(function*() {
+      const token = "truth-token"
+      const bridge = yield* Effect.acquireRelease(
+        Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
+        (b) => Effect.promise(() => b.close())
+      )
+      const prefix = freshPrefix()
+      const store = RedisCircuitStore.layer({ prefix }).pipe(
+        Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 1_000 }))
+      )
+      const names = Array.from({ length: 200 }, (_, i) => `tenant-${String(i).padStart(3, "0")}`)
+      // the fleet: 20 of them OPEN
+      const writer = instance(prefix, { defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } })
+      yield* Effect.promise(() =>
+        writer.runPromise(Effect.forEach(names, (name, i) => calls(name, 1, i < 20 ? 1 : 0), { discard: true }))
+      )
+      yield* Effect.promise(() => writer.dispose())
+      const reader = CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(store)
+      )
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        // three failed requests in the middle of the read
+        bridge.injectFault({ type: "http", status: 502, body: "bad gateway" }, { times: 3 })
+        const blip = yield* m.read()
+        expect(blip.reason).toBeNull()
+        expect(blip.complete).toBe(true)
+        expect(blip.circuits).toHaveLength(200)
+        expect(blip.circuits.filter((c) => c.state === "OPEN")).toHaveLength(20)
+        expect((yield* m.health).overall).toBe("unhealthy")
+        // a fault that outlasts the retries: nothing can be read, and nothing says healthy
+        bridge.injectFault({ type: "http", status: 502, body: "bad gateway" }, { times: 1_000 })
+        const blind = yield* m.read()
+        const blindHealth = yield* m.health
+        bridge.clearFault()
+        console.info(
+          `[truth] blip of 3 failed requests: ${blip.circuits.length} of 200 read, complete ${blip.complete}; ` +
+            `a lasting fault: ${blind.circuits.length} read, complete ${blind.complete}, overall ${blindHealth.overall}`
+        )
+        expect(blind.complete).toBe(false)
+        expect(blind.unreadable).toBeGreaterThanOrEqual(1)
+        expect(blind.reason).toContain("bad gateway")
+        expect(blindHealth.overall).toBe("unknown")
+        // filters and paging
+        const closedOnly = yield* m.read({ state: ["CLOSED"], limit: 50 })
+        expect(closedOnly.circuits).toHaveLength(50)
+        expect(closedOnly.circuits.every((c) => c.state === "CLOSED")).toBe(true)
+        expect(closedOnly.nextCursor).toBe(closedOnly.circuits[49]!.name)
+        const page2 = yield* m.read({ state: ["CLOSED"], limit: 50, cursor: closedOnly.nextCursor! })
+        expect(page2.circuits[0]!.name > closedOnly.nextCursor!).toBe(true)
+        const byPrefix = yield* m.read({ prefix: "tenant-01", limit: 5 })
+        expect(byPrefix.total).toBe(10)
+        expect(byPrefix.circuits.map((c) => c.name)).toEqual(["tenant-010", "tenant-011", "tenant-012", "tenant-013", "tenant-014"])
+      }).pipe(Effect.provide(reader))
+    }), 60_000)
+
+  it.effect("a reader with no breaker of its own sees the circuit with its writers' config (stateTtl 30 min, not its default 10)", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const store = RedisCircuitStore.layer({ prefix, timeSource: "client" }).pipe(
+        Layer.provide(IORedisClient.layer({ url: server.url }))
+      )
+      yield* Effect.gen(function*() {
+        const registry = yield* CircuitBreakers.CircuitBreakers
+        const breaker = yield* registry.get("slow-recovery")
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+      }).pipe(Effect.provide(CircuitBreakers.layer({
+        defaults: { failureThreshold: 1, recoveryTimeout: "15 minutes" }
+      }).pipe(Layer.provideMerge(store))))
+      yield* TestClock.adjust("11 minutes")
+      const read = yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        return yield* m.read()
+      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(store)
+      )))
+      expect(read.circuits.map((c) => [c.name, c.state])).toEqual([["slow-recovery", "OPEN"]])
+    }))
+
+  it("any name works in every output: __proto__, quotes, backslashes, braces, unicode", async () => {
+    const prefix = freshPrefix()
+    const hostile = ["__proto__", "constructor", "say \"hi\"", "back\\slash", "{brace}", "名前", "a b"]
+    const writer = instance(prefix, { defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } })
+    const web = CircuitBreakerHttp.toWebHandler(
+      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    )
+    try {
+      await writer.runPromise(Effect.forEach(hostile, (name) => calls(name, 0, 1), { discard: true }))
+      const health = await (await web.handler(new Request("http://localhost/health"))).json()
+      expect(Object.keys(health.services).sort()).toEqual([...hostile].sort())
+      expect(health.services["__proto__"].state).toBe("OPEN")
+      const all = await (await web.handler(new Request("http://localhost/metrics"))).json()
+      expect(Object.keys(all).sort()).toEqual([...hostile].sort())
+      const text = await (await web.handler(new Request("http://localhost/metrics?format=prometheus"))).text()
+      const state = parsePrometheus(text).find((f) => f.name === "circuit_breaker_fleet_state")!
+      expect(state.metrics.map((m) => (m as { labels: Record<string, string> }).labels.circuit).sort()).toEqual(
+        [...hostile].sort()
+      )
+      const nonClosed = await (await web.handler(new Request("http://localhost/metrics?format=prometheus&circuits=none"))).text()
+      expect(nonClosed).not.toContain("circuit_breaker_fleet_state{")
+      expect(nonClosed).toContain(`circuit_breaker_fleet_circuits{state="OPEN"} ${hostile.length}`)
+      const bad = await web.handler(new Request("http://localhost/circuits?limit=0"))
+      expect(bad.status).toBe(400)
+      expect((await bad.json()).message).toContain("limit must be a whole number from 1 to 10000 (got \"0\")")
+    } finally {
+      await writer.dispose()
+      await web.dispose()
+    }
+  })
+})
+
+describe("monitoring at 10,000 circuits", () => {
+  /** The client, counting its round trips (a pipeline is one). */
+  const counted = <E>(inner: Layer.Layer<RedisClient.RedisClient, E>) => {
+    const counter = { roundTrips: 0 }
+    const layer = Layer.effect(
+      RedisClient.RedisClient,
+      Effect.map(RedisClient.RedisClient, (client) =>
+        RedisClient.RedisClient.of({
+          description: client.description,
+          send: (command) => Effect.suspend(() => (counter.roundTrips++, client.send(command))),
+          pipeline: client.pipeline === undefined
+            ? undefined
+            : (commands) => Effect.suspend(() => (counter.roundTrips++, client.pipeline!(commands)))
+        }))
+    ).pipe(Layer.provide(inner))
+    return { counter, layer }
+  }
+
+  const readAll = <E>(client: Layer.Layer<RedisClient.RedisClient, E>, prefix: string) =>
+    Effect.gen(function*() {
+      const m = yield* monitoring
+      const started = performance.now()
+      const fleet = yield* m.read()
+      return { fleet, ms: performance.now() - started }
+    }).pipe(
+      Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(RedisCircuitStore.layer({ prefix })),
+        Layer.provide(client)
+      ))
+    )
+
+  it.scopedLive("over TCP: every circuit read in at most 150 round trips", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+      const { counter, layer } = counted(IORedisClient.layer({ url: server.url }))
+      const { fleet, ms } = yield* readAll(layer, prefix)
+      console.info(`[10,000 circuits, TCP] read in ${Math.round(ms)} ms, ${counter.roundTrips} round trips`)
+      expect(fleet.complete).toBe(true)
+      expect(fleet.circuits).toHaveLength(10_000)
+      expect(fleet.circuits.filter((c) => c.state === "OPEN")).toHaveLength(100)
+      expect(counter.roundTrips).toBeLessThanOrEqual(150)
+    }), 120_000)
+
+  it.scopedLive("over the Upstash bridge: every circuit read in at most 150 HTTP requests", () =>
+    Effect.gen(function*() {
+      const token = "ten-thousand"
+      const bridge = yield* Effect.acquireRelease(
+        Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
+        (b) => Effect.promise(() => b.close())
+      )
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+      bridge.resetStats()
+      const { fleet, ms } = yield* readAll(
+        UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 10_000 }),
+        prefix
+      )
+      console.info(`[10,000 circuits, Upstash bridge] read in ${Math.round(ms)} ms, ${bridge.requests} HTTP requests`)
+      expect(fleet.complete).toBe(true)
+      expect(fleet.circuits).toHaveLength(10_000)
+      expect(fleet.circuits.filter((c) => c.state === "OPEN")).toHaveLength(100)
+      expect(bridge.requests).toBeLessThanOrEqual(150)
+    }), 120_000)
 })

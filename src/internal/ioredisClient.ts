@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Options } from "../IORedisClient.js"
@@ -24,6 +25,10 @@ export interface IORedisConnection {
   quit(): Promise<unknown>
   disconnect(): void
   call(command: string, ...args: Array<string>): Promise<unknown>
+  pipeline(): {
+    call(command: string, ...args: Array<string>): unknown
+    exec(): Promise<Array<[Error | null, unknown]> | null>
+  }
 }
 
 /**
@@ -124,15 +129,30 @@ export const make = (
       : sentinels !== undefined
       ? `redis sentinel ${options.masterName ?? "mymaster"} via ${sentinels.map((n) => `${n.host}:${n.port}`).join(",")}`
       : describeUrl(url)
+    const failure = (cause: unknown) => {
+      const error = classify(cause, secrets)
+      return error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
+    }
     return RedisClient.of({
       description,
       send: (command) =>
         Effect.tryPromise({
           try: () => client.call(command[0]!, ...command.slice(1)),
-          catch: (cause) => {
-            const error = classify(cause, secrets)
-            return error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
-          }
-        })
+          catch: failure
+        }),
+      // a Cluster pipeline must stay within one node: there, commands go one by one
+      pipeline: options.cluster !== undefined ? undefined : (commands) =>
+        Effect.tryPromise({
+          try: () => {
+            const pipeline = client.pipeline()
+            for (const command of commands) pipeline.call(command[0]!, ...command.slice(1))
+            return pipeline.exec()
+          },
+          catch: failure
+        }).pipe(
+          Effect.map((replies) =>
+            (replies ?? []).map(([error, reply]) => error === null ? Either.right(reply) : Either.left(classify(error, secrets)))
+          )
+        )
     })
   })

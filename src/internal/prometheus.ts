@@ -5,7 +5,7 @@
  * @internal
  */
 import type * as MetricPair from "effect/MetricPair"
-import type { CircuitMetrics } from "../CircuitBreakerMonitoring.js"
+import type { FleetRead } from "../CircuitBreakerMonitoring.js"
 import { stateValue } from "../CircuitBreakerMetrics.js"
 
 /** @internal */
@@ -36,8 +36,9 @@ class Family {
 
 /** @internal */
 export const render = (
-  circuits: Readonly<Record<string, CircuitMetrics>>,
-  instance: ReadonlyArray<MetricPair.MetricPair.Untyped>
+  fleet: FleetRead,
+  instance: ReadonlyArray<MetricPair.MetricPair.Untyped>,
+  perCircuit: "all" | "non-closed" | "none" = "all"
 ): string => {
   const families = new Map<string, Family>()
   const family = (name: string, type: Family["type"], help: string) => {
@@ -49,8 +50,19 @@ export const render = (
     return f
   }
 
-  for (const [name, m] of Object.entries(circuits)) {
-    const circuit = [["circuit", name], ["service", m.service]] as const
+  // aggregates, whatever the size of the fleet
+  const byState = new Map<string, number>(Object.keys(stateValue).map((state) => [state, 0]))
+  for (const m of fleet.circuits) byState.set(m.state, (byState.get(m.state) ?? 0) + 1)
+  const circuitsFamily = family("circuit_breaker_fleet_circuits", "gauge", "Circuits in the store, by state")
+  for (const [state, count] of byState) circuitsFamily.sample([["state", state]], count)
+  family("circuit_breaker_fleet_read_complete", "gauge", "1 when every circuit in the store could be read for this scrape")
+    .sample([], fleet.complete ? 1 : 0)
+  family("circuit_breaker_fleet_unreadable", "gauge", "Circuits (or the registry) that could not be read for this scrape")
+    .sample([], fleet.unreadable)
+
+  for (const m of fleet.circuits) {
+    if (perCircuit === "none" || (perCircuit === "non-closed" && m.state === "CLOSED")) continue
+    const circuit = [["circuit", m.name], ["service", m.service]] as const
     family("circuit_breaker_fleet_state", "gauge", "Circuit state in the store: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 FORCED_CLOSED")
       .sample(circuit, stateValue[m.state])
     family("circuit_breaker_fleet_open_count", "gauge", "Consecutive re-opens of the circuit (the backoff exponent)")

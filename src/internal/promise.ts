@@ -575,7 +575,7 @@ const hostOf = (url: string | undefined): string => {
 
 /**
  * What `@upstash/redis`'s automatic deserialization did to a member of
- * `SMEMBERS` (the circuit registry), undone where it can be: numbers,
+ * `ZRANGE` (the circuit registry), undone where it can be: numbers,
  * booleans and null print back as they were; objects as compact JSON.
  */
 const undeserialized = (u: unknown): unknown =>
@@ -647,7 +647,7 @@ export const clientFor = (redis: unknown): RedisClient["Type"] => {
           catch: (cause) => classify(cause, [])
         }).pipe(
           Effect.map((reply) =>
-            command[0] === "SMEMBERS" && Array.isArray(reply) ? reply.map(undeserialized) : reply
+            command[0] === "ZRANGE" && Array.isArray(reply) ? reply.map(undeserialized) : reply
           )
         )
     })

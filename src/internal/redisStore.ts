@@ -23,6 +23,7 @@ import {
   CircuitStoreError,
   type Decision,
   type FleetCounts,
+  type Inspected,
   type Outcome
 } from "../CircuitStore.js"
 import { RedisClient, type RedisClientError, runScript } from "../RedisClient.js"
@@ -64,6 +65,26 @@ const lostState = (known: Snapshot, now: number, stateTtl: number): Snapshot | u
       return undefined
   }
 }
+
+/** ARGV 3 to 14 of the circuit script: the config. */
+const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> =>
+  [
+    config.failureThreshold,
+    config.successThreshold,
+    config.recoveryTimeout,
+    config.maxRecoveryTimeout,
+    config.monitoringPeriod,
+    config.backoffMultiplier,
+    config.backoffJitter,
+    config.stateTtl,
+    config.halfOpenMaxProbes,
+    config.probeLease,
+    config.failureRateThreshold ?? "",
+    config.minimumCalls
+  ].map(String)
+
+/** Circuits per pipeline when monitoring reads many at once. */
+const INSPECT_BATCH = 100
 
 /** The longest a locally counted success or rejection waits before it is sent. */
 const FLUSH_INTERVAL = Duration.seconds(1)
@@ -259,7 +280,9 @@ interface Shared {
   readonly bounded: <A>(
     command: Effect.Effect<A, RedisClientError | "BadTime">,
     timeout: number,
-    what: string
+    what: string,
+    /** False for monitoring reads: they neither trip nor reset the store's breaker. */
+    guarded?: boolean
   ) => Effect.Effect<A, CircuitStoreError>
   /**
    * A command outside the circuit script (registry): refused at once while
@@ -284,20 +307,7 @@ class RedisCircuit implements Circuit {
     readonly shared: Shared
   ) {
     this.keys = keysOf(shared.prefix, name)
-    this.args = [
-      config.failureThreshold,
-      config.successThreshold,
-      config.recoveryTimeout,
-      config.maxRecoveryTimeout,
-      config.monitoringPeriod,
-      config.backoffMultiplier,
-      config.backoffJitter,
-      config.stateTtl,
-      config.halfOpenMaxProbes,
-      config.probeLease,
-      config.failureRateThreshold ?? "",
-      config.minimumCalls
-    ].map(String)
+    this.args = scriptArgs(config)
   }
 
   private fresh(now: number): boolean {
@@ -378,8 +388,8 @@ class RedisCircuit implements Circuit {
     peek = false
   ): Effect.Effect<Reply, CircuitStoreError> {
     return Effect.suspend(() => {
-      const guard = this.shared.guard
-      const refused = guard.check(now)
+      // the store's breaker is for the hot path: monitoring reads (peek) always ask
+      const refused = peek ? undefined : this.shared.guard.check(now)
       if (refused !== undefined) return Effect.fail(refused)
       if (this.serverTime && this.shared.clock.offset === undefined) {
         return Effect.zipRight(this.syncClock, this.call(op, now, probe, outcome, sample, peek))
@@ -413,7 +423,7 @@ class RedisCircuit implements Circuit {
         unsent.join(" "),
         peek ? "peek" : ""
       ])
-      return this.shared.bounded(roundTrip, this.config.storeTimeout, "script").pipe(
+      return this.shared.bounded(roundTrip, this.config.storeTimeout, "script", !peek).pipe(
         Effect.flatMap((raw) => toReply(raw, offset)),
         Effect.tapBoth({
           onFailure: (error) =>
@@ -494,10 +504,16 @@ class RedisCircuit implements Circuit {
    */
   get registerNow(): Effect.Effect<void> {
     const key = registryKeyOf(this.shared.prefix)
-    return this.shared.guarded(this.shared.client.send(["SADD", key, this.name])).pipe(
+    // scored by when it was registered (Redis's clock where known): pruned once its state expired
+    const add = Effect.clockWith((clock) =>
+      this.shared.guarded(
+        this.shared.client.send(["ZADD", key, String(clock.unsafeCurrentTimeMillis() + this.offset), this.name])
+      )
+    )
+    return add.pipe(
       Effect.catchIf(
         (error) => error.reason.includes("WRONGTYPE"),
-        () => Effect.zipRight(this.shared.repairRegistry, this.shared.guarded(this.shared.client.send(["SADD", key, this.name])))
+        () => Effect.zipRight(this.shared.repairRegistry, add)
       ),
       Effect.matchEffect({
         onFailure: () => Effect.sync(() => (this.entry.registered = false)),
@@ -644,7 +660,7 @@ export const make = (
       scope,
       guard,
       nextProbeId: (holder) => `${holder}:${storeId}:${++probes}`,
-      bounded: (command, timeout, what) =>
+      bounded: (command, timeout, what, guarded = true) =>
         Effect.clockWith((clock) => {
           let transport = false
           return command.pipe(
@@ -664,10 +680,11 @@ export const make = (
             Effect.tapBoth({
               onFailure: (error) =>
                 Effect.sync(() => {
+                  if (!guarded) return
                   if (transport) guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
                   else guard.success()
                 }),
-              onSuccess: () => Effect.sync(() => guard.success())
+              onSuccess: () => Effect.sync(() => guarded && guard.success())
             })
           )
         }),
@@ -681,7 +698,7 @@ export const make = (
       repairRegistry: Effect.suspend(() =>
         Effect.zipRight(
           Effect.logWarning(
-            `circuit registry ${JSON.stringify(registryKeyOf(prefix))} was not a set and was dropped; ` +
+            `circuit registry ${JSON.stringify(registryKeyOf(prefix))} was not a sorted set and was dropped; ` +
               "circuits register again as they are used"
           ),
           shared.guarded(client.send(["DEL", registryKeyOf(prefix)]))
@@ -715,7 +732,15 @@ export const make = (
     // what is still batched when the store closes is sent on the way out
     yield* Scope.addFinalizer(scope, flushAll)
 
-    const names = shared.guarded(client.send(["SMEMBERS", registryKeyOf(prefix)])).pipe(
+    // a monitoring read: it always asks Redis, and does not touch the store's breaker
+    // when each name was last registered, as the last read of the registry said (for pruning)
+    let registeredAt = new Map<string, number>()
+    const names = shared.bounded(
+      client.send(["ZRANGE", registryKeyOf(prefix), "0", "-1", "WITHSCORES"]),
+      defaults.storeTimeout,
+      "registry",
+      false
+    ).pipe(
       Effect.catchIf(
         (error) => error.reason.includes("WRONGTYPE"),
         () => {
@@ -723,14 +748,98 @@ export const make = (
           return Effect.as(shared.repairRegistry, [])
         }
       ),
-      Effect.flatMap((reply) =>
-        Array.isArray(reply) && reply.every((name) => typeof name === "string")
-          ? Effect.succeed(reply as ReadonlyArray<string>)
-          : Effect.fail(new CircuitStoreError({ reason: "unexpected reply to SMEMBERS of the circuit registry" }))
-      )
+      Effect.flatMap((reply) => {
+        if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((item) => typeof item === "string")) {
+          return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZRANGE of the circuit registry" }))
+        }
+        const read = new Map<string, number>()
+        for (let i = 0; i < reply.length; i += 2) read.set(reply[i] as string, Number(reply[i + 1]))
+        registeredAt = read
+        return Effect.succeed([...read.keys()] as ReadonlyArray<string>)
+      })
     )
 
+    /** The offset to Redis's clock for a read on `timeSource`, measured first if it never was. */
+    const offsetFor = (timeSource: "client" | "server", timeout: number) =>
+      timeSource === "client"
+        ? Effect.succeed(0)
+        : shared.clock.offset !== undefined
+        ? Effect.succeed(shared.clock.offset)
+        : Effect.clockWith((local) =>
+          shared.bounded(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), timeout, "TIME", false)
+        )
+
+    /** Names whose state is gone leave the registry (in the background, best effort). */
+    const forget = (gone: ReadonlyArray<string>) =>
+      gone.length === 0 ? Effect.void : shared.fork(
+        Effect.ignore(shared.bounded(client.send(["ZREM", registryKeyOf(prefix), ...gone]), defaults.storeTimeout, "registry", false))
+      )
+
+    const inspectMany = (names: ReadonlyArray<string>, config: CircuitConfig, now: number) =>
+      Effect.gen(function*() {
+        const timeout = config.storeTimeout
+        const offset = yield* offsetFor(config.timeSource ?? options.timeSource, timeout)
+        const args = [
+          "metrics",
+          String(now + offset),
+          ...scriptArgs(config),
+          "",
+          "",
+          "0",
+          "0",
+          String(config.metricsTtl),
+          "0 0 0 0",
+          "peek"
+        ]
+        const commandOf = (name: string, sha: boolean) => [
+          sha ? "EVALSHA" : "EVAL",
+          sha ? scripts.circuit.sha : scripts.circuit.source,
+          "4",
+          ...keysOf(prefix, name),
+          ...args
+        ]
+        const batches: Array<ReadonlyArray<string>> = []
+        for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
+        const pipeline = client.pipeline
+        const sendBatch = (batch: ReadonlyArray<string>, sha: boolean) =>
+          pipeline !== undefined
+            ? shared.bounded(pipeline(batch.map((name) => commandOf(name, sha))), timeout * 4, "pipeline", false)
+            : Effect.forEach(
+              batch,
+              (name) => Effect.either(client.send(commandOf(name, sha))),
+              { concurrency: 16 }
+            )
+        const results = yield* Effect.forEach(batches, (batch) =>
+          Effect.gen(function*() {
+            let replies = yield* sendBatch(batch, true)
+            // after a restart or SCRIPT FLUSH: the source once, then the batch again
+            if (replies.some((reply) => Either.isLeft(reply) && reply.left.kind === "NoScript")) {
+              replies = yield* sendBatch(batch, false)
+            }
+            return batch.map((name, i): Inspected => {
+              const reply = replies[i]!
+              if (Either.isLeft(reply)) {
+                return { name, read: undefined, missing: false, error: new CircuitStoreError({ reason: reply.left.message }) }
+              }
+              const decoded = toReply(reply.right, offset)
+              if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
+              const r = decoded.right
+              // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
+              const since = registeredAt.get(name)
+              const gone = r.missing && since !== undefined && now + offset - since > config.stateTtl
+              return gone
+                ? { name, read: undefined, missing: true, error: undefined }
+                : { name, read: [r.snapshot, r.fleet], missing: false, error: undefined }
+            })
+          }), { concurrency: 4 })
+        const all = results.flat()
+        // a name whose state is gone, and that no breaker of this instance uses, leaves the registry
+        yield* forget(all.filter((r) => r.missing && entries.get(r.name) === undefined).map((r) => r.name))
+        return all
+      })
+
     return {
+      inspectMany,
       circuit: (name, config) =>
         Effect.gen(function*() {
           let entry = entries.get(name)

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import { RedisClient } from "../RedisClient.js"
 import type { Options } from "../UpstashClient.js"
@@ -28,6 +29,11 @@ export interface UpstashConstructor {
     readonly retry: { readonly retries: number }
     readonly signal: () => AbortSignal
   }): { exec: (command: [string, ...Array<string>]) => Promise<unknown> }
+}
+
+/** The HTTP client inside a `Redis` (not in its public types; `/pipeline` answers each command apart). */
+interface Requester {
+  readonly request: (req: { readonly path: ReadonlyArray<string>; readonly body: unknown }) => Promise<unknown>
 }
 
 /**
@@ -62,13 +68,29 @@ export const make = (
       } catch {
         // reported by the client's own URL check
       }
+      const requester = (redis as unknown as { readonly client?: Requester }).client
       return RedisClient.of({
         description: origin,
         send: (command) =>
           Effect.tryPromise({
             try: () => redis.exec(command as [string, ...Array<string>]),
             catch: (cause) => classify(cause, secrets)
-          })
+          }),
+        pipeline: typeof requester?.request !== "function" ? undefined : (commands) =>
+          Effect.tryPromise({
+            try: () => requester.request({ path: ["pipeline"], body: commands }),
+            catch: (cause) => classify(cause, secrets)
+          }).pipe(
+            Effect.flatMap((replies) =>
+              Array.isArray(replies) && replies.length === commands.length
+                ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
+                  typeof entry?.error === "string"
+                    ? Either.left(classify(new Error(entry.error), secrets))
+                    : Either.right(entry?.result)
+                ))
+                : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
+            )
+          )
       })
     },
     catch: (cause) => classify(cause, [Redacted.value(options.token)])

@@ -253,9 +253,11 @@ const metricsCommand = Command.make(
   (options) =>
     withStore(options, () =>
       Effect.gen(function*() {
-        const { circuits, unread } = yield* readFleet
+        const { unread } = yield* readFleet
+        const monitoring = yield* CircuitBreakerMonitoring
+        const fleet = yield* monitoring.read()
         const instance = yield* Metric.snapshot
-        yield* Console.log(prometheus.render(Object.fromEntries(circuits), instance).trimEnd())
+        yield* Console.log(prometheus.render(fleet, instance).trimEnd())
         yield* warnUnread(unread)
       }))
 ).pipe(Command.withDescription("Print the fleet's circuits once as Prometheus text (format 0.0.4)"))

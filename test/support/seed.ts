@@ -1,0 +1,47 @@
+/**
+ * Test and bench support: many circuits written straight into Redis, in the
+ * format `lua/circuit.lua` writes (a state hash with its config, and the
+ * registry sorted set), with one pipeline per 1,000 circuits.
+ */
+import { Redis } from "ioredis"
+import { keysOf, registryKeyOf } from "../../src/internal/redisStore.js"
+
+/** Writes `count` circuits named `<name>-<n>` (zero-padded); every `openEvery`-th is OPEN. */
+export const seedCircuits = async (
+  redisUrl: string,
+  prefix: string,
+  count: number,
+  options: { readonly name?: string; readonly openEvery?: number } = {}
+): Promise<ReadonlyArray<string>> => {
+  const redis = new Redis(redisUrl)
+  try {
+    const [seconds] = await redis.time()
+    const now = Number(seconds) * 1000
+    const width = String(count - 1).length
+    const names = Array.from({ length: count }, (_, i) => `${options.name ?? "tenant"}-${String(i).padStart(width, "0")}`)
+    for (let start = 0; start < count; start += 1_000) {
+      const pipeline = redis.pipeline()
+      for (let i = start; i < Math.min(count, start + 1_000); i++) {
+        const open = options.openEvery !== undefined && i % options.openEvery === 0
+        const [state] = keysOf(prefix, names[i]!)
+        pipeline.hset(state, {
+          state: open ? "OPEN" : "CLOSED",
+          version: open ? "1" : "0",
+          openCount: "0",
+          openedAt: open ? String(now) : "0",
+          retryAt: open ? String(now + 600_000) : "0",
+          changedAt: String(now),
+          writtenAt: String(now),
+          halfOpenSuccesses: "0",
+          config: "300000 1200000 5 3 600000 600000 2 0.1 3 10000"
+        })
+        pipeline.pexpire(state, 1_200_000)
+        pipeline.zadd(registryKeyOf(prefix), now, names[i]!)
+      }
+      await pipeline.exec()
+    }
+    return names
+  } finally {
+    redis.disconnect()
+  }
+}
