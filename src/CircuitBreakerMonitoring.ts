@@ -395,13 +395,14 @@ export const make = (
           }
         }
         const page = limit === undefined ? matching : matching.slice(0, limit)
-        const hasMore = limit !== undefined && matching.length > limit
+        // more after this page: read past the limit, or not read at all (paging without a state filter)
+        const hasMore = limit !== undefined && (matching.length > limit || afterCursor.length > toRead.length)
         // with a state filter only what was read can be counted: the circuits from the cursor on
         const total = states === undefined ? candidates.length : matching.length
         return {
           circuits: page,
           total,
-          nextCursor: hasMore ? page[page.length - 1]!.name : null,
+          nextCursor: hasMore && page.length > 0 ? page[page.length - 1]!.name : null,
           complete: unreadable === 0,
           unreadable,
           reason
