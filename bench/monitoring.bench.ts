@@ -15,7 +15,7 @@ import { CircuitBreakerMonitoring, CircuitBreakers, RedisCircuitStore, RedisClie
 import { IORedisClient } from "../src/ioredis.js"
 import { UpstashClient } from "../src/upstash.js"
 import { startRedis } from "../test/support/redisServer.js"
-import { seedCircuits } from "../test/support/seed.js"
+import { countRoundTrips, seedCircuits } from "../test/support/seed.js"
 import { startUpstashBridge } from "../test/support/upstashBridge.js"
 import { envInt, quantile } from "./support.js"
 
@@ -23,19 +23,8 @@ const CIRCUITS = envInt("CIRCUITS", 10_000)
 const ROUNDS = envInt("ROUNDS", 5)
 
 const counted = (inner: Layer.Layer<RedisClient.RedisClient, unknown>, pipelined: boolean) => {
-  const counter = { roundTrips: 0 }
-  const layer = Layer.effect(
-    RedisClient.RedisClient,
-    Effect.map(RedisClient.RedisClient, (client) =>
-      RedisClient.RedisClient.of({
-        description: client.description,
-        send: (command) => Effect.suspend(() => (counter.roundTrips++, client.send(command))),
-        pipeline: !pipelined || client.pipeline === undefined
-          ? undefined
-          : (commands) => Effect.suspend(() => (counter.roundTrips++, client.pipeline!(commands)))
-      }))
-  ).pipe(Layer.provide(inner), Layer.orDie)
-  return { counter, layer }
+  const { counter, layer } = countRoundTrips(inner, { pipelined })
+  return { counter, layer: Layer.orDie(layer) }
 }
 
 const readOnce = (client: Layer.Layer<RedisClient.RedisClient>, prefix: string) =>

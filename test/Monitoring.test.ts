@@ -23,7 +23,7 @@ import { freshPrefix } from "./support/stores.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { UpstashClient } from "../src/upstash.js"
-import { seedCircuits } from "./support/seed.js"
+import { countRoundTrips, seedCircuits } from "./support/seed.js"
 import { startUpstashBridge } from "./support/upstashBridge.js"
 
 let server: RedisServer
@@ -448,23 +448,6 @@ describe("monitoring tells the truth", () => {
 })
 
 describe("monitoring at 10,000 circuits", () => {
-  /** The client, counting its round trips (a pipeline is one). */
-  const counted = <E>(inner: Layer.Layer<RedisClient.RedisClient, E>) => {
-    const counter = { roundTrips: 0 }
-    const layer = Layer.effect(
-      RedisClient.RedisClient,
-      Effect.map(RedisClient.RedisClient, (client) =>
-        RedisClient.RedisClient.of({
-          description: client.description,
-          send: (command) => Effect.suspend(() => (counter.roundTrips++, client.send(command))),
-          pipeline: client.pipeline === undefined
-            ? undefined
-            : (commands) => Effect.suspend(() => (counter.roundTrips++, client.pipeline!(commands)))
-        }))
-    ).pipe(Layer.provide(inner))
-    return { counter, layer }
-  }
-
   const readAll = <E>(client: Layer.Layer<RedisClient.RedisClient, E>, prefix: string) =>
     Effect.gen(function*() {
       const m = yield* monitoring
@@ -483,7 +466,7 @@ describe("monitoring at 10,000 circuits", () => {
     Effect.gen(function*() {
       const prefix = freshPrefix()
       yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
-      const { counter, layer } = counted(IORedisClient.layer({ url: server.url }))
+      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }))
       const { fleet, ms } = yield* readAll(layer, prefix)
       console.info(`[10,000 circuits, TCP] read in ${Math.round(ms)} ms, ${counter.roundTrips} round trips`)
       expect(fleet.complete).toBe(true)

@@ -1,10 +1,37 @@
 /**
- * Test and bench support: many circuits written straight into Redis, in the
- * format `lua/circuit.lua` writes (a state hash with its config, and the
- * registry sorted set), with one pipeline per 1,000 circuits.
+ * Test and bench support for big fleets: many circuits written straight into
+ * Redis, in the format `lua/circuit.lua` writes (a state hash with its
+ * config, and the registry sorted set), one pipeline per 1,000 circuits; and
+ * a `RedisClient` that counts its round trips.
  */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
+import { RedisClient } from "../../src/index.js"
 import { keysOf, registryKeyOf } from "../../src/internal/redisStore.js"
+
+/**
+ * `inner`, counting its round trips (a pipeline is one). Without `pipelined`
+ * it offers no pipeline, so every command is a round trip of its own.
+ */
+export const countRoundTrips = <E>(
+  inner: Layer.Layer<RedisClient.RedisClient, E>,
+  options: { readonly pipelined?: boolean } = {}
+) => {
+  const counter = { roundTrips: 0 }
+  const layer = Layer.effect(
+    RedisClient.RedisClient,
+    Effect.map(RedisClient.RedisClient, (client) =>
+      RedisClient.RedisClient.of({
+        description: client.description,
+        send: (command) => Effect.suspend(() => (counter.roundTrips++, client.send(command))),
+        pipeline: options.pipelined === false || client.pipeline === undefined
+          ? undefined
+          : (commands) => Effect.suspend(() => (counter.roundTrips++, client.pipeline!(commands)))
+      }))
+  ).pipe(Layer.provide(inner))
+  return { counter, layer }
+}
 
 /** Writes `count` circuits named `<name>-<n>` (zero-padded); every `openEvery`-th is OPEN. */
 export const seedCircuits = async (
