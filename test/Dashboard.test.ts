@@ -1,0 +1,681 @@
+/**
+ * The dashboard of CircuitBreakerHttp (`GET /dashboard`) in a real browser:
+ * Debian's Chromium, headless, driven by playwright-core, on the Web handler
+ * served by a Node http server, over a real redis-server. Writers are
+ * runtimes of their own (as other instances of a fleet would be) on the same
+ * Redis prefix.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { Redis } from "ioredis"
+import { mkdir } from "node:fs/promises"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import { CircuitBreakers, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreakerHttp } from "../src/http.js"
+import { contentSecurityPolicy, script } from "../src/internal/dashboard.js"
+import { keysOf, registryKeyOf } from "../src/internal/redisStore.js"
+import { IORedisClient } from "../src/ioredis.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+
+const chromiumPath = "/usr/bin/chromium"
+const artifacts = join(process.cwd(), "test-artifacts")
+const adminToken = "s3cret-admin"
+
+let server: RedisServer
+let browser: Browser
+beforeAll(async () => {
+  server = await startRedis()
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync"
+    ],
+    timeout: 30_000
+  }).catch((error: unknown) => {
+    throw new Error(
+      `cannot start Chromium at ${chromiumPath} (Debian's chromium package: apt-get install chromium; .ci/run does): ${String(error)}`
+    )
+  })
+  await mkdir(artifacts, { recursive: true })
+}, 60_000)
+afterAll(async () => {
+  await browser?.close()
+  await server?.stop()
+})
+
+// ---------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------
+
+/** Serves a Web handler on a Node http server on a free port of 127.0.0.1. */
+const serve = async (handler: (request: Request) => Promise<Response>) => {
+  const listener = http.createServer((req, res) => {
+    const respond = async () => {
+      const chunks: Array<Buffer> = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      const headers = new Headers()
+      for (const [key, value] of Object.entries(req.headers)) {
+        if (value === undefined) continue
+        for (const one of Array.isArray(value) ? value : [value]) headers.append(key, one)
+      }
+      const aborted = new AbortController()
+      res.once("close", () => {
+        if (!res.writableFinished) aborted.abort()
+      })
+      const method = req.method ?? "GET"
+      const response = await handler(
+        new Request(`http://${req.headers.host ?? "127.0.0.1"}${req.url ?? "/"}`, {
+          method,
+          headers,
+          signal: aborted.signal,
+          ...(method === "GET" || method === "HEAD" || chunks.length === 0 ? {} : { body: Buffer.concat(chunks) })
+        })
+      )
+      res.statusCode = response.status
+      response.headers.forEach((value, key) => res.appendHeader(key, value))
+      res.end(Buffer.from(await response.arrayBuffer()))
+    }
+    respond().catch((error: unknown) => {
+      if (!res.headersSent) res.statusCode = 500
+      res.end(String(error))
+    })
+  })
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve))
+  const { port } = listener.address() as AddressInfo
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        listener.closeAllConnections()
+        listener.close(() => resolve())
+      })
+  }
+}
+
+/** A runtime of its own (one instance of the fleet) on the shared Redis prefix. */
+const instance = (prefix: string, options?: CircuitBreakers.Options, url = server.url) =>
+  ManagedRuntime.make(
+    CircuitBreakers.layer(options).pipe(
+      Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
+      Layer.provide(IORedisClient.layer({ url }))
+    )
+  )
+
+const calls = (name: string, ok: number, failed: number) =>
+  Effect.gen(function*() {
+    const breaker = yield* Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get(name))
+    for (let i = 0; i < ok; i++) yield* breaker.protect(Effect.void)
+    for (let i = 0; i < failed; i++) yield* Effect.either(breaker.protect(Effect.fail("boom")))
+  })
+
+/** The Web handler of the routes under `/ops/cb`, on the Redis prefix, served over HTTP. */
+const dashboardServer = async (prefix: string, options: Partial<CircuitBreakerHttp.Options> = {}, url = server.url) => {
+  const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url })))
+  const web = CircuitBreakerHttp.toWebHandler(store, { basePath: "/ops/cb", ...options })
+  const served = await serve(web.handler)
+  let serving = true
+  const stopServing = async () => {
+    if (serving) await served.close()
+    serving = false
+  }
+  return {
+    base: `${served.origin}/ops/cb`,
+    handler: web.handler,
+    stopServing,
+    close: async () => {
+      await stopServing()
+      await web.dispose()
+    }
+  }
+}
+
+const authorize: CircuitBreakerHttp.Options["authorize"] = (request) =>
+  Effect.succeed(request.headers["authorization"] === `Bearer ${adminToken}`)
+
+interface Watched {
+  readonly page: Page
+  /** console errors and uncaught exceptions */
+  readonly problems: Array<string>
+  /** securitypolicyviolation events, as "directive blockedURI" */
+  readonly violations: Array<string>
+  /** every request the page made, as "METHOD path?query" */
+  readonly requests: Array<string>
+}
+
+/** A page that records console errors, uncaught errors and CSP violations. */
+const watchedPage = async (context: BrowserContext): Promise<Watched> => {
+  const page = await context.newPage()
+  const problems: Array<string> = []
+  const violations: Array<string> = []
+  const requests: Array<string> = []
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console.error: ${message.text()}`)
+  })
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`))
+  page.on("request", (request) => {
+    const url = new URL(request.url())
+    requests.push(`${request.method()} ${url.pathname}${url.search}`)
+  })
+  await page.exposeFunction("reportCspViolation", (violation: string) => {
+    violations.push(violation)
+  })
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      const report = (window as unknown as { reportCspViolation: (v: string) => void }).reportCspViolation
+      report(`${event.violatedDirective} ${event.blockedURI}`)
+    })
+  })
+  return { page, problems, violations, requests }
+}
+
+const row = (page: Page, section: string, name: string) => page.locator(`#section-${section} tr[data-name="${name}"]`)
+
+/** Waits until the page has read the circuits `n` more times. */
+const polls = async (page: Page, n: number, timeout = 15_000) => {
+  for (let i = 0; i < n; i++) {
+    await page.waitForResponse((response) => new URL(response.url()).pathname.endsWith("/circuits"), { timeout })
+  }
+}
+
+/**
+ * The pixels of a PNG, decoded by the browser in a page of its own (no CSP
+ * there): how many are not near-white, and how many are the OPEN red.
+ */
+const pixelStats = async (png: Buffer) => {
+  const page = await browser.newPage()
+  try {
+    return await page.evaluate(async (dataUrl) => {
+      const image = new Image()
+      image.src = dataUrl
+      await image.decode()
+      const canvas = document.createElement("canvas")
+      canvas.width = image.width
+      canvas.height = image.height
+      const context = canvas.getContext("2d")!
+      context.drawImage(image, 0, 0)
+      const { data } = context.getImageData(0, 0, image.width, image.height)
+      let inked = 0
+      let red = 0
+      const colours = new Set<number>()
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!]
+        colours.add((r << 16) | (g << 8) | b)
+        if (r < 235 || g < 235 || b < 235) inked++
+        if (Math.abs(r - 220) < 12 && Math.abs(g - 38) < 12 && Math.abs(b - 38) < 12) red++
+      }
+      return { width: image.width, height: image.height, inked, red, colours: colours.size }
+    }, `data:image/png;base64,${png.toString("base64")}`)
+  } finally {
+    await page.close()
+  }
+}
+
+const stateInRedis = (prefix: string, name: string) => server.cli("HGET", keysOf(prefix, name)[0], "state")
+
+/** The type of key the store keeps its registry of names in (a set, or a sorted set scored by time). */
+const registryType = async (): Promise<string> => {
+  const prefix = freshPrefix()
+  const probe = instance(prefix)
+  try {
+    await probe.runPromise(calls("probe", 1, 0))
+  } finally {
+    await probe.dispose()
+  }
+  return server.cli("TYPE", registryKeyOf(prefix))
+}
+
+// ---------------------------------------------------------------------------
+// the routes, without a browser
+// ---------------------------------------------------------------------------
+
+describe("dashboard routes", () => {
+  it("serve the page with its CSP, the script and stylesheet beside it, and permissions; dashboard: false leaves them out", async () => {
+    const prefix = freshPrefix()
+    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    const on = CircuitBreakerHttp.toWebHandler(store, { basePath: "/ops/cb", authorize })
+    const off = CircuitBreakerHttp.toWebHandler(store, { basePath: "/ops/cb", dashboard: false })
+    const get = (web: typeof on, path: string, headers: Record<string, string> = {}) =>
+      web.handler(new Request(`http://localhost/ops/cb${path}`, { headers }))
+    try {
+      const page = await get(on, "/dashboard")
+      expect(page.status).toBe(200)
+      expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+      expect(page.headers.get("content-security-policy")).toBe(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+      )
+      const html = await page.text()
+      // no inline script or style: the only script and stylesheet are the sibling routes
+      expect(html).toContain(`<script src="dashboard/app.js" defer></script>`)
+      expect(html).toContain(`<link rel="stylesheet" href="dashboard/app.css">`)
+      expect(html).not.toMatch(/<script>|<script(?![^>]*\ssrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=|javascript:/i)
+      // with a trailing slash, the same files relative to it
+      expect(await (await get(on, "/dashboard/")).text()).toContain(`<script src="app.js" defer></script>`)
+
+      const js = await get(on, "/dashboard/app.js")
+      expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8")
+      expect(js.headers.get("x-content-type-options")).toBe("nosniff")
+      expect(await js.text()).toBe(script)
+      // data reaches the page as text only
+      expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/)
+      expect(() => new Function(script)).not.toThrow()
+      const css = await get(on, "/dashboard/app.css")
+      expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8")
+
+      expect(await (await get(on, "/dashboard/permissions")).json()).toEqual({ admin: false })
+      expect(await (await get(on, "/dashboard/permissions", { authorization: "Bearer nope" })).json()).toEqual({ admin: false })
+      const allowed = await get(on, "/dashboard/permissions", { authorization: `Bearer ${adminToken}` })
+      expect(await allowed.json()).toEqual({ admin: true })
+      expect(allowed.headers.get("cache-control")).toBe("no-store")
+
+      for (const path of ["/dashboard", "/dashboard/app.js", "/dashboard/app.css", "/dashboard/permissions"]) {
+        expect((await get(off, path)).status).toBe(404)
+      }
+      expect((await get(off, "/health")).status).toBe(200)
+      // without authorize the page never offers admin buttons
+      const readOnly = CircuitBreakerHttp.toWebHandler(store)
+      try {
+        const answer = await readOnly.handler(
+          new Request("http://localhost/dashboard/permissions", { headers: { authorization: `Bearer ${adminToken}` } })
+        )
+        expect(await answer.json()).toEqual({ admin: false })
+      } finally {
+        await readOnly.dispose()
+      }
+      expect(contentSecurityPolicy).toBe(page.headers.get("content-security-policy"))
+    } finally {
+      await on.dispose()
+      await off.dispose()
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------
+// in the browser
+// ---------------------------------------------------------------------------
+
+describe("dashboard in headless Chromium", () => {
+  it("loads under its CSP with no console error; an OPEN circuit in red with its countdown and alert; names are text", async () => {
+    const prefix = freshPrefix()
+    const hostile = `<img src=x onerror="window.pwned=1"> & "quotes" {braces}`
+    const writer = instance(prefix, { defaults: { failureThreshold: 2, recoveryTimeout: "1 minute" } })
+    const dash = await dashboardServer(prefix)
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    try {
+      await writer.runPromise(Effect.all([calls("payments", 0, 2), calls("search", 3, 0), calls(hostile, 0, 2)]))
+      const { page, problems, requests, violations } = await watchedPage(context)
+      const started = Date.now()
+      const response = await page.goto(`${dash.base}/dashboard`)
+      expect(response?.headers()["content-security-policy"]).toBe(contentSecurityPolicy)
+
+      const payments = row(page, "not-closed", "payments")
+      await payments.waitFor({ timeout: 15_000 })
+      const shownAfter = Date.now() - started
+      const badge = payments.locator(".state")
+      expect(await badge.textContent()).toBe("OPEN")
+      expect(await badge.evaluate((node) => getComputedStyle(node).backgroundColor)).toBe("rgb(220, 38, 38)")
+      const closedBadge = row(page, "closed", "search").locator(".state")
+      expect(await closedBadge.textContent()).toBe("CLOSED")
+      expect(await closedBadge.evaluate((node) => getComputedStyle(node).backgroundColor)).toBe("rgb(21, 128, 61)")
+      // the next probe, counted down from retryAt (1 minute ± 10 % jitter)
+      expect(await payments.locator(".countdown").textContent()).toMatch(/^in (\d{1,2}s|1m 0\ds)$/)
+      expect(await payments.locator(".opens").textContent()).toBe("0")
+      // the alerts of both OPEN circuits
+      const openAlerts = page.locator(`#alerts li[data-kind="open"]`)
+      await openAlerts.nth(1).waitFor({ timeout: 5_000 })
+      expect(await openAlerts.count()).toBe(2)
+      expect(await page.locator(`#alerts li[data-service="payments"] .message`).textContent()).toContain(`"payments" is OPEN`)
+      expect(await page.locator("#summary").textContent()).toBe("not closed: 2 · closed: 1 · 2 alerts")
+      // the hostile name is shown as text: no element made of it, nothing run
+      const hostileShown = await page.evaluate((name) => {
+        const rows = Array.from(document.querySelectorAll("tr.circuit"))
+        const match = rows.find((tr) => tr.getAttribute("data-name") === name)
+        return {
+          text: match?.querySelector(".name-text")?.textContent,
+          images: document.querySelectorAll("main img").length,
+          pwned: (window as unknown as { pwned?: number }).pwned
+        }
+      }, hostile)
+      expect(hostileShown).toEqual({ text: hostile, images: 0, pwned: undefined })
+      expect(await page.locator("#banner-incomplete").isHidden()).toBe(true)
+      expect(await page.locator("#banner-error").isHidden()).toBe(true)
+      // no admin buttons: no authorize
+      expect(await page.locator("button[data-action]").count()).toBe(0)
+
+      // polling goes on through relative URLs under the base path, and stays clean
+      await polls(page, 2)
+      const reads = requests.filter((r) => r.startsWith("GET /ops/cb/circuits?"))
+      expect(reads.length).toBeGreaterThanOrEqual(4)
+      expect(reads).toContain("GET /ops/cb/circuits?state=OPEN&state=HALF_OPEN&state=FORCED_OPEN&state=FORCED_CLOSED&limit=50")
+      expect(reads).toContain("GET /ops/cb/circuits?state=CLOSED&limit=50")
+      expect(requests).toContain("GET /ops/cb/alerts")
+      expect(requests).toContain("GET /ops/cb/dashboard/permissions")
+      expect(requests.every((r) => r.includes(" /ops/cb/"))).toBe(true)
+      expect(problems).toEqual([])
+      expect(violations).toEqual([])
+
+      const png = await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true })
+      const pixels = await pixelStats(png)
+      console.info(
+        `[dashboard] first rows shown ${shownAfter} ms after navigation; screenshot ${png.length} bytes, ` +
+          `${pixels.width}x${pixels.height}, ${pixels.colours} colours, ${pixels.inked} inked pixels, ${pixels.red} OPEN-red`
+      )
+      expect(png.length).toBeGreaterThan(10_000)
+      expect(pixels.colours).toBeGreaterThan(50)
+      expect(pixels.inked).toBeGreaterThan(10_000)
+      expect(pixels.red).toBeGreaterThan(200) // the two OPEN badges, and their rows' edge
+
+      // the listener does see violations: an inline script is refused by the policy
+      await page.evaluate(() => {
+        const inline = document.createElement("script")
+        inline.textContent = "window.inlineRan = true"
+        document.body.append(inline)
+      })
+      await expect.poll(() => violations.length, { timeout: 5_000 }).toBeGreaterThan(0)
+      expect(violations[0]).toMatch(/^script-src/)
+      expect(await page.evaluate(() => (window as unknown as { inlineRan?: boolean }).inlineRan)).toBeUndefined()
+
+      // the page also works at …/dashboard/ (its files relative to the slash)
+      const slash = await watchedPage(context)
+      await slash.page.goto(`${dash.base}/dashboard/`)
+      await row(slash.page, "not-closed", "payments").waitFor({ timeout: 15_000 })
+      expect(slash.problems).toEqual([])
+      expect(slash.violations).toEqual([])
+    } finally {
+      await context.close()
+      await dash.close()
+      await writer.dispose()
+    }
+  }, 60_000)
+
+  it("updates live when another runtime opens a circuit: failures over time, then OPEN, then its alert", async () => {
+    const prefix = freshPrefix()
+    const writer = instance(prefix, { defaults: { failureThreshold: 5, recoveryTimeout: "1 minute" } })
+    const other = instance(prefix, { defaults: { failureThreshold: 5, recoveryTimeout: "1 minute" } })
+    const dash = await dashboardServer(prefix)
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    try {
+      await writer.runPromise(calls("inventory", 2, 0))
+      const { page, problems, violations } = await watchedPage(context)
+      await page.goto(`${dash.base}/dashboard`)
+      await row(page, "closed", "inventory").waitFor({ timeout: 15_000 })
+
+      // another instance records failures: the window's count moves, and the sparkline keeps it
+      await other.runPromise(calls("inventory", 0, 2))
+      let t0 = Date.now()
+      await row(page, "closed", "inventory").locator(".window", { hasText: /^2 \// }).waitFor({ timeout: 10_000 })
+      const failuresShownAfter = Date.now() - t0
+
+      await other.runPromise(calls("inventory", 0, 3)) // the fifth failure opens it
+      t0 = Date.now()
+      const opened = row(page, "not-closed", "inventory")
+      await opened.locator(".state", { hasText: /^OPEN$/ }).waitFor({ timeout: 10_000 })
+      const openShownAfter = Date.now() - t0
+      expect(await row(page, "closed", "inventory").count()).toBe(0)
+      expect(await opened.locator(".state").evaluate((node) => getComputedStyle(node).backgroundColor)).toBe("rgb(220, 38, 38)")
+      await page.locator(`#alerts li[data-kind="open"][data-service="inventory"]`).waitFor({ timeout: 10_000 })
+
+      // failures over time, from successive polls: 0 while closed and healthy, then 2, kept across the move
+      const title = await opened.locator("svg.spark title").textContent()
+      const values = (title ?? "").replace(/^.*: /, "").split(", ").map(Number)
+      console.info(
+        `[dashboard] live: 2 failures shown ${failuresShownAfter} ms after they were recorded, ` +
+          `OPEN shown ${openShownAfter} ms after it opened; sparkline ${JSON.stringify(values)}`
+      )
+      expect(values.length).toBeGreaterThanOrEqual(3)
+      expect(values[0]).toBe(0)
+      expect(values).toContain(2)
+      expect(values.indexOf(2)).toBeGreaterThan(values.indexOf(0))
+      expect(await opened.locator("svg.spark polyline").getAttribute("points")).toMatch(/^[\d.]+,[\d.]+( [\d.]+,[\d.]+)+$/)
+      expect(problems).toEqual([])
+      expect(violations).toEqual([])
+    } finally {
+      await context.close()
+      await dash.close()
+      await writer.dispose()
+      await other.dispose()
+    }
+  }, 60_000)
+
+  it("admin buttons: absent without authorization, shown with the token, confirmed, and the reset reaches Redis", async () => {
+    const prefix = freshPrefix()
+    const writer = instance(prefix, { defaults: { failureThreshold: 2, recoveryTimeout: "1 minute" } })
+    const dash = await dashboardServer(prefix, { authorize })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    try {
+      await writer.runPromise(calls("payments", 0, 2))
+      expect(await stateInRedis(prefix, "payments")).toBe("OPEN")
+      const { page, problems, requests, violations } = await watchedPage(context)
+      const posts = () => requests.filter((r) => r.startsWith("POST "))
+      await page.goto(`${dash.base}/dashboard`)
+      await row(page, "not-closed", "payments").waitFor({ timeout: 15_000 })
+      await page.locator("#admin-status", { hasText: /^read-only$/ }).waitFor({ timeout: 5_000 })
+      expect(await page.locator("button[data-action]").count()).toBe(0)
+
+      // a token the server refuses: still no buttons
+      await page.locator("#token").fill("not-the-token")
+      await page.locator("#token-use").click()
+      await page.locator("#admin-status", { hasText: "this token may not act" }).waitFor({ timeout: 5_000 })
+      await polls(page, 1)
+      expect(await page.locator("button[data-action]").count()).toBe(0)
+
+      // the right one: buttons on every row
+      await page.locator("#token").fill(adminToken)
+      await page.locator("#token-use").click()
+      const reset = row(page, "not-closed", "payments").locator(`button[data-action="reset"]`)
+      await reset.waitFor({ timeout: 5_000 })
+      expect(await row(page, "not-closed", "payments").locator("button[data-action]").allTextContents()).toEqual([
+        "Reset",
+        "Force open",
+        "Force close"
+      ])
+      expect(await page.locator("#token").inputValue()).toBe("") // not shown again
+      expect(await page.evaluate(() => sessionStorage.getItem("effect-circuit-breaker-redis/dashboard/token"))).toBe(adminToken)
+
+      // declined: nothing is sent
+      const declined = new Promise<string>((resolve) =>
+        page.once("dialog", (dialog) => {
+          resolve(`${dialog.type()}: ${dialog.message()}`)
+          void dialog.dismiss()
+        })
+      )
+      await row(page, "not-closed", "payments").locator(`button[data-action="force-close"]`).click()
+      expect(await declined).toMatch(/^confirm: Force "payments" CLOSED\?/)
+      await polls(page, 1)
+      expect(posts()).toEqual([])
+      expect(await stateInRedis(prefix, "payments")).toBe("OPEN")
+
+      // accepted: the POST carries the token, and Redis holds CLOSED
+      const asked = new Promise<string>((resolve) =>
+        page.once("dialog", (dialog) => {
+          resolve(`${dialog.type()}: ${dialog.message()}`)
+          void dialog.accept()
+        })
+      )
+      const posted = page.waitForResponse((response) => response.request().method() === "POST", { timeout: 10_000 })
+      await reset.click()
+      expect(await asked).toMatch(/^confirm: Reset "payments" to CLOSED\?/)
+      const answer = await posted
+      expect(answer.status()).toBe(200)
+      expect(new URL(answer.url()).pathname).toBe("/ops/cb/circuits/payments/reset")
+      expect(await answer.request().headerValue("authorization")).toBe(`Bearer ${adminToken}`)
+      expect(await stateInRedis(prefix, "payments")).toBe("CLOSED")
+      await row(page, "closed", "payments").locator(".state", { hasText: /^CLOSED$/ }).waitFor({ timeout: 10_000 })
+      await page.locator("#action-status", { hasText: `Reset "payments": now CLOSED` }).waitFor({ timeout: 5_000 })
+
+      // the token stays for this tab (a reload), and Forget drops it
+      await page.reload()
+      await row(page, "closed", "payments").locator(`button[data-action="force-open"]`).waitFor({ timeout: 15_000 })
+      await page.locator("#token-forget").click()
+      await page.locator("#admin-status", { hasText: /^read-only$/ }).waitFor({ timeout: 5_000 })
+      expect(await page.locator("button[data-action]").count()).toBe(0)
+      expect(posts()).toEqual(["POST /ops/cb/circuits/payments/reset"])
+      expect(problems).toEqual([])
+      expect(violations).toEqual([])
+    } finally {
+      await context.close()
+      await dash.close()
+      await writer.dispose()
+    }
+  }, 60_000)
+
+  it("a read that is not complete shows a banner with the count and the reason; a server out of reach shows another", async () => {
+    const own = await startRedis() // paused below: a server of its own
+    const prefix = freshPrefix()
+    const writer = instance(prefix, { defaults: { failureThreshold: 2, recoveryTimeout: "1 minute" } }, own.url)
+    const dash = await dashboardServer(prefix, {}, own.url)
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    try {
+      await writer.runPromise(calls("payments", 0, 2))
+      const { page, problems, violations } = await watchedPage(context)
+      await page.goto(`${dash.base}/dashboard`)
+      await row(page, "not-closed", "payments").waitFor({ timeout: 15_000 })
+      expect(await page.locator("#banner-incomplete").isHidden()).toBe(true)
+
+      // Redis answers nothing: the registry cannot be read, and the page says so
+      own.pause()
+      const t0 = Date.now()
+      const banner = page.locator("#banner-incomplete")
+      await banner.waitFor({ state: "visible", timeout: 20_000 })
+      const bannerAfter = Date.now() - t0
+      const text = await banner.textContent()
+      expect(text).toMatch(/^1 circuit could not be read: .+/)
+      await page.locator(`#alerts li[data-kind="store-unreadable"]`).waitFor({ timeout: 20_000 })
+      await page.screenshot({ path: join(artifacts, "dashboard-incomplete.png"), fullPage: true })
+      own.resume()
+      await banner.waitFor({ state: "hidden", timeout: 20_000 })
+      await row(page, "not-closed", "payments").waitFor({ timeout: 15_000 })
+      expect(problems).toEqual([])
+      expect(violations).toEqual([])
+
+      // the server itself goes away: the page keeps what it showed, and says since when
+      await dash.stopServing()
+      const unreachable = page.locator("#banner-error")
+      await unreachable.waitFor({ state: "visible", timeout: 15_000 })
+      expect(await unreachable.textContent()).toMatch(/^The dashboard could not read the server \(.+\); what is shown is from \d\d:\d\d:\d\d$/)
+      expect(await row(page, "not-closed", "payments").count()).toBe(1)
+      console.info(`[dashboard] banner shown ${bannerAfter} ms after Redis stopped answering: ${JSON.stringify(text)}`)
+      // the only errors: the browser's own reports of the refused connections
+      expect(problems.every((p) => /ERR_CONNECTION_REFUSED/.test(p))).toBe(true)
+      expect(violations).toEqual([])
+    } finally {
+      if (own.paused) own.resume()
+      await context.close()
+      await dash.close()
+      await writer.dispose()
+      await own.stop()
+    }
+  }, 90_000)
+
+  it("10,000 circuits: the OPEN ones first, CLOSED ones paged on the server, a prefix filter; never more than a page of rows", async () => {
+    const prefix = freshPrefix()
+    const count = 10_000
+    const names = Array.from({ length: count }, (_, i) => `tenant-${String(i).padStart(5, "0")}`)
+    const open = ["tenant-00042", "tenant-01337", "tenant-04242", "tenant-06000", "tenant-08088", "tenant-09999"]
+    const redis = new Redis(server.url)
+    const dash = await dashboardServer(prefix)
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    try {
+      // the registry and a state hash per circuit, as the store and lua/circuit.lua write them
+      const registry = registryKeyOf(prefix)
+      const sorted = (await registryType()) === "zset"
+      let t0 = Date.now()
+      const [seconds] = await redis.time()
+      const now = Number(seconds) * 1000
+      const pipeline = redis.pipeline()
+      for (let i = 0; i < count; i += 1_000) {
+        const chunk = names.slice(i, i + 1_000)
+        if (sorted) pipeline.zadd(registry, ...chunk.flatMap((name) => [now, name]))
+        else pipeline.sadd(registry, ...chunk)
+      }
+      for (const name of names) {
+        const isOpen = open.includes(name)
+        pipeline.hset(keysOf(prefix, name)[0], {
+          state: isOpen ? "OPEN" : "CLOSED",
+          version: isOpen ? 3 : 1,
+          openCount: isOpen ? 1 : 0,
+          openedAt: isOpen ? now - 30_000 : 0,
+          retryAt: isOpen ? now + 240_000 : 0,
+          changedAt: isOpen ? now - 30_000 : now - 600_000,
+          writtenAt: now,
+          halfOpenSuccesses: 0
+        })
+      }
+      const replies = await pipeline.exec()
+      expect(replies?.every(([error]) => error === null)).toBe(true)
+      const seeded = Date.now() - t0
+      expect(Number(await server.cli(sorted ? "ZCARD" : "SCARD", registry))).toBe(count)
+
+      const { page, problems, violations } = await watchedPage(context)
+      t0 = Date.now()
+      await page.goto(`${dash.base}/dashboard`)
+      const firstClosed = row(page, "closed", "tenant-00000")
+      await firstClosed.waitFor({ timeout: 30_000 })
+      await row(page, "not-closed", "tenant-09999").waitFor({ timeout: 30_000 })
+      const shown = Date.now() - t0
+
+      // the OPEN circuits first, in name order, then the first page of CLOSED ones
+      const order = await page.locator("tr.circuit").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-name")))
+      expect(order.slice(0, open.length)).toEqual(open)
+      expect(order[open.length]).toBe("tenant-00000")
+      expect(order.length).toBe(open.length + 50)
+      expect(order.length).toBeLessThan(200)
+      expect(await page.locator("#section-not-closed tr.circuit .state").allTextContents()).toEqual(open.map(() => "OPEN"))
+      const pager = page.locator("#section-closed .pager")
+      expect(await pager.isVisible()).toBe(true)
+      expect(await pager.locator(".page-info").textContent()).toBe(`page 1 · 1–50 of ${count - open.length}`)
+      expect(await pager.locator(".next").isEnabled()).toBe(true)
+      expect(await pager.locator(".prev").isDisabled()).toBe(true)
+      expect(await page.locator("#section-not-closed .pager").isHidden()).toBe(true)
+      expect(await page.locator("#summary").textContent()).toBe(`not closed: ${open.length} · closed: ${count - open.length} · 6 alerts`)
+
+      // the next page, read on the server from the cursor
+      t0 = Date.now()
+      await pager.locator(".next").click()
+      await pager.locator(".page-info", { hasText: `page 2 · 51–100 of ${count - open.length}` }).waitFor({ timeout: 30_000 })
+      const paged = Date.now() - t0
+      const page2 = await page.locator("#section-closed tr.circuit").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-name")))
+      expect(page2).toHaveLength(50)
+      expect(page2[0]).toBe("tenant-00051") // tenant-00042 is OPEN: not on a CLOSED page
+      expect(await page.locator("tr.circuit").count()).toBeLessThan(200)
+
+      // a name prefix: back to the first pages, filtered on the server
+      t0 = Date.now()
+      await page.locator("#filter-prefix").fill("tenant-0999")
+      await page.locator("#section-closed .count", { hasText: "(9)" }).waitFor({ timeout: 30_000 })
+      const filtered = Date.now() - t0
+      expect(await page.locator("tr.circuit").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-name")))).toEqual([
+        "tenant-09999",
+        ...Array.from({ length: 9 }, (_, i) => `tenant-0999${i}`)
+      ])
+      expect(await pager.isHidden()).toBe(true)
+
+      await page.screenshot({ path: join(artifacts, "dashboard-10k.png"), fullPage: true })
+      const took = await page.locator("#updated").getAttribute("data-took")
+      console.info(
+        `[dashboard] 10,000 circuits: seeded in ${seeded} ms; first page shown ${shown} ms after navigation; ` +
+          `next page ${paged} ms; prefix filter ${filtered} ms; last poll read in ${took} ms`
+      )
+      expect(problems).toEqual([])
+      expect(violations).toEqual([])
+    } finally {
+      await context.close()
+      await dash.close()
+      redis.disconnect()
+    }
+  }, 120_000)
+})
+
