@@ -228,7 +228,9 @@ describe("Next.js 16 (App Router, Turbopack build, next start x2)", () => {
     log(`routes: ${routes.join(" | ")}`)
     expect(buildOutput).toMatch(/Next\.js 16\.4\.6/)
     expect(buildOutput).toMatch(/Compiled successfully/)
-    expect(buildOutput).not.toMatch(/Module not found|Failed to compile|⚠/)
+    // (under CI=true Next warns that it has no build cache: that is about the CI, not the library)
+    const warnings = buildOutput.split("\n").filter((line) => !/No build cache found/.test(line)).join("\n")
+    expect(warnings).not.toMatch(/Module not found|Failed to compile|⚠/)
     for (const route of ["/api/pay", "/api/inventory", "/api/cb/[...path]"]) {
       expect(routes.find((line) => line.includes(route)), route).toMatch(/ƒ/)
     }
