@@ -37,7 +37,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
+import * as CircuitBreakerMetrics from "./CircuitBreakerMetrics.js"
 import {
   CircuitBreakerMonitoring,
   layer as monitoringLayer,
@@ -186,7 +186,7 @@ export const router = (
           return problem(400, "Bad Request", `circuits must be "all", "non-closed" or "none" (got ${JSON.stringify(String(perCircuit).slice(0, 40))})`)
         }
         const fleet = yield* monitoring.read()
-        const instance = yield* Metric.snapshot
+        const instance = yield* CircuitBreakerMetrics.snapshot
         return HttpServerResponse.text(prometheus.render(fleet, instance, perCircuit), {
           contentType: prometheus.contentType,
           headers: { "cache-control": "no-store" }

@@ -17,10 +17,13 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
-import type * as MetricHook from "effect/MetricHook"
+import * as MetricHook from "effect/MetricHook"
 import * as MetricKey from "effect/MetricKey"
+import * as MetricKeyType from "effect/MetricKeyType"
+import * as MetricPair from "effect/MetricPair"
 import type { State } from "./CircuitState.js"
 
 const callsKey = MetricKey.counter("circuit_breaker_calls_total", {
@@ -125,68 +128,177 @@ export const stateValue: Readonly<Record<State, number>> = {
   FORCED_CLOSED: 4
 }
 
-const hook = <K extends MetricKey.MetricKey<any>>(
-  key: K,
-  tags: ReadonlyArray<readonly [string, string]>
-): MetricHook.MetricHook<number, unknown> =>
-  Metric.globalMetricRegistry.get(
-    tags.reduce((k, [tag, value]) => MetricKey.tagged(k, tag, value), key as MetricKey.MetricKey<any>)
-  ) as MetricHook.MetricHook<number, unknown>
+type AnyHook = MetricHook.MetricHook<number, unknown>
 
 /**
- * The registry hooks of one service's metrics. Updating a hook directly
- * costs a few nanoseconds, where `Metric.increment` with tags looks the key
- * up on every call: this is what keeps the hot path of `protect` cheap.
+ * Services whose metrics live in Effect's global registry, made once each.
+ * Registry entries are never removed, so this map (and the registry) is
+ * bounded by `maxTaggedServices`.
+ */
+const tagged = new Map<string, Hooks>()
+
+/** The most services whose metrics go to Effect's global registry (see `setMaxTaggedServices`). */
+let maxTaggedServices = 100
+
+/**
+ * Services whose metrics are counted on the breakers (not in the registry),
+ * while a breaker of the service is alive: exported by `snapshot`.
+ */
+const local = new Map<string, WeakRef<Hooks>>()
+const collected: FinalizationRegistry<string> | undefined = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry<string>((service) => {
+    if (local.get(service)?.deref() === undefined) local.delete(service)
+  })
+  : undefined
+
+/**
+ * The hooks of one service's metrics. Updating a hook directly costs a few
+ * nanoseconds, where `Metric.increment` with tags looks the key up on every
+ * call: this is what keeps the hot path of `protect` cheap.
+ *
+ * A service is either in Effect's global metric registry (`tagged`: every
+ * key a registry entry, never removed) or counted locally: the same hooks,
+ * kept on this object (held by the service's breakers, gone with them) and
+ * turned into metric values by `snapshot` when metrics are read.
  *
  * @internal
  */
 export class Hooks {
-  constructor(readonly service: string) {}
+  constructor(readonly service: string, readonly tagged: boolean) {}
+  /** A locally counted service's hooks, with their keys, for `snapshot`. */
+  readonly pairs: Array<readonly [MetricKey.MetricKey.Untyped, AnyHook]> = []
   // made on first use: an idle breaker costs no registry entry
-  private success: MetricHook.MetricHook<number, unknown> | undefined
-  private failure: MetricHook.MetricHook<number, unknown> | undefined
-  private rejected: MetricHook.MetricHook<number, unknown> | undefined
-  private probe: MetricHook.MetricHook<number, unknown> | undefined
-  private latencyHook: MetricHook.MetricHook<number, unknown> | undefined
-  private stateHook: MetricHook.MetricHook<number, unknown> | undefined
-  private storeErrorsHook: MetricHook.MetricHook<number, unknown> | undefined
-  private storeRoundTripsHook: MetricHook.MetricHook<number, unknown> | undefined
+  private success: AnyHook | undefined
+  private failure: AnyHook | undefined
+  private rejected: AnyHook | undefined
+  private probe: AnyHook | undefined
+  private latencyHook: AnyHook | undefined
+  private stateHook: AnyHook | undefined
+  private storeErrorsHook: AnyHook | undefined
+  private storeRoundTripsHook: AnyHook | undefined
+  private transitionHooks: Map<string, AnyHook> | undefined
 
-  call(outcome: "success" | "failure" | "rejected" | "probe"): MetricHook.MetricHook<number, unknown> {
+  private hook<K extends MetricKey.MetricKey<any>>(key: K, tags: ReadonlyArray<readonly [string, string]>): AnyHook {
+    const taggedKey = tags.reduce((k, [tag, value]) => MetricKey.tagged(k, tag, value), key as MetricKey.MetricKey<any>)
+    if (this.tagged) return Metric.globalMetricRegistry.get(taggedKey) as AnyHook
+    const type = taggedKey.keyType as any
+    const made = (MetricKeyType.isHistogramKey(type)
+      ? MetricHook.histogram(taggedKey as any)
+      : MetricKeyType.isGaugeKey(type)
+      ? MetricHook.gauge(taggedKey as any, 0)
+      : MetricHook.counter(taggedKey as any)) as AnyHook
+    this.pairs.push([taggedKey, made])
+    return made
+  }
+
+  call(outcome: "success" | "failure" | "rejected" | "probe"): AnyHook {
     const cached = this[outcome]
     if (cached !== undefined) return cached
-    return (this[outcome] = hook(callsKey, [["service", this.service], ["outcome", outcome]]))
+    return (this[outcome] = this.hook(callsKey, [["service", this.service], ["outcome", outcome]]))
   }
-  get latency(): MetricHook.MetricHook<number, unknown> {
-    return this.latencyHook ?? (this.latencyHook = hook(latencyKey, [["service", this.service]]))
+  get latency(): AnyHook {
+    return this.latencyHook ?? (this.latencyHook = this.hook(latencyKey, [["service", this.service]]))
   }
-  get state(): MetricHook.MetricHook<number, unknown> {
-    return this.stateHook ?? (this.stateHook = hook(stateKey, [["service", this.service]]))
+  get state(): AnyHook {
+    return this.stateHook ?? (this.stateHook = this.hook(stateKey, [["service", this.service]]))
   }
-  get storeErrors(): MetricHook.MetricHook<number, unknown> {
-    return this.storeErrorsHook ?? (this.storeErrorsHook = hook(storeErrorsKey, [["service", this.service]]))
+  get storeErrors(): AnyHook {
+    return this.storeErrorsHook ?? (this.storeErrorsHook = this.hook(storeErrorsKey, [["service", this.service]]))
   }
-  get storeRoundTrips(): MetricHook.MetricHook<number, unknown> {
+  get storeRoundTrips(): AnyHook {
     return this.storeRoundTripsHook ??
-      (this.storeRoundTripsHook = hook(storeRoundTripsKey, [["service", this.service]]))
+      (this.storeRoundTripsHook = this.hook(storeRoundTripsKey, [["service", this.service]]))
   }
   transition(from: State, to: State): void {
-    hook(transitionsKey, [["service", this.service], ["from", from], ["to", to]]).update(1)
+    const id = `${from}>${to}`
+    if (this.transitionHooks === undefined) this.transitionHooks = new Map()
+    let hook = this.transitionHooks.get(id)
+    if (hook === undefined) {
+      hook = this.hook(transitionsKey, [["service", this.service], ["from", from], ["to", to]])
+      this.transitionHooks.set(id, hook)
+    }
+    hook.update(1)
   }
 }
 
-const hooksByService = new Map<string, Hooks>()
-
 /**
- * The hooks of `service`, made once per service.
+ * The hooks of `service`. With `registry` (a breaker made by
+ * `CircuitBreaker.make`, or named in a `CircuitBreakers` config), the
+ * service's metrics go to Effect's global registry while fewer than
+ * `maxTaggedServices` services do; otherwise (and for every circuit a
+ * registry makes on demand: per-tenant names) they are counted on the
+ * breaker and exported by `snapshot`. A service already in the registry stays
+ * there.
  *
  * @internal
  */
-export const hooksFor = (service: string): Hooks => {
-  let hooks = hooksByService.get(service)
-  if (hooks === undefined) {
-    hooks = new Hooks(service)
-    hooksByService.set(service, hooks)
+export const hooksFor = (service: string, registry: boolean): Hooks => {
+  const known = tagged.get(service)
+  if (known !== undefined) return known
+  if (registry && tagged.size < maxTaggedServices) {
+    const hooks = new Hooks(service, true)
+    tagged.set(service, hooks)
+    return hooks
   }
+  const live = local.get(service)?.deref()
+  if (live !== undefined) return live
+  const hooks = new Hooks(service, false)
+  local.set(service, new WeakRef(hooks))
+  collected?.register(hooks, service)
   return hooks
 }
+
+/**
+ * Sets how many services, at most, have their metrics in Effect's global
+ * metric registry (default 100). Every distinct tag set is a registry entry
+ * that is never removed; the metrics of any other service are counted on its
+ * breakers and exported by `snapshot` while a breaker of it is alive. Services
+ * already in the registry stay there.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const setMaxTaggedServices = (max: number): void => {
+  maxTaggedServices = Math.max(0, Math.floor(max))
+}
+
+/**
+ * Every `circuit_breaker_*` metric of this instance, as `Metric.snapshot`
+ * gives them, plus those counted on live breakers rather than in Effect's
+ * registry (see `hooksFor`): what the Prometheus route and the CLI export.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const unsafeSnapshot = (): Array<MetricPair.MetricPair.Untyped> => {
+  const pairs = [...Metric.unsafeSnapshot()]
+  for (const [service, ref] of local) {
+    const hooks = ref.deref()
+    if (hooks === undefined) {
+      local.delete(service)
+      continue
+    }
+    if (tagged.has(service)) continue
+    for (const [key, hook] of hooks.pairs) pairs.push(MetricPair.unsafeMake(key as any, hook.get() as any))
+  }
+  return pairs
+}
+
+/**
+ * `unsafeSnapshot` as an effect.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const snapshot: Effect.Effect<Array<MetricPair.MetricPair.Untyped>> = Effect.sync(unsafeSnapshot)
+
+/**
+ * How many services have their metrics in Effect's registry, and how many
+ * live ones are counted locally.
+ *
+ * @internal
+ */
+export const serviceCounts = (): { readonly tagged: number; readonly local: number } => ({
+  tagged: tagged.size,
+  local: local.size
+})

@@ -20,7 +20,9 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
@@ -55,7 +57,18 @@ export interface Options {
    * `circuits` is first used (`undefined`: the defaults).
    */
   readonly configFor?: ((name: string) => CircuitConfig.Input | undefined) | undefined
+  /**
+   * A breaker no call used for this long (and with no `stateChanges`
+   * subscriber, and not running on its local fallback) leaves the registry;
+   * the next use of its name makes a new one, on the circuit's state in the
+   * store. A breaker already handed out keeps working. Default 10 minutes;
+   * `Duration.infinity` keeps every breaker.
+   */
+  readonly idleTtl?: Duration.DurationInput | undefined
 }
+
+/** @internal */
+export const defaultIdleTtl = Duration.minutes(10)
 
 /**
  * Makes a registry. Every config in `options` is decoded up front, so a bad
@@ -74,24 +87,43 @@ export const make = (
       yield* CircuitConfig.decode(name, input)
     }
     const store = yield* CircuitStore
-    const breakers = new Map<string, CircuitBreaker>()
+    const breakers = new Map<string, internal.CircuitBreakerImpl>()
     const lock = yield* Effect.makeSemaphore(1)
+    // eviction is driven by the callers' clock: the time of a call (or of a creation) starts a
+    // sweep once one is due, so no timer runs and TestClock drives it
+    const idleTtl = Duration.toMillis(Duration.decode(options.idleTtl ?? defaultIdleTtl))
+    const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
+    let nextSweep = (yield* Clock.currentTimeMillis) + sweepEvery
+    const sweep = (now: number) => {
+      nextSweep = now + sweepEvery
+      for (const [name, breaker] of breakers) {
+        if (breaker.idle(now, idleTtl)) breakers.delete(name)
+      }
+    }
     const create = (name: string) =>
       lock.withPermits(1)(Effect.suspend(() => {
         const existing = breakers.get(name)
         if (existing !== undefined) return Effect.succeed(existing)
-        const input = Object.hasOwn(circuits, name)
-          ? circuits[name]
-          : options.configFor?.(name) ?? options.defaults
-        return internal.make(name, input).pipe(
+        const named = Object.hasOwn(circuits, name)
+        const input = named ? circuits[name] : options.configFor?.(name) ?? options.defaults
+        // circuits made on demand (one per tenant, say) keep their metrics off Effect's registry
+        return internal.make(name, input, named).pipe(
           Effect.provideService(CircuitStore, store),
-          Effect.tap((breaker) => Effect.sync(() => breakers.set(name, breaker)))
+          Effect.tap((breaker) =>
+            Effect.sync(() => {
+              if (breaker.usedAt >= nextSweep) sweep(breaker.usedAt)
+              breakers.set(name, breaker)
+            })
+          )
         )
       }))
     return CircuitBreakers.of({
       get: (name) => {
         const existing = breakers.get(name)
-        return existing !== undefined ? Effect.succeed(existing) : create(name)
+        if (existing === undefined) return create(name)
+        // the time of this breaker's last call stands for now (never later than now)
+        if (existing.usedAt >= nextSweep) sweep(existing.usedAt)
+        return Effect.succeed(existing)
       },
       all: Effect.sync(() => Array.from(breakers.values()))
     })

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -174,7 +175,45 @@ export interface Inspected {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<CircuitStore["Type"]> = Effect.sync(memory.make)
+export const makeMemory: Effect.Effect<CircuitStore["Type"]> = Effect.sync(() => memory.make())
+
+/**
+ * Options of the in-memory store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  /**
+   * A circuit no call used for this long, and at rest (CLOSED with nothing
+   * left in its window, or expired by `stateTtl`), is dropped from the store;
+   * its next use starts it again, CLOSED. A breaker holding it keeps working.
+   * Default 10 minutes; `Duration.infinity` keeps every circuit.
+   */
+  readonly idleTtl?: Duration.DurationInput | undefined
+}
+
+/**
+ * An in-memory store with options.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitStore["Type"]> =>
+  Effect.sync(() =>
+    memory.make({
+      idleTtl: options.idleTtl === undefined ? undefined : Duration.toMillis(Duration.decode(options.idleTtl))
+    })
+  )
+
+/**
+ * The in-memory store with options, as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStore> =>
+  Layer.effect(CircuitStore, makeMemoryWith(options))
 
 /**
  * The in-memory store as a layer.

@@ -53,6 +53,14 @@ export interface Options {
    * it is: for tests that drive time with `TestClock` against Redis.
    */
   readonly timeSource?: "client" | "server" | undefined
+  /**
+   * This instance's cache of a circuit (its last known state, batches) is
+   * dropped after this long without a call, once nothing is batched or in
+   * flight for it (batches are flushed first). The circuit's state lives on
+   * in Redis; its next use costs one round trip. Default 10 minutes;
+   * `Duration.infinity` keeps every cache.
+   */
+  readonly idleTtl?: Duration.DurationInput | undefined
 }
 
 /**
@@ -101,8 +109,18 @@ export const make = (
     if (timeSource !== "server" && timeSource !== "client") {
       issues.push(`timeSource must be "server" or "client" (got ${JSON.stringify(String(timeSource)).slice(0, 40)})`)
     }
+    const idleTtl = Duration.decodeUnknown(options?.idleTtl ?? "10 minutes")
+    const idleTtlMillis = Option.isSome(idleTtl) ? Duration.toMillis(idleTtl.value) : NaN
+    if (Number.isNaN(idleTtlMillis) || idleTtlMillis < 0) {
+      issues.push(`idleTtl must be a non-negative duration (got ${String(options?.idleTtl)})`)
+    }
     if (issues.length > 0) return Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues }))
-    return internal.make(options?.prefix ?? internal.defaultPrefix, { unavailableAfter, cooldown: cooldownMillis, timeSource })
+    return internal.make(options?.prefix ?? internal.defaultPrefix, {
+      unavailableAfter,
+      cooldown: cooldownMillis,
+      timeSource,
+      idleTtl: idleTtlMillis
+    })
   })
 
 /**

@@ -111,14 +111,30 @@ export class CircuitBreakerImpl {
     readonly name: string,
     readonly config: CircuitConfig.CircuitConfig,
     readonly instanceId: string,
-    readonly circuit: Circuit
+    readonly circuit: Circuit,
+    /** Whether this breaker's metrics may go to Effect's global registry (see `CircuitBreakerMetrics.hooksFor`). */
+    readonly registryMetrics: boolean = true,
+    /** When a call last asked this breaker (the caller's clock): the `CircuitBreakers` registry evicts idle ones. */
+    public usedAt: number = 0
   ) {}
+
+  /**
+   * Whether nothing but the `CircuitBreakers` registry needs this breaker:
+   * no call for `idleTtl` ms, no `stateChanges` subscriber, no local
+   * fallback holding state through a store outage.
+   *
+   * @internal
+   */
+  idle(now: number, idleTtl: number): boolean {
+    return now - this.usedAt >= idleTtl && (this.listeners === undefined || this.listeners.size === 0) &&
+      !this.degraded
+  }
 
   private hooksCache: CircuitBreakerMetrics.Hooks | undefined = undefined
 
   /** This service's metric hooks (shared by every breaker of the service). */
   private get hooks(): CircuitBreakerMetrics.Hooks {
-    return this.hooksCache ?? (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName))
+    return this.hooksCache ?? (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName, this.registryMetrics))
   }
 
   // -------------------------------------------------------------------------
@@ -146,6 +162,7 @@ export class CircuitBreakerImpl {
    * @internal
    */
   admitLocal(now: number): Decision | undefined {
+    this.usedAt = now
     const decision = this.circuit.acquireLocal(now)
     if (decision !== undefined && decision.version !== this.lastVersion) {
       this.observe(decision.state, decision.version, now)
@@ -575,12 +592,15 @@ const instanceIdOfProcess = Effect.suspend(() =>
 /** @internal */
 export const make = <E>(
   name: string,
-  config?: CircuitConfig.Input<E>
+  config?: CircuitConfig.Input<E>,
+  /** False for the circuits a `CircuitBreakers` registry makes on demand: their metrics stay off Effect's registry. */
+  registryMetrics = true
 ): Effect.Effect<CircuitBreakerImpl, CircuitConfig.CircuitConfigError, CircuitStore> =>
   Effect.gen(function*() {
     const decoded = yield* CircuitConfig.decode(name, config)
     const store = yield* CircuitStore
     const instanceId = decoded.instanceId ?? (yield* instanceIdOfProcess)
     const circuit = yield* store.circuit(name, decoded)
-    return new CircuitBreakerImpl(name, decoded, instanceId, circuit)
+    const now = yield* Clock.currentTimeMillis
+    return new CircuitBreakerImpl(name, decoded, instanceId, circuit, registryMetrics, now)
   })

@@ -13,6 +13,73 @@ import * as machine from "./machine.js"
 interface Slot {
   readonly s: machine.MachineState
   counts: { successes: number; failures: number; rejections: number; probes: number; opens: number } | undefined
+  /** When a circuit last used it (the caller's clock), and with which config. */
+  usedAt: number
+  config: CircuitConfig | undefined
+  /** Dropped from the store: a handle still holding it takes the store's slot again. */
+  evicted: boolean
+}
+
+const newSlot = (): Slot => ({ s: machine.initial(), counts: undefined, usedAt: 0, config: undefined, evicted: false })
+
+/**
+ * Whether dropping a slot loses nothing a call could tell: CLOSED with no
+ * backoff and nothing left in its window, or a state that expired anyway
+ * (`stateTtl`). Admin holds are never dropped.
+ */
+const atRest = (slot: Slot, now: number): boolean => {
+  const s = slot.s
+  const config = slot.config
+  if (config === undefined) return s.state === "CLOSED" && s.window === undefined && s.version === 0
+  if (machine.expired(s, config, now)) return true
+  return s.state === "CLOSED" && s.openCount === 0 &&
+    (s.window === undefined || now - s.writtenAt > config.monitoringPeriod + 2 * machine.bucketWidth(config))
+}
+
+/** The slots of one store, and its eviction of idle ones. */
+class Slots {
+  readonly map = new Map<string, Slot>()
+  private probes = 0
+  private nextSweep = 0
+  private readonly sweepEvery: number
+  constructor(readonly idleTtl: number) {
+    this.sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
+  }
+  readonly nextProbeId = (holder: string) => `${holder}:${++this.probes}`
+
+  get(name: string): Slot {
+    let slot = this.map.get(name)
+    if (slot === undefined) {
+      slot = newSlot()
+      this.map.set(name, slot)
+    }
+    return slot
+  }
+
+  /**
+   * A use at `now` (the caller's clock): once per sweep interval it drops
+   * the slots idle for `idleTtl` that are at rest. No timer: callers' time
+   * drives it (TestClock too).
+   */
+  used(slot: Slot, now: number): void {
+    slot.usedAt = now
+    if (now >= this.nextSweep) this.sweep(now)
+  }
+
+  sweep(now: number): void {
+    if (this.nextSweep === 0) {
+      // the first use starts the clock
+      this.nextSweep = now + this.sweepEvery
+      return
+    }
+    this.nextSweep = now + this.sweepEvery
+    for (const [name, slot] of this.map) {
+      if (now - slot.usedAt >= this.idleTtl && atRest(slot, now)) {
+        slot.evicted = true
+        this.map.delete(name)
+      }
+    }
+  }
 }
 
 const countsOf = (slot: Slot) => {
@@ -25,18 +92,36 @@ const initialAllow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED
 
 class MemoryCircuit implements Circuit {
   private allow: Decision = initialAllow
-  readonly s: machine.MachineState
+  s: machine.MachineState
+  slot: Slot
   constructor(
     readonly name: string,
     readonly config: CircuitConfig,
-    readonly slot: Slot,
-    readonly nextProbeId: (holder: string) => string
+    readonly slots: Slots
   ) {
-    this.s = slot.s
+    this.slot = slots.get(name)
+    this.slot.config = config
+    this.s = this.slot.s
+  }
+
+  /**
+   * A use at `now`: a handle whose slot was evicted (idle and at rest) takes
+   * the store's slot for its name again, a new CLOSED one unless another
+   * handle made it meanwhile.
+   */
+  private use(now: number): void {
+    let slot = this.slot
+    if (slot.evicted) {
+      slot = this.slot = this.slots.get(this.name)
+      slot.config = this.config
+      this.s = slot.s
+    }
+    this.slots.used(slot, now)
   }
 
 
   acquireLocal(now: number): Decision | undefined {
+    this.use(now)
     const s = this.s
     switch (s.state) {
       case "CLOSED":
@@ -61,7 +146,8 @@ class MemoryCircuit implements Circuit {
 
   acquire(now: number, holder: string): Effect.Effect<Decision> {
     return Effect.sync(() => {
-      const decision = machine.acquire(this.s, this.config, now, this.nextProbeId(holder))
+      this.use(now)
+      const decision = machine.acquire(this.s, this.config, now, this.slots.nextProbeId(holder))
       if (decision._tag === "Reject") countsOf(this.slot).rejections++
       else if (decision.probe !== undefined) countsOf(this.slot).probes++
       return decision
@@ -69,6 +155,7 @@ class MemoryCircuit implements Circuit {
   }
 
   recordSuccessLocal(now: number): boolean {
+    this.use(now)
     machine.record(this.s, this.config, now, "success", undefined, 0, 0)
     countsOf(this.slot).successes++
     return true
@@ -76,6 +163,7 @@ class MemoryCircuit implements Circuit {
 
   record(now: number, outcome: machine.Outcome, probe: string | undefined, sample: number): Effect.Effect<Snapshot> {
     return Effect.sync(() => {
+      this.use(now)
       const version = this.s.version
       machine.record(this.s, this.config, now, outcome, probe, sample, 0)
       const counts = countsOf(this.slot)
@@ -87,15 +175,16 @@ class MemoryCircuit implements Circuit {
   }
 
   fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts]> {
-    return Effect.sync(() => [machine.snapshot(this.s, this.config, now), { ...countsOf(this.slot) }] as const)
+    return Effect.sync(() => (this.use(now), [machine.snapshot(this.s, this.config, now), { ...countsOf(this.slot) }] as const))
   }
 
   read(now: number): Effect.Effect<Snapshot> {
-    return Effect.sync(() => machine.snapshot(this.s, this.config, now))
+    return Effect.sync(() => (this.use(now), machine.snapshot(this.s, this.config, now)))
   }
 
   force(now: number, state: "FORCED_OPEN" | "FORCED_CLOSED"): Effect.Effect<Snapshot> {
     return Effect.sync(() => {
+      this.use(now)
       machine.force(this.s, this.config, now, state)
       return machine.snapshot(this.s, this.config, now)
     })
@@ -103,6 +192,7 @@ class MemoryCircuit implements Circuit {
 
   reset(now: number): Effect.Effect<Snapshot> {
     return Effect.sync(() => {
+      this.use(now)
       machine.force(this.s, this.config, now, "RESET")
       return machine.snapshot(this.s, this.config, now)
     })
@@ -110,24 +200,33 @@ class MemoryCircuit implements Circuit {
 }
 
 /** @internal */
-export const make = (): CircuitStore["Type"] => {
-  const slots = new Map<string, Slot>()
-  let probes = 0
-  const nextProbeId = (holder: string) => `${holder}:${++probes}`
+export interface MemoryOptions {
+  /**
+   * Milliseconds without a call after which a circuit at rest (CLOSED, empty
+   * window; or expired) is dropped from the store. Default 10 minutes.
+   */
+  readonly idleTtl?: number | undefined
+}
+
+/** @internal */
+export const defaultIdleTtl = 10 * 60_000
+
+/** @internal */
+export const make = (options: MemoryOptions = {}): CircuitStore["Type"] => {
+  const slots = new Slots(options.idleTtl ?? defaultIdleTtl)
   return {
     circuit: (name, config) =>
-      Effect.sync(() => {
-        let slot = slots.get(name)
-        if (slot === undefined) {
-          slot = { s: machine.initial(), counts: undefined }
-          slots.set(name, slot)
-        }
-        return new MemoryCircuit(name, config, slot, nextProbeId)
-      }),
-    names: Effect.sync(() => Array.from(slots.keys())),
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const circuit = new MemoryCircuit(name, config, slots)
+          slots.used(circuit.slot, clock.unsafeCurrentTimeMillis())
+          return circuit
+        })
+      ),
+    names: Effect.sync(() => Array.from(slots.map.keys())),
     inspect: (name, config, now) =>
       Effect.sync(() => {
-        const slot = slots.get(name) ?? { s: machine.initial(), counts: undefined }
+        const slot = slots.map.get(name) ?? newSlot()
         return [machine.snapshot(slot.s, config, now), { ...countsOf(slot) }] as const
       })
   }

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -200,8 +201,27 @@ class Entry {
   applied = 0
   /** The first handle made for the circuit: it flushes what is batched, with its config. */
   owner: RedisCircuit | undefined = undefined
+  /** When a call last used the circuit (local clock): idle entries are evicted. */
+  usedAt = 0
+  /** Operations under way on this entry: it is not evicted meanwhile. */
+  inFlight = 0
+  /** Dropped from the store: handles still holding it take the store's entry again. */
+  evicted = false
   constructor(readonly lock: Effect.Semaphore) {}
+
+  /** Nothing batched: no success or count that no round trip has carried yet. */
+  get empty(): boolean {
+    return this.pending === 0 && this.unsent[0] === 0 && this.unsent[1] === 0 && this.unsent[2] === 0 &&
+      this.unsent[3] === 0
+  }
 }
+
+/** Runs `effect` with `entry` marked in use, so that it is not evicted under it. */
+const tracked = <A, E>(entry: Entry, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    entry.inFlight++
+    return Effect.ensuring(effect, Effect.sync(() => entry.inFlight--))
+  })
 
 /**
  * The store's own breaker, shared by every circuit of one store: after
@@ -295,6 +315,10 @@ interface Shared {
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
   /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
   readonly batched: () => void
+  /** The store's entry for `name`, made again for `circuit` after it was evicted. */
+  readonly attach: (name: string, circuit: RedisCircuit) => Entry
+  /** A use at `now` (local clock): once a sweep of idle entries is due, the flusher runs it. */
+  readonly used: (now: number) => void
 }
 
 class RedisCircuit implements Circuit {
@@ -303,11 +327,24 @@ class RedisCircuit implements Circuit {
   constructor(
     readonly name: string,
     readonly config: CircuitConfig,
-    readonly entry: Entry,
+    public entry: Entry,
     readonly shared: Shared
   ) {
     this.keys = keysOf(shared.prefix, name)
     this.args = scriptArgs(config)
+  }
+
+  /**
+   * A call uses the circuit at `now`: a handle whose entry was evicted (idle,
+   * nothing batched) takes the store's entry again, which knows nothing yet:
+   * the next call asks Redis.
+   */
+  private use(now: number): Entry {
+    let e = this.entry
+    if (e.evicted) e = this.entry = this.shared.attach(this.name, this)
+    e.usedAt = now
+    this.shared.used(now)
+    return e
   }
 
   private fresh(now: number): boolean {
@@ -316,6 +353,7 @@ class RedisCircuit implements Circuit {
   }
 
   acquireLocal(now: number): Decision | undefined {
+    this.use(now)
     if (!this.fresh(now)) return undefined
     const e = this.entry
     const s = e.snapshot!
@@ -340,7 +378,8 @@ class RedisCircuit implements Circuit {
    * so sending them later (with the next round trip, or within a second)
    * decides nothing differently.
    */
-  recordSuccessLocal(_now: number): boolean {
+  recordSuccessLocal(now: number): boolean {
+    this.use(now)
     this.entry.pending++
     this.entry.unsent[0]++
     this.shared.batched()
@@ -530,8 +569,9 @@ class RedisCircuit implements Circuit {
   acquire(now: number, holder: string): Effect.Effect<Decision, CircuitStoreError> {
     // one round trip at a time per circuit: concurrent callers re-check the cache
     // the first one refreshed (a stale CLOSED cache costs one round trip, not one per call)
-    const failuresBefore = this.entry.failures
-    return this.entry.lock.withPermits(1)(Effect.suspend(() => {
+    const entry = this.use(now)
+    const failuresBefore = entry.failures
+    return tracked(entry, entry.lock.withPermits(1)(Effect.suspend(() => {
       const local = this.acquireLocal(now)
       if (local !== undefined) return Effect.succeed(local)
       // a round trip failed while this caller waited: take its answer rather than wait again
@@ -564,7 +604,7 @@ class RedisCircuit implements Circuit {
             }
         })
       )
-    }))
+    })))
   }
 
   /**
@@ -589,28 +629,33 @@ class RedisCircuit implements Circuit {
     probe: string | undefined,
     sample: number
   ): Effect.Effect<Snapshot, CircuitStoreError> {
-    return Effect.map(this.call("record", now, probe ?? "", outcome, sample), (reply) => reply.snapshot)
+    return this.used(now, Effect.map(this.call("record", now, probe ?? "", outcome, sample), (reply) => reply.snapshot))
   }
 
   read(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
-    return Effect.map(this.call("read", now, "", "", 0), (reply) => reply.snapshot)
+    return this.used(now, Effect.map(this.call("read", now, "", "", 0), (reply) => reply.snapshot))
+  }
+
+  /** `effect`, a use of the circuit at `now`, with its entry kept meanwhile. */
+  private used<A, E>(now: number, effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.suspend(() => tracked(this.use(now), effect))
   }
 
   force(now: number, state: "FORCED_OPEN" | "FORCED_CLOSED"): Effect.Effect<Snapshot, CircuitStoreError> {
-    return Effect.map(this.call("force", now, "", state, 0), (reply) => reply.snapshot)
+    return this.used(now, Effect.map(this.call("force", now, "", state, 0), (reply) => reply.snapshot))
   }
 
   reset(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
-    return Effect.map(this.call("force", now, "", "RESET", 0), (reply) => reply.snapshot)
+    return this.used(now, Effect.map(this.call("force", now, "", "RESET", 0), (reply) => reply.snapshot))
   }
 
   fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError> {
-    return Effect.map(this.call("metrics", now, "", "", 0), (reply) => [reply.snapshot, reply.fleet] as const)
+    return this.used(now, Effect.map(this.call("metrics", now, "", "", 0), (reply) => [reply.snapshot, reply.fleet] as const))
   }
 
   /** Sends batched successes and counts that no round trip has carried yet. */
   get flush(): Effect.Effect<void> {
-    return this.entry.pending === 0 && this.entry.unsent.every((n) => n === 0)
+    return this.entry.empty
       ? Effect.void
       : Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) =>
         // "read" adds batched successes to the window and counts to the metrics, and writes no state
@@ -623,7 +668,7 @@ class RedisCircuit implements Circuit {
   }
 
   private get hooks(): CircuitBreakerMetrics.Hooks {
-    return CircuitBreakerMetrics.hooksFor(this.config.serviceName)
+    return CircuitBreakerMetrics.hooksFor(this.config.serviceName, false)
   }
 }
 
@@ -632,7 +677,12 @@ export interface StoreOptions {
   readonly unavailableAfter: number
   readonly cooldown: number
   readonly timeSource: "client" | "server"
+  /** Milliseconds without a call after which a circuit's entry is evicted (default 10 minutes). */
+  readonly idleTtl?: number | undefined
 }
+
+/** @internal */
+export const defaultIdleTtl = 10 * 60_000
 
 /** @internal */
 export const make = (
@@ -709,8 +759,51 @@ export const make = (
           awake = true
           Deferred.unsafeDone(wake, Exit.void)
         }
+      },
+      attach: (name, circuit) => {
+        let entry = entries.get(name)
+        if (entry === undefined) {
+          entry = new Entry(Effect.unsafeMakeSemaphore(1))
+          entries.set(name, entry)
+        }
+        if (entry.owner === undefined) entry.owner = circuit
+        return entry
+      },
+      used: (now) => {
+        if (now >= nextSweep) {
+          nextSweep = now + sweepEvery
+          sweepDue = true
+          shared.batched()
+        }
       }
     }
+    // idle entries are evicted by the flusher, when a use (callers' clock: TestClock too) finds a
+    // sweep due: no timer runs for it, so an idle process sleeps
+    const idleTtl = options.idleTtl ?? defaultIdleTtl
+    const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
+    let nextSweep = (yield* Clock.currentTimeMillis) + sweepEvery
+    let sweepDue = false
+    /** An entry idle since `now - idleTtl`, with nothing in flight, whose loss forgets nothing Redis may need back. */
+    const idleAt = (entry: Entry, now: number): boolean =>
+      now - entry.usedAt >= idleTtl && entry.inFlight === 0 &&
+      (entry.snapshot === undefined ||
+        lostState(entry.snapshot, now, entry.owner?.config.stateTtl ?? defaults.stateTtl) === undefined)
+    const sweep = Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const idle: Array<readonly [string, Entry]> = []
+      for (const pair of entries) if (idleAt(pair[1], now)) idle.push(pair)
+      // what is batched is sent first: an entry is dropped only once nothing is left in it
+      return Effect.forEach(idle, ([name, entry]) =>
+        Effect.zipRight(
+          entry.empty || entry.owner === undefined ? Effect.void : entry.owner.flush,
+          Effect.sync(() => {
+            if (entries.get(name) === entry && entry.empty && idleAt(entry, now)) {
+              entry.evicted = true
+              entries.delete(name)
+            }
+          })
+        ), { discard: true, concurrency: 16 })
+    })
     let awake = false
     let wake = yield* Deferred.make<void>()
     const flushAll = Effect.suspend(() =>
@@ -725,6 +818,10 @@ export const make = (
         wake = yield* Deferred.make<void>()
         awake = false
         yield* flushAll
+        if (sweepDue) {
+          sweepDue = false
+          yield* sweep
+        }
       })),
       scope
     )
@@ -840,6 +937,8 @@ export const make = (
 
     return {
       inspectMany,
+      /** How many circuits this instance caches (tests). */
+      cached: () => entries.size,
       circuit: (name, config) =>
         Effect.gen(function*() {
           let entry = entries.get(name)
@@ -847,6 +946,9 @@ export const make = (
             entry = new Entry(yield* Effect.makeSemaphore(1))
             entries.set(name, entry)
           }
+          const now = yield* Clock.currentTimeMillis
+          entry.usedAt = now
+          shared.used(now)
           const circuit = new RedisCircuit(name, config, entry, shared)
           if (entry.owner === undefined) entry.owner = circuit
           if (!entry.registered) {

@@ -18,7 +18,7 @@ import * as Prompt from "@effect/cli/Prompt"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
+import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import * as Schedule from "effect/Schedule"
 import { CircuitBreakerMonitoring, type CircuitMetrics } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
@@ -256,7 +256,7 @@ const metricsCommand = Command.make(
         const { unread } = yield* readFleet
         const monitoring = yield* CircuitBreakerMonitoring
         const fleet = yield* monitoring.read()
-        const instance = yield* Metric.snapshot
+        const instance = yield* CircuitBreakerMetrics.snapshot
         yield* Console.log(prometheus.render(fleet, instance).trimEnd())
         yield* warnUnread(unread)
       }))

@@ -1,0 +1,212 @@
+/**
+ * Bounded memory per process (issue 12): idle breakers, store entries and
+ * metric state are evicted (driven by the callers' Clock, so TestClock), a
+ * breaker still held keeps working after its entry went, nothing batched is
+ * lost, and Effect's metric registry does not grow with per-tenant names.
+ * Heap figures are in bench/eviction.bench.ts; here the sizes are counted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as TestClock from "effect/TestClock"
+import {
+  CircuitBreaker,
+  CircuitBreakerMetrics,
+  CircuitBreakers,
+  CircuitConfig,
+  CircuitStore,
+  RedisCircuitStore
+} from "../src/index.js"
+import { IORedisClient } from "../src/ioredis.js"
+import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { freshPrefix } from "./support/stores.js"
+
+let redis: RedisServer
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  await redis?.stop()
+})
+
+let runs = 0
+const unique = (base: string) => `${base}-${process.pid}-${++runs}`
+const boom = Effect.fail(new Error("down"))
+
+const redisStore = () =>
+  RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
+    Layer.provide(IORedisClient.layer({ url: redis.url })),
+    Layer.orDie
+  )
+
+/** Touches `count` tenant circuits once each: one success, one failure. */
+const touchTenants = (base: string, count: number) =>
+  Effect.forEach(Array.from({ length: count }, (_, i) => `${base}-${i}`), (name) =>
+    Effect.zipRight(
+      Effect.succeed(1).pipe(CircuitBreaker.protect(name)),
+      Effect.either(boom.pipe(CircuitBreaker.protect(name)))
+    ), { discard: true })
+
+/** A call on `name`, twice: the first notes the time, the second lets the registry sweep on it. */
+const tick = (name: string) =>
+  Effect.zipRight(
+    Effect.succeed(1).pipe(CircuitBreaker.protect(name)),
+    Effect.succeed(1).pipe(CircuitBreaker.protect(name))
+  )
+
+/** Lets the Redis store's flusher run (it sleeps a second once woken), and its round trips finish. */
+const flusher = Effect.zipRight(
+  TestClock.adjust("1 second"),
+  Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300)))
+)
+
+const cachedOf = (store: CircuitStore.CircuitStore["Type"]): number => (store as unknown as { cached: () => number }).cached()
+
+describe("eviction, memory store", () => {
+  it.scoped("idle tenant circuits leave the registry and the store; the live ones stay", () =>
+    Effect.gen(function*() {
+      const base = unique("mem-tenant")
+      const live = unique("mem-live")
+      const registryBefore = Metric.unsafeSnapshot().length
+      yield* tick(live)
+      yield* touchTenants(base, 300)
+      const store = yield* CircuitStore.CircuitStore
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      expect((yield* store.names).length).toBe(301)
+      expect((yield* registry.all).length).toBe(301)
+      // per-tenant names added nothing to Effect's registry; their metrics are exported at read time
+      expect(Metric.unsafeSnapshot().length - registryBefore).toBeLessThanOrEqual(2)
+      const exported = CircuitBreakerMetrics.unsafeSnapshot().filter((pair) =>
+        pair.metricKey.name === "circuit_breaker_calls_total" &&
+        pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === `${base}-7`)
+      )
+      expect(exported.map((pair) => (pair.metricState as unknown as { count: number }).count).sort()).toEqual([1, 1])
+
+      // less than the idle TTL: nothing goes
+      yield* TestClock.adjust("9 minutes")
+      yield* tick(live)
+      expect((yield* store.names).length).toBe(301)
+      expect((yield* registry.all).length).toBe(301)
+
+      yield* TestClock.adjust("2 minutes")
+      yield* tick(live)
+      yield* tick(live)
+      expect(yield* store.names).toEqual([live])
+      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([live])
+    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
+
+  it.scoped("a circuit with failures in its window, or open, is not dropped; an admin hold never is", () =>
+    Effect.gen(function*() {
+      const store = yield* CircuitStore.CircuitStore
+      const config = CircuitConfig.decodeEither("x")
+      expect(config._tag).toBe("Right")
+      const open = yield* CircuitBreaker.make(unique("mem-open"), { failureThreshold: 1, recoveryTimeout: "1 hour" })
+      const held = yield* CircuitBreaker.make(unique("mem-forced"))
+      yield* Effect.either(boom.pipe(CircuitBreaker.protect(open)))
+      yield* held.forceOpen
+      const live = yield* CircuitBreaker.make(unique("mem-live"))
+      yield* TestClock.adjust("11 minutes")
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(live))
+      expect(new Set(yield* store.names)).toEqual(new Set([open.name, held.name, live.name]))
+      expect(yield* open.state).toBe("OPEN")
+      expect(yield* held.state).toBe("FORCED_OPEN")
+    }).pipe(Effect.provide(CircuitStore.layerMemoryWith({ idleTtl: "10 minutes" }))))
+
+  it.scoped("a breaker still held works after its slot was evicted, on the same state as a new one", () =>
+    Effect.gen(function*() {
+      const name = unique("mem-held")
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      const store = yield* CircuitStore.CircuitStore
+      const held = yield* registry.get(name)
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(held))
+      yield* TestClock.adjust("11 minutes")
+      yield* tick(unique("mem-other"))
+      yield* tick(unique("mem-other"))
+      expect(yield* store.names).not.toContain(name)
+      // the held breaker takes a slot again; the registry's new breaker for the name shares it
+      for (let i = 0; i < 3; i++) yield* Effect.either(boom.pipe(CircuitBreaker.protect(held)))
+      const fresh = yield* registry.get(name)
+      expect(fresh).not.toBe(held)
+      expect(yield* fresh.state).toBe("OPEN")
+      const rejected = yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(fresh)))
+      expect(rejected._tag === "Left" && rejected.left._tag).toBe("CircuitOpen")
+    }).pipe(Effect.provide(
+      CircuitBreakers.layer({ defaults: { failureThreshold: 3 } }).pipe(Layer.provideMerge(CircuitStore.layerMemory))
+    )))
+})
+
+describe("eviction, Redis store", () => {
+  it.scoped("idle entries are evicted after flushing: no batched success is lost", () =>
+    Effect.gen(function*() {
+      const base = unique("redis-tenant")
+      const live = unique("redis-live")
+      const store = yield* CircuitStore.CircuitStore
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      yield* tick(live)
+      yield* touchTenants(base, 50)
+      // successes counted locally, batched (a CLOSED, cached circuit sends nothing per success)
+      const batchedName = `${base}-0`
+      for (let i = 0; i < 7; i++) yield* Effect.succeed(1).pipe(CircuitBreaker.protect(batchedName))
+      expect(cachedOf(store)).toBe(51)
+
+      yield* TestClock.adjust("11 minutes")
+      yield* tick(live)
+      yield* tick(live)
+      yield* flusher
+      expect(cachedOf(store)).toBe(1)
+      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([live])
+      const config = yield* CircuitConfig.decode(batchedName)
+      const [, fleet] = yield* store.inspect(batchedName, config, yield* Effect.clockWith((c) => c.currentTimeMillis))
+      expect(fleet.successes).toBe(8)
+      expect(fleet.failures).toBe(1)
+    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(redisStore())))))
+
+  it.scoped("a breaker still held works after its entry was evicted: it asks Redis again", () =>
+    Effect.gen(function*() {
+      const name = unique("redis-held")
+      const store = yield* CircuitStore.CircuitStore
+      const held = yield* CircuitBreaker.make(name, { failureThreshold: 3 })
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(held))
+      const other = yield* CircuitBreaker.make(unique("redis-other"))
+      yield* TestClock.adjust("11 minutes")
+      yield* tick(other.name).pipe(Effect.provideService(CircuitBreakers.CircuitBreakers, {
+        get: () => Effect.succeed(other),
+        all: Effect.succeed([other])
+      }))
+      yield* flusher
+      expect(cachedOf(store)).toBe(1)
+      for (let i = 0; i < 3; i++) yield* Effect.either(boom.pipe(CircuitBreaker.protect(held)))
+      expect(cachedOf(store)).toBe(2)
+      // another handle on the name sees what the held one did: one state, in Redis
+      const fresh = yield* CircuitBreaker.make(name, { failureThreshold: 3 })
+      expect(yield* fresh.state).toBe("OPEN")
+      const rejected = yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(held)))
+      expect(rejected._tag === "Left" && rejected.left._tag).toBe("CircuitOpen")
+    }).pipe(Effect.provide(redisStore())))
+})
+
+describe("metrics of per-tenant circuits", () => {
+  it.scoped("breakers made by CircuitBreaker.make are in Effect's registry; circuits made on demand are not, and are exported while alive", () =>
+    Effect.gen(function*() {
+      const named = unique("metrics-named")
+      const tenant = unique("metrics-tenant")
+      const breaker = yield* CircuitBreaker.make(named)
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(breaker))
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(tenant))
+      const inRegistry = (service: string) =>
+        Metric.unsafeSnapshot().some((pair) => pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service))
+      const exported = (service: string) =>
+        CircuitBreakerMetrics.unsafeSnapshot().some((pair) =>
+          pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service)
+        )
+      expect(inRegistry(named)).toBe(true)
+      expect(inRegistry(tenant)).toBe(false)
+      expect(exported(named)).toBe(true)
+      expect(exported(tenant)).toBe(true)
+      const value = yield* Metric.value(
+        CircuitBreakerMetrics.calls.pipe(Metric.tagged("service", named), Metric.tagged("outcome", "success"))
+      )
+      expect(value.count).toBe(1)
+    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
+})
