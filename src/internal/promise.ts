@@ -229,7 +229,6 @@ export class Instance {
   private managed: ManagedRuntime.ManagedRuntime<Services, unknown> | undefined = undefined
   private building: Promise<Runtime.Runtime<Services>> | undefined = undefined
   private readonly configs = new Map<string, Claimed>()
-  private readonly breakers = new Map<string, CircuitBreaker>()
   private readonly layer: Layer.Layer<Services, unknown>
 
   constructor(readonly options: InstanceOptions) {
@@ -291,7 +290,6 @@ export class Instance {
     input: CircuitConfig.Input | undefined,
     decoded: CircuitConfig.CircuitConfig
   ): Promise<CircuitBreaker> {
-    const existing = this.breakers.get(name)
     const claimed = this.configs.get(name)
     if (claimed === undefined) {
       this.configs.set(name, { input, decoded, warned: false })
@@ -308,12 +306,8 @@ export class Instance {
         )
       }
     }
-    if (existing !== undefined) {
-      return warning === undefined ? Promise.resolve(existing) : this.run(Effect.as(warning, existing))
-    }
-    const get = Effect.flatMap(CircuitBreakers, (registry) => registry.get(name)).pipe(
-      Effect.tap((breaker) => Effect.sync(() => this.breakers.set(name, breaker)))
-    )
+    // the registry keeps the breaker while it is used, and lets an idle one go (bounded memory)
+    const get = Effect.flatMap(CircuitBreakers, (registry) => registry.get(name))
     return this.run(warning === undefined ? get : Effect.zipRight(warning, get))
   }
 
