@@ -117,7 +117,7 @@ log(environment())
 log(`${TENANTS.toLocaleString("en-US")} tenants, ${LIVE} live circuits, idle TTL ${IDLE_MS} ms`)
 
 const results: Array<Result> = []
-results.push(await run("memory store", CircuitStore.layerMemoryWith({ idleTtl: IDLE_MS })))
+results.push(await run("memory store", Layer.orDie(CircuitStore.layerMemoryWith({ idleTtl: IDLE_MS }))))
 log(JSON.stringify(results.at(-1)))
 
 let redis: RedisServer | undefined

@@ -25,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { idleTtlMillis } from "./internal/idleTtl.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import { CircuitStore } from "./CircuitStore.js"
@@ -91,7 +92,7 @@ export const make = (
     const lock = yield* Effect.makeSemaphore(1)
     // eviction is driven by the callers' clock: the time of a call (or of a creation) starts a
     // sweep once one is due, so no timer runs and TestClock drives it
-    const idleTtl = Duration.toMillis(Duration.decode(options.idleTtl ?? defaultIdleTtl))
+    const idleTtl = yield* idleTtlMillis("CircuitBreakers", options.idleTtl, defaultIdleTtl)
     const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
     let nextSweep = (yield* Clock.currentTimeMillis) + sweepEvery
     const sweep = (now: number) => {

@@ -15,8 +15,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import type { CircuitConfig } from "./CircuitConfig.js"
+import type { CircuitConfig, CircuitConfigError } from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
+import { idleTtlMillis } from "./internal/idleTtl.js"
 import * as memory from "./internal/memoryStore.js"
 import type * as machine from "./internal/machine.js"
 
@@ -199,11 +200,10 @@ export interface MemoryOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitStore["Type"]> =>
-  Effect.sync(() =>
-    memory.make({
-      idleTtl: options.idleTtl === undefined ? undefined : Duration.toMillis(Duration.decode(options.idleTtl))
-    })
+export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitStore["Type"], CircuitConfigError> =>
+  Effect.map(
+    idleTtlMillis("CircuitStore.layerMemoryWith", options.idleTtl, undefined),
+    (idleTtl) => memory.make({ idleTtl })
   )
 
 /**
@@ -212,7 +212,7 @@ export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitSto
  * @since 0.1.0
  * @category layers
  */
-export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStore> =>
+export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStore, CircuitConfigError> =>
   Layer.effect(CircuitStore, makeMemoryWith(options))
 
 /**

@@ -210,3 +210,16 @@ describe("metrics of per-tenant circuits", () => {
       expect(value.count).toBe(1)
     }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
 })
+
+describe("idleTtl", () => {
+  it.effect("a bad idleTtl is a CircuitConfigError naming it, on the registry and on the memory store", () =>
+    Effect.gen(function*() {
+      const registry = yield* Effect.flip(Layer.build(
+        CircuitBreakers.layer({ idleTtl: "soon" as never }).pipe(Layer.provide(CircuitStore.layerMemory))
+      ).pipe(Effect.scoped))
+      expect(registry._tag).toBe("CircuitConfigError")
+      expect(registry.message).toContain("idleTtl must be a duration")
+      const store = yield* Effect.flip(Layer.build(CircuitStore.layerMemoryWith({ idleTtl: -5 })).pipe(Effect.scoped))
+      expect(store.message).toContain("idleTtl must be a duration such as \"10 minutes\" or Duration.infinity (got -5)")
+    }))
+})
