@@ -37,51 +37,60 @@
 -- another type, a time far in the future) is repaired and reported (repaired = 1), never an error:
 -- a script error would be taken for an unavailable store.
 
+--
+-- Cost (Redis CPU per call is the fleet's shared hot path; bench/lua.bench.ts measures it, as
+-- `usec_per_call` of EVALSHA, against a minimal script): in Redis's Lua every closure and table a
+-- call creates, and every number turned into a string (a number passed to redis.call, a number
+-- concatenated), costs about as much as a cheap command. So the machine below is written as
+-- straight-line blocks (the functions of machine.ts are named in the comments), not as local
+-- functions; a number that arrived as a string in ARGV is sent back as that string; every key is
+-- read at most once, and what a call needs later (the window's sums, the count of live probe
+-- leases, whether a key exists) is kept from what it read or wrote instead of asked again; the
+-- state hash gets only the fields that changed; a key is given its TTL only when it may exist;
+-- and the fleet metrics are left alone when there is nothing to add and nothing to read.
+
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
 -- times further ahead of now than this were written by a clock that was wrong
 local FUTURE_TOLERANCE = 60000
 local MAX_INTEGER = 9007199254740991
+local METRICS_BUCKETS = 24
+
+local floor, tonumber, find = math.floor, tonumber, string.find
+local call = redis.call
 
 local stateKey, windowKey, probesKey, metricsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op = ARGV[1]
 
 local function whole(n)
-  return n ~= nil and n == n and n >= 0 and n <= MAX_INTEGER and n == math.floor(n)
+  return n ~= nil and n == n and n >= 0 and n <= MAX_INTEGER and n == floor(n)
 end
 
 local now = tonumber(ARGV[2])
 
-local config = {
-  failureThreshold = tonumber(ARGV[3]),
-  successThreshold = tonumber(ARGV[4]),
-  recoveryTimeout = tonumber(ARGV[5]),
-  maxRecoveryTimeout = tonumber(ARGV[6]),
-  monitoringPeriod = tonumber(ARGV[7]),
-  backoffMultiplier = tonumber(ARGV[8]),
-  backoffJitter = tonumber(ARGV[9]),
-  stateTtl = tonumber(ARGV[10]),
-  halfOpenMaxProbes = tonumber(ARGV[11]),
-  probeLease = tonumber(ARGV[12]),
-  failureRateThreshold = tonumber(ARGV[13]),
-  minimumCalls = tonumber(ARGV[14])
-}
+local failureThreshold = tonumber(ARGV[3])
+local successThreshold = tonumber(ARGV[4])
+local recoveryTimeout = tonumber(ARGV[5])
+local maxRecoveryTimeout = tonumber(ARGV[6])
+local monitoringPeriod = tonumber(ARGV[7])
+local backoffMultiplier = tonumber(ARGV[8])
+local backoffJitter = tonumber(ARGV[9])
+local stateTtl = tonumber(ARGV[10])
+local halfOpenMaxProbes = tonumber(ARGV[11])
+local probeLease = tonumber(ARGV[12])
+local failureRateThreshold = tonumber(ARGV[13])
+local minimumCalls = tonumber(ARGV[14])
 local probeArg = ARGV[15]
 local outcomeArg = ARGV[16]
 local u = tonumber(ARGV[17]) or 0
 local successes = tonumber(ARGV[18]) or 0
 local metricsTtl = tonumber(ARGV[19])
 local peek = ARGV[21] == "peek"
-local counts = {}
-for n in string.gmatch(ARGV[20] or "", "%d+") do counts[#counts + 1] = tonumber(n) end
 local opens = 0
 
-if not whole(now) or config.failureThreshold == nil or config.stateTtl == nil then
+if not whole(now) or failureThreshold == nil or stateTtl == nil then
   return redis.error_reply("ERR circuit script: bad arguments")
 end
-
-local STATES = { CLOSED = true, OPEN = true, HALF_OPEN = true, FORCED_OPEN = true, FORCED_CLOSED = true }
-local NUMBERS = { "version", "openCount", "openedAt", "retryAt", "changedAt", "writtenAt", "halfOpenSuccesses" }
 
 -- ---------------------------------------------------------------------------
 -- load
@@ -90,10 +99,12 @@ local NUMBERS = { "version", "openCount", "openedAt", "retryAt", "changedAt", "w
 local repaired = 0
 local dirty = false
 
-local function initial()
-  return { state = "CLOSED", version = 0, openCount = 0, openedAt = 0, retryAt = 0, changedAt = 0,
-           writtenAt = 0, halfOpenSuccesses = 0 }
-end
+-- what this call knows of its other keys, so that it asks Redis nothing twice:
+-- windowCalls, windowFailures: the window's sums at t (nil: not read yet);
+-- windowThere: whether the window key exists (nil: unknown);
+-- liveProbes: how many leases expire after t (nil: not counted yet);
+-- probesThere: whether the probes key may hold anything (nil: unknown)
+local windowCalls, windowFailures, windowThere, liveProbes, probesThere
 
 -- every command on a key: a key of another type (someone wrote over it) is dropped, reported,
 -- and the command run again on the empty key (the type is only checked when a command fails)
@@ -101,386 +112,487 @@ local function kcall(...)
   local reply = redis.pcall(...)
   if type(reply) == "table" and reply.err ~= nil then
     -- any other error is raised as it is
-    if string.find(reply.err, "WRONGTYPE", 1, true) == nil then return redis.call(...) end
+    if find(reply.err, "WRONGTYPE", 1, true) == nil then return call(...) end
     local key = (select(2, ...))
-    redis.call("DEL", key)
+    call("DEL", key)
     repaired = 1
-    return redis.call(...)
+    return call(...)
   end
   return reply
 end
 
-local s = initial()
-local raw = kcall("HGETALL", stateKey)
--- a key of another type was dropped by kcall: missing too
-local existed = #raw > 0
-if #raw > 0 then
-  local fields = {}
-  for i = 1, #raw, 2 do fields[raw[i]] = raw[i + 1] end
-  local ok = STATES[fields.state] == true
-  local loaded = { state = fields.state }
-  for _, name in ipairs(NUMBERS) do
-    local n = tonumber(fields[name])
-    if whole(n) then loaded[name] = n else ok = false end
-  end
-  if ok and peek and fields.config ~= nil then
-    -- what the fleet's writers configured: a reader with another config sees what they see
-    local stored = {}
-    for word in string.gmatch(fields.config, "%S+") do stored[#stored + 1] = tonumber(word) end
-    if #stored == 10 then
-      local valid = true
-      for i = 1, 10 do if stored[i] == nil or stored[i] ~= stored[i] or stored[i] < 0 then valid = false end end
-      if valid then
-        config.monitoringPeriod, config.stateTtl, config.failureThreshold, config.successThreshold,
-          config.recoveryTimeout, config.maxRecoveryTimeout, config.backoffMultiplier, config.backoffJitter,
-          config.halfOpenMaxProbes, config.probeLease =
-          stored[1], stored[2], stored[3], stored[4], stored[5], stored[6], stored[7], stored[8], stored[9], stored[10]
+local s
+-- the fields as stored (nil when there is no valid state hash): a write sends only what changed.
+-- HMGET of the fields this script writes, not HGETALL: every element of a reply costs; a hash
+-- that has none of them is looked at once more (EXISTS), so that one holding only other fields
+-- is repaired as the garbage it is
+local stored = kcall("HMGET", stateKey, "state", "version", "openCount", "openedAt", "retryAt", "changedAt",
+  "writtenAt", "halfOpenSuccesses", "config")
+local storedState = stored[1]
+local existed = storedState ~= false
+if not existed then
+  for i = 2, 9 do if stored[i] ~= false then existed = true end end
+  -- a key of another type was dropped by kcall: missing too
+  if not existed and call("EXISTS", stateKey) == 1 then existed = true end
+end
+if existed then
+  local version, openCount, openedAt, retryAt = tonumber(stored[2]), tonumber(stored[3]), tonumber(stored[4]),
+    tonumber(stored[5])
+  local changedAt, writtenAt, halfOpenSuccesses = tonumber(stored[6]), tonumber(stored[7]), tonumber(stored[8])
+  local state = storedState
+  if (state == "CLOSED" or state == "OPEN" or state == "HALF_OPEN" or state == "FORCED_OPEN" or state == "FORCED_CLOSED")
+      and whole(version) and whole(openCount) and whole(openedAt) and whole(retryAt) and whole(changedAt)
+      and whole(writtenAt) and whole(halfOpenSuccesses) then
+    s = { state = state, version = version, openCount = openCount, openedAt = openedAt, retryAt = retryAt,
+          changedAt = changedAt, writtenAt = writtenAt, halfOpenSuccesses = halfOpenSuccesses }
+    local config = stored[9]
+    if peek and config ~= false then
+      -- what the fleet's writers configured: a reader with another config sees what they see
+      -- (ten words, one space apart, as this script writes them: one match; anything else, word by word)
+      local c = { string.match(config, "^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$") }
+      if c[1] == nil then
+        c = {}
+        for word in string.gmatch(config, "%S+") do c[#c + 1] = tonumber(word) end
+      end
+      if #c == 10 then
+        local valid = true
+        for i = 1, 10 do
+          local n = tonumber(c[i])
+          c[i] = n
+          if n == nil or n ~= n or n < 0 then valid = false end
+        end
+        if valid then
+          monitoringPeriod, stateTtl, failureThreshold, successThreshold, recoveryTimeout, maxRecoveryTimeout,
+            backoffMultiplier, backoffJitter, halfOpenMaxProbes, probeLease =
+            c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
+          peek = "config"
+        end
       end
     end
-  end
-  if ok then
-    s = loaded
   else
     -- a state hash overwritten with garbage (not a state, a number that is not a whole number
     -- in range: inf, nan, 1.5, -1): start again from CLOSED, and say so; to its callers the state
     -- is missing, so that an instance that knew it re-asserts it (as after a restart)
-    redis.call("DEL", stateKey, windowKey, probesKey)
+    call("DEL", stateKey, windowKey, probesKey)
     existed = false
     repaired = 1
     dirty = true
+    windowCalls, windowFailures, windowThere, liveProbes, probesThere = 0, 0, false, 0, false
   end
+end
+if not existed then stored = nil end
+if s == nil then
+  -- machine.initial
+  s = { state = "CLOSED", version = 0, openCount = 0, openedAt = 0, retryAt = 0, changedAt = 0, writtenAt = 0,
+        halfOpenSuccesses = 0 }
 end
 
 -- times written by a clock far ahead (or rotten data) would stop time for the whole fleet:
 -- they are brought back to now, and an open period to at most what this config allows
 if s.changedAt > now + FUTURE_TOLERANCE or s.writtenAt > now + FUTURE_TOLERANCE or
-    s.openedAt > now + FUTURE_TOLERANCE or s.retryAt > now + config.stateTtl then
+    s.openedAt > now + FUTURE_TOLERANCE or s.retryAt > now + stateTtl then
   if s.changedAt > now then s.changedAt = now end
   if s.writtenAt > now then s.writtenAt = now end
   if s.openedAt > now then s.openedAt = now end
-  if s.retryAt > now + config.maxRecoveryTimeout then s.retryAt = now + config.maxRecoveryTimeout end
+  if s.retryAt > now + maxRecoveryTimeout then s.retryAt = now + maxRecoveryTimeout end
   repaired = 1
   dirty = true
-end
-
--- ---------------------------------------------------------------------------
--- the machine (mirrors src/internal/machine.ts)
--- ---------------------------------------------------------------------------
-
-local function openPeriod(k)
-  local d = config.recoveryTimeout
-  local i = 0
-  while i < k and d < config.maxRecoveryTimeout do
-    d = d * config.backoffMultiplier
-    i = i + 1
-  end
-  if d > config.maxRecoveryTimeout then d = config.maxRecoveryTimeout end
-  local lo = 1 - config.backoffJitter
-  local hi = 1 + config.backoffJitter
-  return math.floor(d * lo * (1 - u) + d * hi * u + 0.5)
-end
-
-local function bucketWidth()
-  return math.max(1, math.floor(config.monitoringPeriod / WINDOW_BUCKETS))
 end
 
 local t = now
 if s.changedAt > t then t = s.changedAt end
 
--- a state not written for stateTtl is forgotten; the admin states are sticky and never expire
-local function expired(state)
-  return state.writtenAt > 0 and t - state.writtenAt >= config.stateTtl
-    and state.state ~= "FORCED_OPEN" and state.state ~= "FORCED_CLOSED"
+-- numbers sent to Redis as the strings they arrived as, when those are plain digits (a number
+-- formatted again costs as much as a command): t, stateTtl
+local tArg = t
+if t == now and find(ARGV[2], "^%d+$") then tArg = ARGV[2] end
+local ttlArg = stateTtl
+if peek ~= "config" and find(ARGV[10], "^%d+$") then ttlArg = ARGV[10] end
+
+-- the window bucket t falls in (machine.bucketWidth)
+local windowIndex = floor(t / math.max(1, floor(monitoringPeriod / WINDOW_BUCKETS)))
+
+-- ---------------------------------------------------------------------------
+-- the machine (mirrors src/internal/machine.ts)
+-- ---------------------------------------------------------------------------
+
+local forceTo = outcomeArg
+if op == "force" then
+  if forceTo ~= "FORCED_OPEN" and forceTo ~= "FORCED_CLOSED" and forceTo ~= "RESET" then
+    return redis.error_reply("ERR circuit script: bad force target")
+  end
+elseif op ~= "acquire" and op ~= "record" and op ~= "read" and op ~= "metrics" and op ~= "restore" then
+  return redis.error_reply("ERR circuit script: unknown op")
 end
 
-local function expire()
-  if expired(s) then
-    local version = s.version
-    s = initial()
-    s.version = version + 1
-    s.changedAt = t
-    redis.call("DEL", windowKey, probesKey)
-    dirty = true
+-- restore: what the caller knew before Redis lost it
+local known
+if op == "restore" then
+  local words = {}
+  for word in string.gmatch(probeArg, "%S+") do words[#words + 1] = word end
+  known = { state = words[1], openCount = tonumber(words[2]), openedAt = tonumber(words[3]),
+            retryAt = tonumber(words[4]), version = tonumber(words[5]) }
+  local state = known.state
+  if not (state == "CLOSED" or state == "OPEN" or state == "HALF_OPEN" or state == "FORCED_OPEN" or state == "FORCED_CLOSED")
+      or not whole(known.openCount) or not whole(known.openedAt) or not whole(known.retryAt) or not whole(known.version) then
+    return redis.error_reply("ERR circuit script: bad restore")
   end
 end
 
-local function transition(state)
-  s.state = state
-  s.version = s.version + 1
-  s.changedAt = t
-  s.halfOpenSuccesses = 0
-  redis.call("DEL", probesKey)
+-- record runs for op record, and for the batched successes that ride along with acquire, read, metrics
+local recording = op == "record" or (successes > 0 and op ~= "force" and op ~= "restore")
+
+-- machine.expire, which every operation but a read starts with: a state not written for stateTtl
+-- is forgotten; the admin states are sticky and never expire
+if (recording or op == "acquire" or op == "force" or op == "restore") and s.writtenAt > 0 and
+    t - s.writtenAt >= stateTtl and s.state ~= "FORCED_OPEN" and s.state ~= "FORCED_CLOSED" then
+  s = { state = "CLOSED", version = s.version + 1, openCount = 0, openedAt = 0, retryAt = 0, changedAt = t,
+        writtenAt = 0, halfOpenSuccesses = 0 }
+  call("DEL", windowKey, probesKey)
+  windowCalls, windowFailures, windowThere, liveProbes, probesThere = 0, 0, false, 0, false
   dirty = true
 end
 
-local function open(k)
-  opens = opens + 1
-  transition("OPEN")
-  s.openCount = k
-  s.openedAt = t
-  s.retryAt = t + openPeriod(k)
-  redis.call("DEL", windowKey)
-end
-
-local function close()
-  transition("CLOSED")
-  s.openCount = 0
-  s.retryAt = 0
-  redis.call("DEL", windowKey)
-end
-
-local function pruneLeases()
-  kcall("ZREMRANGEBYSCORE", probesKey, "-inf", t)
-  return redis.call("ZCARD", probesKey)
-end
-
-local function bucketOf(field)
-  return tonumber(string.sub(field, 3))
-end
-
--- a window field that is not c:<bucket> or f:<bucket> with a whole count is dropped (and reported)
-local function windowAdd(calls, failures)
-  local index = math.floor(t / bucketWidth())
-  local raw = kcall("HGETALL", windowKey)
-  for i = 1, #raw, 2 do
-    local field = raw[i]
-    local b = bucketOf(field)
-    if b == nil or b <= index - WINDOW_BUCKETS then
-      redis.call("HDEL", windowKey, field)
-    elseif not whole(tonumber(raw[i + 1])) then
-      redis.call("HDEL", windowKey, field)
-      repaired = 1
-    end
-  end
-  redis.call("HINCRBY", windowKey, "c:" .. index, calls)
-  redis.call("HINCRBY", windowKey, "f:" .. index, failures)
-end
-
-local function windowSum()
-  local index = math.floor(t / bucketWidth())
-  local raw = kcall("HGETALL", windowKey)
-  local calls, failures = 0, 0
-  for i = 1, #raw, 2 do
-    local field = raw[i]
-    local b = bucketOf(field)
-    local n = tonumber(raw[i + 1])
-    if not whole(n) then n = 0 end
-    if b ~= nil and b > index - WINDOW_BUCKETS and b <= index then
-      if string.sub(field, 1, 1) == "c" then calls = calls + n else failures = failures + n end
-    end
-  end
-  return calls, failures
-end
-
-local function tripped(calls, failures)
-  if failures >= config.failureThreshold then return true end
-  return config.failureRateThreshold ~= nil and calls >= config.minimumCalls
-    and failures / calls >= config.failureRateThreshold
-end
+-- a transition this call makes (machine.transition, open, close), done below: the state, and for
+-- OPEN the open count
+local to, toCount
 
 local decision, retryAfter, probe = "", 0, ""
 
-local function takeProbe()
-  local held = pruneLeases()
-  if held < config.halfOpenMaxProbes then
-    redis.call("ZADD", probesKey, t + config.probeLease, probeArg)
-    s.writtenAt = t
-    dirty = true
-    decision, probe = "allow", probeArg
-    return
-  end
-  local earliest = tonumber(redis.call("ZRANGE", probesKey, 0, 0, "WITHSCORES")[2])
-  decision = "reject"
-  if earliest - t < HALF_OPEN_RETRY_AFTER then retryAfter = earliest - t else retryAfter = HALF_OPEN_RETRY_AFTER end
-end
-
-local function acquire()
-  expire()
-  if s.state == "CLOSED" or s.state == "FORCED_CLOSED" then
-    decision = "allow"
-  elseif s.state == "FORCED_OPEN" then
-    decision, retryAfter = "reject", config.recoveryTimeout
-  elseif s.state == "OPEN" then
-    if t < s.retryAt then
-      decision, retryAfter = "reject", s.retryAt - t
-    else
-      -- the first call at or after retryAt moves to HALF_OPEN and takes a probe permit
-      transition("HALF_OPEN")
-      s.writtenAt = t
-      takeProbe()
-    end
-  else
-    takeProbe()
-  end
-end
-
-local function record(outcome, held, batch)
-  expire()
+if recording then
+  -- machine.record
+  local outcome, held = "", ""
+  if op == "record" then outcome, held = outcomeArg, probeArg end
   s.writtenAt = t
   dirty = true
   if s.state == "CLOSED" or s.state == "FORCED_CLOSED" then
     local failed = 0
     if outcome == "failure" then failed = 1 end
-    local calls = batch
+    local calls = successes
     if outcome == "success" or outcome == "failure" then calls = calls + 1 end
-    if calls > 0 then windowAdd(calls, failed) end
+    if calls > 0 then
+      -- machine.windowAdd: into the bucket of t; a window field that is not c:<bucket> or
+      -- f:<bucket> with a whole count is dropped (and reported), and so are the buckets that left
+      -- the window. The window's sums at t (machine.windowSum) are kept from what was read and added.
+      local fields = kcall("HGETALL", windowKey)
+      local index = tostring(windowIndex)
+      local cField, fField = "c:" .. index, "f:" .. index
+      local c, f = calls, failed
+      local sumCalls, sumFailures = 0, 0
+      local stale
+      for i = 1, #fields, 2 do
+        local field = fields[i]
+        local b = tonumber(string.sub(field, 3))
+        local n = tonumber(fields[i + 1])
+        if b == nil or b <= windowIndex - WINDOW_BUCKETS or not (n ~= nil and n >= 0 and n <= MAX_INTEGER and n % 1 == 0) then
+          if b ~= nil and b > windowIndex - WINDOW_BUCKETS then repaired = 1 end
+          if stale == nil then stale = { "HDEL", windowKey, field } else stale[#stale + 1] = field end
+        elseif field == cField then
+          c = c + n
+        elseif field == fField then
+          f = f + n
+        elseif b <= windowIndex then
+          if string.byte(field, 1) == 99 then sumCalls = sumCalls + n else sumFailures = sumFailures + n end -- 99: "c"
+        end
+      end
+      if stale ~= nil then call(unpack(stale)) end
+      call("HSET", windowKey, cField, c, fField, f)
+      windowThere = true
+      windowCalls, windowFailures = sumCalls + c, sumFailures + f
+    end
     if failed == 1 and s.state == "CLOSED" then
-      local windowCalls, windowFailures = windowSum()
-      if tripped(windowCalls, windowFailures) then open(0) end
+      -- machine.tripped (the window's sums are known: calls > 0)
+      if windowFailures >= failureThreshold or (failureRateThreshold ~= nil and windowCalls >= minimumCalls
+          and windowFailures / windowCalls >= failureRateThreshold) then
+        to, toCount = "OPEN", 0
+      end
     end
   elseif s.state == "HALF_OPEN" then
-    pruneLeases()
-    if held == "" or redis.call("ZSCORE", probesKey, held) == false then return end
-    redis.call("ZREM", probesKey, held)
-    if outcome == "success" then
-      s.halfOpenSuccesses = s.halfOpenSuccesses + 1
-      if s.halfOpenSuccesses >= config.successThreshold then close() end
-    elseif outcome == "failure" then
-      open(s.openCount + 1)
+    -- machine.pruneLeases
+    if probesThere ~= false then
+      kcall("ZREMRANGEBYSCORE", probesKey, "-inf", tArg)
+      liveProbes = call("ZCARD", probesKey)
+      probesThere = liveProbes > 0
+    end
+    if held ~= "" and probesThere and call("ZSCORE", probesKey, held) ~= false then
+      call("ZREM", probesKey, held)
+      liveProbes = liveProbes - 1
+      if outcome == "success" then
+        s.halfOpenSuccesses = s.halfOpenSuccesses + 1
+        if s.halfOpenSuccesses >= successThreshold then to = "CLOSED" end
+      elseif outcome == "failure" then
+        to, toCount = "OPEN", s.openCount + 1
+      end
     end
   end
   -- OPEN, FORCED_OPEN: late results of calls admitted before the circuit opened change nothing
 end
 
--- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had
--- not caught up) and the caller re-asserts what it knew: only onto a state that has seen nothing
--- since it was created again, so that a newer transition is never rolled back
-local function restore(known)
-  local fields = {}
-  for word in string.gmatch(known, "%S+") do fields[#fields + 1] = word end
-  local state, openCount, openedAt, retryAt, version =
-    fields[1], tonumber(fields[2]), tonumber(fields[3]), tonumber(fields[4]), tonumber(fields[5])
-  if STATES[state] ~= true or not whole(openCount) or not whole(openedAt) or not whole(retryAt) or not whole(version) then
-    return redis.error_reply("ERR circuit script: bad restore")
+if op == "acquire" then
+  -- machine.acquire
+  local state = s.state
+  if state == "CLOSED" or state == "FORCED_CLOSED" then
+    decision = "allow"
+  elseif state == "FORCED_OPEN" then
+    decision, retryAfter = "reject", recoveryTimeout
+  elseif state == "OPEN" and t < s.retryAt then
+    decision, retryAfter = "reject", s.retryAt - t
+  else
+    if state == "OPEN" then
+      -- the first call at or after retryAt moves to HALF_OPEN and takes a probe permit
+      s.state = "HALF_OPEN"
+      s.version = s.version + 1
+      s.changedAt = t
+      s.halfOpenSuccesses = 0
+      call("DEL", probesKey)
+      liveProbes, probesThere = 0, false
+      s.writtenAt = t
+      dirty = true
+    end
+    -- machine.takeProbe, after machine.pruneLeases
+    local held = 0
+    if probesThere ~= false then
+      kcall("ZREMRANGEBYSCORE", probesKey, "-inf", tArg)
+      held = call("ZCARD", probesKey)
+    end
+    if held < halfOpenMaxProbes then
+      liveProbes = held + call("ZADD", probesKey, t + probeLease, probeArg)
+      probesThere = true
+      s.writtenAt = t
+      dirty = true
+      decision, probe = "allow", probeArg
+    else
+      liveProbes, probesThere = held, true
+      local earliest = tonumber(call("ZRANGE", probesKey, 0, 0, "WITHSCORES")[2])
+      decision = "reject"
+      if earliest - t < HALF_OPEN_RETRY_AFTER then retryAfter = earliest - t else retryAfter = HALF_OPEN_RETRY_AFTER end
+    end
   end
-  expire()
-  if existed and not (s.state == "CLOSED" and s.version == 0 and s.openCount == 0) then return end
-  s.state = state
-  s.version = math.max(s.version, version) + 1
-  s.openCount = openCount
-  s.openedAt = math.min(openedAt, t)
-  s.retryAt = retryAt
-  s.changedAt = t
+elseif op == "force" then
+  -- machine.force
   s.writtenAt = t
-  s.halfOpenSuccesses = 0
   dirty = true
+  if forceTo == "RESET" then to = "CLOSED" else to = forceTo end
+elseif op == "restore" then
+  -- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had
+  -- not caught up) and the caller re-asserts what it knew: only onto a state that has seen nothing
+  -- since it was created again, so that a newer transition is never rolled back
+  if not existed or (s.state == "CLOSED" and s.version == 0 and s.openCount == 0) then
+    s.state = known.state
+    s.version = math.max(s.version, known.version) + 1
+    s.openCount = known.openCount
+    s.openedAt = math.min(known.openedAt, t)
+    s.retryAt = known.retryAt
+    s.changedAt = t
+    s.writtenAt = t
+    s.halfOpenSuccesses = 0
+    dirty = true
+  end
 end
 
-local function force(to)
-  expire()
-  s.writtenAt = t
+if to ~= nil then
+  -- machine.transition
+  s.state = to
+  s.version = s.version + 1
+  s.changedAt = t
+  s.halfOpenSuccesses = 0
+  liveProbes, probesThere = 0, false
   dirty = true
-  if to == "RESET" then
-    close()
-    s.openedAt = 0
+  if to == "OPEN" then
+    -- machine.open, with machine.openPeriod
+    opens = opens + 1
+    s.openCount = toCount
+    s.openedAt = t
+    local d = recoveryTimeout
+    local i = 0
+    while i < toCount and d < maxRecoveryTimeout do
+      d = d * backoffMultiplier
+      i = i + 1
+    end
+    if d > maxRecoveryTimeout then d = maxRecoveryTimeout end
+    local lo = 1 - backoffJitter
+    local hi = 1 + backoffJitter
+    s.retryAt = t + floor(d * lo * (1 - u) + d * hi * u + 0.5)
+  elseif to == "CLOSED" then
+    -- machine.close (and for a reset, no backoff history either)
+    s.openCount = 0
+    s.retryAt = 0
+    if op == "force" then s.openedAt = 0 end
   else
-    transition(to)
+    -- FORCED_OPEN, FORCED_CLOSED
     s.retryAt = 0
   end
-end
-
--- ---------------------------------------------------------------------------
--- dispatch
--- ---------------------------------------------------------------------------
-
-if op == "acquire" then
-  if successes > 0 then record("", "", successes) end
-  acquire()
-elseif op == "record" then
-  record(outcomeArg, probeArg, successes)
-elseif op == "force" then
-  if outcomeArg ~= "FORCED_OPEN" and outcomeArg ~= "FORCED_CLOSED" and outcomeArg ~= "RESET" then
-    return redis.error_reply("ERR circuit script: bad force target")
+  if to == "OPEN" or to == "CLOSED" then
+    call("DEL", probesKey, windowKey)
+    windowCalls, windowFailures, windowThere = 0, 0, false
+  else
+    call("DEL", probesKey)
   end
-  force(outcomeArg)
-elseif op == "read" or op == "metrics" then
-  if successes > 0 then record("", "", successes) end
-elseif op == "restore" then
-  local failed = restore(probeArg)
-  if failed ~= nil then return failed end
-else
-  return redis.error_reply("ERR circuit script: unknown op")
 end
 
 -- ---------------------------------------------------------------------------
 -- fleet metrics (not part of the state machine: counts only)
 -- ---------------------------------------------------------------------------
 
-local METRICS_BUCKETS = 24
-local fleet = { 0, 0, 0, 0, 0 }
-if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 then
-  local index = math.floor(t / math.max(1, math.floor(metricsTtl / METRICS_BUCKETS)))
-  local add = { counts[1] or 0, counts[2] or 0, counts[3] or 0, counts[4] or 0, opens }
-  local names = { "s", "f", "r", "p", "o" }
-  local wrote = false
+local fleet1, fleet2, fleet3, fleet4, fleet5 = 0, 0, 0, 0, 0
+local unsent = ARGV[20] or ""
+if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 and
+    (op == "metrics" or opens > 0 or (unsent ~= "" and unsent ~= "0 0 0 0")) then
+  local index = floor(t / math.max(1, floor(metricsTtl / METRICS_BUCKETS)))
+  -- "successes failures rejections probes": as the store sends them, one match; else number by number
+  local add
+  local a1, a2, a3, a4 = string.match(unsent, "^(%d+) (%d+) (%d+) (%d+)$")
+  if a1 ~= nil then
+    add = { tonumber(a1), tonumber(a2), tonumber(a3), tonumber(a4), opens }
+  else
+    add = { 0, 0, 0, 0, opens }
+    local i = 0
+    for n in string.gmatch(unsent, "%d+") do
+      i = i + 1
+      if i <= 4 then add[i] = tonumber(n) end
+    end
+  end
+  local fresh = false
+  local prefix
   for i = 1, 5 do
     if add[i] > 0 then
-      local field = index .. ":" .. names[i]
+      if prefix == nil then prefix = tostring(index) .. ":" end
+      local field = prefix .. string.sub("sfrpo", i, i)
       local added = redis.pcall("HINCRBY", metricsKey, field, add[i])
       if type(added) == "table" and added.err ~= nil then
         -- a key of another type, or a field that is not a whole count: dropped, counted again from here
-        if string.find(added.err, "WRONGTYPE", 1, true) ~= nil then redis.call("DEL", metricsKey)
-        else redis.call("HDEL", metricsKey, field) end
-        redis.call("HINCRBY", metricsKey, field, add[i])
+        if find(added.err, "WRONGTYPE", 1, true) ~= nil then call("DEL", metricsKey)
+        else call("HDEL", metricsKey, field) end
+        call("HINCRBY", metricsKey, field, add[i])
         repaired = 1
+        fresh = true
+      elseif added == add[i] then
+        -- a count this bucket had not had yet
+        fresh = true
       end
-      wrote = true
     end
   end
-  if wrote then
-    if redis.call("HGET", metricsKey, "bucket") ~= tostring(index) then
-      for _, field in ipairs(redis.call("HKEYS", metricsKey)) do
-        local b = tonumber(string.match(field, "^(%-?%d+):"))
-        if field ~= "bucket" and (b == nil or b <= index - METRICS_BUCKETS) then redis.call("HDEL", metricsKey, field) end
+  -- a bucket's first counts of a kind drop the buckets that left the window, and mark the bucket;
+  -- later counts of that kind in that bucket find both done
+  if fresh and call("HGET", metricsKey, "bucket") ~= tostring(index) then
+    local old
+    for _, field in ipairs(call("HKEYS", metricsKey)) do
+      local b = tonumber(string.match(field, "^(%-?%d+):"))
+      if field ~= "bucket" and (b == nil or b <= index - METRICS_BUCKETS) then
+        if old == nil then old = { "HDEL", metricsKey, field } else old[#old + 1] = field end
       end
-      redis.call("HSET", metricsKey, "bucket", index)
     end
-    redis.call("PEXPIRE", metricsKey, metricsTtl)
+    if old ~= nil then call(unpack(old)) end
+    call("HSET", metricsKey, "bucket", index)
+  end
+  -- the TTL: set when a bucket gets its first count of a kind. The key then lives until metricsTtl
+  -- after the newest bucket began at the earliest, when that bucket has left the window
+  -- (METRICS_BUCKETS buckets of floor(metricsTtl / METRICS_BUCKETS)): nothing a reader counts goes
+  -- with it, and the counts that follow in the same bucket need no PEXPIRE of their own
+  if fresh then
+    if find(ARGV[19], "^%d+$") then call("PEXPIRE", metricsKey, ARGV[19]) else call("PEXPIRE", metricsKey, metricsTtl) end
   end
   if op == "metrics" then
-    local raw = kcall("HGETALL", metricsKey)
-    local position = { s = 1, f = 2, r = 3, p = 4, o = 5 }
-    for i = 1, #raw, 2 do
-      local b, name = string.match(raw[i], "^(%-?%d+):(%a)$")
+    local fields = kcall("HGETALL", metricsKey)
+    for i = 1, #fields, 2 do
+      local b, name = string.match(fields[i], "^(%-?%d+):(%a)$")
       b = tonumber(b)
-      if b ~= nil and b > index - METRICS_BUCKETS and b <= index and position[name] ~= nil then
-        local n = tonumber(raw[i + 1])
-        if whole(n) then fleet[position[name]] = fleet[position[name]] + n end
+      if b ~= nil and b > index - METRICS_BUCKETS and b <= index then
+        local n = tonumber(fields[i + 1])
+        if whole(n) then
+          if name == "s" then fleet1 = fleet1 + n
+          elseif name == "f" then fleet2 = fleet2 + n
+          elseif name == "r" then fleet3 = fleet3 + n
+          elseif name == "p" then fleet4 = fleet4 + n
+          elseif name == "o" then fleet5 = fleet5 + n end
+        end
       end
     end
   end
 end
 
-if dirty then
-  redis.call("HSET", stateKey, "state", s.state, "version", s.version, "openCount", s.openCount,
-    "openedAt", s.openedAt, "retryAt", s.retryAt, "changedAt", s.changedAt, "writtenAt", s.writtenAt,
-    "halfOpenSuccesses", s.halfOpenSuccesses,
-    -- what a reader needs to interpret the circuit (window width, expiry, thresholds, open periods)
-    "config", table.concat({ config.monitoringPeriod, config.stateTtl, config.failureThreshold, config.successThreshold,
-      config.recoveryTimeout, config.maxRecoveryTimeout, config.backoffMultiplier, config.backoffJitter,
-      config.halfOpenMaxProbes, config.probeLease }, " "))
-  if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
-    redis.call("PERSIST", stateKey)
-  else
-    redis.call("PEXPIRE", stateKey, config.stateTtl)
+-- ---------------------------------------------------------------------------
+-- snapshot (mirrors machine.snapshot: a state past its TTL reads as new); read before the write
+-- below, which changes neither the window nor the probes
+-- ---------------------------------------------------------------------------
+
+local view = s
+local calls, failures, probes = 0, 0, 0
+if s.writtenAt > 0 and t - s.writtenAt >= stateTtl and s.state ~= "FORCED_OPEN" and s.state ~= "FORCED_CLOSED" then
+  view = { state = "CLOSED", version = s.version + 1, openCount = 0, openedAt = 0, retryAt = 0, changedAt = t,
+           halfOpenSuccesses = 0 }
+else
+  if windowCalls == nil then
+    -- machine.windowSum
+    local fields = kcall("HGETALL", windowKey)
+    windowThere = #fields > 0
+    windowCalls, windowFailures = 0, 0
+    for i = 1, #fields, 2 do
+      local field = fields[i]
+      local b = tonumber(string.sub(field, 3))
+      if b ~= nil and b > windowIndex - WINDOW_BUCKETS and b <= windowIndex then
+        local n = tonumber(fields[i + 1])
+        if n ~= nil and n >= 0 and n <= MAX_INTEGER and n % 1 == 0 then -- whole(n)
+          if string.byte(field, 1) == 99 then windowCalls = windowCalls + n else windowFailures = windowFailures + n end
+        end
+      end
+    end
   end
-  redis.call("PEXPIRE", windowKey, config.stateTtl)
-  redis.call("PEXPIRE", probesKey, config.stateTtl)
+  calls, failures = windowCalls, windowFailures
+  if liveProbes == nil then
+    liveProbes = kcall("ZCOUNT", probesKey, "(" .. tArg, "+inf")
+    if liveProbes > 0 then probesThere = true end
+  end
+  probes = liveProbes
 end
 
 -- ---------------------------------------------------------------------------
--- snapshot (mirrors machine.snapshot: a state past its TTL reads as new)
+-- write: the fields of the state hash that changed, and the TTL of every key that may exist
 -- ---------------------------------------------------------------------------
 
-local calls, failures, probes = 0, 0, 0
-local view = s
-if expired(s) then
-  view = initial()
-  view.version = s.version + 1
-  view.changedAt = t
-else
-  calls, failures = windowSum()
-  probes = kcall("ZCOUNT", probesKey, "(" .. t, "+inf")
+if dirty then
+  local hset = { "HSET", stateKey }
+  local n = 2
+  if stored == nil or stored[1] ~= s.state then hset[n + 1], hset[n + 2], n = "state", s.state, n + 2 end
+  if stored == nil or tonumber(stored[2]) ~= s.version then hset[n + 1], hset[n + 2], n = "version", s.version, n + 2 end
+  if stored == nil or tonumber(stored[3]) ~= s.openCount then hset[n + 1], hset[n + 2], n = "openCount", s.openCount, n + 2 end
+  if stored == nil or tonumber(stored[4]) ~= s.openedAt then hset[n + 1], hset[n + 2], n = "openedAt", s.openedAt, n + 2 end
+  if stored == nil or tonumber(stored[5]) ~= s.retryAt then hset[n + 1], hset[n + 2], n = "retryAt", s.retryAt, n + 2 end
+  if stored == nil or tonumber(stored[6]) ~= s.changedAt then
+    local v = s.changedAt
+    if v == t then v = tArg end
+    hset[n + 1], hset[n + 2], n = "changedAt", v, n + 2
+  end
+  if stored == nil or tonumber(stored[7]) ~= s.writtenAt then
+    local v = s.writtenAt
+    if v == t then v = tArg end
+    hset[n + 1], hset[n + 2], n = "writtenAt", v, n + 2
+  end
+  if stored == nil or tonumber(stored[8]) ~= s.halfOpenSuccesses then
+    hset[n + 1], hset[n + 2], n = "halfOpenSuccesses", s.halfOpenSuccesses, n + 2
+  end
+  -- what a reader needs to interpret the circuit (window width, expiry, thresholds, open periods),
+  -- as its numbers print in Lua ("%.14g"); a stored config that is the caller's arguments word for
+  -- word is that config already, and is not printed again
+  local config = stored ~= nil and stored[9]
+  if peek == "config" or config ~= ARGV[7] .. " " .. ARGV[10] .. " " .. ARGV[3] .. " " .. ARGV[4] .. " " .. ARGV[5] ..
+      " " .. ARGV[6] .. " " .. ARGV[8] .. " " .. ARGV[9] .. " " .. ARGV[11] .. " " .. ARGV[12] then
+    local printed = string.format("%.14g %.14g %.14g %.14g %.14g %.14g %.14g %.14g %.14g %.14g", monitoringPeriod,
+      stateTtl, failureThreshold, successThreshold, recoveryTimeout, maxRecoveryTimeout, backoffMultiplier,
+      backoffJitter, halfOpenMaxProbes, probeLease)
+    if config ~= printed then hset[n + 1], hset[n + 2], n = "config", printed, n + 2 end
+  end
+  if n > 2 then call(unpack(hset)) end
+  if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
+    call("PERSIST", stateKey)
+  else
+    call("PEXPIRE", stateKey, ttlArg)
+  end
+  if windowThere ~= false then call("PEXPIRE", windowKey, ttlArg) end
+  -- the probe leases: only when this call knows the key holds a live one (or wrote one). A lease's
+  -- key was given stateTtl (> probeLease, CircuitConfig checks) when the lease was taken, so it
+  -- outlives the lease anyway; a key with only expired leases (which no reader counts) is let go
+  if probesThere == true then call("PEXPIRE", probesKey, ttlArg) end
 end
 
 -- created: this call wrote a state that did not exist (first use, or after a restart or FLUSHALL)
@@ -492,4 +604,4 @@ if not existed then missing = 1 end
 
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
          view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created,
-         fleet[1], fleet[2], fleet[3], fleet[4], fleet[5], missing }
+         fleet1, fleet2, fleet3, fleet4, fleet5, missing }

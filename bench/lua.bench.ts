@@ -1,0 +1,300 @@
+/**
+ * Redis CPU per call of `lua/circuit.lua` (issue 13): the `usec_per_call` of EVALSHA that
+ * INFO commandstats reports, per operation, against a minimal script of the same shape
+ * (HGETALL, HINCRBY, HSET, 2 PEXPIRE) measured in the same run. Starts its own redis-server.
+ * Each measurement: CONFIG RESETSTAT, CALLS script calls over TCP (ioredis), INFO commandstats.
+ * ROUNDS rounds (default 5), the operations interleaved in each; prints medians.
+ *
+ *   npm run bench:lua                        CALLS=4000 CIRCUITS=200 ROUNDS=5
+ *   COMPARE=/tmp/old.lua npm run bench:lua   also measures another version of the script,
+ *                                            interleaved with the embedded one (own key prefix)
+ *
+ * The ARGV are the ones src/internal/redisStore.ts sends (`call`, `inspectMany`).
+ */
+import { readFileSync } from "node:fs"
+import { Redis } from "ioredis"
+import { defaults } from "../src/CircuitConfig.js"
+import * as scripts from "../src/internal/luaScripts.js"
+import { keysOf } from "../src/internal/redisStore.js"
+import { startRedis } from "../test/support/redisServer.js"
+import { environment, envInt, fmt, markdownTable, median } from "./support.js"
+
+const CALLS = envInt("CALLS", 4_000)
+const CIRCUITS = envInt("CIRCUITS", 200)
+const ROUNDS = envInt("ROUNDS", 5)
+const IN_FLIGHT = 64
+const TARGET_USEC = 12
+
+// a config whose failure threshold keeps a CLOSED circuit CLOSED however many failures it records
+const config = {
+  failureThreshold: 1_000_000_000,
+  successThreshold: 3,
+  recoveryTimeout: defaults.recoveryTimeout,
+  maxRecoveryTimeout: defaults.maxRecoveryTimeout,
+  monitoringPeriod: defaults.monitoringPeriod,
+  backoffMultiplier: defaults.backoffMultiplier,
+  backoffJitter: defaults.backoffJitter,
+  stateTtl: defaults.stateTtl,
+  halfOpenMaxProbes: 3,
+  probeLease: defaults.probeLease,
+  failureRateThreshold: undefined as number | undefined,
+  minimumCalls: defaults.minimumCalls,
+  metricsTtl: defaults.metricsTtl
+}
+
+/** ARGV 3 to 14, as redisStore's `scriptArgs`. */
+const configArgs = [
+  config.failureThreshold,
+  config.successThreshold,
+  config.recoveryTimeout,
+  config.maxRecoveryTimeout,
+  config.monitoringPeriod,
+  config.backoffMultiplier,
+  config.backoffJitter,
+  config.stateTtl,
+  config.halfOpenMaxProbes,
+  config.probeLease,
+  config.failureRateThreshold ?? "",
+  config.minimumCalls
+].map(String)
+
+/** The ARGV of redisStore's `call`. */
+const callArgs = (
+  op: string,
+  now: number,
+  probe: string,
+  outcome: string,
+  batch: number,
+  unsent: readonly [number, number, number, number],
+  peek = false
+): Array<string> => [
+  op,
+  String(now),
+  ...configArgs,
+  probe,
+  outcome,
+  String(Math.random()),
+  String(batch),
+  String(config.metricsTtl),
+  unsent.join(" "),
+  peek ? "peek" : ""
+]
+
+/** The ARGV of redisStore's `inspectMany` (a monitoring read). */
+const peekArgs = (now: number): Array<string> => [
+  "metrics",
+  String(now),
+  ...configArgs,
+  "",
+  "",
+  "0",
+  "0",
+  String(config.metricsTtl),
+  "0 0 0 0",
+  "peek"
+]
+
+const BASELINE = `local raw = redis.call("HGETALL", KEYS[1])
+redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
+redis.call("HSET", KEYS[1], "writtenAt", ARGV[2])
+redis.call("PEXPIRE", KEYS[1], 600000)
+redis.call("PEXPIRE", KEYS[2], 600000)
+return #raw`
+
+interface Script {
+  readonly label: string
+  readonly source: string
+  readonly prefix: string
+  sha: string
+}
+
+type Reply = Array<string | number>
+
+interface Op {
+  readonly name: string
+  /** Runs before CONFIG RESETSTAT (not measured). */
+  readonly prepare?: (script: Script, round: number, now: number) => Promise<void>
+  /** The keys and ARGV of call `i`. */
+  readonly call: (script: Script, round: number, i: number, now: number) => { keys: ReadonlyArray<string>; args: ReadonlyArray<string> }
+  /** Throws when a reply says the call did not do what this op measures. */
+  readonly check?: (reply: Reply) => void
+  readonly baseline?: boolean
+}
+
+const circuit = (i: number) => `bench-${i % CIRCUITS}`
+
+const expect = (what: string, ok: boolean, reply: Reply) => {
+  if (!ok) throw new Error(`${what}: unexpected reply ${JSON.stringify(reply)}`)
+}
+
+const main = async () => {
+  const server = await startRedis()
+  const redis = new Redis(server.url)
+  try {
+    const list: Array<Script> = [{ label: "embedded", source: scripts.circuit.source, prefix: "cur", sha: "" }]
+    if (process.env.COMPARE) {
+      list.push({ label: process.env.COMPARE, source: readFileSync(process.env.COMPARE, "utf8"), prefix: "cmp", sha: "" })
+    }
+    for (const script of list) script.sha = String(await redis.script("LOAD", script.source))
+    const baselineSha = String(await redis.script("LOAD", BASELINE))
+
+    const ops: Array<Op> = [
+      {
+        name: "record failure (CLOSED)",
+        call: (script, _round, i, now) => ({
+          keys: keysOf(script.prefix, circuit(i)),
+          args: callArgs("record", now, "", "failure", 0, [0, 1, 0, 0])
+        }),
+        check: (r) => expect("record failure", r[0] === "CLOSED", r)
+      },
+      {
+        name: "flush (read + 20 successes)",
+        call: (script, _round, i, now) => ({
+          keys: keysOf(script.prefix, circuit(i)),
+          args: callArgs("read", now, "", "", 20, [20, 0, 0, 0])
+        }),
+        check: (r) => expect("flush", r[0] === "CLOSED", r)
+      },
+      {
+        name: "acquire (CLOSED)",
+        call: (script, _round, i, now) => ({
+          keys: keysOf(script.prefix, circuit(i)),
+          args: callArgs("acquire", now, `p${i}`, "", 0, [0, 0, 0, 0])
+        }),
+        check: (r) => expect("acquire", r[0] === "CLOSED" && r[10] === "allow", r)
+      },
+      {
+        name: "probe acquire (OPEN → HALF_OPEN)",
+        // a fresh OPEN circuit per call, its retryAt passed
+        prepare: async (script, round, now) => {
+          const pipeline = redis.pipeline()
+          for (let i = 0; i < CALLS; i++) {
+            const [state] = keysOf(script.prefix, `probe-${round}-${i}`)
+            pipeline.hset(state, {
+              state: "OPEN",
+              version: "3",
+              openCount: "1",
+              openedAt: String(now - 60_000),
+              retryAt: String(now - 1_000),
+              changedAt: String(now - 60_000),
+              writtenAt: String(now - 60_000),
+              halfOpenSuccesses: "0",
+              config: [
+                config.monitoringPeriod,
+                config.stateTtl,
+                config.failureThreshold,
+                config.successThreshold,
+                config.recoveryTimeout,
+                config.maxRecoveryTimeout,
+                config.backoffMultiplier,
+                config.backoffJitter,
+                config.halfOpenMaxProbes,
+                config.probeLease
+              ].join(" ")
+            })
+            pipeline.pexpire(state, config.stateTtl)
+          }
+          await pipeline.exec()
+        },
+        call: (script, round, i, now) => ({
+          keys: keysOf(script.prefix, `probe-${round}-${i}`),
+          args: callArgs("acquire", now, `probe-${i}`, "", 0, [0, 0, 0, 0])
+        }),
+        check: (r) => expect("probe acquire", r[0] === "HALF_OPEN" && r[10] === "allow" && r[12] !== "", r)
+      },
+      {
+        name: "peek (monitoring read)",
+        call: (script, _round, i, now) => ({ keys: keysOf(script.prefix, circuit(i)), args: peekArgs(now) }),
+        check: (r) => expect("peek", r[0] === "CLOSED" && r.length === 22, r)
+      },
+      {
+        name: "baseline (HGETALL, HINCRBY, HSET, 2 PEXPIRE)",
+        baseline: true,
+        call: (script, _round, i, now) => {
+          const [state, window] = keysOf(`base-${script.prefix}`, circuit(i))
+          return { keys: [state, window], args: [`c:${Math.floor(now / 30_000)}`, String(now)] }
+        }
+      }
+    ]
+
+    const usecPerCall = async (): Promise<{ calls: number; usec: number }> => {
+      const info = String(await redis.info("commandstats"))
+      const line = info.split("\n").find((l) => l.startsWith("cmdstat_evalsha:"))
+      if (line === undefined) throw new Error("no cmdstat_evalsha")
+      const calls = Number(/calls=(\d+)/.exec(line)![1])
+      const usec = Number(/usec_per_call=([\d.]+)/.exec(line)![1])
+      return { calls, usec }
+    }
+
+    const measure = async (op: Op, script: Script, round: number): Promise<number> => {
+      const now = Date.now()
+      await op.prepare?.(script, round, now)
+      await redis.config("RESETSTAT")
+      let next = 0
+      const worker = async () => {
+        while (next < CALLS) {
+          const i = next++
+          const { args, keys } = op.call(script, round, i, Date.now())
+          const reply = await redis.evalsha(op.baseline ? baselineSha : script.sha, keys.length, ...keys, ...args) as Reply
+          if (i % 97 === 0) op.check?.(reply)
+        }
+      }
+      await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+      const { calls, usec } = await usecPerCall()
+      if (calls !== CALLS) throw new Error(`${op.name}: ${calls} EVALSHA counted, ${CALLS} sent`)
+      return usec
+    }
+
+    // warm-up: every circuit exists, with a window and fleet metrics, before the first round
+    for (const script of list) {
+      for (const op of ops) if (op.prepare === undefined) await measure(op, script, -1)
+    }
+
+    const results = new Map<string, Array<number>>()
+    const key = (op: Op, script: Script) => op.baseline ? `${op.name}|${script.label}|base` : `${op.name}|${script.label}`
+    for (let round = 0; round < ROUNDS; round++) {
+      // rotate the order, so that no op is always measured first (or right after the seeding)
+      for (let k = 0; k < ops.length; k++) {
+        const op = ops[(k + round) % ops.length]!
+        for (const script of round % 2 === 0 ? list : [...list].reverse()) {
+          if (op.baseline && script !== list[0]) continue
+          const usec = await measure(op, script, round)
+          const values = results.get(key(op, script)) ?? []
+          values.push(usec)
+          results.set(key(op, script), values)
+        }
+      }
+      console.error(`round ${round + 1}/${ROUNDS} done`)
+    }
+
+    const baselineOp = ops.find((op) => op.baseline)!
+    const baseline = median(results.get(key(baselineOp, list[0]!))!)
+    const rows: Array<Array<string>> = []
+    for (const op of ops) {
+      for (const script of list) {
+        if (op.baseline && script !== list[0]) continue
+        const values = results.get(key(op, script))!
+        const m = median(values)
+        rows.push([
+          op.name,
+          op.baseline ? "-" : script.label,
+          fmt(m, 2),
+          values.map((v) => fmt(v, 1)).join(" "),
+          `${fmt(m / baseline, 2)}×`,
+          op.baseline ? "" : m <= TARGET_USEC ? "yes" : "no"
+        ])
+      }
+    }
+    console.log(environment())
+    console.log(`redis ${(await redis.info("server")).match(/redis_version:(\S+)/)?.[1]}, ${CALLS} calls per measurement, ${CIRCUITS} circuits, ${ROUNDS} rounds\n`)
+    console.log(markdownTable(["op", "script", "median µs/call", "rounds", "÷ baseline", `≤ ${TARGET_USEC} µs`], rows))
+  } finally {
+    redis.disconnect()
+    await server.stop()
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
