@@ -748,3 +748,52 @@ describe("withCircuitBreaker", () => {
     }
   })
 })
+
+describe("execute with a result whose then getter throws", () => {
+  // a thenable whose `then` throws when read: the operation failed, on every path
+  const hostile = () => {
+    const result = {}
+    Object.defineProperty(result, "then", {
+      get() {
+        throw new Error("then getter threw")
+      }
+    })
+    return result as PromiseLike<number>
+  }
+
+  it("the fast path (no fiber) rejects and counts a failure", async () => {
+    const rt = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory })
+    try {
+      const breaker = rt.createCircuitBreaker("hostile-fast", { failureThreshold: 5 })
+      await breaker.execute(() => 1) // builds the runtime: the next call takes the fast path
+      let thrown: unknown
+      const pending = (() => {
+        try {
+          return breaker.execute(hostile)
+        } catch (error) {
+          thrown = error
+          return undefined
+        }
+      })()
+      expect(thrown).toBeUndefined()
+      await expect(pending).rejects.toThrow("then getter threw")
+      expect((await breaker.getMetrics()).failures).toBe(1)
+    } finally {
+      await rt.dispose()
+    }
+  })
+
+  it("the fiber path (a traced, named operation) rejects and counts a failure", async () => {
+    const rt = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory, logLevel: "None" })
+    const traced = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory, logLevel: "Debug" })
+    try {
+      const breaker = traced.createCircuitBreaker("hostile-fiber", { failureThreshold: 5 })
+      await breaker.execute(() => 1)
+      await expect(breaker.execute(hostile, "named")).rejects.toThrow("then getter threw")
+      expect((await breaker.getMetrics()).failures).toBe(1)
+    } finally {
+      await rt.dispose()
+      await traced.dispose()
+    }
+  })
+})

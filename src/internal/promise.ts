@@ -325,6 +325,10 @@ export class Instance {
 // execute
 // ---------------------------------------------------------------------------
 
+/**
+ * Whether a result is a thenable. Reading `then` runs a getter if there is
+ * one: callers do it where a throw counts as the operation's failure.
+ */
 const isThenable = (u: unknown): u is PromiseLike<unknown> =>
   (typeof u === "object" || typeof u === "function") && u !== null &&
   typeof (u as { readonly then?: unknown }).then === "function"
@@ -338,14 +342,18 @@ const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => vo
   Effect.async<T, unknown>((resume) => {
     onStart()
     let result: PromiseLike<T> | T
+    let thenable: boolean
     try {
       result = operation()
+      // a `then` getter that throws is the operation failing, as a throwing operation is
+      thenable = isThenable(result)
     } catch (error) {
       resume(Effect.failCause(Cause.fail(error)))
       return
     }
-    if (isThenable(result)) {
-      result.then(
+    if (thenable) {
+      // Promise.resolve adopts the thenable and turns a `then` that throws into a rejection
+      Promise.resolve(result).then(
         (value) => resume(Effect.succeed(value as T)),
         // not `Effect.fail`: inside a span it would hand on a Proxy of the error, not the error
         (error: unknown) => resume(Effect.failCause(Cause.fail(error)))
@@ -480,13 +488,16 @@ export const execute = <T>(
   const failed = (error: unknown): T | Promise<T> =>
     outcome(runtime, breaker.onFailure<unknown>(clock, now, circuit, undefined)(Cause.fail(error)))
   let result: PromiseLike<T> | T
+  let thenable: boolean
   try {
     result = operation()
+    // a `then` getter that throws is the operation failing, as a throwing operation is
+    thenable = isThenable(result)
   } catch (error) {
     return settled(() => failed(error))
   }
-  if (isThenable(result)) {
-    return Promise.resolve(result).then((value) => outcome(runtime, onSuccess(value)), failed)
+  if (thenable) {
+    return Promise.resolve(result).then((value) => outcome(runtime, onSuccess(value as T)), failed)
   }
   return settled(() => outcome(runtime, onSuccess(result as T)))
 }
