@@ -144,7 +144,17 @@ let maxTaggedServices = 100
  * Services whose metrics are counted on the breakers (not in the registry),
  * while a breaker of the service is alive: exported by `snapshot`.
  */
-const local = new Map<string, WeakRef<Hooks>>()
+const local = new Map<string, { deref(): Hooks | undefined }>()
+
+/**
+ * Where the runtime has no `WeakRef` (Cloudflare Workers without the
+ * `enable_weak_ref` flag), locally counted services are held strongly, at
+ * most this many (the oldest leaves the export first; its breakers go on
+ * counting).
+ */
+const maxHeldWithoutWeakRef = 1_000
+const weakRefs = typeof WeakRef === "function"
+const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 const collected: FinalizationRegistry<string> | undefined = typeof FinalizationRegistry === "function"
   ? new FinalizationRegistry<string>((service) => {
     if (local.get(service)?.deref() === undefined) local.delete(service)
@@ -243,8 +253,9 @@ export const hooksFor = (service: string, registry: boolean): Hooks => {
   const live = local.get(service)?.deref()
   if (live !== undefined) return live
   const hooks = new Hooks(service, false)
-  local.set(service, new WeakRef(hooks))
+  local.set(service, refTo(hooks))
   collected?.register(hooks, service)
+  if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
   return hooks
 }
 

@@ -702,8 +702,14 @@ let defaultInstance: internal.Instance | undefined = undefined
 
 /** The runtime (per Redis instance) of `getCircuitBreaker`. */
 const byRedis = new WeakMap<object, internal.Instance>()
-/** The runtimes `getCircuitBreaker` made, for `disposeCircuitBreakers`. */
-const redisInstances = new Set<WeakRef<internal.Instance>>()
+/**
+ * The runtimes `getCircuitBreaker` made, for `disposeCircuitBreakers`: held
+ * weakly, or strongly where the runtime has no `WeakRef` (Cloudflare Workers
+ * without `enable_weak_ref`; one runtime per Redis client there).
+ */
+const redisInstances = new Set<{ deref(): internal.Instance | undefined }>()
+const refTo = (instance: internal.Instance): { deref(): internal.Instance | undefined } =>
+  typeof WeakRef === "function" ? new WeakRef(instance) : { deref: () => instance }
 
 const currentInstance = (): internal.Instance => (defaultInstance ??= makeInstance({}))
 
@@ -773,7 +779,7 @@ const instanceForRedis = (redis: RedisInstance): internal.Instance => {
   if (instance === undefined || instance.disposed) {
     instance = makeInstance({ redis })
     byRedis.set(redis, instance)
-    redisInstances.add(new WeakRef(instance))
+    redisInstances.add(refTo(instance))
   }
   return instance
 }
