@@ -13,9 +13,10 @@
  */
 import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
-import { defaults } from "../src/CircuitConfig.js"
+import * as Either from "effect/Either"
+import * as CircuitConfig from "../src/CircuitConfig.js"
 import * as scripts from "../src/internal/luaScripts.js"
-import { keysOf } from "../src/internal/redisStore.js"
+import { keysOf, scriptArgs } from "../src/internal/redisStore.js"
 import { startRedis } from "../test/support/redisServer.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 
@@ -26,37 +27,12 @@ const IN_FLIGHT = 64
 const TARGET_USEC = 12
 
 // a config whose failure threshold keeps a CLOSED circuit CLOSED however many failures it records
-const config = {
-  failureThreshold: 1_000_000_000,
-  successThreshold: 3,
-  recoveryTimeout: defaults.recoveryTimeout,
-  maxRecoveryTimeout: defaults.maxRecoveryTimeout,
-  monitoringPeriod: defaults.monitoringPeriod,
-  backoffMultiplier: defaults.backoffMultiplier,
-  backoffJitter: defaults.backoffJitter,
-  stateTtl: defaults.stateTtl,
-  halfOpenMaxProbes: 3,
-  probeLease: defaults.probeLease,
-  failureRateThreshold: undefined as number | undefined,
-  minimumCalls: defaults.minimumCalls,
-  metricsTtl: defaults.metricsTtl
-}
+const config = Either.getOrThrow(
+  CircuitConfig.decodeEither("bench", { failureThreshold: 1_000_000_000, successThreshold: 3, halfOpenMaxProbes: 3 })
+)
 
-/** ARGV 3 to 14, as redisStore's `scriptArgs`. */
-const configArgs = [
-  config.failureThreshold,
-  config.successThreshold,
-  config.recoveryTimeout,
-  config.maxRecoveryTimeout,
-  config.monitoringPeriod,
-  config.backoffMultiplier,
-  config.backoffJitter,
-  config.stateTtl,
-  config.halfOpenMaxProbes,
-  config.probeLease,
-  config.failureRateThreshold ?? "",
-  config.minimumCalls
-].map(String)
+/** ARGV 3 to 14, exactly as the Redis store sends them. */
+const configArgs = scriptArgs(config)
 
 /** The ARGV of redisStore's `call`. */
 const callArgs = (

@@ -67,8 +67,12 @@ const lostState = (known: Snapshot, now: number, stateTtl: number): Snapshot | u
   }
 }
 
-/** ARGV 3 to 14 of the circuit script: the config. */
-const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> =>
+/**
+ * ARGV 3 to 14 of the circuit script: the config.
+ *
+ * @internal
+ */
+export const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> =>
   [
     config.failureThreshold,
     config.successThreshold,
