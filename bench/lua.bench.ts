@@ -16,7 +16,7 @@ import { Redis } from "ioredis"
 import * as Either from "effect/Either"
 import * as CircuitConfig from "../src/CircuitConfig.js"
 import * as scripts from "../src/internal/luaScripts.js"
-import { keysOf, scriptArgs } from "../src/internal/redisStore.js"
+import { keysOf, peekArgs as storePeekArgs, scriptArgs } from "../src/internal/redisStore.js"
 import { startRedis } from "../test/support/redisServer.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 
@@ -57,18 +57,7 @@ const callArgs = (
 ]
 
 /** The ARGV of redisStore's `inspectMany` (a monitoring read). */
-const peekArgs = (now: number): Array<string> => [
-  "metrics",
-  String(now),
-  ...configArgs,
-  "",
-  "",
-  "0",
-  "0",
-  String(config.metricsTtl),
-  "0 0 0 0",
-  "peek"
-]
+const peekArgs = (now: number): ReadonlyArray<string> => storePeekArgs(config, now)
 
 const BASELINE = `local raw = redis.call("HGETALL", KEYS[1])
 redis.call("HINCRBY", KEYS[2], ARGV[1], 1)

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { Redis } from "ioredis"
 import { mkdir } from "node:fs/promises"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -21,6 +20,7 @@ import { contentSecurityPolicy, script } from "../src/internal/dashboard.js"
 import { keysOf, registryKeyOf } from "../src/internal/redisStore.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { seedCircuits } from "./support/seed.js"
 import { freshPrefix } from "./support/stores.js"
 
 const chromiumPath = "/usr/bin/chromium"
@@ -224,18 +224,6 @@ const pixelStats = async (png: Buffer) => {
 }
 
 const stateInRedis = (prefix: string, name: string) => server.cli("HGET", keysOf(prefix, name)[0], "state")
-
-/** The type of key the store keeps its registry of names in (a set, or a sorted set scored by time). */
-const registryType = async (): Promise<string> => {
-  const prefix = freshPrefix()
-  const probe = instance(prefix)
-  try {
-    await probe.runPromise(calls("probe", 1, 0))
-  } finally {
-    await probe.dispose()
-  }
-  return server.cli("TYPE", registryKeyOf(prefix))
-}
 
 // ---------------------------------------------------------------------------
 // the routes, without a browser
@@ -585,39 +573,16 @@ describe("dashboard in headless Chromium", () => {
     const count = 10_000
     const names = Array.from({ length: count }, (_, i) => `tenant-${String(i).padStart(5, "0")}`)
     const open = ["tenant-00042", "tenant-01337", "tenant-04242", "tenant-06000", "tenant-08088", "tenant-09999"]
-    const redis = new Redis(server.url)
     const dash = await dashboardServer(prefix)
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     try {
       // the registry and a state hash per circuit, as the store and lua/circuit.lua write them
       const registry = registryKeyOf(prefix)
-      const sorted = (await registryType()) === "zset"
       let t0 = Date.now()
-      const [seconds] = await redis.time()
-      const now = Number(seconds) * 1000
-      const pipeline = redis.pipeline()
-      for (let i = 0; i < count; i += 1_000) {
-        const chunk = names.slice(i, i + 1_000)
-        if (sorted) pipeline.zadd(registry, ...chunk.flatMap((name) => [now, name]))
-        else pipeline.sadd(registry, ...chunk)
-      }
-      for (const name of names) {
-        const isOpen = open.includes(name)
-        pipeline.hset(keysOf(prefix, name)[0], {
-          state: isOpen ? "OPEN" : "CLOSED",
-          version: isOpen ? 3 : 1,
-          openCount: isOpen ? 1 : 0,
-          openedAt: isOpen ? now - 30_000 : 0,
-          retryAt: isOpen ? now + 240_000 : 0,
-          changedAt: isOpen ? now - 30_000 : now - 600_000,
-          writtenAt: now,
-          halfOpenSuccesses: 0
-        })
-      }
-      const replies = await pipeline.exec()
-      expect(replies?.every(([error]) => error === null)).toBe(true)
+      const seededNames = await seedCircuits(server.url, prefix, count, { name: "tenant", width: 5, open })
+      expect(seededNames).toEqual(names)
       const seeded = Date.now() - t0
-      expect(Number(await server.cli(sorted ? "ZCARD" : "SCARD", registry))).toBe(count)
+      expect(Number(await server.cli("ZCARD", registry))).toBe(count)
 
       const { page, problems, violations } = await watchedPage(context)
       t0 = Date.now()
@@ -674,7 +639,6 @@ describe("dashboard in headless Chromium", () => {
     } finally {
       await context.close()
       await dash.close()
-      redis.disconnect()
     }
   }, 120_000)
 })

@@ -227,7 +227,8 @@ export const make = (options: MemoryOptions = {}): CircuitStore["Type"] => {
     inspect: (name, config, now) =>
       Effect.sync(() => {
         const slot = slots.map.get(name) ?? newSlot()
-        return [machine.snapshot(slot.s, config, now), { ...countsOf(slot) }] as const
+        // as the Lua twin's peek: read with the config of the circuit's writers, when it has one
+        return [machine.snapshot(slot.s, slot.config ?? config, now), { ...countsOf(slot) }] as const
       })
   }
 }

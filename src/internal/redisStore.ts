@@ -88,6 +88,25 @@ export const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> =>
     config.minimumCalls
   ].map(String)
 
+/**
+ * The ARGV of a monitoring read ("metrics" op, "peek"): `now` on the
+ * script's clock; it carries nothing of the instance.
+ *
+ * @internal
+ */
+export const peekArgs = (config: CircuitConfig, now: number): ReadonlyArray<string> => [
+  "metrics",
+  String(now),
+  ...scriptArgs(config),
+  "",
+  "",
+  "0",
+  "0",
+  String(config.metricsTtl),
+  "0 0 0 0",
+  "peek"
+]
+
 /** Circuits per pipeline when monitoring reads many at once. */
 const INSPECT_BATCH = 100
 
@@ -880,18 +899,7 @@ export const make = (
       Effect.gen(function*() {
         const timeout = config.storeTimeout
         const offset = yield* offsetFor(config.timeSource ?? options.timeSource, timeout)
-        const args = [
-          "metrics",
-          String(now + offset),
-          ...scriptArgs(config),
-          "",
-          "",
-          "0",
-          "0",
-          String(config.metricsTtl),
-          "0 0 0 0",
-          "peek"
-        ]
+        const args = peekArgs(config, now + offset)
         const commandOf = (name: string, sha: boolean) => [
           sha ? "EVALSHA" : "EVAL",
           sha ? scripts.circuit.sha : scripts.circuit.source,

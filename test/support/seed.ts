@@ -33,23 +33,33 @@ export const countRoundTrips = <E>(
   return { counter, layer }
 }
 
-/** Writes `count` circuits named `<name>-<n>` (zero-padded); every `openEvery`-th is OPEN. */
+/**
+ * Writes `count` circuits named `<name>-<n>` (zero-padded to `width` digits,
+ * by default as many as `count - 1` has); every `openEvery`-th is OPEN, and
+ * so is every name in `open`.
+ */
 export const seedCircuits = async (
   redisUrl: string,
   prefix: string,
   count: number,
-  options: { readonly name?: string; readonly openEvery?: number } = {}
+  options: {
+    readonly name?: string
+    readonly openEvery?: number
+    readonly open?: ReadonlyArray<string>
+    readonly width?: number
+  } = {}
 ): Promise<ReadonlyArray<string>> => {
   const redis = new Redis(redisUrl)
   try {
     const [seconds] = await redis.time()
     const now = Number(seconds) * 1000
-    const width = String(count - 1).length
+    const width = options.width ?? String(count - 1).length
     const names = Array.from({ length: count }, (_, i) => `${options.name ?? "tenant"}-${String(i).padStart(width, "0")}`)
     for (let start = 0; start < count; start += 1_000) {
       const pipeline = redis.pipeline()
       for (let i = start; i < Math.min(count, start + 1_000); i++) {
-        const open = options.openEvery !== undefined && i % options.openEvery === 0
+        const open = (options.openEvery !== undefined && i % options.openEvery === 0) ||
+          (options.open?.includes(names[i]!) ?? false)
         const [state] = keysOf(prefix, names[i]!)
         pipeline.hset(state, {
           state: open ? "OPEN" : "CLOSED",
