@@ -9,14 +9,14 @@
  *   COMPARE=/tmp/old.lua npm run bench:lua   also measures another version of the script,
  *                                            interleaved with the embedded one (own key prefix)
  *
- * The ARGV are the ones src/internal/redisStore.ts sends (`call`, `inspectMany`).
+ * The ARGV are built by src/internal/redisStore.ts's own `scriptArgs`/`scriptArgv`/`peekArgs` (its `call`, `inspectMany`).
  */
 import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
 import * as Either from "effect/Either"
 import * as CircuitConfig from "../src/CircuitConfig.js"
 import * as scripts from "../src/internal/luaScripts.js"
-import { keysOf, peekArgs as storePeekArgs, scriptArgs } from "../src/internal/redisStore.js"
+import { circuitFields, keysOf, peekArgs as storePeekArgs, scriptArgs, scriptArgv } from "../src/internal/redisStore.js"
 import { startRedis } from "../test/support/redisServer.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 
@@ -31,30 +31,27 @@ const config = Either.getOrThrow(
   CircuitConfig.decodeEither("bench", { failureThreshold: 1_000_000_000, successThreshold: 3, halfOpenMaxProbes: 3 })
 )
 
-/** ARGV 3 to 14, exactly as the Redis store sends them. */
+/** ARGV 3 to 16, exactly as the Redis store sends them. */
 const configArgs = scriptArgs(config)
 
-/** The ARGV of redisStore's `call`. */
+/** The ARGV of redisStore's `call`, through the store's own builder. */
 const callArgs = (
-  op: string,
+  op: "acquire" | "record" | "read",
   now: number,
   probe: string,
   outcome: string,
   batch: number,
-  unsent: readonly [number, number, number, number],
-  peek = false
-): Array<string> => [
-  op,
-  String(now),
-  ...configArgs,
-  probe,
-  outcome,
-  String(Math.random()),
-  String(batch),
-  String(config.metricsTtl),
-  unsent.join(" "),
-  peek ? "peek" : ""
-]
+  [successes, failures, rejections, probes]: readonly [number, number, number, number]
+): Array<string> =>
+  scriptArgv(configArgs, {
+    op,
+    now,
+    probe,
+    outcome,
+    sample: Math.random(),
+    batch,
+    unsent: { successes, failures, rejections, probes }
+  })
 
 /** The ARGV of redisStore's `inspectMany` (a monitoring read). */
 const peekArgs = (now: number): ReadonlyArray<string> => storePeekArgs(config, now)
@@ -135,28 +132,16 @@ const main = async () => {
           const pipeline = redis.pipeline()
           for (let i = 0; i < CALLS; i++) {
             const [state] = keysOf(script.prefix, `probe-${round}-${i}`)
-            pipeline.hset(state, {
+            pipeline.hset(state, circuitFields(configArgs, {
               state: "OPEN",
-              version: "3",
-              openCount: "1",
-              openedAt: String(now - 60_000),
-              retryAt: String(now - 1_000),
-              changedAt: String(now - 60_000),
-              writtenAt: String(now - 60_000),
-              halfOpenSuccesses: "0",
-              config: [
-                config.monitoringPeriod,
-                config.stateTtl,
-                config.failureThreshold,
-                config.successThreshold,
-                config.recoveryTimeout,
-                config.maxRecoveryTimeout,
-                config.backoffMultiplier,
-                config.backoffJitter,
-                config.halfOpenMaxProbes,
-                config.probeLease
-              ].join(" ")
-            })
+              version: 3,
+              openCount: 1,
+              openedAt: now - 60_000,
+              retryAt: now - 1_000,
+              changedAt: now - 60_000,
+              writtenAt: now - 60_000,
+              halfOpenSuccesses: 0
+            }))
             pipeline.pexpire(state, config.stateTtl)
           }
           await pipeline.exec()
@@ -176,8 +161,8 @@ const main = async () => {
         name: "baseline (HGETALL, HINCRBY, HSET, 2 PEXPIRE)",
         baseline: true,
         call: (script, _round, i, now) => {
-          const [state, window] = keysOf(`base-${script.prefix}`, circuit(i))
-          return { keys: [state, window], args: [`c:${Math.floor(now / 30_000)}`, String(now)] }
+          const [state, metrics] = keysOf(`base-${script.prefix}`, circuit(i))
+          return { keys: [state, metrics], args: [`c:${Math.floor(now / 30_000)}`, String(now)] }
         }
       }
     ]

@@ -2,52 +2,60 @@
 -- Line-by-line twin of src/internal/machine.ts: change one, change the other
 -- (test/Equivalence.test.ts holds them against each other).
 --
--- KEYS[1] state hash    <prefix>:{<name>}:state
--- KEYS[2] window hash   <prefix>:{<name>}:window   fields c:<bucket>, f:<bucket>
--- KEYS[3] probe leases  <prefix>:{<name>}:probes   zset member=probe id, score=lease expiry
--- KEYS[4] fleet metrics <prefix>:{<name>}:metrics  fields <bucket>:s|f|r|p|o (successes, failures,
+-- KEYS[1] circuit hash  <prefix>:{<name>}:state, fields
+--           state, version, openCount, openedAt, retryAt, changedAt, writtenAt, halfOpenSuccesses;
+--           config: ARGV 3 to 15 as one string (what a reader with no config of its own needs to
+--             interpret the circuit);
+--           window: "<bucket> <calls> <failures> <older calls> <older failures>" for the bucket of the
+--             last write (buckets of monitoringPeriod / 10), then " <bucket> <calls> <failures>" for
+--             each other bucket still in the window (or ahead of it); the older sums count those
+--             before the first bucket, so that a call in the same bucket reads no other;
+--           probes: the probe leases, "<probe id> <expiry>" separated by spaces
+-- KEYS[2] fleet metrics <prefix>:{<name>}:metrics  fields <bucket>:s|f|r|p|o (successes, failures,
 --                        rejections, probes, opens), buckets of metricsTtl / 24, expiring after metricsTtl
--- (one hash tag: every key lives in one cluster slot)
+-- (one hash tag: both keys live in one cluster slot; the script touches no other key, so Upstash may
+-- run it under `allow-key-locking`, which scripts/embed-lua.ts adds to the Upstash variant)
 --
 -- ARGV  1 op: acquire | record | force | read | metrics | restore
 --       2 now in epoch ms: Redis's clock as the caller learned it from TIME (timeSource "server"),
 --         or the caller's own (timeSource "client"); no TIME in here, so the script stays
 --         deterministic (as Upstash asks)
---       3 failureThreshold   4 successThreshold    5 recoveryTimeout   6 maxRecoveryTimeout
---       7 monitoringPeriod   8 backoffMultiplier   9 backoffJitter    10 stateTtl
---      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("" = off)
---      14 minimumCalls
---      15 acquire: the probe id to lease; record: the probe permit held ("" = none);
+--       3 to 15, the config (src/internal/redisStore.ts builds them from one table, `configArgv`):
+--       3 monitoringPeriod   4 stateTtl            5 failureThreshold   6 successThreshold
+--       7 recoveryTimeout    8 maxRecoveryTimeout  9 backoffMultiplier 10 backoffJitter
+--      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("-" = off)
+--      14 minimumCalls      15 metricsTtl ("-" = no fleet metrics)
+--      16 ARGV 3 to 15 joined by single spaces (stored as the field "config")
+--      17 acquire: the probe id to lease (no spaces); record: the probe permit held ("" = none);
 --         restore: "state openCount openedAt retryAt version", what the caller knew before Redis lost it
---      16 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
---      17 jitter sample u in [0, 1)
---      18 batched successes to add first
---      19 metricsTtl (optional: no metrics without it)
---      20 metric counts this instance has not sent yet: "successes failures rejections probes"
---      21 "peek": a reader that may not have the circuit's config (monitoring) reads it with the
+--      18 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
+--      19 jitter sample u in [0, 1)
+--      20 batched successes to add first
+--      21 metric counts this instance has not sent yet: "successes failures rejections probes"
+--      22 "peek": a reader that may not have the circuit's config (monitoring) reads it with the
 --         config the circuit's writers stored in its state (field "config"), when there is one
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
 --          created (1 when the state hash did not exist before this call and this call wrote it),
---          and for op "metrics" the fleet's successes, failures, rejections, probes, opens within metricsTtl
---          (zeros otherwise), missing (1 when the state hash did not exist before this call) }
+--          missing (1 when the state hash did not exist before this call),
+--          and for op "metrics" only: the fleet's successes, failures, rejections, probes, opens within
+--          metricsTtl }
 --
 -- Data that is not what this script writes (a number that is not a whole number in range, a key of
 -- another type, a time far in the future) is repaired and reported (repaired = 1), never an error:
 -- a script error would be taken for an unavailable store.
-
 --
 -- Cost (Redis CPU per call is the fleet's shared hot path; bench/lua.bench.ts measures it, as
--- `usec_per_call` of EVALSHA, against a minimal script): in Redis's Lua every closure and table a
--- call creates, and every number turned into a string (a number passed to redis.call, a number
--- concatenated), costs about as much as a cheap command. So the machine below is written as
--- straight-line blocks (the functions of machine.ts are named in the comments), not as local
--- functions; a number that arrived as a string in ARGV is sent back as that string; every key is
--- read at most once, and what a call needs later (the window's sums, the count of live probe
--- leases, whether a key exists) is kept from what it read or wrote instead of asked again; the
--- state hash gets only the fields that changed; a key is given its TTL only when it may exist;
--- and the fleet metrics are left alone when there is nothing to add and nothing to read.
+-- `usec_per_call` of EVALSHA, against a minimal script): every command a call runs costs about a
+-- microsecond, and so, in Redis's Lua, do a few closures, tables or numbers turned into strings.
+-- So the whole circuit is one hash read by one HGETALL; a call writes it with at most one HDEL
+-- (fields that left: old buckets, expired or released leases, a window or leases a transition
+-- dropped), one HSET (only the fields that changed) and one PEXPIRE; a key's type is only checked
+-- when a command fails (WRONGTYPE, caught with redis.pcall); the machine is written as straight-line
+-- blocks (the functions of machine.ts are named in the comments), not as local functions; a number
+-- that arrived as a string in ARGV is sent back as that string; and the fleet metrics are left
+-- alone when there is nothing to add and nothing to read.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
@@ -56,10 +64,10 @@ local FUTURE_TOLERANCE = 60000
 local MAX_INTEGER = 9007199254740991
 local METRICS_BUCKETS = 24
 
-local floor, tonumber, find = math.floor, tonumber, string.find
+local floor, tonumber, find, sub = math.floor, tonumber, string.find, string.sub
 local call = redis.call
 
-local stateKey, windowKey, probesKey, metricsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local key, metricsKey = KEYS[1], KEYS[2]
 local op = ARGV[1]
 
 local function whole(n)
@@ -68,161 +76,43 @@ end
 
 local now = tonumber(ARGV[2])
 
-local failureThreshold = tonumber(ARGV[3])
-local successThreshold = tonumber(ARGV[4])
-local recoveryTimeout = tonumber(ARGV[5])
-local maxRecoveryTimeout = tonumber(ARGV[6])
-local monitoringPeriod = tonumber(ARGV[7])
-local backoffMultiplier = tonumber(ARGV[8])
-local backoffJitter = tonumber(ARGV[9])
-local stateTtl = tonumber(ARGV[10])
-local halfOpenMaxProbes = tonumber(ARGV[11])
-local probeLease = tonumber(ARGV[12])
+local monitoringPeriod = tonumber(ARGV[3])
+local stateTtl = tonumber(ARGV[4])
+local failureThreshold = tonumber(ARGV[5])
+-- (a tonumber costs: these are converted where a transition or a probe needs them)
+local successThreshold = ARGV[6]
+local recoveryTimeout = ARGV[7]
+local maxRecoveryTimeout = ARGV[8]
+local backoffMultiplier = ARGV[9]
+local backoffJitter = ARGV[10]
+local halfOpenMaxProbes = ARGV[11]
+local probeLease = ARGV[12]
 local failureRateThreshold = tonumber(ARGV[13])
-local minimumCalls = tonumber(ARGV[14])
-local probeArg = ARGV[15]
-local outcomeArg = ARGV[16]
-local u = tonumber(ARGV[17]) or 0
-local successes = tonumber(ARGV[18]) or 0
-local metricsTtl = tonumber(ARGV[19])
-local peek = ARGV[21] == "peek"
+local minimumCalls = ARGV[14]
+local metricsTtl = tonumber(ARGV[15])
+local configArg = ARGV[16]
+local probeArg = ARGV[17] or ""
+local outcomeArg = ARGV[18] or ""
+local u = tonumber(ARGV[19]) or 0
+local successes = tonumber(ARGV[20]) or 0
+local unsent = ARGV[21] or ""
+local peek = ARGV[22] == "peek"
 local opens = 0
 
-if not whole(now) or failureThreshold == nil or stateTtl == nil then
+if not whole(now) or failureThreshold == nil or stateTtl == nil or monitoringPeriod == nil or configArg == nil then
   return redis.error_reply("ERR circuit script: bad arguments")
 end
-
--- ---------------------------------------------------------------------------
--- load
--- ---------------------------------------------------------------------------
-
-local repaired = 0
-local dirty = false
-
--- what this call knows of its other keys, so that it asks Redis nothing twice:
--- windowCalls, windowFailures: the window's sums at t (nil: not read yet);
--- windowThere: whether the window key exists (nil: unknown);
--- liveProbes: how many leases expire after t (nil: not counted yet);
--- probesThere: whether the probes key may hold anything (nil: unknown)
-local windowCalls, windowFailures, windowThere, liveProbes, probesThere
-
--- every command on a key: a key of another type (someone wrote over it) is dropped, reported,
--- and the command run again on the empty key (the type is only checked when a command fails)
-local function kcall(...)
-  local reply = redis.pcall(...)
-  if type(reply) == "table" and reply.err ~= nil then
-    -- any other error is raised as it is
-    if find(reply.err, "WRONGTYPE", 1, true) == nil then return call(...) end
-    local key = (select(2, ...))
-    call("DEL", key)
-    repaired = 1
-    return call(...)
-  end
-  return reply
-end
-
-local s
--- the fields as stored (nil when there is no valid state hash): a write sends only what changed.
--- HMGET of the fields this script writes, not HGETALL: every element of a reply costs; a hash
--- that has none of them is looked at once more (EXISTS), so that one holding only other fields
--- is repaired as the garbage it is
-local stored = kcall("HMGET", stateKey, "state", "version", "openCount", "openedAt", "retryAt", "changedAt",
-  "writtenAt", "halfOpenSuccesses", "config")
-local storedState = stored[1]
-local existed = storedState ~= false
-if not existed then
-  for i = 2, 9 do if stored[i] ~= false then existed = true end end
-  -- a key of another type was dropped by kcall: missing too
-  if not existed and call("EXISTS", stateKey) == 1 then existed = true end
-end
-if existed then
-  local version, openCount, openedAt, retryAt = tonumber(stored[2]), tonumber(stored[3]), tonumber(stored[4]),
-    tonumber(stored[5])
-  local changedAt, writtenAt, halfOpenSuccesses = tonumber(stored[6]), tonumber(stored[7]), tonumber(stored[8])
-  local state = storedState
-  if (state == "CLOSED" or state == "OPEN" or state == "HALF_OPEN" or state == "FORCED_OPEN" or state == "FORCED_CLOSED")
-      and whole(version) and whole(openCount) and whole(openedAt) and whole(retryAt) and whole(changedAt)
-      and whole(writtenAt) and whole(halfOpenSuccesses) then
-    s = { state = state, version = version, openCount = openCount, openedAt = openedAt, retryAt = retryAt,
-          changedAt = changedAt, writtenAt = writtenAt, halfOpenSuccesses = halfOpenSuccesses }
-    local config = stored[9]
-    if peek and config ~= false then
-      -- what the fleet's writers configured: a reader with another config sees what they see
-      -- (ten words, one space apart, as this script writes them: one match; anything else, word by word)
-      local c = { string.match(config, "^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$") }
-      if c[1] == nil then
-        c = {}
-        for word in string.gmatch(config, "%S+") do c[#c + 1] = tonumber(word) end
-      end
-      if #c == 10 then
-        local valid = true
-        for i = 1, 10 do
-          local n = tonumber(c[i])
-          c[i] = n
-          if n == nil or n ~= n or n < 0 then valid = false end
-        end
-        if valid then
-          monitoringPeriod, stateTtl, failureThreshold, successThreshold, recoveryTimeout, maxRecoveryTimeout,
-            backoffMultiplier, backoffJitter, halfOpenMaxProbes, probeLease =
-            c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
-          peek = "config"
-        end
-      end
-    end
-  else
-    -- a state hash overwritten with garbage (not a state, a number that is not a whole number
-    -- in range: inf, nan, 1.5, -1): start again from CLOSED, and say so; to its callers the state
-    -- is missing, so that an instance that knew it re-asserts it (as after a restart)
-    call("DEL", stateKey, windowKey, probesKey)
-    existed = false
-    repaired = 1
-    dirty = true
-    windowCalls, windowFailures, windowThere, liveProbes, probesThere = 0, 0, false, 0, false
-  end
-end
-if not existed then stored = nil end
-if s == nil then
-  -- machine.initial
-  s = { state = "CLOSED", version = 0, openCount = 0, openedAt = 0, retryAt = 0, changedAt = 0, writtenAt = 0,
-        halfOpenSuccesses = 0 }
-end
-
--- times written by a clock far ahead (or rotten data) would stop time for the whole fleet:
--- they are brought back to now, and an open period to at most what this config allows
-if s.changedAt > now + FUTURE_TOLERANCE or s.writtenAt > now + FUTURE_TOLERANCE or
-    s.openedAt > now + FUTURE_TOLERANCE or s.retryAt > now + stateTtl then
-  if s.changedAt > now then s.changedAt = now end
-  if s.writtenAt > now then s.writtenAt = now end
-  if s.openedAt > now then s.openedAt = now end
-  if s.retryAt > now + maxRecoveryTimeout then s.retryAt = now + maxRecoveryTimeout end
-  repaired = 1
-  dirty = true
-end
-
-local t = now
-if s.changedAt > t then t = s.changedAt end
-
--- numbers sent to Redis as the strings they arrived as, when those are plain digits (a number
--- formatted again costs as much as a command): t, stateTtl
-local tArg = t
-if t == now and find(ARGV[2], "^%d+$") then tArg = ARGV[2] end
-local ttlArg = stateTtl
-if peek ~= "config" and find(ARGV[10], "^%d+$") then ttlArg = ARGV[10] end
-
--- the window bucket t falls in (machine.bucketWidth)
-local windowIndex = floor(t / math.max(1, floor(monitoringPeriod / WINDOW_BUCKETS)))
-
--- ---------------------------------------------------------------------------
--- the machine (mirrors src/internal/machine.ts)
--- ---------------------------------------------------------------------------
-
-local forceTo = outcomeArg
 if op == "force" then
-  if forceTo ~= "FORCED_OPEN" and forceTo ~= "FORCED_CLOSED" and forceTo ~= "RESET" then
+  if outcomeArg ~= "FORCED_OPEN" and outcomeArg ~= "FORCED_CLOSED" and outcomeArg ~= "RESET" then
     return redis.error_reply("ERR circuit script: bad force target")
   end
 elseif op ~= "acquire" and op ~= "record" and op ~= "read" and op ~= "metrics" and op ~= "restore" then
   return redis.error_reply("ERR circuit script: unknown op")
+end
+
+-- a probe id is one word (the leases are stored as "<id> <expiry>" pairs)
+if (op == "acquire" and (probeArg == "" or find(probeArg, "%s"))) or (op == "record" and find(probeArg, "%s")) then
+  return redis.error_reply("ERR circuit script: bad probe id")
 end
 
 -- restore: what the caller knew before Redis lost it
@@ -239,6 +129,173 @@ if op == "restore" then
   end
 end
 
+-- ---------------------------------------------------------------------------
+-- load: one HMGET of every field this script writes
+-- ---------------------------------------------------------------------------
+
+local repaired = 0
+local dirty = false
+
+-- the circuit ("s") and the config its writers stored
+local stored = redis.pcall("HMGET", key, "s", "config")
+if stored.err ~= nil then
+  -- a key of another type (someone wrote over it): dropped, reported, and the circuit is missing
+  if find(stored.err, "WRONGTYPE", 1, true) == nil then return call("HGET", key, "s") end
+  call("DEL", key)
+  repaired = 1
+  stored = { false, false }
+end
+-- a hash without "s" (none, or one written by an earlier version of this script) is a circuit
+-- that does not exist yet
+local existed = stored[1] ~= false
+
+local s
+-- the state as stored: its words (a write sends unchanged words back as they are), its numbers
+-- (a write compares with them), and the window's words
+local state, wVersion, wOpenCount, wOpenedAt, wRetryAt, wChangedAt, wWrittenAt, wHalfOpenSuccesses
+local version, openCount, openedAt, retryAt, changedAt, writtenAt, halfOpenSuccesses
+local wIndex, wCalls, wFailures, wOlderCalls, wOlderFailures, wTail
+if existed then
+  state, wVersion, wOpenCount, wOpenedAt, wRetryAt, wChangedAt, wWrittenAt, wHalfOpenSuccesses,
+    wIndex, wCalls, wFailures, wOlderCalls, wOlderFailures, wTail = string.match(stored[1],
+    "^(%u[%u_]*) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)(.*)$")
+  if state ~= nil then
+    version, openCount, openedAt, retryAt = tonumber(wVersion), tonumber(wOpenCount), tonumber(wOpenedAt),
+      tonumber(wRetryAt)
+    changedAt, writtenAt, halfOpenSuccesses = tonumber(wChangedAt), tonumber(wWrittenAt),
+      tonumber(wHalfOpenSuccesses)
+  end
+  -- digits: whole numbers; in range, and a tail of whole buckets
+  if (state == "CLOSED" or state == "OPEN" or state == "HALF_OPEN" or state == "FORCED_OPEN" or state == "FORCED_CLOSED")
+      and version <= MAX_INTEGER and openCount <= MAX_INTEGER and openedAt <= MAX_INTEGER and retryAt <= MAX_INTEGER
+      and changedAt <= MAX_INTEGER and writtenAt <= MAX_INTEGER and halfOpenSuccesses <= MAX_INTEGER
+      and (wTail == "" or find(wTail, "^[ %d]*$")) then
+    s = { state = state, version = version, openCount = openCount, openedAt = openedAt, retryAt = retryAt,
+          changedAt = changedAt, writtenAt = writtenAt, halfOpenSuccesses = halfOpenSuccesses }
+    local config = stored[2]
+    -- (a config that is the caller's word for word needs no reading)
+    if peek and config ~= false and config ~= configArg then
+      -- what the fleet's writers configured: a reader with another config sees what they see. A
+      -- peek neither records nor acquires: it needs the window's width, the expiry, the longest
+      -- open period (to clamp a time far ahead) and the fleet metrics' window (a capture costs)
+      local c1, c2, c6, c13 = string.match(config,
+        "^(%S+) (%S+) %S+ %S+ %S+ (%S+) %S+ %S+ %S+ %S+ %S+ %S+ (%S+)$")
+      local period, ttl, longest, metrics = tonumber(c1), tonumber(c2), tonumber(c6), tonumber(c13)
+      if period and ttl and longest and period >= 0 and ttl >= 0 and longest >= 0 and
+          (c13 == "-" or (metrics and metrics >= 0)) then
+        monitoringPeriod, stateTtl, maxRecoveryTimeout, metricsTtl = period, ttl, longest, metrics
+        peek = "config"
+      end
+    end
+  else
+    -- a circuit overwritten with garbage (not a state, a number that is not a whole number in
+    -- range: inf, nan, 1.5, -1): start again from CLOSED, and say so; to its callers the state is
+    -- missing, so that an instance that knew it re-asserts it (as after a restart)
+    call("DEL", key)
+    existed = false
+    repaired = 1
+    dirty = true
+  end
+end
+if not existed then stored = nil end
+if s == nil then
+  -- machine.initial
+  s = { state = "CLOSED", version = 0, openCount = 0, openedAt = 0, retryAt = 0, changedAt = 0, writtenAt = 0,
+        halfOpenSuccesses = 0 }
+end
+
+-- times written by a clock far ahead (or rotten data) would stop time for the whole fleet:
+-- they are brought back to now, and an open period to at most what this config allows
+if s.changedAt > now + FUTURE_TOLERANCE or s.writtenAt > now + FUTURE_TOLERANCE or
+    s.openedAt > now + FUTURE_TOLERANCE or s.retryAt > now + stateTtl then
+  if s.changedAt > now then s.changedAt = now end
+  if s.writtenAt > now then s.writtenAt = now end
+  if s.openedAt > now then s.openedAt = now end
+  local longest = tonumber(maxRecoveryTimeout)
+  if s.retryAt > now + longest then s.retryAt = now + longest end
+  repaired = 1
+  dirty = true
+end
+
+local t = now
+if s.changedAt > t then t = s.changedAt end
+
+-- numbers sent to Redis as the strings they arrived as (a number formatted again costs): t
+-- (now is a whole number: its argument is written as it came)
+local tArg = t
+if t == now then tArg = ARGV[2] end
+
+-- the window bucket t falls in (machine.bucketWidth)
+local windowIndex = floor(t / math.max(1, floor(monitoringPeriod / WINDOW_BUCKETS)))
+
+-- the window as read (machine.windowSum): the counts of the current bucket (cNow, fNow), the sums of
+-- the other buckets in the window (sumCalls, sumFailures), the other buckets (windowTail); sameBucket
+-- when the stored window is of the current bucket (its words are then sent back as they are)
+local cNow, fNow, sumCalls, sumFailures, windowTail = 0, 0, 0, 0, ""
+local sameBucket = false
+if stored ~= nil then
+  local index = tonumber(wIndex)
+  if index == windowIndex then
+    -- the bucket of the last write: the other buckets' sums were kept with it
+    cNow, fNow, sumCalls, sumFailures, windowTail = tonumber(wCalls), tonumber(wFailures), tonumber(wOlderCalls),
+      tonumber(wOlderFailures), wTail
+    sameBucket = true
+  else
+    -- another bucket: every bucket is read again; those that left the window are dropped, and
+    -- those ahead of it kept (machine.windowAdd), uncounted (machine.windowSum)
+    local kept = {}
+    local oldest = windowIndex - WINDOW_BUCKETS
+    local b, c, f = wIndex, wCalls, wFailures
+    local rest
+    -- (most windows hold one bucket: no iterator for the others)
+    if wTail ~= "" then rest = string.gmatch(wTail, " (%d+) (%d+) (%d+)") end
+    while b ~= nil do
+      local bn, cn, fn = tonumber(b), tonumber(c), tonumber(f)
+      if bn == windowIndex then
+        cNow, fNow = cn, fn
+      elseif bn > oldest and (cn > 0 or fn > 0) then
+        kept[#kept + 1] = " " .. b .. " " .. c .. " " .. f
+        if bn < windowIndex then sumCalls, sumFailures = sumCalls + cn, sumFailures + fn end
+      end
+      if rest == nil then b = nil else b, c, f = rest() end
+    end
+    if kept[1] ~= nil then windowTail = table.concat(kept) end
+  end
+end
+
+-- the probe leases as read (HALF_OPEN: no other state has any, every transition drops them): the
+-- live ones (machine.pruneLeases drops the others), how many, the earliest expiry, whether the
+-- caller's own is one of them
+local liveProbes, earliest, ownLive = 0, nil, false
+-- the live leases, "<id> <expiry>", and their ids
+local leases, leaseIds = {}, {}
+-- whether the field exists; "garbage" when a lease in it is not what this script writes
+local probesThere = false
+if s.state == "HALF_OPEN" then
+  local field = call("HGET", key, "probes")
+  if field ~= false then probesThere = field end
+end
+if probesThere then
+  for id, e in string.gmatch(probesThere, "(%S+) (%S+)") do
+    local expiry = tonumber(e)
+    if not whole(expiry) then
+      probesThere = "garbage"
+    elseif expiry > t then
+      if id == probeArg then ownLive = true end
+      liveProbes = liveProbes + 1
+      if earliest == nil or expiry < earliest then earliest = expiry end
+      leases[liveProbes], leaseIds[liveProbes] = id .. " " .. e, id
+    end
+  end
+end
+
+-- whether this call changes the window (windowFailed: its failures too), and the leases
+local windowWrite, windowFailed, windowDropped, probesChanged = false, false, false, probesThere == "garbage"
+
+-- ---------------------------------------------------------------------------
+-- the machine (mirrors src/internal/machine.ts)
+-- ---------------------------------------------------------------------------
+
 -- record runs for op record, and for the batched successes that ride along with acquire, read, metrics
 local recording = op == "record" or (successes > 0 and op ~= "force" and op ~= "restore")
 
@@ -248,8 +305,8 @@ if (recording or op == "acquire" or op == "force" or op == "restore") and s.writ
     t - s.writtenAt >= stateTtl and s.state ~= "FORCED_OPEN" and s.state ~= "FORCED_CLOSED" then
   s = { state = "CLOSED", version = s.version + 1, openCount = 0, openedAt = 0, retryAt = 0, changedAt = t,
         writtenAt = 0, halfOpenSuccesses = 0 }
-  call("DEL", windowKey, probesKey)
-  windowCalls, windowFailures, windowThere, liveProbes, probesThere = 0, 0, false, 0, false
+  cNow, fNow, sumCalls, sumFailures, windowTail, sameBucket, windowDropped = 0, 0, 0, 0, "", false, true
+  leases, leaseIds, liveProbes, ownLive, probesChanged = {}, {}, 0, false, true
   dirty = true
 end
 
@@ -261,8 +318,8 @@ local decision, retryAfter, probe = "", 0, ""
 
 if recording then
   -- machine.record
-  local outcome, held = "", ""
-  if op == "record" then outcome, held = outcomeArg, probeArg end
+  local outcome, held = "", false
+  if op == "record" then outcome, held = outcomeArg, ownLive end
   s.writtenAt = t
   dirty = true
   if s.state == "CLOSED" or s.state == "FORCED_CLOSED" then
@@ -271,58 +328,34 @@ if recording then
     local calls = successes
     if outcome == "success" or outcome == "failure" then calls = calls + 1 end
     if calls > 0 then
-      -- machine.windowAdd: into the bucket of t; a window field that is not c:<bucket> or
-      -- f:<bucket> with a whole count is dropped (and reported), and so are the buckets that left
-      -- the window. The window's sums at t (machine.windowSum) are kept from what was read and added.
-      local fields = kcall("HGETALL", windowKey)
-      local index = tostring(windowIndex)
-      local cField, fField = "c:" .. index, "f:" .. index
-      local c, f = calls, failed
-      local sumCalls, sumFailures = 0, 0
-      local stale
-      for i = 1, #fields, 2 do
-        local field = fields[i]
-        local b = tonumber(string.sub(field, 3))
-        local n = tonumber(fields[i + 1])
-        if b == nil or b <= windowIndex - WINDOW_BUCKETS or not (n ~= nil and n >= 0 and n <= MAX_INTEGER and n % 1 == 0) then
-          if b ~= nil and b > windowIndex - WINDOW_BUCKETS then repaired = 1 end
-          if stale == nil then stale = { "HDEL", windowKey, field } else stale[#stale + 1] = field end
-        elseif field == cField then
-          c = c + n
-        elseif field == fField then
-          f = f + n
-        elseif b <= windowIndex then
-          if string.byte(field, 1) == 99 then sumCalls = sumCalls + n else sumFailures = sumFailures + n end -- 99: "c"
-        end
-      end
-      if stale ~= nil then call(unpack(stale)) end
-      call("HSET", windowKey, cField, c, fField, f)
-      windowThere = true
-      windowCalls, windowFailures = sumCalls + c, sumFailures + f
+      -- machine.windowAdd: into the bucket of t
+      cNow, fNow = cNow + calls, fNow + failed
+      windowWrite = true
+      if failed == 1 then windowFailed = true end
     end
     if failed == 1 and s.state == "CLOSED" then
-      -- machine.tripped (the window's sums are known: calls > 0)
-      if windowFailures >= failureThreshold or (failureRateThreshold ~= nil and windowCalls >= minimumCalls
+      -- machine.tripped, on machine.windowSum
+      local windowCalls, windowFailures = sumCalls + cNow, sumFailures + fNow
+      if windowFailures >= failureThreshold or (failureRateThreshold ~= nil and windowCalls >= tonumber(minimumCalls)
           and windowFailures / windowCalls >= failureRateThreshold) then
         to, toCount = "OPEN", 0
       end
     end
-  elseif s.state == "HALF_OPEN" then
-    -- machine.pruneLeases
-    if probesThere ~= false then
-      kcall("ZREMRANGEBYSCORE", probesKey, "-inf", tArg)
-      liveProbes = call("ZCARD", probesKey)
-      probesThere = liveProbes > 0
-    end
-    if held ~= "" and probesThere and call("ZSCORE", probesKey, held) ~= false then
-      call("ZREM", probesKey, held)
-      liveProbes = liveProbes - 1
-      if outcome == "success" then
-        s.halfOpenSuccesses = s.halfOpenSuccesses + 1
-        if s.halfOpenSuccesses >= successThreshold then to = "CLOSED" end
-      elseif outcome == "failure" then
-        to, toCount = "OPEN", s.openCount + 1
+  elseif s.state == "HALF_OPEN" and held then
+    -- machine.pruneLeases (expired leases are not live), then the permit held is given back
+    local kept, keptIds, k = {}, {}, 0
+    for i = 1, liveProbes do
+      if leaseIds[i] ~= probeArg then
+        k = k + 1
+        kept[k], keptIds[k] = leases[i], leaseIds[i]
       end
+    end
+    leases, leaseIds, liveProbes, ownLive, probesChanged = kept, keptIds, k, false, true
+    if outcome == "success" then
+      s.halfOpenSuccesses = s.halfOpenSuccesses + 1
+      if s.halfOpenSuccesses >= tonumber(successThreshold) then to = "CLOSED" end
+    elseif outcome == "failure" then
+      to, toCount = "OPEN", s.openCount + 1
     end
   end
   -- OPEN, FORCED_OPEN: late results of calls admitted before the circuit opened change nothing
@@ -334,7 +367,7 @@ if op == "acquire" then
   if state == "CLOSED" or state == "FORCED_CLOSED" then
     decision = "allow"
   elseif state == "FORCED_OPEN" then
-    decision, retryAfter = "reject", recoveryTimeout
+    decision, retryAfter = "reject", tonumber(recoveryTimeout)
   elseif state == "OPEN" and t < s.retryAt then
     decision, retryAfter = "reject", s.retryAt - t
   else
@@ -344,26 +377,24 @@ if op == "acquire" then
       s.version = s.version + 1
       s.changedAt = t
       s.halfOpenSuccesses = 0
-      call("DEL", probesKey)
-      liveProbes, probesThere = 0, false
+      leases, leaseIds, liveProbes, ownLive, earliest, probesChanged = {}, {}, 0, false, nil, true
       s.writtenAt = t
       dirty = true
     end
     -- machine.takeProbe, after machine.pruneLeases
-    local held = 0
-    if probesThere ~= false then
-      kcall("ZREMRANGEBYSCORE", probesKey, "-inf", tArg)
-      held = call("ZCARD", probesKey)
-    end
-    if held < halfOpenMaxProbes then
-      liveProbes = held + call("ZADD", probesKey, t + probeLease, probeArg)
-      probesThere = true
+    if liveProbes < tonumber(halfOpenMaxProbes) then
+      local lease = probeArg .. " " .. (t + tonumber(probeLease))
+      if ownLive then
+        for i = 1, liveProbes do if leaseIds[i] == probeArg then leases[i] = lease end end
+      else
+        liveProbes = liveProbes + 1
+        leases[liveProbes], leaseIds[liveProbes] = lease, probeArg
+      end
+      probesChanged = true
       s.writtenAt = t
       dirty = true
       decision, probe = "allow", probeArg
     else
-      liveProbes, probesThere = held, true
-      local earliest = tonumber(call("ZRANGE", probesKey, 0, 0, "WITHSCORES")[2])
       decision = "reject"
       if earliest - t < HALF_OPEN_RETRY_AFTER then retryAfter = earliest - t else retryAfter = HALF_OPEN_RETRY_AFTER end
     end
@@ -372,7 +403,7 @@ elseif op == "force" then
   -- machine.force
   s.writtenAt = t
   dirty = true
-  if forceTo == "RESET" then to = "CLOSED" else to = forceTo end
+  if outcomeArg == "RESET" then to = "CLOSED" else to = outcomeArg end
 elseif op == "restore" then
   -- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had
   -- not caught up) and the caller re-asserts what it knew: only onto a state that has seen nothing
@@ -396,22 +427,23 @@ if to ~= nil then
   s.version = s.version + 1
   s.changedAt = t
   s.halfOpenSuccesses = 0
-  liveProbes, probesThere = 0, false
+  leases, leaseIds, liveProbes, probesChanged = {}, {}, 0, true
   dirty = true
   if to == "OPEN" then
     -- machine.open, with machine.openPeriod
     opens = opens + 1
     s.openCount = toCount
     s.openedAt = t
-    local d = recoveryTimeout
+    local d, longest, multiplier, jitter = tonumber(recoveryTimeout), tonumber(maxRecoveryTimeout),
+      tonumber(backoffMultiplier), tonumber(backoffJitter)
     local i = 0
-    while i < toCount and d < maxRecoveryTimeout do
-      d = d * backoffMultiplier
+    while i < toCount and d < longest do
+      d = d * multiplier
       i = i + 1
     end
-    if d > maxRecoveryTimeout then d = maxRecoveryTimeout end
-    local lo = 1 - backoffJitter
-    local hi = 1 + backoffJitter
+    if d > longest then d = longest end
+    local lo = 1 - jitter
+    local hi = 1 + jitter
     s.retryAt = t + floor(d * lo * (1 - u) + d * hi * u + 0.5)
   elseif to == "CLOSED" then
     -- machine.close (and for a reset, no backoff history either)
@@ -423,10 +455,8 @@ if to ~= nil then
     s.retryAt = 0
   end
   if to == "OPEN" or to == "CLOSED" then
-    call("DEL", probesKey, windowKey)
-    windowCalls, windowFailures, windowThere = 0, 0, false
-  else
-    call("DEL", probesKey)
+    cNow, fNow, sumCalls, sumFailures, windowTail, sameBucket, windowDropped = 0, 0, 0, 0, "", false, true
+    windowWrite = false
   end
 end
 
@@ -435,38 +465,40 @@ end
 -- ---------------------------------------------------------------------------
 
 local fleet1, fleet2, fleet3, fleet4, fleet5 = 0, 0, 0, 0, 0
-local unsent = ARGV[20] or ""
 if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 and
     (op == "metrics" or opens > 0 or (unsent ~= "" and unsent ~= "0 0 0 0")) then
   local index = floor(t / math.max(1, floor(metricsTtl / METRICS_BUCKETS)))
   -- "successes failures rejections probes": as the store sends them, one match; else number by number
-  local add
+  -- the counts to add, as the digits they arrived as (a number formatted again costs)
   local a1, a2, a3, a4 = string.match(unsent, "^(%d+) (%d+) (%d+) (%d+)$")
-  if a1 ~= nil then
-    add = { tonumber(a1), tonumber(a2), tonumber(a3), tonumber(a4), opens }
-  else
-    add = { 0, 0, 0, 0, opens }
+  if a1 == nil then
+    local add = { "0", "0", "0", "0" }
     local i = 0
     for n in string.gmatch(unsent, "%d+") do
       i = i + 1
-      if i <= 4 then add[i] = tonumber(n) end
+      if i <= 4 then add[i] = n end
     end
+    a1, a2, a3, a4 = add[1], add[2], add[3], add[4]
   end
+  local a5 = "0"
+  if opens > 0 then a5 = tostring(opens) end
   local fresh = false
   local prefix
   for i = 1, 5 do
-    if add[i] > 0 then
-      if prefix == nil then prefix = tostring(index) .. ":" end
-      local field = prefix .. string.sub("sfrpo", i, i)
-      local added = redis.pcall("HINCRBY", metricsKey, field, add[i])
+    local n = a5
+    if i == 1 then n = a1 elseif i == 2 then n = a2 elseif i == 3 then n = a3 elseif i == 4 then n = a4 end
+    if n ~= "0" then
+      if prefix == nil then prefix = index .. ":" end
+      local field = prefix .. sub("sfrpo", i, i)
+      local added = redis.pcall("HINCRBY", metricsKey, field, n)
       if type(added) == "table" and added.err ~= nil then
         -- a key of another type, or a field that is not a whole count: dropped, counted again from here
         if find(added.err, "WRONGTYPE", 1, true) ~= nil then call("DEL", metricsKey)
         else call("HDEL", metricsKey, field) end
-        call("HINCRBY", metricsKey, field, add[i])
+        call("HINCRBY", metricsKey, field, n)
         repaired = 1
         fresh = true
-      elseif added == add[i] then
+      elseif added == tonumber(n) then
         -- a count this bucket had not had yet
         fresh = true
       end
@@ -490,10 +522,17 @@ if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 and
   -- (METRICS_BUCKETS buckets of floor(metricsTtl / METRICS_BUCKETS)): nothing a reader counts goes
   -- with it, and the counts that follow in the same bucket need no PEXPIRE of their own
   if fresh then
-    if find(ARGV[19], "^%d+$") then call("PEXPIRE", metricsKey, ARGV[19]) else call("PEXPIRE", metricsKey, metricsTtl) end
+    if peek ~= "config" and find(ARGV[15], "^%d+$") then call("PEXPIRE", metricsKey, ARGV[15])
+    else call("PEXPIRE", metricsKey, metricsTtl) end
   end
   if op == "metrics" then
-    local fields = kcall("HGETALL", metricsKey)
+    local fields = redis.pcall("HGETALL", metricsKey)
+    if fields.err ~= nil then
+      if find(fields.err, "WRONGTYPE", 1, true) == nil then return call("HGETALL", metricsKey) end
+      call("DEL", metricsKey)
+      repaired = 1
+      fields = {}
+    end
     for i = 1, #fields, 2 do
       local b, name = string.match(fields[i], "^(%-?%d+):(%a)$")
       b = tonumber(b)
@@ -512,8 +551,7 @@ if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 and
 end
 
 -- ---------------------------------------------------------------------------
--- snapshot (mirrors machine.snapshot: a state past its TTL reads as new); read before the write
--- below, which changes neither the window nor the probes
+-- snapshot (mirrors machine.snapshot: a state past its TTL reads as new)
 -- ---------------------------------------------------------------------------
 
 local view = s
@@ -522,77 +560,100 @@ if s.writtenAt > 0 and t - s.writtenAt >= stateTtl and s.state ~= "FORCED_OPEN" 
   view = { state = "CLOSED", version = s.version + 1, openCount = 0, openedAt = 0, retryAt = 0, changedAt = t,
            halfOpenSuccesses = 0 }
 else
-  if windowCalls == nil then
-    -- machine.windowSum
-    local fields = kcall("HGETALL", windowKey)
-    windowThere = #fields > 0
-    windowCalls, windowFailures = 0, 0
-    for i = 1, #fields, 2 do
-      local field = fields[i]
-      local b = tonumber(string.sub(field, 3))
-      if b ~= nil and b > windowIndex - WINDOW_BUCKETS and b <= windowIndex then
-        local n = tonumber(fields[i + 1])
-        if n ~= nil and n >= 0 and n <= MAX_INTEGER and n % 1 == 0 then -- whole(n)
-          if string.byte(field, 1) == 99 then windowCalls = windowCalls + n else windowFailures = windowFailures + n end
-        end
-      end
-    end
-  end
-  calls, failures = windowCalls, windowFailures
-  if liveProbes == nil then
-    liveProbes = kcall("ZCOUNT", probesKey, "(" .. tArg, "+inf")
-    if liveProbes > 0 then probesThere = true end
-  end
-  probes = liveProbes
+  -- machine.windowSum, and the live leases
+  calls, failures, probes = sumCalls + cNow, sumFailures + fNow, liveProbes
 end
 
 -- ---------------------------------------------------------------------------
--- write: the fields of the state hash that changed, and the TTL of every key that may exist
+-- write: HSET of the fields that changed, HDEL of a window or leases that are gone, the TTL
 -- ---------------------------------------------------------------------------
 
 if dirty then
-  local hset = { "HSET", stateKey }
+  -- the state fields one by one, for people and tools (the script reads only "s"), where they
+  -- changed; a call that changes none of them (most) sends "s" alone
+  local hset
   local n = 2
-  if stored == nil or stored[1] ~= s.state then hset[n + 1], hset[n + 2], n = "state", s.state, n + 2 end
-  if stored == nil or tonumber(stored[2]) ~= s.version then hset[n + 1], hset[n + 2], n = "version", s.version, n + 2 end
-  if stored == nil or tonumber(stored[3]) ~= s.openCount then hset[n + 1], hset[n + 2], n = "openCount", s.openCount, n + 2 end
-  if stored == nil or tonumber(stored[4]) ~= s.openedAt then hset[n + 1], hset[n + 2], n = "openedAt", s.openedAt, n + 2 end
-  if stored == nil or tonumber(stored[5]) ~= s.retryAt then hset[n + 1], hset[n + 2], n = "retryAt", s.retryAt, n + 2 end
-  if stored == nil or tonumber(stored[6]) ~= s.changedAt then
-    local v = s.changedAt
-    if v == t then v = tArg end
-    hset[n + 1], hset[n + 2], n = "changedAt", v, n + 2
+  if stored == nil or s.state ~= state then hset, n = { "HSET", key, "state", s.state }, 4 end
+  local v2, v3, v4, v5, v6, v8 = wVersion, wOpenCount, wOpenedAt, wRetryAt, wChangedAt, wHalfOpenSuccesses
+  if stored == nil or s.version ~= version then
+    v2 = s.version
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "version", v2, n + 2
   end
-  if stored == nil or tonumber(stored[7]) ~= s.writtenAt then
-    local v = s.writtenAt
-    if v == t then v = tArg end
-    hset[n + 1], hset[n + 2], n = "writtenAt", v, n + 2
+  if stored == nil or s.openCount ~= openCount then
+    v3 = s.openCount
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "openCount", v3, n + 2
   end
-  if stored == nil or tonumber(stored[8]) ~= s.halfOpenSuccesses then
-    hset[n + 1], hset[n + 2], n = "halfOpenSuccesses", s.halfOpenSuccesses, n + 2
+  if stored == nil or s.openedAt ~= openedAt then
+    v4 = s.openedAt
+    if v4 == t then v4 = tArg end
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "openedAt", v4, n + 2
   end
-  -- what a reader needs to interpret the circuit (window width, expiry, thresholds, open periods),
-  -- as its numbers print in Lua ("%.14g"); a stored config that is the caller's arguments word for
-  -- word is that config already, and is not printed again
-  local config = stored ~= nil and stored[9]
-  if peek == "config" or config ~= ARGV[7] .. " " .. ARGV[10] .. " " .. ARGV[3] .. " " .. ARGV[4] .. " " .. ARGV[5] ..
-      " " .. ARGV[6] .. " " .. ARGV[8] .. " " .. ARGV[9] .. " " .. ARGV[11] .. " " .. ARGV[12] then
-    local printed = string.format("%.14g %.14g %.14g %.14g %.14g %.14g %.14g %.14g %.14g %.14g", monitoringPeriod,
-      stateTtl, failureThreshold, successThreshold, recoveryTimeout, maxRecoveryTimeout, backoffMultiplier,
-      backoffJitter, halfOpenMaxProbes, probeLease)
-    if config ~= printed then hset[n + 1], hset[n + 2], n = "config", printed, n + 2 end
+  if stored == nil or s.retryAt ~= retryAt then
+    v5 = s.retryAt
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "retryAt", v5, n + 2
   end
-  if n > 2 then call(unpack(hset)) end
-  if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
-    call("PERSIST", stateKey)
+  if stored == nil or s.changedAt ~= changedAt then
+    v6 = s.changedAt
+    if v6 == t then v6 = tArg end
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "changedAt", v6, n + 2
+  end
+  if stored == nil or s.halfOpenSuccesses ~= halfOpenSuccesses then
+    v8 = s.halfOpenSuccesses
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "halfOpenSuccesses", v8, n + 2
+  end
+  local v7 = s.writtenAt
+  if v7 == t then v7 = tArg elseif stored ~= nil and v7 == writtenAt then v7 = wWrittenAt end
+  -- the window: the stored words where they did not change (a stored window of another bucket is
+  -- kept as it is unless this call adds to it: the next read counts it again)
+  local w
+  if windowWrite and sameBucket then
+    local f = wFailures
+    if windowFailed then f = fNow end
+    w = wIndex .. " " .. cNow .. " " .. f .. " " .. wOlderCalls .. " " .. wOlderFailures .. windowTail
+  elseif windowWrite then
+    w = windowIndex .. " " .. cNow .. " " .. fNow .. " " .. sumCalls .. " " .. sumFailures .. windowTail
+  elseif stored ~= nil and not windowDropped then
+    w = wIndex .. " " .. wCalls .. " " .. wFailures .. " " .. wOlderCalls .. " " .. wOlderFailures .. wTail
   else
-    call("PEXPIRE", stateKey, ttlArg)
+    -- no window: bucket 0, which any read drops
+    w = "0 0 0 0 0"
   end
-  if windowThere ~= false then call("PEXPIRE", windowKey, ttlArg) end
-  -- the probe leases: only when this call knows the key holds a live one (or wrote one). A lease's
-  -- key was given stateTtl (> probeLease, CircuitConfig checks) when the lease was taken, so it
-  -- outlives the lease anyway; a key with only expired leases (which no reader counts) is let go
-  if probesThere == true then call("PEXPIRE", probesKey, ttlArg) end
+  -- what a reader needs to interpret the circuit: the writers' config, as it arrived (a peek that
+  -- read the stored one leaves it)
+  if peek ~= "config" and (stored == nil or stored[2] ~= configArg) then
+    hset = hset or { "HSET", key }
+    hset[n + 1], hset[n + 2], n = "config", configArg, n + 2
+  end
+  if probesChanged then
+    if liveProbes > 0 then
+      hset = hset or { "HSET", key }
+      hset[n + 1], hset[n + 2], n = "probes", table.concat(leases, " "), n + 2
+    elseif probesThere then
+      call("HDEL", key, "probes")
+    end
+    if probesThere == "garbage" then repaired = 1 end
+  end
+  local circuit = s.state .. " " .. v2 .. " " .. v3 .. " " .. v4 .. " " .. v5 .. " " .. v6 .. " " .. v7 .. " " .. v8 ..
+    " " .. w
+  if hset == nil then
+    call("HSET", key, "s", circuit)
+  else
+    hset[n + 1], hset[n + 2] = "s", circuit
+    call(unpack(hset))
+  end
+  if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
+    call("PERSIST", key)
+  elseif peek ~= "config" and find(ARGV[4], "^%d+$") then
+    call("PEXPIRE", key, ARGV[4])
+  else
+    call("PEXPIRE", key, stateTtl)
+  end
 end
 
 -- created: this call wrote a state that did not exist (first use, or after a restart or FLUSHALL)
@@ -602,6 +663,10 @@ if dirty and not existed then created = 1 end
 local missing = 0
 if not existed then missing = 1 end
 
+if op == "metrics" then
+  return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
+           view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created, missing,
+           fleet1, fleet2, fleet3, fleet4, fleet5 }
+end
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
-         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created,
-         fleet1, fleet2, fleet3, fleet4, fleet5, missing }
+         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created, missing }

@@ -3,6 +3,14 @@
  * their SHA-1s, so that no runtime (Edge included) needs a file system or a
  * hash function to run them. `npm run generate` after editing `lua/`;
  * test/RedisStore.test.ts fails while the generated module is out of date.
+ *
+ * Each script also gets a variant for Upstash, the same source under the
+ * shebang `#!lua flags=allow-key-locking` (with its own SHA-1): Upstash then
+ * locks only the script's KEYS instead of the whole database
+ * (https://upstash.com/docs/redis/features/key-locking), which it allows
+ * when the script touches no other key. Redis itself refuses the flag, so
+ * only clients that say the server honours it (`RedisClient`'s
+ * `allowKeyLocking`) send that variant.
  */
 import { createHash } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"
@@ -11,15 +19,23 @@ import { fileURLToPath } from "node:url"
 const root = fileURLToPath(new URL("..", import.meta.url))
 const scripts = ["circuit"] as const
 
+/** The shebang of the Upstash variant. */
+export const keyLockingShebang = "#!lua flags=allow-key-locking\n"
+
+const sha1 = (source: string) => createHash("sha1").update(source).digest("hex")
+
 export const render = (): string => {
   const entries = scripts.map((name) => {
     const source = readFileSync(`${root}lua/${name}.lua`, "utf8")
-    const sha = createHash("sha1").update(source).digest("hex")
-    return `/** \`lua/${name}.lua\` */
+    const flagged = keyLockingShebang + source
+    return `const ${name}Source = ${JSON.stringify(source)}
+
+/** \`lua/${name}.lua\` */
 export const ${name}: LuaScript = {
   name: ${JSON.stringify(name)},
-  sha: ${JSON.stringify(sha)},
-  source: ${JSON.stringify(source)}
+  sha: ${JSON.stringify(sha1(source))},
+  source: ${name}Source,
+  keyLocking: { sha: ${JSON.stringify(sha1(flagged))}, source: ${JSON.stringify(keyLockingShebang)} + ${name}Source }
 }`
   })
   return `/**
@@ -34,6 +50,11 @@ export interface LuaScript {
   /** SHA-1 of \`source\`, as \`SCRIPT LOAD\` returns it. */
   readonly sha: string
   readonly source: string
+  /**
+   * The same script under the shebang \`#!lua flags=allow-key-locking\`, for
+   * servers that honour it (Upstash: locks on its KEYS only); Redis refuses it.
+   */
+  readonly keyLocking: { readonly sha: string; readonly source: string }
 }
 
 ${entries.join("\n\n")}

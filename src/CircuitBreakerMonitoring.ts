@@ -335,25 +335,36 @@ export const make = (
           ? read.right
           : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
         if (breaker !== undefined && Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
-        const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
-        const storeUnavailable = Either.isLeft(read) || (breaker?.degraded ?? false)
-        const calls = fleet.successes + fleet.failures
-        const metrics: CircuitMetrics = {
-          name,
-          service: breaker?.config.serviceName ?? name,
-          state: snapshot.state,
-          status: storeUnavailable && statusOf(snapshot.state) === "healthy" ? "degraded" : statusOf(snapshot.state),
-          windowFailures: snapshot.failures,
-          windowCalls: snapshot.calls,
-          openCount: snapshot.openCount,
-          retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-          lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-          fleet: { ...fleet, calls, failureRate: calls === 0 ? null : fleet.failures / calls },
-          instance,
-          storeUnavailable
-        }
+        const metrics = metricsOf(name, breaker, snapshot, fleet, Either.isLeft(read))
         return { name, metrics, error: Either.isLeft(read) ? read.left.reason : null, missing: false }
       })
+
+    /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
+    const metricsOf = (
+      name: string,
+      breaker: CircuitBreakerImpl | undefined,
+      snapshot: Snapshot,
+      fleet: FleetCounts,
+      unread: boolean
+    ): CircuitMetrics => {
+      const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
+      const storeUnavailable = unread || (breaker?.degraded ?? false)
+      const calls = fleet.successes + fleet.failures
+      return {
+        name,
+        service: breaker?.config.serviceName ?? name,
+        state: snapshot.state,
+        status: storeUnavailable && statusOf(snapshot.state) === "healthy" ? "degraded" : statusOf(snapshot.state),
+        windowFailures: snapshot.failures,
+        windowCalls: snapshot.calls,
+        openCount: snapshot.openCount,
+        retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
+        lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
+        fleet: { ...fleet, calls, failureRate: calls === 0 ? null : fleet.failures / calls },
+        instance,
+        storeUnavailable
+      }
+    }
 
     const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
       Effect.gen(function*() {
@@ -378,8 +389,9 @@ export const make = (
           const one = inspected.get(c.name)
           if (one === undefined) return readOne(now, c)
           if (one.missing) return Effect.succeed({ name: c.name, metrics: undefined, error: null, missing: true })
-          // read by the batch, or its own error there: one more try on its own
-          return readOne(now, one.read === undefined ? c : { ...c, read: () => Effect.succeed(one.read!) })
+          // read by the batch (no breaker here: nothing else to ask), or its own error there: one more try on its own
+          if (one.read === undefined) return readOne(now, c)
+          return Effect.succeed({ name: c.name, metrics: metricsOf(c.name, undefined, one.read[0], one.read[1], false), error: null, missing: false })
         }, { concurrency: 16 })
         let unreadable = listError === null ? 0 : 1
         let reason = listError

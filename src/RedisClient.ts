@@ -56,11 +56,31 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
     | undefined
   /** Where it connects, without credentials (for logs and health). */
   readonly description: string
+  /**
+   * Optional: the server honours the script shebang `#!lua flags=allow-key-locking`
+   * (Upstash: a script then locks only its KEYS instead of the whole
+   * database). `runScript` then sends each script's flagged variant. Redis
+   * itself refuses the flag: leave it unset for anything but Upstash.
+   */
+  readonly allowKeyLocking?: boolean | undefined
 }>() {}
 
 /**
+ * The variant of `script` that `client` runs: the one flagged
+ * `allow-key-locking` when the client says its server honours it.
+ *
+ * @since 0.1.0
+ * @category scripts
+ */
+export const scriptFor = (
+  client: RedisClient["Type"],
+  script: LuaScript
+): { readonly sha: string; readonly source: string } => client.allowKeyLocking === true ? script.keyLocking : script
+
+/**
  * Runs a script by `EVALSHA`, sending its source with `EVAL` when Redis
- * answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`).
+ * answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`); the variant the
+ * client asks for (`scriptFor`).
  *
  * @since 0.1.0
  * @category scripts
@@ -72,7 +92,8 @@ export const runScript = (
   args: ReadonlyArray<string>
 ): Effect.Effect<unknown, RedisClientError> => {
   const tail = [String(keys.length), ...keys, ...args]
-  return client.send(["EVALSHA", script.sha, ...tail]).pipe(
-    Effect.catchIf((error) => error.kind === "NoScript", () => client.send(["EVAL", script.source, ...tail]))
+  const variant = scriptFor(client, script)
+  return client.send(["EVALSHA", variant.sha, ...tail]).pipe(
+    Effect.catchIf((error) => error.kind === "NoScript", () => client.send(["EVAL", variant.source, ...tail]))
   )
 }

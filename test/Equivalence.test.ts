@@ -13,7 +13,7 @@ import * as fc from "fast-check"
 import { CircuitConfig, RedisClient } from "../src/index.js"
 import * as scripts from "../src/internal/luaScripts.js"
 import * as machine from "../src/internal/machine.js"
-import { keysOf } from "../src/internal/redisStore.js"
+import { keysOf, scriptArgs, scriptArgv } from "../src/internal/redisStore.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { IORedisClient } from "../src/ioredis.js"
 
@@ -90,18 +90,20 @@ describe("memory store ≡ Lua script", () => {
       fc.asyncProperty(configArbitrary, fc.array(stepArbitrary, { minLength: 5, maxLength: 40 }), async (input, sequence) => {
         const config = Either.getOrThrow(CircuitConfig.decodeEither("eq", input))
         const keys = keysOf(`eq${process.pid}-${++run}`, "eq")
-        const configArgs = [
-          config.failureThreshold, config.successThreshold, config.recoveryTimeout, config.maxRecoveryTimeout,
-          config.monitoringPeriod, config.backoffMultiplier, config.backoffJitter, config.stateTtl,
-          config.halfOpenMaxProbes, config.probeLease, config.failureRateThreshold ?? "", config.minimumCalls
-        ].map(String)
+        const configArgs = scriptArgs(config)
         const s = machine.initial()
         let now = 1_700_000_000_000
         let probeIds = 0
         const held: Array<string> = []
 
-        const viaLua = async (op: string, probe: string, outcome: string, u: number, batch: number): Promise<Observation> => {
-          const reply = (await lua(keys, [op, String(now), ...configArgs, probe, outcome, String(u), String(batch)])) as ReadonlyArray<
+        const viaLua = async (
+          op: "acquire" | "record" | "force" | "read",
+          probe: string,
+          outcome: string,
+          u: number,
+          batch: number
+        ): Promise<Observation> => {
+          const reply = (await lua(keys, scriptArgv(configArgs, { op, now, probe, outcome, sample: u, batch }))) as ReadonlyArray<
             string | number
           >
           const snapshot = {
@@ -186,7 +188,8 @@ describe("memory store ≡ Lua script", () => {
     machine.record(s, config, now, "failure", undefined, 0, 0)
     machine.record(s, config, now, "failure", undefined, 0, 0)
     expect(s.state).toBe("OPEN")
-    const args = (threshold: number) => ["record", String(now), String(threshold), "3", "30000", "300000", "300000", "2", "0.1", "600000", "3", "10000", "", "10", "", "failure", "0", "0"]
+    const args = (failureThreshold: number) =>
+      scriptArgv(scriptArgs({ ...config, failureThreshold }), { op: "record", now, outcome: "failure" })
     await lua(keys, args(3))
     const reply = (await lua(keys, args(3))) as ReadonlyArray<unknown>
     expect(reply[0]).toBe("CLOSED")

@@ -874,9 +874,10 @@ describe("Upstash faults: a typed store error, the policy applies, bounded by st
 
 describe("a state key overwritten by someone else", () => {
   const corruptions: ReadonlyArray<readonly [string, (key: string) => ReadonlyArray<string>]> = [
-    ["a state hash overwritten with garbage", (key) => ["HSET", key, "state", "BANANA", "version", "x"]],
+    // "s" is what the script reads (lua/circuit.lua): "<state> <version> <openCount> <openedAt> <retryAt> …"
+    ["a state hash overwritten with garbage", (key) => ["HSET", key, "s", "BANANA x 0 0 0 0 0 0 0 0 0 0 0"]],
     ["a state key replaced by a string (wrong type)", (key) => ["SET", key, "hello"]],
-    ["retryAt inf", (key) => ["HSET", key, "retryAt", "inf"]]
+    ["retryAt inf", (key) => ["HSET", key, "s", "OPEN 1 0 0 inf 0 0 0 0 0 0 0 0"]]
   ]
   for (const [label, corrupt] of corruptions) {
     it.scopedLive(

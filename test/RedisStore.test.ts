@@ -64,6 +64,55 @@ describe("Lua scripts", () => {
     expect(await server.cli("SCRIPT", "LOAD", scripts.circuit.source)).toBe(scripts.circuit.sha)
   })
 
+  it("the script touches no key but its KEYS (so Upstash may lock only those)", () => {
+    const source = scripts.circuit.source
+    const commands = [...source.matchAll(/(?:call|pcall)\("([A-Z]+)", ([^,)]+)/g)]
+    expect(commands.length).toBeGreaterThan(5)
+    for (const [, , key] of commands) expect(["key", "metricsKey"]).toContain(key)
+    // commands built as tables, run with unpack
+    for (const [, key] of source.matchAll(/\{ "[A-Z]+", ([^,}]+)/g)) expect(["key", "metricsKey"]).toContain(key!.trim())
+    expect(source).toMatch(/^local key, metricsKey = KEYS\[1\], KEYS\[2\]$/m)
+  })
+
+  it.live("Upstash gets the script flagged allow-key-locking, which Redis itself refuses; TCP clients send the plain one", () =>
+    Effect.gen(function*() {
+      const flagged = scripts.circuit.keyLocking
+      expect(flagged.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true)
+      expect(flagged.source.endsWith(scripts.circuit.source)).toBe(true)
+      const refused = yield* Effect.promise(() => server.cli("EVAL", flagged.source, "2", "a", "b"))
+      expect(refused).toMatch(/Unexpected flag in script shebang: allow-key-locking/)
+
+      // over the Upstash bridge (which drops the flag before Redis, as only Upstash honours it)
+      bridge.resetStats()
+      yield* Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("key-locking", { failureThreshold: 2 })
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        expect(yield* breaker.state).toBe("OPEN")
+      }).pipe(Effect.provide(storeOn(upstash())))
+      const sent = bridge.log.flatMap((request) => {
+        const body = request.body as ReadonlyArray<unknown>
+        return request.path === "/pipeline" ? (body as ReadonlyArray<ReadonlyArray<string>>) : [body as ReadonlyArray<string>]
+      })
+      const scriptCommands = sent.filter((command) => command[0] === "EVALSHA" || command[0] === "EVAL")
+      expect(scriptCommands.length).toBeGreaterThanOrEqual(2)
+      for (const command of scriptCommands) {
+        expect(command[1]).toBe(command[0] === "EVALSHA" ? flagged.sha : flagged.source)
+      }
+      // (the first EVALSHA of the flagged SHA-1 is answered NOSCRIPT; the EVAL and what follows ran flagged)
+      expect(bridge.keyLockingScripts).toBeGreaterThanOrEqual(scriptCommands.length - 1)
+
+      // over TCP: the plain script (Redis would refuse the other)
+      yield* Effect.promise(() => server.cli("SCRIPT", "FLUSH"))
+      yield* Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("plain", { failureThreshold: 2 })
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        expect(yield* breaker.state).toBe("OPEN")
+      }).pipe(Effect.provide(storeOn(tcp())))
+      expect(yield* Effect.promise(() => server.cli("SCRIPT", "EXISTS", scripts.circuit.sha))).toBe("1")
+    }))
+
   it.live("NOSCRIPT after SCRIPT FLUSH: the script is sent again with EVAL", () =>
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make("noscript", { failureThreshold: 2 })

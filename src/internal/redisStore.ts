@@ -11,13 +11,11 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
-import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
 import { type CircuitConfig, CircuitConfigError, defaults } from "../CircuitConfig.js"
-import { type Snapshot, State } from "../CircuitState.js"
+import type { Snapshot } from "../CircuitState.js"
 import {
   type Circuit,
   type CircuitStore,
@@ -27,17 +25,22 @@ import {
   type Inspected,
   type Outcome
 } from "../CircuitStore.js"
-import { RedisClient, type RedisClientError, runScript } from "../RedisClient.js"
+import { RedisClient, type RedisClientError, runScript, scriptFor } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
 import { ServerClock } from "./serverClock.js"
 
 /** @internal */
 export const defaultPrefix = "cb"
 
-/** @internal */
-export const keysOf = (prefix: string, name: string): readonly [string, string, string, string] => {
+/**
+ * The keys of one circuit, under one hash tag (ARCHITECTURE.md, "The Redis
+ * data model"): its hash (state, window, probe leases) and its fleet metrics.
+ *
+ * @internal
+ */
+export const keysOf = (prefix: string, name: string): readonly [string, string] => {
   const tag = `${prefix}:{${encodeURIComponent(name)}}`
-  return [`${tag}:state`, `${tag}:window`, `${tag}:probes`, `${tag}:metrics`]
+  return [`${tag}:state`, `${tag}:metrics`]
 }
 
 /** @internal */
@@ -68,25 +71,131 @@ const lostState = (known: Snapshot, now: number, stateTtl: number): Snapshot | u
 }
 
 /**
- * ARGV 3 to 14 of the circuit script: the config.
+ * The config fields the circuit script takes, in ARGV order from ARGV 3
+ * (lua/circuit.lua's header lists the same): each is sent as `String(value)`,
+ * or `"-"` when it is off (`undefined`); ARGV 16 is the same words joined by
+ * single spaces, which the script stores as the circuit's `config` field for
+ * readers with no config of their own (monitoring).
  *
  * @internal
  */
-export const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> =>
-  [
-    config.failureThreshold,
-    config.successThreshold,
-    config.recoveryTimeout,
-    config.maxRecoveryTimeout,
-    config.monitoringPeriod,
-    config.backoffMultiplier,
-    config.backoffJitter,
-    config.stateTtl,
-    config.halfOpenMaxProbes,
-    config.probeLease,
-    config.failureRateThreshold ?? "",
-    config.minimumCalls
-  ].map(String)
+export const configArgv = [
+  "monitoringPeriod",
+  "stateTtl",
+  "failureThreshold",
+  "successThreshold",
+  "recoveryTimeout",
+  "maxRecoveryTimeout",
+  "backoffMultiplier",
+  "backoffJitter",
+  "halfOpenMaxProbes",
+  "probeLease",
+  "failureRateThreshold",
+  "minimumCalls",
+  "metricsTtl"
+] as const satisfies ReadonlyArray<keyof CircuitConfig>
+
+/**
+ * ARGV 3 to 16 of the circuit script: the config (`configArgv`). Built once
+ * per circuit.
+ *
+ * @internal
+ */
+export const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> => {
+  const words = configArgv.map((field) => {
+    const value = config[field]
+    return value === undefined ? "-" : String(value)
+  })
+  return [...words, words.join(" ")]
+}
+
+/**
+ * A circuit's hash as lua/circuit.lua writes it (its header): `s` (the state
+ * and an empty window), the state fields one by one, and `config`
+ * (`scriptArgs`), for tests and benches that seed circuits without running
+ * the script.
+ *
+ * @internal
+ */
+export const circuitFields = (
+  args: ReadonlyArray<string>,
+  s: {
+    readonly state: string
+    readonly version: number
+    readonly openCount: number
+    readonly openedAt: number
+    readonly retryAt: number
+    readonly changedAt: number
+    readonly writtenAt: number
+    readonly halfOpenSuccesses: number
+  }
+): Record<string, string> => ({
+  s: `${s.state} ${s.version} ${s.openCount} ${s.openedAt} ${s.retryAt} ${s.changedAt} ${s.writtenAt} ${s.halfOpenSuccesses} 0 0 0 0 0`,
+  state: s.state,
+  version: String(s.version),
+  openCount: String(s.openCount),
+  openedAt: String(s.openedAt),
+  retryAt: String(s.retryAt),
+  changedAt: String(s.changedAt),
+  halfOpenSuccesses: String(s.halfOpenSuccesses),
+  config: args[args.length - 1]!
+})
+
+/** An operation of the circuit script (ARGV 1). */
+type Op = "acquire" | "record" | "force" | "read" | "metrics" | "restore"
+
+/** Metric counts an instance has not sent yet (ARGV 21). */
+interface Unsent {
+  successes: number
+  failures: number
+  rejections: number
+  probes: number
+}
+
+const noneUnsent: Readonly<Unsent> = { successes: 0, failures: 0, rejections: 0, probes: 0 }
+
+/**
+ * One call of the circuit script, beyond its config.
+ *
+ * @internal
+ */
+export interface ScriptCall {
+  readonly op: Op
+  /** On the script's clock. */
+  readonly now: number
+  /** acquire: the lease id to take; record: the permit held; restore: what the caller knew. */
+  readonly probe?: string | undefined
+  /** record: the outcome; force: the target. */
+  readonly outcome?: string | undefined
+  /** The jitter sample, in [0, 1). */
+  readonly sample?: number | undefined
+  /** Batched successes to add first. */
+  readonly batch?: number | undefined
+  readonly unsent?: Readonly<Unsent> | undefined
+  /** A monitoring read, with the config the circuit's writers stored. */
+  readonly peek?: boolean | undefined
+}
+
+/**
+ * The ARGV of one call of the circuit script: `config` is `scriptArgs` of
+ * the circuit's config.
+ *
+ * @internal
+ */
+export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Array<string> => {
+  const unsent = call.unsent ?? noneUnsent
+  return [
+    call.op,
+    String(call.now),
+    ...config,
+    call.probe ?? "",
+    call.outcome ?? "",
+    String(call.sample ?? 0),
+    String(call.batch ?? 0),
+    `${unsent.successes} ${unsent.failures} ${unsent.rejections} ${unsent.probes}`,
+    call.peek === true ? "peek" : ""
+  ]
+}
 
 /**
  * The ARGV of a monitoring read ("metrics" op, "peek"): `now` on the
@@ -94,18 +203,8 @@ export const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> =>
  *
  * @internal
  */
-export const peekArgs = (config: CircuitConfig, now: number): ReadonlyArray<string> => [
-  "metrics",
-  String(now),
-  ...scriptArgs(config),
-  "",
-  "",
-  "0",
-  "0",
-  String(config.metricsTtl),
-  "0 0 0 0",
-  "peek"
-]
+export const peekArgs = (config: CircuitConfig, now: number): ReadonlyArray<string> =>
+  scriptArgv(scriptArgs(config), { op: "metrics", now, peek: true })
 
 /** Circuits per pipeline when monitoring reads many at once. */
 const INSPECT_BATCH = 100
@@ -116,35 +215,6 @@ const FLUSH_INTERVAL = Duration.seconds(1)
 // ---------------------------------------------------------------------------
 // replies
 // ---------------------------------------------------------------------------
-
-const Int = Schema.Number.pipe(Schema.filter(Number.isFinite))
-
-const Reply = Schema.Tuple(
-  State,
-  Int, // version
-  Int, // openCount
-  Int, // openedAt
-  Int, // retryAt
-  Int, // changedAt
-  Int, // failures
-  Int, // calls
-  Int, // halfOpenSuccesses
-  Int, // probes
-  Schema.Literal("allow", "reject", ""),
-  Int, // retryAfter
-  Schema.String, // probe
-  Int, // t: the script's now
-  Int, // repaired
-  Int, // created: the state did not exist before this call
-  Int, // fleet successes (op "metrics")
-  Int, // fleet failures
-  Int, // fleet rejections
-  Int, // fleet probes
-  Int, // fleet opens
-  Int // missing: the state hash did not exist before this call
-)
-
-const decodeReply = Schema.decodeUnknownEither(Reply)
 
 interface Reply {
   readonly snapshot: Snapshot
@@ -161,44 +231,63 @@ interface Reply {
 /** A time of the script's clock on this instance's clock (0 stays 0: "never"). */
 const local = (time: number, offset: number): number => (time === 0 ? 0 : time - offset)
 
+const states: ReadonlySet<unknown> = new Set(["CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "FORCED_CLOSED"])
+
+const noFleet: FleetCounts = { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }
+
+/** The element of the script's reply that is not what lua/circuit.lua's header says, if any. */
+const badElement = (r: ReadonlyArray<unknown>): string | undefined => {
+  if (r.length !== 17 && r.length !== 22) return `${r.length} elements (17 or 22 expected)`
+  if (!states.has(r[0])) return "element 0 is not a state"
+  for (let i = 1; i < r.length; i++) {
+    if (i === 10) {
+      if (r[i] !== "allow" && r[i] !== "reject" && r[i] !== "") return "element 10 is not a decision"
+    } else if (i === 12) {
+      if (typeof r[i] !== "string") return "element 12 is not a string"
+    } else if (typeof r[i] !== "number" || !Number.isFinite(r[i])) {
+      return `element ${i} is not a number`
+    }
+  }
+  return undefined
+}
+
 /**
- * The script's reply, with its times moved from the clock the script ran on
- * (Redis's, for `timeSource: "server"`) to this instance's, by `offset`.
+ * The script's reply (lua/circuit.lua's header), with its times moved from
+ * the clock the script ran on (Redis's, for `timeSource: "server"`) to this
+ * instance's, by `offset`. Checked and read by hand: monitoring decodes
+ * thousands of them per read.
  */
-const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStoreError> =>
-  Either.match(decodeReply(raw), {
-    onLeft: (error) =>
-      Either.left(
-        new CircuitStoreError({
-          reason: `unexpected reply from the circuit script: ${
-            ParseResult.TreeFormatter.formatErrorSync(error).split("\n")[0].slice(0, 200)
-          }`
-        })
-      ),
-    onRight: (r) =>
-      Either.right({
-        snapshot: {
-          state: r[0],
-          version: r[1],
-          openCount: r[2],
-          openedAt: local(r[3], offset),
-          retryAt: local(r[4], offset),
-          changedAt: local(r[5], offset),
-          failures: r[6],
-          calls: r[7],
-          halfOpenSuccesses: r[8],
-          probes: r[9]
-        },
-        decision: r[10],
-        retryAfter: r[11],
-        probe: r[12],
-        t: local(r[13], offset),
-        repaired: r[14] === 1,
-        created: r[15] === 1,
-        missing: r[21] === 1,
-        fleet: { successes: r[16], failures: r[17], rejections: r[18], probes: r[19], opens: r[20] }
-      })
+const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStoreError> => {
+  const bad = Array.isArray(raw) ? badElement(raw) : "not an array"
+  if (bad !== undefined) {
+    return Either.left(new CircuitStoreError({ reason: `unexpected reply from the circuit script: ${bad}` }))
+  }
+  const r = raw as ReadonlyArray<any>
+  return Either.right({
+    snapshot: {
+      state: r[0],
+      version: r[1],
+      openCount: r[2],
+      openedAt: local(r[3], offset),
+      retryAt: local(r[4], offset),
+      changedAt: local(r[5], offset),
+      failures: r[6],
+      calls: r[7],
+      halfOpenSuccesses: r[8],
+      probes: r[9]
+    },
+    decision: r[10],
+    retryAfter: r[11],
+    probe: r[12],
+    t: local(r[13], offset),
+    repaired: r[14] === 1,
+    created: r[15] === 1,
+    missing: r[16] === 1,
+    fleet: r.length === 22
+      ? { successes: r[17], failures: r[18], rejections: r[19], probes: r[20], opens: r[21] }
+      : noFleet
   })
+}
 
 // ---------------------------------------------------------------------------
 // the per-instance cache of one circuit
@@ -212,8 +301,8 @@ class Entry {
   rejectUntil = 0
   /** Successes counted locally, not yet sent to the window. */
   pending = 0
-  /** Metric counts not yet sent: successes, failures, rejections, probes. */
-  unsent: [number, number, number, number] = [0, 0, 0, 0]
+  /** Metric counts not yet sent. */
+  unsent: Unsent = { ...noneUnsent }
   registered = false
   /** Failed round trips so far, and the last error: callers queued behind a failure share it. */
   failures = 0
@@ -234,8 +323,8 @@ class Entry {
 
   /** Nothing batched: no success or count that no round trip has carried yet. */
   get empty(): boolean {
-    return this.pending === 0 && this.unsent[0] === 0 && this.unsent[1] === 0 && this.unsent[2] === 0 &&
-      this.unsent[3] === 0
+    const u = this.unsent
+    return this.pending === 0 && u.successes === 0 && u.failures === 0 && u.rejections === 0 && u.probes === 0
   }
 }
 
@@ -345,7 +434,7 @@ interface Shared {
 }
 
 class RedisCircuit implements Circuit {
-  private readonly keys: readonly [string, string, string, string]
+  private readonly keys: readonly [string, string]
   private readonly args: ReadonlyArray<string>
   constructor(
     readonly name: string,
@@ -387,7 +476,7 @@ class RedisCircuit implements Circuit {
       return e.allow
     }
     if (now < e.rejectUntil) {
-      e.unsent[2]++
+      e.unsent.rejections++
       this.shared.batched()
       const retryAfter = s.state === "FORCED_OPEN" ? this.config.recoveryTimeout : e.rejectUntil - now
       return { _tag: "Reject", retryAfter, state: s.state, version: s.version }
@@ -404,7 +493,7 @@ class RedisCircuit implements Circuit {
   recordSuccessLocal(now: number): boolean {
     this.use(now)
     this.entry.pending++
-    this.entry.unsent[0]++
+    this.entry.unsent.successes++
     this.shared.batched()
     return true
   }
@@ -440,51 +529,50 @@ class RedisCircuit implements Circuit {
     })
   }
 
-  /** One call of the script, with the batched successes riding along. */
+  /**
+   * One call of the script (`request`: all of `ScriptCall` but the clock
+   * and what is batched), with the batched successes and counts riding along.
+   */
   private call(
-    op: "acquire" | "record" | "force" | "read" | "metrics" | "restore",
-    now: number,
-    probe: string,
-    outcome: string,
-    sample: number,
-    peek = false
+    request: Omit<ScriptCall, "batch" | "unsent">
   ): Effect.Effect<Reply, CircuitStoreError> {
     return Effect.suspend(() => {
+      const { now, op, outcome } = request
+      const peek = request.peek === true
       // the store's breaker is for the hot path: monitoring reads (peek) always ask
       const refused = peek ? undefined : this.shared.guard.check(now)
       if (refused !== undefined) return Effect.fail(refused)
       if (this.serverTime && this.shared.clock.offset === undefined) {
-        return Effect.zipRight(this.syncClock, this.call(op, now, probe, outcome, sample, peek))
+        return Effect.zipRight(this.syncClock, this.call(request))
       }
       const e = this.entry
       // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
       const batch = op === "force" || op === "restore" || peek ? 0 : e.pending
       e.pending -= batch
       if (op === "record") {
-        if (outcome === "success") e.unsent[0]++
-        else if (outcome === "failure") e.unsent[1]++
+        if (outcome === "success") e.unsent.successes++
+        else if (outcome === "failure") e.unsent.failures++
       }
-      const unsent = peek ? [0, 0, 0, 0] : e.unsent
-      if (!peek) e.unsent = [0, 0, 0, 0]
+      const unsent = peek ? noneUnsent : e.unsent
+      if (!peek) e.unsent = { ...noneUnsent }
       const sequence = ++e.sent
       const giveBack = () => {
         e.pending += batch
-        if (!peek) for (let i = 0; i < 4; i++) e.unsent[i] += unsent[i]
+        if (!peek) {
+          e.unsent.successes += unsent.successes
+          e.unsent.failures += unsent.failures
+          e.unsent.rejections += unsent.rejections
+          e.unsent.probes += unsent.probes
+        }
       }
       const offset = this.offset
       this.hooks.storeRoundTrips.update(1)
-      const roundTrip = runScript(this.shared.client, scripts.circuit, this.keys, [
-        op,
-        String(now + offset),
-        ...this.args,
-        probe,
-        outcome,
-        String(sample),
-        String(batch),
-        String(this.config.metricsTtl),
-        unsent.join(" "),
-        peek ? "peek" : ""
-      ])
+      const roundTrip = runScript(
+        this.shared.client,
+        scripts.circuit,
+        this.keys,
+        scriptArgv(this.args, { ...request, now: now + offset, batch, unsent })
+      )
       return this.shared.bounded(roundTrip, this.config.storeTimeout, "script", !peek).pipe(
         Effect.flatMap((raw) => toReply(raw, offset)),
         Effect.tapBoth({
@@ -555,7 +643,7 @@ class RedisCircuit implements Circuit {
       `circuit ${JSON.stringify(this.name)}: Redis lost its state (restart, flush or failover); ` +
         `re-asserting ${lost.state}${lost.state === "OPEN" ? ` until ${new Date(lost.retryAt).toISOString()}` : ""}`
     ).pipe(
-      Effect.zipRight(this.call("restore", now, known, "", 0)),
+      Effect.zipRight(this.call({ op: "restore", now, probe: known })),
       Effect.ignore
     )
   }
@@ -604,7 +692,7 @@ class RedisCircuit implements Circuit {
       // the lease id is chosen before the round trip: a caller that gives up releases it
       const probeId = this.shared.nextProbeId(holder)
       const sentBefore = this.entry.sent
-      return this.call("acquire", now, probeId, "", 0).pipe(
+      return this.call({ op: "acquire", now, probe: probeId }).pipe(
         // only when a round trip was sent: a store that refuses calls costs nothing per call
         Effect.onExit((exit) =>
           Exit.isSuccess(exit) || this.entry.sent === sentBefore ? Effect.void : this.release(probeId)
@@ -615,8 +703,8 @@ class RedisCircuit implements Circuit {
             const decided = this.acquireLocal(now)
             if (decided !== undefined && decided._tag === "Reject") return decided
           }
-          if (reply.decision === "reject") this.entry.unsent[2]++
-          else if (reply.probe !== "") this.entry.unsent[3]++
+          if (reply.decision === "reject") this.entry.unsent.rejections++
+          else if (reply.probe !== "") this.entry.unsent.probes++
           return reply.decision === "reject"
             ? { _tag: "Reject", retryAfter: reply.retryAfter, state: reply.snapshot.state, version: reply.snapshot.version }
             : {
@@ -639,7 +727,7 @@ class RedisCircuit implements Circuit {
    */
   private release(probeId: string): Effect.Effect<void> {
     const once = Effect.clockWith((clock) =>
-      this.call("record", clock.unsafeCurrentTimeMillis(), probeId, "release", 0)
+      this.call({ op: "record", now: clock.unsafeCurrentTimeMillis(), probe: probeId, outcome: "release" })
     ).pipe(Effect.ignore)
     return this.shared.fork(
       Effect.zipRight(once, Effect.zipRight(Effect.sleep(Duration.millis(this.config.storeTimeout)), once))
@@ -652,11 +740,11 @@ class RedisCircuit implements Circuit {
     probe: string | undefined,
     sample: number
   ): Effect.Effect<Snapshot, CircuitStoreError> {
-    return this.used(now, Effect.map(this.call("record", now, probe ?? "", outcome, sample), (reply) => reply.snapshot))
+    return this.used(now, Effect.map(this.call({ op: "record", now, probe, outcome, sample }), (reply) => reply.snapshot))
   }
 
   read(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
-    return this.used(now, Effect.map(this.call("read", now, "", "", 0), (reply) => reply.snapshot))
+    return this.used(now, Effect.map(this.call({ op: "read", now }), (reply) => reply.snapshot))
   }
 
   /** `effect`, a use of the circuit at `now`, with its entry kept meanwhile. */
@@ -665,15 +753,15 @@ class RedisCircuit implements Circuit {
   }
 
   force(now: number, state: "FORCED_OPEN" | "FORCED_CLOSED"): Effect.Effect<Snapshot, CircuitStoreError> {
-    return this.used(now, Effect.map(this.call("force", now, "", state, 0), (reply) => reply.snapshot))
+    return this.used(now, Effect.map(this.call({ op: "force", now, outcome: state }), (reply) => reply.snapshot))
   }
 
   reset(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
-    return this.used(now, Effect.map(this.call("force", now, "", "RESET", 0), (reply) => reply.snapshot))
+    return this.used(now, Effect.map(this.call({ op: "force", now, outcome: "RESET" }), (reply) => reply.snapshot))
   }
 
   fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError> {
-    return this.used(now, Effect.map(this.call("metrics", now, "", "", 0), (reply) => [reply.snapshot, reply.fleet] as const))
+    return this.used(now, Effect.map(this.call({ op: "metrics", now }), (reply) => [reply.snapshot, reply.fleet] as const))
   }
 
   /** Sends batched successes and counts that no round trip has carried yet. */
@@ -682,12 +770,12 @@ class RedisCircuit implements Circuit {
       ? Effect.void
       : Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) =>
         // "read" adds batched successes to the window and counts to the metrics, and writes no state
-        Effect.ignore(this.call("read", now, "", "", 0)))
+        Effect.ignore(this.call({ op: "read", now })))
   }
 
   /** The circuit and the fleet's counts, for monitoring: carries and registers nothing. */
   inspect(now: number): Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError> {
-    return Effect.map(this.call("metrics", now, "", "", 0, true), (reply) => [reply.snapshot, reply.fleet] as const)
+    return Effect.map(this.call({ op: "metrics", now, peek: true }), (reply) => [reply.snapshot, reply.fleet] as const)
   }
 
   private get hooks(): CircuitBreakerMetrics.Hooks {
@@ -732,7 +820,7 @@ export const make = (
       prefix,
       scope,
       guard,
-      nextProbeId: (holder) => `${holder}:${storeId}:${++probes}`,
+      nextProbeId: (holder) => `${encodeURIComponent(holder)}:${storeId}:${++probes}`,
       bounded: (command, timeout, what, guarded = true) =>
         Effect.clockWith((clock) => {
           let transport = false
@@ -900,10 +988,11 @@ export const make = (
         const timeout = config.storeTimeout
         const offset = yield* offsetFor(config.timeSource ?? options.timeSource, timeout)
         const args = peekArgs(config, now + offset)
+        const script = scriptFor(client, scripts.circuit)
         const commandOf = (name: string, sha: boolean) => [
           sha ? "EVALSHA" : "EVAL",
-          sha ? scripts.circuit.sha : scripts.circuit.source,
-          "4",
+          sha ? script.sha : script.source,
+          "2",
           ...keysOf(prefix, name),
           ...args
         ]

@@ -71,6 +71,8 @@ export const make = (
       const requester = (redis as unknown as { readonly client?: Requester }).client
       return RedisClient.of({
         description: origin,
+        // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is one)
+        allowKeyLocking: true,
         send: (command) =>
           Effect.tryPromise({
             try: () => redis.exec(command as [string, ...Array<string>]),

@@ -1,14 +1,16 @@
 /**
  * Test and bench support for big fleets: many circuits written straight into
- * Redis, in the format `lua/circuit.lua` writes (a state hash with its
- * config, and the registry sorted set), one pipeline per 1,000 circuits; and
+ * Redis, in the format `lua/circuit.lua` writes (`circuitFields`: the
+ * circuit's hash with its config, and the registry sorted set), one pipeline
+ * per 1,000 circuits; and
  * a `RedisClient` that counts its round trips.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
-import { RedisClient } from "../../src/index.js"
-import { keysOf, registryKeyOf } from "../../src/internal/redisStore.js"
+import { CircuitConfig, RedisClient } from "../../src/index.js"
+import { circuitFields, keysOf, registryKeyOf, scriptArgs } from "../../src/internal/redisStore.js"
 
 /**
  * `inner`, counting its round trips (a pipeline is one). Without `pipelined`
@@ -24,6 +26,7 @@ export const countRoundTrips = <E>(
     Effect.map(RedisClient.RedisClient, (client) =>
       RedisClient.RedisClient.of({
         description: client.description,
+        allowKeyLocking: client.allowKeyLocking,
         send: (command) => Effect.suspend(() => (counter.roundTrips++, client.send(command))),
         pipeline: options.pipelined === false || client.pipeline === undefined
           ? undefined
@@ -32,6 +35,20 @@ export const countRoundTrips = <E>(
   ).pipe(Layer.provide(inner))
   return { counter, layer }
 }
+
+/** The config the seeded circuits were written with. */
+const seededArgs = scriptArgs(Either.getOrThrow(CircuitConfig.decodeEither("seeded", {
+  monitoringPeriod: 300_000,
+  stateTtl: 1_200_000,
+  failureThreshold: 5,
+  successThreshold: 3,
+  recoveryTimeout: 600_000,
+  maxRecoveryTimeout: 600_000,
+  backoffMultiplier: 2,
+  backoffJitter: 0.1,
+  halfOpenMaxProbes: 3,
+  probeLease: 10_000
+})))
 
 /**
  * Writes `count` circuits named `<name>-<n>` (zero-padded to `width` digits,
@@ -61,17 +78,16 @@ export const seedCircuits = async (
         const open = (options.openEvery !== undefined && i % options.openEvery === 0) ||
           (options.open?.includes(names[i]!) ?? false)
         const [state] = keysOf(prefix, names[i]!)
-        pipeline.hset(state, {
+        pipeline.hset(state, circuitFields(seededArgs, {
           state: open ? "OPEN" : "CLOSED",
-          version: open ? "1" : "0",
-          openCount: "0",
-          openedAt: open ? String(now) : "0",
-          retryAt: open ? String(now + 600_000) : "0",
-          changedAt: String(now),
-          writtenAt: String(now),
-          halfOpenSuccesses: "0",
-          config: "300000 1200000 5 3 600000 600000 2 0.1 3 10000"
-        })
+          version: open ? 1 : 0,
+          openCount: 0,
+          openedAt: open ? now : 0,
+          retryAt: open ? now + 600_000 : 0,
+          changedAt: now,
+          writtenAt: now,
+          halfOpenSuccesses: 0
+        }))
         pipeline.pexpire(state, 1_200_000)
         pipeline.zadd(registryKeyOf(prefix), now, names[i]!)
       }

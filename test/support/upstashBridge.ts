@@ -16,11 +16,19 @@
  *   reply from a bulk string, so both are encoded, except that a top-level `"OK"` is sent as is
  *   (the client special-cases exactly that value; it decodes `"T0s="` to `"OK"` as well).
  * - Every reply carries an `upstash-sync-token` header (the client echoes it back).
+ * - Scripts whose shebang sets `allow-key-locking` (`#!lua flags=allow-key-locking`): Upstash runs
+ *   them under locks on their KEYS only instead of its database-wide lock
+ *   (https://upstash.com/docs/redis/features/key-locking); Redis itself refuses the flag
+ *   ("Unexpected flag in script shebang"). The bridge drops the flag (keeping the shebang, so the
+ *   script runs in the same shebang mode) before `EVAL`, `EVAL_RO` and `SCRIPT LOAD`, answers with
+ *   the SHA-1 of the source the client sent, and maps that SHA-1 for `EVALSHA`/`EVALSHA_RO`;
+ *   {@link UpstashBridge.keyLockingScripts} counts the script calls that asked for the flag.
  *
  * Fault injection: {@link UpstashBridge.injectFault} makes the bridge answer with a given status
  * and raw body, reset the connection or never answer; {@link UpstashBridge.delayMs} delays every
  * request before it reaches Redis.
  */
+import { createHash } from "node:crypto"
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Redis } from "ioredis"
@@ -79,6 +87,11 @@ export interface UpstashBridge {
   readonly requests: number
   /** The requests received so far, oldest first (the last 1000). */
   readonly log: ReadonlyArray<BridgeRequest>
+  /**
+   * Script calls (`EVAL`, `EVALSHA` and their `_RO` forms) run of a script flagged `allow-key-locking`
+   * (an `EVALSHA` of a SHA-1 the bridge has not seen the source of is Redis's `NOSCRIPT`, not counted).
+   */
+  readonly keyLockingScripts: number
   /** Delay, in ms, before each request is served (0 = none). Settable at any time. */
   delayMs: number
   /** From now on, answer requests with `fault` (see {@link FaultOptions}). Replaces any earlier fault. */
@@ -187,6 +200,24 @@ const checkAllowed = (command: ReadonlyArray<string>) => {
   if (FORBIDDEN.has(name)) throw new BadRequest(`ERR Command is not allowed: ${name.toLowerCase()}`)
 }
 
+const KEY_LOCKING = /^#!lua([^\n]*?)\bflags=([^\s]*)/
+
+const sha1 = (source: string) => createHash("sha1").update(source).digest("hex")
+
+/**
+ * The source Redis can run for a script that asks Upstash's `allow-key-locking` (the flag dropped,
+ * the shebang kept), or undefined when the script does not ask for it.
+ */
+const withoutKeyLocking = (source: string): string | undefined => {
+  const match = KEY_LOCKING.exec(source)
+  if (match === null) return undefined
+  const flags = match[2]!.split(",")
+  if (!flags.includes("allow-key-locking")) return undefined
+  const kept = flags.filter((flag) => flag !== "allow-key-locking")
+  return source.replace(KEY_LOCKING, `#!lua${match[1]}${kept.length === 0 ? "" : `flags=${kept.join(",")}`}`)
+    .replace(/^#!lua\s+\n/, "#!lua\n")
+}
+
 const readBody = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
     const chunks: Array<Buffer> = []
@@ -242,18 +273,54 @@ export const startUpstashBridge = async (options: UpstashBridgeOptions): Promise
   const log: Array<BridgeRequest> = []
   let fault: { readonly fault: BridgeFault; remaining: number; readonly afterRedis: boolean } | undefined
   const transactions = new Set<Redis>()
+  let keyLockingScripts = 0
+  // SHA-1 of a script flagged allow-key-locking, as the client knows it -> SHA-1 of what Redis runs
+  const flagged = new Map<string, string>()
+
+  /** `command` as Redis can run it (see the header: `allow-key-locking`), and what to answer instead of Redis's reply. */
+  const translate = (command: ReadonlyArray<string>): { readonly command: ReadonlyArray<string>; readonly reply?: string } => {
+    const [name, ...args] = command
+    if (name === "EVAL" || name === "EVAL_RO" || (name === "SCRIPT" && args[0]?.toUpperCase() === "LOAD")) {
+      const at = name === "SCRIPT" ? 1 : 0
+      const source = args[at]
+      const runnable = source === undefined ? undefined : withoutKeyLocking(source)
+      if (runnable === undefined) return { command }
+      const sha = sha1(source!)
+      flagged.set(sha, sha1(runnable))
+      if (name !== "SCRIPT") keyLockingScripts++
+      const rewritten = [...command]
+      rewritten[at + 1] = runnable
+      return name === "SCRIPT" ? { command: rewritten, reply: sha } : { command: rewritten }
+    }
+    if (name === "EVALSHA" || name === "EVALSHA_RO") {
+      const runnable = flagged.get(args[0]?.toLowerCase() ?? "")
+      if (runnable === undefined) return { command }
+      keyLockingScripts++
+      return { command: [name, runnable, ...args.slice(1)] }
+    }
+    return { command }
+  }
+
+  /** One command through the shared connection, as an outcome. */
+  const call = async (command: ReadonlyArray<string>): Promise<PromiseSettledResult<unknown>> => {
+    const translated = translate(command)
+    const [name, ...args] = translated.command
+    const outcome = await settle(shared.callBuffer(name!, ...args))
+    return outcome.status === "fulfilled" && translated.reply !== undefined
+      ? { status: "fulfilled", value: Buffer.from(translated.reply) }
+      : outcome
+  }
 
   const runOne = async (command: ReadonlyArray<string>, base64: boolean): Promise<Reply> => {
     checkAllowed(command)
-    const [name, ...args] = command
-    const entry = toEntry(await settle(shared.callBuffer(name!, ...args)), base64)
+    const entry = toEntry(await call(command), base64)
     return { status: "error" in entry ? 400 : 200, body: entry }
   }
 
   const runPipeline = async (commands: ReadonlyArray<ReadonlyArray<string>>, base64: boolean): Promise<Reply> => {
     commands.forEach(checkAllowed)
     // Written back to back on one connection: executed in order, not atomically.
-    const outcomes = await Promise.all(commands.map(([name, ...args]) => settle(shared.callBuffer(name!, ...args))))
+    const outcomes = await Promise.all(commands.map(call))
     return { status: 200, body: outcomes.map((outcome) => toEntry(outcome, base64)) }
   }
 
@@ -266,7 +333,11 @@ export const startUpstashBridge = async (options: UpstashBridgeOptions): Promise
         throw new RedisUnavailable(messageOf(error))
       })
       await settle(connection.callBuffer("MULTI"))
-      const queued = await Promise.all(commands.map(([name, ...args]) => settle(connection.callBuffer(name!, ...args))))
+      // (a script in a transaction runs under Upstash's global lock whatever its flags; the flag is dropped all the same)
+      const queued = await Promise.all(commands.map((command) => {
+        const [name, ...args] = translate(command).command
+        return settle(connection.callBuffer(name!, ...args))
+      }))
       const exec = await settle(connection.callBuffer("EXEC"))
       if (exec.status === "rejected") {
         // EXECABORT: some command was rejected while queueing; report that one too.
@@ -379,6 +450,9 @@ export const startUpstashBridge = async (options: UpstashBridgeOptions): Promise
     get log() {
       return log
     },
+    get keyLockingScripts() {
+      return keyLockingScripts
+    },
     delayMs: options.delayMs ?? 0,
     injectFault(next, faultOptions = {}) {
       fault = { fault: next, remaining: faultOptions.times ?? Infinity, afterRedis: faultOptions.afterRedis ?? false }
@@ -388,6 +462,7 @@ export const startUpstashBridge = async (options: UpstashBridgeOptions): Promise
     },
     resetStats() {
       requests = 0
+      keyLockingScripts = 0
       log.length = 0
     },
     async close() {
