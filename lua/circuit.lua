@@ -3,14 +3,18 @@
 -- (test/Equivalence.test.ts holds them against each other).
 --
 -- KEYS[1] circuit hash  <prefix>:{<name>}:state, fields
---           state, version, openCount, openedAt, retryAt, changedAt, writtenAt, halfOpenSuccesses;
+--           s: what this script reads, one string: "<state> <version> <openCount> <openedAt> <retryAt>
+--             <changedAt> <writtenAt> <halfOpenSuccesses>", then the window: "<bucket> <calls>
+--             <failures> <older calls> <older failures>" for the bucket of the last write (buckets of
+--             monitoringPeriod / 10), then " <bucket> <calls> <failures>" for each other bucket still
+--             in the window (or ahead of it); the older sums count those, so that a call in the same
+--             bucket reads no other ("0 0 0 0 0": no window);
 --           config: ARGV 3 to 15 as one string (what a reader with no config of its own needs to
 --             interpret the circuit);
---           window: "<bucket> <calls> <failures> <older calls> <older failures>" for the bucket of the
---             last write (buckets of monitoringPeriod / 10), then " <bucket> <calls> <failures>" for
---             each other bucket still in the window (or ahead of it); the older sums count those
---             before the first bucket, so that a call in the same bucket reads no other;
---           probes: the probe leases, "<probe id> <expiry>" separated by spaces
+--           probes (HALF_OPEN only): the probe leases, "<probe id> <expiry>" separated by spaces;
+--           state, version, openCount, openedAt, retryAt, changedAt, halfOpenSuccesses: the same
+--             state one field each, for people and tools (written where they change, never read).
+--           A hash without "s" (none, or one an earlier version wrote) is a circuit not created yet.
 -- KEYS[2] fleet metrics <prefix>:{<name>}:metrics  fields <bucket>:s|f|r|p|o (successes, failures,
 --                        rejections, probes, opens), buckets of metricsTtl / 24, expiring after metricsTtl
 -- (one hash tag: both keys live in one cluster slot; the script touches no other key, so Upstash may
@@ -47,15 +51,16 @@
 -- a script error would be taken for an unavailable store.
 --
 -- Cost (Redis CPU per call is the fleet's shared hot path; bench/lua.bench.ts measures it, as
--- `usec_per_call` of EVALSHA, against a minimal script): every command a call runs costs about a
--- microsecond, and so, in Redis's Lua, do a few closures, tables or numbers turned into strings.
--- So the whole circuit is one hash read by one HGETALL; a call writes it with at most one HDEL
--- (fields that left: old buckets, expired or released leases, a window or leases a transition
--- dropped), one HSET (only the fields that changed) and one PEXPIRE; a key's type is only checked
--- when a command fails (WRONGTYPE, caught with redis.pcall); the machine is written as straight-line
--- blocks (the functions of machine.ts are named in the comments), not as local functions; a number
--- that arrived as a string in ARGV is sent back as that string; and the fleet metrics are left
--- alone when there is nothing to add and nothing to read.
+-- `usec_per_call` of EVALSHA, against a minimal script): every command costs, every field read
+-- costs (a reply element turned into a Lua string), and in Redis's Lua so do captures, tonumber,
+-- tables, closures and numbers turned into strings. So the circuit is read as two fields (HMGET of
+-- "s" and "config"; "probes" only in HALF_OPEN) and written with one HSET and one PEXPIRE; words
+-- that did not change are sent back as the strings they were read as, and so are numbers that
+-- arrived as strings in ARGV; config values only a transition needs are converted then; a key's
+-- type is only checked when a command fails (WRONGTYPE, caught with redis.pcall); the machine is
+-- written as straight-line blocks (the functions of machine.ts are named in the comments), not as
+-- local functions; and the fleet metrics are left alone when there is nothing to add and nothing
+-- to read.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
@@ -130,7 +135,7 @@ if op == "restore" then
 end
 
 -- ---------------------------------------------------------------------------
--- load: one HMGET of every field this script writes
+-- load: one HMGET ("s" and "config")
 -- ---------------------------------------------------------------------------
 
 local repaired = 0
@@ -565,7 +570,7 @@ else
 end
 
 -- ---------------------------------------------------------------------------
--- write: HSET of the fields that changed, HDEL of a window or leases that are gone, the TTL
+-- write: one HSET ("s" and the fields that changed; HDEL of leases that are all gone), the TTL
 -- ---------------------------------------------------------------------------
 
 if dirty then

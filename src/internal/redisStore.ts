@@ -828,7 +828,8 @@ export const make = (
             Effect.mapError((error) => {
               if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
               transport = isTransport(error)
-              return new CircuitStoreError({ reason: error.message })
+              // the client's error (its reason scrubbed of secrets) as the cause
+              return new CircuitStoreError({ reason: error.message, cause: error })
             }),
             Effect.interruptible,
             Effect.timeoutFail({
@@ -1017,7 +1018,12 @@ export const make = (
             return batch.map((name, i): Inspected => {
               const reply = replies[i]!
               if (Either.isLeft(reply)) {
-                return { name, read: undefined, missing: false, error: new CircuitStoreError({ reason: reply.left.message }) }
+                return {
+                  name,
+                  read: undefined,
+                  missing: false,
+                  error: new CircuitStoreError({ reason: reply.left.message, cause: reply.left })
+                }
               }
               const decoded = toReply(reply.right, offset)
               if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
