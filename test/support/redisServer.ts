@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Effect from "effect/Effect"
 
 /** Options for {@link startRedis}. */
 export interface RedisServerOptions {
@@ -394,6 +395,10 @@ export const startRedis = async (options: RedisServerOptions = {}): Promise<Redi
   throw lastError
 }
 
+/** {@link startRedis} as a resource of the scope: the server stops when the scope closes. */
+export const redisServerScoped = (options: RedisServerOptions = {}) =>
+  Effect.acquireRelease(Effect.promise(() => startRedis(options)), (server) => Effect.promise(() => server.stop()))
+
 /** Polls `CLUSTER INFO` on every node until all report `cluster_state:ok`. */
 const waitForClusterOk = async (nodes: ReadonlyArray<RedisServer>, timeoutMs: number): Promise<void> => {
   const deadline = Date.now() + timeoutMs
@@ -446,6 +451,10 @@ export const startCluster = async (
     stop
   }
 }
+
+/** {@link startSentinelGroup} as a resource of the scope: every server stops when the scope closes. */
+export const sentinelGroupScoped = (options: Parameters<typeof startSentinelGroup>[0] = {}) =>
+  Effect.acquireRelease(Effect.promise(() => startSentinelGroup(options)), (group) => Effect.promise(() => group.stop()))
 
 /** A primary, its replicas and the Sentinels watching them. */
 export interface SentinelGroup {
