@@ -4,26 +4,24 @@
  * one round trip per circuit), and a read during or after a resharding still
  * returns every circuit.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Cluster, Redis } from "ioredis"
-import { CircuitBreakerMonitoring, CircuitBreakers, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { CircuitBreaker, CircuitBreakerMonitoring, CircuitBreakers, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { IORedisClient } from "../src/ioredis.js"
 import * as ioredis from "../src/internal/ioredisClient.js"
 import { keysOf } from "../src/internal/redisStore.js"
-import { type RedisCluster, type RedisServer, startCluster } from "./support/redisServer.js"
+import { clusterScoped, type RedisCluster, type RedisServer } from "./support/redisServer.js"
 import { seedCircuits } from "./support/seed.js"
 import { freshPrefix } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
 
 let cluster: RedisCluster
 
-beforeAll(async () => {
-  cluster = await startCluster(3)
-}, 60_000)
-
-afterAll(async () => {
-  await cluster?.stop()
-})
+beforeAllScoped(Effect.gen(function*() {
+  cluster = yield* clusterScoped(3)
+}))
 
 /** An ioredis module whose Cluster counts its round trips: a command sent alone, or a pipeline sent to a node. */
 const countingModule = () => {
@@ -55,16 +53,23 @@ const readFleet = (client: Layer.Layer<RedisClient.RedisClient, RedisClient.Redi
     ))
   )
 
-/** The node that serves `slot`, and the others. */
-const ownerOf = async (slot: number): Promise<{ owner: RedisServer; others: ReadonlyArray<RedisServer> }> => {
-  const reply = await cluster.nodes[0]!.cli("CLUSTER", "SLOTS")
+/** The master that serves `slot`, and the other masters. */
+const ownerOf = async (
+  slot: number,
+  of: RedisCluster = cluster
+): Promise<{ owner: RedisServer; others: ReadonlyArray<RedisServer> }> => {
+  const masters = (await Promise.all(of.nodes.map(async (node) => ({
+    node,
+    master: node.running && /role:master/.test(await node.cli("INFO", "replication"))
+  })))).filter((n) => n.master).map((n) => n.node)
+  const reply = await masters[0]!.cli("CLUSTER", "SLOTS")
   // redis-cli prints each range as: start, end, then per node: host, port, id
   const lines = reply.split("\n")
   for (let i = 0; i + 4 < lines.length; i++) {
     const start = Number(lines[i]), end = Number(lines[i + 1]), port = Number(lines[i + 3])
     if (lines[i + 2] === "127.0.0.1" && slot >= start && slot <= end) {
-      const owner = cluster.nodes.find((node) => node.port === port)
-      if (owner !== undefined) return { owner, others: cluster.nodes.filter((node) => node !== owner) }
+      const owner = masters.find((node) => node.port === port)
+      if (owner !== undefined) return { owner, others: masters.filter((node) => node !== owner) }
     }
   }
   throw new Error(`no node serves slot ${slot}:\n${reply}`)
@@ -167,4 +172,73 @@ describe("Redis Cluster", () => {
       expect(replies.map((reply) => reply._tag === "Right" ? reply.right : reply.left.message)).toEqual(keys)
       yield* Effect.promise(() => migrate(moving, movingAt.owner, movingAt.others[0]!, true))
     }), 60_000)
+})
+
+describe("Redis Cluster failover", () => {
+  let failover: RedisCluster
+  beforeAllScoped(Effect.gen(function*() {
+    // a master unreachable for a second is failed over to its replica
+    failover = yield* clusterScoped(3, { replicas: 1, args: ["--cluster-node-timeout", "1000"] })
+  }), 120_000)
+
+  it.live("a master killed: calls stay bounded by the store timeout, then the circuit's state lives on its promoted replica", () =>
+    Effect.gen(function*() {
+      const storeTimeout = 300
+      const prefix = freshPrefix()
+      const store = Layer.orDie(
+        RedisCircuitStore.layer({ prefix, cooldown: 300 }).pipe(
+          Layer.provide(IORedisClient.layer({ cluster: failover.startupNodes, commandTimeout: 1_000 }))
+        )
+      )
+      const context = yield* Layer.build(store)
+      const breaker = yield* Effect.provide(
+        Effect.orDie(CircuitBreaker.make("svc", { storeTimeout, stateCacheTtl: 50, onStoreUnavailable: "local" })),
+        context
+      )
+      yield* breaker.protect(Effect.void)
+      const stateKey = RedisCircuitStore.stateKey("svc", { prefix })
+      const { owner } = yield* Effect.promise(() => ownerOf(ioredis.keySlot(stateKey), failover))
+      const replica = yield* Effect.promise(async () => {
+        for (const node of failover.nodes) {
+          if (new RegExp(`master_port:${owner.port}\\b`).test(await node.cli("INFO", "replication"))) return node
+        }
+        throw new Error(`no replica of ${owner.port}`)
+      })
+      yield* Effect.promise(() => owner.kill())
+      const killedAt = Date.now()
+      // until the replica is promoted, calls keep answering
+      let slowest = 0
+      let calls = 0
+      let promotedAt = 0
+      while (Date.now() - killedAt < 30_000) {
+        const started = Date.now()
+        expect(yield* breaker.protect(Effect.succeed("ok"))).toBe("ok")
+        calls++
+        slowest = Math.max(slowest, Date.now() - started)
+        if (/role:master/.test(yield* Effect.promise(() => replica.cli("INFO", "replication")))) {
+          promotedAt = Date.now()
+          break
+        }
+        yield* Effect.sleep("50 millis")
+      }
+      expect(promotedAt, "the replica was promoted").toBeGreaterThan(0)
+      // then what the breaker writes reaches the promoted replica
+      let recoveredAt = 0
+      while (Date.now() - promotedAt < 20_000) {
+        yield* Effect.either(breaker.forceOpen)
+        if ((yield* Effect.promise(() => replica.cli("HGET", stateKey, "state"))) === "FORCED_OPEN") {
+          recoveredAt = Date.now()
+          break
+        }
+        yield* Effect.sleep("100 millis")
+      }
+      console.info(
+        `[cluster failover] replica promoted ${promotedAt - killedAt} ms after the kill, state written there ` +
+          `${recoveredAt - promotedAt} ms later; ${calls} calls meanwhile, the slowest ${slowest} ms`
+      )
+      expect(recoveredAt, "the circuit's state reached the promoted replica").toBeGreaterThan(0)
+      // a call waits for at most one store round trip (the state refresh), bounded by storeTimeout
+      expect(slowest).toBeLessThan(storeTimeout + 1_000)
+      expect((yield* breaker.snapshot).state).toBe("FORCED_OPEN")
+    }).pipe(Effect.scoped), 90_000)
 })
