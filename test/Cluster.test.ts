@@ -155,6 +155,20 @@ describe("Redis Cluster", () => {
       console.info(`[60 circuits, 2 slots moved] ${counter.roundTrips - before} round trips`)
     }).pipe(Effect.scoped), 60_000)
 
+  it.scoped("a command whose key is not its first argument is grouped wrongly, and still answered (its group goes one by one)", () =>
+    Effect.gen(function*() {
+      const client = yield* ioredis.make({ Redis, Cluster }, { cluster: cluster.startupNodes })
+      const tag = freshPrefix()
+      const keys = Array.from({ length: 12 }, (_, i) => `${tag}:{o${i}}`)
+      yield* Effect.forEach(keys, (key) => client.send(["SET", key, "12345"]))
+      // grouped by "NOT" (the first argument), while ioredis knows its keys: a group it refuses
+      const commands = keys.flatMap((key) => [["BITOP", "NOT", `${key}:not`, key], ["GET", key]])
+      const replies = yield* client.pipeline!(commands)
+      expect(replies.map((reply) => reply._tag === "Right" ? reply.right : reply.left.message)).toEqual(
+        keys.flatMap(() => [5, "12345"])
+      )
+    }), 60_000)
+
   it.scoped("a pipelined command whose slot moved (MOVED) or is moving (ASK) is answered by the key's new node", () =>
     Effect.gen(function*() {
       const client = yield* ioredis.make({ Redis, Cluster }, { cluster: cluster.startupNodes })
