@@ -53,6 +53,17 @@ const readFleet = (client: Layer.Layer<RedisClient.RedisClient, RedisClient.Redi
     ))
   )
 
+/** Runs `check` every 50 ms until it holds, for at most `ms`: when it held (`Date.now()`), or 0. */
+const pollUntil = <E, R>(ms: number, check: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + ms
+    while (Date.now() < deadline) {
+      if (yield* check) return Date.now()
+      yield* Effect.sleep("50 millis")
+    }
+    return 0
+  })
+
 /** The master that serves `slot`, and the other masters. */
 const ownerOf = async (
   slot: number,
@@ -223,29 +234,22 @@ describe("Redis Cluster failover", () => {
       // until the replica is promoted, calls keep answering
       let slowest = 0
       let calls = 0
-      let promotedAt = 0
-      while (Date.now() - killedAt < 30_000) {
+      const promotedAt = yield* pollUntil(30_000, Effect.gen(function*() {
         const started = Date.now()
         expect(yield* breaker.protect(Effect.succeed("ok"))).toBe("ok")
         calls++
         slowest = Math.max(slowest, Date.now() - started)
-        if (/role:master/.test(yield* Effect.promise(() => replica.cli("INFO", "replication")))) {
-          promotedAt = Date.now()
-          break
-        }
-        yield* Effect.sleep("50 millis")
-      }
+        return /role:master/.test(yield* Effect.promise(() => replica.cli("INFO", "replication")))
+      }))
       expect(promotedAt, "the replica was promoted").toBeGreaterThan(0)
       // then what the breaker writes reaches the promoted replica
-      let recoveredAt = 0
-      while (Date.now() - promotedAt < 20_000) {
-        yield* Effect.either(breaker.forceOpen)
-        if ((yield* Effect.promise(() => replica.cli("HGET", stateKey, "state"))) === "FORCED_OPEN") {
-          recoveredAt = Date.now()
-          break
-        }
-        yield* Effect.sleep("100 millis")
-      }
+      const recoveredAt = yield* pollUntil(
+        20_000,
+        Effect.zipRight(
+          Effect.either(breaker.forceOpen),
+          Effect.promise(async () => (await replica.cli("HGET", stateKey, "state")) === "FORCED_OPEN")
+        )
+      )
       console.info(
         `[cluster failover] replica promoted ${promotedAt - killedAt} ms after the kill, state written there ` +
           `${recoveredAt - promotedAt} ms later; ${calls} calls meanwhile, the slowest ${slowest} ms`
