@@ -7,11 +7,23 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import {
+  booleanField,
+  decoder,
+  describe,
+  durationMillis,
+  literals,
+  numberField,
+  optional,
+  positiveInt,
+  rule,
+  truncate,
+  withDefault
+} from "./internal/configSchema.js"
 
 /**
  * What a breaker does when its store (Redis) cannot be reached:
@@ -34,97 +46,6 @@ export type StoreUnavailablePolicy = "local" | "fail-open" | "fail-closed"
 export type DurationInput = Duration.DurationInput
 
 /**
- * What a user may pass to `CircuitBreaker.make`. Every field is optional.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Input<E = unknown> {
-  /** Failures within `monitoringPeriod` that open a closed circuit (default 5). */
-  readonly failureThreshold?: number | undefined
-  /** Probe successes in half-open that close the circuit (default 3). */
-  readonly successThreshold?: number | undefined
-  /** The first open period (default 30 s). */
-  readonly recoveryTimeout?: DurationInput | undefined
-  /** Cap on any open period (default 5 min, or `recoveryTimeout` if larger). */
-  readonly maxRecoveryTimeout?: DurationInput | undefined
-  /** Sliding window in which failures are counted (default 5 min). */
-  readonly monitoringPeriod?: DurationInput | undefined
-  /** Growth of the open period at each consecutive re-open (default 2). */
-  readonly backoffMultiplier?: number | undefined
-  /** Each open period is scaled by a factor in [1 - j, 1 + j] (default 0.1). */
-  readonly backoffJitter?: number | undefined
-  /**
-   * Redis TTL of the circuit's state (default 10 min, or 2 × `maxRecoveryTimeout` if larger); must
-   * exceed `maxRecoveryTimeout × (1 + backoffJitter) + probeLease`.
-   */
-  readonly stateTtl?: DurationInput | undefined
-  /** Redis TTL of fleet-wide metric buckets (default 24 h). */
-  readonly metricsTtl?: DurationInput | undefined
-  /** The protected service (default: the breaker's name). */
-  readonly serviceName?: string | undefined
-  /** This instance, in metrics and probe leases (default: one random id per process). */
-  readonly instanceId?: string | undefined
-  /** Concurrent half-open probes across the fleet (default `successThreshold`). */
-  readonly halfOpenMaxProbes?: number | undefined
-  /** How long a probe permit is held if its holder never reports (default 10 s). */
-  readonly probeLease?: DurationInput | undefined
-  /** How long an instance trusts its cached CLOSED state (default 1 s). */
-  readonly stateCacheTtl?: DurationInput | undefined
-  /** Bound on one store round trip (default 500 ms). */
-  readonly storeTimeout?: DurationInput | undefined
-  /** What to do when the store cannot be reached (default `"local"`). */
-  readonly onStoreUnavailable?: StoreUnavailablePolicy | undefined
-  /** Optional rate rule: open when failures / calls in the window reach this fraction, in (0, 1]. */
-  readonly failureRateThreshold?: number | undefined
-  /** Calls in the window before the rate rule applies (default 10). */
-  readonly minimumCalls?: number | undefined
-  /** Optional: calls slower than this count as failures (their result is still returned). */
-  readonly slowCallDuration?: DurationInput | undefined
-  /** Which errors count as failures (default: every error). Interruptions never count. */
-  readonly isFailure?: ((error: E) => boolean) | undefined
-  /**
-   * Where the Redis store takes `now` from (default: the store's own
-   * `timeSource`, itself `"server"` by default). `"server"`: Redis's clock,
-   * through the offset each instance learns from Redis `TIME`, so that no
-   * instance's clock, however wrong, changes what the fleet sees. `"client"`:
-   * the caller's `Clock` as it is (for `TestClock`-driven tests against
-   * Redis). The memory store always uses the caller's `Clock`.
-   */
-  readonly timeSource?: "client" | "server" | undefined
-}
-
-/**
- * A decoded configuration: every field present, durations in milliseconds.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CircuitConfig {
-  readonly failureThreshold: number
-  readonly successThreshold: number
-  readonly recoveryTimeout: number
-  readonly maxRecoveryTimeout: number
-  readonly monitoringPeriod: number
-  readonly backoffMultiplier: number
-  readonly backoffJitter: number
-  readonly stateTtl: number
-  readonly metricsTtl: number
-  readonly serviceName: string
-  readonly instanceId: string | undefined
-  readonly halfOpenMaxProbes: number
-  readonly probeLease: number
-  readonly stateCacheTtl: number
-  readonly storeTimeout: number
-  readonly onStoreUnavailable: StoreUnavailablePolicy
-  readonly failureRateThreshold: number | undefined
-  readonly minimumCalls: number
-  readonly slowCallDuration: number | undefined
-  readonly isFailure: ((error: unknown) => boolean) | undefined
-  readonly timeSource: "client" | "server" | undefined
-}
-
-/**
  * A configuration (or a service name) was invalid. `message` names the field
  * and the rule, e.g. `backoffJitter must be between 0 and 1 (got 1.5)`.
  *
@@ -144,29 +65,6 @@ export class CircuitConfigError extends Schema.TaggedError<CircuitConfigError>("
     return `Invalid circuit breaker configuration for ${JSON.stringify(this.service)}: ${this.issues.join("; ")}`
   }
 }
-
-/**
- * The defaults of every field (the original README's `DEFAULT_CONFIG`).
- *
- * @since 0.1.0
- * @category defaults
- */
-export const defaults = {
-  failureThreshold: 5,
-  successThreshold: 3,
-  recoveryTimeout: 30_000,
-  maxRecoveryTimeout: 300_000,
-  monitoringPeriod: 300_000,
-  backoffMultiplier: 2,
-  backoffJitter: 0.1,
-  stateTtl: 600_000,
-  metricsTtl: 86_400_000,
-  probeLease: 10_000,
-  stateCacheTtl: 1_000,
-  storeTimeout: 500,
-  onStoreUnavailable: "local",
-  minimumCalls: 10
-} as const
 
 /**
  * The largest duration a field accepts: 10 years in milliseconds. Times and
@@ -260,77 +158,13 @@ export const serviceNameProblem = (name: unknown): string | undefined => {
   return undefined
 }
 
-const truncate = (s: string): string => (s.length > 40 ? s.slice(0, 40) + "…" : s)
-
-const describe = (u: unknown): string => {
-  if (typeof u === "string") return JSON.stringify(truncate(u))
-  if (typeof u === "number" || typeof u === "boolean" || u === null || u === undefined) return String(u)
-  if (typeof u === "function") return "a function"
-  if (Duration.isDuration(u)) return Duration.format(u)
-  if (Array.isArray(u)) return "an array"
-  return typeof u
-}
-
 // ---------------------------------------------------------------------------
-// Schema
+// The fields: each one's rule and default, once
 // ---------------------------------------------------------------------------
 
-const rule = <S extends Schema.Schema.Any>(self: S, text: string, predicate: (a: Schema.Schema.Type<S>) => boolean) =>
-  self.pipe(
-    Schema.filter(predicate, { message: (issue) => `must be ${text} (got ${describe(issue.actual)})` })
-  )
+const count = positiveInt(maxCount)
 
-const numberField = Schema.Number.annotations({
-  message: (issue) => `must be a number (got ${describe(issue.actual)})`
-})
-
-const positiveInt = rule(
-  numberField,
-  `a positive integer at most ${maxCount}`,
-  (n) => Number.isInteger(n) && n >= 1 && n <= maxCount
-)
-
-/**
- * Milliseconds, or a `DurationInput`, decoded to a finite number of
- * milliseconds.
- */
-const DurationMillis = Schema.transformOrFail(
-  Schema.Unknown,
-  Schema.Number,
-  {
-    strict: true,
-    decode: (input, _, ast) => {
-      const decoded = typeof input === "number" || typeof input === "string" || typeof input === "bigint" ||
-          Duration.isDuration(input)
-        ? Duration.decodeUnknown(input)
-        : undefined
-      if (decoded === undefined || decoded._tag === "None" || (typeof input === "number" && !Number.isFinite(input))) {
-        return ParseResult.fail(
-          new ParseResult.Type(
-            ast,
-            input,
-            `must be a duration: milliseconds or a Duration such as "30 seconds" (got ${describe(input)})`
-          )
-        )
-      }
-      const millis = Duration.toMillis(decoded.value)
-      if (!Number.isFinite(millis)) {
-        return ParseResult.fail(new ParseResult.Type(ast, input, `must be finite (got ${describe(input)})`))
-      }
-      // Duration clamps negative inputs to zero: catch them before it does
-      if (
-        (typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0)) ||
-        (typeof input === "string" && input.trim().startsWith("-"))
-      ) {
-        return ParseResult.fail(new ParseResult.Type(ast, input, `must not be negative (got ${describe(input)})`))
-      }
-      return ParseResult.succeed(Math.round(millis))
-    },
-    encode: ParseResult.succeed
-  }
-)
-
-const boundedDuration = rule(DurationMillis, `at most ${maxDuration} ms (10 years)`, (n) => n <= maxDuration)
+const boundedDuration = rule(durationMillis({ infinite: false }), `at most ${maxDuration} ms (10 years)`, (n) => n <= maxDuration)
 
 const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0)
 
@@ -343,98 +177,140 @@ const Fn = Schema.declare(
   { message: (issue) => `must be a function (got ${describe(issue.actual)})` }
 )
 
-const Literals = <const L extends ReadonlyArray<string>>(...literals: L) =>
-  Schema.declare(
-    (u: unknown): u is L[number] => typeof u === "string" && literals.includes(u),
-    {
-      message: (issue) =>
-        `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")} (got ${describe(issue.actual)})`
-    }
-  )
-
-const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
-
-const InputSchema = Schema.Struct({
-  failureThreshold: opt(positiveInt),
-  successThreshold: opt(positiveInt),
-  recoveryTimeout: opt(positiveDuration),
-  maxRecoveryTimeout: opt(positiveDuration),
-  monitoringPeriod: opt(positiveDuration),
-  backoffMultiplier: opt(rule(numberField, "between 1 and 1000", (n) => Number.isFinite(n) && n >= 1 && n <= 1000)),
-  backoffJitter: opt(rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1)),
-  stateTtl: opt(positiveDuration),
-  metricsTtl: opt(positiveDuration),
-  serviceName: opt(ServiceName),
-  instanceId: opt(ServiceName),
-  halfOpenMaxProbes: opt(positiveInt),
-  probeLease: opt(positiveDuration),
-  stateCacheTtl: opt(boundedDuration),
-  storeTimeout: opt(positiveDuration),
-  onStoreUnavailable: opt(Literals("local", "fail-open", "fail-closed")),
-  failureRateThreshold: opt(
+/**
+ * Every field with its rule and, when it does not depend on other fields, its
+ * default. Fields whose default depends on others (`maxRecoveryTimeout`,
+ * `stateTtl`, `halfOpenMaxProbes`, `serviceName`) are derived after decoding,
+ * with the rules that tie fields together.
+ */
+const Fields = Schema.Struct({
+  /** Failures within `monitoringPeriod` that open a closed circuit (default 5). */
+  failureThreshold: withDefault(count, 5),
+  /** Probe successes in half-open that close the circuit (default 3). */
+  successThreshold: withDefault(count, 3),
+  /** The first open period (default 30 s). */
+  recoveryTimeout: withDefault(positiveDuration, 30_000),
+  /** Cap on any open period (default 5 min, or `recoveryTimeout` if larger). */
+  maxRecoveryTimeout: optional(positiveDuration),
+  /** Sliding window in which failures are counted (default 5 min). */
+  monitoringPeriod: withDefault(positiveDuration, 300_000),
+  /** Growth of the open period at each consecutive re-open (default 2). */
+  backoffMultiplier: withDefault(
+    rule(numberField, "between 1 and 1000", (n) => Number.isFinite(n) && n >= 1 && n <= 1000),
+    2
+  ),
+  /** Each open period is scaled by a factor in [1 - j, 1 + j] (default 0.1). */
+  backoffJitter: withDefault(rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1), 0.1),
+  /**
+   * Redis TTL of the circuit's state (default 10 min, or 2 × `maxRecoveryTimeout` if larger); must
+   * exceed `maxRecoveryTimeout × (1 + backoffJitter) + probeLease`.
+   */
+  stateTtl: optional(positiveDuration),
+  /** Redis TTL of fleet-wide metric buckets (default 24 h). */
+  metricsTtl: withDefault(positiveDuration, 86_400_000),
+  /** The protected service (default: the breaker's name). */
+  serviceName: optional(ServiceName),
+  /** This instance, in metrics and probe leases (default: one random id per process). */
+  instanceId: optional(ServiceName),
+  /** Concurrent half-open probes across the fleet (default `successThreshold`). */
+  halfOpenMaxProbes: optional(count),
+  /** How long a probe permit is held if its holder never reports (default 10 s). */
+  probeLease: withDefault(positiveDuration, 10_000),
+  /** How long an instance trusts its cached CLOSED state (default 1 s). */
+  stateCacheTtl: withDefault(boundedDuration, 1_000),
+  /** Bound on one store round trip (default 500 ms). */
+  storeTimeout: withDefault(positiveDuration, 500),
+  /** What to do when the store cannot be reached (default `"local"`). */
+  onStoreUnavailable: withDefault(literals("local", "fail-open", "fail-closed"), "local"),
+  /** Optional rate rule: open when failures / calls in the window reach this fraction, in (0, 1]. */
+  failureRateThreshold: optional(
     rule(numberField, "a fraction greater than 0 and at most 1", (n) => n > 0 && n <= 1)
   ),
-  minimumCalls: opt(positiveInt),
-  slowCallDuration: opt(positiveDuration),
-  isFailure: opt(Fn),
-  timeSource: opt(Literals("client", "server"))
+  /** Calls in the window before the rate rule applies (default 10). */
+  minimumCalls: withDefault(count, 10),
+  /** Optional: calls slower than this count as failures (their result is still returned). Needs `recordLatency`. */
+  slowCallDuration: optional(positiveDuration),
+  /**
+   * Whether each call's latency is measured and recorded (default `true`).
+   * `false` saves two clock reads and a histogram update per call; slow-call
+   * detection (`slowCallDuration`) needs it.
+   */
+  recordLatency: withDefault(booleanField, true),
+  /** Which errors count as failures (default: every error). Interruptions never count. */
+  isFailure: optional(Fn),
+  /**
+   * Where the Redis store takes `now` from (default: the store's own
+   * `timeSource`, itself `"server"` by default). `"server"`: Redis's clock,
+   * through the offset each instance learns from Redis `TIME`, so that no
+   * instance's clock, however wrong, changes what the fleet sees. `"client"`:
+   * the caller's `Clock` as it is (for `TestClock`-driven tests against
+   * Redis). The memory store always uses the caller's `Clock`.
+   */
+  timeSource: optional(literals("client", "server"))
 })
 
-const decodeInput = Schema.decodeUnknownEither(InputSchema, { errors: "all", onExcessProperty: "error" })
+type Encoded = Schema.Schema.Encoded<typeof Fields>
+type Decoded = Schema.Schema.Type<typeof Fields>
+type DerivedField = "maxRecoveryTimeout" | "stateTtl" | "halfOpenMaxProbes" | "serviceName"
 
-const formatIssues = (error: ParseResult.ParseError): Array<string> => {
-  const seen = new Set<string>()
-  const lines: Array<string> = []
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
-    const field = issue.path.map(String).join(".")
-    if (seen.has(field)) continue
-    seen.add(field)
-    if (issue._tag === "Unexpected") lines.push(`${field} is not a known field`)
-    else lines.push(field === "" ? `configuration ${issue.message}` : `${field} ${issue.message}`)
-  }
-  return lines
-}
-
-/** Drops fields whose value is `undefined`, which mean "use the default". */
-const definedFields = (input: object): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined) out[key] = value
-  }
-  return out
+/**
+ * What a user may pass to `CircuitBreaker.make`. Every field is optional;
+ * `undefined` means the default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Input<E = unknown>
+  extends Readonly<{ [K in Exclude<keyof Encoded, "isFailure">]?: Encoded[K] | undefined }>
+{
+  /** Which errors count as failures (default: every error). Interruptions never count. */
+  readonly isFailure?: ((error: E) => boolean) | undefined
 }
 
 /**
- * Decodes a configuration for the circuit `name`, synchronously. Returns the
- * config, or a `CircuitConfigError` naming every bad field and its rule.
+ * A decoded configuration: every field present (`undefined` for an optional
+ * one not given), durations in milliseconds.
  *
  * @since 0.1.0
- * @category decoding
+ * @category models
  */
-export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, CircuitConfigError> => {
+export interface CircuitConfig extends
+  Readonly<
+    {
+      [K in keyof Decoded]-?: K extends DerivedField ? Exclude<Decoded[K], undefined>
+        : {} extends Pick<Decoded, K> ? Decoded[K] | undefined
+        : Decoded[K]
+    }
+  >
+{}
+
+/**
+ * The defaults of every field (the original README's `DEFAULT_CONFIG`).
+ * `maxRecoveryTimeout` and `stateTtl` grow beyond theirs when other fields
+ * ask for it (see `Input`).
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults = {
+  ...Schema.decodeSync(Fields)({}),
+  maxRecoveryTimeout: 300_000,
+  stateTtl: 600_000
+} as const
+
+const decodeFields = decoder(Fields)
+
+const fieldNames = Object.keys(Fields.fields) as ReadonlyArray<keyof Decoded>
+
+/** The fields' defaults that depend on other fields, and the rules that tie fields together. */
+const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, ReadonlyArray<string>> => {
   const issues: Array<string> = []
-  const nameProblem = serviceNameProblem(name)
-  if (nameProblem !== undefined) issues.push(`service name ${nameProblem}`)
-  const shown = typeof name === "string" ? truncate(name) : describe(name)
-  if (input === null || typeof input !== "object" || Array.isArray(input)) {
-    issues.push(`configuration must be an object (got ${describe(input)})`)
-    return Either.left(new CircuitConfigError({ service: shown, issues }))
-  }
-  const decoded = decodeInput(definedFields(input))
-  if (Either.isLeft(decoded)) {
-    issues.push(...formatIssues(decoded.left))
-    return Either.left(new CircuitConfigError({ service: shown, issues }))
-  }
-  const i = decoded.right
-  const recoveryTimeout = i.recoveryTimeout ?? defaults.recoveryTimeout
-  const maxRecoveryTimeout = i.maxRecoveryTimeout ?? Math.max(defaults.maxRecoveryTimeout, recoveryTimeout)
-  const probeLease = i.probeLease ?? defaults.probeLease
-  const backoffJitter = i.backoffJitter ?? defaults.backoffJitter
+  const { backoffJitter, probeLease, recoveryTimeout } = fields
+  const maxRecoveryTimeout = fields.maxRecoveryTimeout ?? Math.max(defaults.maxRecoveryTimeout, recoveryTimeout)
   // an open period lasts up to maxRecoveryTimeout × (1 + jitter), then a probe holds its lease:
   // the state must outlive both, or an open circuit would be forgotten before its retry
   const longestOpen = Math.ceil(maxRecoveryTimeout * (1 + backoffJitter)) + probeLease
-  const stateTtl = i.stateTtl ?? Math.max(defaults.stateTtl, 2 * maxRecoveryTimeout, longestOpen + 1)
-  const successThreshold = i.successThreshold ?? defaults.successThreshold
+  const stateTtl = fields.stateTtl ?? Math.max(defaults.stateTtl, 2 * maxRecoveryTimeout, longestOpen + 1)
   if (maxRecoveryTimeout < recoveryTimeout) {
     issues.push(
       `maxRecoveryTimeout must be at least recoveryTimeout (got ${maxRecoveryTimeout} ms < ${recoveryTimeout} ms)`
@@ -445,30 +321,39 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
       `stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got ${stateTtl} ms <= ${longestOpen} ms)`
     )
   }
-  if (issues.length > 0) return Either.left(new CircuitConfigError({ service: shown, issues }))
+  if (fields.slowCallDuration !== undefined && !fields.recordLatency) {
+    issues.push("slowCallDuration needs recordLatency: true (got recordLatency: false)")
+  }
+  if (issues.length > 0) return Either.left(issues)
+  // every field present, `undefined` for an optional one not given
+  const config: Record<string, unknown> = {}
+  for (const field of fieldNames) config[field] = fields[field]
   return Either.right({
-    failureThreshold: i.failureThreshold ?? defaults.failureThreshold,
-    successThreshold,
-    recoveryTimeout,
+    ...config as Omit<CircuitConfig, DerivedField>,
     maxRecoveryTimeout,
-    monitoringPeriod: i.monitoringPeriod ?? defaults.monitoringPeriod,
-    backoffMultiplier: i.backoffMultiplier ?? defaults.backoffMultiplier,
-    backoffJitter,
     stateTtl,
-    metricsTtl: i.metricsTtl ?? defaults.metricsTtl,
-    serviceName: i.serviceName ?? name,
-    instanceId: i.instanceId,
-    halfOpenMaxProbes: i.halfOpenMaxProbes ?? successThreshold,
-    probeLease,
-    stateCacheTtl: i.stateCacheTtl ?? defaults.stateCacheTtl,
-    storeTimeout: i.storeTimeout ?? defaults.storeTimeout,
-    onStoreUnavailable: i.onStoreUnavailable ?? defaults.onStoreUnavailable,
-    failureRateThreshold: i.failureRateThreshold,
-    minimumCalls: i.minimumCalls ?? defaults.minimumCalls,
-    slowCallDuration: i.slowCallDuration,
-    isFailure: i.isFailure,
-    timeSource: i.timeSource
+    halfOpenMaxProbes: fields.halfOpenMaxProbes ?? fields.successThreshold,
+    serviceName: fields.serviceName ?? name
   })
+}
+
+/**
+ * Decodes a configuration for the circuit `name`, synchronously. Returns the
+ * config, or a `CircuitConfigError` naming every bad field and its rule.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, CircuitConfigError> => {
+  const nameProblem = serviceNameProblem(name)
+  const decoded = Either.flatMap(decodeFields(input), (fields) => derive(name, fields))
+  const issues = [
+    ...(nameProblem === undefined ? [] : [`service name ${nameProblem}`]),
+    ...(Either.isLeft(decoded) ? decoded.left : [])
+  ]
+  return issues.length === 0 && Either.isRight(decoded)
+    ? Either.right(decoded.right)
+    : Either.left(new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues }))
 }
 
 /**

@@ -17,33 +17,39 @@
  */
 import * as Config from "effect/Config"
 import type * as ConfigErrorModule from "effect/ConfigError"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { CircuitConfigError } from "./CircuitConfig.js"
+import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
+import { decoder, describe, durationMillis, literals, positiveInt, withDefault } from "./internal/configSchema.js"
 import * as ioredis from "./internal/ioredisClient.js"
 import * as optionalPeer from "./internal/optionalPeer.js"
 import * as internal from "./internal/redisStore.js"
 import * as upstash from "./internal/upstashClient.js"
 import * as RedisClient from "./RedisClient.js"
 
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Options {
+const Prefix = Schema.String.annotations({ message: (issue) => `must be a string (got ${describe(issue.actual)})` }).pipe(
+  Schema.filter((prefix) => prefix.length >= 1 && prefix.length <= 64 && !/[{}\s\u0000-\u001f\u007f]/.test(prefix), {
+    message: (issue) =>
+      `must be 1 to 64 characters without braces, spaces or control characters (got ${describe(issue.actual)})`
+  })
+)
+
+/** The store's options: each one's rule and default. */
+const OptionsSchema = Schema.Struct({
   /** Prefix of every key (default `"cb"`). Keys are `<prefix>:{<encoded name>}:state` and so on. */
-  readonly prefix?: string | undefined
+  prefix: withDefault(Prefix, internal.defaultPrefix),
   /**
    * The store's own breaker: after this many failed round trips in a row
    * (default 3), Redis is not called at all for `cooldown`.
    */
-  readonly unavailableAfter?: number | undefined
+  unavailableAfter: withDefault(positiveInt(maxCount), 3),
   /** How long store calls pause once Redis is deemed unavailable (default 5 s). */
-  readonly cooldown?: Duration.DurationInput | undefined
+  cooldown: withDefault(durationMillis({ infinite: false }), 5_000),
   /**
    * Where the scripts take `now` from, for circuits whose config does not
    * say. `"server"` (default): Redis's clock, through the offset each
@@ -52,7 +58,7 @@ export interface Options {
    * wrong, changes what the fleet sees. `"client"`: each caller's `Clock` as
    * it is: for tests that drive time with `TestClock` against Redis.
    */
-  readonly timeSource?: "client" | "server" | undefined
+  timeSource: withDefault(literals("server", "client"), "server"),
   /**
    * This instance's cache of a circuit (its last known state, batches) is
    * dropped after this long without a call, once nothing is batched or in
@@ -60,8 +66,20 @@ export interface Options {
    * in Redis; its next use costs one round trip. Default 10 minutes;
    * `Duration.infinity` keeps every cache.
    */
-  readonly idleTtl?: Duration.DurationInput | undefined
-}
+  idleTtl: withDefault(durationMillis({ infinite: true }), internal.defaultIdleTtl)
+})
+
+type Encoded = Schema.Schema.Encoded<typeof OptionsSchema>
+
+/**
+ * The store's options; every one is optional, `undefined` means the default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Readonly<{ [K in keyof Encoded]?: Encoded[K] | undefined }> {}
+
+const decodeOptions = decoder(OptionsSchema)
 
 /**
  * The key of a circuit's state hash, for operators: names are
@@ -84,9 +102,10 @@ export const registryKey = (options?: Options): string =>
   internal.registryKeyOf(options?.prefix ?? internal.defaultPrefix)
 
 /**
- * Makes the store. Needs a `RedisClient`; lives as long as the scope. A
- * prefix that is empty or holds `{`, `}` or control characters fails with a
- * `CircuitConfigError`.
+ * Makes the store. Needs a `RedisClient`; lives as long as the scope. Bad
+ * options (a prefix that is empty or holds `{`, `}`, spaces or control
+ * characters, an unknown field, …) fail with a `CircuitConfigError` naming
+ * each.
  *
  * @since 0.1.0
  * @category constructors
@@ -94,34 +113,12 @@ export const registryKey = (options?: Options): string =>
 export const make = (
   options?: Options
 ): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
-  Effect.suspend(() => {
-    const issues: Array<string> = []
-    const unavailableAfter = options?.unavailableAfter ?? 3
-    if (!Number.isInteger(unavailableAfter) || unavailableAfter < 1) {
-      issues.push(`unavailableAfter must be a positive integer (got ${String(unavailableAfter)})`)
-    }
-    const cooldown = Duration.decodeUnknown(options?.cooldown ?? "5 seconds")
-    const cooldownMillis = Option.isSome(cooldown) ? Duration.toMillis(cooldown.value) : NaN
-    if (!Number.isFinite(cooldownMillis) || (typeof options?.cooldown === "number" && options.cooldown < 0)) {
-      issues.push(`cooldown must be a finite, non-negative duration (got ${String(options?.cooldown)})`)
-    }
-    const timeSource = options?.timeSource ?? "server"
-    if (timeSource !== "server" && timeSource !== "client") {
-      issues.push(`timeSource must be "server" or "client" (got ${JSON.stringify(String(timeSource)).slice(0, 40)})`)
-    }
-    const idleTtl = Duration.decodeUnknown(options?.idleTtl ?? "10 minutes")
-    const idleTtlMillis = Option.isSome(idleTtl) ? Duration.toMillis(idleTtl.value) : NaN
-    if (Number.isNaN(idleTtlMillis) || idleTtlMillis < 0) {
-      issues.push(`idleTtl must be a non-negative duration (got ${String(options?.idleTtl)})`)
-    }
-    if (issues.length > 0) return Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues }))
-    return internal.make(options?.prefix ?? internal.defaultPrefix, {
-      unavailableAfter,
-      cooldown: cooldownMillis,
-      timeSource,
-      idleTtl: idleTtlMillis
+  Effect.suspend(() =>
+    Either.match(decodeOptions(options ?? {}), {
+      onLeft: (issues) => Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues })),
+      onRight: ({ prefix, ...rest }) => internal.make(prefix, rest)
     })
-  })
+  )
 
 /**
  * The store as a layer.

@@ -2,7 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { CircuitBreaker, CircuitConfig, CircuitStore } from "../src/index.js"
+import { redisServerScoped } from "./support/redisServer.js"
+import { tcpStore } from "./support/stores.js"
 
 const problems = (name: string, input: unknown): string => {
   const result = CircuitConfig.decodeEither(name, input)
@@ -27,8 +30,33 @@ describe("CircuitConfig", () => {
       metricsTtl: 86_400_000,
       serviceName: "svc",
       halfOpenMaxProbes: 3,
-      onStoreUnavailable: "local"
+      onStoreUnavailable: "local",
+      recordLatency: true
     })
+  })
+
+  it("every field is present in a decoded config, undefined for an optional one not given", () => {
+    const config = Either.getOrThrow(CircuitConfig.decodeEither("svc"))
+    for (const field of ["instanceId", "failureRateThreshold", "slowCallDuration", "isFailure", "timeSource"]) {
+      expect(config).toHaveProperty(field, undefined)
+    }
+    const isFailure = (error: unknown) => error !== "excused"
+    const given = Either.getOrThrow(CircuitConfig.decodeEither("svc", { isFailure, slowCallDuration: "2 seconds" }))
+    expect(given.isFailure).toBe(isFailure)
+    expect(given.slowCallDuration).toBe(2_000)
+  })
+
+  it("recordLatency: false switches latency off, and slow-call detection needs it on", () => {
+    expect(Either.getOrThrow(CircuitConfig.decodeEither("svc", { recordLatency: false })).recordLatency).toBe(false)
+    const message = problems("svc", { recordLatency: false, slowCallDuration: 1_000 })
+    expect(message).toContain("slowCallDuration needs recordLatency: true (got recordLatency: false)")
+    expect(problems("svc", { recordLatency: "no" })).toContain("recordLatency must be true or false (got \"no\")")
+  })
+
+  it("a bad field and a bad service name are reported together", () => {
+    const message = problems("", { failureThreshold: 0 })
+    expect(message).toContain("service name must not be empty")
+    expect(message).toContain("failureThreshold must be a positive integer")
   })
 
   it("durations accept milliseconds and Duration inputs", () => {
@@ -142,4 +170,39 @@ describe("CircuitConfig", () => {
       expect(error.service).toBe("svc")
       expect(error.issues).toEqual(["backoffJitter must be between 0 and 1 (got 3)"])
     }).pipe(Effect.provide(CircuitStore.layerMemory)))
+})
+
+describe("RedisCircuitStore options", () => {
+  it.scoped("every bad option is named with its rule, at once, and unknown ones are refused", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServerScoped()
+      const error = yield* Effect.flip(Layer.build(tcpStore(server, {
+        prefix: "a{b",
+        unavailableAfter: 0,
+        cooldown: "soon" as never,
+        timeSource: "local" as never,
+        idleTtl: -1,
+        ...{ prefixx: "cb" }
+      })))
+      if (error._tag !== "CircuitConfigError") throw error
+      expect(error.service).toBe("RedisCircuitStore")
+      expect(error.issues).toEqual([
+        "prefixx is not a known field",
+        "prefix must be 1 to 64 characters without braces, spaces or control characters (got \"a{b\")",
+        "unavailableAfter must be a positive integer at most 1000000000 (got 0)",
+        "cooldown must be a duration: milliseconds or a Duration such as \"30 seconds\" (got \"soon\")",
+        "timeSource must be one of \"server\", \"client\" (got \"local\")",
+        "idleTtl must not be negative (got -1)"
+      ])
+      // good values, Duration.infinity and undefined (the default) included, build the store
+      const store = yield* Layer.build(tcpStore(server, {
+        cooldown: Duration.seconds(1),
+        idleTtl: Duration.infinity,
+        unavailableAfter: undefined
+      }))
+      expect(Either.isRight(yield* Effect.either(Effect.flatMap(
+        CircuitBreaker.make("svc"),
+        (breaker) => breaker.protect(Effect.succeed(1))
+      ).pipe(Effect.provide(store))))).toBe(true)
+    }), 30_000)
 })

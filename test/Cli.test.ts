@@ -9,15 +9,13 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Redacted from "effect/Redacted"
 import { execFile } from "node:child_process"
 import { readFile } from "node:fs/promises"
-import { CircuitBreaker, CircuitBreakers, RedisCircuitStore } from "../src/index.js"
-import { IORedisClient } from "../src/ioredis.js"
-import { UpstashClient } from "../src/upstash.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { CircuitBreaker, CircuitBreakers } from "../src/index.js"
+import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
+import { freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
+import type { UpstashBridge } from "./support/upstashBridge.js"
 
 const root = new URL("..", import.meta.url).pathname
 const password = "cli-pass-9a7e1c"
@@ -53,31 +51,24 @@ let redis: RedisServer
 let secured: RedisServer
 let bridge: UpstashBridge
 
-beforeAll(async () => {
-  ;[redis, secured] = await Promise.all([startRedis(), startRedis({ password })])
-  bridge = await startUpstashBridge({ redisUrl: redis.url, token })
-}, 60_000)
+beforeAllScoped(Effect.gen(function*() {
+  ;[redis, secured] = yield* Effect.all([redisServerScoped(), redisServerScoped({ password })], { concurrency: 2 })
+  bridge = yield* upstashBridgeScoped(redis, token)
+}))
 
-afterAll(async () => {
+afterAll(() => {
   // no secret in any output of any test
   for (const output of outputs) {
     expect(output).not.toContain(password)
     expect(output).not.toContain(token)
   }
-  await bridge?.close()
-  await Promise.all([redis?.stop(), secured?.stop()])
 })
 
 /** Another "instance": a runtime with its own store on `prefix`, over TCP or the bridge. */
 const instance = (prefix: string, via: "tcp" | "upstash" = "tcp") =>
   ManagedRuntime.make(
     CircuitBreakers.layer({ defaults: { stateCacheTtl: 50 } }).pipe(
-      Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
-      Layer.provide(
-        via === "tcp"
-          ? IORedisClient.layer({ url: redis.url })
-          : UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
-      ),
+      Layer.provideMerge(via === "tcp" ? tcpStore(redis, { prefix }) : upstashStore(bridge, token, { prefix })),
       Layer.orDie
     )
   )

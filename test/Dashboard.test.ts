@@ -5,7 +5,7 @@
  * runtimes of their own (as other instances of a fleet would be) on the same
  * Redis prefix.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -14,14 +14,14 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
-import { CircuitBreakers, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreakers } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { contentSecurityPolicy, script } from "../src/internal/dashboard.js"
 import { keysOf, registryKeyOf } from "../src/internal/redisStore.js"
-import { IORedisClient } from "../src/ioredis.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
 import { seedCircuits } from "./support/seed.js"
-import { freshPrefix } from "./support/stores.js"
+import { freshPrefix, tcpStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
 
 const chromiumPath = "/usr/bin/chromium"
 const artifacts = join(process.cwd(), "test-artifacts")
@@ -29,9 +29,14 @@ const adminToken = "s3cret-admin"
 
 let server: RedisServer
 let browser: Browser
-beforeAll(async () => {
-  server = await startRedis()
-  browser = await chromium.launch({
+beforeAllScoped(Effect.gen(function*() {
+  server = yield* redisServerScoped()
+  browser = yield* Effect.acquireRelease(Effect.promise(() => launchChromium()), (browser) => Effect.promise(() => browser.close()))
+  yield* Effect.promise(() => mkdir(artifacts, { recursive: true }))
+}))
+
+const launchChromium = () =>
+  chromium.launch({
     executablePath: chromiumPath,
     args: [
       "--headless",
@@ -49,12 +54,6 @@ beforeAll(async () => {
       `cannot start Chromium at ${chromiumPath} (Debian's chromium package: apt-get install chromium; .ci/run does): ${String(error)}`
     )
   })
-  await mkdir(artifacts, { recursive: true })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
-})
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -109,8 +108,7 @@ const serve = async (handler: (request: Request) => Promise<Response>) => {
 const instance = (prefix: string, options?: CircuitBreakers.Options, url = server.url) =>
   ManagedRuntime.make(
     CircuitBreakers.layer(options).pipe(
-      Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
-      Layer.provide(IORedisClient.layer({ url }))
+      Layer.provideMerge(tcpStore({ url }, { prefix }))
     )
   )
 
@@ -123,7 +121,7 @@ const calls = (name: string, ok: number, failed: number) =>
 
 /** The Web handler of the routes under `/ops/cb`, on the Redis prefix, served over HTTP. */
 const dashboardServer = async (prefix: string, options: Partial<CircuitBreakerHttp.Options> = {}, url = server.url) => {
-  const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url })))
+  const store = tcpStore({ url }, { prefix })
   const web = CircuitBreakerHttp.toWebHandler(store, { basePath: "/ops/cb", ...options })
   const served = await serve(web.handler)
   let serving = true
@@ -232,7 +230,7 @@ const stateInRedis = (prefix: string, name: string) => server.cli("HGET", keysOf
 describe("dashboard routes", () => {
   it("serve the page with its CSP, the script and stylesheet beside it, and permissions; dashboard: false leaves them out", async () => {
     const prefix = freshPrefix()
-    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    const store = tcpStore(server, { prefix })
     const on = CircuitBreakerHttp.toWebHandler(store, { basePath: "/ops/cb", authorize })
     const off = CircuitBreakerHttp.toWebHandler(store, { basePath: "/ops/cb", dashboard: false })
     const get = (web: typeof on, path: string, headers: Record<string, string> = {}) =>

@@ -6,15 +6,14 @@
  * crypto), against the Upstash bridge. EdgeBundle.test.ts checks statically
  * that nothing on this path imports a Node built-in.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import { CircuitBreaker, CircuitStore, RedisCircuitStore } from "../src/index.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
-import { UpstashClient } from "../src/upstash.js"
+import { CircuitBreaker, CircuitStore } from "../src/index.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { upstashBridgeScoped, upstashStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
+import type { UpstashBridge } from "./support/upstashBridge.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 
 declare const EdgeRuntime: string | undefined
@@ -23,20 +22,12 @@ let server: RedisServer
 let bridge: UpstashBridge
 const token = "edge-token-51c0"
 
-beforeAll(async () => {
-  server = await startRedis()
-  bridge = await startUpstashBridge({ redisUrl: server.url, token })
-}, 60_000)
-afterAll(async () => {
-  await bridge?.close()
-  await server?.stop()
-})
+beforeAllScoped(Effect.gen(function*() {
+  server = yield* redisServerScoped()
+  bridge = yield* upstashBridgeScoped(server, token)
+}))
 
-const upstashStore = () =>
-  RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
-    Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })),
-    Layer.orDie
-  )
+const store = () => Layer.orDie(upstashStore(bridge, token))
 
 describe("under the Edge runtime", () => {
   it("runs in the edge-runtime environment", () => {
@@ -61,10 +52,10 @@ describe("under the Edge runtime", () => {
       yield* Effect.either(breaker.protect(Effect.fail("boom")))
       expect(yield* breaker.state).toBe("OPEN")
       expect(bridge.requests).toBeGreaterThan(before)
-    }).pipe(Effect.provide(upstashStore())))
+    }).pipe(Effect.provide(store())))
 
   it("the health and metrics Web handler", async () => {
-    const { handler, dispose } = CircuitBreakerHttp.toWebHandler(upstashStore())
+    const { handler, dispose } = CircuitBreakerHttp.toWebHandler(store())
     try {
       const health = await handler(new Request("http://edge.local/health"))
       expect(health.status).toBe(200)

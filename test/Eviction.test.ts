@@ -5,7 +5,7 @@
  * lost, and Effect's metric registry does not grow with per-tenant names.
  * Heap figures are in bench/eviction.bench.ts; here the sizes are counted.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -15,30 +15,22 @@ import {
   CircuitBreakerMetrics,
   CircuitBreakers,
   CircuitConfig,
-  CircuitStore,
-  RedisCircuitStore
+  CircuitStore
 } from "../src/index.js"
-import { IORedisClient } from "../src/ioredis.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { tcpStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
 
 let redis: RedisServer
-beforeAll(async () => {
-  redis = await startRedis()
-})
-afterAll(async () => {
-  await redis?.stop()
-})
+beforeAllScoped(Effect.gen(function*() {
+  redis = yield* redisServerScoped()
+}))
 
 let runs = 0
 const unique = (base: string) => `${base}-${process.pid}-${++runs}`
 const boom = Effect.fail(new Error("down"))
 
-const redisStore = () =>
-  RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
-    Layer.provide(IORedisClient.layer({ url: redis.url })),
-    Layer.orDie
-  )
+const redisStore = () => Layer.orDie(tcpStore(redis, { timeSource: "client" }))
 
 /** Touches `count` tenant circuits once each: one success, one failure. */
 const touchTenants = (base: string, count: number) =>

@@ -5,48 +5,59 @@
  * type-checked with the rest of the project (`npm run typecheck`), so none
  * can rot.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
-import { createServer, type Server } from "node:http"
+import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { promisify } from "node:util"
 import { CircuitBreakers } from "../src/index.js"
 import { configureCircuitBreakers, disposeCircuitBreakers } from "../src/promise.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
+import type { UpstashBridge } from "./support/upstashBridge.js"
 
 let redis: RedisServer
 let bridge: UpstashBridge
-let upstream: Server
 let upstreamUrl = ""
 let upstreamStatus = 200
 let upstreamCalls = 0
 const token = "examples-token-77a1"
 
-beforeAll(async () => {
-  redis = await startRedis()
-  bridge = await startUpstashBridge({ redisUrl: redis.url, token })
-  upstream = createServer((request, response) => {
-    upstreamCalls++
-    response.writeHead(upstreamStatus, { "content-type": "application/json" })
-    response.end(JSON.stringify({ items: ["a", "b"], path: request.url }))
-  })
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve))
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/items`
-  process.env.UPSTASH_REDIS_REST_URL = bridge.url
-  process.env.UPSTASH_REDIS_REST_TOKEN = token
-}, 60_000)
+/** A local HTTP upstream answering `upstreamStatus` with a JSON body. */
+const upstreamScoped = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const upstream = createServer((request, response) => {
+      upstreamCalls++
+      response.writeHead(upstreamStatus, { "content-type": "application/json" })
+      response.end(JSON.stringify({ items: ["a", "b"], path: request.url }))
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve))
+    return upstream
+  }),
+  (upstream) => Effect.promise(() => new Promise((resolve) => upstream.close(resolve)))
+)
 
-afterAll(async () => {
-  delete process.env.UPSTASH_REDIS_REST_URL
-  delete process.env.UPSTASH_REDIS_REST_TOKEN
-  await disposeCircuitBreakers()
-  await new Promise((resolve) => upstream?.close(resolve))
-  await bridge?.close()
-  await redis?.stop()
-})
+// released in reverse: the Promise API's breakers first, while Redis still answers
+beforeAllScoped(Effect.gen(function*() {
+  redis = yield* redisServerScoped()
+  bridge = yield* upstashBridgeScoped(redis, token)
+  const upstream = yield* upstreamScoped
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/items`
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      process.env.UPSTASH_REDIS_REST_URL = bridge.url
+      process.env.UPSTASH_REDIS_REST_TOKEN = token
+    }),
+    () =>
+      Effect.sync(() => {
+        delete process.env.UPSTASH_REDIS_REST_URL
+        delete process.env.UPSTASH_REDIS_REST_TOKEN
+      })
+  )
+  yield* Effect.addFinalizer(() => Effect.promise(() => disposeCircuitBreakers()))
+}))
 
 describe("examples", () => {
   it("nextjs-route.ts: 200 while the catalog is up; its 5xx count; then 503 with Retry-After", async () => {

@@ -26,7 +26,8 @@
  *   bursts is held against the open count Redis kept (each failed episode re-opens with k + 1),
  *   and the number of requests in flight at once is held to halfOpenMaxProbes too.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, afterEach, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -34,7 +35,8 @@ import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
 import { RedisCircuitStore } from "../src/index.js"
 import type { WorkerEvent, WorkerOptions } from "./support/fleetWorker.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { beforeAllScoped } from "./support/suite.js"
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url))
 const workerScript = fileURLToPath(new URL("./support/fleetWorker.ts", import.meta.url))
@@ -256,10 +258,13 @@ let redis: Redis
 let dependency: Dependency | undefined
 let prefixes = 0
 
-beforeAll(async () => {
-  server = await startRedis()
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 })
-}, 60_000)
+beforeAllScoped(Effect.gen(function*() {
+  server = yield* redisServerScoped()
+  redis = yield* Effect.acquireRelease(
+    Effect.sync(() => new Redis(server.url, { maxRetriesPerRequest: 1 })),
+    (redis) => Effect.sync(() => redis.disconnect())
+  )
+}))
 
 afterEach(async () => {
   killAll()
@@ -267,10 +272,8 @@ afterEach(async () => {
   dependency = undefined
 })
 
-afterAll(async () => {
+afterAll(() => {
   killAll()
-  redis?.disconnect()
-  await server?.stop()
 })
 
 const N = 5
@@ -335,8 +338,9 @@ const waitForFirstOpen = async (fleet: Fleet): Promise<StateSample> => {
   return sample!
 }
 
-/** Lets the fleet run healthy for a while and checks nothing moved. */
-const healthyWarmUp = async (fleet: Fleet) => {
+/** Starts the fleet, lets it run healthy for a while and checks nothing moved. */
+const startHealthyFleet = async (config: WorkerOptions["config"]): Promise<Fleet> => {
+  const fleet = await startFleet(config)
   // a loaded 2-core machine may take a while to get a fresh process going: wait for its calls
   await waitUntil("every worker to reach the healthy dependency 10 times", 10_000, () =>
     fleet.workers.every((w) => fleet.dep.arrivals.filter((a) => a.worker === w.id).length >= 10))
@@ -347,6 +351,7 @@ const healthyWarmUp = async (fleet: Fleet) => {
   for (const w of fleet.workers) {
     expect(w.transitions(), `worker ${w.id} saw no transition while healthy`).toEqual([])
   }
+  return fleet
 }
 
 const finalsOf = (workers: ReadonlyArray<Worker>) =>
@@ -369,9 +374,8 @@ describe("a fleet of processes sharing one circuit in Redis", () => {
       stateCacheTtl: 75,
       storeTimeout: 2_000
     }
-    const fleet = await startFleet(config)
+    const fleet = await startHealthyFleet(config)
     const { dep, workers } = fleet
-    await healthyWarmUp(fleet)
 
     // --- the dependency dies --------------------------------------------------------------
     dep.deadDelay = 100
@@ -489,9 +493,8 @@ describe("a fleet of processes sharing one circuit in Redis", () => {
       stateCacheTtl: 75,
       storeTimeout: 2_000
     }
-    const fleet = await startFleet(config)
+    const fleet = await startHealthyFleet(config)
     const { dep, workers } = fleet
-    await healthyWarmUp(fleet)
 
     // the dependency dies; once the fleet is open, the first call to reach it after retryAt
     // (necessarily a probe) hangs, and its sender is SIGKILLed at once: it dies holding the permit

@@ -3,7 +3,7 @@
  * through @effect/opentelemetry, and `protectTraced` makes one span per call with the decision
  * and the state. Real OTel SDK (its in-memory exporters), a real redis-server for the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { AggregationTemporality, DataPointType, InMemoryMetricExporter, type MetricData } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
@@ -11,28 +11,22 @@ import * as Layer from "effect/Layer"
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { attributes, layerTelemetry, protectTraced } from "../examples/opentelemetry.js"
-import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
-import { IORedisClient } from "../src/ioredis.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
+import { CircuitBreaker } from "../src/index.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { tcpStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
 
 let redis: RedisServer
 let names = 0
 /** Metrics are global: every test uses circuits of its own. */
 const unique = (base: string) => `${base}-${process.pid}-${++names}`
 
-beforeAll(async () => {
-  redis = await startRedis()
-})
-afterAll(async () => {
-  await redis?.stop()
-})
+beforeAllScoped(Effect.gen(function*() {
+  redis = yield* redisServerScoped()
+}))
 
 const store = (url: string, commandTimeout?: number) =>
-  RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
-    Layer.provide(IORedisClient.layer({ url, ...(commandTimeout === undefined ? {} : { commandTimeout }) })),
-    Layer.orDie
-  )
+  Layer.orDie(tcpStore({ url }, {}, commandTimeout === undefined ? {} : { commandTimeout }))
 
 const exported = (exporter: InMemoryMetricExporter): Array<MetricData> =>
   exporter.getMetrics().flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics))

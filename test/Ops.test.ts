@@ -7,21 +7,20 @@
  *
  * Needs `promtool` on PATH (Debian: `apt-get install prometheus`; `.ci/run` installs it).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import { execFile } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml"
-import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreaker } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
-import { UpstashClient } from "../src/upstash.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { freshPrefix, upstashBridgeScoped, upstashStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
+import type { UpstashBridge } from "./support/upstashBridge.js"
 
 const ops = join(import.meta.dirname, "..", "examples", "ops")
 const rulesFile = join(ops, "alerts.yml")
@@ -70,15 +69,14 @@ let exported: Exported
 let prometheusText = ""
 const token = "ops-test-token-5d1e"
 
+beforeAllScoped(Effect.gen(function*() {
+  redis = yield* redisServerScoped()
+  bridge = yield* upstashBridgeScoped(redis, token)
+}))
+
 beforeAll(async () => {
-  redis = await startRedis()
-  bridge = await startUpstashBridge({ redisUrl: redis.url, token })
   const prefix = freshPrefix()
-  const store = () =>
-    RedisCircuitStore.layer({ prefix }).pipe(
-      Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })),
-      Layer.orDie
-    )
+  const store = () => Layer.orDie(upstashStore(bridge, token, { prefix }))
   // one "instance" runs breakers: successes, failures until OPEN, a rejection, and a store error
   await Effect.runPromise(
     Effect.gen(function*() {
@@ -107,11 +105,6 @@ beforeAll(async () => {
   }
   exported = exportedFrom(prometheusText)
 }, 60_000)
-
-afterAll(async () => {
-  await bridge?.close()
-  await redis?.stop()
-})
 
 // ---------------------------------------------------------------------------
 // PromQL: the metric names and labels an expression uses

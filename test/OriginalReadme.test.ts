@@ -20,6 +20,7 @@
  */
 import { Redis } from "@upstash/redis"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { vi } from "vitest"
@@ -36,9 +37,10 @@ import {
   type PersistentCircuitBreakerConfig,
   withCircuitBreaker
 } from "../src/promise.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
+import type { UpstashBridge } from "./support/upstashBridge.js"
 
 const TOKEN = "readme-test-token-7f3a1b"
 const STRIPE_KEY = "sk_test_readme_4242"
@@ -93,10 +95,13 @@ let deadBridge: UpstashBridge
 /** The README's module-level `redis` (Quick Start, examples 3 and 5). */
 let redis: Redis
 
+beforeAllScoped(Effect.gen(function*() {
+  server = yield* redisServerScoped()
+  bridge = yield* upstashBridgeScoped(server, TOKEN)
+  deadBridge = yield* upstashBridgeScoped(server, TOKEN)
+}))
+
 beforeAll(async () => {
-  server = await startRedis()
-  bridge = await startUpstashBridge({ redisUrl: server.url, token: TOKEN })
-  deadBridge = await startUpstashBridge({ redisUrl: server.url, token: TOKEN })
   deadBridge.injectFault({ type: "http", status: 500, body: JSON.stringify({ error: "ERR bridge: redis is down" }) })
   await new Promise<void>((resolve) => api.server.listen(0, "127.0.0.1", resolve))
   api.url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`
@@ -112,9 +117,6 @@ afterAll(async () => {
   delete process.env.UPSTASH_REDIS_REST_TOKEN
   delete process.env.STRIPE_KEY
   await new Promise<void>((resolve) => api.server.close(() => resolve()))
-  await deadBridge?.close()
-  await bridge?.close()
-  await server?.stop()
 })
 
 let prefix = ""

@@ -18,9 +18,8 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
-import { IORedisClient } from "../src/ioredis.js"
-import { type SentinelGroup, startSentinelGroup } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
+import { sentinelGroupScoped } from "./support/redisServer.js"
+import { freshPrefix, sentinelStore } from "./support/stores.js"
 
 const STORE_TIMEOUT = 300
 /** Room for a GC pause or a late timer on a loaded two-core machine. */
@@ -43,15 +42,9 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string => {
 describe("Redis Sentinel failover", () => {
   it.scopedLive("the primary killed under load: bounded calls, local protection, admin hold kept, the fleet resumes on the new primary", () =>
     Effect.gen(function*() {
-      const group: SentinelGroup = yield* Effect.acquireRelease(
-        Effect.promise(() => startSentinelGroup({ replicas: 1, sentinels: 3, downAfterMs: 500 })),
-        (g) => Effect.promise(() => g.stop())
-      )
+      const group = yield* sentinelGroupScoped({ replicas: 1, sentinels: 3, downAfterMs: 500 })
       const prefix = freshPrefix()
-      const client = () =>
-        IORedisClient.layer({ sentinels: group.sentinelNodes, masterName: group.masterName, commandTimeout: 2_000 })
-      const store = () =>
-        RedisCircuitStore.layer({ prefix, cooldown: 300 }).pipe(Layer.provide(client()), Layer.orDie)
+      const store = () => Layer.orDie(sentinelStore(group, { prefix, cooldown: 300 }, { commandTimeout: 2_000 }))
       const context = yield* Layer.build(store())
       const config = {
         storeTimeout: STORE_TIMEOUT,

@@ -8,8 +8,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { afterAll, beforeAll } from "vitest"
-import { type RedisServer, startCluster, startRedis } from "./support/redisServer.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { beforeAll } from "vitest"
+import { CircuitBreaker } from "../src/index.js"
+import { type RedisServer, redisServerScoped, startCluster, startRedis } from "./support/redisServer.js"
+import { tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
+import { beforeAllScoped } from "./support/suite.js"
 import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
 
 /** An ioredis client that gives up quickly, so failures show up as errors rather than hangs. */
@@ -180,9 +185,12 @@ describe("upstashBridge", () => {
   /** All defaults: JSON deserialization, auto-pipelining, 5 retries. */
   let auto: Upstash
 
-  beforeAll(async () => {
-    server = await startRedis()
-    bridge = await startUpstashBridge({ redisUrl: server.url, token })
+  beforeAllScoped(Effect.gen(function*() {
+    server = yield* redisServerScoped()
+    bridge = yield* upstashBridgeScoped(server, token)
+  }))
+
+  beforeAll(() => {
     raw = new Upstash({ url: bridge.url, token, automaticDeserialization: false, retry: { retries: 0 } })
     direct = new Upstash({
       url: bridge.url,
@@ -192,11 +200,6 @@ describe("upstashBridge", () => {
       retry: { retries: 0 }
     })
     auto = new Upstash({ url: bridge.url, token })
-  })
-
-  afterAll(async () => {
-    await bridge?.close()
-    await server?.stop()
   })
 
   /** A request straight to the bridge, to look at the wire format. */
@@ -461,6 +464,26 @@ describe("upstashBridge", () => {
       await own.stop()
     }
   })
+})
+
+describe("scoped helpers", () => {
+  it.live("redisServerScoped, upstashBridgeScoped and tcpStore: a store that works, every process gone with the scope", () =>
+    Effect.gen(function*() {
+      const token = "scoped-token"
+      const [server, bridge] = yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        const bridge = yield* upstashBridgeScoped(server, token)
+        for (const store of [tcpStore(server, { prefix: "scoped" }), upstashStore(bridge, token, { prefix: "scoped" })]) {
+          const breaker = yield* CircuitBreaker.make("svc").pipe(Effect.provide(Layer.orDie(store)))
+          expect(yield* breaker.protect(Effect.succeed("ok"))).toBe("ok")
+        }
+        expect(yield* Effect.promise(() => server.cli("EXISTS", "scoped:circuits"))).toBe("1")
+        return [server, bridge] as const
+      }))
+      expect(server.running).toBe(false)
+      expect(existsSync(server.dir)).toBe(false)
+      yield* Effect.promise(() => expect(fetch(bridge.url)).rejects.toThrow())
+    }), 30_000)
 })
 
 describe("startCluster", () => {

@@ -32,14 +32,76 @@ export interface IORedisConnection {
 }
 
 /**
+ * The part of an ioredis `Cluster` this client uses besides the connection:
+ * its map of slots to nodes (`"host:port"`, the master first).
+ *
+ * @internal
+ */
+export interface IORedisCluster extends IORedisConnection {
+  readonly slots: ReadonlyArray<ReadonlyArray<string> | undefined>
+}
+
+/**
  * The part of the `ioredis` module this client uses.
  *
  * @internal
  */
 export interface IORedisModule {
   readonly Redis: new(...args: [url: string, options: object] | [options: object]) => IORedisConnection
-  readonly Cluster: new(nodes: Array<{ host: string; port: number }>, options: object) => IORedisConnection
+  readonly Cluster: new(nodes: Array<{ host: string; port: number }>, options: object) => IORedisCluster
 }
+
+// ---------------------------------------------------------------------------
+// Redis Cluster: slots
+// ---------------------------------------------------------------------------
+
+/** CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with, by table. */
+const crc16Table = (() => {
+  const table = new Uint16Array(256)
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+    table[i] = crc
+  }
+  return table
+})()
+
+const utf8 = new TextEncoder()
+
+/**
+ * The cluster slot of `key`, as `CLUSTER KEYSLOT` computes it: CRC16 of the
+ * key's hash tag (the part between the first `{` and the next `}`, when not
+ * empty) or of the whole key, modulo 16384.
+ *
+ * @internal
+ */
+export const keySlot = (key: string): number => {
+  const open = key.indexOf("{")
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1)
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key
+  let crc = 0
+  for (const byte of utf8.encode(hashed)) crc = ((crc << 8) & 0xffff) ^ crc16Table[((crc >> 8) ^ byte) & 0xff]!
+  return crc & 0x3fff
+}
+
+const scriptCalls = new Set(["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"])
+
+/**
+ * The key that places a command in the cluster: the first of `KEYS` for a
+ * script or function call, else the first argument. A command whose key sits
+ * elsewhere may land in the wrong group: its node then refuses the group and
+ * the group's commands go one by one.
+ */
+const firstKey = (command: ReadonlyArray<string>): string | undefined =>
+  scriptCalls.has(command[0]!.toUpperCase())
+    ? Number(command[2]) > 0 ? command[3] : undefined
+    : command[1]
+
+/** Replies that say the command did not run, and that ioredis's `call` follows or retries. */
+const redirected = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /
+
+/** What ioredis refuses before it sends anything: keys of one pipeline on several nodes. */
+const crossNode = /should belong to the same slot/
 
 const describeUrl = (url: string): string => {
   try {
@@ -133,26 +195,84 @@ export const make = (
       const error = classify(cause, secrets)
       return error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
     }
-    return RedisClient.of({
-      description,
-      send: (command) =>
-        Effect.tryPromise({
-          try: () => client.call(command[0]!, ...command.slice(1)),
-          catch: failure
-        }),
-      // a Cluster pipeline must stay within one node: there, commands go one by one
-      pipeline: options.cluster !== undefined ? undefined : (commands) =>
-        Effect.tryPromise({
-          try: () => {
-            const pipeline = client.pipeline()
-            for (const command of commands) pipeline.call(command[0]!, ...command.slice(1))
-            return pipeline.exec()
-          },
-          catch: failure
-        }).pipe(
-          Effect.map((replies) =>
-            (replies ?? []).map(([error, reply]) => error === null ? Either.right(reply) : Either.left(classify(error, secrets)))
+    const call = (command: ReadonlyArray<string>) =>
+      Effect.tryPromise({
+        try: () => client.call(command[0]!, ...command.slice(1)),
+        catch: failure
+      })
+    /** One pipeline on the connection (a Cluster's: all its keys on one node). */
+    const exec = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+      Effect.tryPromise({
+        try: () => {
+          const pipeline = client.pipeline()
+          for (const command of commands) pipeline.call(command[0]!, ...command.slice(1))
+          return pipeline.exec()
+        },
+        catch: (cause) => cause
+      }).pipe(
+        Effect.map((replies) =>
+          (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
+            error === null ? Either.right(reply) : Either.left(error)
           )
         )
+      )
+    const pipeline = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+      exec(commands).pipe(
+        Effect.mapError(failure),
+        Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
+      )
+    return RedisClient.of({
+      description,
+      send: call,
+      pipeline: options.cluster === undefined ? pipeline : clusterPipeline(client as IORedisCluster, exec, call, failure)
     })
+  })
+
+/**
+ * A Cluster pipeline must keep to one node: the commands are grouped by the
+ * node that serves the slot of their key, one pipeline per node runs (all at
+ * once), and the replies come back in the order of the commands. A command a
+ * node redirects (`MOVED`, `ASK` during a resharding, `TRYAGAIN`,
+ * `CLUSTERDOWN`) did not run: it is sent again alone, and ioredis follows the
+ * redirection. A group ioredis refuses because the slots moved between the
+ * grouping and the send goes one command at a time.
+ */
+const clusterPipeline = (
+  cluster: IORedisCluster,
+  exec: (
+    commands: ReadonlyArray<ReadonlyArray<string>>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<unknown, Error>>, unknown>,
+  call: (command: ReadonlyArray<string>) => Effect.Effect<unknown, RedisClientError>,
+  failure: (cause: unknown) => RedisClientError
+) =>
+(commands: ReadonlyArray<ReadonlyArray<string>>) =>
+  Effect.suspend(() => {
+    const groups = new Map<string, Array<number>>()
+    commands.forEach((command, i) => {
+      const key = firstKey(command)
+      const node = key === undefined ? "any" : cluster.slots[keySlot(key)]?.join(";") ?? "unknown"
+      const group = groups.get(node)
+      if (group === undefined) groups.set(node, [i])
+      else group.push(i)
+    })
+    const replies = new Array<Either.Either<unknown, RedisClientError>>(commands.length)
+    const alone = (i: number) => Effect.either(call(commands[i]!))
+    return Effect.forEach(groups.values(), (group) =>
+      exec(group.map((i) => commands[i]!)).pipe(
+        Effect.flatMap((answers) =>
+          Effect.forEach(group, (i, n): Effect.Effect<Either.Either<unknown, RedisClientError>> => {
+            const answer = answers[n]!
+            if (Either.isRight(answer)) return Effect.succeed(Either.right(answer.right))
+            return redirected.test(answer.left.message)
+              ? alone(i)
+              : Effect.succeed(Either.left(failure(answer.left)))
+          }, { concurrency: "unbounded" })
+        ),
+        Effect.catchAll((cause) =>
+          cause instanceof Error && crossNode.test(cause.message)
+            ? Effect.forEach(group, alone, { concurrency: "unbounded" })
+            : Effect.fail(failure(cause))
+        ),
+        Effect.map((answers) => group.forEach((i, n) => (replies[i] = answers[n]!)))
+      ), { concurrency: "unbounded", discard: true }).pipe(Effect.as(replies as ReadonlyArray<Either.Either<unknown, RedisClientError>>))
   })

@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Effect from "effect/Effect"
 
 /** Options for {@link startRedis}. */
 export interface RedisServerOptions {
@@ -394,6 +395,10 @@ export const startRedis = async (options: RedisServerOptions = {}): Promise<Redi
   throw lastError
 }
 
+/** {@link startRedis} as a resource of the scope: the server stops when the scope closes. */
+export const redisServerScoped = (options: RedisServerOptions = {}) =>
+  Effect.acquireRelease(Effect.promise(() => startRedis(options)), (server) => Effect.promise(() => server.stop()))
+
 /** Polls `CLUSTER INFO` on every node until all report `cluster_state:ok`. */
 const waitForClusterOk = async (nodes: ReadonlyArray<RedisServer>, timeoutMs: number): Promise<void> => {
   const deadline = Date.now() + timeoutMs
@@ -409,17 +414,18 @@ const waitForClusterOk = async (nodes: ReadonlyArray<RedisServer>, timeoutMs: nu
 }
 
 /**
- * Starts `masters` (at least 3) cluster-enabled servers, joins them with
- * `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes`, and waits until every node
- * reports `cluster_state:ok`.
+ * Starts `masters` (at least 3) cluster-enabled servers and `replicas` replicas of each, joins
+ * them with `redis-cli --cluster create ... --cluster-replicas <replicas> --cluster-yes`, and
+ * waits until every node reports `cluster_state:ok` and every replica has synced.
  */
 export const startCluster = async (
   masters = 3,
-  options: Omit<RedisServerOptions, "cluster"> = {}
+  options: Omit<RedisServerOptions, "cluster"> & { readonly replicas?: number } = {}
 ): Promise<RedisCluster> => {
   if (masters < 3) throw new Error(`a Redis cluster needs at least 3 masters, got ${masters}`)
+  const { replicas = 0, ...serverOptions } = options
   const started = await Promise.allSettled(
-    Array.from({ length: masters }, () => startRedis({ ...options, cluster: true }))
+    Array.from({ length: masters * (1 + replicas) }, () => startRedis({ ...serverOptions, cluster: true }))
   )
   const nodes = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []))
   const stop = async () => {
@@ -432,10 +438,18 @@ export const startCluster = async (
     await first.cli(
       "--cluster", "create",
       ...nodes.map((node) => `${HOST}:${node.port}`),
-      "--cluster-replicas", "0",
+      "--cluster-replicas", String(replicas),
       "--cluster-yes"
     )
     await waitForClusterOk(nodes, 20_000)
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const roles = await Promise.all(nodes.map((node) => node.cli("INFO", "replication")))
+      const replicaRoles = roles.filter((info) => /role:slave/.test(info))
+      if (replicaRoles.length === masters * replicas && replicaRoles.every((info) => /master_link_status:up/.test(info))) break
+      if (Date.now() > deadline) throw new Error("the cluster's replicas did not sync in 20 s")
+      await sleep(50)
+    }
   } catch (error) {
     await stop()
     throw error
@@ -446,6 +460,14 @@ export const startCluster = async (
     stop
   }
 }
+
+/** {@link startSentinelGroup} as a resource of the scope: every server stops when the scope closes. */
+export const sentinelGroupScoped = (options: Parameters<typeof startSentinelGroup>[0] = {}) =>
+  Effect.acquireRelease(Effect.promise(() => startSentinelGroup(options)), (group) => Effect.promise(() => group.stop()))
+
+/** {@link startCluster} as a resource of the scope: every node stops when the scope closes. */
+export const clusterScoped = (...args: Parameters<typeof startCluster>) =>
+  Effect.acquireRelease(Effect.promise(() => startCluster(...args)), (cluster) => Effect.promise(() => cluster.stop()))
 
 /** A primary, its replicas and the Sentinels watching them. */
 export interface SentinelGroup {

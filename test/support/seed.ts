@@ -2,13 +2,13 @@
  * Test and bench support for big fleets: many circuits written straight into
  * Redis, in the format `lua/circuit.lua` writes (`circuitFields`: the
  * circuit's hash with its config, and the registry sorted set), one pipeline
- * per 1,000 circuits; and
- * a `RedisClient` that counts its round trips.
+ * per 1,000 circuits (on a Cluster, one per circuit: its keys share a slot);
+ * and a `RedisClient` that counts its round trips.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { Redis } from "ioredis"
+import { Cluster, Redis } from "ioredis"
 import { CircuitConfig, RedisClient } from "../../src/index.js"
 import { circuitFields, keysOf, registryKeyOf, scriptArgs } from "../../src/internal/redisStore.js"
 
@@ -53,10 +53,11 @@ const seededArgs = scriptArgs(Either.getOrThrow(CircuitConfig.decodeEither("seed
 /**
  * Writes `count` circuits named `<name>-<n>` (zero-padded to `width` digits,
  * by default as many as `count - 1` has); every `openEvery`-th is OPEN, and
- * so is every name in `open`.
+ * so is every name in `open`. `target` is a server's URL, or the startup
+ * nodes of a Cluster.
  */
 export const seedCircuits = async (
-  redisUrl: string,
+  target: string | ReadonlyArray<{ readonly host: string; readonly port: number }>,
   prefix: string,
   count: number,
   options: {
@@ -66,32 +67,45 @@ export const seedCircuits = async (
     readonly width?: number
   } = {}
 ): Promise<ReadonlyArray<string>> => {
-  const redis = new Redis(redisUrl)
+  const redis = typeof target === "string" ? new Redis(target) : new Cluster([...target])
   try {
     const [seconds] = await redis.time()
     const now = Number(seconds) * 1000
     const width = options.width ?? String(count - 1).length
     const names = Array.from({ length: count }, (_, i) => `${options.name ?? "tenant"}-${String(i).padStart(width, "0")}`)
+    const write = (pipeline: ReturnType<Redis["pipeline"]>, i: number) => {
+      const open = (options.openEvery !== undefined && i % options.openEvery === 0) ||
+        (options.open?.includes(names[i]!) ?? false)
+      const [state] = keysOf(prefix, names[i]!)
+      pipeline.hset(state, circuitFields(seededArgs, {
+        state: open ? "OPEN" : "CLOSED",
+        version: open ? 1 : 0,
+        openCount: 0,
+        openedAt: open ? now : 0,
+        retryAt: open ? now + 600_000 : 0,
+        changedAt: now,
+        writtenAt: now,
+        halfOpenSuccesses: 0
+      }))
+      pipeline.pexpire(state, 1_200_000)
+    }
     for (let start = 0; start < count; start += 1_000) {
-      const pipeline = redis.pipeline()
-      for (let i = start; i < Math.min(count, start + 1_000); i++) {
-        const open = (options.openEvery !== undefined && i % options.openEvery === 0) ||
-          (options.open?.includes(names[i]!) ?? false)
-        const [state] = keysOf(prefix, names[i]!)
-        pipeline.hset(state, circuitFields(seededArgs, {
-          state: open ? "OPEN" : "CLOSED",
-          version: open ? 1 : 0,
-          openCount: 0,
-          openedAt: open ? now : 0,
-          retryAt: open ? now + 600_000 : 0,
-          changedAt: now,
-          writtenAt: now,
-          halfOpenSuccesses: 0
+      const chunk = Array.from({ length: Math.min(count, start + 1_000) - start }, (_, n) => start + n)
+      if (redis instanceof Cluster) {
+        await Promise.all(chunk.map((i) => {
+          const pipeline = redis.pipeline()
+          write(pipeline, i)
+          return pipeline.exec()
         }))
-        pipeline.pexpire(state, 1_200_000)
-        pipeline.zadd(registryKeyOf(prefix), now, names[i]!)
+        await redis.zadd(registryKeyOf(prefix), ...chunk.flatMap((i) => [now, names[i]!]))
+      } else {
+        const pipeline = redis.pipeline()
+        for (const i of chunk) {
+          write(pipeline, i)
+          pipeline.zadd(registryKeyOf(prefix), now, names[i]!)
+        }
+        await pipeline.exec()
       }
-      await pipeline.exec()
     }
     return names
   } finally {

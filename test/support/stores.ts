@@ -4,11 +4,15 @@
  * the bridge). Each case gives a fresh, empty store per test: the Redis cases
  * share one server and isolate tests by key prefix. The suites drive time with
  * `TestClock`, so the Redis cases run on the caller's clock (`timeSource: "client"`).
+ *
+ * Also the pieces other suites build their stores from: an Upstash bridge as
+ * a resource of the scope, and a Redis store over ioredis or over the bridge.
  */
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { CircuitStore, RedisCircuitStore } from "../../src/index.js"
-import { type RedisCluster, type RedisServer, startCluster, startRedis } from "./redisServer.js"
+import { type RedisCluster, type RedisServer, type SentinelGroup, startCluster, startRedis } from "./redisServer.js"
 import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
 import { UpstashClient } from "../../src/upstash.js"
 import { IORedisClient } from "../../src/ioredis.js"
@@ -21,6 +25,53 @@ export interface StoreCase {
   /** A layer with an empty store, isolated from every other test. */
   readonly fresh: () => Layer.Layer<CircuitStore.CircuitStore>
 }
+
+/** {@link startUpstashBridge} in front of `server`, as a resource of the scope: it closes with the scope. */
+export const upstashBridgeScoped = (server: { readonly url: string }, token: string) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
+    (bridge) => Effect.promise(() => bridge.close())
+  )
+
+/**
+ * The Redis store over ioredis on `server` (by default on a fresh prefix),
+ * with the client's options `client`.
+ */
+export const tcpStore = (
+  server: { readonly url: string },
+  options: RedisCircuitStore.Options = {},
+  client: Omit<IORedisClient.Options, "url"> = {}
+) =>
+  RedisCircuitStore.layer({ prefix: freshPrefix(), ...options }).pipe(
+    Layer.provide(IORedisClient.layer({ url: server.url, ...client }))
+  )
+
+/**
+ * The Redis store over ioredis following the Sentinels of `group` (by
+ * default on a fresh prefix), with the client's options `client`.
+ */
+export const sentinelStore = (
+  group: SentinelGroup,
+  options: RedisCircuitStore.Options = {},
+  client: Omit<IORedisClient.Options, "sentinels" | "masterName"> = {}
+) =>
+  RedisCircuitStore.layer({ prefix: freshPrefix(), ...options }).pipe(
+    Layer.provide(IORedisClient.layer({ sentinels: group.sentinelNodes, masterName: group.masterName, ...client }))
+  )
+
+/**
+ * The Redis store over `@upstash/redis` through `bridge` (by default on a
+ * fresh prefix), with the client's options `client`.
+ */
+export const upstashStore = (
+  bridge: { readonly url: string },
+  token: string,
+  options: RedisCircuitStore.Options = {},
+  client: Omit<UpstashClient.Options, "url" | "token"> = {}
+) =>
+  RedisCircuitStore.layer({ prefix: freshPrefix(), ...options }).pipe(
+    Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), ...client }))
+  )
 
 let prefixes = 0
 /** A key prefix no other test in this process uses. */
@@ -45,11 +96,7 @@ export const makeTcpCase = (): StoreCase & { readonly server: () => RedisServer 
     teardown: async () => {
       await server?.stop()
     },
-    fresh: () =>
-      RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
-        Layer.provide(IORedisClient.layer({ url: server!.url })),
-        Layer.orDie
-      )
+    fresh: () => Layer.orDie(tcpStore(server!, { timeSource: "client" }))
   }
 }
 
@@ -69,11 +116,7 @@ export const makeUpstashCase = (): StoreCase & { readonly bridge: () => UpstashB
       await bridge?.close()
       await server?.stop()
     },
-    fresh: () =>
-      RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
-        Layer.provide(UpstashClient.layer({ url: bridge!.url, token: Redacted.make(token) })),
-        Layer.orDie
-      )
+    fresh: () => Layer.orDie(upstashStore(bridge!, token, { timeSource: "client" }))
   }
 }
 
