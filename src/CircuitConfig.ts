@@ -79,8 +79,14 @@ export interface Input<E = unknown> {
   readonly failureRateThreshold?: number | undefined
   /** Calls in the window before the rate rule applies (default 10). */
   readonly minimumCalls?: number | undefined
-  /** Optional: calls slower than this count as failures (their result is still returned). */
+  /** Optional: calls slower than this count as failures (their result is still returned). Needs `recordLatency`. */
   readonly slowCallDuration?: DurationInput | undefined
+  /**
+   * Whether each call's duration is measured, for the latency histogram
+   * (`circuit_breaker_call_duration_ms`) and `slowCallDuration` (default
+   * `true`). `false` saves a clock read per call.
+   */
+  readonly recordLatency?: boolean | undefined
   /** Which errors count as failures (default: every error). Interruptions never count. */
   readonly isFailure?: ((error: E) => boolean) | undefined
   /**
@@ -120,6 +126,7 @@ export interface CircuitConfig {
   readonly failureRateThreshold: number | undefined
   readonly minimumCalls: number
   readonly slowCallDuration: number | undefined
+  readonly recordLatency: boolean
   readonly isFailure: ((error: unknown) => boolean) | undefined
   readonly timeSource: "client" | "server" | undefined
 }
@@ -165,7 +172,8 @@ export const defaults = {
   stateCacheTtl: 1_000,
   storeTimeout: 500,
   onStoreUnavailable: "local",
-  minimumCalls: 10
+  minimumCalls: 10,
+  recordLatency: true
 } as const
 
 /**
@@ -376,6 +384,7 @@ const InputSchema = Schema.Struct({
   ),
   minimumCalls: opt(positiveInt),
   slowCallDuration: opt(positiveDuration),
+  recordLatency: opt(Schema.Boolean),
   isFailure: opt(Fn),
   timeSource: opt(Literals("client", "server"))
 })
@@ -445,6 +454,10 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
       `stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got ${stateTtl} ms <= ${longestOpen} ms)`
     )
   }
+  const recordLatency = i.recordLatency ?? defaults.recordLatency
+  if (i.slowCallDuration !== undefined && !recordLatency) {
+    issues.push("slowCallDuration needs recordLatency: true (a call's duration is what makes it slow)")
+  }
   if (issues.length > 0) return Either.left(new CircuitConfigError({ service: shown, issues }))
   return Either.right({
     failureThreshold: i.failureThreshold ?? defaults.failureThreshold,
@@ -466,6 +479,7 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
     failureRateThreshold: i.failureRateThreshold,
     minimumCalls: i.minimumCalls ?? defaults.minimumCalls,
     slowCallDuration: i.slowCallDuration,
+    recordLatency,
     isFailure: i.isFailure,
     timeSource: i.timeSource
   })
