@@ -221,6 +221,30 @@ export class Latency {
 }
 
 /**
+ * One service's count of one call outcome as a plain number (an update is an
+ * addition), read by Effect's metric registry through `hook`, as `Latency` is.
+ *
+ * @internal
+ */
+export class Count {
+  private value = 0
+  update(value: number): void {
+    this.value += value
+  }
+  /** The counter as Effect's metric registry reads it. */
+  readonly hook: MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>> = MetricHook.make({
+    get: () => MetricState.counter(this.value),
+    update: (value) => this.update(value),
+    modify: (value) => this.update(value)
+  })
+}
+
+/** What the hot path updates: a `Count`, a `Latency`, or an Effect metric hook. */
+interface Updater {
+  update(value: number): void
+}
+
+/**
  * Puts `hook` into Effect's global metric registry under `key`, where the
  * registry would otherwise make a hook of its own on first use. The registry
  * has no public way to take a hook (its entries are a `MutableHashMap` in a
@@ -256,12 +280,11 @@ export class Hooks {
   /** A locally counted service's hooks, with their keys, for `snapshot`. */
   readonly pairs: Array<readonly [MetricKey.MetricKey.Untyped, AnyHook]> = []
   // made on first use: an idle breaker costs no registry entry
-  private successHook: AnyHook | undefined
-  private latencyUpdater: { update(value: number): void } | undefined
-  private success: AnyHook | undefined
-  private failure: AnyHook | undefined
-  private rejected: AnyHook | undefined
-  private probe: AnyHook | undefined
+  private latencyUpdater: Updater | undefined
+  private success: Updater | undefined
+  private failure: Updater | undefined
+  private rejected: Updater | undefined
+  private probe: Updater | undefined
   private stateHook: AnyHook | undefined
   private storeErrorsHook: AnyHook | undefined
   private storeRoundTripsHook: AnyHook | undefined
@@ -280,26 +303,36 @@ export class Hooks {
     return made
   }
 
-  call(outcome: "success" | "failure" | "rejected" | "probe"): AnyHook {
+  /**
+   * A metric this object keeps itself (a `Count` or a `Latency`): put into
+   * Effect's registry for a tagged service (unless the registry has a hook
+   * of its own for the key already: then that one is updated), onto `pairs`
+   * for a locally counted one.
+   */
+  private plain(key: MetricKey.MetricKey.Untyped, made: Count | Latency): Updater {
+    if (!this.tagged) {
+      this.pairs.push([key, made.hook as AnyHook])
+      return made
+    }
+    const inRegistry = intoRegistry(key, made.hook as AnyHook)
+    return inRegistry === made.hook ? made : inRegistry
+  }
+
+  /** The count of calls that ended with `outcome`. */
+  call(outcome: "success" | "failure" | "rejected" | "probe"): Updater {
     const cached = this[outcome]
     if (cached !== undefined) return cached
-    return (this[outcome] = this.hook(callsKey, [["service", this.service], ["outcome", outcome]]))
+    const key = MetricKey.tagged(MetricKey.tagged(callsKey, "service", this.service), "outcome", outcome)
+    return (this[outcome] = this.plain(key, new Count()))
   }
-  /** A success (the hot path: one field read, one counter update). */
+  /** A success (the hot path: one field read, one addition). */
   succeeded(): void {
-    ;(this.successHook ?? (this.successHook = this.call("success"))).update(1)
+    ;(this.success ?? this.call("success")).update(1)
   }
-  /** The latency histogram: a `Latency`, or the registry's own hook if the registry already had one. */
-  get latency(): { update(value: number): void } {
-    if (this.latencyUpdater !== undefined) return this.latencyUpdater
-    const key = MetricKey.tagged(latencyKey, "service", this.service)
-    const latency = new Latency()
-    if (this.tagged) {
-      const inRegistry = intoRegistry(key, latency.hook as AnyHook)
-      return this.latencyUpdater = inRegistry === latency.hook ? latency : inRegistry
-    }
-    this.pairs.push([key, latency.hook as AnyHook])
-    return this.latencyUpdater = latency
+  /** The latency histogram. */
+  get latency(): Updater {
+    return this.latencyUpdater ??
+      (this.latencyUpdater = this.plain(MetricKey.tagged(latencyKey, "service", this.service), new Latency()))
   }
   get state(): AnyHook {
     return this.stateHook ?? (this.stateHook = this.hook(stateKey, [["service", this.service]]))

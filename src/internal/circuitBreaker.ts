@@ -61,6 +61,8 @@ export interface LocalCounts {
  * @internal
  */
 export interface Handlers<A, E> {
+  /** Tells handlers from a rejection (an `Exit`) with one field read. */
+  readonly _tag: "Run"
   readonly onSuccess: (a: A) => Effect.Effect<A>
   readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
 }
@@ -117,6 +119,38 @@ export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus 
     : state === "HALF_OPEN"
     ? "degraded"
     : "unhealthy"
+
+/**
+ * The handlers of one admitted call. The functions are assigned in the
+ * constructor (one closure context per call) rather than written in an object
+ * literal: an arrow function there gets a name, and esbuild's `keepNames`
+ * (tsx, some bundlers) then wraps it on every call.
+ */
+class Call<A, E> implements Handlers<A, E> {
+  readonly _tag = "Run"
+  readonly onSuccess: (a: A) => Effect.Effect<A>
+  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
+  constructor(breaker: CircuitBreakerImpl, start: number, circuit: Circuit, probe: string | undefined) {
+    this.onSuccess = (a) => breaker.callSucceeded(a, start, circuit, probe)
+    this.onFailure = (cause) => breaker.callFailed(cause, start, circuit, probe)
+  }
+}
+
+/**
+ * The handlers shared by every call a breaker with `recordLatency: false`
+ * admits without a permit: nothing of the call is needed (no duration), so
+ * nothing is allocated per call. An outcome is stamped with the time of the
+ * breaker's latest admission (a time within the call).
+ */
+class Untimed<A, E> implements Handlers<A, E> {
+  readonly _tag = "Run"
+  readonly onSuccess: (a: A) => Effect.Effect<A>
+  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
+  constructor(breaker: CircuitBreakerImpl) {
+    this.onSuccess = (a) => breaker.callSucceeded(a, breaker.usedAt, breaker.circuit, undefined)
+    this.onFailure = (cause) => breaker.callFailed(cause, breaker.usedAt, breaker.circuit, undefined)
+  }
+}
 
 /** @internal */
 export class CircuitBreakerImpl implements CircuitBreaker, Internal {
@@ -181,8 +215,8 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
       const now = this.clock.unsafeCurrentTimeMillis()
       const admitted = this.admit<A, E>(now)
       if (admitted === undefined) return this.protectSlow(self, now)
-      if (Exit.isExit(admitted)) return admitted
-      return Effect.matchCauseEffect(self, admitted)
+      if (admitted._tag === "Run") return Effect.matchCauseEffect(self, admitted)
+      return admitted
     })
 
   /**
@@ -196,8 +230,11 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
     if (decision._tag === "Reject") return this.reject(decision)
     this.counts.calls++
+    if (!this.config.recordLatency) return (this.untimed ??= new Untimed(this)) as Handlers<A, E>
     return this.handlers<A, E>(now, this.circuit, undefined)
   }
+
+  private untimed: Untimed<any, any> | undefined = undefined
 
   /**
    * What a call that started at `start` does when it ends: count, measure,
@@ -205,52 +242,42 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
    * it). `probe` is the permit the call holds, if any.
    */
   private handlers<A, E>(start: number, circuit: Circuit, probe: string | undefined): Handlers<A, E> {
-    return { onSuccess: this.onSuccess<A>(start, circuit, probe), onFailure: this.onFailure<E>(start, circuit, probe) }
+    return new Call<A, E>(this, start, circuit, probe)
   }
 
-  // The handlers are made by these factories rather than written inline: an
-  // arrow function in an object literal gets a name, and esbuild's
-  // `keepNames` (tsx, some bundlers) then wraps it on every call.
-
-  private onSuccess<A>(start: number, circuit: Circuit, probe: string | undefined): (a: A) => Effect.Effect<A> {
-    return (a) => {
-      let end = start
-      let outcome: Outcome = "success"
-      if (this.config.recordLatency) {
-        end = this.clock.unsafeCurrentTimeMillis()
-        this.hooks.latency.update(end - start)
-        outcome = this.count(true, start, end)
-      } else {
-        // no clock read: the success is stamped with the call's start
-        this.succeeded(end)
-      }
-      if (outcome === "success" && probe === undefined) {
-        circuit.recordSuccessLocal(end)
-        return Exit.succeed(a)
-      }
-      return Effect.as(this.recordOutcome(circuit, end, outcome, probe), a)
+  /** A call that started at `start` succeeded with `a` (see `Call`). @internal */
+  callSucceeded<A>(a: A, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<A> {
+    let end = start
+    let outcome: Outcome = "success"
+    if (this.config.recordLatency) {
+      end = this.clock.unsafeCurrentTimeMillis()
+      this.hooks.latency.update(end - start)
+      outcome = this.count(true, start, end)
+    } else {
+      // no clock read: the success is stamped with the call's start (or the latest admission)
+      this.succeeded(end)
     }
+    if (outcome === "success" && probe === undefined) {
+      circuit.recordSuccessLocal(end)
+      return Exit.succeed(a)
+    }
+    return Effect.as(this.recordOutcome(circuit, end, outcome, probe), a)
   }
 
-  private onFailure<E>(
-    start: number,
-    circuit: Circuit,
-    probe: string | undefined
-  ): (cause: Cause.Cause<E>) => Effect.Effect<never, E> {
-    return (cause) => {
-      const end = this.clock.unsafeCurrentTimeMillis()
-      const outcome = this.classify(cause, start, end)
-      if (outcome === "release") {
-        if (probe === undefined) return Exit.failCause(cause)
-      } else if (this.config.recordLatency) {
-        this.hooks.latency.update(end - start)
-      }
-      if (outcome === "success" && probe === undefined) {
-        circuit.recordSuccessLocal(end)
-        return Exit.failCause(cause)
-      }
-      return Effect.zipRight(this.recordOutcome(circuit, end, outcome, probe), Exit.failCause(cause))
+  /** A call that started at `start` failed with `cause` (see `Call`). @internal */
+  callFailed<E>(cause: Cause.Cause<E>, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<never, E> {
+    const end = this.clock.unsafeCurrentTimeMillis()
+    const outcome = this.classify(cause, start, end)
+    if (outcome === "release") {
+      if (probe === undefined) return Exit.failCause(cause)
+    } else if (this.config.recordLatency) {
+      this.hooks.latency.update(end - start)
     }
+    if (outcome === "success" && probe === undefined) {
+      circuit.recordSuccessLocal(end)
+      return Exit.failCause(cause)
+    }
+    return Effect.zipRight(this.recordOutcome(circuit, end, outcome, probe), Exit.failCause(cause))
   }
 
   /** Asks the store: a probe permit, a state change, or a store failure. */

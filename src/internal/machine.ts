@@ -297,6 +297,33 @@ export const record = (
 }
 
 /**
+ * The success of a call that held no permit, in CLOSED or FORCED_CLOSED: what
+ * `record(s, config, now, "success", undefined, 0, 0)` does, in O(1) and
+ * without allocating when nothing but the count is due (the bucket of `now`
+ * is in the window already, the state is not expired, no time lies ahead of
+ * `now`). Anything else goes through `record` itself.
+ *
+ * @internal
+ */
+export const recordSuccess = (s: MachineState, config: CircuitConfig, now: number): void => {
+  const w = s.window
+  if (
+    w !== undefined && (s.state === "CLOSED" || s.state === "FORCED_CLOSED") &&
+    now >= s.changedAt && now >= s.writtenAt && now - s.writtenAt < config.stateTtl &&
+    s.openedAt <= now + FUTURE_TOLERANCE && s.retryAt <= now + config.stateTtl
+  ) {
+    const index = Math.floor(now / bucketWidth(config))
+    const slot = (index % WINDOW_BUCKETS) * 3
+    if (w[slot] === index) {
+      s.writtenAt = now
+      w[slot + 1] = w[slot + 1]! + 1
+      return
+    }
+  }
+  record(s, config, now, "success", undefined, 0, 0)
+}
+
+/**
  * Sets an admin state, or `reset`s to CLOSED with an empty window and backoff.
  *
  * @internal

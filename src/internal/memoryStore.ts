@@ -156,7 +156,7 @@ class MemoryCircuit implements Circuit {
 
   recordSuccessLocal(now: number): void {
     this.use(now)
-    machine.record(this.s, this.config, now, "success", undefined, 0, 0)
+    machine.recordSuccess(this.s, this.config, now)
     countsOf(this.slot).successes++
   }
 

@@ -132,7 +132,7 @@ export const execute = <T>(
   }
   const admitted = internal.admit<T, unknown>(internal.clock.unsafeCurrentTimeMillis())
   if (admitted === undefined) return executeOnFiber(runtime, rt, breaker, operation, operationName)
-  if (Exit.isExit(admitted)) return Promise.reject(rejectionOf(admitted.cause, true))
+  if (admitted._tag !== "Run") return Promise.reject(rejectionOf(admitted.cause, true))
   const failed = (error: unknown): T | Promise<T> => outcome(rt, admitted.onFailure(Cause.fail(error)))
   let result: PromiseLike<T> | T
   let thenable: boolean
