@@ -155,7 +155,10 @@ class Untimed<A, E> implements Handlers<A, E> {
 /** @internal */
 export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   readonly [TypeId]: TypeId = TypeId
-  readonly [InternalTypeId]: Internal = this
+  /** The internals accessor (`internalOf`): on the prototype, so it costs a breaker no memory. */
+  get [InternalTypeId](): Internal {
+    return this
+  }
   private lastState: State = "CLOSED"
   private lastVersion = 0
   private listeners: Set<(transition: Transition) => void> | undefined = undefined
