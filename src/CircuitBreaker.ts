@@ -147,7 +147,9 @@ export const isCircuitBreaker = (u: unknown): u is CircuitBreaker =>
 /**
  * Creates a breaker for the circuit `name`. The config is decoded with
  * `CircuitConfig.decode`: a bad value fails with a `CircuitConfigError` naming the
- * field and the rule.
+ * field and the rule. The breaker keeps the `Clock` of the fiber that made it
+ * and reads its time from it, synchronously (under `TestClock`: make the
+ * breaker inside the test).
  *
  * @since 0.1.0
  * @category constructors

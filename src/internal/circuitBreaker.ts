@@ -13,7 +13,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -504,12 +504,17 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   // reads and admin
   // -------------------------------------------------------------------------
 
+  /** The time on the breaker's clock (the one `protect` reads). */
+  private get now(): Effect.Effect<number> {
+    return Effect.sync(() => this.clock.unsafeCurrentTimeMillis())
+  }
+
   /**
    * Reads the circuit from the store; while the store is unavailable, from
    * the local fallback (so monitoring keeps working, and says `degraded`).
    */
   private withSnapshot<A>(f: (snapshot: Snapshot, now: number) => A): Effect.Effect<A> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    return Effect.flatMap(this.now, (now) =>
       this.circuit.read(now).pipe(
         Effect.map((snapshot) => {
           this.storeUp()
@@ -531,7 +536,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   private admin(
     op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
   ): Effect.Effect<void, CircuitStoreError> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    return Effect.flatMap(this.now, (now) =>
       op(this.circuit, now).pipe(
         Effect.tapBoth({
           onFailure: () =>
