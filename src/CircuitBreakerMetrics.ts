@@ -294,9 +294,8 @@ export class Hooks {
     const taggedKey = tags.reduce((k, [tag, value]) => MetricKey.tagged(k, tag, value), key as MetricKey.MetricKey<any>)
     if (this.tagged) return Metric.globalMetricRegistry.get(taggedKey) as AnyHook
     const type = taggedKey.keyType as any
-    const made = (MetricKeyType.isHistogramKey(type)
-      ? MetricHook.histogram(taggedKey as any)
-      : MetricKeyType.isGaugeKey(type)
+    // the gauge and the counters updated off the hot path (per-call metrics go through `plain`)
+    const made = (MetricKeyType.isGaugeKey(type)
       ? MetricHook.gauge(taggedKey as any, 0)
       : MetricHook.counter(taggedKey as any)) as AnyHook
     this.pairs.push([taggedKey, made])
