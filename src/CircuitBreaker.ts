@@ -49,7 +49,27 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export type Metrics = internal.Metrics
+export interface Metrics {
+  readonly service: string
+  readonly instanceId: string
+  readonly state: State
+  /** Calls this instance ran through the breaker (rejections excluded). */
+  readonly calls: number
+  readonly successes: number
+  readonly failures: number
+  readonly rejections: number
+  readonly probes: number
+  readonly slowCalls: number
+  readonly storeErrors: number
+  /** Failures and calls in the circuit's sliding window (fleet-wide for a shared store). */
+  readonly windowFailures: number
+  readonly windowCalls: number
+  readonly openCount: number
+  readonly retryAt: number | null
+  readonly lastTransitionAt: number | null
+  readonly lastSuccessAt: number | null
+  readonly lastFailureAt: number | null
+}
 
 /**
  * `healthy` (CLOSED, FORCED_CLOSED), `degraded` (HALF_OPEN, or running on the
@@ -59,13 +79,23 @@ export type Metrics = internal.Metrics
  * @since 0.1.0
  * @category models
  */
-export type HealthStatus = internal.HealthStatus
+export type HealthStatus = "healthy" | "degraded" | "unhealthy"
 
 /**
+ * A breaker's health: its status, state and metrics.
+ *
  * @since 0.1.0
  * @category models
  */
-export type Health = internal.Health
+export interface Health {
+  readonly service: string
+  readonly status: HealthStatus
+  readonly state: State
+  readonly metrics: Metrics
+  readonly timestamp: number
+  /** Redis's clock minus this instance's, in ms (Redis store on server time, once measured). */
+  readonly clockSkewMs?: number
+}
 
 /**
  * A circuit breaker for one protected service.
@@ -117,7 +147,9 @@ export const isCircuitBreaker = (u: unknown): u is CircuitBreaker =>
 /**
  * Creates a breaker for the circuit `name`. The config is decoded with
  * `CircuitConfig.decode`: a bad value fails with a `CircuitConfigError` naming the
- * field and the rule.
+ * field and the rule. The breaker keeps the `Clock` of the fiber that made it
+ * and reads its time from it, synchronously (under `TestClock`: make the
+ * breaker inside the test).
  *
  * @since 0.1.0
  * @category constructors

@@ -28,12 +28,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import type { CircuitBreaker, Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
+import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
 import { CircuitStore, type CircuitStoreError, type FleetCounts, type Inspected } from "./CircuitStore.js"
-import { CircuitBreakerImpl, statusOf } from "./internal/circuitBreaker.js"
+import { type Internal, internalOf, statusOf } from "./internal/circuitBreaker.js"
 
 /**
  * One circuit as the fleet sees it.
@@ -288,17 +288,20 @@ export const make = (
       // while the store is unavailable, this instance's own circuits are still reported
       const listed = yield* Effect.either(Effect.retry(store.names, retryRead))
       const names = Either.isRight(listed) ? listed.right : []
-      const local = new Map<string, CircuitBreaker>()
-      for (const breaker of yield* registry.all) local.set(breaker.name, breaker)
+      const local = new Map<string, Internal>()
+      for (const breaker of yield* registry.all) {
+        const internal = internalOf(breaker)
+        if (internal !== undefined) local.set(breaker.name, internal)
+      }
       const all = [...new Set([...names, ...local.keys()])].sort()
       const result: Array<{
         readonly name: string
         readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
-        readonly breaker?: CircuitBreakerImpl
+        readonly breaker?: Internal
       }> = []
       for (const name of all) {
         const breaker = local.get(name)
-        if (breaker instanceof CircuitBreakerImpl) {
+        if (breaker !== undefined) {
           result.push({ name, read: (now) => breaker.circuit.fleet(now), breaker })
           continue
         }
@@ -322,7 +325,7 @@ export const make = (
       { breaker, name, read: readCircuit }: {
         readonly name: string
         readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
-        readonly breaker?: CircuitBreakerImpl
+        readonly breaker?: Internal
       }
     ): Effect.Effect<ReadResult> =>
       Effect.gen(function*() {
@@ -342,7 +345,7 @@ export const make = (
     /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
     const metricsOf = (
       name: string,
-      breaker: CircuitBreakerImpl | undefined,
+      breaker: Internal | undefined,
       snapshot: Snapshot,
       fleet: FleetCounts,
       unread: boolean
@@ -354,7 +357,7 @@ export const make = (
         name,
         service: breaker?.config.serviceName ?? name,
         state: snapshot.state,
-        status: storeUnavailable && statusOf(snapshot.state) === "healthy" ? "degraded" : statusOf(snapshot.state),
+        status: statusOf(snapshot.state, storeUnavailable),
         windowFailures: snapshot.failures,
         windowCalls: snapshot.calls,
         openCount: snapshot.openCount,

@@ -232,7 +232,7 @@ const Fields = Schema.Struct({
   slowCallDuration: optional(positiveDuration),
   /**
    * Whether each call's latency is measured and recorded (default `true`).
-   * `false` saves two clock reads and a histogram update per call; slow-call
+   * `false` saves a clock read and a histogram update per call; slow-call
    * detection (`slowCallDuration`) needs it.
    */
   recordLatency: withDefault(booleanField, true),

@@ -82,4 +82,5 @@ export interface Transition extends Schema.Schema.Type<typeof Transition> {}
  * @since 0.1.0
  * @category predicates
  */
-export const isClosed = (state: State): boolean => state === "CLOSED" || state === "FORCED_CLOSED"
+export const isClosed = (state: State): state is "CLOSED" | "FORCED_CLOSED" =>
+  state === "CLOSED" || state === "FORCED_CLOSED"

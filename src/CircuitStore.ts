@@ -19,7 +19,6 @@ import type { CircuitConfig, CircuitConfigError } from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
 import { idleTtlMillis } from "./internal/idleTtl.js"
 import * as memory from "./internal/memoryStore.js"
-import type * as machine from "./internal/machine.js"
 
 /**
  * Whether a call may run: `Allow` (with the probe permit it took, if it is a
@@ -28,7 +27,21 @@ import type * as machine from "./internal/machine.js"
  * @since 0.1.0
  * @category models
  */
-export type Decision = machine.Decision
+export type Decision =
+  | {
+    readonly _tag: "Allow"
+    /** The probe permit taken, if this call is a half-open probe. */
+    readonly probe: string | undefined
+    readonly state: State
+    readonly version: number
+  }
+  | {
+    readonly _tag: "Reject"
+    /** Milliseconds until a call may be let through. */
+    readonly retryAfter: number
+    readonly state: State
+    readonly version: number
+  }
 
 /**
  * How a call ended, as far as the circuit cares: `release` gives a probe
@@ -37,7 +50,7 @@ export type Decision = machine.Decision
  * @since 0.1.0
  * @category models
  */
-export type Outcome = machine.Outcome
+export type Outcome = "success" | "failure" | "release"
 
 /**
  * The store could not be reached or answered nonsense. `reason` is safe to
@@ -92,8 +105,13 @@ export interface Circuit {
    * permit, leased under an id that starts with `holder` (the instance).
    */
   readonly acquire: (now: number, holder: string) => Effect.Effect<Decision, CircuitStoreError>
-  /** Records a success of a non-probe call locally if it can (then `true`). */
-  readonly recordSuccessLocal: (now: number) => boolean
+  /**
+   * Records a success of a call that held no probe permit, synchronously:
+   * such a success cannot change the state (in CLOSED it cannot open the
+   * circuit; elsewhere it is ignored), so a store may apply it at once
+   * (memory) or batch it for its next round trip (Redis).
+   */
+  readonly recordSuccessLocal: (now: number) => void
   /** Records an outcome atomically and returns the resulting state. */
   readonly record: (
     now: number,

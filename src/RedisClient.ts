@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type { LuaScript } from "./internal/luaScripts.js"
 import * as errors from "./internal/redisErrors.js"
+import * as userClient from "./internal/userClient.js"
 
 /**
  * A command failed. `kind` tells what went wrong; `reason` is safe to log.
@@ -97,3 +98,33 @@ export const runScript = (
     Effect.catchIf((error) => error.kind === "NoScript", () => client.send(["EVAL", variant.source, ...tail]))
   )
 }
+
+/**
+ * A `RedisClient` over a Redis client you already made, so the store shares
+ * its connection (and your client stays yours: it is not closed with the
+ * store's layer):
+ *
+ * - an `@upstash/redis` `Redis`: commands go through its own HTTP client (URL,
+ *   token, retries), with replies taken raw (its automatic JSON
+ *   deserialization would turn a circuit named `"123"` into a number); each
+ *   request is aborted when the store gives up on it (`storeTimeout`);
+ * - an `ioredis` `Redis` or `Cluster`: through `call`.
+ *
+ * Throws a `TypeError` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
+ * import { Layer } from "effect"
+ * import { Redis } from "ioredis"
+ *
+ * const redis = new Redis(process.env.REDIS_URL!)
+ * const store = RedisCircuitStore.layer({ prefix: "billing" }).pipe(
+ *   Layer.provide(Layer.succeed(RedisClient.RedisClient, RedisClient.fromClient(redis)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromClient: (redis: unknown) => RedisClient["Type"] = userClient.fromClient

@@ -42,7 +42,7 @@
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Runtime from "effect/Runtime"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
@@ -50,9 +50,12 @@ import * as Monitoring from "./CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { State } from "./CircuitState.js"
 import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
-import type * as internalBreaker from "./internal/circuitBreaker.js"
-import * as internal from "./internal/promise.js"
+import type * as CircuitBreakerApi from "./CircuitBreaker.js"
+import { execute } from "./internal/promise.js"
+import * as promiseError from "./internal/promiseError.js"
+import { PromiseRuntime, type Services, toPromise } from "./internal/promiseRuntime.js"
 import * as RedisCircuitStore from "./RedisCircuitStore.js"
+import { fromClient, RedisClient } from "./RedisClient.js"
 
 // ---------------------------------------------------------------------------
 // models
@@ -110,7 +113,7 @@ export type CircuitBreakerState = State
  * @since 0.1.0
  * @category models
  */
-export type HealthStatus = internalBreaker.HealthStatus
+export type HealthStatus = CircuitBreakerApi.HealthStatus
 
 /**
  * What `getMetrics()` returns: this instance's counts (`calls`, `successes`,
@@ -127,7 +130,7 @@ export type HealthStatus = internalBreaker.HealthStatus
  * @since 0.1.0
  * @category models
  */
-export type CircuitBreakerMetrics = internalBreaker.Metrics
+export type CircuitBreakerMetrics = CircuitBreakerApi.Metrics
 
 /**
  * What `getHealth()` returns: `{ service, status, state, metrics, timestamp }`.
@@ -142,7 +145,7 @@ export type CircuitBreakerMetrics = internalBreaker.Metrics
  * @since 0.1.0
  * @category models
  */
-export type CircuitBreakerHealth = internalBreaker.Health
+export type CircuitBreakerHealth = CircuitBreakerApi.Health
 
 /**
  * What `getCircuitBreakerHealth()` returns:
@@ -228,7 +231,7 @@ export type RedisInstance =
  * @since 0.1.0
  * @category errors
  */
-export type CircuitBreakerErrorCode = internal.ErrorCode
+export type CircuitBreakerErrorCode = promiseError.ErrorCode
 
 /**
  * What a breaker rejects with when it did not run the operation:
@@ -265,13 +268,13 @@ export type CircuitBreakerErrorCode = internal.ErrorCode
  * @since 0.1.0
  * @category errors
  */
-export const CircuitBreakerError: typeof internal.CircuitBreakerError = internal.CircuitBreakerError
+export const CircuitBreakerError: typeof promiseError.CircuitBreakerError = promiseError.CircuitBreakerError
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export type CircuitBreakerError = internal.CircuitBreakerError
+export type CircuitBreakerError = promiseError.CircuitBreakerError
 
 /**
  * What `createCircuitBreaker` (and the other constructors) throw for an
@@ -494,9 +497,9 @@ export interface CircuitBreakerRuntime {
 
 /** An admin action the store did not hear of: a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
 const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown => {
-  const rejection = internal.rejectionOf(cause, false)
+  const rejection = promiseError.rejectionOf(cause, false)
   if (isCircuitStoreError(rejection)) {
-    return new internal.CircuitBreakerError({
+    return new promiseError.CircuitBreakerError({
       code: "SERVICE_UNAVAILABLE",
       serviceName,
       message: `${rejection.message} (the change applies to this instance only)`,
@@ -511,19 +514,19 @@ const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
 
 class Breaker implements PersistentCircuitBreaker {
   readonly config: CircuitConfig.CircuitConfig
-  private cached: { readonly instance: internal.Instance; readonly breaker: CircuitBreaker } | undefined = undefined
+  private cached: { readonly instance: PromiseRuntime; readonly breaker: CircuitBreaker } | undefined = undefined
 
   constructor(
     readonly serviceName: string,
     private readonly input: PersistentCircuitBreakerConfig | undefined,
-    private readonly instanceOf: () => internal.Instance
+    private readonly instanceOf: () => PromiseRuntime
   ) {
     const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
     if (Either.isLeft(decoded)) throw decoded.left
     this.config = decoded.right
   }
 
-  private with<A>(f: (runtime: Runtime.Runtime<internal.Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
+  private with<A>(f: (runtime: Runtime.Runtime<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
@@ -536,13 +539,13 @@ class Breaker implements PersistentCircuitBreaker {
 
   private admin(select: (breaker: CircuitBreaker) => Effect.Effect<void, CircuitStoreError>): Promise<void> {
     return this.with((runtime, breaker) =>
-      internal.runPromise(runtime, select(breaker), (cause) => adminError(cause, breaker.config.serviceName))
+      toPromise(runtime, select(breaker), (cause) => adminError(cause, breaker.config.serviceName))
     )
   }
 
   private read<A>(select: (breaker: CircuitBreaker) => Effect.Effect<A>): Promise<A> {
     return this.with((runtime, breaker) =>
-      internal.runPromise(runtime, select(breaker), (cause) => internal.rejectionOf(cause, false))
+      toPromise(runtime, select(breaker), (cause) => promiseError.rejectionOf(cause, false))
     )
   }
 
@@ -554,9 +557,9 @@ class Breaker implements PersistentCircuitBreaker {
     const cached = this.cached
     const rt = instance.rt
     if (cached !== undefined && cached.instance === instance && rt !== undefined) {
-      return internal.execute(instance, rt, cached.breaker, operation, operationName)
+      return execute(instance, rt, cached.breaker, operation, operationName)
     }
-    return this.with((runtime, breaker) => internal.execute(instance, runtime, breaker, operation, operationName))
+    return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
   }
 
   readonly getCurrentState = (): Promise<CircuitBreakerState> => this.read((b) => b.state)
@@ -571,7 +574,7 @@ class Breaker implements PersistentCircuitBreaker {
 /** The Retry-After header value: seconds, rounded up, at least 1. */
 const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
 
-const unavailable = (error: internal.CircuitBreakerError): Response => {
+const unavailable = (error: promiseError.CircuitBreakerError): Response => {
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store"
@@ -599,7 +602,7 @@ const operationNameOf = (request: Request): string => {
 const presetNames = ["redis", "database", "api", "auth"] as const
 
 /** The whole Promise API over one way of finding the runtime. */
-const makeApi = (instanceOf: () => internal.Instance) => {
+const makeApi = (instanceOf: () => PromiseRuntime) => {
   const createCircuitBreaker = (serviceName: string, config?: PersistentCircuitBreakerConfig): PersistentCircuitBreaker =>
     new Breaker(serviceName, config, instanceOf)
 
@@ -634,7 +637,7 @@ const makeApi = (instanceOf: () => internal.Instance) => {
         }, operationNameOf(request))
       } catch (error) {
         if (own.failed !== undefined && error === own.failed) return own.failed.response
-        if (error instanceof internal.CircuitBreakerError) return unavailable(error)
+        if (error instanceof promiseError.CircuitBreakerError) return unavailable(error)
         throw error
       }
     }
@@ -658,20 +661,20 @@ const makeApi = (instanceOf: () => internal.Instance) => {
 // runtimes
 // ---------------------------------------------------------------------------
 
-const makeInstance = (options: CircuitBreakerRuntimeOptions): internal.Instance => {
+const makeInstance = (options: CircuitBreakerRuntimeOptions): PromiseRuntime => {
   if (options.store !== undefined && options.redis !== undefined) {
     throw new TypeError("circuit breaker runtime: give either `store` or `redis`, not both")
   }
   const storeOptions = options.prefix === undefined ? undefined : { prefix: options.prefix }
   const store = options.store ?? (options.redis !== undefined
-    ? internal.storeLayerFor(options.redis, storeOptions)
+    ? RedisCircuitStore.layer(storeOptions).pipe(Layer.provide(Layer.succeed(RedisClient, fromClient(options.redis))))
     : RedisCircuitStore.layerFromEnv(storeOptions))
   const label = options.store !== undefined
     ? "custom store"
     : options.redis !== undefined
     ? "your Redis client"
     : "store from the environment"
-  return new internal.Instance({ store, monitoring: options.monitoring, logLevel: options.logLevel, label })
+  return new PromiseRuntime({ store, monitoring: options.monitoring, logLevel: options.logLevel, label })
 }
 
 /**
@@ -698,20 +701,20 @@ export const makeCircuitBreakerRuntime = (options: CircuitBreakerRuntimeOptions 
   return { ...makeApi(() => instance), dispose: () => instance.dispose() }
 }
 
-let defaultInstance: internal.Instance | undefined = undefined
+let defaultInstance: PromiseRuntime | undefined = undefined
 
 /** The runtime (per Redis instance) of `getCircuitBreaker`. */
-const byRedis = new WeakMap<object, internal.Instance>()
+const byRedis = new WeakMap<object, PromiseRuntime>()
 /**
  * The runtimes `getCircuitBreaker` made, for `disposeCircuitBreakers`: held
  * weakly, or strongly where the runtime has no `WeakRef` (Cloudflare Workers
  * without `enable_weak_ref`; one runtime per Redis client there).
  */
-const redisInstances = new Set<{ deref(): internal.Instance | undefined }>()
-const refTo = (instance: internal.Instance): { deref(): internal.Instance | undefined } =>
+const redisInstances = new Set<{ deref(): PromiseRuntime | undefined }>()
+const refTo = (instance: PromiseRuntime): { deref(): PromiseRuntime | undefined } =>
   typeof WeakRef === "function" ? new WeakRef(instance) : { deref: () => instance }
 
-const currentInstance = (): internal.Instance => (defaultInstance ??= makeInstance({}))
+const currentInstance = (): PromiseRuntime => (defaultInstance ??= makeInstance({}))
 
 /**
  * Configures the default runtime (the one every module-level function uses)
@@ -763,7 +766,7 @@ export const configureCircuitBreakers = (options: CircuitBreakerRuntimeOptions =
  * @category runtimes
  */
 export const disposeCircuitBreakers = async (): Promise<void> => {
-  const instances: Array<internal.Instance> = []
+  const instances: Array<PromiseRuntime> = []
   if (defaultInstance !== undefined) instances.push(defaultInstance)
   defaultInstance = undefined
   for (const ref of redisInstances) {
@@ -774,7 +777,7 @@ export const disposeCircuitBreakers = async (): Promise<void> => {
   await Promise.all(instances.map((instance) => instance.dispose()))
 }
 
-const instanceForRedis = (redis: RedisInstance): internal.Instance => {
+const instanceForRedis = (redis: RedisInstance): PromiseRuntime => {
   let instance = byRedis.get(redis)
   if (instance === undefined || instance.disposed) {
     instance = makeInstance({ redis })

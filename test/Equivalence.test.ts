@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as fc from "fast-check"
-import { CircuitConfig, RedisClient } from "../src/index.js"
+import { CircuitConfig, type CircuitStore, RedisClient } from "../src/index.js"
 import * as scripts from "../src/internal/luaScripts.js"
 import * as machine from "../src/internal/machine.js"
 import { keysOf, scriptArgs, scriptArgv } from "../src/internal/redisStore.js"
@@ -20,7 +20,7 @@ import { IORedisClient } from "../src/ioredis.js"
 type Step =
   | { readonly _tag: "advance"; readonly ms: number }
   | { readonly _tag: "acquire" }
-  | { readonly _tag: "record"; readonly outcome: machine.Outcome; readonly probe: number; readonly u: number }
+  | { readonly _tag: "record"; readonly outcome: CircuitStore.Outcome; readonly probe: number; readonly u: number }
   | { readonly _tag: "flush"; readonly successes: number }
   | { readonly _tag: "acquireWithBatch"; readonly successes: number }
   | { readonly _tag: "force"; readonly to: "FORCED_OPEN" | "FORCED_CLOSED" | "RESET" }
@@ -33,7 +33,7 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       _tag: fc.constant("record" as const),
-      outcome: fc.constantFrom<machine.Outcome>("success", "failure", "failure", "release"),
+      outcome: fc.constantFrom<CircuitStore.Outcome>("success", "failure", "failure", "release"),
       probe: fc.integer({ min: -1, max: 3 }), // -1: not a probe; otherwise an index into the permits held
       u: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
     })
@@ -125,7 +125,7 @@ describe("memory store ≡ Lua script", () => {
             : ""
           return { decision, snapshot }
         }
-        const describeDecision = (d: machine.Decision) =>
+        const describeDecision = (d: CircuitStore.Decision) =>
           d._tag === "Allow" ? `allow ${d.probe ?? "-"}` : `reject ${d.retryAfter}`
 
         for (const step of sequence) {

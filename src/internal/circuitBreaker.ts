@@ -1,25 +1,30 @@
 /**
  * The breaker: `protect` and the admin effects over one `Circuit` of a store.
  *
- * The hot path (a CLOSED circuit, a call that succeeds) is one
- * `withFiberRuntime` and one `matchCauseEffect`: the clock is read
- * synchronously from the fiber and the store answers from local knowledge.
- * Everything that takes or returns a probe permit runs uninterruptibly, with
- * only the protected effect itself interruptible, so a permit is never lost.
+ * Every call starts with one synchronous admit step (`admit`, ARCHITECTURE.md
+ * "The admit step"), shared by `protect` and the Promise API's fiber-free
+ * path: it rejects, or hands back the handlers of a call that may run now, or
+ * says the store must be asked. The hot path (a CLOSED circuit, a call that
+ * succeeds) is then one `Effect.suspend` and one `matchCauseEffect`, with the
+ * clock captured when the breaker was made and read synchronously. Everything
+ * that takes or returns a probe permit runs uninterruptibly, with only the
+ * protected effect itself interruptible, so a permit is never lost.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { globalValue } from "effect/GlobalValue"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
-import * as CircuitConfig from "../CircuitConfig.js"
+import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../CircuitBreaker.js"
 import { CircuitOpen, ServiceUnavailable } from "../CircuitBreakerError.js"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import type { Snapshot, State, Transition } from "../CircuitState.js"
+import * as CircuitConfig from "../CircuitConfig.js"
+import { isClosed, type Snapshot, type State, type Transition } from "../CircuitState.js"
 import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
 import * as memory from "./memoryStore.js"
 
@@ -28,6 +33,12 @@ export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/Ci
 
 /** @internal */
 export type TypeId = typeof TypeId
+
+/** @internal */
+export const InternalTypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker/internal")
+
+/** @internal */
+export type InternalTypeId = typeof InternalTypeId
 
 /** @internal */
 export interface LocalCounts {
@@ -42,58 +53,116 @@ export interface LocalCounts {
   lastFailureAt: number
 }
 
-/** @internal */
-export interface Metrics {
-  readonly service: string
-  readonly instanceId: string
-  readonly state: State
-  /** Calls this instance ran through the breaker (rejections excluded). */
-  readonly calls: number
-  readonly successes: number
-  readonly failures: number
-  readonly rejections: number
-  readonly probes: number
-  readonly slowCalls: number
-  readonly storeErrors: number
-  /** Failures and calls in the circuit's sliding window (fleet-wide for a shared store). */
-  readonly windowFailures: number
-  readonly windowCalls: number
-  readonly openCount: number
-  readonly retryAt: number | null
-  readonly lastTransitionAt: number | null
-  readonly lastSuccessAt: number | null
-  readonly lastFailureAt: number | null
+/**
+ * What a call admitted without asking the store hands its outcome to: the
+ * `matchCauseEffect` options of `protect`. Each gives back an effect that is
+ * already complete (an `Exit`) unless the store must hear of the outcome.
+ *
+ * @internal
+ */
+export interface Handlers<A, E> {
+  /** Tells handlers from a rejection (an `Exit`) with one field read. */
+  readonly _tag: "Run"
+  readonly onSuccess: (a: A) => Effect.Effect<A>
+  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
+}
+
+/**
+ * What the admit step decided: the failure of a rejected call (an `Exit`),
+ * the handlers of a call that may run now, or `undefined` when the store must
+ * be asked.
+ *
+ * @internal
+ */
+export type Admission<A, E> = Exit.Failure<never, CircuitOpen> | Handlers<A, E> | undefined
+
+/**
+ * What the library's own modules (monitoring, the Promise API) use of a
+ * breaker beyond its public interface; reached with `internalOf`.
+ *
+ * @internal
+ */
+export interface Internal extends CircuitBreaker {
+  readonly circuit: Circuit
+  /** The clock the breaker reads, captured when it was made. */
+  readonly clock: Clock.Clock
+  /** True while the last store operation failed and the local fallback is in use. */
+  readonly degraded: boolean
+  /** The admit step (see `Admission`). */
+  admit<A, E>(now: number): Admission<A, E>
+  /** Notes the state and version the store reported at `at`. */
+  observe(state: State, version: number, at: number): void
+  /** This instance's counts, with the circuit's `snapshot`. */
+  metricsFrom(snapshot: Snapshot): Metrics
+  /** The local fallback's view, without asking the store. */
+  localSnapshot(now: number): Effect.Effect<Snapshot>
+}
+
+/**
+ * The internals of a breaker this library made, or `undefined` for any other
+ * object implementing `CircuitBreaker`.
+ *
+ * @internal
+ */
+export const internalOf = (breaker: CircuitBreaker): Internal | undefined =>
+  (breaker as { readonly [InternalTypeId]?: Internal })[InternalTypeId]
+
+/**
+ * How healthy a circuit in `state` is; a healthy one is `degraded` while its
+ * store is unavailable (this instance runs on its local fallback).
+ *
+ * @internal
+ */
+export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus =>
+  isClosed(state)
+    ? (storeUnavailable ? "degraded" : "healthy")
+    : state === "HALF_OPEN"
+    ? "degraded"
+    : "unhealthy"
+
+/**
+ * The handlers of one admitted call. The functions are assigned in the
+ * constructor (one closure context per call) rather than written in an object
+ * literal: an arrow function there gets a name, and esbuild's `keepNames`
+ * (tsx, some bundlers) then wraps it on every call.
+ */
+class Call<A, E> implements Handlers<A, E> {
+  readonly _tag = "Run"
+  readonly onSuccess: (a: A) => Effect.Effect<A>
+  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
+  constructor(breaker: CircuitBreakerImpl, start: number, circuit: Circuit, probe: string | undefined) {
+    this.onSuccess = (a) => breaker.callSucceeded(a, start, circuit, probe)
+    this.onFailure = (cause) => breaker.callFailed(cause, start, circuit, probe)
+  }
+}
+
+/**
+ * The handlers shared by every call a breaker with `recordLatency: false`
+ * admits without a permit: nothing of the call is needed (no duration), so
+ * nothing is allocated per call. An outcome is stamped with the time of the
+ * breaker's latest admission (a time within the call).
+ */
+class Untimed<A, E> implements Handlers<A, E> {
+  readonly _tag = "Run"
+  readonly onSuccess: (a: A) => Effect.Effect<A>
+  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
+  constructor(breaker: CircuitBreakerImpl) {
+    this.onSuccess = (a) => breaker.callSucceeded(a, breaker.usedAt, breaker.circuit, undefined)
+    this.onFailure = (cause) => breaker.callFailed(cause, breaker.usedAt, breaker.circuit, undefined)
+  }
 }
 
 /** @internal */
-export type HealthStatus = "healthy" | "degraded" | "unhealthy"
-
-/** @internal */
-export interface Health {
-  readonly service: string
-  readonly status: HealthStatus
-  readonly state: State
-  readonly metrics: Metrics
-  readonly timestamp: number
-  /** Redis's clock minus this instance's, in ms (Redis store on server time, once measured). */
-  readonly clockSkewMs?: number
-}
-
-/** @internal */
-export const statusOf = (state: State): HealthStatus =>
-  state === "CLOSED" || state === "FORCED_CLOSED" ? "healthy" : state === "HALF_OPEN" ? "degraded" : "unhealthy"
-
-const nowFrom = (fiber: { readonly currentDefaultServices: Context.Context<never> }): Clock.Clock =>
-  Context.unsafeGet(fiber.currentDefaultServices as Context.Context<Clock.Clock>, Clock.Clock)
-
-/** @internal */
-export class CircuitBreakerImpl {
+export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   readonly [TypeId]: TypeId = TypeId
+  /** The internals accessor (`internalOf`): on the prototype, so it costs a breaker no memory. */
+  get [InternalTypeId](): Internal {
+    return this
+  }
   private lastState: State = "CLOSED"
   private lastVersion = 0
   private listeners: Set<(transition: Transition) => void> | undefined = undefined
   private local: Circuit | undefined = undefined
-  /** True while the last store operation failed and the local fallback is in use. */
   degraded = false
   readonly counts: LocalCounts = {
     calls: 0,
@@ -112,6 +181,7 @@ export class CircuitBreakerImpl {
     readonly config: CircuitConfig.CircuitConfig,
     readonly instanceId: string,
     readonly circuit: Circuit,
+    readonly clock: Clock.Clock,
     /** Whether this breaker's metrics may go to Effect's global registry (see `CircuitBreakerMetrics.hooksFor`). */
     readonly registryMetrics: boolean = true,
     /** When a call last asked this breaker (the caller's clock): the `CircuitBreakers` registry evicts idle ones. */
@@ -122,8 +192,6 @@ export class CircuitBreakerImpl {
    * Whether nothing but the `CircuitBreakers` registry needs this breaker:
    * no call for `idleTtl` ms, no `stateChanges` subscriber, no local
    * fallback holding state through a store outage.
-   *
-   * @internal
    */
   idle(now: number, idleTtl: number): boolean {
     return now - this.usedAt >= idleTtl && (this.listeners === undefined || this.listeners.size === 0) &&
@@ -134,7 +202,8 @@ export class CircuitBreakerImpl {
 
   /** This service's metric hooks (shared by every breaker of the service). */
   private get hooks(): CircuitBreakerMetrics.Hooks {
-    return this.hooksCache ?? (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName, this.registryMetrics))
+    return this.hooksCache ??
+      (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName, this.registryMetrics))
   }
 
   // -------------------------------------------------------------------------
@@ -145,104 +214,78 @@ export class CircuitBreakerImpl {
   readonly protect = <A, E, R>(
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> =>
-    Effect.withFiberRuntime((fiber) => {
-      const clock = nowFrom(fiber)
-      const now = clock.unsafeCurrentTimeMillis()
-      const decision = this.admitLocal(now)
-      if (decision === undefined) return this.protectSlow(self, clock, now)
-      if (decision._tag === "Reject") return this.reject(decision)
-      return this.run(self, clock, now, this.circuit)
+    Effect.suspend(() => {
+      const now = this.clock.unsafeCurrentTimeMillis()
+      const admitted = this.admit<A, E>(now)
+      if (admitted === undefined) return this.protectSlow(self, now)
+      if (admitted._tag === "Run") return Effect.matchCauseEffect(self, admitted)
+      return admitted
     })
 
   /**
-   * The synchronous first step of `protect`: a decision from the store's
-   * local knowledge (noting any transition it reveals), or `undefined` when
-   * the store must be asked. Also the fiber-free fast path of the Promise API.
-   *
-   * @internal
+   * The admit step: a decision from the store's local knowledge (noting any
+   * transition it reveals). A call let through counts as started.
    */
-  admitLocal(now: number): Decision | undefined {
+  admit<A, E>(now: number): Admission<A, E> {
     this.usedAt = now
     const decision = this.circuit.acquireLocal(now)
-    if (decision !== undefined && decision.version !== this.lastVersion) {
-      this.observe(decision.state, decision.version, now)
-    }
-    return decision
-  }
-
-  /** Runs a call admitted without a permit and records its outcome. */
-  private run<A, E, R>(
-    self: Effect.Effect<A, E, R>,
-    clock: Clock.Clock,
-    start: number,
-    circuit: Circuit
-  ): Effect.Effect<A, E, R> {
-    this.started()
-    return Effect.matchCauseEffect(self, {
-      onSuccess: this.onSuccess<A>(clock, start, circuit, undefined),
-      onFailure: this.onFailure<E>(clock, start, circuit, undefined)
-    })
-  }
-
-  /** A call admitted without a permit starts. @internal */
-  started(): void {
+    if (decision === undefined) return undefined
+    if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
+    if (decision._tag === "Reject") return this.reject(decision)
     this.counts.calls++
+    if (!this.config.recordLatency) return (this.untimed ??= new Untimed(this)) as Handlers<A, E>
+    return this.handlers<A, E>(now, this.circuit, undefined)
   }
 
-  // The handlers are made by these factories rather than written inline:
-  // an arrow function in an object literal gets a name, and esbuild's
-  // `keepNames` (tsx, some bundlers) then wraps it on every call.
+  private untimed: Untimed<any, any> | undefined = undefined
 
   /**
-   * What `protect` does when the call succeeded: an effect of the value,
-   * already complete unless the store must hear of it. @internal
+   * What a call that started at `start` does when it ends: count, measure,
+   * and tell `circuit` (at once, or through the store when it must hear of
+   * it). `probe` is the permit the call holds, if any.
    */
-  onSuccess<A>(
-    clock: Clock.Clock,
-    start: number,
-    circuit: Circuit,
-    probe: string | undefined
-  ): (a: A) => Effect.Effect<A> {
-    return (a) => {
-      const end = clock.unsafeCurrentTimeMillis()
-      const hooks = this.hooks
-      hooks.latency.update(end - start)
-      if (this.isSlow(start, end)) {
-        this.counts.slowCalls++
-        hooks.call("failure").update(1)
-        return Effect.as(this.recordOutcome(circuit, end, "failure", probe), a)
-      }
-      this.counts.successes++
-      this.counts.lastSuccessAt = end
-      hooks.call("success").update(1)
-      if (probe === undefined && circuit.recordSuccessLocal(end)) return Effect.succeed(a)
-      return Effect.as(this.recordOutcome(circuit, end, "success", probe), a)
-    }
+  private handlers<A, E>(start: number, circuit: Circuit, probe: string | undefined): Handlers<A, E> {
+    return new Call<A, E>(this, start, circuit, probe)
   }
 
-  /** What `protect` does when the call failed with `cause`. @internal */
-  onFailure<E>(
-    clock: Clock.Clock,
-    start: number,
-    circuit: Circuit,
-    probe: string | undefined
-  ): (cause: Cause.Cause<E>) => Effect.Effect<never, E> {
-    return (cause) => {
-      const end = clock.unsafeCurrentTimeMillis()
-      const outcome = this.classify(cause, start, end)
-      if (outcome === "release" && probe === undefined) return Effect.failCause(cause)
-      if (outcome !== "release") this.hooks.latency.update(end - start)
-      if (outcome === "success" && probe === undefined && circuit.recordSuccessLocal(end)) {
-        return Effect.failCause(cause)
-      }
-      return Effect.zipRight(this.recordOutcome(circuit, end, outcome, probe), Effect.failCause(cause))
+  /** A call that started at `start` succeeded with `a` (see `Call`). @internal */
+  callSucceeded<A>(a: A, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<A> {
+    let end = start
+    let outcome: Outcome = "success"
+    if (this.config.recordLatency) {
+      end = this.clock.unsafeCurrentTimeMillis()
+      this.hooks.latency.update(end - start)
+      outcome = this.count(true, start, end)
+    } else {
+      // no clock read: the success is stamped with the call's start (or the latest admission)
+      this.succeeded(end)
     }
+    if (outcome === "success" && probe === undefined) {
+      circuit.recordSuccessLocal(end)
+      return Exit.succeed(a)
+    }
+    return Effect.as(this.recordOutcome(circuit, end, outcome, probe), a)
+  }
+
+  /** A call that started at `start` failed with `cause` (see `Call`). @internal */
+  callFailed<E>(cause: Cause.Cause<E>, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<never, E> {
+    const end = this.clock.unsafeCurrentTimeMillis()
+    const outcome = this.classify(cause, start, end)
+    if (outcome === "release") {
+      if (probe === undefined) return Exit.failCause(cause)
+    } else if (this.config.recordLatency) {
+      this.hooks.latency.update(end - start)
+    }
+    if (outcome === "success" && probe === undefined) {
+      circuit.recordSuccessLocal(end)
+      return Exit.failCause(cause)
+    }
+    return Effect.zipRight(this.recordOutcome(circuit, end, outcome, probe), Exit.failCause(cause))
   }
 
   /** Asks the store: a probe permit, a state change, or a store failure. */
   private protectSlow<A, E, R>(
     self: Effect.Effect<A, E, R>,
-    clock: Clock.Clock,
     now: number
   ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> {
     return Effect.uninterruptibleMask((restore) =>
@@ -253,16 +296,14 @@ export class CircuitBreakerImpl {
       > => {
         if (decision._tag === "Reject") return this.reject(decision)
         // the call starts now, after the store answered: its duration must not include the round trip
-        const start = clock.unsafeCurrentTimeMillis()
-        if (decision.probe === undefined) return restore(this.run(self, clock, start, circuit))
+        const start = this.clock.unsafeCurrentTimeMillis()
         this.counts.calls++
+        const handlers = this.handlers<A, E>(start, circuit, decision.probe)
+        if (decision.probe === undefined) return restore(Effect.matchCauseEffect(self, handlers))
         this.counts.probes++
         this.hooks.call("probe").update(1)
         // only the protected effect is interruptible: the permit is always reported or released
-        return Effect.matchCauseEffect(restore(self), {
-          onSuccess: this.onSuccess<A>(clock, start, circuit, decision.probe),
-          onFailure: this.onFailure<E>(clock, start, circuit, decision.probe)
-        })
+        return Effect.matchCauseEffect(restore(self), handlers)
       })
     )
   }
@@ -290,7 +331,10 @@ export class CircuitBreakerImpl {
       case "fail-open":
         // the outcome goes to the local circuit: asking the unavailable store again would double the wait
         return Effect.succeed(
-          [{ _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion }, this.localCircuit(now)] as const
+          [
+            { _tag: "Allow", probe: undefined, state: this.lastState, version: this.lastVersion },
+            this.localCircuit(now)
+          ] as const
         )
       case "local": {
         const local = this.localCircuit(now)
@@ -332,23 +376,46 @@ export class CircuitBreakerImpl {
     return this.local
   }
 
-  /** The failure of a rejected call. @internal */
-  reject(decision: Extract<Decision, { _tag: "Reject" }>): Effect.Effect<never, CircuitOpen> {
+  /** The failure of a rejected call. */
+  private reject(decision: Extract<Decision, { _tag: "Reject" }>): Exit.Failure<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
     // the fields are known valid: skipping the Schema check makes a rejection ~5x cheaper,
     // and rejections are the hot path during an outage
-    return Effect.fail(
+    return Exit.fail(
       new CircuitOpen({
         service: this.config.serviceName,
-        state: decision.state === "CLOSED" || decision.state === "FORCED_CLOSED" ? "OPEN" : decision.state,
+        state: isClosed(decision.state) ? "OPEN" : decision.state,
         retryAfter: Duration.millis(decision.retryAfter)
       }, { disableValidation: true })
-    )
+    ) as Exit.Failure<never, CircuitOpen>
   }
 
-  private isSlow(start: number, end: number): boolean {
-    return this.config.slowCallDuration !== undefined && end - start > this.config.slowCallDuration
+  /** A success at `end` that the circuit records as one. */
+  private succeeded(end: number): void {
+    this.counts.successes++
+    this.counts.lastSuccessAt = end
+    this.hooks.succeeded()
+  }
+
+  /**
+   * Counts a call that ran from `start` to `end` and `succeeded` (or failed
+   * with an error that counts), and says how the circuit records it: a
+   * success slower than `slowCallDuration` is a failure.
+   */
+  private count(succeeded: boolean, start: number, end: number): "success" | "failure" {
+    const slow = this.config.slowCallDuration
+    if (succeeded && (slow === undefined || end - start <= slow)) {
+      this.succeeded(end)
+      return "success"
+    }
+    if (succeeded) this.counts.slowCalls++
+    else {
+      this.counts.failures++
+      this.counts.lastFailureAt = end
+    }
+    this.hooks.call("failure").update(1)
+    return "failure"
   }
 
   /** How a failed call counts: interruptions never count; `isFailure` may excuse an error. */
@@ -364,23 +431,10 @@ export class CircuitBreakerImpl {
         } catch {
           counts = true
         }
-        if (!counts) {
-          if (this.isSlow(start, end)) {
-            this.counts.slowCalls++
-            this.hooks.call("failure").update(1)
-            return "failure"
-          }
-          this.counts.successes++
-          this.counts.lastSuccessAt = end
-          this.hooks.call("success").update(1)
-          return "success"
-        }
+        if (!counts) return this.count(true, start, end)
       }
     }
-    this.counts.failures++
-    this.counts.lastFailureAt = end
-    this.hooks.call("failure").update(1)
-    return "failure"
+    return this.count(false, start, end)
   }
 
   /**
@@ -450,12 +504,17 @@ export class CircuitBreakerImpl {
   // reads and admin
   // -------------------------------------------------------------------------
 
+  /** The time on the breaker's clock (the one `protect` reads). */
+  private get now(): Effect.Effect<number> {
+    return Effect.sync(() => this.clock.unsafeCurrentTimeMillis())
+  }
+
   /**
    * Reads the circuit from the store; while the store is unavailable, from
    * the local fallback (so monitoring keeps working, and says `degraded`).
    */
   private withSnapshot<A>(f: (snapshot: Snapshot, now: number) => A): Effect.Effect<A> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    return Effect.flatMap(this.now, (now) =>
       this.circuit.read(now).pipe(
         Effect.map((snapshot) => {
           this.storeUp()
@@ -477,7 +536,7 @@ export class CircuitBreakerImpl {
   private admin(
     op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
   ): Effect.Effect<void, CircuitStoreError> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    return Effect.flatMap(this.now, (now) =>
       op(this.circuit, now).pipe(
         Effect.tapBoth({
           onFailure: () =>
@@ -492,7 +551,6 @@ export class CircuitBreakerImpl {
       ))
   }
 
-  /** The local fallback's view, without asking the store. @internal */
   localSnapshot(now: number): Effect.Effect<Snapshot> {
     return Effect.orDie(this.localCircuit(now).read(now))
   }
@@ -534,11 +592,10 @@ export class CircuitBreakerImpl {
 
   get health(): Effect.Effect<Health> {
     return this.withSnapshot((snapshot, now) => {
-      const status = statusOf(snapshot.state)
       const clockSkewMs = this.circuit.clockSkew?.()
       return {
         service: this.config.serviceName,
-        status: status === "healthy" && this.degraded ? "degraded" : status,
+        status: statusOf(snapshot.state, this.degraded),
         state: snapshot.state,
         metrics: this.metricsFrom(snapshot),
         timestamp: now,
@@ -578,14 +635,17 @@ export class CircuitBreakerImpl {
 }
 
 /** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */
-let processInstanceId: string | undefined = undefined
+const processInstance = globalValue(
+  Symbol.for("effect-circuit-breaker-redis/CircuitBreaker/processInstanceId"),
+  (): { id: string | undefined } => ({ id: undefined })
+)
 
 const instanceIdOfProcess = Effect.suspend(() =>
-  processInstanceId !== undefined
-    ? Effect.succeed(processInstanceId)
+  processInstance.id !== undefined
+    ? Effect.succeed(processInstance.id)
     : Effect.map(
       Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
-      ([a, b]) => (processInstanceId = `i-${a.toString(36)}${b.toString(36)}`)
+      ([a, b]) => (processInstance.id = `i-${a.toString(36)}${b.toString(36)}`)
     )
 )
 
@@ -601,6 +661,7 @@ export const make = <E>(
     const store = yield* CircuitStore
     const instanceId = decoded.instanceId ?? (yield* instanceIdOfProcess)
     const circuit = yield* store.circuit(name, decoded)
-    const now = yield* Clock.currentTimeMillis
-    return new CircuitBreakerImpl(name, decoded, instanceId, circuit, registryMetrics, now)
+    // captured once: `protect` reads it synchronously (under TestClock, the test's clock)
+    const clock = yield* Effect.clock
+    return new CircuitBreakerImpl(name, decoded, instanceId, circuit, clock, registryMetrics, clock.unsafeCurrentTimeMillis())
   })

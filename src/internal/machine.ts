@@ -8,6 +8,7 @@
  */
 import type { CircuitConfig } from "../CircuitConfig.js"
 import type { Snapshot, State } from "../CircuitState.js"
+import type { Decision, Outcome } from "../CircuitStore.js"
 
 /** Buckets in the sliding failure window. */
 export const WINDOW_BUCKETS = 10
@@ -17,26 +18,6 @@ export const HALF_OPEN_RETRY_AFTER = 1_000
 
 /** Times further ahead of now than this were written by a clock that was wrong. */
 export const FUTURE_TOLERANCE = 60_000
-
-/** @internal */
-export type Outcome = "success" | "failure" | "release"
-
-/** @internal */
-export type Decision =
-  | {
-    readonly _tag: "Allow"
-    /** The probe permit taken, if this call is a half-open probe. */
-    readonly probe: string | undefined
-    readonly state: State
-    readonly version: number
-  }
-  | {
-    readonly _tag: "Reject"
-    /** Milliseconds until a call may be let through. */
-    readonly retryAfter: number
-    readonly state: State
-    readonly version: number
-  }
 
 /** @internal */
 export interface MachineState {
@@ -50,8 +31,13 @@ export interface MachineState {
   halfOpenSuccesses: number
   /** probe id -> lease expiry; allocated on first use. */
   leases: Map<string, number> | undefined
-  /** bucket index -> [calls, failures]; allocated on first use. */
-  window: Map<number, [number, number]> | undefined
+  /**
+   * The window: a fixed ring of `WINDOW_BUCKETS` buckets, bucket `i` (the
+   * index of time `t` is `floor(t / bucketWidth)`) in slot `i % WINDOW_BUCKETS`
+   * as three numbers `[index, calls, failures]`. Allocated on first use; a
+   * success adds to it in O(1) without allocating.
+   */
+  window: Array<number> | undefined
 }
 
 /** @internal */
@@ -164,33 +150,50 @@ const pruneLeases = (s: MachineState, t: number): number => {
   return s.leases.size
 }
 
+/** A ring whose every slot holds no bucket (index -1 is no time's bucket). */
+const emptyWindow = (): Array<number> => {
+  const w = new Array<number>(WINDOW_BUCKETS * 3)
+  for (let i = 0; i < w.length; i += 3) {
+    w[i] = -1
+    w[i + 1] = 0
+    w[i + 2] = 0
+  }
+  return w
+}
+
+/**
+ * Adds to the bucket of `t`. A slot holding an older bucket holds one that
+ * left the window (its index is at most `index - WINDOW_BUCKETS`): it starts
+ * again, as the Lua twin drops such buckets. (A slot holding a bucket a whole
+ * window ahead of `t`, left by a clock that went back that far, starts again
+ * too, where Lua would keep it for when time comes back to it.)
+ */
 const windowAdd = (s: MachineState, config: CircuitConfig, t: number, calls: number, failures: number): void => {
   const index = Math.floor(t / bucketWidth(config))
-  if (s.window === undefined) s.window = new Map()
-  else if (!s.window.has(index)) {
-    // a new bucket: drop those that left the window (stale ones never count either way)
-    for (const key of s.window.keys()) {
-      if (key <= index - WINDOW_BUCKETS) s.window.delete(key)
-    }
-  }
-  const bucket = s.window.get(index)
-  if (bucket === undefined) s.window.set(index, [calls, failures])
-  else {
-    bucket[0] += calls
-    bucket[1] += failures
+  const w = s.window ?? (s.window = emptyWindow())
+  const slot = (index % WINDOW_BUCKETS) * 3
+  if (w[slot] === index) {
+    w[slot + 1] = w[slot + 1]! + calls
+    w[slot + 2] = w[slot + 2]! + failures
+  } else {
+    w[slot] = index
+    w[slot + 1] = calls
+    w[slot + 2] = failures
   }
 }
 
 /** [calls, failures] in the window that ends at `t`. */
 const windowSum = (s: MachineState, config: CircuitConfig, t: number): [number, number] => {
-  if (s.window === undefined) return [0, 0]
+  const w = s.window
+  if (w === undefined) return [0, 0]
   const index = Math.floor(t / bucketWidth(config))
   let calls = 0
   let failures = 0
-  for (const [key, bucket] of s.window) {
+  for (let slot = 0; slot < w.length; slot += 3) {
+    const key = w[slot]!
     if (key > index - WINDOW_BUCKETS && key <= index) {
-      calls += bucket[0]
-      failures += bucket[1]
+      calls += w[slot + 1]!
+      failures += w[slot + 2]!
     }
   }
   return [calls, failures]
@@ -291,6 +294,33 @@ export const record = (
       // late results of calls admitted before the circuit opened change nothing
       return
   }
+}
+
+/**
+ * The success of a call that held no permit, in CLOSED or FORCED_CLOSED: what
+ * `record(s, config, now, "success", undefined, 0, 0)` does, in O(1) and
+ * without allocating when nothing but the count is due (the bucket of `now`
+ * is in the window already, the state is not expired, no time lies ahead of
+ * `now`). Anything else goes through `record` itself.
+ *
+ * @internal
+ */
+export const recordSuccess = (s: MachineState, config: CircuitConfig, now: number): void => {
+  const w = s.window
+  if (
+    w !== undefined && (s.state === "CLOSED" || s.state === "FORCED_CLOSED") &&
+    now >= s.changedAt && now >= s.writtenAt && now - s.writtenAt < config.stateTtl &&
+    s.openedAt <= now + FUTURE_TOLERANCE && s.retryAt <= now + config.stateTtl
+  ) {
+    const index = Math.floor(now / bucketWidth(config))
+    const slot = (index % WINDOW_BUCKETS) * 3
+    if (w[slot] === index) {
+      s.writtenAt = now
+      w[slot + 1] = w[slot + 1]! + 1
+      return
+    }
+  }
+  record(s, config, now, "success", undefined, 0, 0)
 }
 
 /**

@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import type { CircuitConfig } from "../CircuitConfig.js"
 import type { Snapshot } from "../CircuitState.js"
-import type { Circuit, CircuitStore, Decision, FleetCounts } from "../CircuitStore.js"
+import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../CircuitStore.js"
 import * as machine from "./machine.js"
 
 /** One circuit's state and what every breaker in the process did with it. */
@@ -154,14 +154,13 @@ class MemoryCircuit implements Circuit {
     })
   }
 
-  recordSuccessLocal(now: number): boolean {
+  recordSuccessLocal(now: number): void {
     this.use(now)
-    machine.record(this.s, this.config, now, "success", undefined, 0, 0)
+    machine.recordSuccess(this.s, this.config, now)
     countsOf(this.slot).successes++
-    return true
   }
 
-  record(now: number, outcome: machine.Outcome, probe: string | undefined, sample: number): Effect.Effect<Snapshot> {
+  record(now: number, outcome: Outcome, probe: string | undefined, sample: number): Effect.Effect<Snapshot> {
     return Effect.sync(() => {
       this.use(now)
       const version = this.s.version

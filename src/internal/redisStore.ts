@@ -490,12 +490,11 @@ class RedisCircuit implements Circuit {
    * so sending them later (with the next round trip, or within a second)
    * decides nothing differently.
    */
-  recordSuccessLocal(now: number): boolean {
+  recordSuccessLocal(now: number): void {
     this.use(now)
     this.entry.pending++
     this.entry.unsent.successes++
     this.shared.batched()
-    return true
   }
 
   clockSkew(): number | undefined {
