@@ -67,13 +67,17 @@ afterAll(() => {
 /** Another "instance": a runtime with its own store on `prefix`, over TCP or the bridge. */
 const instance = (prefix: string, via: "tcp" | "upstash" = "tcp") =>
   ManagedRuntime.make(
-    CircuitBreakers.layer({ defaults: { stateCacheTtl: 50 } }).pipe(
+    CircuitBreakers.layer({
+      defaults: { stateCacheTtl: 50 },
+      // open long enough that no spawn of the CLI, however slow the machine, sees it probe
+      circuits: { payments: { stateCacheTtl: 50, recoveryTimeout: "5 minutes" } }
+    }).pipe(
       Layer.provideMerge(via === "tcp" ? tcpStore(redis, { prefix }) : upstashStore(bridge, token, { prefix })),
       Layer.orDie
     )
   )
 
-/** Opens "payments" (5 failures: the default threshold), and calls "search" once. */
+/** Opens "payments" (5 failures: the default threshold) for 5 minutes, and calls "search" once. */
 const seed = (runtime: ReturnType<typeof instance>) =>
   runtime.runPromise(Effect.gen(function*() {
     const registry = yield* CircuitBreakers.CircuitBreakers
@@ -142,7 +146,7 @@ describe("on Redis over TCP", () => {
     expect(all.code).toBe(0)
     const lines = all.stdout.trim().split("\n")
     expect(lines[0]).toMatch(/^CIRCUIT\s+STATE\s+STATUS\s+WINDOW FAIL\/CALLS\s+OPENS\s+RETRY IN/)
-    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+\d+\/\d+\s+0\s+\d+s\s+/)
+    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+\d+\/\d+\s+0\s+(\d+m)?\d+s\s+/)
     expect(lines[2]).toMatch(/^search\s+CLOSED\s+healthy\s+0\/1\s+0\s+-\s+1\s+0\.0%$/)
     expect(open.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["payments"])
     expect(matched.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["search"])
@@ -164,7 +168,7 @@ describe("on Redis over TCP", () => {
     ])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/^state\s+OPEN$/m)
-    expect(text.stdout).toMatch(/^retry at\s+\S+ \(\d+s from now\)$/m)
+    expect(text.stdout).toMatch(/^retry at\s+\S+ \((\d+m)?\d+s from now\)$/m)
     expect(text.stdout).toMatch(/^fleet calls\s+5 \(0 succeeded, 5 failed\)/m)
     expect(JSON.parse(json.stdout)).toMatchObject({ name: "search", state: "CLOSED", status: "healthy", windowCalls: 1 })
     expect(unknown.code).toBe(1)

@@ -171,7 +171,7 @@ describe("recordLatency", () => {
   it("false is refused together with slowCallDuration", () => {
     const decoded = CircuitConfig.decodeEither("slow", { recordLatency: false, slowCallDuration: "1 second" })
     expect(Either.isLeft(decoded) && decoded.left.issues).toEqual([
-      "slowCallDuration needs recordLatency: true (a call's duration is what makes it slow)"
+      "slowCallDuration needs recordLatency: true (got recordLatency: false)"
     ])
     expect(Either.isRight(CircuitConfig.decodeEither("slow", { slowCallDuration: "1 second" }))).toBe(true)
     const notBoolean = CircuitConfig.decodeEither("bad", { recordLatency: "no" })

@@ -14,7 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import { type CircuitConfig, CircuitConfigError, defaults } from "../CircuitConfig.js"
+import { type CircuitConfig, defaults } from "../CircuitConfig.js"
 import type { Snapshot } from "../CircuitState.js"
 import {
   type Circuit,
@@ -45,9 +45,6 @@ export const keysOf = (prefix: string, name: string): readonly [string, string] 
 
 /** @internal */
 export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
-
-// eslint-disable-next-line no-control-regex
-const badPrefix = /[{}\s\u0000-\u001f\u007f]/
 
 /**
  * What Redis lost that this instance knew and re-asserts: an admin hold
@@ -798,14 +795,8 @@ export const defaultIdleTtl = 10 * 60_000
 export const make = (
   prefix: string,
   options: StoreOptions
-): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Type"], never, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
-    if (prefix.length === 0 || prefix.length > 64 || badPrefix.test(prefix)) {
-      return yield* new CircuitConfigError({
-        service: "RedisCircuitStore",
-        issues: [`prefix must be 1 to 64 characters without braces, spaces or control characters (got ${JSON.stringify(prefix.slice(0, 64))})`]
-      })
-    }
     const client = yield* RedisClient
     const entries = new Map<string, Entry>()
     const scope = yield* Effect.scope
