@@ -24,8 +24,10 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
@@ -369,18 +371,21 @@ export const make = (
       }
     }
 
-    const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
+    /** One pass over the store: the circuits from `cursor` on (or only a page of `page` of them), each read or not. */
+    interface Scan {
+      readonly candidates: number
+      readonly afterCursor: number
+      readonly results: ReadonlyArray<ReadResult>
+      readonly listError: string | null
+    }
+
+    const scan = (prefix: string | undefined, cursor: string | undefined, page: number | undefined): Effect.Effect<Scan> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const { circuits: known, listError } = yield* circuits
-        const prefix = readOptions.prefix
         const candidates = prefix === undefined ? known : known.filter((c) => c.name.startsWith(prefix))
-        const states = readOptions.state
-        const limit = readOptions.limit
-        const cursor = readOptions.cursor
-        // without a state filter, only the page is read; with one, every candidate is
         const afterCursor = cursor === undefined ? candidates : candidates.filter((c) => c.name > cursor)
-        const toRead = states === undefined && limit !== undefined ? afterCursor.slice(0, limit + 1) : afterCursor
+        const toRead = page === undefined ? afterCursor : afterCursor.slice(0, page + 1)
         // circuits no breaker here uses: all at once where the store can (a Redis pipeline per 100)
         const inspected = new Map<string, Inspected>()
         const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
@@ -396,10 +401,42 @@ export const make = (
           if (one.read === undefined) return readOne(now, c)
           return Effect.succeed({ name: c.name, metrics: metricsOf(c.name, undefined, one.read[0], one.read[1], false), error: null, missing: false })
         }, { concurrency: 16 })
-        let unreadable = listError === null ? 0 : 1
-        let reason = listError
+        return { candidates: candidates.length, afterCursor: afterCursor.length, results, listError }
+      })
+
+    /**
+     * Whole scans in flight, by prefix and cursor. A read that starts while
+     * one runs takes its result instead of reading every circuit again (a
+     * dashboard's sections and its alerts, health checks arriving together).
+     * The scan runs on a fiber of its own, so a reader that gives up does not
+     * cut it short for the others.
+     */
+    const inFlight = new Map<string, Deferred.Deferred<Scan>>()
+    const sharedScan = (prefix: string | undefined, cursor: string | undefined): Effect.Effect<Scan> =>
+      Effect.suspend(() => {
+        const key = `${prefix ?? ""}\u0000${cursor ?? ""}`
+        const running = inFlight.get(key)
+        if (running !== undefined) return Deferred.await(running)
+        const deferred = Deferred.unsafeMake<Scan>(FiberId.none)
+        inFlight.set(key, deferred)
+        const run = Effect.flatMap(Effect.exit(scan(prefix, cursor, undefined)), (exit) => {
+          inFlight.delete(key)
+          return Deferred.done(deferred, exit)
+        })
+        return Effect.zipRight(Effect.forkDaemon(run), Deferred.await(deferred))
+      })
+
+    const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
+      Effect.gen(function*() {
+        const { cursor, limit, prefix, state: states } = readOptions
+        // without a state filter, only the page is read; with one, every candidate is
+        const scanned = yield* (states === undefined && limit !== undefined
+          ? scan(prefix, cursor, limit)
+          : sharedScan(prefix, cursor))
+        let unreadable = scanned.listError === null ? 0 : 1
+        let reason = scanned.listError
         const matching: Array<CircuitMetrics> = []
-        for (const result of results) {
+        for (const result of scanned.results) {
           if (result.missing) continue // expired: gone from the fleet, and from the registry
           if (result.metrics === undefined || result.error !== null) {
             unreadable++
@@ -411,9 +448,9 @@ export const make = (
         }
         const page = limit === undefined ? matching : matching.slice(0, limit)
         // more after this page: read past the limit, or not read at all (paging without a state filter)
-        const hasMore = limit !== undefined && (matching.length > limit || afterCursor.length > toRead.length)
+        const hasMore = limit !== undefined && (matching.length > limit || scanned.afterCursor > scanned.results.length)
         // with a state filter only what was read can be counted: the circuits from the cursor on
-        const total = states === undefined ? candidates.length : matching.length
+        const total = states === undefined ? scanned.candidates : matching.length
         return {
           circuits: page,
           total,

@@ -475,6 +475,43 @@ describe("monitoring at 10,000 circuits", () => {
       expect(counter.roundTrips).toBeLessThanOrEqual(150)
     }), 120_000)
 
+  it.scopedLive("reads that arrive together share one scan (a dashboard's sections and its alerts)", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 100 }))
+      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }))
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* m.read() // the store's clock offset and the script, loaded once
+        counter.roundTrips = 0
+        const alone = yield* m.read({ state: ["OPEN"] })
+        const one = counter.roundTrips
+        counter.roundTrips = 0
+        const [open, closed, alerts] = yield* Effect.all([
+          m.read({ state: ["OPEN"] }),
+          m.read({ state: ["CLOSED"] }),
+          m.getAlerts
+        ], { concurrency: "unbounded" })
+        console.info(`[1,000 circuits] one read: ${one} round trips; three together: ${counter.roundTrips}`)
+        expect(alone.circuits).toHaveLength(10)
+        expect(open.circuits).toHaveLength(10)
+        expect(closed.circuits).toHaveLength(990)
+        expect(alerts.filter((a) => a.kind === "open")).toHaveLength(10)
+        expect(one).toBeGreaterThanOrEqual(10)
+        expect(counter.roundTrips).toBe(one)
+        // a read that starts after the scan ended reads again
+        counter.roundTrips = 0
+        yield* m.read({ state: ["OPEN"] })
+        expect(counter.roundTrips).toBe(one)
+      }).pipe(
+        Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(RedisCircuitStore.layer({ prefix })),
+          Layer.provide(layer)
+        ))
+      )
+    }), 60_000)
+
   it.scopedLive("over the Upstash bridge: every circuit read in at most 150 HTTP requests", () =>
     Effect.gen(function*() {
       const token = "ten-thousand"
