@@ -172,7 +172,8 @@ const ServiceName = Schema.String.pipe(
   Schema.filter((name) => serviceNameProblem(name) ?? true)
 ).annotations({ message: (issue) => serviceNameProblem(issue.actual) ?? "is invalid" })
 
-const Fn = Schema.declare(
+// a plain `Schema` type: `Schema.declare` is not a type in every effect version of the peer range
+const Fn: Schema.Schema<(error: unknown) => boolean> = Schema.declare(
   (u: unknown): u is (error: unknown) => boolean => typeof u === "function",
   { message: (issue) => `must be a function (got ${describe(issue.actual)})` }
 )

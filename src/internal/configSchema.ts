@@ -94,8 +94,12 @@ export const durationMillis = (options: { readonly infinite: boolean }): Schema.
     }
   ) as Schema.Schema<number, unknown> as Schema.Schema<number, Duration.DurationInput>
 
-/** One of `literals`; a failure lists them. @internal */
-export const literals = <const L extends ReadonlyArray<string>>(...literals: L) =>
+/**
+ * One of `literals`; a failure lists them. Typed as a plain `Schema` (not
+ * `Schema.declare`, a type only newer effect versions export), since the
+ * public config types are derived from it. @internal
+ */
+export const literals = <const L extends ReadonlyArray<string>>(...literals: L): Schema.Schema<L[number]> =>
   Schema.declare(
     (u: unknown): u is L[number] => typeof u === "string" && literals.includes(u),
     {
