@@ -214,15 +214,23 @@ const FLUSH_INTERVAL = Duration.seconds(1)
 // replies
 // ---------------------------------------------------------------------------
 
+/** The script's reply, decoded (`toReply`), its times on this instance's clock. */
 interface Reply {
   readonly snapshot: Snapshot
+  /** acquire: the decision; "" for every other op. */
   readonly decision: "allow" | "reject" | ""
   readonly retryAfter: number
+  /** acquire: the probe lease taken ("" for none). */
   readonly probe: string
-  readonly t: number
+  /** The time the script decided at (`now`, or a later `changedAt`). */
+  readonly decidedAt: number
+  /** Some of the circuit's data was not readable and was repaired. */
   readonly repaired: boolean
+  /** The state hash did not exist and this call wrote it. */
   readonly created: boolean
+  /** The state hash did not exist before this call. */
   readonly missing: boolean
+  /** op "metrics": the fleet's counts within `metricsTtl`. */
   readonly fleet: FleetCounts
 }
 
@@ -233,15 +241,54 @@ const states: ReadonlySet<unknown> = new Set(["CLOSED", "OPEN", "HALF_OPEN", "FO
 
 const noFleet: FleetCounts = { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }
 
+/**
+ * The script's reply, element by element (lua/circuit.lua's header); for op
+ * "metrics" the fleet's counts (`fleetElements`) follow.
+ */
+const replyElements = [
+  "state",
+  "version",
+  "openCount",
+  "openedAt",
+  "retryAt",
+  "changedAt",
+  "failures",
+  "calls",
+  "halfOpenSuccesses",
+  "probes",
+  "decision",
+  "retryAfter",
+  "probe",
+  "now",
+  "repaired",
+  "created",
+  "missing"
+] as const
+
+const fleetElements = ["successes", "failures", "rejections", "probes", "opens"] as const satisfies ReadonlyArray<
+  keyof FleetCounts
+>
+
+/** The position of each element in the reply. */
+const at = Object.fromEntries(replyElements.map((element, i) => [element, i])) as {
+  readonly [K in typeof replyElements[number]]: number
+}
+const fleetAt = Object.fromEntries(fleetElements.map((element, i) => [element, replyElements.length + i])) as {
+  readonly [K in typeof fleetElements[number]]: number
+}
+const withFleet = replyElements.length + fleetElements.length
+
 /** The element of the script's reply that is not what lua/circuit.lua's header says, if any. */
 const badElement = (r: ReadonlyArray<unknown>): string | undefined => {
-  if (r.length !== 17 && r.length !== 22) return `${r.length} elements (17 or 22 expected)`
-  if (!states.has(r[0])) return "element 0 is not a state"
+  if (r.length !== replyElements.length && r.length !== withFleet) {
+    return `${r.length} elements (${replyElements.length} or ${withFleet} expected)`
+  }
+  if (!states.has(r[at.state])) return `element ${at.state} is not a state`
   for (let i = 1; i < r.length; i++) {
-    if (i === 10) {
-      if (r[i] !== "allow" && r[i] !== "reject" && r[i] !== "") return "element 10 is not a decision"
-    } else if (i === 12) {
-      if (typeof r[i] !== "string") return "element 12 is not a string"
+    if (i === at.decision) {
+      if (r[i] !== "allow" && r[i] !== "reject" && r[i] !== "") return `element ${i} is not a decision`
+    } else if (i === at.probe) {
+      if (typeof r[i] !== "string") return `element ${i} is not a string`
     } else if (typeof r[i] !== "number" || !Number.isFinite(r[i])) {
       return `element ${i} is not a number`
     }
@@ -263,26 +310,32 @@ const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStor
   const r = raw as ReadonlyArray<any>
   return Either.right({
     snapshot: {
-      state: r[0],
-      version: r[1],
-      openCount: r[2],
-      openedAt: local(r[3], offset),
-      retryAt: local(r[4], offset),
-      changedAt: local(r[5], offset),
-      failures: r[6],
-      calls: r[7],
-      halfOpenSuccesses: r[8],
-      probes: r[9]
+      state: r[at.state],
+      version: r[at.version],
+      openCount: r[at.openCount],
+      openedAt: local(r[at.openedAt], offset),
+      retryAt: local(r[at.retryAt], offset),
+      changedAt: local(r[at.changedAt], offset),
+      failures: r[at.failures],
+      calls: r[at.calls],
+      halfOpenSuccesses: r[at.halfOpenSuccesses],
+      probes: r[at.probes]
     },
-    decision: r[10],
-    retryAfter: r[11],
-    probe: r[12],
-    t: local(r[13], offset),
-    repaired: r[14] === 1,
-    created: r[15] === 1,
-    missing: r[16] === 1,
-    fleet: r.length === 22
-      ? { successes: r[17], failures: r[18], rejections: r[19], probes: r[20], opens: r[21] }
+    decision: r[at.decision],
+    retryAfter: r[at.retryAfter],
+    probe: r[at.probe],
+    decidedAt: local(r[at.now], offset),
+    repaired: r[at.repaired] === 1,
+    created: r[at.created] === 1,
+    missing: r[at.missing] === 1,
+    fleet: r.length === withFleet
+      ? {
+        successes: r[fleetAt.successes],
+        failures: r[fleetAt.failures],
+        rejections: r[fleetAt.rejections],
+        probes: r[fleetAt.probes],
+        opens: r[fleetAt.opens]
+      }
       : noFleet
   })
 }
@@ -536,7 +589,7 @@ class RedisCircuit implements Circuit {
     e.snapshot = s
     e.fetchedAt = now
     e.rejectUntil = s.state === "OPEN"
-      ? now + (s.retryAt - reply.t)
+      ? now + (s.retryAt - reply.decidedAt)
       : s.state === "FORCED_OPEN"
       ? Infinity
       : reply.decision === "reject"
