@@ -25,8 +25,9 @@ import {
   type Inspected,
   type Outcome
 } from "../CircuitStore.js"
-import { RedisClient, type RedisClientError, runScript, scriptFor } from "../RedisClient.js"
+import { RedisClient, runScript, scriptFor } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
+import { RoundTrips, StoreGuard, storeError } from "./redisRoundTrip.js"
 import { ServerClock } from "./serverClock.js"
 
 /** @internal */
@@ -213,15 +214,23 @@ const FLUSH_INTERVAL = Duration.seconds(1)
 // replies
 // ---------------------------------------------------------------------------
 
+/** The script's reply, decoded (`toReply`), its times on this instance's clock. */
 interface Reply {
   readonly snapshot: Snapshot
+  /** acquire: the decision; "" for every other op. */
   readonly decision: "allow" | "reject" | ""
   readonly retryAfter: number
+  /** acquire: the probe lease taken ("" for none). */
   readonly probe: string
-  readonly t: number
+  /** The time the script decided at (`now`, or a later `changedAt`). */
+  readonly decidedAt: number
+  /** Some of the circuit's data was not readable and was repaired. */
   readonly repaired: boolean
+  /** The state hash did not exist and this call wrote it. */
   readonly created: boolean
+  /** The state hash did not exist before this call. */
   readonly missing: boolean
+  /** op "metrics": the fleet's counts within `metricsTtl`. */
   readonly fleet: FleetCounts
 }
 
@@ -232,15 +241,54 @@ const states: ReadonlySet<unknown> = new Set(["CLOSED", "OPEN", "HALF_OPEN", "FO
 
 const noFleet: FleetCounts = { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }
 
+/**
+ * The script's reply, element by element (lua/circuit.lua's header); for op
+ * "metrics" the fleet's counts (`fleetElements`) follow.
+ */
+const replyElements = [
+  "state",
+  "version",
+  "openCount",
+  "openedAt",
+  "retryAt",
+  "changedAt",
+  "failures",
+  "calls",
+  "halfOpenSuccesses",
+  "probes",
+  "decision",
+  "retryAfter",
+  "probe",
+  "now",
+  "repaired",
+  "created",
+  "missing"
+] as const
+
+const fleetElements = ["successes", "failures", "rejections", "probes", "opens"] as const satisfies ReadonlyArray<
+  keyof FleetCounts
+>
+
+/** The position of each element in the reply. */
+const at = Object.fromEntries(replyElements.map((element, i) => [element, i])) as {
+  readonly [K in typeof replyElements[number]]: number
+}
+const fleetAt = Object.fromEntries(fleetElements.map((element, i) => [element, replyElements.length + i])) as {
+  readonly [K in typeof fleetElements[number]]: number
+}
+const withFleet = replyElements.length + fleetElements.length
+
 /** The element of the script's reply that is not what lua/circuit.lua's header says, if any. */
 const badElement = (r: ReadonlyArray<unknown>): string | undefined => {
-  if (r.length !== 17 && r.length !== 22) return `${r.length} elements (17 or 22 expected)`
-  if (!states.has(r[0])) return "element 0 is not a state"
+  if (r.length !== replyElements.length && r.length !== withFleet) {
+    return `${r.length} elements (${replyElements.length} or ${withFleet} expected)`
+  }
+  if (!states.has(r[at.state])) return `element ${at.state} is not a state`
   for (let i = 1; i < r.length; i++) {
-    if (i === 10) {
-      if (r[i] !== "allow" && r[i] !== "reject" && r[i] !== "") return "element 10 is not a decision"
-    } else if (i === 12) {
-      if (typeof r[i] !== "string") return "element 12 is not a string"
+    if (i === at.decision) {
+      if (r[i] !== "allow" && r[i] !== "reject" && r[i] !== "") return `element ${i} is not a decision`
+    } else if (i === at.probe) {
+      if (typeof r[i] !== "string") return `element ${i} is not a string`
     } else if (typeof r[i] !== "number" || !Number.isFinite(r[i])) {
       return `element ${i} is not a number`
     }
@@ -262,26 +310,32 @@ const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStor
   const r = raw as ReadonlyArray<any>
   return Either.right({
     snapshot: {
-      state: r[0],
-      version: r[1],
-      openCount: r[2],
-      openedAt: local(r[3], offset),
-      retryAt: local(r[4], offset),
-      changedAt: local(r[5], offset),
-      failures: r[6],
-      calls: r[7],
-      halfOpenSuccesses: r[8],
-      probes: r[9]
+      state: r[at.state],
+      version: r[at.version],
+      openCount: r[at.openCount],
+      openedAt: local(r[at.openedAt], offset),
+      retryAt: local(r[at.retryAt], offset),
+      changedAt: local(r[at.changedAt], offset),
+      failures: r[at.failures],
+      calls: r[at.calls],
+      halfOpenSuccesses: r[at.halfOpenSuccesses],
+      probes: r[at.probes]
     },
-    decision: r[10],
-    retryAfter: r[11],
-    probe: r[12],
-    t: local(r[13], offset),
-    repaired: r[14] === 1,
-    created: r[15] === 1,
-    missing: r[16] === 1,
-    fleet: r.length === 22
-      ? { successes: r[17], failures: r[18], rejections: r[19], probes: r[20], opens: r[21] }
+    decision: r[at.decision],
+    retryAfter: r[at.retryAfter],
+    probe: r[at.probe],
+    decidedAt: local(r[at.now], offset),
+    repaired: r[at.repaired] === 1,
+    created: r[at.created] === 1,
+    missing: r[at.missing] === 1,
+    fleet: r.length === withFleet
+      ? {
+        successes: r[fleetAt.successes],
+        failures: r[fleetAt.failures],
+        rejections: r[fleetAt.rejections],
+        probes: r[fleetAt.probes],
+        opens: r[fleetAt.opens]
+      }
       : noFleet
   })
 }
@@ -332,63 +386,7 @@ const tracked = <A, E>(entry: Entry, effect: Effect.Effect<A, E>): Effect.Effect
     return Effect.ensuring(effect, Effect.sync(() => entry.inFlight--))
   })
 
-/**
- * The store's own breaker, shared by every circuit of one store: after
- * `threshold` consecutive failed round trips it stops calling Redis for
- * `cooldown` ms (calls then cost nothing and the breakers follow their
- * `onStoreUnavailable` policy), then lets one trial round trip through.
- */
-class StoreGuard {
-  private failures = 0
-  private openUntil = 0
-  private trial = false
-  private lastReason = ""
-  constructor(readonly threshold: number, readonly cooldown: number) {}
-
-  /** One error per cool-down: during an outage every call is refused, and allocates nothing. */
-  private refusal: CircuitStoreError | undefined = undefined
-
-  /** Undefined when a round trip may be made now; otherwise why not. */
-  check(now: number): CircuitStoreError | undefined {
-    if (this.failures < this.threshold) return undefined
-    if (now >= this.openUntil && !this.trial) {
-      this.trial = true
-      return undefined
-    }
-    return this.refusal ?? (this.refusal = new CircuitStoreError({
-      reason: `Redis unavailable (${this.failures} round trips failed in a row; last: ${this.lastReason}); ` +
-        `store calls paused for ${this.cooldown} ms`
-    }))
-  }
-
-  success(): void {
-    this.failures = 0
-    this.trial = false
-  }
-
-  /** A round trip failed; `now` is when it failed (the cool-down starts then). */
-  failure(now: number, reason: string): void {
-    this.failures++
-    this.trial = false
-    this.lastReason = reason
-    this.refusal = undefined
-    if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
-  }
-}
-
-/** Redis errors that say Redis cannot be used now, as opposed to one circuit's data being wrong. */
-const unavailableReply = /^(BUSY|LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/
-
-/**
- * Whether a failed command counts against the store's own breaker: only
- * transport failures (connection, timeout, authentication, an unreadable
- * reply) and a server that cannot serve do. An error about one circuit's
- * data (a script error) fails that call alone.
- */
-const isTransport = (error: RedisClientError): boolean =>
-  error.kind === "Connection" || error.kind === "Timeout" || error.kind === "Auth" || error.kind === "Reply" ||
-  (error.kind === "Command" && unavailableReply.test(error.reason))
-
+/** What every circuit of one store shares. */
 interface Shared {
   readonly client: RedisClient["Type"]
   /** Redis's clock as this instance learned it (`timeSource: "server"`). */
@@ -397,37 +395,19 @@ interface Shared {
   readonly timeSource: "client" | "server"
   readonly prefix: string
   readonly scope: Scope.Scope
-  readonly guard: StoreGuard
+  /** Every round trip goes through it, and through the store's breaker it holds. */
+  readonly roundTrips: RoundTrips
+  readonly registry: Registry
   /** A probe id unique in the fleet: the holder, this store, a counter. */
   readonly nextProbeId: (holder: string) => string
-  /**
-   * One round trip, bounded by `timeout` ms and interruptible (callers run it
-   * inside uninterruptible regions), its failure as a `CircuitStoreError`;
-   * transport failures count against the store's breaker, anything else
-   * (an error about one circuit's data) does not.
-   */
-  readonly bounded: <A>(
-    command: Effect.Effect<A, RedisClientError | "BadTime">,
-    timeout: number,
-    what: string,
-    /** False for monitoring reads: they neither trip nor reset the store's breaker. */
-    guarded?: boolean
-  ) => Effect.Effect<A, CircuitStoreError>
-  /**
-   * A command outside the circuit script (registry): refused at once while
-   * Redis is deemed unavailable, bounded by the default `storeTimeout`.
-   */
-  readonly guarded: <A>(command: Effect.Effect<A, RedisClientError>) => Effect.Effect<A, CircuitStoreError>
-  /** Drops a registry key of the wrong type (someone wrote over it), with a warning. */
-  readonly repairRegistry: Effect.Effect<void, CircuitStoreError>
   /** Runs an effect in the background, in the store's scope. */
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
-  /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
+  /** Wakes the flusher: something was batched locally (`Flusher.batched`). */
   readonly batched: () => void
+  /** A use at `now` (local clock), for the sweep of idle entries (`Flusher.used`). */
+  readonly used: (now: number) => void
   /** The store's entry for `name`, made again for `circuit` after it was evicted. */
   readonly attach: (name: string, circuit: RedisCircuit) => Entry
-  /** A use at `now` (local clock): once a sweep of idle entries is due, the flusher runs it. */
-  readonly used: (now: number) => void
 }
 
 class RedisCircuit implements Circuit {
@@ -521,7 +501,11 @@ class RedisCircuit implements Circuit {
       if (clock.offset !== undefined) {
         return clock.stale(read()) ? clock.refresh(read, this.shared.fork) : Effect.void
       }
-      return this.shared.bounded(clock.measure(read), this.config.storeTimeout, "TIME")
+      return this.shared.roundTrips.run(clock.measure(read), {
+        timeout: this.config.storeTimeout,
+        what: "TIME",
+        guard: "counted"
+      })
     })
   }
 
@@ -535,8 +519,9 @@ class RedisCircuit implements Circuit {
     return Effect.suspend(() => {
       const { now, op, outcome } = request
       const peek = request.peek === true
-      // the store's breaker is for the hot path: monitoring reads (peek) always ask
-      const refused = peek ? undefined : this.shared.guard.check(now)
+      // the store's breaker is for the hot path: monitoring reads (peek) always ask. It is asked
+      // here, before anything is taken from the batch or counted as sent: a refused call sends nothing
+      const refused = peek ? undefined : this.shared.roundTrips.guard.check(now)
       if (refused !== undefined) return Effect.fail(refused)
       if (this.serverTime && this.shared.clock.offset === undefined) {
         return Effect.zipRight(this.syncClock, this.call(request))
@@ -569,7 +554,11 @@ class RedisCircuit implements Circuit {
         this.keys,
         scriptArgv(this.args, { ...request, now: now + offset, batch, unsent })
       )
-      return this.shared.bounded(roundTrip, this.config.storeTimeout, "script", !peek).pipe(
+      return this.shared.roundTrips.run(roundTrip, {
+        timeout: this.config.storeTimeout,
+        what: "script",
+        guard: peek ? "bypass" : "counted"
+      }).pipe(
         Effect.flatMap((raw) => toReply(raw, offset)),
         Effect.tapBoth({
           onFailure: (error) =>
@@ -600,7 +589,7 @@ class RedisCircuit implements Circuit {
     e.snapshot = s
     e.fetchedAt = now
     e.rejectUntil = s.state === "OPEN"
-      ? now + (s.retryAt - reply.t)
+      ? now + (s.retryAt - reply.decidedAt)
       : s.state === "FORCED_OPEN"
       ? Infinity
       : reply.decision === "reject"
@@ -649,18 +638,7 @@ class RedisCircuit implements Circuit {
    * trip). Called when the breaker is made, never on a call's path.
    */
   get registerNow(): Effect.Effect<void> {
-    const key = registryKeyOf(this.shared.prefix)
-    // scored by when it was registered (Redis's clock where known): pruned once its state expired
-    const add = Effect.clockWith((clock) =>
-      this.shared.guarded(
-        this.shared.client.send(["ZADD", key, String(clock.unsafeCurrentTimeMillis() + this.offset), this.name])
-      )
-    )
-    return add.pipe(
-      Effect.catchIf(
-        (error) => error.reason.includes("WRONGTYPE"),
-        () => Effect.zipRight(this.shared.repairRegistry, add)
-      ),
+    return this.shared.registry.add(this.name, () => this.offset).pipe(
       Effect.matchEffect({
         onFailure: () => Effect.sync(() => (this.entry.registered = false)),
         onSuccess: () => Effect.sync(() => (this.entry.registered = true))
@@ -791,97 +769,94 @@ export interface StoreOptions {
 /** @internal */
 export const defaultIdleTtl = 10 * 60_000
 
-/** @internal */
-export const make = (
+/** The registry of circuit names: a sorted set scored by registration time (ARCHITECTURE.md, "The Redis data model"). */
+interface Registry {
+  /**
+   * Adds `name`, scored by the time now on Redis's clock (`offset()`, read
+   * when the score is taken); a key of the wrong type is dropped first.
+   * Refused while Redis is deemed unavailable, bounded by the default
+   * `storeTimeout`.
+   */
+  readonly add: (name: string, offset: () => number) => Effect.Effect<void, CircuitStoreError>
+  /** Every registered name: a monitoring read, which always asks Redis and does not touch the store's breaker. */
+  readonly names: Effect.Effect<ReadonlyArray<string>, CircuitStoreError>
+  /** When `name` was registered (Redis's clock where known), as the last `names` read said (for pruning). */
+  readonly registeredAt: (name: string) => number | undefined
+  /** Names whose state is gone leave the registry (in the background, best effort). */
+  readonly forget: (gone: ReadonlyArray<string>) => Effect.Effect<void>
+}
+
+/** The circuit registry of one store; `dropped` runs when a registry of the wrong type was dropped. */
+const makeRegistry = (
+  client: RedisClient["Type"],
   prefix: string,
-  options: StoreOptions
-): Effect.Effect<CircuitStore["Type"], never, RedisClient | Scope.Scope> =>
+  roundTrips: RoundTrips,
+  options: {
+    readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
+    readonly dropped: () => void
+  }
+): Registry => {
+  const key = registryKeyOf(prefix)
+  const send = (command: ReadonlyArray<string>, guard: "checked" | "bypass") =>
+    roundTrips.run(client.send(command), { timeout: defaults.storeTimeout, what: "registry", guard })
+  const isWrongType = (error: CircuitStoreError) => error.reason.includes("WRONGTYPE")
+  /** Drops a registry key of the wrong type (someone wrote over it), with a warning. */
+  const repair = Effect.zipRight(
+    Effect.logWarning(
+      `circuit registry ${JSON.stringify(key)} was not a sorted set and was dropped; ` +
+        "circuits register again as they are used"
+    ),
+    send(["DEL", key], "checked")
+  )
+  let registeredAt = new Map<string, number>()
+  return {
+    add: (name, offset) => {
+      const add = Effect.clockWith((clock) =>
+        send(["ZADD", key, String(clock.unsafeCurrentTimeMillis() + offset()), name], "checked")
+      )
+      return add.pipe(Effect.catchIf(isWrongType, () => Effect.zipRight(repair, add)), Effect.asVoid)
+    },
+    names: send(["ZRANGE", key, "0", "-1", "WITHSCORES"], "bypass").pipe(
+      Effect.catchIf(isWrongType, () => {
+        options.dropped()
+        return Effect.as(repair, [])
+      }),
+      Effect.flatMap((reply) => {
+        if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((item) => typeof item === "string")) {
+          return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZRANGE of the circuit registry" }))
+        }
+        const read = new Map<string, number>()
+        for (let i = 0; i < reply.length; i += 2) read.set(reply[i] as string, Number(reply[i + 1]))
+        registeredAt = read
+        return Effect.succeed([...read.keys()] as ReadonlyArray<string>)
+      })
+    ),
+    registeredAt: (name) => registeredAt.get(name),
+    forget: (gone) =>
+      gone.length === 0 ? Effect.void : options.fork(Effect.ignore(send(["ZREM", key, ...gone], "bypass")))
+  }
+}
+
+/** The flusher of one store (`Shared.batched`, `Shared.used`). */
+interface Flusher {
+  /** Wakes the flusher: something was batched locally (synchronous, cheap when already awake). */
+  readonly batched: () => void
+  /** A use at `now` (local clock): once a sweep of idle entries is due, the flusher runs it. */
+  readonly used: (now: number) => void
+}
+
+/**
+ * Sends what is batched within `FLUSH_INTERVAL` (and when the store closes),
+ * and evicts idle entries, after flushing them, every `min(idleTtl, 1 min)`.
+ */
+const makeFlusher = (
+  entries: Map<string, Entry>,
+  idleTtl: number
+): Effect.Effect<Flusher, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const client = yield* RedisClient
-    const entries = new Map<string, Entry>()
     const scope = yield* Effect.scope
-    const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
-    let probes = 0
-    const guard = new StoreGuard(options.unavailableAfter, options.cooldown)
-    const shared: Shared = {
-      client,
-      clock: new ServerClock(client),
-      timeSource: options.timeSource,
-      prefix,
-      scope,
-      guard,
-      nextProbeId: (holder) => `${encodeURIComponent(holder)}:${storeId}:${++probes}`,
-      bounded: (command, timeout, what, guarded = true) =>
-        Effect.clockWith((clock) => {
-          let transport = false
-          return command.pipe(
-            Effect.mapError((error) => {
-              if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
-              transport = isTransport(error)
-              // the client's error (its reason scrubbed of secrets) as the cause
-              return new CircuitStoreError({ reason: error.message, cause: error })
-            }),
-            Effect.interruptible,
-            Effect.timeoutFail({
-              duration: Duration.millis(timeout),
-              onTimeout: () => {
-                transport = true
-                return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
-              }
-            }),
-            Effect.tapBoth({
-              onFailure: (error) =>
-                Effect.sync(() => {
-                  if (!guarded) return
-                  if (transport) guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
-                  else guard.success()
-                }),
-              onSuccess: () => Effect.sync(() => guarded && guard.success())
-            })
-          )
-        }),
-      guarded: (command) =>
-        Effect.clockWith((clock) => {
-          const refused = guard.check(clock.unsafeCurrentTimeMillis())
-          if (refused !== undefined) return Effect.fail(refused)
-          return shared.bounded(command, defaults.storeTimeout, "registry")
-        }),
-      fork: (effect) => Effect.asVoid(Effect.forkIn(effect, scope)),
-      repairRegistry: Effect.suspend(() =>
-        Effect.zipRight(
-          Effect.logWarning(
-            `circuit registry ${JSON.stringify(registryKeyOf(prefix))} was not a sorted set and was dropped; ` +
-              "circuits register again as they are used"
-          ),
-          shared.guarded(client.send(["DEL", registryKeyOf(prefix)]))
-        )
-      ),
-      batched: () => {
-        if (!awake) {
-          awake = true
-          Deferred.unsafeDone(wake, Exit.void)
-        }
-      },
-      attach: (name, circuit) => {
-        let entry = entries.get(name)
-        if (entry === undefined) {
-          entry = new Entry(Effect.unsafeMakeSemaphore(1))
-          entries.set(name, entry)
-        }
-        if (entry.owner === undefined) entry.owner = circuit
-        return entry
-      },
-      used: (now) => {
-        if (now >= nextSweep) {
-          nextSweep = now + sweepEvery
-          sweepDue = true
-          shared.batched()
-        }
-      }
-    }
     // idle entries are evicted by the flusher, when a use (callers' clock: TestClock too) finds a
     // sweep due: no timer runs for it, so an idle process sleeps
-    const idleTtl = options.idleTtl ?? defaultIdleTtl
     const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
     let nextSweep = (yield* Clock.currentTimeMillis) + sweepEvery
     let sweepDue = false
@@ -927,140 +902,196 @@ export const make = (
       })),
       scope
     )
-
     // what is still batched when the store closes is sent on the way out
     yield* Scope.addFinalizer(scope, flushAll)
-
-    // a monitoring read: it always asks Redis, and does not touch the store's breaker
-    // when each name was last registered, as the last read of the registry said (for pruning)
-    let registeredAt = new Map<string, number>()
-    const names = shared.bounded(
-      client.send(["ZRANGE", registryKeyOf(prefix), "0", "-1", "WITHSCORES"]),
-      defaults.storeTimeout,
-      "registry",
-      false
-    ).pipe(
-      Effect.catchIf(
-        (error) => error.reason.includes("WRONGTYPE"),
-        () => {
-          for (const entry of entries.values()) entry.registered = false
-          return Effect.as(shared.repairRegistry, [])
+    const batched = () => {
+      if (!awake) {
+        awake = true
+        Deferred.unsafeDone(wake, Exit.void)
+      }
+    }
+    return {
+      batched,
+      used: (now) => {
+        if (now >= nextSweep) {
+          nextSweep = now + sweepEvery
+          sweepDue = true
+          batched()
         }
-      ),
-      Effect.flatMap((reply) => {
-        if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((item) => typeof item === "string")) {
-          return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZRANGE of the circuit registry" }))
-        }
-        const read = new Map<string, number>()
-        for (let i = 0; i < reply.length; i += 2) read.set(reply[i] as string, Number(reply[i + 1]))
-        registeredAt = read
-        return Effect.succeed([...read.keys()] as ReadonlyArray<string>)
-      })
-    )
+      }
+    }
+  })
 
-    /** The offset to Redis's clock for a read on `timeSource`, measured first if it never was. */
-    const offsetFor = (timeSource: "client" | "server", timeout: number) =>
-      timeSource === "client"
-        ? Effect.succeed(0)
-        : shared.clock.offset !== undefined
-        ? Effect.succeed(shared.clock.offset)
-        : Effect.clockWith((local) =>
-          shared.bounded(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), timeout, "TIME", false)
-        )
+/**
+ * Monitoring reads of circuits no breaker of this instance uses (`inspectMany`,
+ * `INSPECT_BATCH` per pipeline): peek script calls, outside the store's
+ * breaker; names whose state is gone and that no entry holds leave the
+ * registry.
+ */
+const makeInspectMany = (
+  shared: Shared,
+  entries: Map<string, Entry>
+): CircuitStore["Type"]["inspectMany"] => {
+  const { client, prefix, registry, roundTrips } = shared
 
-    /** Names whose state is gone leave the registry (in the background, best effort). */
-    const forget = (gone: ReadonlyArray<string>) =>
-      gone.length === 0 ? Effect.void : shared.fork(
-        Effect.ignore(shared.bounded(client.send(["ZREM", registryKeyOf(prefix), ...gone]), defaults.storeTimeout, "registry", false))
+  /** The offset to Redis's clock for a read on `timeSource`, measured first if it never was. */
+  const offsetFor = (timeSource: "client" | "server", timeout: number) =>
+    timeSource === "client"
+      ? Effect.succeed(0)
+      : shared.clock.offset !== undefined
+      ? Effect.succeed(shared.clock.offset)
+      : Effect.clockWith((local) =>
+        roundTrips.run(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), {
+          timeout,
+          what: "TIME",
+          guard: "bypass"
+        })
       )
 
-    const inspectMany = (names: ReadonlyArray<string>, config: CircuitConfig, now: number) =>
-      Effect.gen(function*() {
-        const timeout = config.storeTimeout
-        const offset = yield* offsetFor(config.timeSource ?? options.timeSource, timeout)
-        const args = peekArgs(config, now + offset)
-        const script = scriptFor(client, scripts.circuit)
-        const commandOf = (name: string, sha: boolean) => [
-          sha ? "EVALSHA" : "EVAL",
-          sha ? script.sha : script.source,
-          "2",
-          ...keysOf(prefix, name),
-          ...args
-        ]
-        const batches: Array<ReadonlyArray<string>> = []
-        for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
-        const pipeline = client.pipeline
-        const sendBatch = (batch: ReadonlyArray<string>, sha: boolean) =>
-          pipeline !== undefined
-            ? shared.bounded(pipeline(batch.map((name) => commandOf(name, sha))), timeout * 4, "pipeline", false)
-            : Effect.forEach(
-              batch,
-              (name) => Effect.either(client.send(commandOf(name, sha))),
-              { concurrency: 16 }
-            )
-        const results = yield* Effect.forEach(batches, (batch) =>
-          Effect.gen(function*() {
-            let replies = yield* sendBatch(batch, true)
-            // after a restart or SCRIPT FLUSH: the source once, then the batch again
-            if (replies.some((reply) => Either.isLeft(reply) && reply.left.kind === "NoScript")) {
-              replies = yield* sendBatch(batch, false)
-            }
-            return batch.map((name, i): Inspected => {
-              const reply = replies[i]!
-              if (Either.isLeft(reply)) {
-                return {
-                  name,
-                  read: undefined,
-                  missing: false,
-                  error: new CircuitStoreError({ reason: reply.left.message, cause: reply.left })
-                }
-              }
-              const decoded = toReply(reply.right, offset)
-              if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
-              const r = decoded.right
-              // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
-              const since = registeredAt.get(name)
-              const gone = r.missing && since !== undefined && now + offset - since > config.stateTtl
-              return gone
-                ? { name, read: undefined, missing: true, error: undefined }
-                : { name, read: [r.snapshot, r.fleet], missing: false, error: undefined }
-            })
-          }), { concurrency: 4 })
-        const all = results.flat()
-        // a name whose state is gone, and that no breaker of this instance uses, leaves the registry
-        yield* forget(all.filter((r) => r.missing && entries.get(r.name) === undefined).map((r) => r.name))
-        return all
-      })
+  return (names, config, now) =>
+    Effect.gen(function*() {
+      const timeout = config.storeTimeout
+      const offset = yield* offsetFor(config.timeSource ?? shared.timeSource, timeout)
+      const args = peekArgs(config, now + offset)
+      const script = scriptFor(client, scripts.circuit)
+      const commandOf = (name: string, sha: boolean) => [
+        sha ? "EVALSHA" : "EVAL",
+        sha ? script.sha : script.source,
+        "2",
+        ...keysOf(prefix, name),
+        ...args
+      ]
+      const batches: Array<ReadonlyArray<string>> = []
+      for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
+      const pipeline = client.pipeline
+      const sendBatch = (batch: ReadonlyArray<string>, sha: boolean) =>
+        pipeline !== undefined
+          ? roundTrips.run(pipeline(batch.map((name) => commandOf(name, sha))), {
+            timeout: timeout * 4,
+            what: "pipeline",
+            guard: "bypass"
+          })
+          : Effect.forEach(
+            batch,
+            (name) => Effect.either(client.send(commandOf(name, sha))),
+            { concurrency: 16 }
+          )
+      const results = yield* Effect.forEach(batches, (batch) =>
+        Effect.gen(function*() {
+          let replies = yield* sendBatch(batch, true)
+          // after a restart or SCRIPT FLUSH: the source once, then the batch again
+          if (replies.some((reply) => Either.isLeft(reply) && reply.left.kind === "NoScript")) {
+            replies = yield* sendBatch(batch, false)
+          }
+          return batch.map((name, i): Inspected => {
+            const reply = replies[i]!
+            if (Either.isLeft(reply)) return { name, read: undefined, missing: false, error: storeError(reply.left) }
+            const decoded = toReply(reply.right, offset)
+            if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
+            const r = decoded.right
+            // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
+            const since = registry.registeredAt(name)
+            const gone = r.missing && since !== undefined && now + offset - since > config.stateTtl
+            return gone
+              ? { name, read: undefined, missing: true, error: undefined }
+              : { name, read: [r.snapshot, r.fleet], missing: false, error: undefined }
+          })
+        }), { concurrency: 4 })
+      const all = results.flat()
+      // a name whose state is gone, and that no breaker of this instance uses, leaves the registry
+      yield* registry.forget(all.filter((r) => r.missing && entries.get(r.name) === undefined).map((r) => r.name))
+      return all
+    })
+}
 
+/**
+ * The handle of `name` (`CircuitStore.circuit`): its entry is made on first
+ * use and owned by the first handle; the name is registered before the
+ * first call.
+ */
+const circuitFactory = (
+  shared: Shared,
+  entryOf: (name: string) => Entry
+): CircuitStore["Type"]["circuit"] =>
+(name, config) =>
+  // no generator function made per circuit: V8 never shrinks its list of those that ran
+  Effect.clockWith((clock) => {
+    const entry = entryOf(name)
+    const now = clock.unsafeCurrentTimeMillis()
+    entry.usedAt = now
+    shared.used(now)
+    const circuit = new RedisCircuit(name, config, entry, shared)
+    if (entry.owner === undefined) entry.owner = circuit
+    if (entry.registered) return Effect.succeed(circuit)
+    entry.registered = true
+    return Effect.as(circuit.registerNow, circuit)
+  })
+
+/**
+ * The Redis store: its round trips and breaker (`RoundTrips`), its registry,
+ * its flusher, its monitoring reads and the factory of its circuits.
+ *
+ * @internal
+ */
+export const make = (
+  prefix: string,
+  options: StoreOptions
+): Effect.Effect<CircuitStore["Type"], never, RedisClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const client = yield* RedisClient
+    const entries = new Map<string, Entry>()
+    const scope = yield* Effect.scope
+    const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
+    let probes = 0
+    const roundTrips = new RoundTrips(new StoreGuard(options.unavailableAfter, options.cooldown))
+    const fork = (effect: Effect.Effect<void>) => Effect.asVoid(Effect.forkIn(effect, scope))
+    /** The entry of `name`, made when there is none. */
+    const entryOf = (name: string): Entry => {
+      let entry = entries.get(name)
+      if (entry === undefined) {
+        entry = new Entry(Effect.unsafeMakeSemaphore(1))
+        entries.set(name, entry)
+      }
+      return entry
+    }
+    const registry = makeRegistry(client, prefix, roundTrips, {
+      fork,
+      // circuits register again as they are used
+      dropped: () => {
+        for (const entry of entries.values()) entry.registered = false
+      }
+    })
+    const flusher = yield* makeFlusher(entries, options.idleTtl ?? defaultIdleTtl)
+    const shared: Shared = {
+      client,
+      clock: new ServerClock(client),
+      timeSource: options.timeSource,
+      prefix,
+      scope,
+      roundTrips,
+      registry,
+      nextProbeId: (holder) => `${encodeURIComponent(holder)}:${storeId}:${++probes}`,
+      fork,
+      batched: flusher.batched,
+      used: flusher.used,
+      attach: (name, circuit) => {
+        const entry = entryOf(name)
+        if (entry.owner === undefined) entry.owner = circuit
+        return entry
+      }
+    }
     return {
-      inspectMany,
+      inspectMany: makeInspectMany(shared, entries),
       /** How many circuits this instance caches (tests). */
       cached: () => entries.size,
-      // no generator function made per circuit: V8 never shrinks its list of those that ran
-      circuit: (name, config) =>
-        Effect.clockWith((clock) => {
-          let entry = entries.get(name)
-          if (entry === undefined) {
-            entry = new Entry(Effect.unsafeMakeSemaphore(1))
-            entries.set(name, entry)
-          }
-          const now = clock.unsafeCurrentTimeMillis()
-          entry.usedAt = now
-          shared.used(now)
-          const circuit = new RedisCircuit(name, config, entry, shared)
-          if (entry.owner === undefined) entry.owner = circuit
-          if (entry.registered) return Effect.succeed(circuit)
-          entry.registered = true
-          return Effect.as(circuit.registerNow, circuit)
-        }),
-      names,
+      circuit: circuitFactory(shared, entryOf),
+      names: registry.names,
       inspect: (name, config, now) =>
         Effect.suspend(() => {
           const owner = entries.get(name)?.owner
           if (owner !== undefined) return owner.inspect(now)
           // a circuit no breaker of this instance uses: a handle that is not kept
-          return Effect.flatMap(Effect.makeSemaphore(1), (lock) =>
-            new RedisCircuit(name, config, new Entry(lock), shared).inspect(now))
+          return new RedisCircuit(name, config, new Entry(Effect.unsafeMakeSemaphore(1)), shared).inspect(now)
         })
     }
   })

@@ -1,0 +1,155 @@
+/**
+ * One round trip to Redis, the one way the Redis store sends anything: its
+ * failure as a `CircuitStoreError`, interruptible, bounded by a timeout, and
+ * accounted to the store's own breaker (`StoreGuard`). See ARCHITECTURE.md,
+ * "The admit step and the round-trip budget".
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { CircuitStoreError } from "../CircuitStore.js"
+import type { RedisClientError } from "../RedisClient.js"
+
+/**
+ * The store's own breaker, shared by every circuit of one store: after
+ * `threshold` consecutive failed round trips it stops calling Redis for
+ * `cooldown` ms (calls then cost nothing and the breakers follow their
+ * `onStoreUnavailable` policy), then lets one trial round trip through.
+ *
+ * @internal
+ */
+export class StoreGuard {
+  private failures = 0
+  private openUntil = 0
+  private trial = false
+  private lastReason = ""
+  constructor(readonly threshold: number, readonly cooldown: number) {}
+
+  /** One error per cool-down: during an outage every call is refused, and allocates nothing. */
+  private refusal: CircuitStoreError | undefined = undefined
+
+  /** Undefined when a round trip may be made now; otherwise why not. */
+  check(now: number): CircuitStoreError | undefined {
+    if (this.failures < this.threshold) return undefined
+    if (now >= this.openUntil && !this.trial) {
+      this.trial = true
+      return undefined
+    }
+    return this.refusal ?? (this.refusal = new CircuitStoreError({
+      reason: `Redis unavailable (${this.failures} round trips failed in a row; last: ${this.lastReason}); ` +
+        `store calls paused for ${this.cooldown} ms`
+    }))
+  }
+
+  /** A round trip was answered (or failed on one circuit's data). */
+  success(): void {
+    this.failures = 0
+    this.trial = false
+  }
+
+  /** A round trip failed; `now` is when it failed (the cool-down starts then). */
+  failure(now: number, reason: string): void {
+    this.failures++
+    this.trial = false
+    this.lastReason = reason
+    this.refusal = undefined
+    if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
+  }
+}
+
+/** Redis errors that say Redis cannot be used now, as opposed to one circuit's data being wrong. */
+const unavailableReply = /^(BUSY|LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/
+
+/**
+ * Whether a failed command counts against the store's own breaker: only
+ * transport failures (connection, timeout, authentication, an unreadable
+ * reply) and a server that cannot serve do. An error about one circuit's
+ * data (a script error) fails that call alone.
+ */
+const isTransport = (error: RedisClientError): boolean =>
+  error.kind === "Connection" || error.kind === "Timeout" || error.kind === "Auth" || error.kind === "Reply" ||
+  (error.kind === "Command" && unavailableReply.test(error.reason))
+
+/**
+ * A client's failure as the store's error, the client's error (its reason
+ * scrubbed of secrets) as the cause.
+ *
+ * @internal
+ */
+export const storeError = (error: RedisClientError): CircuitStoreError =>
+  new CircuitStoreError({ reason: error.message, cause: error })
+
+/**
+ * How a round trip stands with the store's breaker: `"checked"`, refused at
+ * once while Redis is deemed unavailable, and its outcome counted;
+ * `"counted"`, its outcome counted (the caller checked the guard itself);
+ * `"bypass"`, neither (monitoring reads: they always ask Redis).
+ *
+ * @internal
+ */
+export type GuardUse = "checked" | "counted" | "bypass"
+
+/** @internal */
+export interface RoundTripOptions {
+  /** The bound, in ms. */
+  readonly timeout: number
+  /** What is sent ("script", "registry", "TIME", "pipeline"): the error of a reply that is not what it should be names it. */
+  readonly what: string
+  readonly guard: GuardUse
+}
+
+/**
+ * The round trips of one store, all through `run`.
+ *
+ * @internal
+ */
+export class RoundTrips {
+  constructor(readonly guard: StoreGuard) {}
+
+  /**
+   * One round trip: refused at once when the guard says so (`"checked"`),
+   * interruptible (callers run it inside uninterruptible regions), bounded by
+   * `options.timeout`, its failure as a `CircuitStoreError`; transport
+   * failures count against the store's breaker, anything else (an error about
+   * one circuit's data) does not. `"BadTime"` is a `TIME` reply that is not
+   * a time (`ServerClock.measure`).
+   */
+  run<A>(
+    command: Effect.Effect<A, RedisClientError | "BadTime">,
+    options: RoundTripOptions
+  ): Effect.Effect<A, CircuitStoreError> {
+    const { guard, timeout, what } = options
+    return Effect.clockWith((clock) => {
+      if (guard === "checked") {
+        const refused = this.guard.check(clock.unsafeCurrentTimeMillis())
+        if (refused !== undefined) return Effect.fail(refused)
+      }
+      let transport = false
+      const bounded = command.pipe(
+        Effect.mapError((error) => {
+          if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
+          transport = isTransport(error)
+          return storeError(error)
+        }),
+        Effect.interruptible,
+        Effect.timeoutFail({
+          duration: Duration.millis(timeout),
+          onTimeout: () => {
+            transport = true
+            return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
+          }
+        })
+      )
+      if (guard === "bypass") return bounded
+      return Effect.tapBoth(bounded, {
+        onFailure: (error) =>
+          Effect.sync(() => {
+            if (transport) this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
+            else this.guard.success()
+          }),
+        onSuccess: () => Effect.sync(() => this.guard.success())
+      })
+    })
+  }
+}
