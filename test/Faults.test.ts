@@ -34,9 +34,9 @@ import {
   ServiceUnavailable
 } from "../src/index.js"
 import * as scripts from "../src/internal/luaScripts.js"
-import { type RedisServer, type RedisServerOptions, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { type BridgeFault, startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
+import { type BridgeFault, type UpstashBridge } from "./support/upstashBridge.js"
 import { UpstashClient } from "../src/upstash.js"
 import { IORedisClient } from "../src/ioredis.js"
 
@@ -83,15 +83,7 @@ const CLIENT_TIMEOUT = 2_000
 // ---------------------------------------------------------------------------
 
 /** A redis-server of the test's own (it may be killed, paused or restarted), stopped with the scope. */
-const redisServer = (options: RedisServerOptions = {}) =>
-  Effect.acquireRelease(Effect.promise(() => startRedis(options)), (server) => Effect.promise(() => server.stop()))
-
-/** An Upstash bridge in front of `redisUrl`, closed with the scope (which also drops hanging requests). */
-const upstashBridge = (redisUrl: string, token: string) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startUpstashBridge({ redisUrl, token })),
-    (bridge) => Effect.promise(() => bridge.close())
-  )
+const redisServer = redisServerScoped
 
 const tcpClient = (server: RedisServer) => IORedisClient.layer({ url: server.url, commandTimeout: CLIENT_TIMEOUT })
 
@@ -550,7 +542,7 @@ const TOKEN = "faults-token-5e0c7a91"
 /** A store over TCP or over the Upstash bridge, with the server behind it. */
 const transports = [
   ["ioredis", (server: RedisServer) => Effect.succeed(tcpClient(server))],
-  ["upstash", (server: RedisServer) => Effect.map(upstashBridge(server.url, TOKEN), (bridge) => upstashClient(bridge))]
+  ["upstash", (server: RedisServer) => Effect.map(upstashBridgeScoped(server, TOKEN), (bridge) => upstashClient(bridge))]
 ] as const
 
 describe("NOSCRIPT and a restarted, empty Redis", () => {
@@ -710,7 +702,7 @@ describe("wrong credentials: fall back per policy, name the problem, never show 
       breakerReason: /auth/i,
       client: (server) =>
         Effect.map(
-          upstashBridge(server.url, TOKEN),
+          upstashBridgeScoped(server, TOKEN),
           (bridge) => upstashClient(bridge, "wrong-upstash-token-0a7c44")
         )
     }
@@ -815,7 +807,7 @@ describe("Upstash faults: a typed store error, the policy applies, bounded by st
     it.scopedLive(label, () =>
       Effect.gen(function*() {
         const server = yield* redisServer()
-        const bridge = yield* upstashBridge(server.url, TOKEN)
+        const bridge = yield* upstashBridgeScoped(server, TOKEN)
         yield* Effect.gen(function*() {
           const store = yield* CircuitStore.CircuitStore
           const base = { storeTimeout: STORE_TIMEOUT, stateCacheTtl: 0 }

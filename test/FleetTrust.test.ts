@@ -33,9 +33,8 @@ import type * as Scope from "effect/Scope"
 import { CircuitBreaker, type CircuitConfig, CircuitStore, RedisCircuitStore, type RedisClient } from "../src/index.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { UpstashClient } from "../src/upstash.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
-import { startUpstashBridge } from "./support/upstashBridge.js"
+import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
+import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 
 const SECOND = 1_000
 const HOUR = 3_600_000
@@ -60,13 +59,10 @@ interface Setup {
 
 const setup = (transport: Transport): Effect.Effect<Setup, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+    const server = yield* redisServerScoped()
     if (transport === "tcp") return { server, client: () => IORedisClient.layer({ url: server.url }) }
     const token = "fleet-trust-token"
-    const bridge = yield* Effect.acquireRelease(
-      Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
-      (b) => Effect.promise(() => b.close())
-    )
+    const bridge = yield* upstashBridgeScoped(server, token)
     return { server, client: () => UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) }) }
   })
 
@@ -374,7 +370,7 @@ for (const transport of ["tcp", "upstash"] as const) {
 describe("data errors and rotten keys do not pause the store", () => {
   it.scopedLive("a circuit whose keys Redis refuses (ACL): its calls fail alone; an OPEN bystander stays OPEN for the fleet", () =>
     Effect.gen(function*() {
-      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+      const server = yield* redisServerScoped()
       const prefix = freshPrefix()
       const tag = (name: string) => `~${prefix}:{${name}}:*`
       yield* Effect.promise(() =>
@@ -407,7 +403,7 @@ describe("data errors and rotten keys do not pause the store", () => {
 
   it.scopedLive("a circuit whose window holds a count that is not a whole number: repaired, failures still count and open the circuit", () =>
     Effect.gen(function*() {
-      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+      const server = yield* redisServerScoped()
       const prefix = freshPrefix()
       const fleet = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0)
       const config = { failureThreshold: 3, monitoringPeriod: "10 minutes" as const, recoveryTimeout: "1 minute" as const }
@@ -435,7 +431,7 @@ describe("data errors and rotten keys do not pause the store", () => {
   it.scopedLive("a registry key of the wrong type is repaired with a warning, and the store keeps serving", () => {
     const warnings = captureWarnings()
     return Effect.gen(function*() {
-      const server = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
+      const server = yield* redisServerScoped()
       const prefix = freshPrefix()
       yield* Effect.promise(() => server.cli("SET", RedisCircuitStore.registryKey({ prefix }), "not a set"))
       const fleet = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0)

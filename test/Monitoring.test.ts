@@ -19,12 +19,11 @@ import {
   RedisClient
 } from "../src/index.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
+import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { UpstashClient } from "../src/upstash.js"
 import { countRoundTrips, seedCircuits } from "./support/seed.js"
-import { startUpstashBridge } from "./support/upstashBridge.js"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -336,10 +335,7 @@ describe("monitoring tells the truth", () => {
   it.scopedLive("a blip during a read of 200 circuits over Upstash: retried within the read, nothing dropped; a fault that lasts is counted, never healthy", () =>
     Effect.gen(function*() {
       const token = "truth-token"
-      const bridge = yield* Effect.acquireRelease(
-        Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
-        (b) => Effect.promise(() => b.close())
-      )
+      const bridge = yield* upstashBridgeScoped(server, token)
       const prefix = freshPrefix()
       const store = RedisCircuitStore.layer({ prefix }).pipe(
         Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 1_000 }))
@@ -515,10 +511,7 @@ describe("monitoring at 10,000 circuits", () => {
   it.scopedLive("over the Upstash bridge: every circuit read in at most 150 HTTP requests", () =>
     Effect.gen(function*() {
       const token = "ten-thousand"
-      const bridge = yield* Effect.acquireRelease(
-        Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token })),
-        (b) => Effect.promise(() => b.close())
-      )
+      const bridge = yield* upstashBridgeScoped(server, token)
       const prefix = freshPrefix()
       yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
       bridge.resetStats()
