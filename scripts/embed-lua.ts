@@ -4,6 +4,9 @@
  * hash function to run them. `npm run generate` after editing `lua/`;
  * test/RedisStore.test.ts fails while the generated module is out of date.
  *
+ * `lua/manyCircuits.lua` includes `lua/circuit.lua` (the line `--@circuit`), so
+ * that the two never differ in what they do to one circuit.
+ *
  * Each script also gets a variant for Upstash, the same source under the
  * shebang `#!lua flags=allow-key-locking` (with its own SHA-1): Upstash then
  * locks only the script's KEYS instead of the whole database
@@ -17,7 +20,16 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const scripts = ["circuit"] as const
+const scripts = ["circuit", "manyCircuits"] as const
+
+/** Where a script includes `lua/circuit.lua` (as a function body: `lua/manyCircuits.lua`). */
+const include = "--@circuit\n"
+
+/** A script's source, with `lua/circuit.lua` written where it is included. */
+const sourceOf = (name: string): string => {
+  const source = readFileSync(`${root}lua/${name}.lua`, "utf8")
+  return source.includes(include) ? source.replace(include, readFileSync(`${root}lua/circuit.lua`, "utf8")) : source
+}
 
 /** The shebang of the Upstash variant. */
 export const keyLockingShebang = "#!lua flags=allow-key-locking\n"
@@ -26,7 +38,7 @@ const sha1 = (source: string) => createHash("sha1").update(source).digest("hex")
 
 export const render = (): string => {
   const entries = scripts.map((name) => {
-    const source = readFileSync(`${root}lua/${name}.lua`, "utf8")
+    const source = sourceOf(name)
     const flagged = keyLockingShebang + source
     return `const ${name}Source = ${JSON.stringify(source)}
 

@@ -34,7 +34,7 @@ import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
-import { CircuitStore, type CircuitStoreError, type FleetCounts, type Inspected } from "./CircuitStore.js"
+import { CircuitStore, type FleetCounts, type Inspected } from "./CircuitStore.js"
 import { type Internal, internalOf, statusOf } from "./internal/circuitBreaker.js"
 
 /**
@@ -296,23 +296,27 @@ export const make = (
         if (internal !== undefined) local.set(breaker.name, internal)
       }
       const all = [...new Set([...names, ...local.keys()])].sort()
-      const result: Array<{
-        readonly name: string
-        readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
-        readonly breaker?: Internal
-      }> = []
+      const result: Array<Known> = []
       for (const name of all) {
         const breaker = local.get(name)
-        if (breaker !== undefined) {
-          result.push({ name, read: (now) => breaker.circuit.fleet(now), breaker })
-          continue
-        }
-        if (CircuitConfig.serviceNameProblem(name) !== undefined) continue // a name no breaker could have made
-        const config = { ...defaultConfig, serviceName: name }
-        result.push({ name, read: (now) => store.inspect(name, config, now) })
+        if (breaker !== undefined) result.push({ name, breaker })
+        // (a name no breaker could have made is left out)
+        else if (CircuitConfig.serviceNameProblem(name) === undefined) result.push({ name, breaker: undefined })
       }
       return { circuits: result, listError: Either.isLeft(listed) ? listed.left.reason : null }
     })
+
+    /** A circuit's state and fleet counts: through this instance's breaker, or with the defaults and its name. */
+    const readCircuit = ({ breaker, name }: Known, now: number) =>
+      breaker !== undefined
+        ? breaker.circuit.fleet(now)
+        : store.inspect(name, { ...defaultConfig, serviceName: name }, now)
+
+    /** A circuit the store or this instance knows, with this instance's breaker for it if any. */
+    interface Known {
+      readonly name: string
+      readonly breaker: Internal | undefined
+    }
 
     interface ReadResult {
       readonly name: string
@@ -322,17 +326,11 @@ export const make = (
       readonly missing: boolean
     }
 
-    const readOne = (
-      now: number,
-      { breaker, name, read: readCircuit }: {
-        readonly name: string
-        readonly read: (now: number) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
-        readonly breaker?: Internal
-      }
-    ): Effect.Effect<ReadResult> =>
+    const readOne = (now: number, known: Known): Effect.Effect<ReadResult> =>
       Effect.gen(function*() {
+        const { breaker, name } = known
         // a blip does not drop the circuit: a few retries within the read
-        const read = yield* Effect.either(Effect.retry(readCircuit(now), retryRead))
+        const read = yield* Effect.either(Effect.retry(readCircuit(known, now), retryRead))
         if (Either.isLeft(read) && breaker === undefined) {
           return { name, metrics: undefined, error: read.left.reason, missing: false }
         }
@@ -365,7 +363,15 @@ export const make = (
         openCount: snapshot.openCount,
         retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
         lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-        fleet: { ...fleet, calls, failureRate: calls === 0 ? null : fleet.failures / calls },
+        fleet: {
+          successes: fleet.successes,
+          failures: fleet.failures,
+          rejections: fleet.rejections,
+          probes: fleet.probes,
+          opens: fleet.opens,
+          calls,
+          failureRate: calls === 0 ? null : fleet.failures / calls
+        },
         instance,
         storeUnavailable
       }
@@ -393,14 +399,20 @@ export const make = (
           const many = yield* Effect.either(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
           if (Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
         }
-        const results = yield* Effect.forEach(toRead, (c): Effect.Effect<ReadResult> => {
-          const one = inspected.get(c.name)
-          if (one === undefined) return readOne(now, c)
-          if (one.missing) return Effect.succeed({ name: c.name, metrics: undefined, error: null, missing: true })
-          // read by the batch (no breaker here: nothing else to ask), or its own error there: one more try on its own
-          if (one.read === undefined) return readOne(now, c)
-          return Effect.succeed({ name: c.name, metrics: metricsOf(c.name, undefined, one.read[0], one.read[1], false), error: null, missing: false })
-        }, { concurrency: 16 })
+        // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
+        // could not read (one more try on their own), one by one
+        const results: Array<ReadResult> = new Array(toRead.length)
+        const rest: Array<number> = []
+        for (let i = 0; i < toRead.length; i++) {
+          const name = toRead[i]!.name
+          const one = inspected.get(name)
+          if (one === undefined || (one.read === undefined && !one.missing)) rest.push(i)
+          else if (one.read === undefined) results[i] = { name, metrics: undefined, error: null, missing: true }
+          else results[i] = { name, metrics: metricsOf(name, undefined, one.read[0], one.read[1], false), error: null, missing: false }
+        }
+        yield* Effect.forEach(rest, (i) => Effect.map(readOne(now, toRead[i]!), (result) => {
+          results[i] = result
+        }), { concurrency: 16, discard: true })
         return { candidates: candidates.length, afterCursor: afterCursor.length, results, listError }
       })
 

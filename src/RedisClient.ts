@@ -64,6 +64,13 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
    * itself refuses the flag: leave it unset for anything but Upstash.
    */
   readonly allowKeyLocking?: boolean | undefined
+  /**
+   * Optional: the server is a Redis Cluster, where one command's keys must
+   * share a hash slot. Monitoring then reads one circuit per script call
+   * (grouped by node in the pipeline) instead of 100. Left unset, a server
+   * that answers CROSSSLOT is taken for a Cluster from then on.
+   */
+  readonly cluster?: boolean | undefined
 }>() {}
 
 /**

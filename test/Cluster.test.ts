@@ -11,6 +11,7 @@ import { Cluster, Redis } from "ioredis"
 import { CircuitBreaker, CircuitBreakerMonitoring, CircuitBreakers, RedisCircuitStore, RedisClient } from "../src/index.js"
 import { IORedisClient } from "../src/ioredis.js"
 import * as ioredis from "../src/internal/ioredisClient.js"
+import * as scripts from "../src/internal/luaScripts.js"
 import { keysOf } from "../src/internal/redisStore.js"
 import { clusterScoped, type RedisCluster, type RedisServer } from "./support/redisServer.js"
 import { seedCircuits } from "./support/seed.js"
@@ -140,6 +141,39 @@ describe("Redis Cluster", () => {
       expect(scripts.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(300)
       console.info(`[300 circuits, 3-node cluster] ${counter.roundTrips} round trips; scripts per node ${scripts.join(", ")}`)
     }), 60_000)
+
+  it.live("a client that does not say it is a Cluster: the first read learns it from CROSSSLOT, and still returns every circuit", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(cluster.startupNodes, prefix, 120, { openEvery: 10 }))
+      const inner = yield* ioredis.make({ Redis, Cluster }, { cluster: cluster.startupNodes })
+      expect(inner.cluster).toBe(true)
+      // the same client, silent about what it is (as a user's own adapter may be)
+      const many: Array<number> = []
+      const silent = RedisClient.RedisClient.of({
+        description: inner.description,
+        send: inner.send,
+        pipeline: (commands) => {
+          many.push(commands.filter((c) => c[1] === scripts.manyCircuits.sha || c[1] === scripts.manyCircuits.source).length)
+          return inner.pipeline!(commands)
+        }
+      })
+      const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(Layer.succeed(RedisClient.RedisClient, silent)))
+      const reads = yield* Effect.gen(function*() {
+        const m = yield* CircuitBreakerMonitoring.CircuitBreakerMonitoring
+        return [yield* m.read(), yield* m.read()] as const
+      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(Layer.provideMerge(CircuitBreakers.layer()), Layer.provide(store))))
+      for (const fleet of reads) {
+        expect(fleet.complete).toBe(true)
+        expect(fleet.circuits).toHaveLength(120)
+        expect(fleet.circuits.filter((c) => c.state === "OPEN")).toHaveLength(12)
+      }
+      // the first read tried 100 circuits per call once (refused: CROSSSLOT); from then on, one circuit per call
+      const tried = many.reduce((a, b) => a + b, 0)
+      expect(tried).toBeGreaterThan(0)
+      expect(tried).toBeLessThanOrEqual(2)
+      expect(many.slice(-2)).toEqual([0, 0])
+    }).pipe(Effect.scoped), 60_000)
 
   it.live("after a slot moved to another node (MOVED), a monitoring read still returns every circuit", () =>
     Effect.gen(function*() {

@@ -8,14 +8,16 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { readFileSync } from "node:fs"
-import { CircuitBreaker, type CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
+import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
 import * as scripts from "../src/internal/luaScripts.js"
+import { keysOf, scriptArgs, scriptArgv } from "../src/internal/redisStore.js"
 import { render, target } from "../scripts/embed-lua.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
 import { UpstashClient } from "../src/upstash.js"
 import { IORedisClient } from "../src/ioredis.js"
+import { Redis } from "ioredis"
 
 let server: RedisServer
 let bridge: UpstashBridge
@@ -112,6 +114,69 @@ describe("Lua scripts", () => {
       }).pipe(Effect.provide(storeOn(tcp())))
       expect(yield* Effect.promise(() => server.cli("SCRIPT", "EXISTS", scripts.circuit.sha))).toBe("1")
     }))
+
+  it("lua/manyCircuits.lua is lua/circuit.lua, once per pair of keys", () => {
+    expect(scripts.manyCircuits.source).toContain(`local function circuit(KEYS, ARGV)\n${scripts.circuit.source}end\n`)
+    expect(scripts.manyCircuits.keyLocking.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true)
+  })
+
+  it("lua/manyCircuits.lua answers and writes each circuit as lua/circuit.lua does, whatever its data", async () => {
+    const redis = new Redis(server.url)
+    try {
+      const now = 1_800_000_000_000
+      const config = CircuitConfig.decodeEither("x", { failureThreshold: 2, recoveryTimeout: "1 minute", metricsTtl: "1 hour" })
+      if (config._tag === "Left") throw config.left
+      const args = scriptArgs(config.right)
+      const other = scriptArgs({ ...config.right, stateTtl: 3_600_000, monitoringPeriod: 120_000 })
+      const run = (prefix: string, name: string, call: Parameters<typeof scriptArgv>[1], with_ = args) =>
+        redis.evalsha(scripts.circuit.sha, 2, ...keysOf(prefix, name), ...scriptArgv(with_, call))
+      const fail = { op: "record" as const, outcome: "failure" as const, unsent: { successes: 0, failures: 1, rejections: 0, probes: 0 } }
+      await redis.script("LOAD", scripts.circuit.source)
+      /** The same fleet under `prefix`: a circuit in each state, and data no script wrote. */
+      const build = async (prefix: string) => {
+        await run(prefix, "closed", { op: "record", now, outcome: "success", batch: 3 })
+        await run(prefix, "one-failure", { ...fail, now })
+        for (const t of [now, now + 1]) await run(prefix, "open", { ...fail, now: t })
+        for (const t of [now - 120_000, now - 119_999]) await run(prefix, "half-open", { ...fail, now: t })
+        await run(prefix, "half-open", { op: "acquire", now: now - 30_000, probe: "p1" })
+        await run(prefix, "forced", { op: "force", now, outcome: "FORCED_OPEN" })
+        // written by a fleet with another config: a reader with this one sees the writers' stateTtl
+        await run(prefix, "other-config", { ...fail, now: now - 1_000_000 }, other)
+        // expired for this config
+        await run(prefix, "expired", { ...fail, now: now - 1_000_000 })
+        await redis.hset(keysOf(prefix, "garbage")[0], "s", "OPEN 1 x")
+        await redis.set(keysOf(prefix, "wrong-type")[0], "a string")
+        await redis.hset(keysOf(prefix, "future")[0], "s", `OPEN 3 1 ${now} ${now + 10 ** 9} ${now} ${now} 0 0 0 0 0 0`)
+        await redis.set(keysOf(prefix, "bad-metrics")[1], "a string")
+        await run(prefix, "bad-metrics", { ...fail, now }).catch(() => undefined)
+      }
+      const names = ["closed", "one-failure", "open", "half-open", "forced", "other-config", "expired", "garbage", "wrong-type", "future", "bad-metrics", "missing"]
+      const [one, many] = [freshPrefix(), freshPrefix()]
+      await build(one)
+      await build(many)
+      const read = scriptArgv(args, { op: "metrics", now: now + 5_000, peek: true })
+      const single: Array<unknown> = []
+      for (const name of names) single.push(await redis.evalsha(scripts.circuit.sha, 2, ...keysOf(one, name), ...read).catch((e: Error) => e.message))
+      const batch = (await redis.eval(
+        scripts.manyCircuits.source,
+        names.length * 2,
+        ...names.flatMap((name) => keysOf(many, name)),
+        ...read
+      )) as Array<unknown>
+      expect(batch.map((reply) => (reply instanceof Error ? reply.message : reply))).toEqual(single)
+      expect(single.filter((reply) => Array.isArray(reply) && reply[0] === "OPEN").length).toBeGreaterThanOrEqual(2)
+      expect(single.filter((reply) => Array.isArray(reply) && reply[14] === 1).length).toBeGreaterThanOrEqual(2) // repaired
+      // and the data each left behind
+      for (const name of names) {
+        for (const [a, b] of [[keysOf(one, name)[0], keysOf(many, name)[0]], [keysOf(one, name)[1], keysOf(many, name)[1]]]) {
+          expect([await redis.type(b!), await redis.pttl(b!) > 0]).toEqual([await redis.type(a!), await redis.pttl(a!) > 0])
+          if ((await redis.type(a!)) === "hash") expect(await redis.hgetall(b!)).toEqual(await redis.hgetall(a!))
+        }
+      }
+    } finally {
+      redis.disconnect()
+    }
+  })
 
   it.live("NOSCRIPT after SCRIPT FLUSH: the script is sent again with EVAL", () =>
     Effect.gen(function*() {

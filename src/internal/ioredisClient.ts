@@ -224,7 +224,8 @@ export const make = (
     return RedisClient.of({
       description,
       send: call,
-      pipeline: options.cluster === undefined ? pipeline : clusterPipeline(client as IORedisCluster, exec, call, failure)
+      pipeline: options.cluster === undefined ? pipeline : clusterPipeline(client as IORedisCluster, exec, call, failure),
+      cluster: options.cluster !== undefined
     })
   })
 

@@ -27,6 +27,8 @@ import {
 } from "../CircuitStore.js"
 import { RedisClient, runScript, scriptFor } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
+import type { LuaScript } from "./luaScripts.js"
+import { classify, RedisClientError } from "./redisErrors.js"
 import { RoundTrips, StoreGuard, storeError } from "./redisRoundTrip.js"
 import { ServerClock } from "./serverClock.js"
 
@@ -204,8 +206,18 @@ export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Arr
 export const peekArgs = (config: CircuitConfig, now: number): ReadonlyArray<string> =>
   scriptArgv(scriptArgs(config), { op: "metrics", now, peek: true })
 
-/** Circuits per pipeline when monitoring reads many at once. */
+/** Whether `cause` (a `CircuitStoreError`'s) is the client's error of this kind. */
+const isClientError = (cause: unknown, kind: RedisClientError["kind"]): boolean =>
+  cause instanceof RedisClientError && cause.kind === kind
+
+/**
+ * Circuits per script call (`lua/manyCircuits.lua`), or per pipeline of
+ * `lua/circuit.lua` calls on a Cluster, when monitoring reads many at once.
+ */
 const INSPECT_BATCH = 100
+
+/** Calls of `lua/manyCircuits.lua` per round trip, for a client with a pipeline. */
+const MANY_PER_ROUND_TRIP = 5
 
 /** The longest a locally counted success or rejection waits before it is sent. */
 const FLUSH_INTERVAL = Duration.seconds(1)
@@ -408,6 +420,8 @@ interface Shared {
   readonly used: (now: number) => void
   /** The store's entry for `name`, made again for `circuit` after it was evicted. */
   readonly attach: (name: string, circuit: RedisCircuit) => Entry
+  /** The server refused a script call whose keys are in several slots (a Cluster): one circuit per call. */
+  crossSlot: boolean
 }
 
 class RedisCircuit implements Circuit {
@@ -948,56 +962,107 @@ const makeInspectMany = (
         })
       )
 
+  /**
+   * Script calls, each `[numkeys, ...keys, ...args]` of `script`, with their
+   * replies in order: `perRoundTrip` of them per pipeline (one per round trip
+   * for a client without one), a few round trips at once, each bounded by the
+   * read's timeout. After a restart or a `SCRIPT FLUSH`, a group answered
+   * NOSCRIPT is sent again with the source.
+   */
+  const callAll = (
+    script: LuaScript,
+    calls: ReadonlyArray<ReadonlyArray<string>>,
+    perRoundTrip: number,
+    timeout: number
+  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, CircuitStoreError>>, CircuitStoreError> => {
+    const variant = scriptFor(client, script)
+    const pipeline = client.pipeline
+    const send = (group: ReadonlyArray<ReadonlyArray<string>>, sha: boolean) => {
+      const commands = group.map((call) => [sha ? "EVALSHA" : "EVAL", sha ? variant.sha : variant.source, ...call])
+      return pipeline !== undefined
+        ? Effect.map(
+          roundTrips.run(pipeline(commands), { timeout: timeout * 4, what: "pipeline", guard: "bypass" }),
+          (replies) => replies.map((reply) => Either.mapLeft(reply, storeError))
+        )
+        : Effect.forEach(
+          commands,
+          (command) => Effect.either(roundTrips.run(client.send(command), { timeout, what: command[0]!, guard: "bypass" })),
+          { concurrency: 4 }
+        )
+    }
+    const groups: Array<ReadonlyArray<ReadonlyArray<string>>> = []
+    const size = pipeline === undefined ? calls.length : perRoundTrip
+    for (let i = 0; i < calls.length; i += size) groups.push(calls.slice(i, i + size))
+    return Effect.map(
+      Effect.forEach(groups, (group) =>
+        Effect.flatMap(send(group, true), (replies) =>
+          replies.some((reply) => Either.isLeft(reply) && isClientError(reply.left.cause, "NoScript"))
+            ? send(group, false)
+            : Effect.succeed(replies)), { concurrency: 4 }),
+      (replies) => replies.flat()
+    )
+  }
+
+  /**
+   * One reply of the circuit script per name: `lua/manyCircuits.lua` once per
+   * 100 circuits, or, on a Redis Cluster (a call's keys must share a slot),
+   * `lua/circuit.lua` once per circuit, 100 per pipeline (grouped by node by
+   * the client). A server that answers CROSSSLOT is taken for a Cluster from
+   * then on.
+   */
+  const readAll = (
+    names: ReadonlyArray<string>,
+    args: ReadonlyArray<string>,
+    timeout: number
+  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, CircuitStoreError>>, CircuitStoreError> =>
+    Effect.suspend(() => {
+      const oneByOne = callAll(
+        scripts.circuit,
+        names.map((name) => ["2", ...keysOf(prefix, name), ...args]),
+        INSPECT_BATCH,
+        timeout
+      )
+      if (client.cluster === true || shared.crossSlot) return oneByOne
+      const batches: Array<ReadonlyArray<string>> = []
+      for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
+      const calls = batches.map((batch) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
+      return Effect.flatMap(callAll(scripts.manyCircuits, calls, MANY_PER_ROUND_TRIP, timeout), (replies) => {
+        if (replies.some((reply) => Either.isLeft(reply) && /CROSSSLOT/.test(reply.left.reason))) {
+          shared.crossSlot = true
+          return oneByOne
+        }
+        return Effect.succeed(replies.flatMap((reply, i): ReadonlyArray<Either.Either<unknown, CircuitStoreError>> => {
+          const size = batches[i]!.length
+          if (Either.isLeft(reply)) return Array.from({ length: size }, () => reply)
+          const each = reply.right
+          if (!Array.isArray(each) || each.length !== size) {
+            const error = new CircuitStoreError({ reason: `unexpected reply from the circuits script: not ${size} replies` })
+            return Array.from({ length: size }, () => Either.left(error))
+          }
+          // an error of one circuit is its own element
+          return each.map((one) => one instanceof Error ? Either.left(storeError(classify(one, []))) : Either.right(one))
+        }))
+      })
+    })
+
   return (names, config, now) =>
     Effect.gen(function*() {
       const timeout = config.storeTimeout
       const offset = yield* offsetFor(config.timeSource ?? shared.timeSource, timeout)
-      const args = peekArgs(config, now + offset)
-      const script = scriptFor(client, scripts.circuit)
-      const commandOf = (name: string, sha: boolean) => [
-        sha ? "EVALSHA" : "EVAL",
-        sha ? script.sha : script.source,
-        "2",
-        ...keysOf(prefix, name),
-        ...args
-      ]
-      const batches: Array<ReadonlyArray<string>> = []
-      for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
-      const pipeline = client.pipeline
-      const sendBatch = (batch: ReadonlyArray<string>, sha: boolean) =>
-        pipeline !== undefined
-          ? roundTrips.run(pipeline(batch.map((name) => commandOf(name, sha))), {
-            timeout: timeout * 4,
-            what: "pipeline",
-            guard: "bypass"
-          })
-          : Effect.forEach(
-            batch,
-            (name) => Effect.either(client.send(commandOf(name, sha))),
-            { concurrency: 16 }
-          )
-      const results = yield* Effect.forEach(batches, (batch) =>
-        Effect.gen(function*() {
-          let replies = yield* sendBatch(batch, true)
-          // after a restart or SCRIPT FLUSH: the source once, then the batch again
-          if (replies.some((reply) => Either.isLeft(reply) && reply.left.kind === "NoScript")) {
-            replies = yield* sendBatch(batch, false)
-          }
-          return batch.map((name, i): Inspected => {
-            const reply = replies[i]!
-            if (Either.isLeft(reply)) return { name, read: undefined, missing: false, error: storeError(reply.left) }
-            const decoded = toReply(reply.right, offset)
-            if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
-            const r = decoded.right
-            // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
-            const since = registry.registeredAt(name)
-            const gone = r.missing && since !== undefined && now + offset - since > config.stateTtl
-            return gone
-              ? { name, read: undefined, missing: true, error: undefined }
-              : { name, read: [r.snapshot, r.fleet], missing: false, error: undefined }
-          })
-        }), { concurrency: 4 })
-      const all = results.flat()
+      const replies = yield* readAll(names, peekArgs(config, now + offset), timeout)
+      const all = names.map((name, i): Inspected => {
+        const reply = replies[i]!
+        if (Either.isLeft(reply)) return { name, read: undefined, missing: false, error: reply.left }
+        const decoded = toReply(reply.right, offset)
+        if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
+        const r = decoded.right
+        // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
+        const since = registry.registeredAt(name)
+        const gone = r.missing && since !== undefined && now + offset - since > config.stateTtl
+        return gone
+          ? { name, read: undefined, missing: true, error: undefined }
+          : { name, read: [r.snapshot, r.fleet], missing: false, error: undefined }
+      })
       // a name whose state is gone, and that no breaker of this instance uses, leaves the registry
       yield* registry.forget(all.filter((r) => r.missing && entries.get(r.name) === undefined).map((r) => r.name))
       return all
@@ -1078,7 +1143,8 @@ export const make = (
         const entry = entryOf(name)
         if (entry.owner === undefined) entry.owner = circuit
         return entry
-      }
+      },
+      crossSlot: false
     }
     return {
       inspectMany: makeInspectMany(shared, entries),

@@ -95,6 +95,7 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
       description: io.startupNodes !== undefined
         ? "redis cluster (ioredis, user's client)"
         : `redis ${io.options?.host ?? "?"}:${io.options?.port ?? "?"} (ioredis, user's client)`,
+      cluster: io.startupNodes !== undefined,
       send: (command) =>
         Effect.tryPromise({
           try: () => io.call(command[0]!, ...command.slice(1)),

@@ -13,12 +13,14 @@ import { CircuitConfig, RedisClient } from "../../src/index.js"
 import { circuitFields, keysOf, registryKeyOf, scriptArgs } from "../../src/internal/redisStore.js"
 
 /**
- * `inner`, counting its round trips (a pipeline is one). Without `pipelined`
- * it offers no pipeline, so every command is a round trip of its own.
+ * `inner`, counting its round trips (a pipeline is one). With `pipelined:
+ * false` it offers no pipeline, so every command is a round trip of its own;
+ * with `cluster: true` it says it is a Redis Cluster (monitoring then reads
+ * one circuit per script call).
  */
 export const countRoundTrips = <E>(
   inner: Layer.Layer<RedisClient.RedisClient, E>,
-  options: { readonly pipelined?: boolean } = {}
+  options: { readonly pipelined?: boolean; readonly cluster?: boolean } = {}
 ) => {
   const counter = { roundTrips: 0 }
   const layer = Layer.effect(
@@ -27,6 +29,7 @@ export const countRoundTrips = <E>(
       RedisClient.RedisClient.of({
         description: client.description,
         allowKeyLocking: client.allowKeyLocking,
+        cluster: options.cluster ?? client.cluster,
         send: (command) => Effect.suspend(() => (counter.roundTrips++, client.send(command))),
         pipeline: options.pipelined === false || client.pipeline === undefined
           ? undefined
