@@ -4,9 +4,11 @@
  * key layout, TTLs, the registry and the server time source.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import { readFileSync } from "node:fs"
 import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
 import * as scripts from "../src/internal/luaScripts.js"
@@ -307,6 +309,38 @@ describe("Redis data model", () => {
       const health = yield* breaker.health
       expect(Math.abs(health.clockSkewMs! - Number(seconds) * 1000)).toBeLessThan(5_000)
     }).pipe(Effect.provide(storeOn(tcp(), serverTimePrefix))))
+
+  it.scoped("a refresh of Redis's clock that is never answered gives up after storeTimeout: the next one runs", () =>
+    Effect.gen(function*() {
+      const inner = yield* Layer.build(tcp()).pipe(Effect.map(Context.get(RedisClient.RedisClient)))
+      let times = 0
+      // the second TIME (the first background refresh) is never answered
+      const client = RedisClient.RedisClient.of({
+        ...inner,
+        send: (command) =>
+          command[0] === "TIME" && ++times === 2 ? Effect.never : inner.send(command)
+      })
+      const store = RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
+        Layer.provide(Layer.succeed(RedisClient.RedisClient, client)),
+        Layer.orDie
+      )
+      yield* Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("refresh", { failureThreshold: 1_000, storeTimeout: 500 })
+        const fail = Effect.either(breaker.protect(Effect.fail("boom")))
+        yield* fail
+        expect(times).toBe(1)
+        // a minute later the offset is old: a refresh starts in the background, and hangs
+        yield* TestClock.adjust("61 seconds")
+        yield* fail
+        yield* Effect.yieldNow()
+        expect(times).toBe(2)
+        // past storeTimeout it has given up, so the next call starts another
+        yield* TestClock.adjust("501 millis")
+        yield* fail
+        for (let i = 0; i < 10 && times < 3; i++) yield* Effect.yieldNow()
+        expect(times).toBe(3)
+      }).pipe(Effect.provide(store))
+    }))
 
   it("a bad prefix fails with a CircuitConfigError", async () => {
     const result = await Effect.runPromise(

@@ -513,7 +513,11 @@ class RedisCircuit implements Circuit {
     return Effect.clockWith((local) => {
       const read = () => local.unsafeCurrentTimeMillis()
       if (clock.offset !== undefined) {
-        return clock.stale(read()) ? clock.refresh(read, this.shared.fork) : Effect.void
+        if (!clock.stale(read())) return Effect.void
+        // in the background, outside the store's breaker
+        const measured = () =>
+          this.shared.roundTrips.run(clock.measure(read), { timeout: this.config.storeTimeout, what: "TIME", guard: "bypass" })
+        return clock.refresh(measured, this.shared.fork)
       }
       return this.shared.roundTrips.run(clock.measure(read), {
         timeout: this.config.storeTimeout,
@@ -938,7 +942,7 @@ const makeFlusher = (
 
 /**
  * Monitoring reads of circuits no breaker of this instance uses (`inspectMany`,
- * `INSPECT_BATCH` per pipeline): peek script calls, outside the store's
+ * `INSPECT_BATCH` per script call): peek script calls, outside the store's
  * breaker; names whose state is gone and that no entry holds leave the
  * registry.
  */

@@ -67,12 +67,20 @@ export class ServerClock {
     })
   }
 
-  /** Starts a background refresh unless one is running; never fails. */
-  refresh(local: () => number, fork: (effect: Effect.Effect<void>) => Effect.Effect<void>): Effect.Effect<void> {
+  /**
+   * Starts a background refresh unless one is running; never fails.
+   * `measured` is `measure` as the caller bounds it (the store: by
+   * `storeTimeout`, so that a reply that never comes does not stop the
+   * refreshes for good).
+   */
+  refresh(
+    measured: () => Effect.Effect<unknown, unknown>,
+    fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  ): Effect.Effect<void> {
     if (this.refreshing) return Effect.void
     this.refreshing = true
     return fork(
-      this.measure(local).pipe(
+      measured().pipe(
         Effect.ignore,
         Effect.ensuring(Effect.sync(() => (this.refreshing = false)))
       )
