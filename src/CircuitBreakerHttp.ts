@@ -2,7 +2,8 @@
  * Health and metrics over HTTP, on @effect/platform:
  *
  * - `GET /health`: the fleet's health as JSON; 200, or 503 when unhealthy
- *   or unknown (the store could not be read, entirely or in part);
+ *   or unknown (the store could not be read, entirely or in part); every
+ *   circuit in `services`, or `?services=non-healthy` / `none`;
  * - `GET /circuits`: the circuits as JSON, filtered and paged
  *   (`?state=OPEN&prefix=tenant-&limit=100&cursor=…`), with `complete`;
  * - `GET /metrics`: every circuit as JSON, or Prometheus text with
@@ -42,6 +43,7 @@ import {
   CircuitBreakerMonitoring,
   layer as monitoringLayer,
   type Options as MonitoringOptions,
+  type OverallHealth,
   type ReadOptions
 } from "./CircuitBreakerMonitoring.js"
 import { CircuitBreakers, layer as registryLayer } from "./CircuitBreakers.js"
@@ -73,6 +75,14 @@ export interface Options {
    * completeness) are always there.
    */
   readonly perCircuit?: "all" | "non-closed" | "none" | undefined
+  /**
+   * Which circuits `GET /health` lists in `services` (`?services=`
+   * overrides it): `"all"` (default), `"non-healthy"` (a load balancer's
+   * probe of 10,000 tenants gets the few that need attention, not every one)
+   * or `"none"`. `overall`, `complete`, `unreadable` and `reason` are always
+   * those of the whole fleet.
+   */
+  readonly healthServices?: "all" | "non-healthy" | "none" | undefined
   /**
    * Serves the dashboard (default `true`): `GET /dashboard`, a page of the
    * circuits (not-closed first, filtered and paged on the server) and the
@@ -149,9 +159,22 @@ export const router = (
       "/health",
       Effect.gen(function*() {
         const monitoring = yield* CircuitBreakerMonitoring
+        const query = yield* HttpServerRequest.ParsedSearchParams
+        const listed = query["services"] ?? options.healthServices ?? "all"
+        if (listed !== "all" && listed !== "non-healthy" && listed !== "none") {
+          return problem(400, "Bad Request", `services must be "all", "non-healthy" or "none" (got ${JSON.stringify(String(listed).slice(0, 40))})`)
+        }
         const health = yield* monitoring.health
+        const services: Record<string, OverallHealth["services"][string]> = Object.create(null)
+        if (listed === "non-healthy") {
+          for (const name in health.services) {
+            const service = health.services[name]!
+            if (service.status !== "healthy") services[name] = service
+          }
+        }
+        const body = listed === "all" ? health : { ...health, services }
         // a fleet that could not be read is not reported healthy
-        return json(health, health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200)
+        return json(body, health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200)
       })
     ),
     HttpRouter.get(

@@ -472,6 +472,38 @@ describe("monitoring at 10,000 circuits", () => {
       expect(counter.roundTrips).toBeLessThanOrEqual(30)
     }), 120_000)
 
+  it("GET /health of 10,000 circuits: every one by default; ?services=non-healthy lists the few that need attention", async () => {
+    const prefix = freshPrefix()
+    await seedCircuits(server.url, prefix, 10_000, { openEvery: 100 })
+    const web = CircuitBreakerHttp.toWebHandler(
+      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    )
+    try {
+      const get = async (query: string) => {
+        const response = await web.handler(new Request(`http://localhost/health${query}`))
+        const text = await response.text()
+        return { status: response.status, bytes: Buffer.byteLength(text), body: JSON.parse(text) }
+      }
+      const all = await get("")
+      const few = await get("?services=non-healthy")
+      const none = await get("?services=none")
+      console.info(`[10,000 circuits] /health ${all.bytes} B; ?services=non-healthy ${few.bytes} B; ?services=none ${none.bytes} B`)
+      for (const { body, status } of [all, few, none]) {
+        expect(status).toBe(503)
+        expect([body.overall, body.complete, body.unreadable]).toEqual(["unhealthy", true, 0])
+      }
+      expect(Object.keys(all.body.services)).toHaveLength(10_000)
+      expect(Object.values(few.body.services).map((s: any) => s.state)).toEqual(Array(100).fill("OPEN"))
+      expect(none.body.services).toEqual({})
+      expect(few.bytes * 50).toBeLessThan(all.bytes)
+      const bad = await get("?services=some")
+      expect(bad.status).toBe(400)
+      expect(bad.body.message).toBe(`services must be "all", "non-healthy" or "none" (got "some")`)
+    } finally {
+      await web.dispose()
+    }
+  }, 60_000)
+
   it.scopedLive("reads that arrive together share one scan (a dashboard's sections and its alerts)", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
