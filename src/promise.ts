@@ -348,8 +348,9 @@ export interface PersistentCircuitBreaker {
   readonly serviceName: string
   /**
    * The configuration this handle was made with, decoded (every field
-   * present, durations in ms). Within one runtime, a circuit keeps the first
-   * configuration it was used with.
+   * present, durations in ms). Within one runtime, a circuit's breaker keeps
+   * the configuration it was made with until it is let go idle (see
+   * `createCircuitBreaker`).
    */
   readonly config: CircuitConfig.CircuitConfig
   /**
@@ -797,10 +798,12 @@ const defaultApi = makeApi(currentInstance)
  * A breaker for `serviceName` on the default runtime. Creation is
  * synchronous and cheap (call it per request if you like): the breaker is
  * made on first use. The same name always reaches the same circuit; within
- * one runtime the first configuration used for a name is the one it keeps (a
- * different one given later is ignored, with one warning; no config at all
- * means "the circuit as it is"). Throws a `CircuitConfigError` for an invalid name or
- * configuration.
+ * one runtime the first configuration used for a name is the one its breaker
+ * keeps (a different one given later is ignored, with one warning per
+ * breaker; no config at all means "the circuit as it is"). A breaker no call
+ * used for 10 minutes is let go (bounded memory with many names): the next
+ * handle for the name makes a new one, with its own configuration. Throws a
+ * `CircuitConfigError` for an invalid name or configuration.
  *
  * @example
  * ```ts
