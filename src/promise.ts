@@ -51,6 +51,7 @@ import * as CircuitConfig from "./CircuitConfig.js"
 import type { State } from "./CircuitState.js"
 import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
 import type * as CircuitBreakerApi from "./CircuitBreaker.js"
+import { type Internal, internalOf } from "./internal/circuitBreaker.js"
 import { execute } from "./internal/promise.js"
 import * as promiseError from "./internal/promiseError.js"
 import { PromiseRuntime, type Services, toPromise } from "./internal/promiseRuntime.js"
@@ -513,9 +514,31 @@ const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string):
 const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
   u instanceof Error && (u as { readonly _tag?: unknown })._tag === "CircuitStoreError"
 
+/**
+ * How long (ms of the breaker's clock) a handle keeps using the breaker it
+ * got before asking its runtime's registry again. The registry sweeps idle
+ * breakers when it is asked for one: without this, a process whose calls all
+ * go through handles it keeps would never let the breakers of other names go.
+ * A handle whose breaker was let go idle takes the registry's new one.
+ */
+const recheckEvery = 1_000
+
+/** A handle's breaker, and until when (the last call's time) it uses it without asking the registry. */
+interface Cached {
+  readonly instance: PromiseRuntime
+  readonly breaker: CircuitBreaker
+  readonly internal: Internal | undefined
+  readonly until: number
+}
+
+/** Whether a handle may use the breaker it has without asking the registry. */
+const fresh = (cached: Cached | undefined, instance: PromiseRuntime): cached is Cached =>
+  cached !== undefined && cached.instance === instance &&
+  (cached.internal === undefined || cached.internal.usedAt < cached.until)
+
 class Breaker implements PersistentCircuitBreaker {
   readonly config: CircuitConfig.CircuitConfig
-  private cached: { readonly instance: PromiseRuntime; readonly breaker: CircuitBreaker } | undefined = undefined
+  private cached: Cached | undefined = undefined
 
   constructor(
     readonly serviceName: string,
@@ -531,9 +554,11 @@ class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (cached !== undefined && cached.instance === instance && rt !== undefined) return f(rt, cached.breaker)
+    if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
     return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
-      this.cached = { instance, breaker }
+      const internal = internalOf(breaker)
+      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
+      this.cached = { instance, breaker, internal, until }
       return instance.runtime().then((runtime) => f(runtime, breaker))
     })
   }
@@ -557,9 +582,7 @@ class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (cached !== undefined && cached.instance === instance && rt !== undefined) {
-      return execute(instance, rt, cached.breaker, operation, operationName)
-    }
+    if (rt !== undefined && fresh(cached, instance)) return execute(instance, rt, cached.breaker, operation, operationName)
     return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
   }
 

@@ -234,6 +234,24 @@ describe("createCircuitBreaker / execute", () => {
     }
   })
 
+  it("calls through a handle that is kept let the registry sweep: idle breakers of other names go", async () => {
+    const { clock, store } = memoryStoreOnTestClock()
+    const rt = makeCircuitBreakerRuntime({ store })
+    try {
+      const live = rt.createCircuitBreaker(unique("held"))
+      await live.execute(() => 1)
+      for (let i = 0; i < 50; i++) await rt.createCircuitBreaker(unique("tenant")).execute(() => 1)
+      expect(Object.keys((await rt.getCircuitBreakerHealth()).services)).toHaveLength(51)
+      // from now on only the kept handle is used: past the idle TTL, its calls ask the registry again
+      await Effect.runPromise(clock().adjust("11 minutes"))
+      for (let i = 0; i < 3; i++) await live.execute(() => 1)
+      expect(Object.keys((await rt.getCircuitBreakerHealth()).services)).toEqual([live.serviceName])
+      expect((await live.getMetrics()).calls).toBe(4)
+    } finally {
+      await rt.dispose()
+    }
+  })
+
   it("half-open probes close the circuit after successThreshold successes; a failed probe re-opens it", async () => {
     const rt = tcpRuntime()
     try {
