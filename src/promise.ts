@@ -51,6 +51,7 @@ import * as CircuitConfig from "./CircuitConfig.js"
 import type { State } from "./CircuitState.js"
 import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
 import type * as CircuitBreakerApi from "./CircuitBreaker.js"
+import { type Internal, internalOf } from "./internal/circuitBreaker.js"
 import { execute } from "./internal/promise.js"
 import * as promiseError from "./internal/promiseError.js"
 import { PromiseRuntime, type Services, toPromise } from "./internal/promiseRuntime.js"
@@ -348,8 +349,9 @@ export interface PersistentCircuitBreaker {
   readonly serviceName: string
   /**
    * The configuration this handle was made with, decoded (every field
-   * present, durations in ms). Within one runtime, a circuit keeps the first
-   * configuration it was used with.
+   * present, durations in ms). Within one runtime, a circuit's breaker keeps
+   * the configuration it was made with until it is let go idle (see
+   * `createCircuitBreaker`).
    */
   readonly config: CircuitConfig.CircuitConfig
   /**
@@ -512,9 +514,31 @@ const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string):
 const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
   u instanceof Error && (u as { readonly _tag?: unknown })._tag === "CircuitStoreError"
 
+/**
+ * How long (ms of the breaker's clock) a handle keeps using the breaker it
+ * got before asking its runtime's registry again. The registry sweeps idle
+ * breakers when it is asked for one: without this, a process whose calls all
+ * go through handles it keeps would never let the breakers of other names go.
+ * A handle whose breaker was let go idle takes the registry's new one.
+ */
+const recheckEvery = 1_000
+
+/** A handle's breaker, and until when (the last call's time) it uses it without asking the registry. */
+interface Cached {
+  readonly instance: PromiseRuntime
+  readonly breaker: CircuitBreaker
+  readonly internal: Internal | undefined
+  readonly until: number
+}
+
+/** Whether a handle may use the breaker it has without asking the registry. */
+const fresh = (cached: Cached | undefined, instance: PromiseRuntime): cached is Cached =>
+  cached !== undefined && cached.instance === instance &&
+  (cached.internal === undefined || cached.internal.usedAt < cached.until)
+
 class Breaker implements PersistentCircuitBreaker {
   readonly config: CircuitConfig.CircuitConfig
-  private cached: { readonly instance: PromiseRuntime; readonly breaker: CircuitBreaker } | undefined = undefined
+  private cached: Cached | undefined = undefined
 
   constructor(
     readonly serviceName: string,
@@ -530,9 +554,11 @@ class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (cached !== undefined && cached.instance === instance && rt !== undefined) return f(rt, cached.breaker)
+    if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
     return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
-      this.cached = { instance, breaker }
+      const internal = internalOf(breaker)
+      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
+      this.cached = { instance, breaker, internal, until }
       return instance.runtime().then((runtime) => f(runtime, breaker))
     })
   }
@@ -556,9 +582,7 @@ class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (cached !== undefined && cached.instance === instance && rt !== undefined) {
-      return execute(instance, rt, cached.breaker, operation, operationName)
-    }
+    if (rt !== undefined && fresh(cached, instance)) return execute(instance, rt, cached.breaker, operation, operationName)
     return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
   }
 
@@ -797,10 +821,12 @@ const defaultApi = makeApi(currentInstance)
  * A breaker for `serviceName` on the default runtime. Creation is
  * synchronous and cheap (call it per request if you like): the breaker is
  * made on first use. The same name always reaches the same circuit; within
- * one runtime the first configuration used for a name is the one it keeps (a
- * different one given later is ignored, with one warning; no config at all
- * means "the circuit as it is"). Throws a `CircuitConfigError` for an invalid name or
- * configuration.
+ * one runtime the first configuration used for a name is the one its breaker
+ * keeps (a different one given later is ignored, with one warning per
+ * breaker; no config at all means "the circuit as it is"). A breaker no call
+ * used for 10 minutes is let go (bounded memory with many names): the next
+ * handle for the name makes a new one, with its own configuration. Throws a
+ * `CircuitConfigError` for an invalid name or configuration.
  *
  * @example
  * ```ts

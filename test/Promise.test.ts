@@ -7,6 +7,7 @@
 import { Redis as Upstash } from "@upstash/redis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Redis as IORedis } from "ioredis"
+import * as Effect from "effect/Effect"
 import { vi } from "vitest"
 import { CircuitStore, RedisCircuitStore } from "../src/index.js"
 import {
@@ -25,7 +26,7 @@ import {
   withCircuitBreaker
 } from "../src/promise.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
+import { freshPrefix, memoryStoreOnTestClock } from "./support/stores.js"
 import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
 
 const TOKEN = "promise-test-token-5d1e9c"
@@ -191,6 +192,61 @@ describe("createCircuitBreaker / execute", () => {
       const warnings = lines.filter((line) => line.includes("already exists in this runtime"))
       expect(warnings).toHaveLength(1)
       expect(warnings[0]).toContain("failureThreshold")
+    } finally {
+      await rt.dispose()
+    }
+  })
+
+  it("a breaker let go idle takes its config with it: the next handle's config makes a new breaker", async () => {
+    const lines = captureConsole()
+    const { clock, store } = memoryStoreOnTestClock()
+    const rt = makeCircuitBreakerRuntime({ store })
+    try {
+      const name = unique("claims")
+      const first = rt.createCircuitBreaker(name, { failureThreshold: 2 })
+      await first.execute(() => 1)
+      // while the breaker is in the registry: the first config is kept, a different one is warned of once
+      const other = rt.createCircuitBreaker(name, { failureThreshold: 7 })
+      await other.execute(() => 1)
+      expect((await other.getMetrics()).calls).toBe(2)
+      const warnings = () => lines.filter((line) => line.includes("already exists in this runtime"))
+      expect(warnings()).toHaveLength(1)
+
+      // idle past the registry's TTL (10 minutes); another name's first call sweeps
+      await Effect.runPromise(clock().adjust("11 minutes"))
+      await rt.createCircuitBreaker(unique("claims-other")).execute(() => 1)
+
+      // a new breaker, made with the config of the handle that asked for it, without a warning
+      const later = rt.createCircuitBreaker(name, { failureThreshold: 7 })
+      expect((await later.getMetrics()).calls).toBe(0)
+      await failTimes(later, 2)
+      expect(await later.getCurrentState()).toBe("CLOSED")
+      expect(warnings()).toHaveLength(1)
+      // the rule holds again for the new breaker
+      await rt.createCircuitBreaker(name, { failureThreshold: 2 }).execute(() => 1)
+      expect(warnings()).toHaveLength(2)
+      expect(warnings()[1]).toContain("failureThreshold")
+      // a handle that held the old breaker keeps working on the same circuit
+      await first.execute(() => 1)
+      expect(await first.getCurrentState()).toBe("CLOSED")
+    } finally {
+      await rt.dispose()
+    }
+  })
+
+  it("calls through a handle that is kept let the registry sweep: idle breakers of other names go", async () => {
+    const { clock, store } = memoryStoreOnTestClock()
+    const rt = makeCircuitBreakerRuntime({ store })
+    try {
+      const live = rt.createCircuitBreaker(unique("held"))
+      await live.execute(() => 1)
+      for (let i = 0; i < 50; i++) await rt.createCircuitBreaker(unique("tenant")).execute(() => 1)
+      expect(Object.keys((await rt.getCircuitBreakerHealth()).services)).toHaveLength(51)
+      // from now on only the kept handle is used: past the idle TTL, its calls ask the registry again
+      await Effect.runPromise(clock().adjust("11 minutes"))
+      for (let i = 0; i < 3; i++) await live.execute(() => 1)
+      expect(Object.keys((await rt.getCircuitBreakerHealth()).services)).toEqual([live.serviceName])
+      expect((await live.getMetrics()).calls).toBe(4)
     } finally {
       await rt.dispose()
     }

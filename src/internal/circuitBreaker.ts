@@ -88,6 +88,8 @@ export interface Internal extends CircuitBreaker {
   readonly clock: Clock.Clock
   /** True while the last store operation failed and the local fallback is in use. */
   readonly degraded: boolean
+  /** When a call last asked this breaker (its clock). */
+  readonly usedAt: number
   /** The admit step (see `Admission`). */
   admit<A, E>(now: number): Admission<A, E>
   /** Notes the state and version the store reported at `at`. */

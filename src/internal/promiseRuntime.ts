@@ -67,12 +67,6 @@ const isDefaultTracer = (tracer: Tracer.Tracer): boolean =>
 /** The services every Promise-side runtime provides. */
 export type Services = CircuitStore | CircuitBreakers | CircuitBreakerMonitoring.CircuitBreakerMonitoring
 
-interface Claimed {
-  readonly input: CircuitConfig.Input | undefined
-  readonly decoded: CircuitConfig.CircuitConfig
-  warned: boolean
-}
-
 /** The fields that differ between two decoded configs (functions compare by identity or source). */
 const differences = (a: CircuitConfig.CircuitConfig, b: CircuitConfig.CircuitConfig): Array<string> => {
   const fields: Array<string> = []
@@ -87,18 +81,19 @@ const differences = (a: CircuitConfig.CircuitConfig, b: CircuitConfig.CircuitCon
 }
 
 /**
- * A `CircuitBreakers` registry whose configs come from the Promise side:
- * `createCircuitBreaker(name, config)` claims `config` for `name` before the
- * first `get(name)`. Monitoring reads this registry, so it sees every breaker
- * (its config, its local counts, whether it runs on the local fallback).
+ * A `CircuitBreakers` registry whose configs come from the Promise side: a
+ * handle that asks for a breaker the registry does not hold claims its config
+ * for the name until the registry has made it (`claims`). Monitoring reads
+ * this registry, so it sees every breaker (its config, its local counts,
+ * whether it runs on the local fallback).
  *
  * @internal
  */
 export const registryLayer = (
-  configs: ReadonlyMap<string, Claimed>
+  claims: ReadonlyMap<string, CircuitConfig.Input | undefined>
 ): Layer.Layer<CircuitBreakers, never, CircuitStore> =>
-  // the configs were decoded when they were claimed: the registry cannot fail on them
-  Layer.orDie(CircuitBreakersApi.layer({ configFor: (name) => configs.get(name)?.input }))
+  // the configs were decoded when the handles were made: the registry cannot fail on them
+  Layer.orDie(CircuitBreakersApi.layer({ configFor: (name) => claims.get(name) }))
 
 /** @internal */
 export interface PromiseRuntimeOptions {
@@ -128,12 +123,20 @@ export class PromiseRuntime {
   disposed = false
   private managed: ManagedRuntime.ManagedRuntime<Services, unknown> | undefined = undefined
   private building: Promise<Runtime.Runtime<Services>> | undefined = undefined
-  private readonly configs = new Map<string, Claimed>()
+  /**
+   * The config of each name whose breaker is being made: set by the handle
+   * that asks first, read by the registry when it makes the breaker, removed
+   * once that handle has it. The made breaker then carries the config
+   * (`breaker.config`), so nothing here outlives it.
+   */
+  private readonly claims = new Map<string, CircuitConfig.Input | undefined>()
+  /** The breakers a different config was already reported for (once per breaker). */
+  private readonly warned = new WeakSet<CircuitBreaker>()
   private readonly layer: Layer.Layer<Services, unknown>
 
   constructor(readonly options: PromiseRuntimeOptions) {
     const layer = CircuitBreakerMonitoring.layer(options.monitoring).pipe(
-      Layer.provideMerge(registryLayer(this.configs)),
+      Layer.provideMerge(registryLayer(this.claims)),
       Layer.provideMerge(options.store)
     )
     this.layer = options.logLevel === undefined
@@ -179,35 +182,44 @@ export class PromiseRuntime {
   }
 
   /**
-   * The breaker for `name`. The first config claimed for a name in this
-   * runtime is the one its breaker is made with; a different one given later
-   * is reported once, as a warning, and ignored (a handle made without a
-   * config uses the breaker as it is, silently).
+   * The breaker for `name`. The config of the handle that makes the
+   * registry's breaker for a name is the one it keeps while the registry
+   * holds it; a different one given meanwhile is reported once per breaker,
+   * as a warning, and ignored (a handle made without a config uses the
+   * breaker as it is, silently). Once the registry let an idle breaker go,
+   * the next handle makes a new one with its own config.
    */
   breaker(
     name: string,
     input: CircuitConfig.Input | undefined,
     decoded: CircuitConfig.CircuitConfig
   ): Promise<CircuitBreaker> {
-    const claimed = this.configs.get(name)
-    if (claimed === undefined) {
-      this.configs.set(name, { input, decoded, warned: false })
-    }
-    let warning: Effect.Effect<void> | undefined = undefined
-    // a handle made without a config takes the circuit as it is; one with a different config is reported
-    if (claimed !== undefined && input !== undefined && claimed.decoded !== decoded && !claimed.warned) {
-      const fields = differences(claimed.decoded, decoded)
-      if (fields.length > 0) {
-        claimed.warned = true
-        warning = Effect.logWarning(
-          `circuit breaker ${JSON.stringify(name)} already exists in this runtime with another configuration ` +
-            `(differs in ${fields.join(", ")}); the first configuration is kept`
-        )
-      }
-    }
-    // the registry keeps the breaker while it is used, and lets an idle one go (bounded memory)
-    const get = Effect.flatMap(CircuitBreakers, (registry) => registry.get(name))
-    return this.run(warning === undefined ? get : Effect.zipRight(warning, get))
+    return this.run(Effect.flatMap(CircuitBreakers, (registry) => {
+      // claimed and read in the same step as the registry's look-up: no sweep comes in between
+      const claimed = !this.claims.has(name)
+      if (claimed) this.claims.set(name, input)
+      const got = registry.get(name)
+      return (claimed ? Effect.ensuring(got, Effect.sync(() => this.claims.delete(name))) : got).pipe(
+        Effect.tap((breaker) => this.differs(breaker, input, decoded))
+      )
+    }))
+  }
+
+  /** Reports, once per breaker, a handle's config that differs from the breaker's own. */
+  private differs(
+    breaker: CircuitBreaker,
+    input: CircuitConfig.Input | undefined,
+    decoded: CircuitConfig.CircuitConfig
+  ): Effect.Effect<void> {
+    // a handle made without a config takes the circuit as it is
+    if (input === undefined || breaker.config === decoded || this.warned.has(breaker)) return Effect.void
+    const fields = differences(breaker.config, decoded)
+    if (fields.length === 0) return Effect.void
+    this.warned.add(breaker)
+    return Effect.logWarning(
+      `circuit breaker ${JSON.stringify(breaker.name)} already exists in this runtime with another configuration ` +
+        `(differs in ${fields.join(", ")}); the first configuration is kept`
+    )
   }
 
   /** Closes the runtime: the Redis store flushes what it batched; clients it opened are closed. */

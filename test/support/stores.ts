@@ -11,6 +11,8 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
 import { CircuitStore, RedisCircuitStore } from "../../src/index.js"
 import { type RedisCluster, type RedisServer, type SentinelGroup, startCluster, startRedis } from "./redisServer.js"
 import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
@@ -76,6 +78,22 @@ export const upstashStore = (
 let prefixes = 0
 /** A key prefix no other test in this process uses. */
 export const freshPrefix = (): string => `t${process.pid}-${++prefixes}-${Date.now().toString(36)}`
+
+/**
+ * A memory store for a runtime of its own (the Promise API's `store` option)
+ * that runs that runtime on a `TestClock`: `clock()` is the clock, set once
+ * the runtime is built, to `adjust` from outside.
+ */
+export const memoryStoreOnTestClock = () => {
+  let clock: TestClock.TestClock | undefined
+  const store = Layer.merge(
+    CircuitStore.layerMemory,
+    Layer.effectDiscard(Effect.map(TestClock.testClock(), (testClock) => {
+      clock = testClock
+    }))
+  ).pipe(Layer.provideMerge(TestContext.TestContext))
+  return { clock: (): TestClock.TestClock => clock!, store }
+}
 
 export const memoryCase: StoreCase = {
   name: "memory",
