@@ -91,14 +91,17 @@ export const make = (
     const breakers = new Map<string, internal.CircuitBreakerImpl>()
     const lock = yield* Effect.makeSemaphore(1)
     // eviction is driven by the callers' clock: the time of a call (or of a creation) starts a
-    // sweep once one is due, so no timer runs and TestClock drives it
+    // sweep once one is due, so no timer runs and TestClock drives it; a call through a breaker
+    // the registry made (kept by its caller, not asked for again) does too
     const idleTtl = yield* idleTtlMillis("CircuitBreakers", options.idleTtl, defaultIdleTtl)
     const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
-    let nextSweep = (yield* Clock.currentTimeMillis) + sweepEvery
-    const sweep = (now: number) => {
-      nextSweep = now + sweepEvery
-      for (const [name, breaker] of breakers) {
-        if (breaker.idle(now, idleTtl)) breakers.delete(name)
+    const sweeper = {
+      next: (yield* Clock.currentTimeMillis) + sweepEvery,
+      sweep: (now: number) => {
+        sweeper.next = now + sweepEvery
+        for (const [name, breaker] of breakers) {
+          if (breaker.idle(now, idleTtl)) breakers.delete(name)
+        }
       }
     }
     const create = (name: string) =>
@@ -112,7 +115,8 @@ export const make = (
           Effect.provideService(CircuitStore, store),
           Effect.tap((breaker) =>
             Effect.sync(() => {
-              if (breaker.usedAt >= nextSweep) sweep(breaker.usedAt)
+              if (breaker.usedAt >= sweeper.next) sweeper.sweep(breaker.usedAt)
+              breaker.sweeper = sweeper
               breakers.set(name, breaker)
             })
           )
@@ -123,7 +127,7 @@ export const make = (
         const existing = breakers.get(name)
         if (existing === undefined) return create(name)
         // the time of this breaker's last call stands for now (never later than now)
-        if (existing.usedAt >= nextSweep) sweep(existing.usedAt)
+        if (existing.usedAt >= sweeper.next) sweeper.sweep(existing.usedAt)
         return Effect.succeed(existing)
       },
       all: Effect.sync(() => Array.from(breakers.values()))

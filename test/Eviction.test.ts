@@ -91,6 +91,21 @@ describe("eviction, memory store", () => {
       expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([live])
     }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
 
+  it.scoped("a process that keeps the breakers it uses, and asks the registry for no other, still lets the idle ones go", () =>
+    Effect.gen(function*() {
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      const store = yield* CircuitStore.CircuitStore
+      const kept = yield* registry.get(unique("mem-kept"))
+      yield* touchTenants(unique("mem-burst"), 200)
+      expect((yield* registry.all).length).toBe(201)
+      // from here on only the kept breaker is called: the registry is never asked again
+      yield* TestClock.adjust("11 minutes")
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(kept))
+      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([kept.name])
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(kept))
+      expect(yield* store.names).toEqual([kept.name])
+    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
+
   it.scoped("a circuit with failures in its window, or open, is not dropped; an admin hold never is", () =>
     Effect.gen(function*() {
       const store = yield* CircuitStore.CircuitStore

@@ -154,6 +154,20 @@ class Untimed<A, E> implements Handlers<A, E> {
   }
 }
 
+/**
+ * The idle sweep of a `CircuitBreakers` registry, due at `next` (the
+ * callers' clock). The registry sweeps when it is asked for a breaker, and
+ * the breakers it made sweep it when they are called: a process that keeps
+ * the breakers it uses, and asks the registry for no other, still lets the
+ * idle ones go.
+ *
+ * @internal
+ */
+export interface Sweeper {
+  readonly next: number
+  readonly sweep: (now: number) => void
+}
+
 /** @internal */
 export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   readonly [TypeId]: TypeId = TypeId
@@ -189,6 +203,9 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     /** When a call last asked this breaker (the caller's clock): the `CircuitBreakers` registry evicts idle ones. */
     public usedAt: number = 0
   ) {}
+
+  /** The `CircuitBreakers` registry that made this breaker, swept by its calls too (see `Sweeper`). */
+  sweeper: Sweeper | undefined = undefined
 
   /**
    * Whether nothing but the `CircuitBreakers` registry needs this breaker:
@@ -230,6 +247,8 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
    */
   admit<A, E>(now: number): Admission<A, E> {
     this.usedAt = now
+    const sweeper = this.sweeper
+    if (sweeper !== undefined && now >= sweeper.next) sweeper.sweep(now)
     const decision = this.circuit.acquireLocal(now)
     if (decision === undefined) return undefined
     if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
