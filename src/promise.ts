@@ -516,10 +516,9 @@ const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
 
 /**
  * How long (ms of the breaker's clock) a handle keeps using the breaker it
- * got before asking its runtime's registry again. The registry sweeps idle
- * breakers when it is asked for one: without this, a process whose calls all
- * go through handles it keeps would never let the breakers of other names go.
- * A handle whose breaker was let go idle takes the registry's new one.
+ * got before asking its runtime's registry again: a handle whose breaker was
+ * let go idle takes the registry's new one, so that a name has one breaker
+ * in a runtime (the one monitoring and the admin routes see).
  */
 const recheckEvery = 1_000
 
