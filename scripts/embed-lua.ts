@@ -28,7 +28,7 @@ const include = "--@circuit\n"
 /** A script's source, with `lua/circuit.lua` written where it is included. */
 const sourceOf = (name: string): string => {
   const source = readFileSync(`${root}lua/${name}.lua`, "utf8")
-  return source.includes(include) ? source.replace(include, readFileSync(`${root}lua/circuit.lua`, "utf8")) : source
+  return source.includes(include) ? source.split(include).join(readFileSync(`${root}lua/circuit.lua`, "utf8")) : source
 }
 
 /** The shebang of the Upstash variant. */

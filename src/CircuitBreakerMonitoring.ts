@@ -392,7 +392,7 @@ export const make = (
         const candidates = prefix === undefined ? known : known.filter((c) => c.name.startsWith(prefix))
         const afterCursor = cursor === undefined ? candidates : candidates.filter((c) => c.name > cursor)
         const toRead = page === undefined ? afterCursor : afterCursor.slice(0, page + 1)
-        // circuits no breaker here uses: all at once where the store can (a Redis pipeline per 100)
+        // circuits no breaker here uses: all at once where the store can (Redis: 100 per script call)
         const inspected = new Map<string, Inspected>()
         const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
         if (store.inspectMany !== undefined && others.length > 0) {

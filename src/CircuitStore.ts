@@ -160,7 +160,8 @@ export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/Circ
   ) => Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError>
   /**
    * Optional: `inspect` of many circuits no breaker of this instance uses,
-   * at once (the Redis store pipelines them: about N/100 round trips). A
+   * at once (the Redis store reads 100 per script call: about N/500 round
+   * trips with a pipeline, N/100 without). A
    * circuit whose state is gone (expired) is `missing`, and the store drops
    * its name from the registry.
    */

@@ -47,8 +47,8 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
   /**
    * Optional: sends several commands in one round trip (a pipeline, not a
    * transaction), each answered by its reply or its own error. Monitoring
-   * reads a big fleet with it in about N/100 round trips; without it, one
-   * command per round trip.
+   * reads a big fleet with it in about N/500 round trips (5 script calls of
+   * 100 circuits each); without it, one script call per round trip.
    */
   readonly pipeline?:
     | ((
@@ -67,8 +67,9 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
   /**
    * Optional: the server is a Redis Cluster, where one command's keys must
    * share a hash slot. Monitoring then reads one circuit per script call
-   * (grouped by node in the pipeline) instead of 100. Left unset, a server
-   * that answers CROSSSLOT is taken for a Cluster from then on.
+   * instead of 100 (a pipeline of them, which a Cluster client sends node by
+   * node). Left unset, a server that answers CROSSSLOT is taken for a
+   * Cluster from then on (with a warning); `false` says it is not one.
    */
   readonly cluster?: boolean | undefined
 }>() {}

@@ -444,6 +444,9 @@ describe("monitoring tells the truth", () => {
 })
 
 describe("monitoring at 10,000 circuits", () => {
+  /** The names of the OPEN circuits of a read, in its order. */
+  const openNames = (fleet: CircuitBreakerMonitoring.FleetRead) =>
+    fleet.circuits.filter((c) => c.state === "OPEN").map((c) => c.name)
   const readAll = <E>(client: Layer.Layer<RedisClient.RedisClient, E>, prefix: string) =>
     Effect.gen(function*() {
       const m = yield* monitoring
@@ -461,20 +464,40 @@ describe("monitoring at 10,000 circuits", () => {
   it.scopedLive("over TCP: every circuit read, 100 per script call, in at most 30 round trips", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
-      yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
       const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }))
       const { fleet, ms } = yield* readAll(layer, prefix)
       console.info(`[10,000 circuits, TCP] read in ${Math.round(ms)} ms, ${counter.roundTrips} round trips`)
       expect(fleet.complete).toBe(true)
-      expect(fleet.circuits).toHaveLength(10_000)
-      expect(fleet.circuits.filter((c) => c.state === "OPEN")).toHaveLength(100)
+      expect(fleet.circuits.map((c) => c.name)).toEqual(names)
+      // each circuit with its own reply: the OPEN ones are those seeded OPEN
+      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 100 === 0))
       // 20 pipelines of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
       expect(counter.roundTrips).toBeLessThanOrEqual(30)
     }), 120_000)
 
+  it.scopedLive("after SCRIPT FLUSH, through a client without a pipeline: every circuit read, the source sent a few times, not once per circuit", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 3_000, { openEvery: 7 }))
+      yield* Effect.promise(() => server.cli("SCRIPT", "FLUSH"))
+      yield* Effect.promise(() => server.cli("CONFIG", "RESETSTAT"))
+      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+      const { fleet } = yield* readAll(layer, prefix)
+      const stats = yield* Effect.promise(() => server.cli("INFO", "commandstats"))
+      const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+      console.info(`[3,000 circuits after SCRIPT FLUSH, no pipeline] ${counter.roundTrips} round trips, ${evals} EVAL`)
+      expect(fleet.complete).toBe(true)
+      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 7 === 0))
+      // 30 calls of 100 circuits, 5 at once: the first 5 to 20 answered NOSCRIPT are sent again with the source
+      expect(evals).toBeGreaterThanOrEqual(1)
+      expect(evals).toBeLessThanOrEqual(20)
+      expect(counter.roundTrips).toBeLessThanOrEqual(30 + 20 + 3)
+    }), 60_000)
+
   it("GET /health of 10,000 circuits: every one by default; ?services=non-healthy lists the few that need attention", async () => {
     const prefix = freshPrefix()
-    await seedCircuits(server.url, prefix, 10_000, { openEvery: 100 })
+    const names = await seedCircuits(server.url, prefix, 10_000, { openEvery: 100 })
     const web = CircuitBreakerHttp.toWebHandler(
       RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
     )
@@ -493,6 +516,7 @@ describe("monitoring at 10,000 circuits", () => {
         expect([body.overall, body.complete, body.unreadable]).toEqual(["unhealthy", true, 0])
       }
       expect(Object.keys(all.body.services)).toHaveLength(10_000)
+      expect(Object.keys(few.body.services)).toEqual(names.filter((_, i) => i % 100 === 0))
       expect(Object.values(few.body.services).map((s: any) => s.state)).toEqual(Array(100).fill("OPEN"))
       expect(none.body.services).toEqual({})
       expect(few.bytes * 50).toBeLessThan(all.bytes)
@@ -547,7 +571,7 @@ describe("monitoring at 10,000 circuits", () => {
       const token = "ten-thousand"
       const bridge = yield* upstashBridgeScoped(server, token)
       const prefix = freshPrefix()
-      yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
       bridge.resetStats()
       const { fleet, ms } = yield* readAll(
         UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 10_000 }),
@@ -555,8 +579,8 @@ describe("monitoring at 10,000 circuits", () => {
       )
       console.info(`[10,000 circuits, Upstash bridge] read in ${Math.round(ms)} ms, ${bridge.requests} HTTP requests`)
       expect(fleet.complete).toBe(true)
-      expect(fleet.circuits).toHaveLength(10_000)
-      expect(fleet.circuits.filter((c) => c.state === "OPEN")).toHaveLength(100)
+      expect(fleet.circuits.map((c) => c.name)).toEqual(names)
+      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 100 === 0))
       // 20 requests of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
       expect(bridge.requests).toBeLessThanOrEqual(30)
     }), 120_000)

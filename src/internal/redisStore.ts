@@ -28,7 +28,7 @@ import {
 import { RedisClient, runScript, scriptFor } from "../RedisClient.js"
 import * as scripts from "./luaScripts.js"
 import type { LuaScript } from "./luaScripts.js"
-import { classify, RedisClientError } from "./redisErrors.js"
+import { classify, type RedisClientError } from "./redisErrors.js"
 import { RoundTrips, StoreGuard, storeError } from "./redisRoundTrip.js"
 import { ServerClock } from "./serverClock.js"
 
@@ -205,10 +205,6 @@ export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Arr
  */
 export const peekArgs = (config: CircuitConfig, now: number): ReadonlyArray<string> =>
   scriptArgv(scriptArgs(config), { op: "metrics", now, peek: true })
-
-/** Whether `cause` (a `CircuitStoreError`'s) is the client's error of this kind. */
-const isClientError = (cause: unknown, kind: RedisClientError["kind"]): boolean =>
-  cause instanceof RedisClientError && cause.kind === kind
 
 /**
  * Circuits per script call (`lua/manyCircuits.lua`), or per pipeline of
@@ -420,8 +416,6 @@ interface Shared {
   readonly used: (now: number) => void
   /** The store's entry for `name`, made again for `circuit` after it was evicted. */
   readonly attach: (name: string, circuit: RedisCircuit) => Entry
-  /** The server refused a script call whose keys are in several slots (a Cluster): one circuit per call. */
-  crossSlot: boolean
 }
 
 class RedisCircuit implements Circuit {
@@ -952,102 +946,130 @@ const makeInspectMany = (
 ): CircuitStore["Type"]["inspectMany"] => {
   const { client, prefix, registry, roundTrips } = shared
 
-  /** The offset to Redis's clock for a read on `timeSource`, measured first if it never was. */
-  const offsetFor = (timeSource: "client" | "server", timeout: number) =>
+  /** One `TIME` round trip, outside the store's breaker: the offset to Redis's clock. */
+  const measure = (local: Clock.Clock, timeout: number) =>
+    roundTrips.run(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), { timeout, what: "TIME", guard: "bypass" })
+
+  /**
+   * The offset to Redis's clock for a read on `timeSource`: measured first if
+   * it never was, refreshed in the background once it is old (a process that
+   * only monitors has no circuit calls to refresh it).
+   */
+  const offsetFor = (timeSource: "client" | "server", timeout: number): Effect.Effect<number, CircuitStoreError> =>
     timeSource === "client"
       ? Effect.succeed(0)
-      : shared.clock.offset !== undefined
-      ? Effect.succeed(shared.clock.offset)
-      : Effect.clockWith((local) =>
-        roundTrips.run(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), {
-          timeout,
-          what: "TIME",
-          guard: "bypass"
-        })
-      )
+      : Effect.clockWith((local) => {
+        const offset = shared.clock.offset
+        if (offset === undefined) return measure(local, timeout)
+        if (!shared.clock.stale(local.unsafeCurrentTimeMillis())) return Effect.succeed(offset)
+        return Effect.as(shared.clock.refresh(() => measure(local, timeout), shared.fork), offset)
+      })
+
+  /** Whether the server refused a call whose keys are in several slots: a Cluster (unless the client said). */
+  let crossSlot = false
 
   /**
    * Script calls, each `[numkeys, ...keys, ...args]` of `script`, with their
-   * replies in order: `perRoundTrip` of them per pipeline (one per round trip
-   * for a client without one), a few round trips at once, each bounded by the
-   * read's timeout. After a restart or a `SCRIPT FLUSH`, a group answered
-   * NOSCRIPT is sent again with the source.
+   * replies in order: `perRoundTrip` of them per pipeline (for a client
+   * without one, that many at once, one per round trip), a few groups at
+   * once, each round trip bounded by the read's timeout. After a restart or a
+   * `SCRIPT FLUSH`, the calls answered NOSCRIPT are sent again with the
+   * source (which loads it).
    */
   const callAll = (
     script: LuaScript,
     calls: ReadonlyArray<ReadonlyArray<string>>,
     perRoundTrip: number,
     timeout: number
-  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, CircuitStoreError>>, CircuitStoreError> => {
+  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
     const variant = scriptFor(client, script)
     const pipeline = client.pipeline
-    const send = (group: ReadonlyArray<ReadonlyArray<string>>, sha: boolean) => {
+    type Replies = ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>
+    const send = (group: ReadonlyArray<ReadonlyArray<string>>, sha: boolean): Effect.Effect<Replies, CircuitStoreError> => {
       const commands = group.map((call) => [sha ? "EVALSHA" : "EVAL", sha ? variant.sha : variant.source, ...call])
       return pipeline !== undefined
-        ? Effect.map(
-          roundTrips.run(pipeline(commands), { timeout: timeout * 4, what: "pipeline", guard: "bypass" }),
-          (replies) => replies.map((reply) => Either.mapLeft(reply, storeError))
-        )
-        : Effect.forEach(
-          commands,
-          (command) => Effect.either(roundTrips.run(client.send(command), { timeout, what: command[0]!, guard: "bypass" })),
-          { concurrency: 4 }
-        )
+        ? roundTrips.run(pipeline(commands), { timeout: timeout * 4, what: "pipeline", guard: "bypass" })
+        : Effect.forEach(commands, (command) =>
+          Effect.either(roundTrips.run(Effect.either(client.send(command)), { timeout, what: command[0]!, guard: "bypass" }))
+            .pipe(Effect.map(Either.flatMap((reply) => reply))), { concurrency: perRoundTrip })
     }
+    const noScript = (reply: Either.Either<unknown, RedisClientError | CircuitStoreError>) =>
+      Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "NoScript"
     const groups: Array<ReadonlyArray<ReadonlyArray<string>>> = []
-    const size = pipeline === undefined ? calls.length : perRoundTrip
-    for (let i = 0; i < calls.length; i += size) groups.push(calls.slice(i, i + size))
+    for (let i = 0; i < calls.length; i += perRoundTrip) groups.push(calls.slice(i, i + perRoundTrip))
     return Effect.map(
       Effect.forEach(groups, (group) =>
-        Effect.flatMap(send(group, true), (replies) =>
-          replies.some((reply) => Either.isLeft(reply) && isClientError(reply.left.cause, "NoScript"))
-            ? send(group, false)
-            : Effect.succeed(replies)), { concurrency: 4 }),
+        Effect.flatMap(send(group, true), (replies): Effect.Effect<Replies, CircuitStoreError> => {
+          const again = group.filter((_, i) => noScript(replies[i]!))
+          if (again.length === 0) return Effect.succeed(replies)
+          return Effect.map(send(again, false), (resent) => {
+            let next = 0
+            return replies.map((reply) => noScript(reply) ? resent[next++]! : reply)
+          })
+        }), { concurrency: 4 }),
       (replies) => replies.flat()
+    )
+  }
+
+  /** A reply of `lua/manyCircuits.lua`, one per circuit of a call of `size` circuits. */
+  const each = (
+    reply: Either.Either<unknown, RedisClientError | CircuitStoreError>,
+    size: number
+  ): ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>> => {
+    if (Either.isLeft(reply)) return Array.from({ length: size }, () => reply)
+    const replies = reply.right
+    if (!Array.isArray(replies) || replies.length !== size) {
+      const error = new CircuitStoreError({ reason: `unexpected reply from the circuits script: not ${size} replies` })
+      return Array.from({ length: size }, () => Either.left(error))
+    }
+    // an error of one circuit is its own element (an error object, or its message over REST)
+    return replies.map((one) =>
+      one instanceof Error || typeof one === "string"
+        ? Either.left(classify(one instanceof Error ? one : new Error(one), []))
+        : Either.right(one)
     )
   }
 
   /**
    * One reply of the circuit script per name: `lua/manyCircuits.lua` once per
-   * 100 circuits, or, on a Redis Cluster (a call's keys must share a slot),
-   * `lua/circuit.lua` once per circuit, 100 per pipeline (grouped by node by
-   * the client). A server that answers CROSSSLOT is taken for a Cluster from
-   * then on.
+   * 100 circuits, 5 calls per round trip; or, on a Redis Cluster (a call's
+   * keys must share a slot, and every circuit has its own), `lua/circuit.lua`
+   * once per circuit, 100 per round trip (the client groups a pipeline by
+   * node). A server that answers CROSSSLOT to a client that did not say
+   * whether it is a Cluster is taken for one from then on.
    */
   const readAll = (
     names: ReadonlyArray<string>,
     args: ReadonlyArray<string>,
     timeout: number
-  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, CircuitStoreError>>, CircuitStoreError> =>
-    Effect.suspend(() => {
-      const oneByOne = callAll(
-        scripts.circuit,
-        names.map((name) => ["2", ...keysOf(prefix, name), ...args]),
-        INSPECT_BATCH,
-        timeout
-      )
-      if (client.cluster === true || shared.crossSlot) return oneByOne
+  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
+    const oneByOne = Effect.suspend(() =>
+      callAll(scripts.circuit, names.map((name) => ["2", ...keysOf(prefix, name), ...args]), INSPECT_BATCH, timeout)
+    )
+    if (client.cluster === true || crossSlot) return oneByOne
+    return Effect.suspend(() => {
       const batches: Array<ReadonlyArray<string>> = []
       for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
       const calls = batches.map((batch) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
       return Effect.flatMap(callAll(scripts.manyCircuits, calls, MANY_PER_ROUND_TRIP, timeout), (replies) => {
-        if (replies.some((reply) => Either.isLeft(reply) && /CROSSSLOT/.test(reply.left.reason))) {
-          shared.crossSlot = true
-          return oneByOne
+        const refused = replies.some((reply) =>
+          Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "Command" &&
+          /^CROSSSLOT\b/.test(reply.left.reason)
+        )
+        if (refused && client.cluster === undefined) {
+          crossSlot = true
+          return Effect.zipRight(
+            Effect.logWarning(
+              `${client.description} refused a script call over several hash slots (CROSSSLOT): it is taken for a ` +
+                "Redis Cluster, and monitoring reads one circuit per call (a client of your own says so with `cluster: true`)"
+            ),
+            oneByOne
+          )
         }
-        return Effect.succeed(replies.flatMap((reply, i): ReadonlyArray<Either.Either<unknown, CircuitStoreError>> => {
-          const size = batches[i]!.length
-          if (Either.isLeft(reply)) return Array.from({ length: size }, () => reply)
-          const each = reply.right
-          if (!Array.isArray(each) || each.length !== size) {
-            const error = new CircuitStoreError({ reason: `unexpected reply from the circuits script: not ${size} replies` })
-            return Array.from({ length: size }, () => Either.left(error))
-          }
-          // an error of one circuit is its own element
-          return each.map((one) => one instanceof Error ? Either.left(storeError(classify(one, []))) : Either.right(one))
-        }))
+        return Effect.succeed(replies.flatMap((reply, i) => each(reply, batches[i]!.length)))
       })
     })
+  }
 
   return (names, config, now) =>
     Effect.gen(function*() {
@@ -1056,7 +1078,10 @@ const makeInspectMany = (
       const replies = yield* readAll(names, peekArgs(config, now + offset), timeout)
       const all = names.map((name, i): Inspected => {
         const reply = replies[i]!
-        if (Either.isLeft(reply)) return { name, read: undefined, missing: false, error: reply.left }
+        if (Either.isLeft(reply)) {
+          const error = reply.left._tag === "RedisClientError" ? storeError(reply.left) : reply.left
+          return { name, read: undefined, missing: false, error }
+        }
         const decoded = toReply(reply.right, offset)
         if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
         const r = decoded.right
@@ -1147,8 +1172,7 @@ export const make = (
         const entry = entryOf(name)
         if (entry.owner === undefined) entry.owner = circuit
         return entry
-      },
-      crossSlot: false
+      }
     }
     return {
       inspectMany: makeInspectMany(shared, entries),

@@ -12,6 +12,7 @@
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
+import type { CircuitStoreError } from "../CircuitStore.js"
 import type { RedisClient, RedisClientError } from "../RedisClient.js"
 
 /** How long a measured offset is trusted before it is measured again (in the background). */
@@ -74,7 +75,7 @@ export class ServerClock {
    * refreshes for good).
    */
   refresh(
-    measured: () => Effect.Effect<unknown, unknown>,
+    measured: () => Effect.Effect<number, CircuitStoreError>,
     fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
   ): Effect.Effect<void> {
     if (this.refreshing) return Effect.void
