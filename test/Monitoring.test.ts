@@ -4,6 +4,7 @@
  * routes (JSON, Prometheus text checked by a real Prometheus parser).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -494,6 +495,35 @@ describe("monitoring at 10,000 circuits", () => {
       expect(evals).toBeLessThanOrEqual(20)
       expect(counter.roundTrips).toBeLessThanOrEqual(30 + 20 + 3)
     }), 60_000)
+
+  it.scoped("a process that only monitors refreshes its offset to Redis's clock once it is old", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 10, { openEvery: 5 }))
+      const inner = yield* Layer.build(IORedisClient.layer({ url: server.url })).pipe(
+        Effect.map(Context.get(RedisClient.RedisClient))
+      )
+      let times = 0
+      const client = RedisClient.RedisClient.of({
+        ...inner,
+        send: (command) => (command[0] === "TIME" && times++, inner.send(command))
+      })
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        expect((yield* m.read()).circuits).toHaveLength(10)
+        yield* TestClock.adjust("30 seconds")
+        yield* m.read()
+        expect(times).toBe(1)
+        yield* TestClock.adjust("31 seconds")
+        expect((yield* m.read()).circuits.filter((c) => c.state === "OPEN")).toHaveLength(2)
+        for (let i = 0; i < 10 && times < 2; i++) yield* Effect.yieldNow()
+        expect(times).toBe(2)
+      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(RedisCircuitStore.layer({ prefix })),
+        Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
+      )))
+    }))
 
   it("GET /health of 10,000 circuits: every one by default; ?services=non-healthy lists the few that need attention", async () => {
     const prefix = freshPrefix()
