@@ -23,7 +23,6 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricHook from "effect/MetricHook"
 import * as MetricKey from "effect/MetricKey"
-import * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 import * as MutableHashMap from "effect/MutableHashMap"
@@ -197,6 +196,7 @@ export class Latency {
   // as Effect's own histogram starts them
   private min = Number.MAX_VALUE
   private max = Number.MIN_VALUE
+  private made: AnyHook | undefined = undefined
 
   update(value: number): void {
     let i = 0
@@ -208,36 +208,60 @@ export class Latency {
     if (value > this.max) this.max = value
   }
 
-  /** The histogram as Effect's metric registry reads it. */
-  readonly hook: MetricHook.MetricHook<number, MetricState.MetricState.Histogram> = MetricHook.make({
-    get: () => {
-      let cumulated = 0
-      const buckets = latencyBounds.map((bound, i): readonly [number, number] => [bound, cumulated += this.buckets[i]!])
-      return MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
-    },
-    update: (value) => this.update(value),
-    modify: (value) => this.update(value)
-  })
+  /** The histogram's state, as an Effect histogram of the same key would give it. */
+  get state(): MetricState.MetricState.Histogram {
+    let cumulated = 0
+    const buckets = latencyBounds.map((bound, i): readonly [number, number] => [bound, cumulated += this.buckets[i]!])
+    return MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
+  }
+
+  /** The histogram as Effect's metric registry reads it (made when first asked for). */
+  get hook(): MetricHook.MetricHook<number, MetricState.MetricState.Histogram> {
+    return (this.made ??= hookOf(this, () => this.state)) as MetricHook.MetricHook<number, MetricState.MetricState.Histogram>
+  }
 }
 
 /**
- * One service's count of one call outcome as a plain number (an update is an
- * addition), read by Effect's metric registry through `hook`, as `Latency` is.
+ * One service's count of something (call outcomes, transitions, store
+ * errors and round trips) as a plain number (an update is an addition),
+ * read by Effect's metric registry through `hook`, as `Latency` is.
  *
  * @internal
  */
 export class Count {
   private value = 0
+  private made: AnyHook | undefined = undefined
   update(value: number): void {
     this.value += value
   }
-  /** The counter as Effect's metric registry reads it. */
-  readonly hook: MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>> = MetricHook.make({
-    get: () => MetricState.counter(this.value),
-    update: (value) => this.update(value),
-    modify: (value) => this.update(value)
-  })
+  /** The counter's state. */
+  get state(): MetricState.MetricState.Counter<number> {
+    return MetricState.counter(this.value)
+  }
+  /** The counter as Effect's metric registry reads it (made when first asked for). */
+  get hook(): MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>> {
+    return (this.made ??= hookOf(this, () => this.state)) as MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>>
+  }
 }
+
+/** One service's state gauge as a plain number, as `Count` is. */
+class Gauge {
+  private value = 0
+  update(value: number): void {
+    this.value = value
+  }
+  get state(): MetricState.MetricState.Gauge<number> {
+    return MetricState.gauge(this.value)
+  }
+}
+
+/** A metric hook over a plain metric (`update` and `modify` both update it). */
+const hookOf = (metric: Updater, state: () => unknown): AnyHook =>
+  MetricHook.make({
+    get: state,
+    update: (value: number) => metric.update(value),
+    modify: (value: number) => metric.update(value)
+  })
 
 /** What the hot path updates: a `Count`, a `Latency`, or an Effect metric hook. */
 interface Updater {
@@ -263,57 +287,77 @@ const intoRegistry = (key: MetricKey.MetricKey.Untyped, hook: AnyHook): AnyHook 
   return Metric.globalMetricRegistry.get(key as MetricKey.MetricKey.Histogram) as AnyHook
 }
 
+/** The tags of a call count, besides the service, by outcome (shared by every service). */
+const outcomeTags = {
+  success: ["outcome", "success"],
+  failure: ["outcome", "failure"],
+  rejected: ["outcome", "rejected"],
+  probe: ["outcome", "probe"]
+} as const satisfies Record<string, ReadonlyArray<string>>
+
+const noTags: ReadonlyArray<string> = []
+
+/**
+ * A metric of a locally counted service: its key without tags, its tags
+ * besides the service (`[name, value, …]`), and its value. The tagged key is
+ * made only when the metric is exported (`unsafeSnapshot`): a breaker that
+ * ran calls holds no `MetricKey`.
+ */
+class LocalMetric {
+  constructor(
+    readonly key: MetricKey.MetricKey.Untyped,
+    readonly tags: ReadonlyArray<string>,
+    readonly metric: Count | Latency | Gauge
+  ) {}
+  pair(service: string): MetricPair.MetricPair.Untyped {
+    let key = MetricKey.tagged(this.key, "service", service)
+    for (let i = 0; i < this.tags.length; i += 2) key = MetricKey.tagged(key, this.tags[i]!, this.tags[i + 1]!)
+    return MetricPair.unsafeMake(key as any, this.metric.state as any)
+  }
+}
+
 /**
  * The hooks of one service's metrics. Updating a hook directly costs a few
  * nanoseconds, where `Metric.increment` with tags looks the key up on every
  * call: this is what keeps the hot path of `protect` cheap.
  *
  * A service is either in Effect's global metric registry (`tagged`: every
- * key a registry entry, never removed) or counted locally: the same hooks,
- * kept on this object (held by the service's breakers, gone with them) and
- * turned into metric values by `snapshot` when metrics are read.
+ * key a registry entry, never removed) or counted locally: plain numbers
+ * kept on this object (held by the service's breakers, gone with them), whose
+ * keys and metric values `snapshot` makes when metrics are read.
  *
  * @internal
  */
 export class Hooks {
   constructor(readonly service: string, readonly tagged: boolean) {}
-  /** A locally counted service's hooks, with their keys, for `snapshot`. */
-  readonly pairs: Array<readonly [MetricKey.MetricKey.Untyped, AnyHook]> = []
+  /** A locally counted service's metrics, for `snapshot`. */
+  readonly locals: Array<LocalMetric> = []
   // made on first use: an idle breaker costs no registry entry
   private latencyUpdater: Updater | undefined
   private success: Updater | undefined
   private failure: Updater | undefined
   private rejected: Updater | undefined
   private probe: Updater | undefined
-  private stateHook: AnyHook | undefined
-  private storeErrorsHook: AnyHook | undefined
-  private storeRoundTripsHook: AnyHook | undefined
-  private transitionHooks: Map<string, AnyHook> | undefined
-
-  private hook<K extends MetricKey.MetricKey<any>>(key: K, tags: ReadonlyArray<readonly [string, string]>): AnyHook {
-    const taggedKey = tags.reduce((k, [tag, value]) => MetricKey.tagged(k, tag, value), key as MetricKey.MetricKey<any>)
-    if (this.tagged) return Metric.globalMetricRegistry.get(taggedKey) as AnyHook
-    const type = taggedKey.keyType as any
-    // the gauge and the counters updated off the hot path (per-call metrics go through `plain`)
-    const made = (MetricKeyType.isGaugeKey(type)
-      ? MetricHook.gauge(taggedKey as any, 0)
-      : MetricHook.counter(taggedKey as any)) as AnyHook
-    this.pairs.push([taggedKey, made])
-    return made
-  }
+  private stateHook: Updater | undefined
+  private storeErrorsHook: Updater | undefined
+  private storeRoundTripsHook: Updater | undefined
+  private transitionHooks: Map<string, Updater> | undefined
 
   /**
-   * A metric this object keeps itself (a `Count` or a `Latency`): put into
-   * Effect's registry for a tagged service (unless the registry has a hook
-   * of its own for the key already: then that one is updated), onto `pairs`
-   * for a locally counted one.
+   * A metric this object keeps itself (a `Count`, a `Latency` or a `Gauge`):
+   * for a tagged service, put into Effect's registry (unless the registry has
+   * a hook of its own for the key already: then that one is updated; a gauge
+   * is the registry's own); for a locally counted one, onto `locals`.
    */
-  private plain(key: MetricKey.MetricKey.Untyped, made: Count | Latency): Updater {
+  private plain(key: MetricKey.MetricKey.Untyped, tags: ReadonlyArray<string>, made: Count | Latency | Gauge): Updater {
     if (!this.tagged) {
-      this.pairs.push([key, made.hook as AnyHook])
+      this.locals.push(new LocalMetric(key, tags, made))
       return made
     }
-    const inRegistry = intoRegistry(key, made.hook as AnyHook)
+    let taggedKey = MetricKey.tagged(key, "service", this.service)
+    for (let i = 0; i < tags.length; i += 2) taggedKey = MetricKey.tagged(taggedKey, tags[i]!, tags[i + 1]!)
+    if (made instanceof Gauge) return Metric.globalMetricRegistry.get(taggedKey as MetricKey.MetricKey.Gauge<number>)
+    const inRegistry = intoRegistry(taggedKey, made.hook as AnyHook)
     return inRegistry === made.hook ? made : inRegistry
   }
 
@@ -321,8 +365,7 @@ export class Hooks {
   call(outcome: "success" | "failure" | "rejected" | "probe"): Updater {
     const cached = this[outcome]
     if (cached !== undefined) return cached
-    const key = MetricKey.tagged(MetricKey.tagged(callsKey, "service", this.service), "outcome", outcome)
-    return (this[outcome] = this.plain(key, new Count()))
+    return (this[outcome] = this.plain(callsKey, outcomeTags[outcome], new Count()))
   }
   /** A success (the hot path: one field read, one addition). */
   succeeded(): void {
@@ -330,25 +373,23 @@ export class Hooks {
   }
   /** The latency histogram. */
   get latency(): Updater {
-    return this.latencyUpdater ??
-      (this.latencyUpdater = this.plain(MetricKey.tagged(latencyKey, "service", this.service), new Latency()))
+    return this.latencyUpdater ?? (this.latencyUpdater = this.plain(latencyKey, noTags, new Latency()))
   }
-  get state(): AnyHook {
-    return this.stateHook ?? (this.stateHook = this.hook(stateKey, [["service", this.service]]))
+  get state(): Updater {
+    return this.stateHook ?? (this.stateHook = this.plain(stateKey, noTags, new Gauge()))
   }
-  get storeErrors(): AnyHook {
-    return this.storeErrorsHook ?? (this.storeErrorsHook = this.hook(storeErrorsKey, [["service", this.service]]))
+  get storeErrors(): Updater {
+    return this.storeErrorsHook ?? (this.storeErrorsHook = this.plain(storeErrorsKey, noTags, new Count()))
   }
-  get storeRoundTrips(): AnyHook {
-    return this.storeRoundTripsHook ??
-      (this.storeRoundTripsHook = this.hook(storeRoundTripsKey, [["service", this.service]]))
+  get storeRoundTrips(): Updater {
+    return this.storeRoundTripsHook ?? (this.storeRoundTripsHook = this.plain(storeRoundTripsKey, noTags, new Count()))
   }
   transition(from: State, to: State): void {
     const id = `${from}>${to}`
     if (this.transitionHooks === undefined) this.transitionHooks = new Map()
     let hook = this.transitionHooks.get(id)
     if (hook === undefined) {
-      hook = this.hook(transitionsKey, [["service", this.service], ["from", from], ["to", to]])
+      hook = this.plain(transitionsKey, ["from", from, "to", to], new Count())
       this.transitionHooks.set(id, hook)
     }
     hook.update(1)
@@ -416,7 +457,7 @@ export const unsafeSnapshot = (): Array<MetricPair.MetricPair.Untyped> => {
       continue
     }
     if (tagged.has(service)) continue
-    for (const [key, hook] of hooks.pairs) pairs.push(MetricPair.unsafeMake(key as any, hook.get() as any))
+    for (const metric of hooks.locals) pairs.push(metric.pair(service))
   }
   return pairs
 }
