@@ -225,6 +225,48 @@ describe("metrics of per-tenant circuits", () => {
     }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
 })
 
+describe("metrics of a circuit made on demand, as exported", () => {
+  it.scoped("the same series, keys and values a named breaker has in Effect's registry", () =>
+    Effect.gen(function*() {
+      const named = unique("series-named")
+      const tenant = unique("series-tenant")
+      const config = { failureThreshold: 1, recoveryTimeout: "1 minute" } as const
+      const breaker = yield* CircuitBreaker.make(named, config)
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      const onDemand = yield* registry.get(tenant)
+      for (const b of [breaker, onDemand]) {
+        yield* Effect.succeed(1).pipe(CircuitBreaker.protect(b))
+        yield* Effect.either(boom.pipe(CircuitBreaker.protect(b)))
+        yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(b)))
+      }
+      /** The series of `service`: name, tags but the service, value (the histogram by count and sum). */
+      const series = (service: string) =>
+        CircuitBreakerMetrics.unsafeSnapshot()
+          .filter((pair) => pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service))
+          .map((pair) => {
+            const state = pair.metricState as unknown as Record<string, unknown>
+            const value = "count" in state && "sum" in state ? `n=${state.count}` : String(state.count ?? state.value)
+            const tags = pair.metricKey.tags.filter((tag) => tag.key !== "service").map((tag) => `${tag.key}=${tag.value}`)
+            return `${pair.metricKey.name}{${tags.join(",")}} ${value}`
+          })
+          .sort()
+      const expected = [
+        "circuit_breaker_call_duration_ms{} n=2",
+        "circuit_breaker_calls_total{outcome=failure} 1",
+        "circuit_breaker_calls_total{outcome=rejected} 1",
+        "circuit_breaker_calls_total{outcome=success} 1",
+        `circuit_breaker_state{} ${CircuitBreakerMetrics.stateValue.OPEN}`,
+        "circuit_breaker_transitions_total{from=CLOSED,to=OPEN} 1"
+      ]
+      expect(series(named)).toEqual(expected)
+      expect(series(tenant)).toEqual(expected)
+    }).pipe(Effect.provide(
+      CircuitBreakers.layer({ defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } }).pipe(
+        Layer.provideMerge(CircuitStore.layerMemory)
+      )
+    )))
+})
+
 describe("heap after eviction", () => {
   /** test/support/evictionHeap.ts in a process of its own, so nothing else allocates meanwhile. */
   const evictionHeap = async (api: "effect" | "promise") => {
