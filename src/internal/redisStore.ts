@@ -971,7 +971,7 @@ const makeInspectMany = (
   /**
    * Script calls, each `[numkeys, ...keys, ...args]` of `script`, with their
    * replies in order: `perRoundTrip` of them per pipeline (for a client
-   * without one, that many at once, one per round trip), a few groups at
+   * without one, up to 16 of them at once, one per round trip), a few groups at
    * once, each round trip bounded by the read's timeout. After a restart or a
    * `SCRIPT FLUSH`, the calls answered NOSCRIPT are sent again with the
    * source (which loads it).
@@ -991,7 +991,7 @@ const makeInspectMany = (
         ? roundTrips.run(pipeline(commands), { timeout: timeout * 4, what: "pipeline", guard: "bypass" })
         : Effect.forEach(commands, (command) =>
           Effect.either(roundTrips.run(Effect.either(client.send(command)), { timeout, what: command[0]!, guard: "bypass" }))
-            .pipe(Effect.map(Either.flatMap((reply) => reply))), { concurrency: perRoundTrip })
+            .pipe(Effect.map(Either.flatMap((reply) => reply))), { concurrency: Math.min(perRoundTrip, 16) })
     }
     const noScript = (reply: Either.Either<unknown, RedisClientError | CircuitStoreError>) =>
       Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "NoScript"
