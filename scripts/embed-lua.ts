@@ -25,10 +25,17 @@ const scripts = ["circuit", "manyCircuits"] as const
 /** Where a script includes `lua/circuit.lua` (as a function body: `lua/manyCircuits.lua`). */
 const include = "--@circuit\n"
 
-/** A script's source, with `lua/circuit.lua` written where it is included. */
-const sourceOf = (name: string): string => {
+/**
+ * A script's source, with `lua/circuit.lua` written where it is included,
+ * and the same as a JavaScript expression (the included part as
+ * `circuitSource`, so that the bundle holds the circuit script once).
+ */
+const sourceOf = (name: string): { readonly source: string; readonly expression: string } => {
   const source = readFileSync(`${root}lua/${name}.lua`, "utf8")
-  return source.includes(include) ? source.split(include).join(readFileSync(`${root}lua/circuit.lua`, "utf8")) : source
+  const parts = source.split(include)
+  if (parts.length === 1) return { source, expression: JSON.stringify(source) }
+  const circuit = readFileSync(`${root}lua/circuit.lua`, "utf8")
+  return { source: parts.join(circuit), expression: parts.map((part) => JSON.stringify(part)).join(" + circuitSource + ") }
 }
 
 /** The shebang of the Upstash variant. */
@@ -38,9 +45,9 @@ const sha1 = (source: string) => createHash("sha1").update(source).digest("hex")
 
 export const render = (): string => {
   const entries = scripts.map((name) => {
-    const source = sourceOf(name)
+    const { expression, source } = sourceOf(name)
     const flagged = keyLockingShebang + source
-    return `const ${name}Source = ${JSON.stringify(source)}
+    return `const ${name}Source = ${expression}
 
 /** \`lua/${name}.lua\` */
 export const ${name}: LuaScript = {

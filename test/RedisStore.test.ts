@@ -64,8 +64,9 @@ describe("Lua scripts", () => {
     expect(readFileSync(target, "utf8")).toBe(render())
   })
 
-  it("the embedded SHA-1 is what SCRIPT LOAD returns", async () => {
+  it("the embedded SHA-1s are what SCRIPT LOAD returns", async () => {
     expect(await server.cli("SCRIPT", "LOAD", scripts.circuit.source)).toBe(scripts.circuit.sha)
+    expect(await server.cli("SCRIPT", "LOAD", scripts.manyCircuits.source)).toBe(scripts.manyCircuits.sha)
   })
 
   it("the script touches no key but its KEYS (so Upstash may lock only those)", () => {
