@@ -14,7 +14,7 @@ import * as ioredis from "../src/internal/ioredisClient.js"
 import * as scripts from "../src/internal/luaScripts.js"
 import { keysOf } from "../src/internal/redisStore.js"
 import { clusterScoped, type RedisCluster, type RedisServer } from "./support/redisServer.js"
-import { seedCircuits } from "./support/seed.js"
+import { countRoundTrips, seedCircuits } from "./support/seed.js"
 import { freshPrefix } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
 
@@ -142,6 +142,22 @@ describe("Redis Cluster", () => {
       expect(scripts.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(300)
       console.info(`[300 circuits, 3-node cluster] ${counter.roundTrips} round trips; scripts per node ${scripts.join(", ")}`)
     }), 60_000)
+
+  it.live("a Cluster client of the user's own (RedisClient.fromClient): pipelined per node, every circuit read", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const names = yield* Effect.promise(() => seedCircuits(cluster.startupNodes, prefix, 300, { openEvery: 10 }))
+      const own = new Cluster([...cluster.startupNodes])
+      yield* Effect.addFinalizer(() => Effect.promise(() => own.quit()))
+      const client = RedisClient.fromClient(own)
+      expect([client.cluster, client.pipeline !== undefined]).toEqual([true, true])
+      const { counter, layer } = countRoundTrips(Layer.succeed(RedisClient.RedisClient, client))
+      const fleet = yield* readFleet(layer, prefix)
+      console.info(`[300 circuits, 3-node cluster, the user's own ioredis Cluster] ${counter.roundTrips} round trips`)
+      expect(fleet.complete).toBe(true)
+      expect(fleet.circuits.filter((c) => c.state === "OPEN").map((c) => c.name)).toEqual(names.filter((_, i) => i % 10 === 0))
+      expect(counter.roundTrips).toBeLessThanOrEqual(10)
+    }).pipe(Effect.scoped), 60_000)
 
   it.live("a client that does not say it is a Cluster: the first read learns it from CROSSSLOT, and still returns every circuit", () =>
     Effect.gen(function*() {

@@ -191,43 +191,71 @@ export const make = (
       : sentinels !== undefined
       ? `redis sentinel ${options.masterName ?? "mymaster"} via ${sentinels.map((n) => `${n.host}:${n.port}`).join(",")}`
       : describeUrl(url)
-    const failure = (cause: unknown) => {
-      const error = classify(cause, secrets)
-      return error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
-    }
-    const call = (command: ReadonlyArray<string>) =>
-      Effect.tryPromise({
-        try: () => client.call(command[0]!, ...command.slice(1)),
-        catch: failure
-      })
-    /** One pipeline on the connection (a Cluster's: all its keys on one node). */
-    const exec = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
-      Effect.tryPromise({
-        try: () => {
-          const pipeline = client.pipeline()
-          for (const command of commands) pipeline.call(command[0]!, ...command.slice(1))
-          return pipeline.exec()
-        },
-        catch: (cause) => cause
-      }).pipe(
-        Effect.map((replies) =>
-          (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
-            error === null ? Either.right(reply) : Either.left(error)
-          )
-        )
-      )
-    const pipeline = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
-      exec(commands).pipe(
-        Effect.mapError(failure),
-        Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
-      )
-    return RedisClient.of({
+    return fromConnection(client, {
       description,
-      send: call,
-      pipeline: options.cluster === undefined ? pipeline : clusterPipeline(client as IORedisCluster, exec, call, failure),
-      cluster: options.cluster !== undefined
+      secrets,
+      cluster: options.cluster !== undefined,
+      // an authentication failure is told to every command, not only the first after a reconnect
+      failure: (error) => error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
     })
   })
+
+/**
+ * The `RedisClient` over a connected ioredis `Redis` or `Cluster` (made by
+ * `make`, or the user's own: `RedisClient.fromClient`): `send` is `call`;
+ * `pipeline` is one ioredis pipeline, or on a Cluster one per node
+ * (`clusterPipeline`). Errors are classified and scrubbed of `secrets`;
+ * `failure` may replace the classified error of a command or pipeline.
+ *
+ * @internal
+ */
+export const fromConnection = (
+  client: IORedisConnection,
+  options: {
+    readonly description: string
+    readonly secrets: ReadonlyArray<string>
+    readonly cluster: boolean
+    readonly failure?: ((error: RedisClientError) => RedisClientError) | undefined
+  }
+): RedisClient["Type"] => {
+  const { secrets } = options
+  const failure = (cause: unknown) => {
+    const error = classify(cause, secrets)
+    return options.failure === undefined ? error : options.failure(error)
+  }
+  const call = (command: ReadonlyArray<string>) =>
+    Effect.tryPromise({
+      try: () => client.call(command[0]!, ...command.slice(1)),
+      catch: failure
+    })
+  /** One pipeline on the connection (a Cluster's: all its keys on one node). */
+  const exec = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.tryPromise({
+      try: () => {
+        const pipeline = client.pipeline()
+        for (const command of commands) pipeline.call(command[0]!, ...command.slice(1))
+        return pipeline.exec()
+      },
+      catch: (cause) => cause
+    }).pipe(
+      Effect.map((replies) =>
+        (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
+          error === null ? Either.right(reply) : Either.left(error)
+        )
+      )
+    )
+  const pipeline = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+    exec(commands).pipe(
+      Effect.mapError(failure),
+      Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
+    )
+  return RedisClient.of({
+    description: options.description,
+    send: call,
+    pipeline: options.cluster ? clusterPipeline(client as IORedisCluster, exec, call, failure) : pipeline,
+    cluster: options.cluster
+  })
+}
 
 /**
  * A Cluster pipeline must keep to one node: the commands are grouped by the

@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { RedisClient } from "../RedisClient.js"
+import * as ioredisClient from "./ioredisClient.js"
 import { classify } from "./redisErrors.js"
 
 /** What `@upstash/redis`'s HTTP client looks like from outside (its `client` field). */
@@ -32,6 +33,9 @@ interface IORedisLike {
     readonly redisOptions?: { readonly password?: string | undefined }
   }
   readonly startupNodes?: ReadonlyArray<unknown>
+  readonly pipeline?: unknown
+  /** A Cluster's map of slots to nodes. */
+  readonly slots?: unknown
 }
 
 interface UpstashLike {
@@ -78,8 +82,9 @@ const undeserialized = (u: unknown): unknown =>
  *   circuit named `"123"` into the number 123. Each request is aborted when
  *   the store gives up on it (`storeTimeout`), which also stops the client's
  *   retries. An object with only `exec` is driven through `exec`.
- * - `ioredis` `Redis` or `Cluster`: `call`. The client stays the user's: it is
- *   not closed when the runtime is disposed.
+ * - `ioredis` `Redis` or `Cluster`: `call`, and its pipelines (on a Cluster,
+ *   one per node), as the client `IORedisClient` makes. The client stays the
+ *   user's: it is not closed when the runtime is disposed.
  *
  * Throws a `TypeError` for anything else.
  *
@@ -91,11 +96,17 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
     const secrets = [io.options?.password, io.options?.redisOptions?.password].filter(
       (s): s is string => typeof s === "string" && s.length > 0
     )
+    const cluster = io.startupNodes !== undefined
+    const description = cluster
+      ? "redis cluster (ioredis, user's client)"
+      : `redis ${io.options?.host ?? "?"}:${io.options?.port ?? "?"} (ioredis, user's client)`
+    if (typeof io.pipeline === "function" && (!cluster || Array.isArray(io.slots))) {
+      // pipelines too (one per node on a Cluster), as the client this package makes
+      return ioredisClient.fromConnection(io as unknown as ioredisClient.IORedisConnection, { description, secrets, cluster })
+    }
     return {
-      description: io.startupNodes !== undefined
-        ? "redis cluster (ioredis, user's client)"
-        : `redis ${io.options?.host ?? "?"}:${io.options?.port ?? "?"} (ioredis, user's client)`,
-      cluster: io.startupNodes !== undefined,
+      description,
+      cluster,
       send: (command) =>
         Effect.tryPromise({
           try: () => io.call(command[0]!, ...command.slice(1)),
