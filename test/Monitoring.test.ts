@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import { Redis as Upstash } from "@upstash/redis"
 import parsePrometheus from "parse-prometheus-text-format"
 import {
   CircuitBreakerMonitoring,
@@ -524,6 +525,24 @@ describe("monitoring at 10,000 circuits", () => {
         Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
       )))
     }))
+
+  it.scopedLive("through the user's own @upstash/redis client (RedisClient.fromClient): pipelined, scripts flagged allow-key-locking", () =>
+    Effect.gen(function*() {
+      const token = "own-upstash"
+      const bridge = yield* upstashBridgeScoped(server, token)
+      const prefix = freshPrefix()
+      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 10 }))
+      const client = RedisClient.fromClient(new Upstash({ url: bridge.url, token }))
+      expect([client.pipeline !== undefined, client.allowKeyLocking]).toEqual([true, true])
+      bridge.resetStats()
+      const { fleet } = yield* readAll(Layer.succeed(RedisClient.RedisClient, client), prefix)
+      console.info(`[1,000 circuits, the user's own Upstash client] ${bridge.requests} HTTP requests`)
+      expect(fleet.complete).toBe(true)
+      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 10 === 0))
+      // 2 requests of 5 script calls of 100 circuits, the script's source once, the registry, TIME
+      expect(bridge.requests).toBeLessThanOrEqual(8)
+      expect(bridge.keyLockingScripts).toBeGreaterThanOrEqual(10)
+    }), 60_000)
 
   it("GET /health of 10,000 circuits: every one by default; ?services=non-healthy lists the few that need attention", async () => {
     const prefix = freshPrefix()

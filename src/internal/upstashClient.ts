@@ -78,22 +78,38 @@ export const make = (
             try: () => redis.exec(command as [string, ...Array<string>]),
             catch: (cause) => classify(cause, secrets)
           }),
-        pipeline: typeof requester?.request !== "function" ? undefined : (commands) =>
-          Effect.tryPromise({
-            try: () => requester.request({ path: ["pipeline"], body: commands }),
-            catch: (cause) => classify(cause, secrets)
-          }).pipe(
-            Effect.flatMap((replies) =>
-              Array.isArray(replies) && replies.length === commands.length
-                ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
-                  typeof entry?.error === "string"
-                    ? Either.left(classify(new Error(entry.error), secrets))
-                    : Either.right(entry?.result)
-                ))
-                : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
-            )
-          )
+        pipeline: typeof requester?.request !== "function"
+          ? undefined
+          : pipelineOver((commands) => requester.request({ path: ["pipeline"], body: commands }), secrets)
       })
     },
     catch: (cause) => classify(cause, [Redacted.value(options.token)])
   })
+
+/**
+ * A pipeline over an Upstash HTTP client's `/pipeline` (`request` sends the
+ * commands there, with the signal that aborts it): one request, each command
+ * answered by its result or its own error. For this package's client and a
+ * user's own (`RedisClient.fromClient`).
+ *
+ * @internal
+ */
+export const pipelineOver = (
+  request: (commands: ReadonlyArray<ReadonlyArray<string>>, signal: AbortSignal) => Promise<unknown>,
+  secrets: ReadonlyArray<string>
+): NonNullable<RedisClient["Type"]["pipeline"]> =>
+(commands) =>
+  Effect.tryPromise({
+    try: (signal) => request(commands, signal),
+    catch: (cause) => classify(cause, secrets)
+  }).pipe(
+    Effect.flatMap((replies) =>
+      Array.isArray(replies) && replies.length === commands.length
+        ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
+          typeof entry?.error === "string"
+            ? Either.left(classify(new Error(entry.error), secrets))
+            : Either.right(entry?.result)
+        ))
+        : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
+    )
+  )

@@ -10,10 +10,12 @@ import * as Effect from "effect/Effect"
 import type { RedisClient } from "../RedisClient.js"
 import * as ioredisClient from "./ioredisClient.js"
 import { classify } from "./redisErrors.js"
+import * as upstashClient from "./upstashClient.js"
 
 /** What `@upstash/redis`'s HTTP client looks like from outside (its `client` field). */
 interface UpstashRequester {
   readonly request: (req: {
+    readonly path?: ReadonlyArray<string> | undefined
     readonly body: unknown
     readonly upstashSyncToken?: string | undefined
     readonly signal?: AbortSignal | undefined
@@ -81,7 +83,9 @@ const undeserialized = (u: unknown): unknown =>
  *   raw, as the instance's automatic JSON deserialization would turn a
  *   circuit named `"123"` into the number 123. Each request is aborted when
  *   the store gives up on it (`storeTimeout`), which also stops the client's
- *   retries. An object with only `exec` is driven through `exec`.
+ *   retries. Pipelines go to `/pipeline`, and scripts are sent flagged
+ *   `allow-key-locking`, as with `UpstashClient`. An object with only `exec`
+ *   is driven through `exec`.
  * - `ioredis` `Redis` or `Cluster`: `call`, and its pipelines (on a Cluster,
  *   one per node), as the client `IORedisClient` makes. The client stays the
  *   user's: it is not closed when the runtime is disposed.
@@ -121,6 +125,13 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
     const secrets = token.length > 0 ? [token] : []
     return {
       description: `upstash ${hostOf(requester.baseUrl)} (user's client)`,
+      // Upstash: a script flagged allow-key-locking locks only its KEYS
+      allowKeyLocking: true,
+      pipeline: upstashClient.pipelineOver(
+        (commands, signal) =>
+          requester.request({ path: ["pipeline"], body: commands, upstashSyncToken: requester.upstashSyncToken, signal }),
+        secrets
+      ),
       send: (command) =>
         Effect.tryPromise({
           try: async (signal) => {
