@@ -1,9 +1,13 @@
 /**
  * Effect `Metric`s of every breaker, all named `circuit_breaker_*` and tagged
- * with `service`. They live in Effect's global metric registry, so any
- * exporter reading it (OpenTelemetry, the Prometheus route of
- * `CircuitBreakerHttp`) sees them. They count what this instance did; the
- * fleet's counts come from `CircuitBreakerMonitoring`.
+ * with `service`. They count what this instance did; the fleet's counts come
+ * from `CircuitBreakerMonitoring`. The metrics of breakers made with
+ * `CircuitBreaker.make` or named in a `CircuitBreakers` config (at most
+ * `setMaxTaggedServices` services) live in Effect's global metric registry,
+ * so any exporter reading it (OpenTelemetry) sees them; those of circuits
+ * made on demand (one per tenant, say) are counted on their breakers and
+ * exported by `snapshot` (the Prometheus route of `CircuitBreakerHttp`, the
+ * CLI), so that the registry does not grow with every name.
  *
  * @example
  * ```ts
@@ -223,8 +227,9 @@ export class Latency {
 
 /**
  * One service's count of something (call outcomes, transitions, store
- * errors and round trips) as a plain number (an update is an addition),
- * read by Effect's metric registry through `hook`, as `Latency` is.
+ * errors and round trips) as a plain number (an update is an addition):
+ * read through `hook` by Effect's metric registry for a service there, and
+ * through `state` by `snapshot` for one counted locally.
  *
  * @internal
  */
@@ -238,9 +243,17 @@ export class Count {
   get state(): MetricState.MetricState.Counter<number> {
     return MetricState.counter(this.value)
   }
-  /** The counter as Effect's metric registry reads it (made when first asked for). */
+  /**
+   * The counter as Effect's metric registry reads it (made when first asked
+   * for): as the counters of this module are `incremental`, an update below
+   * zero through it is ignored.
+   */
   get hook(): MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>> {
-    return (this.made ??= hookOf(this, () => this.state)) as MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>>
+    return (this.made ??= MetricHook.make({
+      get: () => this.state,
+      update: (value: number) => value >= 0 && this.update(value),
+      modify: (value: number) => value >= 0 && this.update(value)
+    })) as MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>>
   }
 }
 

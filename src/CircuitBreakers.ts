@@ -100,9 +100,18 @@ export const make = (
       sweep: (now: number) => {
         sweeper.next = now + sweepEvery
         for (const [name, breaker] of breakers) {
-          if (breaker.idle(now, idleTtl)) breakers.delete(name)
+          if (breaker.idle(now, idleTtl)) {
+            breakers.delete(name)
+            // its next call (its holder still has it) puts it back
+            breaker.sweeper = { next: -Infinity, sweep: (at) => revive(breaker, at) }
+          }
         }
       }
+    }
+    const revive = (breaker: internal.CircuitBreakerImpl, now: number) => {
+      breaker.sweeper = sweeper
+      if (!breakers.has(breaker.name)) breakers.set(breaker.name, breaker)
+      if (now >= sweeper.next) sweeper.sweep(now)
     }
     const create = (name: string) =>
       lock.withPermits(1)(Effect.suspend(() => {

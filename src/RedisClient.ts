@@ -116,7 +116,10 @@ export const runScript = (
  *   token, retries), with replies taken raw (its automatic JSON
  *   deserialization would turn a circuit named `"123"` into a number); each
  *   request is aborted when the store gives up on it (`storeTimeout`);
- * - an `ioredis` `Redis` or `Cluster`: through `call`.
+ *   pipelines go to `/pipeline`; scripts are flagged `allow-key-locking`
+ *   when its URL is Upstash's own (`*.upstash.io`);
+ * - an `ioredis` `Redis` or `Cluster`: through `call` and its pipelines (per
+ *   node on a Cluster), as `IORedisClient` does.
  *
  * Throws a `TypeError` for anything else.
  *

@@ -10,8 +10,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import type * as MetricPair from "effect/MetricPair"
 import * as TestClock from "effect/TestClock"
 import {
   CircuitBreaker,
@@ -106,6 +108,25 @@ describe("eviction, memory store", () => {
       expect(yield* store.names).toEqual([kept.name])
     }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
 
+  it.scoped("a kept breaker the sweep let go while idle is back in the registry at its next call, the same breaker", () =>
+    Effect.gen(function*() {
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      const a = yield* registry.get(unique("mem-kept-a"))
+      const b = yield* registry.get(unique("mem-kept-b"))
+      yield* TestClock.adjust("11 minutes")
+      // b's call sweeps: a, idle, goes
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(b))
+      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([b.name])
+      // a is called again by the one who kept it: the registry (monitoring, admin routes) sees it again
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(a))
+      expect((yield* registry.all).map((breaker) => breaker.name).sort()).toEqual([a.name, b.name].sort())
+      expect(yield* registry.get(a.name)).toBe(a)
+      // and goes again when idle
+      yield* TestClock.adjust("11 minutes")
+      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(b))
+      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([b.name])
+    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
+
   it.scoped("a circuit with failures in its window, or open, is not dropped; an admin hold never is", () =>
     Effect.gen(function*() {
       const store = yield* CircuitStore.CircuitStore
@@ -134,11 +155,13 @@ describe("eviction, memory store", () => {
       yield* tick(unique("mem-other"))
       yield* tick(unique("mem-other"))
       expect(yield* store.names).not.toContain(name)
-      // the held breaker takes a slot again; the registry's new breaker for the name shares it
-      for (let i = 0; i < 3; i++) yield* Effect.either(boom.pipe(CircuitBreaker.protect(held)))
+      // meanwhile the registry made a new breaker for the name
       const fresh = yield* registry.get(name)
       expect(fresh).not.toBe(held)
+      // the held breaker takes a slot again; the registry's new breaker shares it, and stays the registry's
+      for (let i = 0; i < 3; i++) yield* Effect.either(boom.pipe(CircuitBreaker.protect(held)))
       expect(yield* fresh.state).toBe("OPEN")
+      expect(yield* registry.get(name)).toBe(fresh)
       const rejected = yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(fresh)))
       expect(rejected._tag === "Left" && rejected.left._tag).toBe("CircuitOpen")
     }).pipe(Effect.provide(
@@ -239,27 +262,35 @@ describe("metrics of a circuit made on demand, as exported", () => {
         yield* Effect.either(boom.pipe(CircuitBreaker.protect(b)))
         yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(b)))
       }
-      /** The series of `service`: name, tags but the service, value (the histogram by count and sum). */
-      const series = (service: string) =>
-        CircuitBreakerMetrics.unsafeSnapshot()
-          .filter((pair) => pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service))
-          .map((pair) => {
-            const state = pair.metricState as unknown as Record<string, unknown>
-            const value = "count" in state && "sum" in state ? `n=${state.count}` : String(state.count ?? state.value)
-            const tags = pair.metricKey.tags.filter((tag) => tag.key !== "service").map((tag) => `${tag.key}=${tag.value}`)
-            return `${pair.metricKey.name}{${tags.join(",")}} ${value}`
-          })
-          .sort()
-      const expected = [
-        "circuit_breaker_call_duration_ms{} n=2",
-        "circuit_breaker_calls_total{outcome=failure} 1",
-        "circuit_breaker_calls_total{outcome=rejected} 1",
-        "circuit_breaker_calls_total{outcome=success} 1",
-        `circuit_breaker_state{} ${CircuitBreakerMetrics.stateValue.OPEN}`,
-        "circuit_breaker_transitions_total{from=CLOSED,to=OPEN} 1"
-      ]
-      expect(series(named)).toEqual(expected)
-      expect(series(tenant)).toEqual(expected)
+      const ofService = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, service: string) =>
+        pairs.filter((pair) => pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service))
+      // the named breaker's series are Effect's registry's; the tenant's are not there, only exported
+      const registered = ofService(Metric.unsafeSnapshot(), named)
+      expect(registered).toHaveLength(6)
+      expect(ofService(Metric.unsafeSnapshot(), tenant)).toEqual([])
+      const exported = ofService(CircuitBreakerMetrics.unsafeSnapshot(), tenant)
+      expect(exported).toHaveLength(6)
+      // key for key (name, type, description, tags in order, the service's value aside) and state for state
+      const id = (pair: MetricPair.MetricPair.Untyped) =>
+        `${pair.metricKey.name}|${pair.metricKey.tags.filter((tag) => tag.key !== "service").map((tag) => `${tag.key}=${tag.value}`)}`
+      for (const pair of registered) {
+        const other = exported.find((candidate) => id(candidate) === id(pair))!
+        expect(other).toBeDefined()
+        expect(Equal.equals(other.metricKey.keyType, pair.metricKey.keyType)).toBe(true)
+        expect(other.metricKey.description).toEqual(pair.metricKey.description)
+        expect(other.metricKey.tags.map((tag) => tag.key)).toEqual(pair.metricKey.tags.map((tag) => tag.key))
+        // (a histogram state's buckets are arrays, which Equal compares by reference)
+        expect(JSON.stringify(other.metricState)).toEqual(JSON.stringify(pair.metricState))
+        expect(other.metricState.constructor).toBe(pair.metricState.constructor)
+      }
+      expect(registered.map(id).sort()).toEqual([
+        "circuit_breaker_call_duration_ms|",
+        "circuit_breaker_calls_total|outcome=failure",
+        "circuit_breaker_calls_total|outcome=rejected",
+        "circuit_breaker_calls_total|outcome=success",
+        "circuit_breaker_state|",
+        "circuit_breaker_transitions_total|from=CLOSED,to=OPEN"
+      ])
     }).pipe(Effect.provide(
       CircuitBreakers.layer({ defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } }).pipe(
         Layer.provideMerge(CircuitStore.layerMemory)

@@ -155,11 +155,13 @@ class Untimed<A, E> implements Handlers<A, E> {
 }
 
 /**
- * The idle sweep of a `CircuitBreakers` registry, due at `next` (the
- * callers' clock). The registry sweeps when it is asked for a breaker, and
- * the breakers it made sweep it when they are called: a process that keeps
- * the breakers it uses, and asks the registry for no other, still lets the
- * idle ones go.
+ * What a breaker the `CircuitBreakers` registry made calls in its admit step
+ * once `next` (the callers' clock) is reached: the registry's idle sweep, so
+ * that a process that keeps the breakers it uses, and asks the registry for
+ * no other, still lets the idle ones go. A breaker the sweep let go holds
+ * one due at once, which puts it back in the registry (unless the registry
+ * made another for its name meanwhile): a breaker still called is never
+ * missing from it.
  *
  * @internal
  */

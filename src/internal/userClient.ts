@@ -58,6 +58,9 @@ const requesterOf = (u: unknown): UpstashRequester | undefined => {
   return isObject(client) && typeof client.request === "function" ? (client as unknown as UpstashRequester) : undefined
 }
 
+/** Whether `url` is Upstash's own service (`*.upstash.io`), not a REST proxy in front of Redis. */
+const isUpstashHost = (url: string | undefined): boolean => /(^|\.)upstash\.io$/i.test(hostOf(url).replace(/:\d+$/, ""))
+
 const hostOf = (url: string | undefined): string => {
   if (url === undefined) return "?"
   try {
@@ -83,9 +86,11 @@ const undeserialized = (u: unknown): unknown =>
  *   raw, as the instance's automatic JSON deserialization would turn a
  *   circuit named `"123"` into the number 123. Each request is aborted when
  *   the store gives up on it (`storeTimeout`), which also stops the client's
- *   retries. Pipelines go to `/pipeline`, and scripts are sent flagged
- *   `allow-key-locking`, as with `UpstashClient`. An object with only `exec`
- *   is driven through `exec`.
+ *   retries. Pipelines go to `/pipeline`; scripts are sent flagged
+ *   `allow-key-locking` (as `UpstashClient` sends them) when the client's URL
+ *   is Upstash's own (`*.upstash.io`), plain to any other (a REST proxy in
+ *   front of Redis, which refuses the flag). An object with only `exec` is
+ *   driven through `exec`.
  * - `ioredis` `Redis` or `Cluster`: `call`, and its pipelines (on a Cluster,
  *   one per node), as the client `IORedisClient` makes. The client stays the
  *   user's: it is not closed when the runtime is disposed.
@@ -125,8 +130,9 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
     const secrets = token.length > 0 ? [token] : []
     return {
       description: `upstash ${hostOf(requester.baseUrl)} (user's client)`,
-      // Upstash: a script flagged allow-key-locking locks only its KEYS
-      allowKeyLocking: true,
+      // Upstash itself locks only a flagged script's KEYS; a REST proxy in front of Redis (local
+      // development, CI) would refuse the flag, as Redis does
+      allowKeyLocking: isUpstashHost(requester.baseUrl),
       pipeline: upstashClient.pipelineOver(
         (commands, signal) =>
           requester.request({ path: ["pipeline"], body: commands, upstashSyncToken: requester.upstashSyncToken, signal }),
