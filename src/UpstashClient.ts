@@ -31,6 +31,14 @@ export interface Options {
   readonly token: Redacted.Redacted<string>
   /** Bound on one HTTP request in milliseconds (default 5,000). */
   readonly requestTimeout?: number | undefined
+  /**
+   * Send the scripts flagged `#!lua flags=allow-key-locking`, so that
+   * Upstash locks only their keys instead of the whole database. Default:
+   * when `url` is Upstash's own (`*.upstash.io`). A REST proxy in front of
+   * Redis (e.g. serverless-redis-http for local development) refuses the
+   * flag, as Redis does: there the scripts go plain.
+   */
+  readonly allowKeyLocking?: boolean | undefined
 }
 
 /**

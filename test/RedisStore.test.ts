@@ -79,6 +79,33 @@ describe("Lua scripts", () => {
     expect(source).toMatch(/^local key, metricsKey = KEYS\[1\], KEYS\[2\]$/m)
   })
 
+  it.live("UpstashClient flags scripts allow-key-locking by default only on *.upstash.io (a REST proxy in front of Redis refuses the flag)", () =>
+    Effect.gen(function*() {
+      const flagOf = (url: string, allowKeyLocking?: boolean) =>
+        Effect.map(UpstashClient.make({ url, token: Redacted.make(token), allowKeyLocking }), (client) => client.allowKeyLocking)
+      expect(yield* flagOf("https://eu1-fine-cat-12345.upstash.io")).toBe(true)
+      expect(yield* flagOf(bridge.url)).toBe(false)
+      expect(yield* flagOf("http://localhost:8079")).toBe(false)
+      expect(yield* flagOf("https://upstash.io.example.com")).toBe(false)
+      expect(yield* flagOf(bridge.url, true)).toBe(true)
+      expect(yield* flagOf("https://eu1-fine-cat-12345.upstash.io", false)).toBe(false)
+      // a plain REST proxy in front of Redis (no Upstash): with the default the scripts run; flagged, Redis refuses them
+      const proxy = yield* Effect.acquireRelease(
+        Effect.promise(() => startUpstashBridge({ redisUrl: server.url, token, keyLocking: false })),
+        (proxy) => Effect.promise(() => proxy.close())
+      )
+      const opens = (allowKeyLocking: boolean | undefined) =>
+        Effect.gen(function*() {
+          const breaker = yield* CircuitBreaker.make("through-a-proxy", { failureThreshold: 1, onStoreUnavailable: "fail-closed" })
+          const call = yield* Effect.either(breaker.protect(Effect.fail("boom")))
+          return call._tag === "Left" && call.left === "boom" && (yield* breaker.state) === "OPEN"
+        }).pipe(
+          Effect.provide(storeOn(UpstashClient.layer({ url: proxy.url, token: Redacted.make(token), allowKeyLocking })))
+        )
+      expect(yield* opens(undefined)).toBe(true)
+      expect(yield* opens(true)).toBe(false)
+    }).pipe(Effect.scoped))
+
   it.live("Upstash gets the script flagged allow-key-locking, which Redis itself refuses; TCP clients send the plain one", () =>
     Effect.gen(function*() {
       const flagged = scripts.circuit.keyLocking
@@ -94,7 +121,7 @@ describe("Lua scripts", () => {
         yield* Effect.either(breaker.protect(Effect.fail("boom")))
         yield* Effect.either(breaker.protect(Effect.fail("boom")))
         expect(yield* breaker.state).toBe("OPEN")
-      }).pipe(Effect.provide(storeOn(upstash())))
+      }).pipe(Effect.provide(storeOn(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), allowKeyLocking: true }))))
       const sent = bridge.log.flatMap((request) => {
         const body = request.body as ReadonlyArray<unknown>
         return request.path === "/pipeline" ? (body as ReadonlyArray<ReadonlyArray<string>>) : [body as ReadonlyArray<string>]

@@ -71,8 +71,9 @@ export const make = (
       const requester = (redis as unknown as { readonly client?: Requester }).client
       return RedisClient.of({
         description: origin,
-        // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is one)
-        allowKeyLocking: true,
+        // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is
+        // one); a REST proxy in front of Redis refuses the flag
+        allowKeyLocking: options.allowKeyLocking ?? isUpstashHost(options.url),
         send: (command) =>
           Effect.tryPromise({
             try: () => redis.exec(command as [string, ...Array<string>]),
@@ -113,3 +114,18 @@ export const pipelineOver = (
         : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
     )
   )
+
+/**
+ * Whether `url` is Upstash's own service (`*.upstash.io`), where scripts may
+ * be flagged `allow-key-locking`, rather than a REST proxy in front of Redis.
+ *
+ * @internal
+ */
+export const isUpstashHost = (url: string | undefined): boolean => {
+  if (url === undefined) return false
+  try {
+    return /(^|\.)upstash\.io$/i.test(new URL(url).hostname)
+  } catch {
+    return false
+  }
+}

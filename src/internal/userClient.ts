@@ -58,9 +58,6 @@ const requesterOf = (u: unknown): UpstashRequester | undefined => {
   return isObject(client) && typeof client.request === "function" ? (client as unknown as UpstashRequester) : undefined
 }
 
-/** Whether `url` is Upstash's own service (`*.upstash.io`), not a REST proxy in front of Redis. */
-const isUpstashHost = (url: string | undefined): boolean => /(^|\.)upstash\.io$/i.test(hostOf(url).replace(/:\d+$/, ""))
-
 const hostOf = (url: string | undefined): string => {
   if (url === undefined) return "?"
   try {
@@ -132,7 +129,7 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
       description: `upstash ${hostOf(requester.baseUrl)} (user's client)`,
       // Upstash itself locks only a flagged script's KEYS; a REST proxy in front of Redis (local
       // development, CI) would refuse the flag, as Redis does
-      allowKeyLocking: isUpstashHost(requester.baseUrl),
+      allowKeyLocking: upstashClient.isUpstashHost(requester.baseUrl),
       pipeline: upstashClient.pipelineOver(
         (commands, signal) =>
           requester.request({ path: ["pipeline"], body: commands, upstashSyncToken: requester.upstashSyncToken, signal }),

@@ -41,6 +41,12 @@ export interface UpstashBridgeOptions {
   readonly token: string
   /** Initial value of {@link UpstashBridge.delayMs}. */
   readonly delayMs?: number
+  /**
+   * `false`: pass scripts on as they come, as a plain REST proxy in front of
+   * Redis does (Redis then refuses a script flagged `allow-key-locking`).
+   * Default `true`: behave as Upstash.
+   */
+  readonly keyLocking?: boolean
 }
 
 /** What the bridge does instead of (or after) serving a request. */
@@ -279,6 +285,7 @@ export const startUpstashBridge = async (options: UpstashBridgeOptions): Promise
 
   /** `command` as Redis can run it (see the header: `allow-key-locking`), and what to answer instead of Redis's reply. */
   const translate = (command: ReadonlyArray<string>): { readonly command: ReadonlyArray<string>; readonly reply?: string } => {
+    if (options.keyLocking === false) return { command }
     const [name, ...args] = command
     if (name === "EVAL" || name === "EVAL_RO" || (name === "SCRIPT" && args[0]?.toUpperCase() === "LOAD")) {
       const at = name === "SCRIPT" ? 1 : 0
