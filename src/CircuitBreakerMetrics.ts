@@ -221,7 +221,11 @@ export class Latency {
 
   /** The histogram as Effect's metric registry reads it (made when first asked for). */
   get hook(): MetricHook.MetricHook<number, MetricState.MetricState.Histogram> {
-    return (this.made ??= hookOf(this, () => this.state)) as MetricHook.MetricHook<number, MetricState.MetricState.Histogram>
+    return (this.made ??= MetricHook.make({
+      get: () => this.state,
+      update: (value: number) => this.update(value),
+      modify: (value: number) => this.update(value)
+    })) as MetricHook.MetricHook<number, MetricState.MetricState.Histogram>
   }
 }
 
@@ -267,14 +271,6 @@ class Gauge {
     return MetricState.gauge(this.value)
   }
 }
-
-/** A metric hook over a plain metric (`update` and `modify` both update it). */
-const hookOf = (metric: Updater, state: () => unknown): AnyHook =>
-  MetricHook.make({
-    get: state,
-    update: (value: number) => metric.update(value),
-    modify: (value: number) => metric.update(value)
-  })
 
 /** What the hot path updates: a `Count`, a `Latency`, or an Effect metric hook. */
 interface Updater {
