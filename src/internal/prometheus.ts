@@ -38,7 +38,8 @@ class Family {
 export const render = (
   fleet: FleetRead,
   instance: ReadonlyArray<MetricPair.MetricPair.Untyped>,
-  perCircuit: "all" | "non-closed" | "none" = "all"
+  perCircuit: "all" | "non-closed" | "none" = "all",
+  ageMillis?: number
 ): string => {
   const families = new Map<string, Family>()
   const family = (name: string, type: Family["type"], help: string) => {
@@ -59,6 +60,10 @@ export const render = (
     .sample([], fleet.complete ? 1 : 0)
   family("circuit_breaker_fleet_unreadable", "gauge", "Circuits (or the registry) that could not be read for this scrape")
     .sample([], fleet.unreadable)
+  if (ageMillis !== undefined) {
+    family("circuit_breaker_fleet_read_age_seconds", "gauge", "Age of the fleet read this scrape was answered from")
+      .sample([], ageMillis / 1000)
+  }
 
   for (const m of fleet.circuits) {
     if (perCircuit === "none" || (perCircuit === "non-closed" && m.state === "CLOSED")) continue
