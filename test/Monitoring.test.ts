@@ -720,7 +720,7 @@ describe("anonymous reads share one snapshot", () => {
       const alerts = await together.at(-5)!.json()
       expect(alerts.alerts.filter((a: { kind: string }) => a.kind === "open")).toHaveLength(100)
       const text = await together[50]!.text()
-      expect(text).toMatch(/^circuit_breaker_fleet_read_age_seconds \d/m)
+      expect(text).toMatch(/^# fleet read age: \d+ ms$/m)
       expect(text).toContain(`circuit_breaker_fleet_circuits{state="OPEN"} 100`)
       // an admin action drops the snapshot: the next read shows it
       const forced = await t.post(`/circuits/${names[1]}/force-open`, { authorization: "Bearer admin-secret" })

@@ -60,10 +60,6 @@ export const render = (
     .sample([], fleet.complete ? 1 : 0)
   family("circuit_breaker_fleet_unreadable", "gauge", "Circuits (or the registry) that could not be read for this scrape")
     .sample([], fleet.unreadable)
-  if (ageMillis !== undefined) {
-    family("circuit_breaker_fleet_read_age_seconds", "gauge", "Age of the fleet read this scrape was answered from")
-      .sample([], ageMillis / 1000)
-  }
 
   for (const m of fleet.circuits) {
     if (perCircuit === "none" || (perCircuit === "non-closed" && m.state === "CLOSED")) continue
@@ -110,5 +106,6 @@ export const render = (
       family(key.name, "gauge", help).sample(tags, Number(state.value))
     }
   }
-  return [...families.values()].map((f) => f.render()).join("\n") + "\n"
+  const age = ageMillis === undefined ? [] : [`# fleet read age: ${Math.round(ageMillis)} ms`]
+  return [...age, ...[...families.values()].map((f) => f.render())].join("\n") + "\n"
 }
