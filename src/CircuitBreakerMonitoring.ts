@@ -591,12 +591,20 @@ export const make = (
       return {
         takenAt,
         read: (readOptions = {}) => {
-          const { cursor, prefix } = readOptions
-          if (prefix === undefined && cursor === undefined) return summarize(scanned, readOptions)
-          const candidates = prefix === undefined
-            ? scanned.results
-            : scanned.results.filter((r) => r.name.startsWith(prefix))
-          const results = cursor === undefined ? candidates : candidates.filter((r) => r.name > cursor)
+          const { cursor, limit, prefix, state } = readOptions
+          if (prefix === undefined && cursor === undefined) {
+            return limit === undefined && state === undefined ? all : summarize(scanned, readOptions)
+          }
+          // the results are in name order: the names with a prefix, and those after a cursor, are a range
+          const names = scanned.results
+          const from = prefix === undefined ? 0 : firstAtLeast(names, prefix)
+          let to = names.length
+          if (prefix !== undefined) {
+            to = from
+            while (to < names.length && names[to]!.name.startsWith(prefix)) to++
+          }
+          const candidates = names.slice(from, to)
+          const results = cursor === undefined ? candidates : candidates.slice(firstAfter(candidates, cursor))
           return summarize(
             { candidates: candidates.length, afterCursor: results.length, results, listError: scanned.listError },
             readOptions
@@ -684,6 +692,24 @@ export const make = (
 
     return CircuitBreakerMonitoring.of({ getAllMetrics, read, getAlerts, resetAll, health, snapshot, invalidate })
   })
+
+/** The index of the first result whose name is at least `name` (results in name order). */
+const firstAtLeast = (results: ReadonlyArray<{ readonly name: string }>, name: string): number => {
+  let lo = 0
+  let hi = results.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (results[mid]!.name < name) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** The index of the first result whose name comes after `name`. */
+const firstAfter = (results: ReadonlyArray<{ readonly name: string }>, name: string): number => {
+  const at = firstAtLeast(results, name)
+  return at < results.length && results[at]!.name === name ? at + 1 : at
+}
 
 /**
  * A monitoring read that fails is tried again (25, 50, 100, 200, 400 ms

@@ -762,6 +762,24 @@ describe("anonymous reads share one snapshot", () => {
         const fresh = yield* m.snapshot
         expect(fresh).not.toBe(next)
         expect(counter.roundTrips).toBe(2 * one)
+        // a snapshot filters and pages as a read of the store does
+        const cases: ReadonlyArray<CircuitBreakerMonitoring.ReadOptions> = [
+          {},
+          { limit: 7 },
+          { state: ["OPEN"] },
+          { state: ["OPEN"], limit: 5, cursor: "tenant-150" },
+          { state: ["CLOSED", "OPEN"], limit: 3, cursor: "tenant-0" },
+          { prefix: "tenant-1", limit: 4 },
+          { prefix: "tenant-29", cursor: "tenant-295" },
+          { prefix: "tenant-29", cursor: "tenant-2955", limit: 1 },
+          { prefix: "tenant-2", state: ["OPEN"], limit: 2, cursor: "tenant-201" },
+          { prefix: "nobody" },
+          { cursor: "tenant-299" },
+          { cursor: "zzz", limit: 2 }
+        ]
+        for (const options of cases) {
+          expect([options, fresh.read(options)]).toEqual([options, yield* m.read(options)])
+        }
       }).pipe(Effect.provide(CircuitBreakerMonitoring.layer({ snapshotTtl: "1 second" }).pipe(
         Layer.provideMerge(CircuitBreakers.layer()),
         Layer.provide(RedisCircuitStore.layer({ prefix, timeSource: "client" })),
