@@ -489,7 +489,8 @@ export const make = (
         if (running !== undefined) return Deferred.await(running)
         const deferred = Deferred.unsafeMake<Scan>(FiberId.none)
         inFlight.set(key, deferred)
-        const run = Effect.flatMap(Effect.exit(scan(prefix, cursor, undefined)), (exit) => {
+        // also when the layer's scope closes first: nobody waits for a scan that will not end
+        const run = Effect.onExit(scan(prefix, cursor, undefined), (exit) => {
           inFlight.delete(key)
           return Deferred.done(deferred, exit)
         })
@@ -507,32 +508,32 @@ export const make = (
 
     /** The circuits of `scanned` that match the filters, paged, with what could not be read. */
     const summarize = (scanned: Scan, { limit, state: states }: ReadOptions): FleetRead => {
-        let unreadable = scanned.listError === null ? 0 : 1
-        let reason = scanned.listError
-        const matching: Array<CircuitMetrics> = []
-        for (const result of scanned.results) {
-          if (result.missing) continue // expired: gone from the fleet, and from the registry
-          if (result.metrics === undefined || result.error !== null) {
-            unreadable++
-            reason ??= `circuit ${JSON.stringify(result.name)}: ${result.error}`
-          }
-          if (result.metrics !== undefined && (states === undefined || states.includes(result.metrics.state))) {
-            matching.push(result.metrics)
-          }
+      let unreadable = scanned.listError === null ? 0 : 1
+      let reason = scanned.listError
+      const matching: Array<CircuitMetrics> = []
+      for (const result of scanned.results) {
+        if (result.missing) continue // expired: gone from the fleet, and from the registry
+        if (result.metrics === undefined || result.error !== null) {
+          unreadable++
+          reason ??= `circuit ${JSON.stringify(result.name)}: ${result.error}`
         }
-        const page = limit === undefined ? matching : matching.slice(0, limit)
-        // more after this page: read past the limit, or not read at all (paging without a state filter)
-        const hasMore = limit !== undefined && (matching.length > limit || scanned.afterCursor > scanned.results.length)
-        // with a state filter only what was read can be counted: the circuits from the cursor on
-        const total = states === undefined ? scanned.candidates : matching.length
-        return {
-          circuits: page,
-          total,
-          nextCursor: hasMore && page.length > 0 ? page[page.length - 1]!.name : null,
-          complete: unreadable === 0,
-          unreadable,
-          reason
+        if (result.metrics !== undefined && (states === undefined || states.includes(result.metrics.state))) {
+          matching.push(result.metrics)
         }
+      }
+      const page = limit === undefined ? matching : matching.slice(0, limit)
+      // more after this page: read past the limit, or not read at all (paging without a state filter)
+      const hasMore = limit !== undefined && (matching.length > limit || scanned.afterCursor > scanned.results.length)
+      // with a state filter only what was read can be counted: the circuits from the cursor on
+      const total = states === undefined ? scanned.candidates : matching.length
+      return {
+        circuits: page,
+        total,
+        nextCursor: hasMore && page.length > 0 ? page[page.length - 1]!.name : null,
+        complete: unreadable === 0,
+        unreadable,
+        reason
+      }
     }
 
     const metricsByName = ({ circuits }: FleetRead) => {
@@ -637,9 +638,9 @@ export const make = (
       Effect.flatten(Ref.modify(cache, (cached): [Effect.Effect<FleetSnapshot>, Cached | undefined] => {
         if (cached !== undefined && cached.until > now) return [Deferred.await(cached.deferred), cached]
         const entry: Cached = { deferred: Deferred.unsafeMake<FleetSnapshot>(FiberId.none), until: Infinity }
+        // kept from the end of the read; a read that fails (or is stopped with the layer) is not kept
         const take = Effect.map(scan(undefined, undefined, undefined), (scanned) => snapshotOf(scanned, now)).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) =>
+          Effect.onExit((exit) =>
             Effect.zipRight(
               Effect.flatMap(Clock.currentTimeMillis, (end) =>
                 Ref.update(cache, (current) => {
