@@ -30,7 +30,8 @@
  * @example
  * ```ts
  * // app/api/circuit-breakers/[...path]/route.ts (Next.js)
- * import { CircuitBreakerHttp, RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
  *
  * const { handler } = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layerFromEnv(), {
  *   basePath: "/api/circuit-breakers",
@@ -60,7 +61,7 @@ import {
 } from "./CircuitBreakerMonitoring.js"
 import { CircuitBreakers, layer as registryLayer } from "./CircuitBreakers.js"
 import type { State } from "./CircuitState.js"
-import { CircuitStore, CircuitStore as CircuitStoreTag } from "./CircuitStore.js"
+import { CircuitStore } from "./CircuitStore.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import * as dashboard from "./internal/dashboard.js"
 import * as prometheus from "./internal/prometheus.js"
@@ -202,7 +203,8 @@ const hasNoToken = (check: Authorize | undefined): boolean =>
  *
  * @example
  * ```ts
- * import { CircuitBreakerHttp, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
  *
  * const { handler } = CircuitBreakerHttp.toWebHandler(CircuitStore.layerMemory, {
  *   authorize: CircuitBreakerHttp.bearer(process.env.ADMIN_TOKEN)
@@ -464,7 +466,7 @@ const isKnown = (name: string): Effect.Effect<boolean | string, never, CircuitBr
   Effect.gen(function*() {
     const registry = yield* CircuitBreakers
     if ((yield* registry.all).some((breaker) => breaker.name === name)) return true
-    const store = yield* CircuitStoreTag
+    const store = yield* CircuitStore
     const names = yield* Effect.either(store.names)
     return names._tag === "Left" ? names.left.reason : names.right.includes(name)
   })
@@ -478,7 +480,7 @@ const isKnown = (name: string): Effect.Effect<boolean | string, never, CircuitBr
 export const layer = (
   options?: MonitoringOptions
 ): Layer.Layer<CircuitBreakerMonitoring | CircuitBreakers | CircuitStore, CircuitConfig.CircuitConfigError, CircuitStore> =>
-  monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()), Layer.provideMerge(Layer.service(CircuitStoreTag)))
+  monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()), Layer.provideMerge(Layer.service(CircuitStore)))
 
 /**
  * The routes as a Web-standard handler, building `store` (and the registry
