@@ -488,7 +488,8 @@ export const layer = (
  *
  * @example
  * ```ts
- * import { CircuitBreakerHttp, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
  *
  * const { handler, dispose } = CircuitBreakerHttp.toWebHandler(CircuitStore.layerMemory)
  * const response = await handler(new Request("http://localhost/health"))
