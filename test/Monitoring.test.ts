@@ -787,6 +787,35 @@ describe("anonymous reads share one snapshot", () => {
       )))
     }), 60_000)
 
+  it.live("a request that gives up during the read does not cut it short for the others", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 10 }))
+      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* m.snapshot // the store's clock offset and the script, loaded once
+        yield* m.invalidate
+        counter.roundTrips = 0
+        const first = yield* Effect.fork(m.snapshot)
+        while (counter.roundTrips === 0) yield* Effect.sleep("1 millis") // its read has begun
+        const second = yield* Effect.fork(m.snapshot)
+        yield* Fiber.interrupt(first)
+        const snapshot = yield* Fiber.join(second).pipe(Effect.timeout("10 seconds"))
+        expect(snapshot.read({ state: ["OPEN"] }).total).toBe(100)
+        // one read, finished for the one that stayed
+        const one = counter.roundTrips
+        yield* m.invalidate
+        counter.roundTrips = 0
+        yield* m.snapshot
+        expect(one).toBe(counter.roundTrips)
+      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(RedisCircuitStore.layer({ prefix })),
+        Layer.provide(layer)
+      )))
+    }), 30_000)
+
   it("a bad snapshotTtl is a CircuitConfigError naming it", async () => {
     const exit = await Effect.runPromiseExit(Layer.build(CircuitBreakerMonitoring.layer({ snapshotTtl: -1 }).pipe(
       Layer.provide(CircuitBreakers.layer()),
