@@ -2,19 +2,15 @@
  * Health and metrics endpoints as a Next.js App Router route
  * (`app/api/circuit-breakers/[...path]/route.ts`): `GET …/health`,
  * `GET …/metrics` (JSON, or Prometheus with `?format=prometheus`),
- * `GET …/alerts`, and admin `POST` routes behind a bearer token.
+ * `GET …/alerts`, and admin `POST` routes behind a bearer token (none
+ * without `CIRCUIT_ADMIN_TOKEN`: the check fails closed).
  */
-import * as Effect from "effect/Effect"
 import { RedisCircuitStore } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 
 const { handler, dispose } = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layerFromEnv(), {
   basePath: "/api/circuit-breakers",
-  authorize: (request) =>
-    Effect.sync(() => {
-      const token = process.env.CIRCUIT_ADMIN_TOKEN
-      return token !== undefined && token.length > 0 && request.headers["authorization"] === `Bearer ${token}`
-    })
+  authorize: CircuitBreakerHttp.bearer(process.env.CIRCUIT_ADMIN_TOKEN)
 })
 
 export const GET = handler

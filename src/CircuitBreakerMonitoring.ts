@@ -25,17 +25,22 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
 import { CircuitStore, type FleetCounts, type Inspected } from "./CircuitStore.js"
-import { type Internal, internalOf, statusOf } from "./internal/circuitBreaker.js"
+import { instanceIdOfProcess, type Internal, internalOf, statusOf } from "./internal/circuitBreaker.js"
+import { decoder, durationMillis, withDefault } from "./internal/configSchema.js"
 
 /**
  * One circuit as the fleet sees it.
@@ -158,6 +163,27 @@ export interface FleetRead {
 }
 
 /**
+ * One read of every circuit, shared: the HTTP routes answer from it, whatever
+ * their filters, cursors and limits. A new one is read at most once per
+ * `snapshotTtl`; requests that arrive while it is read wait for that read.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FleetSnapshot {
+  /** When the read began (epoch ms): an answer's age is measured from it. */
+  readonly takenAt: number
+  /** The circuits, filtered and paged as `read` does it, from this snapshot. */
+  readonly read: (options?: ReadOptions) => FleetRead
+  /** Every circuit, by name (as `getAllMetrics`). */
+  readonly metrics: Readonly<Record<string, CircuitMetrics>>
+  /** The alerts (as `getAlerts`). */
+  readonly alerts: ReadonlyArray<Alert>
+  /** The fleet's health (as `health`); its `timestamp` is `takenAt`. */
+  readonly health: OverallHealth
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -180,6 +206,12 @@ export interface Options {
   readonly flappingReopens?: number | undefined
   /** The config used to read circuits this instance has no breaker for. */
   readonly defaults?: CircuitConfig.Input | undefined
+  /**
+   * How long one `snapshot` serves every request (default 1 second): any
+   * number of requests costs the store at most one fleet read per interval.
+   * `0` reads again for each request that does not find a read in flight.
+   */
+  readonly snapshotTtl?: Duration.DurationInput | undefined
 }
 
 /**
@@ -207,6 +239,14 @@ export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breake
     /** Resets every circuit known to the store; one result per circuit. */
     readonly resetAll: Effect.Effect<ReadonlyArray<ResetResult>>
     readonly health: Effect.Effect<OverallHealth>
+    /**
+     * The shared snapshot of the fleet (what the HTTP routes answer from):
+     * read again once it is older than `snapshotTtl`; callers that come while
+     * it is read wait for that one read.
+     */
+    readonly snapshot: Effect.Effect<FleetSnapshot>
+    /** Drops the snapshot: the next `snapshot` reads the store (after an admin action). */
+    readonly invalidate: Effect.Effect<void>
   }
 >() {}
 
@@ -225,7 +265,9 @@ export const alertsFor = (metrics: CircuitMetrics, now: number, options: Options
       kind: "open",
       severity: "critical",
       service,
-      message: `circuit ${JSON.stringify(service)} is OPEN (re-opened ${metrics.openCount} times in a row)`,
+      message: `circuit ${JSON.stringify(service)} is OPEN${
+        metrics.openCount === 0 ? "" : ` (re-opened ${times(metrics.openCount)} without closing)`
+      }`,
       since
     })
   } else if (metrics.state === "FORCED_OPEN") {
@@ -253,7 +295,7 @@ export const alertsFor = (metrics: CircuitMetrics, now: number, options: Options
       kind: "flapping",
       severity: "warning",
       service,
-      message: `circuit ${JSON.stringify(service)} re-opened ${metrics.openCount} times without closing`,
+      message: `circuit ${JSON.stringify(service)} re-opened ${times(metrics.openCount)} without closing`,
       since
     })
   }
@@ -269,21 +311,37 @@ export const alertsFor = (metrics: CircuitMetrics, now: number, options: Options
   return alerts
 }
 
+const times = (n: number) => (n === 1 ? "once" : `${n} times`)
+
+const decodeOptions = decoder(Schema.Struct({ snapshotTtl: withDefault(durationMillis({ infinite: false }), 1_000) }))
+
 /**
  * Makes the service. Needs the store and the `CircuitBreakers` registry (for
- * the configs and local counts of this instance's breakers).
+ * the configs and local counts of this instance's breakers); its reads run
+ * within the scope (closing it stops them).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<CircuitBreakerMonitoring["Type"], CircuitConfig.CircuitConfigError, CircuitStore | CircuitBreakers> =>
+): Effect.Effect<
+  CircuitBreakerMonitoring["Type"],
+  CircuitConfig.CircuitConfigError,
+  CircuitStore | CircuitBreakers | Scope.Scope
+> =>
   Effect.gen(function*() {
     const store = yield* CircuitStore
     const registry = yield* CircuitBreakers
+    const scope = yield* Effect.scope
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
+    const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
+    if (Either.isLeft(decodedOptions)) {
+      return yield* new CircuitConfig.CircuitConfigError({ service: "CircuitBreakerMonitoring", issues: decodedOptions.left })
+    }
+    const snapshotTtl = decodedOptions.right.snapshotTtl
+    const instanceId = yield* instanceIdOfProcess
 
     /** Every known circuit, with this instance's breaker for it if any; and why the list may be short. */
     const circuits = Effect.gen(function*() {
@@ -420,8 +478,8 @@ export const make = (
      * Whole scans in flight, by prefix and cursor. A read that starts while
      * one runs takes its result instead of reading every circuit again (a
      * dashboard's sections and its alerts, health checks arriving together).
-     * The scan runs on a fiber of its own, so a reader that gives up does not
-     * cut it short for the others.
+     * The scan runs on a fiber of its own in the layer's scope, so a reader
+     * that gives up does not cut it short for the others.
      */
     const inFlight = new Map<string, Deferred.Deferred<Scan>>()
     const sharedScan = (prefix: string | undefined, cursor: string | undefined): Effect.Effect<Scan> =>
@@ -431,57 +489,60 @@ export const make = (
         if (running !== undefined) return Deferred.await(running)
         const deferred = Deferred.unsafeMake<Scan>(FiberId.none)
         inFlight.set(key, deferred)
-        const run = Effect.flatMap(Effect.exit(scan(prefix, cursor, undefined)), (exit) => {
+        // also when the layer's scope closes first: nobody waits for a scan that will not end
+        const run = Effect.onExit(scan(prefix, cursor, undefined), (exit) => {
           inFlight.delete(key)
           return Deferred.done(deferred, exit)
         })
-        return Effect.zipRight(Effect.forkDaemon(run), Deferred.await(deferred))
+        return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(deferred))
       })
 
     const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
-      Effect.gen(function*() {
-        const { cursor, limit, prefix, state: states } = readOptions
+      Effect.map(
         // without a state filter, only the page is read; with one, every candidate is
-        const scanned = yield* (states === undefined && limit !== undefined
-          ? scan(prefix, cursor, limit)
-          : sharedScan(prefix, cursor))
-        let unreadable = scanned.listError === null ? 0 : 1
-        let reason = scanned.listError
-        const matching: Array<CircuitMetrics> = []
-        for (const result of scanned.results) {
-          if (result.missing) continue // expired: gone from the fleet, and from the registry
-          if (result.metrics === undefined || result.error !== null) {
-            unreadable++
-            reason ??= `circuit ${JSON.stringify(result.name)}: ${result.error}`
-          }
-          if (result.metrics !== undefined && (states === undefined || states.includes(result.metrics.state))) {
-            matching.push(result.metrics)
-          }
-        }
-        const page = limit === undefined ? matching : matching.slice(0, limit)
-        // more after this page: read past the limit, or not read at all (paging without a state filter)
-        const hasMore = limit !== undefined && (matching.length > limit || scanned.afterCursor > scanned.results.length)
-        // with a state filter only what was read can be counted: the circuits from the cursor on
-        const total = states === undefined ? scanned.candidates : matching.length
-        return {
-          circuits: page,
-          total,
-          nextCursor: hasMore && page.length > 0 ? page[page.length - 1]!.name : null,
-          complete: unreadable === 0,
-          unreadable,
-          reason
-        }
-      })
+        readOptions.state === undefined && readOptions.limit !== undefined
+          ? scan(readOptions.prefix, readOptions.cursor, readOptions.limit)
+          : sharedScan(readOptions.prefix, readOptions.cursor),
+        (scanned) => summarize(scanned, readOptions)
+      )
 
-    const getAllMetrics = Effect.map(read(), ({ circuits }) => {
+    /** The circuits of `scanned` that match the filters, paged, with what could not be read. */
+    const summarize = (scanned: Scan, { limit, state: states }: ReadOptions): FleetRead => {
+      let unreadable = scanned.listError === null ? 0 : 1
+      let reason = scanned.listError
+      const matching: Array<CircuitMetrics> = []
+      for (const result of scanned.results) {
+        if (result.missing) continue // expired: gone from the fleet, and from the registry
+        if (result.metrics === undefined || result.error !== null) {
+          unreadable++
+          reason ??= `circuit ${JSON.stringify(result.name)}: ${result.error}`
+        }
+        if (result.metrics !== undefined && (states === undefined || states.includes(result.metrics.state))) {
+          matching.push(result.metrics)
+        }
+      }
+      const page = limit === undefined ? matching : matching.slice(0, limit)
+      // more after this page: read past the limit, or not read at all (paging without a state filter)
+      const hasMore = limit !== undefined && (matching.length > limit || scanned.afterCursor > scanned.results.length)
+      // with a state filter only what was read can be counted: the circuits from the cursor on
+      const total = states === undefined ? scanned.candidates : matching.length
+      return {
+        circuits: page,
+        total,
+        nextCursor: hasMore && page.length > 0 ? page[page.length - 1]!.name : null,
+        complete: unreadable === 0,
+        unreadable,
+        reason
+      }
+    }
+
+    const metricsByName = ({ circuits }: FleetRead) => {
       const all: Record<string, CircuitMetrics> = Object.create(null)
       for (const metrics of circuits) all[metrics.name] = metrics
       return all
-    })
+    }
 
-    const getAlerts = Effect.gen(function*() {
-      const fleet = yield* read()
-      const now = yield* Clock.currentTimeMillis
+    const alertsOf = (fleet: FleetRead, now: number) => {
       const alerts = fleet.circuits.flatMap((metrics) => alertsFor(metrics, now, options))
       if (!fleet.complete) {
         alerts.unshift({
@@ -493,10 +554,9 @@ export const make = (
         })
       }
       return alerts
-    })
+    }
 
-    const health = Effect.gen(function*() {
-      const fleet = yield* read()
+    const healthOf = (fleet: FleetRead, now: number): OverallHealth => {
       const services: Record<string, Pick<Health, "status" | "state" | "metrics">> = Object.create(null)
       let worst: HealthStatus = "healthy"
       for (const metrics of fleet.circuits) {
@@ -515,11 +575,89 @@ export const make = (
         unreadable: fleet.unreadable,
         reason: fleet.reason,
         services,
-        timestamp: yield* Clock.currentTimeMillis
+        timestamp: now
       }
-    })
+    }
 
-    const resetAll = Effect.flatMap(Effect.map(circuits, (_) => _.circuits), (all) =>
+    const getAllMetrics = Effect.map(read(), metricsByName)
+    const getAlerts = Effect.zipWith(read(), Clock.currentTimeMillis, alertsOf)
+    const health = Effect.zipWith(read(), Clock.currentTimeMillis, healthOf)
+
+    /** A snapshot of a whole scan: every view computed from it once, when first asked for. */
+    const snapshotOf = (scanned: Scan, takenAt: number): FleetSnapshot => {
+      const all = summarize(scanned, {})
+      let metrics: FleetSnapshot["metrics"] | undefined
+      let alerts: FleetSnapshot["alerts"] | undefined
+      let health: FleetSnapshot["health"] | undefined
+      return {
+        takenAt,
+        read: (readOptions = {}) => {
+          const { cursor, limit, prefix, state } = readOptions
+          if (prefix === undefined && cursor === undefined) {
+            return limit === undefined && state === undefined ? all : summarize(scanned, readOptions)
+          }
+          // the results are in name order: the names with a prefix, and those after a cursor, are a range
+          const names = scanned.results
+          const from = prefix === undefined ? 0 : firstAtLeast(names, prefix)
+          let to = names.length
+          if (prefix !== undefined) {
+            to = from
+            while (to < names.length && names[to]!.name.startsWith(prefix)) to++
+          }
+          const candidates = names.slice(from, to)
+          const results = cursor === undefined ? candidates : candidates.slice(firstAfter(candidates, cursor))
+          return summarize(
+            { candidates: candidates.length, afterCursor: results.length, results, listError: scanned.listError },
+            readOptions
+          )
+        },
+        get metrics() {
+          return (metrics ??= metricsByName(all))
+        },
+        get alerts() {
+          return (alerts ??= alertsOf(all, takenAt))
+        },
+        get health() {
+          return (health ??= healthOf(all, takenAt))
+        }
+      }
+    }
+
+    /**
+     * The shared snapshot: one whole scan at a time, on a fiber in the
+     * layer's scope (a request that gives up does not cut it short for the
+     * others), kept for `snapshotTtl` after it ends.
+     */
+    interface Cached {
+      readonly deferred: Deferred.Deferred<FleetSnapshot>
+      /** Until when it serves (epoch ms); `Infinity` while it is read. */
+      until: number
+    }
+    const cache = yield* Ref.make<Cached | undefined>(undefined)
+    const snapshot: Effect.Effect<FleetSnapshot> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatten(Ref.modify(cache, (cached): [Effect.Effect<FleetSnapshot>, Cached | undefined] => {
+        if (cached !== undefined && cached.until > now) return [Deferred.await(cached.deferred), cached]
+        const entry: Cached = { deferred: Deferred.unsafeMake<FleetSnapshot>(FiberId.none), until: Infinity }
+        // kept from the end of the read; a read that fails (or is stopped with the layer) is not kept
+        const take = Effect.map(scan(undefined, undefined, undefined), (scanned) => snapshotOf(scanned, now)).pipe(
+          Effect.onExit((exit) =>
+            Effect.zipRight(
+              Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                Ref.update(cache, (current) => {
+                  if (current !== entry) return current
+                  if (exit._tag === "Failure") return undefined
+                  entry.until = end + snapshotTtl
+                  return entry
+                })),
+              Deferred.done(entry.deferred, exit)
+            )
+          )
+        )
+        return [Effect.zipRight(Effect.forkIn(take, scope), Deferred.await(entry.deferred)), entry]
+      })))
+    const invalidate = Ref.set(cache, undefined)
+
+    const resetAllCircuits = Effect.flatMap(Effect.map(circuits, (_) => _.circuits), (all) =>
       Effect.forEach(all, ({ breaker, name }) =>
         (breaker !== undefined
           ? breaker.reset
@@ -530,9 +668,49 @@ export const make = (
               onSuccess: (): ResetResult => ({ service: name, success: true })
             })
           ), { concurrency: 8 }))
+    const resetAll = Effect.ensuring(resetAllCircuits, invalidate)
 
-    return CircuitBreakerMonitoring.of({ getAllMetrics, read, getAlerts, resetAll, health })
+    const fleetOnly = (m: CircuitMetrics): Metrics => ({
+      service: m.service,
+      // the instance that read it (the counts are the fleet's)
+      instanceId,
+      state: m.state,
+      calls: m.fleet.calls,
+      successes: m.fleet.successes,
+      failures: m.fleet.failures,
+      rejections: m.fleet.rejections,
+      probes: m.fleet.probes,
+      slowCalls: 0,
+      storeErrors: 0,
+      windowFailures: m.windowFailures,
+      windowCalls: m.windowCalls,
+      openCount: m.openCount,
+      retryAt: m.retryAt,
+      lastTransitionAt: m.lastTransitionAt,
+      lastSuccessAt: null,
+      lastFailureAt: null
+    })
+
+    return CircuitBreakerMonitoring.of({ getAllMetrics, read, getAlerts, resetAll, health, snapshot, invalidate })
   })
+
+/** The index of the first result whose name is at least `name` (results in name order). */
+const firstAtLeast = (results: ReadonlyArray<{ readonly name: string }>, name: string): number => {
+  let lo = 0
+  let hi = results.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (results[mid]!.name < name) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** The index of the first result whose name comes after `name`. */
+const firstAfter = (results: ReadonlyArray<{ readonly name: string }>, name: string): number => {
+  const at = firstAtLeast(results, name)
+  return at < results.length && results[at]!.name === name ? at + 1 : at
+}
 
 /**
  * A monitoring read that fails is tried again (25, 50, 100, 200, 400 ms
@@ -543,27 +721,6 @@ const retryRead = Schedule.exponential("25 millis").pipe(
   Schedule.upTo("2 seconds")
 )
 
-/** The metrics shape for a circuit this instance has no breaker for. */
-const fleetOnly = (m: CircuitMetrics): Metrics => ({
-  service: m.service,
-  instanceId: "",
-  state: m.state,
-  calls: m.fleet.calls,
-  successes: m.fleet.successes,
-  failures: m.fleet.failures,
-  rejections: m.fleet.rejections,
-  probes: m.fleet.probes,
-  slowCalls: 0,
-  storeErrors: 0,
-  windowFailures: m.windowFailures,
-  windowCalls: m.windowCalls,
-  openCount: m.openCount,
-  retryAt: m.retryAt,
-  lastTransitionAt: m.lastTransitionAt,
-  lastSuccessAt: null,
-  lastFailureAt: null
-})
-
 /**
  * The service as a layer.
  *
@@ -573,4 +730,4 @@ const fleetOnly = (m: CircuitMetrics): Metrics => ({
 export const layer = (
   options?: Options
 ): Layer.Layer<CircuitBreakerMonitoring, CircuitConfig.CircuitConfigError, CircuitStore | CircuitBreakers> =>
-  Layer.effect(CircuitBreakerMonitoring, make(options))
+  Layer.scoped(CircuitBreakerMonitoring, make(options))

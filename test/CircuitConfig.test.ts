@@ -149,7 +149,15 @@ describe("CircuitConfig", () => {
     ["too long", "x".repeat(257), "service name must be at most 256 characters (got 257)"],
     ["a newline", "pay\nments", "service name must not contain control characters"],
     ["a NUL", "pay\u0000ments", "service name must not contain control characters"],
-    ["a DEL", "pay\u007fments", "service name must not contain control characters"]
+    ["a DEL", "pay\u007fments", "service name must not contain control characters"],
+    ["only a dot", ".", "service name must not be \".\" (a URL path cannot name it)"],
+    ["only two dots", "..", "service name must not be \"..\" (a URL path cannot name it)"],
+    ["a bidi override", "pay\u202Estnemy", "service name must not contain invisible or bidirectional formatting characters (U+202E at index 3)"],
+    ["a bidi isolate", "\u2067pay", "service name must not contain invisible or bidirectional formatting characters (U+2067 at index 0)"],
+    ["a zero-width space", "pay\u200Bments", "service name must not contain invisible or bidirectional formatting characters (U+200B at index 3)"],
+    ["a zero-width joiner", "pay\u200Dments", "(U+200D at index 3)"],
+    ["a byte order mark", "\uFEFFpayments", "(U+FEFF at index 0)"],
+    ["a soft hyphen", "pay\u00ADments", "(U+00AD at index 3)"]
   ]
   for (const [title, name, message] of names) {
     it(`rejects a service name with ${title}`, () => {
@@ -158,7 +166,7 @@ describe("CircuitConfig", () => {
   }
 
   it("accepts names of 256 characters, unicode, braces, colons and spaces", () => {
-    for (const name of ["x".repeat(256), "paiements ✓", "{tag}:a*b", "api v2"]) {
+    for (const name of ["x".repeat(256), "paiements ✓", "{tag}:a*b", "api v2", "...", ".a", "a..b", "עברית", "مدفوعات"]) {
       expect(Either.isRight(CircuitConfig.decodeEither(name))).toBe(true)
     }
   })

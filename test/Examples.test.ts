@@ -133,16 +133,20 @@ describe("examples", () => {
       expect(await health.json()).toHaveProperty("overall")
       const metrics = await route.GET(new Request("http://app.local/api/circuit-breakers/metrics?format=prometheus"))
       expect(await metrics.text()).toContain("# TYPE circuit_breaker_fleet_state gauge")
-      const refused = await route.POST(new Request("http://app.local/api/circuit-breakers/circuits/upstream/reset", { method: "POST" }))
-      expect(refused.status).toBe(403)
-      const reset = await route.POST(
-        new Request("http://app.local/api/circuit-breakers/circuits/upstream/reset", {
-          method: "POST",
-          headers: { authorization: "Bearer admin-token-123" }
-        })
-      )
+      const admin = (path: string, headers: Record<string, string>) =>
+        route.POST(new Request(`http://app.local/api/circuit-breakers${path}`, { method: "POST", headers }))
+      expect((await admin("/reset-all", {})).status).toBe(401)
+      expect((await admin("/reset-all", { authorization: "Bearer admin-token-1234" })).status).toBe(403)
+      // another site's page, with the right token: refused all the same
+      const crossSite = await admin("/reset-all", { authorization: "Bearer admin-token-123", origin: "https://evil.example" })
+      expect(crossSite.status).toBe(403)
+      const reset = await admin("/reset-all", { authorization: "Bearer admin-token-123" })
       expect(reset.status).toBe(200)
-      expect(await reset.json()).toMatchObject({ service: "upstream", state: "CLOSED" })
+      const { results } = await reset.json()
+      expect(results.every((r: { success: boolean }) => r.success)).toBe(true)
+      // a circuit no one uses is not created by a typo
+      const typo = await admin("/circuits/upstraem/reset", { authorization: "Bearer admin-token-123" })
+      expect(typo.status).toBe(404)
     } finally {
       await route.dispose()
     }

@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Logger from "effect/Logger"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -203,6 +207,8 @@ describe("CircuitBreakerHttp", () => {
     const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
     const web = CircuitBreakerHttp.toWebHandler(store, {
       basePath: "/cb",
+      // each request reads the fleet again: these tests change it between requests
+      monitoring: { snapshotTtl: 0 },
       ...(authorize === undefined ? {} : {
         authorize: (request) => Effect.succeed(authorize(request.headers["authorization"]))
       })
@@ -295,7 +301,10 @@ describe("CircuitBreakerHttp", () => {
     const t = setup((token) => token === "Bearer admin-secret")
     try {
       await t.writer.runPromise(calls("payments", 0, 2))
-      expect((await t.post("/circuits/payments/reset")).status).toBe(403)
+      // no credentials: 401; wrong ones: 403
+      const anonymous = await t.post("/circuits/payments/reset")
+      expect(anonymous.status).toBe(401)
+      expect(anonymous.headers.get("www-authenticate")).toBe("Bearer")
       expect((await t.post("/circuits/payments/reset", { authorization: "Bearer wrong" })).status).toBe(403)
       const ok = await t.post("/circuits/payments/reset", { authorization: "Bearer admin-secret" })
       expect(ok.status).toBe(200)
@@ -636,4 +645,387 @@ describe("monitoring at 10,000 circuits", () => {
       // 20 requests of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
       expect(bridge.requests).toBeLessThanOrEqual(30)
     }), 120_000)
+})
+
+describe("anonymous reads share one snapshot", () => {
+  /** A Web handler over its own runtime (a counting client on `prefix`), and that runtime's monitoring. */
+  const handlerOver = async (
+    prefix: string,
+    options: CircuitBreakerHttp.Options & { readonly snapshotTtl?: Duration.DurationInput } = {}
+  ) => {
+    // no pipeline: one round trip per 100 circuits, so that one read is several
+    const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+    const runtime = ManagedRuntime.make(
+      CircuitBreakerHttp.layer({ snapshotTtl: options.snapshotTtl ?? "1 hour" }).pipe(
+        Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
+        Layer.provide(layer)
+      )
+    )
+    const handle = HttpApp.toWebHandlerRuntime(await runtime.runtime())(CircuitBreakerHttp.router(options))
+    return {
+      counter,
+      runtime,
+      get: (path: string, headers: Record<string, string> = {}) => handle(new Request(`http://localhost${path}`, { headers })),
+      post: (path: string, headers: Record<string, string> = {}) =>
+        handle(new Request(`http://localhost${path}`, { method: "POST", headers })),
+      invalidate: () => runtime.runPromise(Effect.flatMap(monitoring, (m) => m.invalidate))
+    }
+  }
+
+  it("any number of read requests within snapshotTtl, on every route, with fresh cursors, cost one fleet read", async () => {
+    const prefix = freshPrefix()
+    const names = await seedCircuits(server.url, prefix, 1_000, { openEvery: 10 })
+    const t = await handlerOver(prefix, { authorize: CircuitBreakerHttp.bearer("admin-secret") })
+    try {
+      await t.get("/health") // the store's clock offset and the script, loaded once
+      await t.invalidate()
+      t.counter.roundTrips = 0
+      expect((await t.get("/circuits?state=OPEN&limit=1")).status).toBe(200)
+      const one = t.counter.roundTrips
+      await t.invalidate()
+      t.counter.roundTrips = 0
+      const open = names.filter((_, i) => i % 10 === 0)
+      // 60 requests at once: pages of OPEN circuits from 40 cursors, and every other route
+      const paths = [
+        ...open.slice(0, 40).map((name) => `/circuits?state=OPEN&limit=1&cursor=${encodeURIComponent(name)}`),
+        ...Array.from({ length: 5 }, (_, i) => `/circuits?limit=3&cursor=tenant-${i}`),
+        ...Array.from({ length: 5 }, () => "/metrics"),
+        ...Array.from({ length: 5 }, () => "/metrics?format=prometheus&circuits=non-closed"),
+        "/alerts",
+        "/alerts",
+        "/health",
+        "/health?services=non-healthy",
+        "/health?services=none"
+      ]
+      const together = await Promise.all(paths.map((path) => t.get(path)))
+      const concurrent = t.counter.roundTrips
+      // and as many again, one after the other
+      for (const path of paths) await t.get(path)
+      console.info(`[1,000 circuits] one fleet read: ${one} round trips; ${paths.length} requests together, then one by one: ${t.counter.roundTrips}`)
+      expect(one).toBeGreaterThanOrEqual(10)
+      expect(concurrent).toBe(one)
+      expect(t.counter.roundTrips).toBe(one)
+      // the answers are the snapshot's, filtered and paged per request
+      for (const [i, response] of together.slice(0, 40).entries()) {
+        expect(response.status).toBe(200)
+        expect(Number(response.headers.get("x-snapshot-age"))).toBeGreaterThanOrEqual(0)
+        const body = await response.json()
+        expect(body.circuits.map((c: { name: string }) => c.name)).toEqual([open[i + 1]])
+        expect(body.age).toBeGreaterThanOrEqual(0)
+      }
+      const health = await together.at(-3)!.json()
+      expect(health).toMatchObject({ overall: "unhealthy", complete: true })
+      expect(Object.keys(health.services)).toHaveLength(1_000)
+      expect(typeof health.age).toBe("number")
+      const alerts = await together.at(-5)!.json()
+      expect(alerts.alerts.filter((a: { kind: string }) => a.kind === "open")).toHaveLength(100)
+      const text = await together[50]!.text()
+      expect(text).toMatch(/^# fleet read age: \d+ ms$/m)
+      expect(text).toContain(`circuit_breaker_fleet_circuits{state="OPEN"} 100`)
+      // an admin action drops the snapshot: the next read shows it
+      const forced = await t.post(`/circuits/${names[1]}/force-open`, { authorization: "Bearer admin-secret" })
+      expect(forced.status).toBe(200)
+      const after = await (await t.get("/circuits?state=FORCED_OPEN")).json()
+      expect(after.circuits.map((c: { name: string }) => c.name)).toEqual([names[1]])
+    } finally {
+      await t.runtime.dispose()
+    }
+  }, 60_000)
+
+  it.effect("a snapshot serves for snapshotTtl after its read, then the next request reads again (TestClock)", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 300, { openEvery: 3 }))
+      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        const first = yield* m.snapshot
+        expect(first.takenAt).toBe(0)
+        counter.roundTrips = 0
+        // requests together and one after the other, within the interval
+        const together = yield* Effect.all(Array.from({ length: 10 }, () => m.snapshot), { concurrency: "unbounded" })
+        yield* TestClock.adjust("999 millis")
+        const late = yield* m.snapshot
+        expect(counter.roundTrips).toBe(0)
+        expect(new Set([first, ...together, late]).size).toBe(1)
+        expect(late.read({ state: ["OPEN"] }).total).toBe(100)
+        // the interval is over: one new read, shared again
+        yield* TestClock.adjust("1 millis")
+        const [next, alsoNext] = yield* Effect.all([m.snapshot, m.snapshot], { concurrency: "unbounded" })
+        const one = counter.roundTrips
+        expect(one).toBeGreaterThanOrEqual(3)
+        expect(next).toBe(alsoNext)
+        expect(next.takenAt).toBe(1_000)
+        expect(next.health.timestamp).toBe(1_000)
+        // invalidate: the next request reads again at once
+        yield* m.invalidate
+        const fresh = yield* m.snapshot
+        expect(fresh).not.toBe(next)
+        expect(counter.roundTrips).toBe(2 * one)
+        // a snapshot filters and pages as a read of the store does
+        const cases: ReadonlyArray<CircuitBreakerMonitoring.ReadOptions> = [
+          {},
+          { limit: 7 },
+          { state: ["OPEN"] },
+          { state: ["OPEN"], limit: 5, cursor: "tenant-150" },
+          { state: ["CLOSED", "OPEN"], limit: 3, cursor: "tenant-0" },
+          { prefix: "tenant-1", limit: 4 },
+          { prefix: "tenant-29", cursor: "tenant-295" },
+          { prefix: "tenant-29", cursor: "tenant-2955", limit: 1 },
+          { prefix: "tenant-2", state: ["OPEN"], limit: 2, cursor: "tenant-201" },
+          { prefix: "nobody" },
+          { cursor: "tenant-299" },
+          { cursor: "zzz", limit: 2 }
+        ]
+        for (const options of cases) {
+          expect([options, fresh.read(options)]).toEqual([options, yield* m.read(options)])
+        }
+      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer({ snapshotTtl: "1 second" }).pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(RedisCircuitStore.layer({ prefix, timeSource: "client" })),
+        Layer.provide(layer)
+      )))
+    }), 60_000)
+
+  it.live("a request that gives up during the read does not cut it short for the others", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 10 }))
+      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* m.snapshot // the store's clock offset and the script, loaded once
+        yield* m.invalidate
+        counter.roundTrips = 0
+        const first = yield* Effect.fork(m.snapshot)
+        while (counter.roundTrips === 0) yield* Effect.sleep("1 millis") // its read has begun
+        const second = yield* Effect.fork(m.snapshot)
+        yield* Fiber.interrupt(first)
+        const snapshot = yield* Fiber.join(second).pipe(Effect.timeout("10 seconds"))
+        expect(snapshot.read({ state: ["OPEN"] }).total).toBe(100)
+        // one read, finished for the one that stayed
+        const one = counter.roundTrips
+        yield* m.invalidate
+        counter.roundTrips = 0
+        yield* m.snapshot
+        expect(one).toBe(counter.roundTrips)
+      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(RedisCircuitStore.layer({ prefix })),
+        Layer.provide(layer)
+      )))
+    }), 30_000)
+
+  it("a bad snapshotTtl is a CircuitConfigError naming it", async () => {
+    const exit = await Effect.runPromiseExit(Layer.build(CircuitBreakerMonitoring.layer({ snapshotTtl: -1 }).pipe(
+      Layer.provide(CircuitBreakers.layer()),
+      Layer.provide(CircuitStore.layerMemory)
+    )).pipe(Effect.scoped))
+    expect(String(exit)).toContain("snapshotTtl must not be negative (got -1)")
+  })
+
+  it("authorizeRead guards every read route; /health without it tells the verdict and counts, no name", async () => {
+    const prefix = freshPrefix()
+    await seedCircuits(server.url, prefix, 20, { name: "secret-tenant", openEvery: 4 })
+    const t = await handlerOver(prefix, { authorizeRead: CircuitBreakerHttp.bearer(Redacted.make("reader-token")) })
+    try {
+      for (const path of ["/circuits", "/circuits?state=OPEN", "/metrics", "/metrics?format=prometheus", "/alerts"]) {
+        const anonymous = await t.get(path)
+        expect([path, anonymous.status]).toEqual([path, 401])
+        expect(await anonymous.text()).not.toContain("secret-tenant")
+        expect((await t.get(path, { authorization: "Bearer wrong-token" })).status).toBe(403)
+        const allowed = await t.get(path, { authorization: "Bearer reader-token" })
+        expect([path, allowed.status]).toEqual([path, 200])
+        expect(await allowed.text()).toContain("secret-tenant")
+      }
+      const summary = await t.get("/health")
+      expect(summary.status).toBe(503)
+      const text = await summary.text()
+      expect(text).not.toContain("secret-tenant")
+      expect(JSON.parse(text)).toEqual({
+        overall: "unhealthy",
+        complete: true,
+        unreadable: 0,
+        circuits: { healthy: 15, degraded: 0, unhealthy: 5 },
+        timestamp: expect.any(Number),
+        age: expect.any(Number)
+      })
+      const full = await (await t.get("/health", { authorization: "Bearer reader-token" })).json()
+      expect(Object.keys(full.services)).toHaveLength(20)
+    } finally {
+      await t.runtime.dispose()
+    }
+  }, 30_000)
+})
+
+describe("admin routes fail closed", () => {
+  it("bearer: constant-time check of Authorization: Bearer <token>; no token lets nothing through", async () => {
+    const request = (authorization?: string) =>
+      HttpServerRequest.fromWeb(
+        new Request("http://localhost/", authorization === undefined ? {} : { headers: { authorization } })
+      )
+    const check = (token: Parameters<typeof CircuitBreakerHttp.bearer>[0], authorization?: string) =>
+      Effect.runPromise(CircuitBreakerHttp.bearer(token)(request(authorization)))
+    expect(await check("s3cret", "Bearer s3cret")).toBe(true)
+    expect(await check("s3cret", "bearer s3cret")).toBe(true)
+    expect(await check(Redacted.make("s3cret"), "Bearer s3cret")).toBe(true)
+    for (const wrong of [undefined, "", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cretx", "Basic s3cret", "s3cret"]) {
+      expect([wrong, await check("s3cret", wrong)]).toEqual([wrong, false])
+    }
+    // an unset variable: the README's old example let "Bearer undefined" in
+    for (const none of [undefined, "", "   ", Redacted.make("")]) {
+      for (const header of [undefined, "Bearer undefined", "Bearer ", "Bearer", `Bearer ${none}`]) {
+        expect(await check(none, header)).toBe(false)
+      }
+    }
+  })
+
+  it("a bearer check with no token: admin routes refuse everything, and the handler says so once when built", async () => {
+    const logged: Array<string> = []
+    const web = CircuitBreakerHttp.toWebHandler(
+      CircuitStore.layerMemory.pipe(Layer.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
+        logged.push(String(message))
+      })))),
+      { authorize: CircuitBreakerHttp.bearer(undefined) }
+    )
+    try {
+      const response = await web.handler(new Request("http://localhost/circuits/x/reset", {
+        method: "POST",
+        headers: { authorization: "Bearer undefined" }
+      }))
+      expect(response.status).toBe(403)
+      await web.handler(new Request("http://localhost/health"))
+    } finally {
+      await web.dispose()
+    }
+    expect(logged.filter((line) => line.includes("admin routes disabled: no token"))).toHaveLength(1)
+  })
+
+  /** A cookie-trusting authorize, as a browser session would be checked. */
+  const cookieTrusting = async (options: Partial<CircuitBreakerHttp.Options> = {}) => {
+    const prefix = freshPrefix()
+    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    const web = CircuitBreakerHttp.toWebHandler(store, {
+      monitoring: { snapshotTtl: 0 },
+      authorize: (request) => Effect.succeed(request.headers["cookie"] === "session=admin"),
+      ...options
+    })
+    const writer = instance(prefix, { defaults: { failureThreshold: 2 } })
+    await writer.runPromise(calls("payments", 1, 0))
+    const post = (path: string, headers: Record<string, string>, body?: string) =>
+      web.handler(new Request(`http://localhost${path}`, {
+        method: "POST",
+        headers: { cookie: "session=admin", ...headers },
+        ...(body === undefined ? {} : { body })
+      }))
+    const state = async () => (await (await web.handler(new Request("http://localhost/circuits"))).json()).circuits
+    return {
+      post,
+      state,
+      dispose: async () => {
+        await web.dispose()
+        await writer.dispose()
+      }
+    }
+  }
+
+  it("cross-site requests and form bodies are refused (403 naming why); same-origin ones and listed origins pass", async () => {
+    const t = await cookieTrusting({ allowedOrigins: ["https://ops.example.com"] })
+    try {
+      const refusals: Array<[Record<string, string>, string | undefined, string]> = [
+        [{ origin: "https://evil.example" }, undefined, "Origin \"https://evil.example\" is not this server's"],
+        [{ origin: "null" }, undefined, "Origin \"null\" is not this server's"],
+        [{ "sec-fetch-site": "cross-site" }, undefined, "Sec-Fetch-Site: \"cross-site\""],
+        [{ "sec-fetch-site": "same-site" }, undefined, "Sec-Fetch-Site: \"same-site\""],
+        [{ "content-type": "text/plain" }, "x", "Content-Type: text/plain"],
+        [{ "content-type": "application/x-www-form-urlencoded" }, "a=b", "Content-Type: application/x-www-form-urlencoded"],
+        [{ "content-type": "multipart/form-data; boundary=x" }, "--x--", "Content-Type: multipart/form-data"],
+        // a page of the same origin that posts a form
+        [{ origin: "http://localhost", "sec-fetch-site": "same-origin", "content-type": "text/plain" }, "x", "Content-Type: text/plain"]
+      ]
+      for (const [headers, body, reason] of refusals) {
+        const response = await t.post("/circuits/payments/force-open", headers, body)
+        expect([headers, response.status]).toEqual([headers, 403])
+        expect((await response.json()).message).toContain(reason)
+      }
+      expect((await t.state())[0]).toMatchObject({ name: "payments", state: "CLOSED" })
+      // the dashboard's own request: same origin, no body
+      const own = await t.post("/circuits/payments/force-open", {
+        origin: "http://localhost",
+        "sec-fetch-site": "same-origin",
+        accept: "application/json"
+      })
+      expect(own.status).toBe(200)
+      // a tool without a browser's headers; a JSON body; a listed origin
+      expect((await t.post("/circuits/payments/force-close", {})).status).toBe(200)
+      expect((await t.post("/circuits/payments/reset", { "content-type": "application/json" }, "{}")).status).toBe(200)
+      const listed = await t.post("/circuits/payments/force-open", { origin: "https://ops.example.com", "sec-fetch-site": "cross-site" })
+      expect(listed.status).toBe(200)
+      // behind a proxy: the forwarded host is this server's
+      expect((await t.post("/reset-all", { origin: "https://cb.example.com", "x-forwarded-host": "cb.example.com" })).status).toBe(200)
+    } finally {
+      await t.dispose()
+    }
+  })
+
+  it("an admin action on a circuit no one uses is a 404 naming it, and creates nothing", async () => {
+    const t = await cookieTrusting()
+    try {
+      const response = await t.post("/circuits/paymnets/reset", {})
+      expect(response.status).toBe(404)
+      expect(await response.json()).toEqual({ error: "Not Found", message: "no circuit named \"paymnets\" in the store" })
+      expect((await t.state()).map((c: { name: string }) => c.name)).toEqual(["payments"])
+      // a circuit another instance uses, this one has no breaker for: found
+      expect((await t.post("/circuits/payments/force-open", {})).status).toBe(200)
+    } finally {
+      await t.dispose()
+    }
+  })
+})
+
+describe("what an operator reads", () => {
+  it("a first open is not 're-opened 0 times'; re-opens are counted", () => {
+    const base: CircuitBreakerMonitoring.CircuitMetrics = {
+      name: "pay",
+      service: "pay",
+      state: "OPEN",
+      status: "unhealthy",
+      windowFailures: 5,
+      windowCalls: 5,
+      openCount: 0,
+      retryAt: 1,
+      lastTransitionAt: 1,
+      fleet: { successes: 0, failures: 5, rejections: 0, probes: 0, opens: 1, calls: 5, failureRate: 1 },
+      instance: null,
+      storeUnavailable: false
+    }
+    const open = (openCount: number) =>
+      CircuitBreakerMonitoring.alertsFor({ ...base, openCount }, 2, { failureRateMinimumCalls: 100 })
+    expect(open(0).map((a) => a.message)).toEqual(["circuit \"pay\" is OPEN"])
+    expect(open(1).map((a) => a.message)).toEqual(["circuit \"pay\" is OPEN (re-opened once without closing)"])
+    expect(open(4).map((a) => a.message)).toEqual([
+      "circuit \"pay\" is OPEN (re-opened 4 times without closing)",
+      "circuit \"pay\" re-opened 4 times without closing"
+    ])
+  })
+
+  it("GET /health: a circuit this instance has no breaker for carries this instance's id, not an empty one", async () => {
+    const prefix = freshPrefix()
+    await seedCircuits(server.url, prefix, 2)
+    const store = RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    const web = CircuitBreakerHttp.toWebHandler(store)
+    try {
+      const health = await (await web.handler(new Request("http://localhost/health"))).json()
+      const ids = Object.values(health.services).map((s: any) => s.metrics.instanceId)
+      const own = await Effect.runPromise(
+        Effect.map(CircuitBreakers.CircuitBreakers.pipe(Effect.flatMap((r) => r.get("x"))), (b) => b.instanceId).pipe(
+          Effect.provide(CircuitBreakers.layer().pipe(Layer.provide(CircuitStore.layerMemory)))
+        )
+      )
+      expect(ids).toEqual([own, own])
+      expect(own).toMatch(/^i-/)
+    } finally {
+      await web.dispose()
+    }
+  })
 })

@@ -663,7 +663,8 @@ const processInstance = globalValue(
   (): { id: string | undefined } => ({ id: undefined })
 )
 
-const instanceIdOfProcess = Effect.suspend(() =>
+/** @internal */
+export const instanceIdOfProcess = Effect.suspend(() =>
   processInstance.id !== undefined
     ? Effect.succeed(processInstance.id)
     : Effect.map(

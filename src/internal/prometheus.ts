@@ -38,7 +38,8 @@ class Family {
 export const render = (
   fleet: FleetRead,
   instance: ReadonlyArray<MetricPair.MetricPair.Untyped>,
-  perCircuit: "all" | "non-closed" | "none" = "all"
+  perCircuit: "all" | "non-closed" | "none" = "all",
+  ageMillis?: number
 ): string => {
   const families = new Map<string, Family>()
   const family = (name: string, type: Family["type"], help: string) => {
@@ -105,5 +106,6 @@ export const render = (
       family(key.name, "gauge", help).sample(tags, Number(state.value))
     }
   }
-  return [...families.values()].map((f) => f.render()).join("\n") + "\n"
+  const age = ageMillis === undefined ? [] : [`# fleet read age: ${Math.round(ageMillis)} ms`]
+  return [...age, ...[...families.values()].map((f) => f.render())].join("\n") + "\n"
 }
