@@ -794,7 +794,11 @@ interface Registry {
   readonly names: Effect.Effect<ReadonlyArray<string>, CircuitStoreError>
   /** When `name` was registered (Redis's clock where known), as the last `names` read said (for pruning). */
   readonly registeredAt: (name: string) => number | undefined
-  /** Names whose state is gone leave the registry (in the background, best effort). */
+  /**
+   * Names whose state is gone leave the registry: in the background, at most
+   * `PRUNE_CHUNK` names per command; a failure is logged (a warning once,
+   * until a prune succeeds again).
+   */
   readonly forget: (gone: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
@@ -821,6 +825,9 @@ const makeRegistry = (
     send(["DEL", key], "checked")
   )
   let registeredAt = new Map<string, number>()
+  /** Names a prune in flight removes. */
+  const pruning = new Set<string>()
+  let pruneFailing = false
   return {
     add: (name, offset) => {
       const add = Effect.clockWith((clock) =>
@@ -845,9 +852,37 @@ const makeRegistry = (
     ),
     registeredAt: (name) => registeredAt.get(name),
     forget: (gone) =>
-      gone.length === 0 ? Effect.void : options.fork(Effect.ignore(send(["ZREM", key, ...gone], "bypass")))
+      Effect.suspend(() => {
+        // a name already being removed (reads arriving together find the same ones) is not sent twice
+        const names = gone.filter((name) => !pruning.has(name))
+        if (names.length === 0) return Effect.void
+        for (const name of names) pruning.add(name)
+        const chunks: Array<ReadonlyArray<string>> = []
+        for (let i = 0; i < names.length; i += PRUNE_CHUNK) chunks.push(names.slice(i, i + PRUNE_CHUNK))
+        const prune = Effect.forEach(chunks, (chunk) => send(["ZREM", key, ...chunk], "bypass"), { discard: true }).pipe(
+          Effect.matchEffect({
+            onFailure: (error) => {
+              // once per episode: every monitoring read of a fleet with gone names tries again
+              if (pruneFailing) return Effect.logDebug(`pruning the circuit registry ${JSON.stringify(key)} failed: ${error.reason}`)
+              pruneFailing = true
+              return Effect.logWarning(
+                `pruning the circuit registry ${JSON.stringify(key)} failed (${error.reason}); ` +
+                  "names whose state is gone stay listed, and monitoring reads them again, until a prune succeeds"
+              )
+            },
+            onSuccess: () => Effect.sync(() => void (pruneFailing = false))
+          }),
+          Effect.ensuring(Effect.sync(() => {
+            for (const name of names) pruning.delete(name)
+          }))
+        )
+        return options.fork(prune)
+      })
   }
 }
+
+/** Names removed from the registry per `ZREM`: a command of bounded size, however many names are gone. */
+const PRUNE_CHUNK = 1_000
 
 /** The flusher of one store (`Shared.batched`, `Shared.used`). */
 interface Flusher {
