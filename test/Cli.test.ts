@@ -326,7 +326,8 @@ describe("on Redis over TCP", () => {
     expect(all.code).toBe(0)
     const lines = all.stdout.trim().split("\n")
     expect(lines[0]).toMatch(/^CIRCUIT\s+STATE\s+STATUS\s+WINDOW FAIL\/CALLS\s+OPENS\s+RETRY IN/)
-    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+\d+\/\d+\s+0\s+(\d+m)?\d+s\s+/)
+    // OPEN: no window (emptied when it opened), opened once in a row
+    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+-\s+1\s+(\d+m)?\d+s\s+/)
     expect(lines[2]).toMatch(/^search\s+CLOSED\s+healthy\s+0\/1\s+0\s+-\s+1\s+0\.0%$/)
     expect(open.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["payments"])
     expect(matched.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["search"])
@@ -348,6 +349,8 @@ describe("on Redis over TCP", () => {
     ])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/^state\s+OPEN$/m)
+    expect(text.stdout).toMatch(/^window\s+none while OPEN \(emptied when it opened; it counts again once closed\)$/m)
+    expect(text.stdout).toMatch(/^opens in a row\s+1 \(0 re-opens\)$/m)
     expect(text.stdout).toMatch(/^retry at\s+\S+ \((\d+m)?\d+s from now\)$/m)
     expect(text.stdout).toMatch(/^fleet calls\s+5 \(0 succeeded, 5 failed\)/m)
     expect(JSON.parse(json.stdout)).toMatchObject({ name: "search", state: "CLOSED", status: "healthy", windowCalls: 1 })

@@ -109,8 +109,21 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
   return [line(header), ...printed.map(line)].join("\n")
 }
 
+/** Whether the circuit counts calls in a window: CLOSED and FORCED_CLOSED (it is emptied when the circuit opens). */
+const counting = (m: CircuitMetrics): boolean => m.state === "CLOSED" || m.state === "FORCED_CLOSED"
+
 /**
- * The `list` table.
+ * Opens in a row: for an OPEN or HALF_OPEN circuit, the current open and
+ * the re-opens before it (`openCount + 1`); else `openCount`.
+ *
+ * @internal
+ */
+export const opensInRow = (m: CircuitMetrics): number =>
+  m.state === "OPEN" || m.state === "HALF_OPEN" ? m.openCount + 1 : m.openCount
+
+/**
+ * The `list` table: the window `-` while the circuit does not count one,
+ * OPENS the opens in a row (`opensInRow`).
  *
  * @internal
  */
@@ -121,8 +134,8 @@ export const circuitsTable = (circuits: ReadonlyArray<CircuitMetrics>, now: numb
       m.name,
       m.state,
       m.status,
-      `${m.windowFailures}/${m.windowCalls}`,
-      String(m.openCount),
+      counting(m) ? `${m.windowFailures}/${m.windowCalls}` : "-",
+      String(opensInRow(m)),
       retryIn(m, now),
       String(m.fleet.calls),
       m.fleet.failureRate === null ? "-" : `${(m.fleet.failureRate * 100).toFixed(1)}%`
@@ -160,8 +173,13 @@ export const circuitDetails = (m: CircuitMetrics, now: number): string => {
     ["service", m.service],
     ["state", m.state],
     ["status", m.status],
-    ["window", `${m.windowFailures} failures in ${m.windowCalls} calls`],
-    ["re-opens in a row", String(m.openCount)],
+    [
+      "window",
+      counting(m)
+        ? `${m.windowFailures} failures in ${m.windowCalls} calls`
+        : `none while ${m.state} (emptied when it opened; it counts again once closed)`
+    ],
+    ["opens in a row", `${opensInRow(m)} (${m.openCount} re-opens)`],
     ["retry at", m.retryAt === null ? "-" : `${at(m.retryAt)}${m.retryAt <= now ? ": the next call probes" : ""}`],
     ["last transition", at(m.lastTransitionAt)],
     [
