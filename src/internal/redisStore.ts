@@ -790,7 +790,11 @@ interface Registry {
    * `storeTimeout`.
    */
   readonly add: (name: string, offset: () => number) => Effect.Effect<void, CircuitStoreError>
-  /** Every registered name: a monitoring read, which always asks Redis and does not touch the store's breaker. */
+  /**
+   * Every registered name: a monitoring read, which always asks Redis and
+   * does not touch the store's breaker; by `ZSCAN`, `REGISTRY_PAGE` entries
+   * per round trip.
+   */
   readonly names: Effect.Effect<ReadonlyArray<string>, CircuitStoreError>
   /** When `name` was registered (Redis's clock where known), as the last `names` read said (for pruning). */
   readonly registeredAt: (name: string) => number | undefined
@@ -835,21 +839,35 @@ const makeRegistry = (
       )
       return add.pipe(Effect.catchIf(isWrongType, () => Effect.zipRight(repair, add)), Effect.asVoid)
     },
-    names: send(["ZRANGE", key, "0", "-1", "WITHSCORES"], "bypass").pipe(
-      Effect.catchIf(isWrongType, () => {
-        options.dropped()
-        return Effect.as(repair, [])
-      }),
-      Effect.flatMap((reply) => {
-        if (!Array.isArray(reply) || reply.length % 2 !== 0 || !reply.every((item) => typeof item === "string")) {
-          return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZRANGE of the circuit registry" }))
-        }
-        const read = new Map<string, number>()
-        for (let i = 0; i < reply.length; i += 2) read.set(reply[i] as string, Number(reply[i + 1]))
-        registeredAt = read
-        return Effect.succeed([...read.keys()] as ReadonlyArray<string>)
-      })
-    ),
+    // read by ZSCAN, a bounded reply per round trip however many names there are; a name
+    // registered throughout the scan is read (once or more: kept once), whatever else changes
+    names: Effect.suspend(() => {
+      const read = new Map<string, number>()
+      const page = (cursor: string): Effect.Effect<void, CircuitStoreError> =>
+        Effect.flatMap(send(["ZSCAN", key, cursor, "COUNT", String(REGISTRY_PAGE)], "bypass"), (reply) => {
+          const [next, members] = Array.isArray(reply) && reply.length === 2 ? reply : [undefined, undefined]
+          if (
+            (typeof next !== "string" && typeof next !== "number") || !Array.isArray(members) || members.length % 2 !== 0 ||
+            !members.every((item) => typeof item === "string")
+          ) {
+            return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZSCAN of the circuit registry" }))
+          }
+          for (let i = 0; i < members.length; i += 2) read.set(members[i] as string, Number(members[i + 1]))
+          return String(next) === "0" ? Effect.void : page(String(next))
+        })
+      return page("0").pipe(
+        Effect.as(true),
+        Effect.catchIf(isWrongType, () => {
+          options.dropped()
+          return Effect.as(repair, false)
+        }),
+        Effect.map((whole) => {
+          if (!whole) read.clear()
+          registeredAt = read
+          return [...read.keys()] as ReadonlyArray<string>
+        })
+      )
+    }),
     registeredAt: (name) => registeredAt.get(name),
     forget: (gone) =>
       Effect.suspend(() => {
@@ -880,6 +898,9 @@ const makeRegistry = (
       })
   }
 }
+
+/** How many entries of the registry one `ZSCAN` asks for (a hint to Redis). */
+const REGISTRY_PAGE = 10_000
 
 /** Names removed from the registry per `ZREM`: a command of bounded size, however many names are gone. */
 const PRUNE_CHUNK = 1_000
