@@ -667,9 +667,23 @@ describe("the registry at 300,000 names whose state is gone", () => {
     await seedGone(prefix, 300_000)
     await seedCircuits(server.url, prefix, 10, { openEvery: 5 })
     expect(await server.cli("ZCARD", registryKeyOf(prefix))).toBe("300010")
-    const web = CircuitBreakerHttp.toWebHandler(
-      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
-    )
+    // the names each read of the registry brought back
+    const registryReplies: Array<number> = []
+    const client = Layer.effect(
+      RedisClient.RedisClient,
+      Effect.map(RedisClient.RedisClient, (inner) =>
+        RedisClient.RedisClient.of({
+          ...inner,
+          send: (command) =>
+            Effect.tap(inner.send(command), (reply) => {
+              if (command[1] === registryKeyOf(prefix) && /^Z(RANGE|SCAN)$/.test(command[0]!) && Array.isArray(reply)) {
+                const names = command[0] === "ZSCAN" ? (reply[1] as Array<unknown>).length / 2 : reply.length / 2
+                registryReplies.push(names)
+              }
+            })
+        }))
+    ).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    const web = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client)))
     try {
       const get = async () => {
         const started = performance.now()
@@ -679,6 +693,9 @@ describe("the registry at 300,000 names whose state is gone", () => {
       }
       const first = await get()
       expect([first.status, first.body.overall, first.body.complete, first.body.unreadable]).toEqual([503, "unhealthy", true, 0])
+      // the registry read in pages of a bounded size, not in one reply of 300,000 names
+      expect(registryReplies.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(300_010)
+      expect(Math.max(...registryReplies)).toBeLessThanOrEqual(50_000)
       expect(Object.keys(first.body.services)).toHaveLength(10)
       // the prune runs in the background
       const deadline = Date.now() + 20_000
