@@ -20,6 +20,8 @@
 declare const process: {
   readonly argv: ReadonlyArray<string>
   readonly stdin: { readonly isTTY?: boolean | undefined }
+  readonly stdout: { readonly isTTY?: boolean | undefined }
+  readonly env: Readonly<Record<string, string | undefined>>
   exitCode: number | undefined
 }
 
@@ -33,7 +35,11 @@ Promise.all([
 ]).then(
   ([NodeContext, NodeRuntime, Effect, Exit, { run }]) =>
     NodeRuntime.runMain(
-      run(process.argv, { interactive: process.stdin.isTTY === true }).pipe(Effect.provide(NodeContext.layer)),
+      run(process.argv, {
+        interactive: process.stdin.isTTY === true,
+        // https://no-color.org: set and not empty
+        colour: process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+      }).pipe(Effect.provide(NodeContext.layer)),
       {
         disableErrorReporting: true,
         teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 70)

@@ -11,7 +11,12 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { execFile } from "node:child_process"
 import { readFile } from "node:fs/promises"
-import { CircuitBreaker, CircuitBreakers } from "../src/index.js"
+import { CircuitBreaker, CircuitBreakers, CircuitConfig, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreakerHttp } from "../src/http.js"
+import { globMatcher, printable } from "../src/internal/cli/format.js"
+import { registryKeyOf } from "../src/internal/redisStore.js"
+import { IORedisClient } from "../src/ioredis.js"
+import { seedCircuits } from "./support/seed.js"
 import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
 import { freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
@@ -103,14 +108,18 @@ describe("help and usage", () => {
     for (const command of ["list", "show", "open", "close", "reset", "health", "metrics", "watch"]) {
       expect(rootHelp.stdout).toContain(command)
     }
-    const helps = await Promise.all(["list", "show", "open", "close", "reset", "health", "metrics", "watch"].map((c) => cli([c, "--help"])))
+    // four at a time: eight processes at once may not all start within the time a run is given
+    const helps: Array<Result> = []
+    for (const batch of [["list", "show", "open", "close"], ["reset", "health", "metrics", "watch"]]) {
+      helps.push(...await Promise.all(batch.map((c) => cli([c, "--help"]))))
+    }
     for (const [i, command] of ["list", "show", "open", "close", "reset", "health", "metrics", "watch"].entries()) {
       expect(helps[i]!.code, command).toBe(0)
       expect(helps[i]!.stdout, command).toContain("--redis-url")
       expect(helps[i]!.stdout, command).toContain("--prefix")
     }
     expect(helps[2]!.stdout).toContain("--yes")
-    expect(helps[0]!.stdout).toContain("--state")
+    expect(helps[0]!.stdout).toContain("[--state CLOSED | HALF_OPEN | OPEN | FORCED_OPEN | FORCED_CLOSED...]")
     expect(helps[5]!.stdout).toContain("exit code 0 healthy, 1 degraded, 2 unhealthy or unknown")
 
     const version = await cli(["--version"])
@@ -120,6 +129,181 @@ describe("help and usage", () => {
     const none = await cli([])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain("missing command")
+  })
+})
+
+describe("help off a terminal", () => {
+  it("--help piped, NO_COLOR unset: plain text, no colour or style sequences", { timeout: 60_000 }, async () => {
+    const [root, list, bad] = await Promise.all([
+      cli(["--help"], { NO_COLOR: "" }),
+      cli(["list", "--help"], { NO_COLOR: "" }),
+      cli(["list", "--stat", "OPEN"], { NO_COLOR: "" })
+    ])
+    expect(root.code).toBe(0)
+    expect(root.stdout).toMatch(/^effect-circuit-breaker\n/)
+    expect(list.stdout).toContain("USAGE")
+    expect(bad.code).toBe(2)
+    for (const output of [root.stdout, list.stdout, bad.stdout, bad.stderr]) expect(output).not.toContain("\u001b")
+  })
+})
+
+/** Every character of `text` a terminal acts on or hides, newlines aside. */
+const unsafeIn = (text: string) =>
+  [...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g)].map((m) => m[0])
+
+describe("hostile names and values never reach the terminal", () => {
+  it("printable escapes C0, DEL, C1 and the invisible format characters; keeps the rest", () => {
+    expect(printable("a\u001b]0;t\u0007b\u001b[2K\r\u009b\u007f\u202e\u200b\u2066\ufeff")).toBe(
+      "a\\u001b]0;t\\u0007b\\u001b[2K\\u000d\\u009b\\u007f\\u202e\\u200b\\u2066\\ufeff"
+    )
+    expect(printable("payments-é-支付-🙂")).toBe("payments-é-支付-🙂")
+    // in JSON text, the escape is JSON's own
+    const value = { name: "x\u009by\u202ez\\\u009b" }
+    expect(JSON.parse(printable(JSON.stringify(value)))).toEqual(value)
+  })
+
+  it("names in the registry, the names given, and errors: escaped in every command's output, --json too", { timeout: 120_000 }, async () => {
+    const prefix = freshPrefix()
+    await seedCircuits(redis.url, prefix, 2, { name: "payments", openEvery: 2 })
+    // names no breaker could have made, written straight into the registry by someone sharing the prefix
+    const hostile = ["\u001b]0;pwned\u0007", "x\u001b[2K\roverall: healthy", "y\u009b31m", "z\u202egnp.exe", "w\u200bx"]
+    for (const name of hostile) await redis.cli("ZADD", registryKeyOf(prefix), String(Date.now()), name)
+    const env = { REDIS_URL: redis.url }
+    const commands: ReadonlyArray<ReadonlyArray<string>> = [
+      ["list", "--prefix", prefix],
+      ["list", "--prefix", prefix, "--json"],
+      ["health", "--prefix", prefix],
+      ["health", "--prefix", prefix, "--json"],
+      ["metrics", "--prefix", prefix],
+      ["watch", "--prefix", prefix, "--interval", "100", "--count", "1"],
+      ["show", "pay\u009b2J\u202ements", "--prefix", prefix],
+      ["show", "\u001b]0;pwned\u0007", "--prefix", prefix, "--json"],
+      ["open", "x\u001b[2K\roverall: healthy", "--prefix", prefix, "--yes"],
+      ["list", "--prefix", prefix, "--match", "\u009b*"]
+    ]
+    // three at a time: ten processes at once may not all start within the time a run is given
+    const runs: Array<Result> = []
+    for (let i = 0; i < commands.length; i += 3) {
+      runs.push(...await Promise.all(commands.slice(i, i + 3).map((args) => cli(args, env))))
+    }
+    for (const [i, run] of runs.entries()) {
+      // the one sequence the CLI writes itself: watch's home-and-clear
+      expect(unsafeIn(run.stdout.replaceAll("\u001b[H\u001b[2J", "")), `stdout of run ${i}`).toEqual([])
+      expect(unsafeIn(run.stderr), `stderr of run ${i}`).toEqual([])
+    }
+    const [list, , health, healthJson, , , show, showJson, open] = runs
+    expect([list!.code, list!.stderr]).toEqual([0, ""])
+    expect(list!.stdout).toMatch(/^payments-0\s+OPEN/m)
+    expect(list!.stdout + list!.stderr).not.toContain("overall: healthy")
+    // those a breaker could have made are circuits of the fleet, shown escaped; the others are left out
+    const circuits = hostile.filter((name) => CircuitConfig.serviceNameProblem(name) === undefined)
+    expect(health!.stdout).toContain(`overall: unhealthy (${2 + circuits.length} circuits)`)
+    for (const name of circuits) expect(list!.stdout).toContain(printable(name))
+    expect(health!.stdout).not.toContain("overall: healthy")
+    expect(JSON.parse(healthJson!.stdout).overall).toBe("unhealthy")
+    expect(show!.code).toBe(1)
+    expect(show!.stderr).toContain("no circuit named \"pay\\u009b2J\\u202ements\" in the store")
+    expect(showJson!.stderr).toContain("no circuit named \"\\u001b]0;pwned\\u0007\" in the store")
+    expect(open!.code).toBe(1)
+  })
+})
+
+describe("--match", () => {
+  it("a glob: * for any characters, every other character for itself", () => {
+    const cases: ReadonlyArray<readonly [string, string, boolean]> = [
+      ["pay*", "payments", true],
+      ["pay*", "pay", true],
+      ["pay*", "epay", false],
+      ["*ments", "payments", true],
+      ["p*y*s", "payments", true],
+      ["p*y*s", "paymentx", false],
+      ["a*a", "a", false],
+      ["a*a", "aa", true],
+      ["*", "", true],
+      ["", "", true],
+      ["", "x", false],
+      ["tenant-?", "tenant-1", false],
+      ["tenant-?", "tenant-?", true],
+      ["[ab]*", "[ab]c", true],
+      ["[ab]*", "a", false],
+      ["a.b*", "axb", false],
+      ["**x**", "yxy", true],
+      ["ab*ba", "aba", false],
+      ["ab*ba", "abba", true]
+    ]
+    for (const [glob, name, expected] of cases) expect(globMatcher(glob)(name), `${glob} ~ ${name}`).toBe(expected)
+  })
+
+  it("a pattern that backtracks a regular expression for minutes answers at once", { timeout: 60_000 }, async () => {
+    const prefix = freshPrefix()
+    // a 100-character name: 98 a's, "-0"
+    await seedCircuits(redis.url, prefix, 1, { name: "a".repeat(98) })
+    const env = { REDIS_URL: redis.url }
+    const [none, one] = await Promise.all([
+      cli(["list", "--prefix", prefix, "--match", "a*a*a*a*a*a*a*a*b"], env),
+      cli(["list", "--prefix", prefix, "--match", "a*a*a*a*a*a*a*a*0"], env)
+    ])
+    expect([none.code, none.stdout.trim()]).toEqual([0, "no circuit matches"])
+    expect(one.stdout).toContain(`${"a".repeat(98)}-0`)
+  })
+})
+
+describe("the CLI and GET /health: one vocabulary, one verdict", () => {
+  /** `health --json` of the CLI and `GET /health` of the HTTP routes, on the same data. */
+  const both = async (prefix: string) => {
+    const web = CircuitBreakerHttp.toWebHandler(
+      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: redis.url })))
+    )
+    try {
+      const response = await web.handler(new Request("http://localhost/health"))
+      const http = { status: response.status, body: await response.json() }
+      const result = await cli(["health", "--prefix", prefix, "--json"], { REDIS_URL: redis.url })
+      return { http, cli: { code: result.code, body: JSON.parse(result.stdout) } }
+    } finally {
+      await web.dispose()
+    }
+  }
+  /** What must agree: every field but the time of the read, and each circuit's state and status. */
+  const verdict = (body: any) => ({
+    keys: Object.keys(body).sort(),
+    overall: body.overall,
+    complete: body.complete,
+    unreadable: body.unreadable,
+    reason: body.reason,
+    services: Object.fromEntries(
+      Object.entries(body.services).map(([name, s]: [string, any]) => [name, { state: s.state, status: s.status }])
+    )
+  })
+  /** Names registered an hour ago whose state is gone: expired circuits. */
+  const expire = async (prefix: string, names: ReadonlyArray<string>) => {
+    for (const name of names) await redis.cli("ZADD", registryKeyOf(prefix), String(Date.now() - 3_600_000), name)
+  }
+
+  it("OPEN, CLOSED and expired circuits: the same fields, the same verdict, the exit code of the status code", { timeout: 60_000 }, async () => {
+    const open = freshPrefix()
+    await seedCircuits(redis.url, open, 4, { openEvery: 2 })
+    await expire(open, ["gone-1", "gone-2"])
+    const closed = freshPrefix()
+    await seedCircuits(redis.url, closed, 3)
+    await expire(closed, ["gone-1"])
+
+    const unhealthy = await both(open)
+    expect(verdict(unhealthy.cli.body)).toEqual(verdict(unhealthy.http.body))
+    expect(verdict(unhealthy.cli.body)).toMatchObject({ overall: "unhealthy", complete: true, unreadable: 0 })
+    expect(Object.keys(unhealthy.cli.body.services)).toEqual(["tenant-0", "tenant-1", "tenant-2", "tenant-3"])
+    expect([unhealthy.http.status, unhealthy.cli.code]).toEqual([503, 2])
+
+    const healthy = await both(closed)
+    expect(verdict(healthy.cli.body)).toEqual(verdict(healthy.http.body))
+    expect(verdict(healthy.cli.body)).toMatchObject({ overall: "healthy", complete: true, unreadable: 0, reason: null })
+    expect([healthy.http.status, healthy.cli.code]).toEqual([200, 0])
+
+    // list and its --json: the same circuits, complete
+    const list = await cli(["list", "--prefix", closed, "--json"], { REDIS_URL: redis.url })
+    const read = JSON.parse(list.stdout)
+    expect([list.code, read.complete, read.unreadable, read.reason]).toEqual([0, true, 0, null])
+    expect(read.circuits.map((c: { name: string }) => c.name)).toEqual(["tenant-0", "tenant-1", "tenant-2"])
+    expect(list.stderr).toBe("")
   })
 })
 
@@ -146,7 +330,8 @@ describe("on Redis over TCP", () => {
     expect(all.code).toBe(0)
     const lines = all.stdout.trim().split("\n")
     expect(lines[0]).toMatch(/^CIRCUIT\s+STATE\s+STATUS\s+WINDOW FAIL\/CALLS\s+OPENS\s+RETRY IN/)
-    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+\d+\/\d+\s+0\s+(\d+m)?\d+s\s+/)
+    // OPEN: no window (emptied when it opened), opened once in a row
+    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+-\s+1\s+(\d+m)?\d+s\s+/)
     expect(lines[2]).toMatch(/^search\s+CLOSED\s+healthy\s+0\/1\s+0\s+-\s+1\s+0\.0%$/)
     expect(open.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["payments"])
     expect(matched.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["search"])
@@ -168,6 +353,8 @@ describe("on Redis over TCP", () => {
     ])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/^state\s+OPEN$/m)
+    expect(text.stdout).toMatch(/^window\s+none while OPEN \(emptied when it opened; it counts again once closed\)$/m)
+    expect(text.stdout).toMatch(/^opens in a row\s+1 \(0 re-opens\)$/m)
     expect(text.stdout).toMatch(/^retry at\s+\S+ \((\d+m)?\d+s from now\)$/m)
     expect(text.stdout).toMatch(/^fleet calls\s+5 \(0 succeeded, 5 failed\)/m)
     expect(JSON.parse(json.stdout)).toMatchObject({ name: "search", state: "CLOSED", status: "healthy", windowCalls: 1 })
@@ -198,7 +385,15 @@ describe("on Redis over TCP", () => {
       await other.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.protect(Effect.void))))
       const healthy = await cli(["health", "--prefix", fresh, "--json"], url())
       expect(healthy.code).toBe(0)
-      expect(JSON.parse(healthy.stdout)).toEqual({ overall: "healthy", circuits: { search: { state: "CLOSED", status: "healthy" } }, unread: [] })
+      const body = JSON.parse(healthy.stdout)
+      expect(Object.keys(body).sort()).toEqual(["complete", "overall", "reason", "services", "timestamp", "unreadable"])
+      expect(body).toMatchObject({
+        overall: "healthy",
+        complete: true,
+        unreadable: 0,
+        reason: null,
+        services: { search: { state: "CLOSED", status: "healthy" } }
+      })
 
       // a probe in flight: open with a short recovery, wait it out, start a call that never ends
       const probe = await other.runPromise(Effect.gen(function*() {

@@ -318,7 +318,13 @@ describe("dashboard in headless Chromium", () => {
       expect(await closedBadge.evaluate((node) => getComputedStyle(node).backgroundColor)).toBe("rgb(21, 128, 61)")
       // the next probe, counted down from retryAt (1 minute ± 10 % jitter)
       expect(await payments.locator(".countdown").textContent()).toMatch(/^in (\d{1,2}s|1m 0\ds)$/)
-      expect(await payments.locator(".opens").textContent()).toBe("0")
+      // opened once: this open counts; the window was emptied when it opened, so none is shown
+      expect(await payments.locator(".opens").textContent()).toBe("1")
+      expect(await payments.locator(".opens").getAttribute("title")).toBe("opened 1 time in a row without closing (0 re-opens)")
+      expect(await payments.locator(".window").textContent()).toBe("\u2013")
+      expect(await payments.locator(".window").getAttribute("title")).toMatch(/^no window while OPEN: it is emptied when the circuit opens/)
+      expect(await row(page, "closed", "search").locator(".opens").textContent()).toBe("0")
+      expect(await row(page, "closed", "search").locator(".window").textContent()).toBe("0 / 3")
       // the alerts of both OPEN circuits
       const openAlerts = page.locator(`#alerts li[data-kind="open"]`)
       await openAlerts.nth(1).waitFor({ timeout: 5_000 })
@@ -336,6 +342,28 @@ describe("dashboard in headless Chromium", () => {
         }
       }, hostile)
       expect(hostileShown).toEqual({ text: hostile, images: 0, pwned: undefined })
+      // a name wraps between words and after separators, never inside a word; its title holds it whole
+      const hostileName = page.locator("tr.circuit .name-text").filter({ hasText: "onerror" })
+      expect(await hostileName.getAttribute("title")).toBe(hostile)
+      const lines = await hostileName.evaluate((span) => {
+        // the text of each line the browser laid out, from the rectangle of each character
+        const range = document.createRange()
+        const byLine = new Map<number, string>()
+        for (const node of Array.from(span.childNodes)) {
+          if (node.nodeType !== Node.TEXT_NODE) continue
+          const value = node.nodeValue ?? ""
+          for (let i = 0; i < value.length; i++) {
+            range.setStart(node, i)
+            range.setEnd(node, i + 1)
+            const top = Math.round(range.getBoundingClientRect().top)
+            byLine.set(top, (byLine.get(top) ?? "") + value[i])
+          }
+        }
+        return [...byLine.entries()].sort(([a], [b]) => a - b).map(([, line]) => line)
+      })
+      expect(lines.join("")).toBe(hostile)
+      expect(lines.length).toBeGreaterThan(1)
+      for (const line of lines.slice(0, -1)) expect(line, JSON.stringify(lines)).toMatch(/[\s\-_./:@=]$/)
       expect(await page.locator("#banner-incomplete").isHidden()).toBe(true)
       expect(await page.locator("#banner-error").isHidden()).toBe(true)
       // no admin buttons: no authorize
@@ -421,11 +449,23 @@ describe("dashboard in headless Chromium", () => {
         `[dashboard] live: 2 failures shown ${failuresShownAfter} ms after they were recorded, ` +
           `OPEN shown ${openShownAfter} ms after it opened; sparkline ${JSON.stringify(values)}`
       )
-      expect(values.length).toBeGreaterThanOrEqual(3)
+      expect(values.length).toBeGreaterThanOrEqual(2)
       expect(values[0]).toBe(0)
       expect(values).toContain(2)
       expect(values.indexOf(2)).toBeGreaterThan(values.indexOf(0))
+      // the window emptied when it opened: the chart keeps the failures that led there, no drop to 0
+      expect(values[values.length - 1]).toBe(2)
+      expect(await opened.locator(".window").textContent()).toBe("\u2013")
       expect(await opened.locator("svg.spark polyline").getAttribute("points")).toMatch(/^[\d.]+,[\d.]+( [\d.]+,[\d.]+)+$/)
+      // drawn to be seen: a line of 2 px, 84 × 24, in a dark grey or red
+      const drawn = await opened.locator("svg.spark").evaluate((chart) => {
+        const line = chart.querySelector("polyline")!
+        const box = chart.getBoundingClientRect()
+        return { width: box.width, height: box.height, stroke: getComputedStyle(line).stroke, strokeWidth: getComputedStyle(line).strokeWidth }
+      })
+      expect(drawn).toMatchObject({ width: 84, height: 24, strokeWidth: "2px" })
+      expect(["rgb(55, 65, 81)", "rgb(220, 38, 38)"]).toContain(drawn.stroke)
+      await page.screenshot({ path: join(artifacts, "dashboard-live.png"), fullPage: true })
       expect(problems).toEqual([])
       expect(violations).toEqual([])
     } finally {

@@ -6,12 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import * as Logger from "effect/Logger"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
@@ -30,6 +31,8 @@ import { IORedisClient } from "../src/ioredis.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { UpstashClient } from "../src/upstash.js"
 import { countRoundTrips, seedCircuits } from "./support/seed.js"
+import { registryKeyOf } from "../src/internal/redisStore.js"
+import { RedisClientError } from "../src/internal/redisErrors.js"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -1028,4 +1031,121 @@ describe("what an operator reads", () => {
       await web.dispose()
     }
   })
+})
+
+describe("the registry at 300,000 names whose state is gone", () => {
+  /** Registers `count` names `gone-<n>` a long time ago, with no state: expired circuits. */
+  const seedGone = (prefix: string, count: number) =>
+    server.cli(
+      "EVAL",
+      "for i = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], 1, string.format('gone-%06d', i)) end return 0",
+      "1",
+      registryKeyOf(prefix),
+      String(count)
+    )
+
+  /** Every Effect log line at warning level or above, as text. */
+  const captureWarnings = () => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) lines.push(`${logLevel.label} ${String(message)}`)
+    })
+    return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  }
+
+  it("GET /health answers complete, and the names leave the registry, a bounded ZREM at a time", async () => {
+    const prefix = freshPrefix()
+    await seedGone(prefix, 300_000)
+    await seedCircuits(server.url, prefix, 10, { openEvery: 5 })
+    expect(await server.cli("ZCARD", registryKeyOf(prefix))).toBe("300010")
+    // the names each read of the registry brought back
+    const registryReplies: Array<number> = []
+    const client = Layer.effect(
+      RedisClient.RedisClient,
+      Effect.map(RedisClient.RedisClient, (inner) =>
+        RedisClient.RedisClient.of({
+          ...inner,
+          send: (command) =>
+            Effect.tap(inner.send(command), (reply) => {
+              if (command[1] === registryKeyOf(prefix) && /^Z(RANGE|SCAN)$/.test(command[0]!) && Array.isArray(reply)) {
+                const names = command[0] === "ZSCAN" ? (reply[1] as Array<unknown>).length / 2 : reply.length / 2
+                registryReplies.push(names)
+              }
+            })
+        }))
+    ).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+    const web = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client)))
+    try {
+      const get = async () => {
+        const started = performance.now()
+        const response = await web.handler(new Request("http://localhost/health"))
+        const body = await response.json()
+        return { status: response.status, body, ms: performance.now() - started }
+      }
+      const first = await get()
+      expect([first.status, first.body.overall, first.body.complete, first.body.unreadable]).toEqual([503, "unhealthy", true, 0])
+      // the registry read in pages of a bounded size, not in one reply of 300,000 names
+      expect(registryReplies.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(300_010)
+      expect(Math.max(...registryReplies)).toBeLessThanOrEqual(50_000)
+      expect(Object.keys(first.body.services)).toHaveLength(10)
+      // the prune runs in the background
+      const deadline = Date.now() + 20_000
+      while (await server.cli("ZCARD", registryKeyOf(prefix)) !== "10") {
+        if (Date.now() > deadline) throw new Error("the gone names were not removed from the registry")
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const second = await get()
+      console.info(`[300,000 gone names] first /health ${Math.round(first.ms)} ms; after the prune ${Math.round(second.ms)} ms`)
+      expect([second.body.complete, Object.keys(second.body.services).length]).toEqual([true, 10])
+    } finally {
+      await web.dispose()
+    }
+  }, 120_000)
+
+  it.scopedLive("a prune that fails is logged once, not swallowed, and the next read tries again", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      yield* Effect.promise(() => seedGone(prefix, 2_500))
+      const inner = yield* Layer.build(IORedisClient.layer({ url: server.url })).pipe(
+        Effect.map(Context.get(RedisClient.RedisClient))
+      )
+      let refuse = true
+      let zrem = 0
+      const client = RedisClient.RedisClient.of({
+        ...inner,
+        send: (command) =>
+          command[0] === "ZREM"
+            ? Effect.suspend(() => {
+              zrem++
+              expect(command.length).toBeLessThanOrEqual(2 + 1_000)
+              return refuse ? Effect.fail(new RedisClientError({ kind: "Command", reason: "NOPERM no ZREM for you" })) : inner.send(command)
+            })
+            : inner.send(command)
+      })
+      const warnings = captureWarnings()
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        const settle = Effect.repeat(Effect.sleep("20 millis"), { times: 10 })
+        for (let i = 0; i < 3; i++) {
+          expect((yield* m.read()).complete).toBe(true)
+          yield* settle
+        }
+        expect(zrem).toBe(3)
+        expect(warnings.lines.filter((line) => line.includes("pruning the circuit registry"))).toHaveLength(1)
+        expect(warnings.lines[0]).toContain("NOPERM no ZREM for you")
+        refuse = false
+        yield* m.read()
+        yield* settle
+        // 2,500 names: three commands of at most 1,000
+        expect(zrem).toBe(3 + 3)
+        expect(yield* Effect.promise(() => server.cli("ZCARD", registryKeyOf(prefix)))).toBe("0")
+      }).pipe(
+        Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(RedisCircuitStore.layer({ prefix })),
+          Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
+        )),
+        Effect.provide(warnings.layer)
+      )
+    }), 60_000)
 })

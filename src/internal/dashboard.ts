@@ -154,7 +154,8 @@ tr.circuit.row-OPEN td:first-child { border-left-color: var(--open); }
 tr.circuit.row-HALF_OPEN td:first-child { border-left-color: var(--half-open); }
 tr.circuit.row-FORCED_OPEN td:first-child { border-left-color: var(--forced-open); }
 tr.circuit.row-FORCED_CLOSED td:first-child { border-left-color: var(--forced-closed); }
-td.name { word-break: break-all; max-width: 22rem; }
+td.name { min-width: 8rem; }
+.name-text { display: inline-block; max-width: 22rem; overflow-wrap: break-word; }
 .service { display: block; color: var(--muted); font-size: 0.8rem; }
 .state { display: inline-block; min-width: 6.5rem; padding: 0.1rem 0.45rem; border-radius: 999px; color: #fff; font-size: 0.78rem; font-weight: 700; text-align: center; letter-spacing: 0.02em; }
 .state-CLOSED { background: var(--closed); }
@@ -165,10 +166,14 @@ td.name { word-break: break-all; max-width: 22rem; }
 .state-unknown { background: var(--muted); }
 .local { margin-left: 0.3rem; color: var(--open); font-size: 0.75rem; font-weight: 700; }
 .failures { display: inline-flex; align-items: center; gap: 0.4rem; }
-svg.spark { width: 64px; height: 18px; overflow: visible; }
-svg.spark polyline { fill: none; stroke: var(--muted); stroke-width: 1.5; stroke-linejoin: round; stroke-linecap: round; }
+svg.spark { width: 84px; height: 24px; overflow: visible; flex: none; }
+svg.spark polyline { fill: none; stroke: #374151; stroke-width: 2; stroke-linejoin: round; stroke-linecap: round; }
+svg.spark polygon { fill: #374151; fill-opacity: 0.15; stroke: none; }
+svg.spark circle { fill: #374151; }
 svg.spark.rising polyline { stroke: var(--open); }
-svg.spark line.base { stroke: var(--line); stroke-width: 1; }
+svg.spark.rising polygon, svg.spark.rising circle { fill: var(--open); }
+svg.spark line.base { stroke: #d1d5db; stroke-width: 1; }
+.window { white-space: nowrap; }
 .countdown, .since { white-space: nowrap; }
 .countdown.due { color: var(--half-open); font-weight: 600; }
 .muted { color: var(--muted); }
@@ -372,35 +377,66 @@ export const script = String.raw`(function () {
     return points;
   }
 
+  // the last polls' failures across the chart's width, oldest left, the newest at the right edge
+  // with a dot; the area under the line shaded; a zero lies on the base line, a value above it
+  // scales to the highest shown
   function sparkline(points) {
-    var width = 64, height = 18;
+    var width = 84, height = 24, top = 3, bottom = height - 2;
     var chart = svg("svg");
     chart.setAttribute("class", "spark" + (points.length > 1 && points[points.length - 1].v > points[0].v ? " rising" : ""));
     chart.setAttribute("viewBox", "0 0 " + width + " " + height);
     chart.setAttribute("role", "img");
     var max = 1;
     points.forEach(function (p) { if (p.v > max) max = p.v; });
-    var step = width / (HISTORY_POINTS - 1);
-    var coords = points.map(function (p, i) {
-      var x = width - (points.length - 1 - i) * step;
-      var y = height - 1 - (p.v / max) * (height - 2);
-      return x.toFixed(1) + "," + y.toFixed(1);
+    var right = width - 3;
+    var step = (right - 3) / Math.max(1, points.length - 1);
+    var xy = points.map(function (p, i) {
+      return [right - (points.length - 1 - i) * step, bottom - (p.v / max) * (bottom - top)];
     });
-    if (coords.length === 1) coords.unshift((width - step).toFixed(1) + "," + coords[0].split(",")[1]);
+    var coords = xy.map(function (c) { return c[0].toFixed(1) + "," + c[1].toFixed(1); });
     var base = svg("line");
     base.setAttribute("class", "base");
     base.setAttribute("x1", "0");
     base.setAttribute("x2", String(width));
-    base.setAttribute("y1", String(height - 1));
-    base.setAttribute("y2", String(height - 1));
+    base.setAttribute("y1", String(bottom));
+    base.setAttribute("y2", String(bottom));
     chart.appendChild(base);
-    var line = svg("polyline");
-    line.setAttribute("points", coords.join(" "));
-    chart.appendChild(line);
+    if (xy.length > 1) {
+      var area = svg("polygon");
+      area.setAttribute("points", xy[0][0].toFixed(1) + "," + bottom + " " + coords.join(" ") + " " +
+        xy[xy.length - 1][0].toFixed(1) + "," + bottom);
+      chart.appendChild(area);
+      var line = svg("polyline");
+      line.setAttribute("points", coords.join(" "));
+      chart.appendChild(line);
+    }
+    var last = xy[xy.length - 1];
+    var dot = svg("circle");
+    dot.setAttribute("cx", last[0].toFixed(1));
+    dot.setAttribute("cy", last[1].toFixed(1));
+    dot.setAttribute("r", "2.5");
+    chart.appendChild(dot);
     var title = svg("title");
     title.textContent = "failures in the window at each poll: " + points.map(function (p) { return p.v; }).join(", ");
     chart.appendChild(title);
     return chart;
+  }
+
+  // a name as text, with places to wrap after its separators (- _ . / : @ =) rather than inside a
+  // word; a part longer than the column still wraps (overflow-wrap), and the title holds it whole
+  function nameText(name) {
+    var span = el("span", "name-text");
+    span.title = name;
+    var start = 0;
+    for (var i = 0; i < name.length; i++) {
+      if ("-_./:@=".indexOf(name.charAt(i)) >= 0 && i + 1 < name.length) {
+        span.appendChild(document.createTextNode(name.slice(start, i + 1)));
+        span.appendChild(document.createElement("wbr"));
+        start = i + 1;
+      }
+    }
+    span.appendChild(document.createTextNode(name.slice(start)));
+    return span;
   }
 
   // ---------------------------------------------------------------------------
@@ -424,6 +460,7 @@ export const script = String.raw`(function () {
       ["Fleet calls", "num"], ["Failure rate", "num"], ["Last change", ""]].forEach(function (c) {
       var th = el("th", c[1], c[0]);
       th.setAttribute("scope", "col");
+      if (c[0] === "Opens") th.title = "times opened in a row without closing, the current open included";
       row.appendChild(th);
     });
     section.actionsHead = el("th", "actions-head", "Actions");
@@ -495,7 +532,7 @@ export const script = String.raw`(function () {
     tr.setAttribute("data-name", String(c.name));
 
     var name = el("td", "name");
-    name.appendChild(el("span", "name-text", c.name));
+    name.appendChild(nameText(String(c.name)));
     if (c.service !== c.name) name.appendChild(el("span", "service", c.service));
     tr.appendChild(name);
 
@@ -508,13 +545,29 @@ export const script = String.raw`(function () {
 
     var failures = el("td");
     var box = el("span", "failures");
-    box.appendChild(el("span", "window", c.windowFailures + " / " + c.windowCalls));
-    var points = fresh ? remember(c.name, c.windowFailures, at) : history.get(c.name) || [{ t: at, v: c.windowFailures }];
-    box.appendChild(sparkline(points));
+    // only CLOSED and FORCED_CLOSED count calls in a window: it is emptied when the circuit opens
+    var counting = c.state === "CLOSED" || c.state === "FORCED_CLOSED";
+    if (counting) {
+      box.appendChild(el("span", "window", c.windowFailures + " / " + c.windowCalls));
+    } else {
+      var none = el("span", "window muted", "–");
+      none.title = "no window while " + c.state + ": it is emptied when the circuit opens and counts again once it " +
+        "closes; the fleet's calls and failure rate are in their columns";
+      box.appendChild(none);
+    }
+    // the failures that led here stay on the chart: no point is added while the window does not count
+    var points = fresh && counting ? remember(c.name, c.windowFailures, at) : history.get(c.name);
+    if (points && points.length > 0) box.appendChild(sparkline(points));
     failures.appendChild(box);
     tr.appendChild(failures);
 
-    tr.appendChild(el("td", "num opens", c.openCount));
+    // opens in a row: the current open (OPEN, or probing in HALF_OPEN) and the re-opens before it
+    var inRow = c.state === "OPEN" || c.state === "HALF_OPEN" ? c.openCount + 1 : c.openCount;
+    var opens = el("td", "num opens", inRow);
+    opens.title = c.state === "OPEN" || c.state === "HALF_OPEN"
+      ? "opened " + plural(inRow, "time", "times") + " in a row without closing (" + plural(c.openCount, "re-open", "re-opens") + ")"
+      : "not open";
+    tr.appendChild(opens);
 
     var probe = el("td");
     if (typeof c.retryAt === "number") {

@@ -69,8 +69,9 @@ const hostOf = (url: string | undefined): string => {
 
 /**
  * What `@upstash/redis`'s automatic deserialization did to a member of
- * `ZRANGE` (the circuit registry), undone where it can be: numbers,
- * booleans and null print back as they were; objects as compact JSON.
+ * `ZRANGE` or `ZSCAN` (the circuit registry), undone where it can be:
+ * numbers, booleans and null print back as they were; objects as compact
+ * JSON.
  */
 const undeserialized = (u: unknown): unknown =>
   typeof u === "string" ? u : u === null || typeof u !== "object" ? String(u) : JSON.stringify(u)
@@ -161,7 +162,11 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
           catch: (cause) => classify(cause, [])
         }).pipe(
           Effect.map((reply) =>
-            command[0] === "ZRANGE" && Array.isArray(reply) ? reply.map(undeserialized) : reply
+            command[0] === "ZRANGE" && Array.isArray(reply)
+              ? reply.map(undeserialized)
+              : command[0] === "ZSCAN" && Array.isArray(reply) && reply.length === 2 && Array.isArray(reply[1])
+              ? [String(reply[0]), reply[1].map(undeserialized)]
+              : reply
           )
         )
     }

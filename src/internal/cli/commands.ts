@@ -9,6 +9,12 @@
  * confirmed, an unknown circuit (`health`: degraded); 2 a usage error, or
  * the store cannot be read (`health`: unhealthy, or unknown).
  *
+ * The words and verdicts are monitoring's, as over HTTP: `health` is
+ * `CircuitBreakerMonitoring.health` (`--json` prints it as `GET /health`
+ * answers it), `list --json` has the `complete`, `unreadable` and `reason`
+ * of a read. Every line printed passes through `format.printableLines`: no
+ * string from the store reaches the terminal as control characters.
+ *
  * @internal
  */
 import * as Args from "@effect/cli/Args"
@@ -18,12 +24,12 @@ import * as Prompt from "@effect/cli/Prompt"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import { CircuitBreakerMonitoring, type CircuitMetrics } from "../../CircuitBreakerMonitoring.js"
+import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
+import { CircuitBreakerMonitoring, type FleetRead } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type { State } from "../../CircuitState.js"
-import { CircuitStore } from "../../CircuitStore.js"
 import * as prometheus from "../prometheus.js"
 import { CliError, connectionOptions, withStore } from "./connection.js"
 import * as format from "./format.js"
@@ -42,50 +48,62 @@ export interface Environment {
   readonly setExitCode: (code: number) => void
 }
 
-/** Every circuit the store knows, read once; fails when the store cannot list them. */
-const readFleet = Effect.gen(function*() {
-  const store = yield* CircuitStore
-  const names = yield* store.names.pipe(
-    Effect.mapError((error) => new CliError({ message: `cannot list the circuits: ${error.reason}`, exitCode: 2 }))
-  )
-  const monitoring = yield* CircuitBreakerMonitoring
-  const all = yield* monitoring.getAllMetrics
-  const now = yield* Clock.currentTimeMillis
-  const unread = names.filter((name) => !(name in all))
-  const circuits = Object.entries(all).sort(([a], [b]) => a.localeCompare(b))
-  return { circuits, unread, now }
-})
+/** Prints on stdout, every character a terminal would act on escaped (newlines kept). */
+const say = (text: string) => Console.log(format.printableLines(text))
 
-const globToRegExp = (glob: string): RegExp =>
-  new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
+/** Prints on stderr, as `say`. */
+const warn = (text: string) => Console.error(format.printableLines(text))
+
+/** What `--state` and `--match` select. */
+interface Filter {
+  readonly state: ReadonlyArray<State>
+  readonly match: Option.Option<string>
+}
+
+const noFilter: Filter = { state: [], match: Option.none() }
+
+/**
+ * The circuits of the fleet `filter` selects, read once by monitoring (as
+ * `GET /circuits` reads them), in name order. Fails when nothing could be
+ * read and the read is not complete: the store cannot be read.
+ */
+const readFleet = (filter: Filter) =>
+  Effect.gen(function*() {
+    const monitoring = yield* CircuitBreakerMonitoring
+    const prefix = Option.getOrUndefined(Option.map(filter.match, format.globPrefix))
+    const fleet = yield* monitoring.read({
+      state: filter.state.length === 0 ? undefined : filter.state,
+      prefix: prefix === "" ? undefined : prefix
+    })
+    const now = yield* Clock.currentTimeMillis
+    if (!fleet.complete && fleet.circuits.length === 0) {
+      return yield* new CliError({ message: `cannot read the circuits: ${fleet.reason}`, exitCode: 2 })
+    }
+    const matches = Option.match(filter.match, { onNone: () => () => true, onSome: format.globMatcher })
+    const circuits = fleet.circuits.filter((m) => matches(m.name))
+    return { circuits, fleet, now }
+  })
 
 const filterOptions = {
   state: Options.choice("state", states).pipe(
-    Options.withDescription("Only circuits in this state (repeatable)"),
-    Options.repeated
+    Options.withDescription("Only circuits in this state (repeatable; default: every state)"),
+    Options.repeated,
+    Options.optional,
+    Options.map(Option.getOrElse((): ReadonlyArray<State> => []))
   ),
   match: Options.text("match").pipe(
-    Options.withDescription("Only circuits whose name matches this glob (* for any characters), e.g. 'pay*'"),
+    Options.withDescription(
+      "Only circuits whose name matches this glob: * for any characters, every other character for itself, e.g. 'pay*'"
+    ),
     Options.optional
   )
 } as const
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
 
-const select = (
-  circuits: ReadonlyArray<readonly [string, CircuitMetrics]>,
-  filter: { readonly state: ReadonlyArray<State>; readonly match: { _tag: "Some"; value: string } | { _tag: "None" } }
-) => {
-  const pattern = filter.match._tag === "Some" ? globToRegExp(filter.match.value) : undefined
-  return circuits.filter(([name, m]) =>
-    (filter.state.length === 0 || filter.state.includes(m.state)) && (pattern === undefined || pattern.test(name))
-  )
-}
-
-const warnUnread = (unread: ReadonlyArray<string>) =>
-  unread.length === 0
-    ? Effect.void
-    : Console.error(`warning: ${unread.length} circuit(s) could not be read: ${unread.slice(0, 10).join(", ")}`)
+/** A warning on stderr when the read could not see every circuit. */
+const warnIncomplete = (fleet: Pick<FleetRead, "complete" | "unreadable" | "reason">) =>
+  fleet.complete ? Effect.void : warn(`warning: ${fleet.unreadable} circuit(s) could not be read: ${fleet.reason}`)
 
 const listCommand = Command.make(
   "list",
@@ -93,16 +111,24 @@ const listCommand = Command.make(
   (options) =>
     withStore(options, () =>
       Effect.gen(function*() {
-        const { circuits, now, unread } = yield* readFleet
-        const selected = select(circuits, options)
+        const { circuits, fleet, now } = yield* readFleet(options)
         if (options.json) {
-          yield* Console.log(JSON.stringify({ circuits: selected.map(([name, m]) => format.circuitJson(name, m, now)), unread }, null, 2))
-        } else if (selected.length === 0) {
-          yield* Console.log(circuits.length === 0 ? "no circuits in the store" : "no circuit matches")
+          yield* say(JSON.stringify(
+            {
+              circuits: circuits.map((m) => format.circuitJson(m, now)),
+              complete: fleet.complete,
+              unreadable: fleet.unreadable,
+              reason: fleet.reason
+            },
+            null,
+            2
+          ))
+        } else if (circuits.length === 0) {
+          yield* say(options.state.length === 0 && Option.isNone(options.match) ? "no circuits in the store" : "no circuit matches")
         } else {
-          yield* Console.log(format.circuitsTable(selected, now))
+          yield* say(format.circuitsTable(circuits, now))
         }
-        yield* warnUnread(unread)
+        yield* warnIncomplete(fleet)
       }))
 ).pipe(Command.withDescription("List every circuit of the fleet: state, window failures/calls, re-opens, retry in"))
 
@@ -111,13 +137,16 @@ const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("The circuit'
 /** The circuit `name` as the fleet sees it, or exit 1 when the store does not know it. */
 const readOne = (circuit: string) =>
   Effect.gen(function*() {
-    const { circuits, now, unread } = yield* readFleet
-    const found = circuits.find(([n]) => n === circuit)
+    const { circuits, fleet, now } = yield* readFleet(noFilter)
+    const found = circuits.find((m) => m.name === circuit)
     if (found === undefined) {
-      if (unread.includes(circuit)) {
-        return yield* new CliError({ message: `the circuit ${JSON.stringify(circuit)} could not be read`, exitCode: 2 })
+      if (!fleet.complete) {
+        return yield* new CliError({
+          message: `no circuit named ${JSON.stringify(circuit)} among those read; ${fleet.unreadable} could not be read: ${fleet.reason}`,
+          exitCode: 2
+        })
       }
-      const known = circuits.map(([n]) => n)
+      const known = circuits.map((m) => m.name)
       return yield* new CliError({
         message: `no circuit named ${JSON.stringify(circuit)} in the store${
           known.length === 0 ? " (it knows none)" : `; known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}`
@@ -125,7 +154,7 @@ const readOne = (circuit: string) =>
         exitCode: 1
       })
     }
-    return { metrics: found[1], now }
+    return { metrics: found, now }
   })
 
 const showCommand = Command.make(
@@ -135,10 +164,10 @@ const showCommand = Command.make(
     withStore(options, () =>
       Effect.gen(function*() {
         const { metrics, now } = yield* readOne(options.name)
-        yield* Console.log(
+        yield* say(
           options.json
-            ? JSON.stringify(format.circuitJson(options.name, metrics, now), null, 2)
-            : format.circuitDetails(options.name, metrics, now)
+            ? JSON.stringify(format.circuitJson(metrics, now), null, 2)
+            : format.circuitDetails(metrics, now)
         )
       }))
 ).pipe(Command.withDescription("Show one circuit: state, window, backoff, retry time, the fleet's counts"))
@@ -184,7 +213,7 @@ const adminCommand = (verb: Verb, environment: Environment) =>
           const action = actions[verb]
           const { metrics } = yield* readOne(options.name)
           const circuit = JSON.stringify(options.name)
-          yield* Console.log(`${circuit} on ${where} is ${metrics.state}; after \`${verb}\` it is ${action.target}: ${action.effect}.`)
+          yield* say(`${circuit} on ${where} is ${metrics.state}; after \`${verb}\` it is ${action.target}: ${action.effect}.`)
           if (!options.yes) {
             if (!environment.interactive) {
               return yield* new CliError({
@@ -192,7 +221,7 @@ const adminCommand = (verb: Verb, environment: Environment) =>
                 exitCode: 1
               })
             }
-            const confirmed = yield* Prompt.run(Prompt.confirm({ message: `${verb} ${circuit}?`, initial: false })).pipe(
+            const confirmed = yield* Prompt.run(Prompt.confirm({ message: format.printable(`${verb} ${circuit}?`), initial: false })).pipe(
               Effect.orElseSucceed(() => false)
             )
             if (!confirmed) return yield* new CliError({ message: "aborted: nothing changed", exitCode: 1 })
@@ -207,7 +236,7 @@ const adminCommand = (verb: Verb, environment: Environment) =>
             )
           )
           const state = yield* breaker.state
-          yield* Console.log(`${circuit} is now ${state}.`)
+          yield* say(`${circuit} is now ${state}.`)
         }))
   ).pipe(Command.withDescription(actions[verb].description))
 
@@ -218,31 +247,25 @@ const healthCommand = (environment: Environment) =>
   (options) =>
     withStore(options, () =>
       Effect.gen(function*() {
-        const { circuits, unread } = yield* readFleet
-        let overall: "healthy" | "degraded" | "unhealthy" | "unknown" = unread.length > 0 ? "unknown" : "healthy"
-        for (const [, m] of circuits) {
-          if (m.status === "unhealthy" && overall !== "unknown") overall = "unhealthy"
-          else if (m.status === "degraded" && overall === "healthy") overall = "degraded"
-        }
+        // the verdict of HTTP's GET /health, on the same read
+        const health = yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.health)
+        const { overall } = health
         if (options.json) {
-          yield* Console.log(JSON.stringify({
-            overall,
-            circuits: Object.fromEntries(circuits.map(([n, m]) => [n, { state: m.state, status: m.status }])),
-            unread
-          }, null, 2))
+          yield* say(JSON.stringify(health, null, 2))
         } else {
-          yield* Console.log(`overall: ${overall} (${circuits.length} circuits)`)
-          const notHealthy = circuits.filter(([, m]) => m.status !== "healthy")
+          const services = Object.entries(health.services)
+          yield* say(`overall: ${overall} (${services.length} circuits${health.complete ? "" : `, ${health.unreadable} unreadable`})`)
+          const notHealthy = services.filter(([, s]) => s.status !== "healthy")
           if (notHealthy.length > 0) {
-            yield* Console.log(format.table(["CIRCUIT", "STATE", "STATUS"], notHealthy.map(([n, m]) => [n, m.state, m.status])))
+            yield* say(format.table(["CIRCUIT", "STATE", "STATUS"], notHealthy.map(([n, s]) => [n, s.state, s.status])))
           }
-          yield* warnUnread(unread)
+          yield* warnIncomplete(health)
         }
         return overall === "healthy" ? 0 : overall === "degraded" ? 1 : 2
       })).pipe(
         // the store cannot be read: health unknown
         Effect.catchTag("CliError", (error) =>
-          Effect.zipRight(Console.error(`health unknown: ${error.message}`), Effect.succeed(2))),
+          Effect.zipRight(warn(`health unknown: ${error.message}`), Effect.succeed(2))),
         Effect.flatMap((code) => Effect.sync(() => environment.setExitCode(code)))
       )
 ).pipe(Command.withDescription("The fleet's health; exit code 0 healthy, 1 degraded, 2 unhealthy or unknown"))
@@ -253,12 +276,10 @@ const metricsCommand = Command.make(
   (options) =>
     withStore(options, () =>
       Effect.gen(function*() {
-        const { unread } = yield* readFleet
-        const monitoring = yield* CircuitBreakerMonitoring
-        const fleet = yield* monitoring.read()
+        const { fleet } = yield* readFleet(noFilter)
         const instance = yield* CircuitBreakerMetrics.snapshot
-        yield* Console.log(prometheus.render(fleet, instance).trimEnd())
-        yield* warnUnread(unread)
+        yield* say(prometheus.render(fleet, instance).trimEnd())
+        yield* warnIncomplete(fleet)
       }))
 ).pipe(Command.withDescription("Print the fleet's circuits once as Prometheus text (format 0.0.4)"))
 
@@ -283,14 +304,17 @@ const watchCommand = Command.make(
           return yield* new CliError({ message: "--interval must be at least 100 ms", exitCode: 2 })
         }
         const frame = Effect.gen(function*() {
-          const { circuits, now, unread } = yield* readFleet
-          const selected = select(circuits, options)
-          const body = selected.length === 0 ? "no circuit matches" : format.circuitsTable(selected, now)
-          // home, clear the screen, draw
+          const { circuits, fleet, now } = yield* readFleet(options)
+          const body = circuits.length === 0 ? "no circuit matches" : format.circuitsTable(circuits, now)
+          // home, clear the screen (the one control sequence the CLI writes), draw
           yield* Console.log(
-            `\u001b[H\u001b[2J${where}  ${new Date(now).toISOString()}  every ${
-              format.duration(options.interval)
-            }; Ctrl-C to quit\n\n${body}${unread.length > 0 ? `\n\n${unread.length} circuit(s) could not be read` : ""}`
+            `\u001b[H\u001b[2J${
+              format.printableLines(
+                `${where}  ${new Date(now).toISOString()}  every ${format.duration(options.interval)}; Ctrl-C to quit\n\n${body}${
+                  fleet.complete ? "" : `\n\n${fleet.unreadable} circuit(s) could not be read: ${fleet.reason}`
+                }`
+              )
+            }`
           )
         })
         const schedule = Schedule.spaced(`${options.interval} millis`)

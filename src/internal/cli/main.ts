@@ -12,6 +12,22 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { command } from "./commands.js"
+import { printableLines } from "./format.js"
+
+/** The colour and style sequences (SGR) @effect/cli writes into its help and usage errors. */
+const sgr = /\u001b\[[0-9;]*m/g
+
+/** A console that writes what it is given without colour or style sequences. */
+const withoutColour = (console: Console.Console): Console.Console => {
+  const plain = (args: ReadonlyArray<unknown>) => args.map((arg) => typeof arg === "string" ? arg.replace(sgr, "") : arg)
+  return {
+    ...console,
+    log: (...args) => console.log(...plain(args)),
+    error: (...args) => console.error(...plain(args)),
+    info: (...args) => console.info(...plain(args)),
+    warn: (...args) => console.warn(...plain(args))
+  }
+}
 
 /**
  * The package version the CLI reports (`--version`).
@@ -22,13 +38,14 @@ export const version = "0.1.0"
 
 /**
  * Runs the CLI on `argv` (as `process.argv`: the executable and the script
- * first) and gives the exit code.
+ * first) and gives the exit code. Without `colour` (stdout is not a
+ * terminal, or `NO_COLOR` is set) help and usage are plain text.
  *
  * @internal
  */
 export const run = (
   argv: ReadonlyArray<string>,
-  options: { readonly interactive: boolean }
+  options: { readonly interactive: boolean; readonly colour: boolean }
 ): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
   Effect.suspend(() => {
     let exitCode = 0
@@ -43,13 +60,14 @@ export const run = (
           // @effect/cli has printed it, with the usage
           ? Effect.succeed(ValidationError.isHelpRequested(error) ? 0 : 2)
           : error._tag === "CliError"
-          ? Effect.as(Console.error(`error: ${error.message}`), error.exitCode)
-          : Effect.as(Console.error(`error: ${String((error as { message?: unknown }).message ?? error)}`), 2)
+          ? Effect.as(Console.error(printableLines(`error: ${error.message}`)), error.exitCode)
+          : Effect.as(Console.error(printableLines(`error: ${String((error as { message?: unknown }).message ?? error)}`)), 2)
       ),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.succeed(130)
-          : Effect.as(Console.error(`internal error: ${Cause.pretty(cause).split("\n")[0]}`), 70)
-      )
+          : Effect.as(Console.error(printableLines(`internal error: ${Cause.pretty(cause).split("\n")[0]}`)), 70)
+      ),
+      (effect) => options.colour ? effect : Console.consoleWith((console) => Console.withConsole(effect, withoutColour(console)))
     )
   })
