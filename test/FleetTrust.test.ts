@@ -316,13 +316,14 @@ for (const transport of ["tcp", "upstash"] as const) {
         }
         // "held": forced open by an operator; "flaky": re-opened three times in a row (open count 3)
         const held = yield* admin.make("held", config)
-        const flaky = yield* admin.make("flaky", config)
+        // (its open periods outlast the restart: past them, the next call would probe)
+        const flaky = yield* admin.make("flaky", { ...config, recoveryTimeout: 200 })
         const heldElsewhere = yield* other.make("held", config)
         yield* admin.run(held.forceOpen)
         yield* admin.run(outcome(flaky.protect(boom)))
         for (let k = 1; k <= 3; k++) {
           // wait out the open period, then a failing probe re-opens with k
-          yield* Effect.sleep(Duration.millis(40 * 2 ** (k - 1) + 20))
+          yield* Effect.sleep(Duration.millis(200 * 2 ** (k - 1) + 20))
           expect(yield* admin.run(outcome(flaky.protect(boom)))).toBe("DependencyError")
         }
         expect(yield* hget(server, prefix, "flaky", "openCount")).toBe("3")
