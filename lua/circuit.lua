@@ -302,17 +302,22 @@ local liveProbes, earliest, ownLive = 0, nil, false
 local leases, leaseIds = {}, {}
 -- whether the field exists; "garbage" when a lease in it is not what this script writes
 local probesThere = false
+-- at most halfOpenMaxProbes leases, none longer than LEASE_BYTES, none further ahead than a lease
+-- and FUTURE_TOLERANCE: more is garbage, dropped without reading further (a field longer than such
+-- leases take is not even read)
+local most
 if s.state == "HALF_OPEN" then
-  local field = call("HGET", key, "probes")
-  if field ~= false then probesThere = field end
+  most = tonumber(halfOpenMaxProbes)
+  local size = call("HSTRLEN", key, "probes")
+  if size > most * (LEASE_BYTES + 1) then
+    probesThere = "garbage"
+  elseif size > 0 then
+    probesThere = call("HGET", key, "probes")
+  end
 end
 if probesThere then
-  -- at most halfOpenMaxProbes leases, none longer than LEASE_BYTES, none further ahead than a lease
-  -- and FUTURE_TOLERANCE: more is garbage, dropped without reading further
-  local most = tonumber(halfOpenMaxProbes)
   local ahead = t + tonumber(probeLease) + FUTURE_TOLERANCE
   local read = 0
-  if #probesThere > most * (LEASE_BYTES + 1) then probesThere = "garbage" end
   for id, e in string.gmatch(probesThere, "(%S+) (%S+)") do
     local expiry = tonumber(e)
     read = read + 1
