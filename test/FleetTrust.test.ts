@@ -394,14 +394,15 @@ describe("an operator's reset is final; a lost hold comes back in one round trip
 
   it.scoped("A forces open, B resets, nothing calls for stateTtl and the key expires: A's next call runs and leaves it CLOSED", () =>
     Effect.gen(function*() {
+      yield* TestClock.setTime(1_800_000_000_000)
       const server = yield* redisServerScoped()
       const prefix = freshPrefix()
       const a = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
       const b = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
       const held = yield* a.make("held", config)
       const elsewhere = yield* b.make("held", config)
+      // A makes no call after its force-open (a call would have a rejection to send, and that round trip would see the reset)
       yield* held.forceOpen
-      expect(yield* outcome(held.protect(Effect.void))).toBe("CircuitOpen")
       yield* elsewhere.reset
       const key = RedisCircuitStore.stateKey("held", { prefix })
       const ttl = Number(yield* Effect.promise(() => server.cli("PTTL", key)))
@@ -420,6 +421,7 @@ describe("an operator's reset is final; a lost hold comes back in one round trip
 
   it.scoped("FLUSHALL within stateTtl of the last read: the next round trip of the instance that knew the hold puts it back, in that one script call", () =>
     Effect.gen(function*() {
+      yield* TestClock.setTime(1_800_000_000_000)
       const server = yield* redisServerScoped()
       const prefix = freshPrefix()
       const a = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
