@@ -20,7 +20,7 @@
 -- (one hash tag: both keys live in one cluster slot; the script touches no other key, so Upstash may
 -- run it under `allow-key-locking`, which scripts/embed-lua.ts adds to the Upstash variant)
 --
--- ARGV  1 op: acquire | record | force | read | metrics | restore
+-- ARGV  1 op: acquire | record | force | read | metrics
 --       2 now in epoch ms: Redis's clock as the caller learned it from TIME (timeSource "server"),
 --         or the caller's own (timeSource "client"); no TIME in here, so the script stays
 --         deterministic (as Upstash asks)
@@ -30,25 +30,34 @@
 --      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("-" = off)
 --      14 minimumCalls      15 metricsTtl ("-" = no fleet metrics)
 --      16 ARGV 3 to 15 joined by single spaces (stored as the field "config")
---      17 acquire: the probe id to lease (no spaces); record: the probe permit held ("" = none);
---         restore: "state openCount openedAt retryAt version", what the caller knew before Redis lost it
+--      17 acquire: the probe id to lease (no spaces, at most 2,400 bytes); record: the probe permit
+--         held ("" = none)
 --      18 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
 --      19 jitter sample u in [0, 1)
 --      20 batched successes to add first
 --      21 metric counts this instance has not sent yet: "successes failures rejections probes"
 --      22 "peek": a reader that may not have the circuit's config (monitoring) reads it with the
---         config the circuit's writers stored in its state (field "config"), when there is one
+--         config the circuit's writers stored in its state (field "config"), when there is one and
+--         it passes the rules every config passes (src/CircuitConfig.ts); a peek writes nothing
+--      23 what the caller knew, "OPEN|FORCED_OPEN|FORCED_CLOSED openCount openedAt retryAt version"
+--         ("" = nothing): put back before the operation when the circuit is missing (Redis lost it)
+--         or has seen nothing since it was created again; ignored by force and peek
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
 --          created (1 when the state hash did not exist before this call and this call wrote it),
---          missing (1 when the state hash did not exist before this call),
+--          missing (1 when the state hash did not exist before this call; a rotten one a peek left
+--          is not missing), restored (1 when this call put back ARGV 23),
 --          and for op "metrics" only: the fleet's successes, failures, rejections, probes, opens within
 --          metricsTtl }
 --
--- Data that is not what this script writes (a number that is not a whole number in range, a key of
--- another type, a time far in the future) is repaired and reported (repaired = 1), never an error:
--- a script error would be taken for an unavailable store.
+-- Data that is not what this script writes (a number that is not a whole number below 1e13, a key
+-- of another type, a time far in the future, a field longer than this script writes) is repaired
+-- and reported (repaired = 1), never an error: a script error would be taken for an unavailable
+-- store. A peek reports it and writes nothing. The work of a call is bounded by its config whatever
+-- the data: "s" and "config" are parsed only up to 4,096 and 512 bytes, the probe leases only if
+-- their length fits halfOpenMaxProbes leases, a metrics hash only up to METRICS_FIELDS fields, and
+-- the open period takes at most 54 multiplications for any open count.
 --
 -- Cost (Redis CPU per call is the fleet's shared hot path; bench/lua.bench.ts measures it, as
 -- `usec_per_call` of EVALSHA, against a minimal script): every command costs, every field read
