@@ -156,21 +156,21 @@ if knownArg ~= "" and (readOnly or op == "force") then knownArg = "" end
 local repaired = 0
 local dirty = false
 
+-- a rotten state a peek found (and left): the key is there, unreadable
+local unreadable = false
 -- the circuit ("s") and the config its writers stored
 local stored = redis.pcall("HMGET", key, "s", "config")
 if stored.err ~= nil then
   -- a key of another type (someone wrote over it): dropped, reported, and the circuit is missing
   -- (a peek reports it unreadable and leaves it)
   if find(stored.err, "WRONGTYPE", 1, true) == nil then return call("HGET", key, "s") end
-  if not readOnly then call("DEL", key) end
+  if readOnly then unreadable = true else call("DEL", key) end
   repaired = 1
   stored = { false, false }
 end
 -- a hash without "s" (none, or one written by an earlier version of this script) is a circuit
 -- that does not exist yet
 local existed = stored[1] ~= false
--- a rotten state a peek found (and left): the key is there, unreadable
-local unreadable = false
 
 local s
 -- the state as stored: its words (a write sends unchanged words back as they are), its numbers

@@ -374,7 +374,22 @@ describe("monitoring reads are read-only", () => {
         expect(after[0].pttl).toBe(-1)
         expect(Exit.isSuccess(one) && Exit.isSuccess(many)).toBe(true)
       }
-      console.info(`[peek] ${cases.length} hostile cases read, nothing written`)
+      // keys of another type: left as they are, and the circuit is not taken for gone (its name stays registered)
+      const [key, metricsKey] = keysOf(prefix, "retyped")
+      yield* Effect.promise(() => redis.set(key, "not a hash").then(() => redis.rpush(metricsKey, "not", "a", "hash")))
+      // registered long ago: a circuit read as missing would leave the registry
+      yield* Effect.promise(() => redis.zadd(RedisCircuitStore.registryKey({ prefix }), 1, "retyped"))
+      yield* store.names
+      const before = yield* Effect.promise(() => Promise.all([contents(redis, key), contents(redis, metricsKey)]))
+      const one = yield* Effect.exit(store.inspect("retyped", reader, Date.now()))
+      const [many] = yield* store.inspectMany!(["retyped"], reader, Date.now())
+      const after = yield* Effect.promise(() => Promise.all([contents(redis, key), contents(redis, metricsKey)]))
+      expect(after).toEqual(before)
+      expect(Exit.isSuccess(one)).toBe(true)
+      expect(many!.missing).toBe(false)
+      yield* Effect.sleep("50 millis")
+      expect(yield* Effect.promise(() => redis.zscore(RedisCircuitStore.registryKey({ prefix }), "retyped"))).toBe("1")
+      console.info(`[peek] ${cases.length} hostile cases and keys of another type read, nothing written`)
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)), 120_000)
 
   it.scopedLive("an OPEN whose stored config says stateTtl 1 ms reads OPEN, and keeps its TTL", () =>
