@@ -20,7 +20,7 @@
 -- (one hash tag: both keys live in one cluster slot; the script touches no other key, so Upstash may
 -- run it under `allow-key-locking`, which scripts/embed-lua.ts adds to the Upstash variant)
 --
--- ARGV  1 op: acquire | record | force | read | metrics | restore
+-- ARGV  1 op: acquire | record | force | read | metrics
 --       2 now in epoch ms: Redis's clock as the caller learned it from TIME (timeSource "server"),
 --         or the caller's own (timeSource "client"); no TIME in here, so the script stays
 --         deterministic (as Upstash asks)
@@ -30,25 +30,34 @@
 --      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("-" = off)
 --      14 minimumCalls      15 metricsTtl ("-" = no fleet metrics)
 --      16 ARGV 3 to 15 joined by single spaces (stored as the field "config")
---      17 acquire: the probe id to lease (no spaces); record: the probe permit held ("" = none);
---         restore: "state openCount openedAt retryAt version", what the caller knew before Redis lost it
+--      17 acquire: the probe id to lease (no spaces, at most 2,400 bytes); record: the probe permit
+--         held ("" = none)
 --      18 record: success | failure | release | "" (flush only); force: FORCED_OPEN | FORCED_CLOSED | RESET
 --      19 jitter sample u in [0, 1)
 --      20 batched successes to add first
 --      21 metric counts this instance has not sent yet: "successes failures rejections probes"
 --      22 "peek": a reader that may not have the circuit's config (monitoring) reads it with the
---         config the circuit's writers stored in its state (field "config"), when there is one
+--         config the circuit's writers stored in its state (field "config"), when there is one and
+--         it passes the rules every config passes (src/CircuitConfig.ts); a peek writes nothing
+--      23 what the caller knew, "OPEN|FORCED_OPEN|FORCED_CLOSED openCount openedAt retryAt version"
+--         ("" = nothing): put back before the operation when the circuit is missing (Redis lost it)
+--         or has seen nothing since it was created again; ignored by force and peek
 --
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
 --          created (1 when the state hash did not exist before this call and this call wrote it),
---          missing (1 when the state hash did not exist before this call),
+--          missing (1 when the state hash did not exist before this call; a rotten one a peek left
+--          is not missing), restored (1 when this call put back ARGV 23),
 --          and for op "metrics" only: the fleet's successes, failures, rejections, probes, opens within
 --          metricsTtl }
 --
--- Data that is not what this script writes (a number that is not a whole number in range, a key of
--- another type, a time far in the future) is repaired and reported (repaired = 1), never an error:
--- a script error would be taken for an unavailable store.
+-- Data that is not what this script writes (a number that is not a whole number below 1e13, a key
+-- of another type, a time far in the future, a field longer than this script writes) is repaired
+-- and reported (repaired = 1), never an error: a script error would be taken for an unavailable
+-- store. A peek reports it and writes nothing. The work of a call is bounded by its config whatever
+-- the data: "s" and "config" are parsed only up to 4,096 and 512 bytes, the probe leases only if
+-- their length fits halfOpenMaxProbes leases, a metrics hash only up to METRICS_FIELDS fields, and
+-- the open period takes at most 54 multiplications for any open count.
 --
 -- Cost (Redis CPU per call is the fleet's shared hot path; bench/lua.bench.ts measures it, as
 -- `usec_per_call` of EVALSHA, against a minimal script): every command costs, every field read
@@ -67,7 +76,17 @@ local HALF_OPEN_RETRY_AFTER = 1000
 -- times further ahead of now than this were written by a clock that was wrong
 local FUTURE_TOLERANCE = 60000
 local MAX_INTEGER = 9007199254740991
+-- every number this script stores is below this bound (13 digits: times in epoch ms until the year
+-- 2286, and counts): one plus anything a call adds stays below 1e14, which Lua writes back digit
+-- for digit (it writes 1e14 and beyond as "1e+14"). A stored number at or above it is rotten data
+local LIMIT = 1e13
 local METRICS_BUCKETS = 24
+-- the most fields a metrics hash holds (METRICS_BUCKETS buckets of five counts, and "bucket"),
+-- with room for a bucket's worth of fields written by a caller on another bucket width
+local METRICS_FIELDS = 160
+-- the longest "s" (the state words and a window of buckets) and "config" this script writes, and
+-- the longest lease ("<probe id> <expiry>") of a probe id it accepts
+local STATE_BYTES, CONFIG_BYTES, PROBE_ID_BYTES, LEASE_BYTES = 4096, 512, 2400, 2416
 
 local floor, tonumber, find, sub = math.floor, tonumber, string.find, string.sub
 local call = redis.call
@@ -102,37 +121,33 @@ local u = tonumber(ARGV[19]) or 0
 local successes = tonumber(ARGV[20]) or 0
 local unsent = ARGV[21] or ""
 local peek = ARGV[22] == "peek"
+-- a peek writes nothing, whatever it finds (it reports rotten data, writers repair it)
+local readOnly = peek
+if readOnly then successes, unsent = 0, "" end
+-- what the caller knew of the circuit when it may have to put it back: "state openCount openedAt
+-- retryAt version" ("" = nothing)
+local knownArg = ARGV[23] or ""
 local opens = 0
 
-if not whole(now) or failureThreshold == nil or stateTtl == nil or monitoringPeriod == nil or configArg == nil then
+if not whole(now) or now >= LIMIT or failureThreshold == nil or stateTtl == nil or monitoringPeriod == nil or configArg == nil then
   return redis.error_reply("ERR circuit script: bad arguments")
 end
 if op == "force" then
   if outcomeArg ~= "FORCED_OPEN" and outcomeArg ~= "FORCED_CLOSED" and outcomeArg ~= "RESET" then
     return redis.error_reply("ERR circuit script: bad force target")
   end
-elseif op ~= "acquire" and op ~= "record" and op ~= "read" and op ~= "metrics" and op ~= "restore" then
+elseif op ~= "acquire" and op ~= "record" and op ~= "read" and op ~= "metrics" then
   return redis.error_reply("ERR circuit script: unknown op")
 end
 
 -- a probe id is one word (the leases are stored as "<id> <expiry>" pairs)
-if (op == "acquire" and (probeArg == "" or find(probeArg, "%s"))) or (op == "record" and find(probeArg, "%s")) then
+if (op == "acquire" and (probeArg == "" or find(probeArg, "%s"))) or (op == "record" and find(probeArg, "%s"))
+    or #probeArg > PROBE_ID_BYTES then
   return redis.error_reply("ERR circuit script: bad probe id")
 end
 
--- restore: what the caller knew before Redis lost it
-local known
-if op == "restore" then
-  local words = {}
-  for word in string.gmatch(probeArg, "%S+") do words[#words + 1] = word end
-  known = { state = words[1], openCount = tonumber(words[2]), openedAt = tonumber(words[3]),
-            retryAt = tonumber(words[4]), version = tonumber(words[5]) }
-  local state = known.state
-  if not (state == "CLOSED" or state == "OPEN" or state == "HALF_OPEN" or state == "FORCED_OPEN" or state == "FORCED_CLOSED")
-      or not whole(known.openCount) or not whole(known.openedAt) or not whole(known.retryAt) or not whole(known.version) then
-    return redis.error_reply("ERR circuit script: bad restore")
-  end
-end
+-- what the caller knew, to put back if Redis lost it (read below, only when the circuit is missing)
+if knownArg ~= "" and (readOnly or op == "force") then knownArg = "" end
 
 -- ---------------------------------------------------------------------------
 -- load: one HMGET ("s" and "config")
@@ -141,12 +156,15 @@ end
 local repaired = 0
 local dirty = false
 
+-- a rotten state a peek found (and left): the key is there, unreadable
+local unreadable = false
 -- the circuit ("s") and the config its writers stored
 local stored = redis.pcall("HMGET", key, "s", "config")
 if stored.err ~= nil then
   -- a key of another type (someone wrote over it): dropped, reported, and the circuit is missing
+  -- (a peek reports it unreadable and leaves it)
   if find(stored.err, "WRONGTYPE", 1, true) == nil then return call("HGET", key, "s") end
-  call("DEL", key)
+  if readOnly then unreadable = true else call("DEL", key) end
   repaired = 1
   stored = { false, false }
 end
@@ -160,7 +178,7 @@ local s
 local state, wVersion, wOpenCount, wOpenedAt, wRetryAt, wChangedAt, wWrittenAt, wHalfOpenSuccesses
 local version, openCount, openedAt, retryAt, changedAt, writtenAt, halfOpenSuccesses
 local wIndex, wCalls, wFailures, wOlderCalls, wOlderFailures, wTail
-if existed then
+if existed and #stored[1] <= STATE_BYTES then
   state, wVersion, wOpenCount, wOpenedAt, wRetryAt, wChangedAt, wWrittenAt, wHalfOpenSuccesses,
     wIndex, wCalls, wFailures, wOlderCalls, wOlderFailures, wTail = string.match(stored[1],
     "^(%u[%u_]*) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)(.*)$")
@@ -170,37 +188,54 @@ if existed then
     changedAt, writtenAt, halfOpenSuccesses = tonumber(wChangedAt), tonumber(wWrittenAt),
       tonumber(wHalfOpenSuccesses)
   end
-  -- digits: whole numbers; in range, and a tail of whole buckets
+  -- digits: whole numbers; below LIMIT, and a tail of whole buckets
   if (state == "CLOSED" or state == "OPEN" or state == "HALF_OPEN" or state == "FORCED_OPEN" or state == "FORCED_CLOSED")
-      and version <= MAX_INTEGER and openCount <= MAX_INTEGER and openedAt <= MAX_INTEGER and retryAt <= MAX_INTEGER
-      and changedAt <= MAX_INTEGER and writtenAt <= MAX_INTEGER and halfOpenSuccesses <= MAX_INTEGER
-      and (wTail == "" or find(wTail, "^[ %d]*$")) then
+      and version < LIMIT and openCount < LIMIT and openedAt < LIMIT and retryAt < LIMIT
+      and changedAt < LIMIT and writtenAt < LIMIT and halfOpenSuccesses < LIMIT
+      and #wIndex < 14 and #wCalls < 14 and #wFailures < 14 and #wOlderCalls < 14 and #wOlderFailures < 14
+      and (wTail == "" or (find(wTail, "^[ %d]*$") and not find(wTail, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d"))) then
     s = { state = state, version = version, openCount = openCount, openedAt = openedAt, retryAt = retryAt,
           changedAt = changedAt, writtenAt = writtenAt, halfOpenSuccesses = halfOpenSuccesses }
     local config = stored[2]
     -- (a config that is the caller's word for word needs no reading)
-    if peek and config ~= false and config ~= configArg then
-      -- what the fleet's writers configured: a reader with another config sees what they see. A
+    if peek and config ~= false and config ~= configArg and #config <= CONFIG_BYTES then
+      -- what the fleet's writers configured: a reader with another config sees what they see, if
+      -- it passes the rules every config passes (src/CircuitConfig.ts); else the reader's own. A
       -- peek neither records nor acquires: it needs the window's width, the expiry, the longest
-      -- open period (to clamp a time far ahead) and the fleet metrics' window (a capture costs)
-      local c1, c2, c6, c13 = string.match(config,
-        "^(%S+) (%S+) %S+ %S+ %S+ (%S+) %S+ %S+ %S+ %S+ %S+ %S+ (%S+)$")
+      -- open period (to clamp a time far ahead) and the fleet metrics' window
+      local c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13 = string.match(config,
+        "^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$")
       local period, ttl, longest, metrics = tonumber(c1), tonumber(c2), tonumber(c6), tonumber(c13)
-      if period and ttl and longest and period >= 0 and ttl >= 0 and longest >= 0 and
-          (c13 == "-" or (metrics and metrics >= 0)) then
+      local recovery, multiplier, jitter, lease = tonumber(c5), tonumber(c7), tonumber(c8), tonumber(c10)
+      local rate = tonumber(c11)
+      local function duration(n) return whole(n) and n > 0 and n <= 315360000000 end
+      local function count(n) n = tonumber(n) return whole(n) and n > 0 and n <= 1000000000 end
+      if duration(period) and duration(ttl) and duration(recovery) and duration(longest) and duration(lease)
+          and longest >= recovery and multiplier and multiplier >= 1 and multiplier <= 1000
+          and jitter and jitter >= 0 and jitter <= 1 and ttl > math.ceil(longest * (1 + jitter)) + lease
+          and count(c3) and count(c4) and count(c9) and count(c12)
+          and (c11 == "-" or (rate and rate > 0 and rate <= 1)) and (c13 == "-" or duration(metrics)) then
         monitoringPeriod, stateTtl, maxRecoveryTimeout, metricsTtl = period, ttl, longest, metrics
         peek = "config"
       end
     end
-  else
-    -- a circuit overwritten with garbage (not a state, a number that is not a whole number in
-    -- range: inf, nan, 1.5, -1): start again from CLOSED, and say so; to its callers the state is
-    -- missing, so that an instance that knew it re-asserts it (as after a restart)
-    call("DEL", key)
+  end
+  if s == nil then
+    -- a circuit overwritten with garbage (not a state, a number that is not a whole number below
+    -- LIMIT: inf, nan, 1.5, -1, 1e+14; too long to be what this script writes): start again from
+    -- CLOSED, and say so; to its callers the state is missing, so that an instance that knew it
+    -- re-asserts it (as after a restart). A peek reports it and leaves it.
+    if readOnly then unreadable = true else call("DEL", key) end
     existed = false
     repaired = 1
     dirty = true
   end
+elseif existed then
+  -- longer than any state this script writes: garbage, as above
+  if readOnly then unreadable = true else call("DEL", key) end
+  existed = false
+  repaired = 1
+  dirty = true
 end
 if not existed then stored = nil end
 if s == nil then
@@ -276,15 +311,29 @@ local liveProbes, earliest, ownLive = 0, nil, false
 local leases, leaseIds = {}, {}
 -- whether the field exists; "garbage" when a lease in it is not what this script writes
 local probesThere = false
+-- at most halfOpenMaxProbes leases, none longer than LEASE_BYTES, none further ahead than a lease
+-- and FUTURE_TOLERANCE: more is garbage, dropped without reading further (a field longer than such
+-- leases take is not even read)
+local most
 if s.state == "HALF_OPEN" then
-  local field = call("HGET", key, "probes")
-  if field ~= false then probesThere = field end
+  most = tonumber(halfOpenMaxProbes)
+  local size = call("HSTRLEN", key, "probes")
+  if size > most * (LEASE_BYTES + 1) then
+    probesThere = "garbage"
+  elseif size > 0 then
+    probesThere = call("HGET", key, "probes")
+  end
 end
 if probesThere then
+  local ahead = t + tonumber(probeLease) + FUTURE_TOLERANCE
+  local read = 0
   for id, e in string.gmatch(probesThere, "(%S+) (%S+)") do
     local expiry = tonumber(e)
-    if not whole(expiry) then
+    read = read + 1
+    if read > most or not whole(expiry) or expiry > ahead then
       probesThere = "garbage"
+      leases, leaseIds, liveProbes, ownLive, earliest = {}, {}, 0, false, nil
+      break
     elseif expiry > t then
       if id == probeArg then ownLive = true end
       liveProbes = liveProbes + 1
@@ -301,12 +350,39 @@ local windowWrite, windowFailed, windowDropped, probesChanged = false, false, fa
 -- the machine (mirrors src/internal/machine.ts)
 -- ---------------------------------------------------------------------------
 
+-- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had not
+-- caught up, garbage repaired above), and the caller knew it: what it knew is put back before the
+-- operation runs on it, only onto a state that has seen nothing since it was created again, so that
+-- a newer transition is never rolled back. (The caller sends it only while the circuit cannot have
+-- expired or been superseded since it last read it: src/internal/redisStore.ts, `lostState`.)
+local restored = 0
+if knownArg ~= "" and (not existed or (s.state == "CLOSED" and s.version == 0 and s.openCount == 0)) then
+  local kState, kOpenCount, kOpenedAt, kRetryAt, kVersion = string.match(knownArg,
+    "^(%u[%u_]*) (%d+) (%d+) (%d+) (%d+)$")
+  kOpenCount, kOpenedAt, kRetryAt, kVersion = tonumber(kOpenCount), tonumber(kOpenedAt), tonumber(kRetryAt),
+    tonumber(kVersion)
+  if (kState == "OPEN" or kState == "FORCED_OPEN" or kState == "FORCED_CLOSED") and kOpenCount < LIMIT
+      and kOpenedAt < LIMIT and kRetryAt < LIMIT and kVersion < LIMIT then
+    s.state = kState
+    s.version = math.max(s.version, kVersion) + 1
+    s.openCount = kOpenCount
+    s.openedAt = math.min(kOpenedAt, t)
+    s.retryAt = kRetryAt
+    if s.retryAt > t + stateTtl then s.retryAt = t + tonumber(maxRecoveryTimeout) end
+    s.changedAt = t
+    s.writtenAt = t
+    s.halfOpenSuccesses = 0
+    restored = 1
+    dirty = true
+  end
+end
+
 -- record runs for op record, and for the batched successes that ride along with acquire, read, metrics
-local recording = op == "record" or (successes > 0 and op ~= "force" and op ~= "restore")
+local recording = op == "record" or (successes > 0 and op ~= "force")
 
 -- machine.expire, which every operation but a read starts with: a state not written for stateTtl
 -- is forgotten; the admin states are sticky and never expire
-if (recording or op == "acquire" or op == "force" or op == "restore") and s.writtenAt > 0 and
+if (recording or op == "acquire" or op == "force") and s.writtenAt > 0 and
     t - s.writtenAt >= stateTtl and s.state ~= "FORCED_OPEN" and s.state ~= "FORCED_CLOSED" then
   s = { state = "CLOSED", version = s.version + 1, openCount = 0, openedAt = 0, retryAt = 0, changedAt = t,
         writtenAt = 0, halfOpenSuccesses = 0 }
@@ -409,21 +485,6 @@ elseif op == "force" then
   s.writtenAt = t
   dirty = true
   if outcomeArg == "RESET" then to = "CLOSED" else to = outcomeArg end
-elseif op == "restore" then
-  -- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had
-  -- not caught up) and the caller re-asserts what it knew: only onto a state that has seen nothing
-  -- since it was created again, so that a newer transition is never rolled back
-  if not existed or (s.state == "CLOSED" and s.version == 0 and s.openCount == 0) then
-    s.state = known.state
-    s.version = math.max(s.version, known.version) + 1
-    s.openCount = known.openCount
-    s.openedAt = math.min(known.openedAt, t)
-    s.retryAt = known.retryAt
-    s.changedAt = t
-    s.writtenAt = t
-    s.halfOpenSuccesses = 0
-    dirty = true
-  end
 end
 
 if to ~= nil then
@@ -441,10 +502,15 @@ if to ~= nil then
     s.openedAt = t
     local d, longest, multiplier, jitter = tonumber(recoveryTimeout), tonumber(maxRecoveryTimeout),
       tonumber(backoffMultiplier), tonumber(backoffJitter)
-    local i = 0
-    while i < toCount and d < longest do
-      d = d * multiplier
-      i = i + 1
+    -- recovery * multiplier ^ openCount by squaring: at most 54 steps whatever the count, the
+    -- same multiplications as machine.openPeriod
+    if multiplier > 1 then
+      local base, k = multiplier, toCount
+      while k > 0 and d < longest do
+        if k % 2 == 1 then d = d * base end
+        base = base * base
+        k = floor(k / 2)
+      end
     end
     if d > longest then d = longest end
     local lo = 1 - jitter
@@ -510,7 +576,17 @@ if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 and
     end
   end
   -- a bucket's first counts of a kind drop the buckets that left the window, and mark the bucket;
-  -- later counts of that kind in that bucket find both done
+  -- later counts of that kind in that bucket find both done. A hash with more fields than this
+  -- script writes is garbage: dropped, and this call's counts counted again
+  if fresh and call("HLEN", metricsKey) > METRICS_FIELDS then
+    call("DEL", metricsKey)
+    for i = 1, 5 do
+      local n = a5
+      if i == 1 then n = a1 elseif i == 2 then n = a2 elseif i == 3 then n = a3 elseif i == 4 then n = a4 end
+      if n ~= "0" then call("HINCRBY", metricsKey, prefix .. sub("sfrpo", i, i), n) end
+    end
+    repaired = 1
+  end
   if fresh and call("HGET", metricsKey, "bucket") ~= tostring(index) then
     local old
     for _, field in ipairs(call("HKEYS", metricsKey)) do
@@ -531,12 +607,16 @@ if metricsKey ~= nil and metricsTtl ~= nil and metricsTtl > 0 and
     else call("PEXPIRE", metricsKey, metricsTtl) end
   end
   if op == "metrics" then
-    local fields = redis.pcall("HGETALL", metricsKey)
-    if fields.err ~= nil then
-      if find(fields.err, "WRONGTYPE", 1, true) == nil then return call("HGETALL", metricsKey) end
-      call("DEL", metricsKey)
+    -- (HLEN first: a hash with more fields than this script writes is garbage, not read; a key of
+    -- another type answers WRONGTYPE. Either is dropped, or by a peek reported and left)
+    local size = redis.pcall("HLEN", metricsKey)
+    local fields = {}
+    if type(size) == "table" and find(size.err, "WRONGTYPE", 1, true) == nil then return call("HLEN", metricsKey) end
+    if type(size) == "table" or size > METRICS_FIELDS then
+      if not readOnly then call("DEL", metricsKey) end
       repaired = 1
-      fields = {}
+    elseif size > 0 then
+      fields = call("HGETALL", metricsKey)
     end
     for i = 1, #fields, 2 do
       local b, name = string.match(fields[i], "^(%-?%d+):(%a)$")
@@ -573,7 +653,7 @@ end
 -- write: one HSET ("s" and the fields that changed; HDEL of leases that are all gone), the TTL
 -- ---------------------------------------------------------------------------
 
-if dirty then
+if dirty and not readOnly then
   -- the state fields one by one, for people and tools (the script reads only "s"), where they
   -- changed; a call that changes none of them (most) sends "s" alone
   local hset
@@ -663,15 +743,16 @@ end
 
 -- created: this call wrote a state that did not exist (first use, or after a restart or FLUSHALL)
 local created = 0
-if dirty and not existed then created = 1 end
+if dirty and not existed and not readOnly then created = 1 end
 
+-- (a rotten state a peek left is there, not missing)
 local missing = 0
-if not existed then missing = 1 end
+if not existed and not unreadable then missing = 1 end
 
 if op == "metrics" then
   return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
-           view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created, missing,
+           view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created, missing, restored,
            fleet1, fleet2, fleet3, fleet4, fleet5 }
 end
 return { view.state, view.version, view.openCount, view.openedAt, view.retryAt, view.changedAt, failures, calls,
-         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created, missing }
+         view.halfOpenSuccesses, probes, decision, retryAfter, probe, t, repaired, created, missing, restored }

@@ -9,6 +9,9 @@
  *   clock, through the offset each instance learns from `TIME`);
  * - a caller that gives up during the acquire round trip (its own timeout, or
  *   `storeTimeout`) does not leak the probe permit for `probeLease`;
+ * - an admin hold is put back after Redis lost it (restart, flush) in the
+ *   round trip that finds it missing, but never after an operator's reset
+ *   superseded it and the key expired;
  * - an error about one circuit's data (here: an ACL that forbids its keys)
  *   does not pause the store for the others; a registry key of the wrong type
  *   is repaired.
@@ -30,6 +33,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import { CircuitBreaker, type CircuitConfig, CircuitStore, RedisCircuitStore, type RedisClient } from "../src/index.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { UpstashClient } from "../src/upstash.js"
@@ -316,13 +320,14 @@ for (const transport of ["tcp", "upstash"] as const) {
         }
         // "held": forced open by an operator; "flaky": re-opened three times in a row (open count 3)
         const held = yield* admin.make("held", config)
-        const flaky = yield* admin.make("flaky", config)
+        // (its open periods outlast the restart: past them, the next call would probe)
+        const flaky = yield* admin.make("flaky", { ...config, recoveryTimeout: 200 })
         const heldElsewhere = yield* other.make("held", config)
         yield* admin.run(held.forceOpen)
         yield* admin.run(outcome(flaky.protect(boom)))
         for (let k = 1; k <= 3; k++) {
           // wait out the open period, then a failing probe re-opens with k
-          yield* Effect.sleep(Duration.millis(40 * 2 ** (k - 1) + 20))
+          yield* Effect.sleep(Duration.millis(200 * 2 ** (k - 1) + 20))
           expect(yield* admin.run(outcome(flaky.protect(boom)))).toBe("DependencyError")
         }
         expect(yield* hget(server, prefix, "flaky", "openCount")).toBe("3")
@@ -366,6 +371,105 @@ for (const transport of ["tcp", "upstash"] as const) {
     }, 30_000)
   })
 }
+
+/** Script calls Redis has run so far (`EVALSHA` and `EVAL`). */
+const scriptCalls = (server: RedisServer) =>
+  Effect.promise(async () => {
+    const stats = await server.cli("INFO", "commandstats")
+    let calls = 0
+    for (const match of stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)) calls += Number(match[1])
+    return calls
+  })
+
+describe("an operator's reset is final; a lost hold comes back in one round trip", () => {
+  // a short stateTtl; the script runs on the callers' TestClock (timeSource "client")
+  const config = {
+    recoveryTimeout: 1_000,
+    maxRecoveryTimeout: 1_000,
+    backoffJitter: 0,
+    probeLease: 1_000,
+    stateTtl: 5_000,
+    stateCacheTtl: 100
+  }
+
+  it.scoped("A forces open, B resets, nothing calls for stateTtl and the key expires: A's next call runs and leaves it CLOSED", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(1_800_000_000_000)
+      const server = yield* redisServerScoped()
+      const prefix = freshPrefix()
+      const a = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
+      const b = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
+      const held = yield* a.make("held", config)
+      const elsewhere = yield* b.make("held", config)
+      // A makes no call after its force-open (a call would have a rejection to send, and that round trip would see the reset)
+      yield* held.forceOpen
+      yield* elsewhere.reset
+      const key = RedisCircuitStore.stateKey("held", { prefix })
+      const ttl = Number(yield* Effect.promise(() => server.cli("PTTL", key)))
+      expect(ttl).toBeGreaterThan(0)
+      expect(ttl).toBeLessThanOrEqual(5_000)
+      // stateTtl passes without a call; Redis drops the key as its TTL ends
+      yield* TestClock.adjust(Duration.millis(5_000))
+      yield* Effect.promise(() => server.cli("DEL", key))
+      const next = yield* outcome(held.protect(Effect.void))
+      const state = yield* hget(server, prefix, "held", "state")
+      console.info(`[reset is final] A's next call: ${next}; state in Redis: ${state}`)
+      expect(next).toBe("ok")
+      expect(state).not.toBe("FORCED_OPEN")
+      expect(yield* outcome(elsewhere.protect(Effect.void))).toBe("ok")
+    }), 30_000)
+
+  it.scoped("FLUSHALL within stateTtl of the last read: the next round trip of the instance that knew the hold puts it back, in that one script call", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(1_800_000_000_000)
+      const server = yield* redisServerScoped()
+      const prefix = freshPrefix()
+      const a = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
+      const b = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0, { timeSource: "client" })
+      const held = yield* a.make("held", config)
+      const newcomer = yield* b.make("held", config)
+      yield* held.forceOpen
+      yield* Effect.promise(() => server.cli("FLUSHALL"))
+      yield* TestClock.adjust(Duration.millis(4_000))
+      const before = yield* scriptCalls(server)
+      const call = yield* outcome(held.protect(Effect.void))
+      const calls = (yield* scriptCalls(server)) - before
+      const state = yield* hget(server, prefix, "held", "state")
+      console.info(`[flush] A's next call: ${call}; script calls: ${calls}; state in Redis: ${state}`)
+      expect(call).toBe("CircuitOpen")
+      expect(calls).toBe(1)
+      expect(state).toBe("FORCED_OPEN")
+      // an instance that never knew the hold sees it at its first call
+      expect(yield* outcome(newcomer.protect(Effect.void))).toBe("CircuitOpen")
+    }), 30_000)
+
+  it.scopedLive("FLUSHALL under traffic: the hold is back in Redis with the next round trip of the instance that knew it", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServerScoped()
+      const prefix = freshPrefix()
+      const a = yield* instance(IORedisClient.layer({ url: server.url }), prefix, 0)
+      const held = yield* a.make("held", {})
+      yield* held.forceOpen
+      expect(yield* outcome(held.protect(Effect.void))).toBe("CircuitOpen")
+      const fiber = yield* Effect.fork(Effect.forever(Effect.zipRight(outcome(held.protect(Effect.void)), Effect.sleep("10 millis"))))
+      yield* Effect.sleep("300 millis")
+      yield* Effect.promise(() => server.cli("FLUSHALL"))
+      const flushedAt = performance.now()
+      const before = yield* scriptCalls(server)
+      let state: string = ""
+      while (state !== "FORCED_OPEN" && performance.now() - flushedAt < 5_000) {
+        yield* Effect.sleep("5 millis")
+        state = yield* hget(server, prefix, "held", "state")
+      }
+      const backAfter = performance.now() - flushedAt
+      const calls = (yield* scriptCalls(server)) - before
+      yield* Fiber.interrupt(fiber)
+      console.info(`[flush, live] FORCED_OPEN back in Redis ${backAfter.toFixed(0)} ms after FLUSHALL; script calls meanwhile: ${calls}`)
+      // (the exact count is the test above's, on TestClock: here a flush of batched rejections may follow at once)
+      expect(state).toBe("FORCED_OPEN")
+      expect(calls).toBeLessThanOrEqual(2)
+    }), 30_000)
+})
 
 describe("data errors and rotten keys do not pause the store", () => {
   it.scopedLive("a circuit whose keys Redis refuses (ACL): its calls fail alone; an OPEN bystander stays OPEN for the fleet", () =>

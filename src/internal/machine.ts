@@ -57,16 +57,24 @@ export const initial = (): MachineState => ({
 /**
  * The open period after `k` consecutive re-opens, given a jitter sample `u`
  * in [0, 1): `min(max, recovery * multiplier^k)` scaled into
- * [1 - jitter, 1 + jitter], rounded to whole milliseconds. The arithmetic
- * follows `Schedule.exponential` + cap + `Schedule.jitteredWith` operation by
- * operation, so Lua (IEEE doubles too) gets the same number.
+ * [1 - jitter, 1 + jitter], rounded to whole milliseconds. The power is taken
+ * by squaring (at most 54 steps, whatever `k`), stopping once the cap is
+ * reached; the cap and jitter follow `Schedule.exponential` + cap +
+ * `Schedule.jitteredWith`. Lua (IEEE doubles too) does the same
+ * multiplications, so it gets the same number.
  *
  * @internal
  */
 export const openPeriod = (config: CircuitConfig, k: number, u: number): number => {
   let d = config.recoveryTimeout
-  for (let i = 0; i < k && d < config.maxRecoveryTimeout; i++) {
-    d = d * config.backoffMultiplier
+  if (config.backoffMultiplier > 1) {
+    let base = config.backoffMultiplier
+    let n = k
+    while (n > 0 && d < config.maxRecoveryTimeout) {
+      if (n % 2 === 1) d = d * base
+      base = base * base
+      n = Math.floor(n / 2)
+    }
   }
   if (d > config.maxRecoveryTimeout) d = config.maxRecoveryTimeout
   const lo = 1 - config.backoffJitter

@@ -50,13 +50,18 @@ export const keysOf = (prefix: string, name: string): readonly [string, string] 
 export const registryKeyOf = (prefix: string): string => `${prefix}:circuits`
 
 /**
- * What Redis lost that this instance knew and re-asserts: an admin hold
- * (never expires), an OPEN with its retryAt and open count, a HALF_OPEN as
- * OPEN until now (the next call probes). An OPEN or HALF_OPEN is only
- * re-asserted while it cannot have expired on its own (changed less than
- * `stateTtl` ago). Times are this instance's.
+ * What this instance puts back if Redis lost it: an admin hold, an OPEN with
+ * its retryAt and open count, a HALF_OPEN as OPEN until now (the next call
+ * probes); `confirmedAt` is when a reply of Redis last showed it. Only while
+ * a missing key cannot mean "superseded, then expired": every transition
+ * writes a key that lives `stateTtl` (only the admin holds are kept without
+ * a TTL), so a key that held the state less than `stateTtl` ago and is gone
+ * now was lost, not replaced. An OPEN or HALF_OPEN is also only put back
+ * while it cannot have expired on its own (changed less than `stateTtl` ago).
+ * Times are this instance's.
  */
-const lostState = (known: Snapshot, now: number, stateTtl: number): Snapshot | undefined => {
+const lostState = (known: Snapshot, confirmedAt: number, now: number, stateTtl: number): Snapshot | undefined => {
+  if (now - confirmedAt >= stateTtl) return undefined
   switch (known.state) {
     case "FORCED_OPEN":
     case "FORCED_CLOSED":
@@ -142,7 +147,7 @@ export const circuitFields = (
 })
 
 /** An operation of the circuit script (ARGV 1). */
-type Op = "acquire" | "record" | "force" | "read" | "metrics" | "restore"
+type Op = "acquire" | "record" | "force" | "read" | "metrics"
 
 /** Metric counts an instance has not sent yet (ARGV 21). */
 interface Unsent {
@@ -163,7 +168,7 @@ export interface ScriptCall {
   readonly op: Op
   /** On the script's clock. */
   readonly now: number
-  /** acquire: the lease id to take; record: the permit held; restore: what the caller knew. */
+  /** acquire: the lease id to take; record: the permit held. */
   readonly probe?: string | undefined
   /** record: the outcome; force: the target. */
   readonly outcome?: string | undefined
@@ -174,6 +179,11 @@ export interface ScriptCall {
   readonly unsent?: Readonly<Unsent> | undefined
   /** A monitoring read, with the config the circuit's writers stored. */
   readonly peek?: boolean | undefined
+  /**
+   * What to put back if Redis lost the circuit: "state openCount openedAt
+   * retryAt version", times on the script's clock.
+   */
+  readonly known?: string | undefined
 }
 
 /**
@@ -193,7 +203,8 @@ export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Arr
     String(call.sample ?? 0),
     String(call.batch ?? 0),
     `${unsent.successes} ${unsent.failures} ${unsent.rejections} ${unsent.probes}`,
-    call.peek === true ? "peek" : ""
+    call.peek === true ? "peek" : "",
+    call.known ?? ""
   ]
 }
 
@@ -238,6 +249,8 @@ interface Reply {
   readonly created: boolean
   /** The state hash did not exist before this call. */
   readonly missing: boolean
+  /** Redis had lost the circuit, and this call put back what the caller knew (`ScriptCall.known`). */
+  readonly restored: boolean
   /** op "metrics": the fleet's counts within `metricsTtl`. */
   readonly fleet: FleetCounts
 }
@@ -270,7 +283,8 @@ const replyElements = [
   "now",
   "repaired",
   "created",
-  "missing"
+  "missing",
+  "restored"
 ] as const
 
 const fleetElements = ["successes", "failures", "rejections", "probes", "opens"] as const satisfies ReadonlyArray<
@@ -336,6 +350,7 @@ const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStor
     repaired: r[at.repaired] === 1,
     created: r[at.created] === 1,
     missing: r[at.missing] === 1,
+    restored: r[at.restored] === 1,
     fleet: r.length === withFleet
       ? {
         successes: r[fleetAt.successes],
@@ -356,6 +371,8 @@ class Entry {
   snapshot: Snapshot | undefined = undefined
   /** Local time of the reply the snapshot came from. */
   fetchedAt = 0
+  /** When that reply was decided (Redis's clock for `timeSource: "server"`, in local time). */
+  confirmedAt = 0
   /** Local time until which calls are rejected without asking. */
   rejectUntil = 0
   /** Successes counted locally, not yet sent to the window. */
@@ -540,7 +557,7 @@ class RedisCircuit implements Circuit {
       }
       const e = this.entry
       // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
-      const batch = op === "force" || op === "restore" || peek ? 0 : e.pending
+      const batch = op === "force" || peek ? 0 : e.pending
       e.pending -= batch
       if (op === "record") {
         if (outcome === "success") e.unsent.successes++
@@ -559,12 +576,14 @@ class RedisCircuit implements Circuit {
         }
       }
       const offset = this.offset
+      // what the script puts back if Redis lost the circuit, in this same call
+      const known = op === "force" || peek ? undefined : this.known(now, offset)
       this.hooks.storeRoundTrips.update(1)
       const roundTrip = runScript(
         this.shared.client,
         scripts.circuit,
         this.keys,
-        scriptArgv(this.args, { ...request, now: now + offset, batch, unsent })
+        scriptArgv(this.args, { ...request, now: now + offset, batch, unsent, known })
       )
       return this.shared.roundTrips.run(roundTrip, {
         timeout: this.config.storeTimeout,
@@ -596,10 +615,10 @@ class RedisCircuit implements Circuit {
     // replies may overtake each other (parallel HTTP requests): an older one must not
     // overwrite what a newer one said
     if (sequence < e.applied) return Effect.void
-    const known = e.snapshot
     e.applied = sequence
     e.snapshot = s
     e.fetchedAt = now
+    e.confirmedAt = reply.decidedAt
     e.rejectUntil = s.state === "OPEN"
       ? now + (s.retryAt - reply.decidedAt)
       : s.state === "FORCED_OPEN"
@@ -613,11 +632,13 @@ class RedisCircuit implements Circuit {
         Effect.logWarning(`circuit ${JSON.stringify(this.name)}: some of its Redis data was not readable and was repaired`)
       )
     }
-    // Redis lost the circuit (restart, FLUSHALL, failover, data overwritten), now or since this
-    // instance last heard of it (its version went back): what this instance knew is re-asserted
-    if (!peek && known !== undefined && (reply.missing || s.version < known.version)) {
-      const lost = lostState(known, now, this.config.stateTtl)
-      if (lost !== undefined) tasks.push(this.restore(lost, now))
+    // Redis had lost the circuit (restart, FLUSHALL, failover, data overwritten) and this call put
+    // back what this instance knew
+    if (reply.restored) {
+      tasks.push(Effect.logWarning(
+        `circuit ${JSON.stringify(this.name)}: Redis lost its state (restart, flush or failover); ` +
+          `re-asserted ${s.state}${s.state === "OPEN" ? ` until ${new Date(s.retryAt).toISOString()}` : ""}`
+      ))
     }
     // a state that had to be created (first use, or wiped by a restart or FLUSHALL) is registered again
     if (!peek && (!e.registered || reply.created)) {
@@ -628,21 +649,17 @@ class RedisCircuit implements Circuit {
   }
 
   /**
-   * Writes back what Redis lost, unless the circuit has seen a transition
-   * since it was created again (the script checks): one warning, one round
-   * trip; a failure leaves the fleet on what Redis now holds.
+   * What the script puts back if Redis lost the circuit (`ScriptCall.known`):
+   * the state this instance last read, while `lostState` says a missing key
+   * would mean it was lost; on the script's clock (`offset`).
    */
-  private restore(lost: Snapshot, now: number): Effect.Effect<void> {
-    const offset = this.offset
+  private known(now: number, offset: number): string | undefined {
+    const e = this.entry
+    if (e.snapshot === undefined) return undefined
+    const lost = lostState(e.snapshot, e.confirmedAt, now, this.config.stateTtl)
+    if (lost === undefined) return undefined
     const server = (time: number) => (time === 0 ? 0 : time + offset)
-    const known = [lost.state, lost.openCount, server(lost.openedAt), server(lost.retryAt), lost.version].join(" ")
-    return Effect.logWarning(
-      `circuit ${JSON.stringify(this.name)}: Redis lost its state (restart, flush or failover); ` +
-        `re-asserting ${lost.state}${lost.state === "OPEN" ? ` until ${new Date(lost.retryAt).toISOString()}` : ""}`
-    ).pipe(
-      Effect.zipRight(this.call({ op: "restore", now, probe: known })),
-      Effect.ignore
-    )
+    return `${lost.state} ${lost.openCount} ${server(lost.openedAt)} ${server(lost.retryAt)} ${lost.version}`
   }
 
   /**
@@ -684,11 +701,6 @@ class RedisCircuit implements Circuit {
           Exit.isSuccess(exit) || this.entry.sent === sentBefore ? Effect.void : this.release(probeId)
         ),
         Effect.map((reply): Decision => {
-          // Redis had lost the circuit and it was just re-asserted: decide on what it holds now
-          if (this.entry.snapshot !== undefined && this.entry.snapshot.version !== reply.snapshot.version) {
-            const decided = this.acquireLocal(now)
-            if (decided !== undefined && decided._tag === "Reject") return decided
-          }
           if (reply.decision === "reject") this.entry.unsent.rejections++
           else if (reply.probe !== "") this.entry.unsent.probes++
           return reply.decision === "reject"
@@ -932,7 +944,8 @@ const makeFlusher = (
     const idleAt = (entry: Entry, now: number): boolean =>
       now - entry.usedAt >= idleTtl && entry.inFlight === 0 &&
       (entry.snapshot === undefined ||
-        lostState(entry.snapshot, now, entry.owner?.config.stateTtl ?? defaults.stateTtl) === undefined)
+        lostState(entry.snapshot, entry.confirmedAt, now, entry.owner?.config.stateTtl ?? defaults.stateTtl) ===
+          undefined)
     const sweep = Effect.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
       const idle: Array<readonly [string, Entry]> = []
