@@ -173,7 +173,7 @@ const envSource = Effect.gen(function*() {
       client: Layer.scoped(
         RedisClient.RedisClient,
         optionalPeer.load<ioredis.IORedisModule>("ioredis", "REDIS_URL").pipe(
-          Effect.flatMap((module) => ioredis.make(module, options))
+          Effect.flatMap((module) => ioredis.make(module, options, "REDIS_URL"))
         )
       )
     }

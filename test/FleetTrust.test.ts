@@ -54,7 +54,7 @@ type Transport = "tcp" | "upstash"
 
 interface Setup {
   readonly server: RedisServer
-  readonly client: () => Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>
+  readonly client: () => Layer.Layer<RedisClient.RedisClient, unknown>
 }
 
 const setup = (transport: Transport): Effect.Effect<Setup, never, Scope.Scope> =>
@@ -74,7 +74,7 @@ interface Instance {
 }
 
 const instance = (
-  client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>,
+  client: Layer.Layer<RedisClient.RedisClient, unknown>,
   prefix: string,
   skew: number,
   options: RedisCircuitStore.Options = {}

@@ -1137,7 +1137,7 @@ export const make = (
     const scope = yield* Effect.scope
     const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     let probes = 0
-    const roundTrips = new RoundTrips(new StoreGuard(options.unavailableAfter, options.cooldown))
+    const roundTrips = new RoundTrips(new StoreGuard(options.unavailableAfter, options.cooldown), client.description)
     const fork = (effect: Effect.Effect<void>) => Effect.asVoid(Effect.forkIn(effect, scope))
     /** The entry of `name`, made when there is none. */
     const entryOf = (name: string): Entry => {
