@@ -161,7 +161,7 @@ const envSource = Effect.gen(function*() {
       client: Layer.effect(
         RedisClient.RedisClient,
         optionalPeer.load<{ Redis: upstash.UpstashConstructor }>("@upstash/redis", "UPSTASH_REDIS_REST_URL").pipe(
-          Effect.flatMap((module) => upstash.make(module.Redis, options))
+          Effect.flatMap((module) => upstash.make(module.Redis, options, "UPSTASH_REDIS_REST_URL"))
         )
       )
     }

@@ -13,7 +13,7 @@ import type * as Scope from "effect/Scope"
 import { CircuitConfigError } from "../CircuitConfig.js"
 import type { Options } from "../IORedisClient.js"
 import { RedisClient } from "../RedisClient.js"
-import { classify, RedisClientError } from "./redisErrors.js"
+import { classify, connectionProblem, RedisClientError } from "./redisErrors.js"
 
 /**
  * The part of an ioredis `Redis` or `Cluster` this client uses.
@@ -172,19 +172,6 @@ export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUr
   })
 }
 
-/** What a connection error says, in a few words. */
-const connectionProblem = (error: unknown): string => {
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined
-  const message = error instanceof Error ? error.message : String(error)
-  const text = `${typeof code === "string" ? code : ""} ${message}`
-  if (/ECONNREFUSED/.test(text)) return "connection refused"
-  if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(text)) return "unknown host"
-  if (/ETIMEDOUT|timed? ?out/i.test(text)) return "connection timed out"
-  if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return "host unreachable"
-  if (/ECONNRESET|EPIPE/.test(text)) return "connection reset"
-  return "not connected"
-}
-
 /**
  * A client closed when the scope closes. Every command is bounded by
  * `commandTimeout`; the client reconnects in the background. A `url` that is
@@ -291,6 +278,12 @@ export const make = (
       authFailure = undefined
       disconnected = undefined
     })
+    if (options.cluster === undefined) {
+      // the connection and its reconnection timer do not keep the process alive by themselves: a command
+      // under way does (its timeout); a process whose work is done exits, whatever state Redis is in
+      client.on("connect", () => unref((client as { readonly stream?: unknown }).stream))
+      client.on("reconnecting", () => unref((client as { readonly reconnectTimeout?: unknown }).reconnectTimeout))
+    }
     const credentialsRefused = (error: RedisClientError) =>
       new RedisClientError({ kind: "Auth", reason: `${target} refused the credentials (${error.reason})` })
     yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
@@ -315,6 +308,13 @@ export const make = (
       }
     })
   })
+
+/** Lets a socket or timer of Node's not keep the process alive. */
+const unref = (handle: unknown): void => {
+  if (typeof handle === "object" && handle !== null && typeof (handle as { unref?: unknown }).unref === "function") {
+    ;(handle as { unref: () => void }).unref()
+  }
+}
 
 /** What ioredis says of a command it did not send because the connection is down. */
 const notWritable = /Stream isn't writeable|enableOfflineQueue|Connection is closed/

@@ -34,6 +34,29 @@ export class RedisClientError extends Schema.TaggedError<RedisClientError>("effe
 export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
   secrets.reduce((acc, secret) => (secret.length > 0 ? acc.split(secret).join("<redacted>") : acc), text)
 
+/** The system error code of an error (`ECONNREFUSED`, `ENOTFOUND`, …), if it has one. */
+const codeOf = (error: unknown): string | undefined => {
+  const code = typeof error === "object" && error !== null ? (error as { readonly code?: unknown }).code : undefined
+  return typeof code === "string" && /^E[A-Z_]+$/.test(code) ? code : undefined
+}
+
+/**
+ * What a connection error says, in a few words: connection refused, unknown
+ * host, connection timed out, …
+ *
+ * @internal
+ */
+export const connectionProblem = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  const text = `${codeOf(error) ?? ""} ${message}`
+  if (/ECONNREFUSED/.test(text)) return "connection refused"
+  if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(text)) return "unknown host"
+  if (/ETIMEDOUT|timed? ?out/i.test(text)) return "connection timed out"
+  if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return "host unreachable"
+  if (/ECONNRESET|EPIPE/.test(text)) return "connection reset"
+  return "not connected"
+}
+
 /** The longest reason a `RedisClientError` carries. */
 const maxReason = 300
 
@@ -45,7 +68,10 @@ const maxReason = 300
  * @internal
  */
 export const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisClientError => {
-  const raw = cause instanceof Error ? `${cause.message}` : String(cause)
+  const message = cause instanceof Error ? `${cause.message}` : String(cause)
+  // fetch says "fetch failed" and keeps why in its cause (connection refused, unknown host)
+  const why = codeOf(cause instanceof Error ? cause.cause : undefined)
+  const raw = why === undefined ? message : `${message}: ${connectionProblem(why)} (${why})`
   // @upstash/redis appends the whole command (a script's source) to its errors
   const text = scrub(raw.split(", command was:")[0], secrets).slice(0, maxReason)
   const name = cause instanceof Error ? cause.name : ""
