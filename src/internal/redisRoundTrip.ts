@@ -25,8 +25,9 @@ export class StoreGuard {
   private openUntil = 0
   private trial = false
   private lastReason = ""
-  /** When the round trips started failing (an episode), if they are failing now. */
+  /** When the round trips started failing (an episode), if they are failing now; and whether it was told. */
   private failingSince: number | undefined = undefined
+  private told = false
   constructor(readonly threshold: number, readonly cooldown: number) {}
 
   /** One error per cool-down: during an outage every call is refused, and allocates nothing. */
@@ -47,28 +48,33 @@ export class StoreGuard {
 
   /**
    * A round trip was answered (or failed on one circuit's data); when it
-   * ends an episode of failures, the time that episode started.
+   * ends an episode of failures that was told, the time that episode started.
    */
   success(): number | undefined {
     this.failures = 0
     this.trial = false
-    const since = this.failingSince
+    const since = this.told ? this.failingSince : undefined
     this.failingSince = undefined
+    this.told = false
     return since
   }
 
   /**
    * A round trip failed; `now` is when it failed (the cool-down starts then).
-   * True when it starts an episode of failures.
+   * True when this failure is the one to tell: the first of an episode when
+   * it is `definite` (Redis refused the credentials or the connection, or
+   * its host is unknown), else the one that pauses the store (a timeout may
+   * be a moment's congestion).
    */
-  failure(now: number, reason: string): boolean {
+  failure(now: number, reason: string, definite: boolean): boolean {
     this.failures++
     this.trial = false
     this.lastReason = reason
     this.refusal = undefined
     if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
-    if (this.failingSince !== undefined) return false
-    this.failingSince = now
+    if (this.failingSince === undefined) this.failingSince = now
+    if (this.told || (!definite && this.failures < this.threshold)) return false
+    this.told = true
     return true
   }
 }
@@ -189,7 +195,7 @@ export class RoundTrips {
         onFailure: (error) =>
           Effect.suspend(() => {
             if (!transport) return answered()
-            const started = this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
+            const started = this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason, problem !== "timed out")
             return started ? this.started(problem, error.reason) : Effect.void
           }),
         onSuccess: answered
