@@ -1155,6 +1155,14 @@ export const make = (
         for (const entry of entries.values()) entry.registered = false
       }
     })
+    // when the store closes, after the flusher's last flush (finalizers run last added first), nothing per
+    // circuit stays: a disposed ManagedRuntime the application keeps still holds the store
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const entry of entries.values()) entry.evicted = true
+        entries.clear()
+      })
+    )
     const flusher = yield* makeFlusher(entries, options.idleTtl ?? defaultIdleTtl)
     const shared: Shared = {
       client,
