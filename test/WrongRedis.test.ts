@@ -22,7 +22,7 @@ import { IORedisClient } from "../src/ioredis.js"
 import { makeCircuitBreakerRuntime } from "../src/promise.js"
 import { UpstashClient } from "../src/upstash.js"
 import { freePort, redisServerScoped } from "./support/redisServer.js"
-import { freshPrefix } from "./support/stores.js"
+import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 
 const text = (u: unknown): string => (typeof u === "string" ? u : inspect(u, { depth: 5 }))
 
@@ -159,6 +159,28 @@ describe("a wrong Redis is told once per episode (Effect API)", () => {
       for (const line of logs.lines) {
         expect(line).not.toContain("host-secret-77")
         expect(line).not.toMatch(internals)
+      }
+    }), 60_000)
+})
+
+describe("a wrong Upstash token is told once per episode", () => {
+  it.scopedLive("one warning naming the REST host and the credentials, never the token", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServerScoped()
+      const bridge = yield* upstashBridgeScoped(server, "right-token-40c1")
+      const logs = captureLogs()
+      const store = RedisCircuitStore.layer({ prefix: freshPrefix(), cooldown: 300 }).pipe(
+        Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make("wrong-token-91d3") })),
+        Layer.orDie
+      )
+      expect(yield* callFor(1_500).pipe(Effect.provide(store), Effect.provide(logs.layer))).toBeGreaterThan(50)
+      console.info(storeLines(logs.lines).join("\n"))
+      expect(started(logs.lines)).toHaveLength(1)
+      expect(started(logs.lines)[0]).toContain(new URL(bridge.url).host)
+      expect(started(logs.lines)[0]).toMatch(/credentials refused/)
+      for (const line of logs.lines) {
+        expect(line).not.toContain("wrong-token-91d3")
+        expect(line).not.toContain("right-token-40c1")
       }
     }), 60_000)
 })
