@@ -144,6 +144,25 @@ describe("a wrong Redis is told once per episode (Effect API)", () => {
       for (const line of logs.lines) expect(line).not.toMatch(internals)
     }), 60_000)
 
+  it.scopedLive("a Redis that stops answering (SIGSTOP): one warning (timed out) once the store pauses, one line after", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServerScoped()
+      const logs = captureLogs()
+      yield* Effect.gen(function*() {
+        yield* callFor(200)
+        expect(storeLines(logs.lines)).toHaveLength(0)
+        server.pause()
+        expect(yield* callFor(1_500)).toBeGreaterThan(20)
+        expect(started(logs.lines)).toHaveLength(1)
+        expect(started(logs.lines)[0]).toMatch(new RegExp(`127\\.0\\.0\\.1:${server.port}: timed out`))
+        server.resume()
+        yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
+      }).pipe(Effect.provide(storeAt(server.url)), Effect.provide(logs.layer))
+      console.info(storeLines(logs.lines).join("\n"))
+      expect(started(logs.lines)).toHaveLength(1)
+      expect(ended(logs.lines)).toHaveLength(1)
+    }), 60_000)
+
   it.scopedLive("unknown host: one warning naming it", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
