@@ -221,14 +221,14 @@ type StoreRuntime = ManagedRuntime.ManagedRuntime<CircuitStore.CircuitStore, unk
 
 const storeRuntime = (
   prefix: string,
-  client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>
+  client: Layer.Layer<RedisClient.RedisClient, unknown>
 ): StoreRuntime => ManagedRuntime.make(RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client)))
 
 const perCallCases = async (
   label: string,
   server: RedisServer,
   bridge: UpstashBridge | undefined,
-  client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>
+  client: Layer.Layer<RedisClient.RedisClient, unknown>
 ): Promise<TransportResult> => {
   const rt = storeRuntime(`bench-${bridge === undefined ? "tcp" : "upstash"}`, client)
   const cases: Array<CaseResult> = []

@@ -81,6 +81,16 @@ export const defaultIdleTtl = Duration.minutes(10)
 export const make = (
   options: Options = {}
 ): Effect.Effect<CircuitBreakers["Type"], CircuitConfig.CircuitConfigError, CircuitStore> =>
+  Effect.map(makeRegistry(options), (registry) => registry.service)
+
+/** The registry, and how to let go of every breaker it holds. */
+const makeRegistry = (
+  options: Options
+): Effect.Effect<
+  { readonly service: CircuitBreakers["Type"]; readonly clear: () => void },
+  CircuitConfig.CircuitConfigError,
+  CircuitStore
+> =>
   Effect.gen(function*() {
     const circuits = options.circuits ?? {}
     yield* CircuitConfig.decode("defaults", options.defaults ?? {})
@@ -131,7 +141,7 @@ export const make = (
           )
         )
       }))
-    return CircuitBreakers.of({
+    const service = CircuitBreakers.of({
       get: (name) => {
         const existing = breakers.get(name)
         if (existing === undefined) return create(name)
@@ -141,13 +151,22 @@ export const make = (
       },
       all: Effect.sync(() => Array.from(breakers.values()))
     })
+    return { service, clear: () => breakers.clear() }
   })
 
 /**
- * The registry as a layer (needs a `CircuitStore`).
+ * The registry as a layer (needs a `CircuitStore`). When the layer's scope
+ * closes the registry lets go of its breakers (a disposed `ManagedRuntime`
+ * kept by the application then holds none).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<CircuitBreakers, CircuitConfig.CircuitConfigError, CircuitStore> =>
-  Layer.effect(CircuitBreakers, make(options))
+  Layer.scoped(
+    CircuitBreakers,
+    Effect.map(
+      Effect.acquireRelease(makeRegistry(options ?? {}), (registry) => Effect.sync(registry.clear)),
+      (registry) => registry.service
+    )
+  )

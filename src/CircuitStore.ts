@@ -226,16 +226,23 @@ export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitSto
   )
 
 /**
- * The in-memory store with options, as a layer.
+ * The in-memory store with options, as a layer; what it holds per circuit
+ * is dropped when the layer's scope closes.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStore, CircuitConfigError> =>
-  Layer.effect(CircuitStore, makeMemoryWith(options))
+  Layer.scoped(
+    CircuitStore,
+    Effect.flatMap(idleTtlMillis("CircuitStore.layerMemoryWith", options.idleTtl, undefined), (idleTtl) =>
+      memory.makeScoped({ idleTtl }))
+  )
 
 /**
- * The in-memory store as a layer.
+ * The in-memory store as a layer; what it holds per circuit is dropped
+ * when the layer's scope closes (a disposed `ManagedRuntime` kept by the
+ * application holds nothing per circuit).
  *
  * @example
  * ```ts
@@ -251,4 +258,4 @@ export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStor
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<CircuitStore> = Layer.effect(CircuitStore, makeMemory)
+export const layerMemory: Layer.Layer<CircuitStore> = Layer.scoped(CircuitStore, memory.makeScoped())

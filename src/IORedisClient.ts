@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis } from "ioredis"
+import type { CircuitConfigError } from "./CircuitConfig.js"
 import * as internal from "./internal/ioredisClient.js"
 import { RedisClient, type RedisClientError } from "./RedisClient.js"
 
@@ -47,12 +48,17 @@ export interface Options {
 const ioredis: internal.IORedisModule = { Redis, Cluster }
 
 /**
- * Makes the client; it is closed when the scope closes.
+ * Makes the client; it is closed when the scope closes. A `url` that is not
+ * a Redis URL (another scheme, no host, a port out of range, a path that is
+ * not a database index) fails with a `CircuitConfigError`; a database index
+ * the server does not have fails every command, naming it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<RedisClient["Type"], RedisClientError, Scope.Scope> =>
+export const make = (
+  options: Options = {}
+): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError, Scope.Scope> =>
   internal.make(ioredis, options)
 
 /**
@@ -77,17 +83,23 @@ export const make = (options: Options = {}): Effect.Effect<RedisClient["Type"], 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<RedisClient, RedisClientError> =>
+export const layer = (options: Options = {}): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError> =>
   Layer.scoped(RedisClient, make(options))
 
 /**
  * The client configured from `REDIS_URL` (read as `Redacted`, since it may
- * hold a password), or from the `Config`s given.
+ * hold a password), or from the `Config`s given. A malformed `REDIS_URL` is a
+ * `CircuitConfigError` naming it.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  config: Config.Config.Wrap<Options> = { url: Config.redacted("REDIS_URL") }
-): Layer.Layer<RedisClient, RedisClientError | ConfigError.ConfigError> =>
-  Layer.scoped(RedisClient, Effect.flatMap(Config.unwrap(config), make))
+  config?: Config.Config.Wrap<Options>
+): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError | ConfigError.ConfigError> =>
+  Layer.scoped(
+    RedisClient,
+    config === undefined
+      ? Effect.flatMap(Config.redacted("REDIS_URL"), (url) => internal.make(ioredis, { url }, "REDIS_URL"))
+      : Effect.flatMap(Config.unwrap(config), make)
+  )

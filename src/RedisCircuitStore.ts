@@ -161,7 +161,7 @@ const envSource = Effect.gen(function*() {
       client: Layer.effect(
         RedisClient.RedisClient,
         optionalPeer.load<{ Redis: upstash.UpstashConstructor }>("@upstash/redis", "UPSTASH_REDIS_REST_URL").pipe(
-          Effect.flatMap((module) => upstash.make(module.Redis, options))
+          Effect.flatMap((module) => upstash.make(module.Redis, options, "UPSTASH_REDIS_REST_URL"))
         )
       )
     }
@@ -173,7 +173,7 @@ const envSource = Effect.gen(function*() {
       client: Layer.scoped(
         RedisClient.RedisClient,
         optionalPeer.load<ioredis.IORedisModule>("ioredis", "REDIS_URL").pipe(
-          Effect.flatMap((module) => ioredis.make(module, options))
+          Effect.flatMap((module) => ioredis.make(module, options, "REDIS_URL"))
         )
       )
     }

@@ -17,6 +17,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import type { CircuitConfigError } from "./CircuitConfig.js"
 import * as internal from "./internal/upstashClient.js"
 import { RedisClient, type RedisClientError } from "./RedisClient.js"
 
@@ -42,12 +43,13 @@ export interface Options {
 }
 
 /**
- * Makes the client.
+ * Makes the client. A `url` that is not an http(s) URL fails with a
+ * `CircuitConfigError`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<RedisClient["Type"], RedisClientError> =>
+export const make = (options: Options): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError> =>
   internal.make(Redis, options)
 
 /**
@@ -70,7 +72,7 @@ export const make = (options: Options): Effect.Effect<RedisClient["Type"], Redis
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<RedisClient, RedisClientError> =>
+export const layer = (options: Options): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError> =>
   Layer.effect(RedisClient, make(options))
 
 /**
@@ -91,9 +93,14 @@ export const layer = (options: Options): Layer.Layer<RedisClient, RedisClientErr
  * @category layers
  */
 export const layerConfig = (
-  config: Config.Config.Wrap<Options> = {
-    url: Config.string("UPSTASH_REDIS_REST_URL"),
-    token: Config.redacted("UPSTASH_REDIS_REST_TOKEN")
-  }
-): Layer.Layer<RedisClient, RedisClientError | ConfigError.ConfigError> =>
-  Layer.effect(RedisClient, Effect.flatMap(Config.unwrap(config), make))
+  config?: Config.Config.Wrap<Options>
+): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError | ConfigError.ConfigError> =>
+  Layer.effect(
+    RedisClient,
+    config === undefined
+      ? Effect.flatMap(
+        Config.all({ url: Config.string("UPSTASH_REDIS_REST_URL"), token: Config.redacted("UPSTASH_REDIS_REST_TOKEN") }),
+        (options) => internal.make(Redis, options, "UPSTASH_REDIS_REST_URL")
+      )
+      : Effect.flatMap(Config.unwrap(config), make)
+  )

@@ -44,7 +44,7 @@ const countingModule = () => {
   return { counter, module }
 }
 
-const readFleet = (client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>, prefix: string) =>
+const readFleet = (client: Layer.Layer<RedisClient.RedisClient, unknown>, prefix: string) =>
   Effect.flatMap(CircuitBreakerMonitoring.CircuitBreakerMonitoring, (m) => m.read()).pipe(
     Effect.provide(CircuitBreakerMonitoring.layer().pipe(
       Layer.provideMerge(CircuitBreakers.layer()),

@@ -91,7 +91,7 @@ const upstashClient = (bridge: UpstashBridge, token: string = bridge.token) =>
   UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: CLIENT_TIMEOUT })
 
 const storeOn = (
-  client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>,
+  client: Layer.Layer<RedisClient.RedisClient, unknown>,
   options: RedisCircuitStore.Options = {}
 ) =>
   RedisCircuitStore.layer({ prefix: freshPrefix(), cooldown: COOLDOWN, ...options }).pipe(
@@ -663,7 +663,7 @@ describe("wrong credentials: fall back per policy, name the problem, never show 
     readonly breakerReason: RegExp
     readonly client: (
       server: RedisServer
-    ) => Effect.Effect<Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>, never, Scope.Scope>
+    ) => Effect.Effect<Layer.Layer<RedisClient.RedisClient, unknown>, never, Scope.Scope>
   }> = [
     {
       label: "ioredis, wrong password option",

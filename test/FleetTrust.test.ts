@@ -58,7 +58,7 @@ type Transport = "tcp" | "upstash"
 
 interface Setup {
   readonly server: RedisServer
-  readonly client: () => Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>
+  readonly client: () => Layer.Layer<RedisClient.RedisClient, unknown>
 }
 
 const setup = (transport: Transport): Effect.Effect<Setup, never, Scope.Scope> =>
@@ -78,7 +78,7 @@ interface Instance {
 }
 
 const instance = (
-  client: Layer.Layer<RedisClient.RedisClient, RedisClient.RedisClientError>,
+  client: Layer.Layer<RedisClient.RedisClient, unknown>,
   prefix: string,
   skew: number,
   options: RedisCircuitStore.Options = {}

@@ -10,9 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import { CircuitConfigError } from "../CircuitConfig.js"
 import type { Options } from "../IORedisClient.js"
 import { RedisClient } from "../RedisClient.js"
-import { classify, type RedisClientError } from "./redisErrors.js"
+import { classify, connectionProblem, RedisClientError } from "./redisErrors.js"
 
 /**
  * The part of an ioredis `Redis` or `Cluster` this client uses.
@@ -103,25 +104,89 @@ const redirected = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /
 /** What ioredis refuses before it sends anything: keys of one pipeline on several nodes. */
 const crossNode = /should belong to the same slot/
 
-const describeUrl = (url: string): string => {
+/** The largest database index a URL may name (Redis's `databases` is a C int). */
+const maxDatabase = 2 ** 31 - 1
+
+/** A checked Redis URL: where it points (no credentials), its database, its secrets. */
+interface RedisUrl {
+  /** `redis://host:port[/db]`, for messages. */
+  readonly shown: string
+  /** `host:port`, for messages. */
+  readonly target: string
+  readonly db: number | undefined
+  /** Every spelling of the password the URL holds. */
+  readonly secrets: ReadonlyArray<string>
+}
+
+/**
+ * Checks a Redis URL the way ioredis reads it: `redis:` or `rediss:`, a host,
+ * a port from 1 to 65535 if any, and a path that is empty or a database
+ * index (ioredis would otherwise send `SELECT NaN`, or quietly use database
+ * 0). The problems name `field` and never echo a password.
+ *
+ * @internal
+ */
+export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUrl, CircuitConfigError> => {
+  const expected = "redis://[[user]:password@]host[:port][/db] or rediss://…"
+  const refuse = (rule: string) =>
+    Either.left(new CircuitConfigError({ service: "IORedisClient", issues: [`${field} ${rule}`] }))
+  let parsed: URL
   try {
-    const parsed = new URL(url)
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
+    parsed = new URL(url)
   } catch {
-    return "redis (unparsable URL)"
+    // not echoed: where a password would be in a string that is not a URL cannot be told
+    if (/^rediss?:\/\//i.test(url)) {
+      return refuse(`must be a Redis URL with a host and, if any, a port from 1 to 65535, ${expected} (got one that is not)`)
+    }
+    return refuse(`must be a Redis URL, ${expected} (got a value that is not a URL${url.trim() === "" ? ": empty" : ""})`)
   }
+  const shown = `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    return refuse(`must be a Redis URL, ${expected} (got ${JSON.stringify(`${parsed.protocol}//${parsed.host}`)})`)
+  }
+  if (parsed.hostname === "") return refuse(`must name a host, ${expected} (got ${JSON.stringify(shown)})`)
+  if (parsed.port === "0") return refuse(`must have a port from 1 to 65535 (got ${JSON.stringify(shown)})`)
+  const fromPath = parsed.pathname === "" || parsed.pathname === "/" ? undefined : parsed.pathname.slice(1)
+  const fromQuery = parsed.searchParams.get("db") ?? undefined
+  const index = fromQuery ?? fromPath
+  if (index !== undefined && (!/^\d{1,10}$/.test(index) || Number(index) > maxDatabase)) {
+    return refuse(
+      `must name the database as a whole number after the host, e.g. redis://host:6379/2 (got ${JSON.stringify(shown)})`
+    )
+  }
+  const secrets: Array<string> = []
+  for (const secret of [parsed.password, parsed.searchParams.get("password") ?? ""]) {
+    if (secret.length === 0) continue
+    secrets.push(secret)
+    try {
+      secrets.push(decodeURIComponent(secret))
+    } catch {
+      // kept as written
+    }
+  }
+  return Either.right({
+    shown,
+    target: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
+    db: index === undefined ? undefined : Number(index),
+    secrets
+  })
 }
 
 /**
  * A client closed when the scope closes. Every command is bounded by
- * `commandTimeout`; the client reconnects in the background.
+ * `commandTimeout`; the client reconnects in the background. A `url` that is
+ * not a Redis URL fails with a `CircuitConfigError` naming `field` (default
+ * `"url"`). Connection failures are told in this package's words, naming the
+ * server and what went wrong (connection refused, unknown host, timed out,
+ * credentials refused, a database index the server does not have).
  *
  * @internal
  */
 export const make = (
   ioredis: IORedisModule,
-  options: Options
-): Effect.Effect<RedisClient["Type"], RedisClientError, Scope.Scope> =>
+  options: Options,
+  field: string = "url"
+): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const url = options.url === undefined
       ? "redis://127.0.0.1:6379"
@@ -133,12 +198,13 @@ export const make = (
     const secrets: Array<string> = []
     if (password !== undefined) secrets.push(password)
     if (sentinelPassword !== undefined) secrets.push(sentinelPassword)
-    try {
-      const parsed = new URL(url)
-      if (parsed.password) secrets.push(decodeURIComponent(parsed.password), parsed.password)
-    } catch {
-      // ioredis reports it
-    }
+    const sentinels = options.sentinels
+    const standalone = options.cluster === undefined && sentinels === undefined
+    // the URL is what a standalone client connects to: checked here, since ioredis reads a malformed one as
+    // something else (a path, database 0, `SELECT NaN`)
+    const checked = parseRedisUrl(url, field)
+    if (standalone && Either.isLeft(checked)) return yield* checked.left
+    if (Either.isRight(checked)) secrets.push(...checked.right.secrets)
     const timeout = options.commandTimeout ?? 5_000
     const common = {
       lazyConnect: true,
@@ -149,9 +215,11 @@ export const make = (
       // long after the breaker gave up on it (a probe permit nobody holds, counts sent twice)
       enableOfflineQueue: false,
       retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
+      // a socket that never connected is closed at once when the client closes: ioredis's default
+      // (2 s) would hold the process open that long after its work is done
+      disconnectTimeout: 100,
       ...(password !== undefined ? { password } : {})
     }
-    const sentinels = options.sentinels
     const client = yield* Effect.try({
       try: () =>
         options.cluster !== undefined
@@ -173,32 +241,83 @@ export const make = (
           : new ioredis.Redis(url, common),
       catch: (cause) => classify(cause, secrets)
     })
-    // connection errors surface as command failures; keep them off stderr, but remember an
-    // authentication failure: ioredis reports it to the first command only, then reconnects
-    let authFailure: RedisClientError | undefined = undefined
-    client.on("error", (error: unknown) => {
-      const classified = classify(error, secrets)
-      if (classified.kind === "Auth") authFailure = classified
-    })
-    client.on("ready", () => {
-      authFailure = undefined
-    })
-    yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
-    // connect now (commands are not queued): a Redis that is down is retried in the background
-    yield* Effect.promise(() => client.connect().catch(() => undefined))
     const description = options.cluster !== undefined
       ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
       : sentinels !== undefined
       ? `redis sentinel ${options.masterName ?? "mymaster"} via ${sentinels.map((n) => `${n.host}:${n.port}`).join(",")}`
-      : describeUrl(url)
+      : Either.getOrThrow(checked).shown
+    const target = standalone ? Either.getOrThrow(checked).target : description
+    // connection errors surface as command failures; keep them off stderr, but remember why the client is
+    // not connected, to say so to every command (ioredis says "Stream isn't writeable"), and an
+    // authentication failure (ioredis reports it to the first command only, then reconnects)
+    let authFailure: RedisClientError | undefined = undefined
+    let disconnected: string | undefined = undefined
+    let refusedDatabase: RedisClientError | undefined = undefined
+    client.on("connect", () => {
+      refusedDatabase = undefined
+    })
+    client.on("error", (error: unknown) => {
+      const command = typeof error === "object" && error !== null
+        ? (error as { readonly command?: { readonly name?: unknown } }).command
+        : undefined
+      if (command?.name === "select") {
+        // ioredis carries on in database 0: nothing is sent there instead
+        const db = Either.isRight(checked) ? checked.right.db : undefined
+        refusedDatabase = new RedisClientError({
+          kind: "Connection",
+          reason: `${target} refused database ${db ?? "?"} (${classify(error, secrets).reason}); ` +
+            "nothing is sent to another database"
+        })
+        return
+      }
+      const classified = classify(error, secrets)
+      if (classified.kind === "Auth") authFailure = credentialsRefused(classified)
+      else disconnected = connectionProblem(error)
+    })
+    client.on("ready", () => {
+      authFailure = undefined
+      disconnected = undefined
+    })
+    if (options.cluster === undefined) {
+      // the connection and its reconnection timer do not keep the process alive by themselves: a command
+      // under way does (its timeout); a process whose work is done exits, whatever state Redis is in
+      client.on("connect", () => unref((client as { readonly stream?: unknown }).stream))
+      client.on("reconnecting", () => unref((client as { readonly reconnectTimeout?: unknown }).reconnectTimeout))
+    }
+    const credentialsRefused = (error: RedisClientError) =>
+      new RedisClientError({ kind: "Auth", reason: `${target} refused the credentials (${error.reason})` })
+    yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
+    // connect now (commands are not queued): a Redis that is down is retried in the background
+    yield* Effect.promise(() => client.connect().catch(() => undefined))
     return fromConnection(client, {
       description,
       secrets,
       cluster: options.cluster !== undefined,
-      // an authentication failure is told to every command, not only the first after a reconnect
-      failure: (error) => error.kind !== "Auth" && error.kind !== "Command" && authFailure !== undefined ? authFailure : error
+      refused: () => refusedDatabase,
+      failure: (error) => {
+        // an authentication failure is told to every command, not only the first after a reconnect
+        if (error.kind === "Auth") return credentialsRefused(error)
+        if (error.kind !== "Command" && authFailure !== undefined) return authFailure
+        if (error.kind === "Connection" && notWritable.test(error.reason)) {
+          return new RedisClientError({
+            kind: "Connection",
+            reason: `not connected to ${target} (${disconnected ?? "connecting"})`
+          })
+        }
+        return error
+      }
     })
   })
+
+/** Lets a socket or timer of Node's not keep the process alive. */
+const unref = (handle: unknown): void => {
+  if (typeof handle === "object" && handle !== null && typeof (handle as { unref?: unknown }).unref === "function") {
+    ;(handle as { unref: () => void }).unref()
+  }
+}
+
+/** What ioredis says of a command it did not send because the connection is down. */
+const notWritable = /Stream isn't writeable|enableOfflineQueue|Connection is closed/
 
 /**
  * The `RedisClient` over a connected ioredis `Redis` or `Cluster` (made by
@@ -216,6 +335,8 @@ export const fromConnection = (
     readonly secrets: ReadonlyArray<string>
     readonly cluster: boolean
     readonly failure?: ((error: RedisClientError) => RedisClientError) | undefined
+    /** An error every command fails with, without being sent, while it is there. */
+    readonly refused?: (() => RedisClientError | undefined) | undefined
   }
 ): RedisClient["Type"] => {
   const { secrets } = options
@@ -223,11 +344,17 @@ export const fromConnection = (
     const error = classify(cause, secrets)
     return options.failure === undefined ? error : options.failure(error)
   }
-  const call = (command: ReadonlyArray<string>) =>
-    Effect.tryPromise({
+  const refused = options.refused
+  const call = (command: ReadonlyArray<string>) => {
+    const sent = Effect.tryPromise({
       try: () => client.call(command[0]!, ...command.slice(1)),
       catch: failure
     })
+    return refused === undefined ? sent : Effect.suspend(() => {
+      const error = refused()
+      return error === undefined ? sent : Effect.fail(error)
+    })
+  }
   /** One pipeline on the connection (a Cluster's: all its keys on one node). */
   const exec = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
     Effect.tryPromise({
@@ -245,10 +372,13 @@ export const fromConnection = (
       )
     )
   const pipeline = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
-    exec(commands).pipe(
-      Effect.mapError(failure),
-      Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
-    )
+    Effect.suspend(() => {
+      const error = refused?.()
+      return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
+        Effect.mapError(failure),
+        Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
+      )
+    })
   return RedisClient.of({
     description: options.description,
     send: call,

@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { CircuitConfig } from "../CircuitConfig.js"
 import type { Snapshot } from "../CircuitState.js"
 import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../CircuitStore.js"
@@ -64,6 +65,12 @@ class Slots {
   used(slot: Slot, now: number): void {
     slot.usedAt = now
     if (now >= this.nextSweep) this.sweep(now)
+  }
+
+  /** Drops every slot (the store closed); a handle still used takes a new one. */
+  clear(): void {
+    for (const slot of this.map.values()) slot.evicted = true
+    this.map.clear()
   }
 
   sweep(now: number): void {
@@ -211,8 +218,22 @@ export interface MemoryOptions {
 export const defaultIdleTtl = 10 * 60_000
 
 /** @internal */
-export const make = (options: MemoryOptions = {}): CircuitStore["Type"] => {
-  const slots = new Slots(options.idleTtl ?? defaultIdleTtl)
+export const make = (options: MemoryOptions = {}): CircuitStore["Type"] => storeOver(new Slots(options.idleTtl ?? defaultIdleTtl))
+
+/**
+ * The store, emptied when the scope closes: what it holds per circuit goes
+ * then, even while something still holds the store (a disposed
+ * `ManagedRuntime` keeps the context it built).
+ *
+ * @internal
+ */
+export const makeScoped = (options: MemoryOptions = {}): Effect.Effect<CircuitStore["Type"], never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const slots = new Slots(options.idleTtl ?? defaultIdleTtl)
+    return Effect.as(Effect.addFinalizer(() => Effect.sync(() => slots.clear())), storeOver(slots))
+  })
+
+const storeOver = (slots: Slots): CircuitStore["Type"] => {
   return {
     circuit: (name, config) =>
       Effect.clockWith((clock) =>

@@ -226,6 +226,8 @@ export class PromiseRuntime {
   dispose(): Promise<void> {
     this.disposed = true
     this.rt = undefined
+    // the built runtime goes with it: nothing of the closed store stays reachable from this object
+    this.building = undefined
     const managed = this.managed
     this.managed = undefined
     return managed === undefined ? Promise.resolve() : managed.dispose()

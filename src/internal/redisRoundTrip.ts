@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CircuitStoreError } from "../CircuitStore.js"
 import type { RedisClientError } from "../RedisClient.js"
+import { problemOf } from "./redisErrors.js"
 
 /**
  * The store's own breaker, shared by every circuit of one store: after
@@ -24,6 +25,9 @@ export class StoreGuard {
   private openUntil = 0
   private trial = false
   private lastReason = ""
+  /** When the round trips started failing (an episode), if they are failing now; and whether it was told. */
+  private failingSince: number | undefined = undefined
+  private told = false
   constructor(readonly threshold: number, readonly cooldown: number) {}
 
   /** One error per cool-down: during an outage every call is refused, and allocates nothing. */
@@ -42,19 +46,36 @@ export class StoreGuard {
     }))
   }
 
-  /** A round trip was answered (or failed on one circuit's data). */
-  success(): void {
+  /**
+   * A round trip was answered (or failed on one circuit's data); when it
+   * ends an episode of failures that was told, the time that episode started.
+   */
+  success(): number | undefined {
     this.failures = 0
     this.trial = false
+    const since = this.told ? this.failingSince : undefined
+    this.failingSince = undefined
+    this.told = false
+    return since
   }
 
-  /** A round trip failed; `now` is when it failed (the cool-down starts then). */
-  failure(now: number, reason: string): void {
+  /**
+   * A round trip failed; `now` is when it failed (the cool-down starts then).
+   * True when this failure is the one to tell: the first of an episode when
+   * it is `definite` (Redis refused the credentials or the connection, or
+   * its host is unknown), else the one that pauses the store (a timeout may
+   * be a moment's congestion).
+   */
+  failure(now: number, reason: string, definite: boolean): boolean {
     this.failures++
     this.trial = false
     this.lastReason = reason
     this.refusal = undefined
     if (this.failures >= this.threshold) this.openUntil = now + this.cooldown
+    if (this.failingSince === undefined) this.failingSince = now
+    if (this.told || (!definite && this.failures < this.threshold)) return false
+    this.told = true
+    return true
   }
 }
 
@@ -100,12 +121,33 @@ export interface RoundTripOptions {
 }
 
 /**
- * The round trips of one store, all through `run`.
+ * The round trips of one store, all through `run`. An episode of failing
+ * round trips is logged twice, whatever the number of calls: a warning when
+ * it starts (where Redis is, what is wrong) and a line when Redis answers
+ * again; `target` says where Redis is, without credentials.
  *
  * @internal
  */
 export class RoundTrips {
-  constructor(readonly guard: StoreGuard) {}
+  constructor(readonly guard: StoreGuard, readonly target: string = "Redis") {}
+
+  /** The warning that starts an episode. */
+  private started(problem: string, reason: string): Effect.Effect<void> {
+    return Effect.logWarning(
+      `circuit breaker store: Redis at ${this.target}: ${problem}; circuits follow their onStoreUnavailable ` +
+        `policy until it answers (${reason})`
+    )
+  }
+
+  /** The line that ends an episode that started at `since`. */
+  private ended(since: number, now: number): Effect.Effect<void> {
+    const seconds = Math.max(0, now - since) / 1000
+    return Effect.logInfo(
+      `circuit breaker store: Redis at ${this.target} answers again after ${
+        seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)
+      } s; circuits use it again`
+    )
+  }
 
   /**
    * One round trip: refused at once when the guard says so (`"checked"`),
@@ -126,10 +168,12 @@ export class RoundTrips {
         if (refused !== undefined) return Effect.fail(refused)
       }
       let transport = false
+      let problem = ""
       const bounded = command.pipe(
         Effect.mapError((error) => {
           if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
           transport = isTransport(error)
+          problem = problemOf(error)
           return storeError(error)
         }),
         Effect.interruptible,
@@ -137,18 +181,24 @@ export class RoundTrips {
           duration: Duration.millis(timeout),
           onTimeout: () => {
             transport = true
+            problem = "timed out"
             return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
           }
         })
       )
       if (guard === "bypass") return bounded
+      const answered = () => {
+        const since = this.guard.success()
+        return since === undefined ? Effect.void : this.ended(since, clock.unsafeCurrentTimeMillis())
+      }
       return Effect.tapBoth(bounded, {
         onFailure: (error) =>
-          Effect.sync(() => {
-            if (transport) this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason)
-            else this.guard.success()
+          Effect.suspend(() => {
+            if (!transport) return answered()
+            const started = this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason, problem !== "timed out")
+            return started ? this.started(problem, error.reason) : Effect.void
           }),
-        onSuccess: () => Effect.sync(() => this.guard.success())
+        onSuccess: answered
       })
     })
   }

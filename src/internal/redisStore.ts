@@ -1206,7 +1206,7 @@ export const make = (
     const scope = yield* Effect.scope
     const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     let probes = 0
-    const roundTrips = new RoundTrips(new StoreGuard(options.unavailableAfter, options.cooldown))
+    const roundTrips = new RoundTrips(new StoreGuard(options.unavailableAfter, options.cooldown), client.description)
     const fork = (effect: Effect.Effect<void>) => Effect.asVoid(Effect.forkIn(effect, scope))
     /** The entry of `name`, made when there is none. */
     const entryOf = (name: string): Entry => {
@@ -1224,6 +1224,14 @@ export const make = (
         for (const entry of entries.values()) entry.registered = false
       }
     })
+    // when the store closes, after the flusher's last flush (finalizers run last added first), nothing per
+    // circuit stays: a disposed ManagedRuntime the application keeps still holds the store
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const entry of entries.values()) entry.evicted = true
+        entries.clear()
+      })
+    )
     const flusher = yield* makeFlusher(entries, options.idleTtl ?? defaultIdleTtl)
     const shared: Shared = {
       client,

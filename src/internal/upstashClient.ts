@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import { CircuitConfigError } from "../CircuitConfig.js"
 import { RedisClient } from "../RedisClient.js"
 import type { Options } from "../UpstashClient.js"
 import { classify, type RedisClientError } from "./redisErrors.js"
@@ -37,16 +38,45 @@ interface Requester {
 }
 
 /**
+ * Checks an Upstash REST URL: `http:` or `https:` with a host. The problem
+ * names `field`.
+ *
+ * @internal
+ */
+export const checkRestUrl = (url: unknown, field: string): CircuitConfigError | undefined => {
+  const refuse = (got: string) =>
+    new CircuitConfigError({
+      service: "UpstashClient",
+      issues: [`${field} must be the REST URL of the database, e.g. https://eu1-fine-fox-12345.upstash.io (got ${got})`]
+    })
+  if (typeof url !== "string") return refuse(typeof url)
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return refuse(url.trim() === "" ? "an empty value" : "a value that is not a URL")
+  }
+  if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.hostname === "") {
+    return refuse(JSON.stringify(`${parsed.protocol}//${parsed.host}`))
+  }
+  return undefined
+}
+
+/**
  * A client with automatic deserialization, client retries and
- * auto-pipelining off (the breaker decides what a failure means).
+ * auto-pipelining off (the breaker decides what a failure means). A `url`
+ * that is not an http(s) URL fails with a `CircuitConfigError` naming
+ * `field` (default `"url"`).
  *
  * @internal
  */
 export const make = (
   Upstash: UpstashConstructor,
-  options: Options
-): Effect.Effect<RedisClient["Type"], RedisClientError> =>
-  Effect.try({
+  options: Options,
+  field: string = "url"
+): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError> => {
+  const bad = checkRestUrl(options.url, field)
+  return bad !== undefined ? Effect.fail(bad) : Effect.try({
     try: () => {
       const timeout = options.requestTimeout ?? 5_000
       const token = Redacted.value(options.token)
@@ -86,6 +116,7 @@ export const make = (
     },
     catch: (cause) => classify(cause, [Redacted.value(options.token)])
   })
+}
 
 /**
  * A pipeline over an Upstash HTTP client's `/pipeline` (`request` sends the
