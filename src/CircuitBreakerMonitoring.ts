@@ -26,10 +26,10 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
@@ -289,7 +289,7 @@ export const make = (
     const circuits = Effect.gen(function*() {
       // while the store is unavailable, this instance's own circuits are still reported
       const listed = yield* Effect.either(Effect.retry(store.names, retryRead))
-      const names = Either.isRight(listed) ? listed.right : []
+      const names = Effect3.Either.isRight(listed) ? listed.right : []
       const local = new Map<string, Internal>()
       for (const breaker of yield* registry.all) {
         const internal = internalOf(breaker)
@@ -303,7 +303,7 @@ export const make = (
         // (a name no breaker could have made is left out)
         else if (CircuitConfig.serviceNameProblem(name) === undefined) result.push({ name, breaker: undefined })
       }
-      return { circuits: result, listError: Either.isLeft(listed) ? listed.left.reason : null }
+      return { circuits: result, listError: Effect3.Either.isLeft(listed) ? listed.left.reason : null }
     })
 
     /** A circuit's state and fleet counts: through this instance's breaker, or with the defaults and its name. */
@@ -331,15 +331,15 @@ export const make = (
         const { breaker, name } = known
         // a blip does not drop the circuit: a few retries within the read
         const read = yield* Effect.either(Effect.retry(readCircuit(known, now), retryRead))
-        if (Either.isLeft(read) && breaker === undefined) {
+        if (Effect3.Either.isLeft(read) && breaker === undefined) {
           return { name, metrics: undefined, error: read.left.reason, missing: false }
         }
-        const [snapshot, fleet] = Either.isRight(read)
+        const [snapshot, fleet] = Effect3.Either.isRight(read)
           ? read.right
           : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
-        if (breaker !== undefined && Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
-        const metrics = metricsOf(name, breaker, snapshot, fleet, Either.isLeft(read))
-        return { name, metrics, error: Either.isLeft(read) ? read.left.reason : null, missing: false }
+        if (breaker !== undefined && Effect3.Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
+        const metrics = metricsOf(name, breaker, snapshot, fleet, Effect3.Either.isLeft(read))
+        return { name, metrics, error: Effect3.Either.isLeft(read) ? read.left.reason : null, missing: false }
       })
 
     /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
@@ -397,7 +397,7 @@ export const make = (
         const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
         if (store.inspectMany !== undefined && others.length > 0) {
           const many = yield* Effect.either(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
-          if (Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
+          if (Effect3.Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
         }
         // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
         // could not read (one more try on their own), one by one
@@ -429,7 +429,7 @@ export const make = (
         const key = `${prefix ?? ""}\u0000${cursor ?? ""}`
         const running = inFlight.get(key)
         if (running !== undefined) return Deferred.await(running)
-        const deferred = Deferred.unsafeMake<Scan>(FiberId.none)
+        const deferred = Deferred.unsafeMake<Scan>(Effect3.FiberId.none)
         inFlight.set(key, deferred)
         const run = Effect.flatMap(Effect.exit(scan(prefix, cursor, undefined)), (exit) => {
           inFlight.delete(key)

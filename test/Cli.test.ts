@@ -10,8 +10,10 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { execFile } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { CircuitBreaker, CircuitBreakers } from "../src/index.js"
+import * as install from "../src/internal/cli/install.js"
 import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
 import { freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
@@ -374,5 +376,28 @@ describe("connection errors: clear, bounded, without secrets", () => {
       frozen.resume()
       await frozen.stop()
     }
+  })
+})
+
+describe("installing the CLI's peers", () => {
+  const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+
+  it("the install line names the peer ranges of package.json; the README shows it as written", async () => {
+    for (const peer of install.peers) {
+      const [, name, range] = /^(@?[^@]+)@(\^\d+\.\d+)$/.exec(peer)!
+      expect(packageJson.peerDependencies[name!], peer).toBe(`${range}.0`)
+    }
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8")
+    expect(readme).toContain(install.installLine)
+    expect(readme).toContain(install.npxLine)
+  })
+
+  it("the message names the install line, or the npx line when run from npx's cache", () => {
+    expect(install.missingPeers("/app/node_modules/.bin/effect-circuit-breaker")).toContain(
+      "npm install -D @effect/cli@^0.77 @effect/platform-node@^0.108"
+    )
+    expect(install.missingPeers("/root/.npm/_npx/1a2b3c/node_modules/.bin/effect-circuit-breaker")).toContain(
+      "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p @effect/platform-node@^0.108 -p ioredis effect-circuit-breaker --help"
+    )
   })
 })

@@ -7,9 +7,11 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { Options } from "../IORedisClient.js"
 import { RedisClient } from "../RedisClient.js"
 import { classify, type RedisClientError } from "./redisErrors.js"
@@ -240,14 +242,14 @@ export const fromConnection = (
     }).pipe(
       Effect.map((replies) =>
         (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
-          error === null ? Either.right(reply) : Either.left(error)
+          error === null ? Effect3.Either.right(reply) : Effect3.Either.left(error)
         )
       )
     )
   const pipeline = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
     exec(commands).pipe(
       Effect.mapError(failure),
-      Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
+      Effect.map((replies) => replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets))))
     )
   return RedisClient.of({
     description: options.description,
@@ -291,10 +293,10 @@ const clusterPipeline = (
         Effect.flatMap((answers) =>
           Effect.forEach(group, (i, n): Effect.Effect<Either.Either<unknown, RedisClientError>> => {
             const answer = answers[n]!
-            if (Either.isRight(answer)) return Effect.succeed(Either.right(answer.right))
+            if (Effect3.Either.isRight(answer)) return Effect.succeed(Effect3.Either.right(answer.right))
             return redirected.test(answer.left.message)
               ? alone(i)
-              : Effect.succeed(Either.left(failure(answer.left)))
+              : Effect.succeed(Effect3.Either.left(failure(answer.left)))
           }, { concurrency: "unbounded" })
         ),
         Effect.catchAll((cause) =>
