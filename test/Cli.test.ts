@@ -394,10 +394,10 @@ describe("installing the CLI's peers", () => {
 
   it("the message names the install line, or the npx line when run from npx's cache", () => {
     expect(install.missingPeers("/app/node_modules/.bin/effect-circuit-breaker")).toContain(
-      "npm install -D @effect/cli@^0.77 @effect/platform-node@^0.108"
+      "npm install -D @effect/cli@^0.77"
     )
     expect(install.missingPeers("/root/.npm/_npx/1a2b3c/node_modules/.bin/effect-circuit-breaker")).toContain(
-      "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p @effect/platform-node@^0.108 -p ioredis effect-circuit-breaker --help"
+      "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p ioredis effect-circuit-breaker --help"
     )
   })
 })

@@ -1,18 +1,19 @@
 /**
- * What to run when the CLI's optional peers are missing: the versions of
- * `@effect/cli` and `@effect/platform-node` that work with effect 3 (their
- * `latest` may be for another effect major). The README shows the same
- * lines, and the consumer matrix runs them as written.
+ * What to run when the CLI's optional peer is missing: the version of
+ * `@effect/cli` that works with effect 3 (its `latest` may be for another
+ * effect major). The README shows the same lines, and the consumer matrix
+ * runs them as written.
  *
  * @internal
  */
 
 /**
- * The CLI's peers, as npm install specifiers.
+ * The CLI's peers, as npm install specifiers (`@effect/cli` brings its own
+ * peers, `@effect/platform` among them).
  *
  * @internal
  */
-export const peers = ["@effect/cli@^0.77", "@effect/platform-node@^0.108"] as const
+export const peers = ["@effect/cli@^0.77"] as const
 
 /**
  * In a project that has the package: the line that adds the CLI's peers.
@@ -36,7 +37,7 @@ export const npxLine = `npx ${["effect-circuit-breaker-redis", ...peers, "ioredi
  * @internal
  */
 export const missingPeers = (script: string | undefined): string =>
-  "effect-circuit-breaker: the CLI needs the packages @effect/cli and @effect/platform-node (for effect 3): " +
+  "effect-circuit-breaker: the CLI needs the package @effect/cli (its version for effect 3): " +
   (script !== undefined && /[\\/]_npx[\\/]/.test(script)
     ? `run it with them: ${npxLine} --help`
     : installLine)
