@@ -273,10 +273,16 @@ export const makeProject = async (name: string, options: { readonly bare?: boole
 
 /**
  * What a pasted `npm`/`npx` line runs with: npm's cache preferred over the
- * registry (one cache for the whole run), no audit or funding requests.
- * The line itself is run as written.
+ * registry (one cache for the whole run), no audit or funding requests, and
+ * npx's "Ok to proceed?" answered yes (as a user at a terminal does). The
+ * line itself is run as written.
  */
-export const npmLineEnv = { npm_config_prefer_offline: "true", npm_config_audit: "false", npm_config_fund: "false" }
+export const npmLineEnv = {
+  npm_config_prefer_offline: "true",
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_yes: "true"
+}
 
 /** A redis-server on a free port and the Upstash REST bridge in front of it. */
 export interface Servers {
