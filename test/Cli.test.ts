@@ -13,7 +13,9 @@ import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { CircuitBreaker, CircuitBreakers } from "../src/index.js"
+import * as CliEnvironment from "../src/internal/cli/environment.js"
 import * as install from "../src/internal/cli/install.js"
+import { run as runCli } from "../src/internal/cli/main.js"
 import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
 import { freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
@@ -399,5 +401,50 @@ describe("installing the CLI's peers", () => {
     expect(install.missingPeers("/root/.npm/_npx/1a2b3c/node_modules/.bin/effect-circuit-breaker")).toContain(
       "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p ioredis effect-circuit-breaker --help"
     )
+  })
+})
+
+describe("the confirmation on a terminal (the CLI's line-reading Terminal)", () => {
+  const prefix = freshPrefix()
+  let runtime: ReturnType<typeof instance>
+  beforeAll(async () => {
+    runtime = instance(prefix)
+    await seed(runtime)
+  })
+  afterAll(async () => {
+    await runtime?.dispose()
+  })
+
+  /** Runs the CLI in this process, as on a terminal that answers `answer` (undefined: stdin ends). */
+  const onTerminal = async (args: ReadonlyArray<string>, answer: string | undefined) => {
+    const shown: Array<string> = []
+    const io: CliEnvironment.Io = {
+      columns: () => 80,
+      rows: () => 24,
+      isTTY: true,
+      write: async (text) => void shown.push(text),
+      readLine: async () => answer
+    }
+    const code = await Effect.runPromise(
+      runCli(["node", "effect-circuit-breaker", ...args, "--prefix", prefix, "--redis-url", redis.url], { interactive: true }).pipe(
+        Effect.provide(CliEnvironment.layer(io))
+      )
+    )
+    return { code, shown: shown.join("") }
+  }
+  const state = () => runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+
+  it("asks; y opens the circuit, anything else or the end of stdin changes nothing", { timeout: 60_000 }, async () => {
+    const declined = await onTerminal(["open", "search"], "n")
+    expect(declined.shown).toBe("open \"search\"? [y/N] ")
+    expect(declined.code).toBe(1)
+    expect(await state()).toBe("CLOSED")
+    expect((await onTerminal(["open", "search"], undefined)).code).toBe(1)
+    expect(await state()).toBe("CLOSED")
+    const confirmed = await onTerminal(["open", "search"], " yes ")
+    expect(confirmed.code).toBe(0)
+    expect(await state()).toBe("FORCED_OPEN")
+    expect((await onTerminal(["reset", "search"], "y")).code).toBe(0)
+    expect(await state()).toBe("CLOSED")
   })
 })
