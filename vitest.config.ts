@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config"
 
-// the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection):
+// the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection, a user's own
+// client given to the Promise API; ioredis 6 speaks RESP3 by default):
 // run again on ioredis 6 (the devDependency `ioredis6`, an npm alias), the peer range being ^5.4.0 || ^6
-const ioredisSuites = ["test/RedisStore.test.ts", "test/Cluster.test.ts", "test/Sentinel.test.ts", "test/Faults.test.ts"]
+const ioredisSuites = ["test/RedisStore.test.ts", "test/Cluster.test.ts", "test/Sentinel.test.ts", "test/Faults.test.ts", "test/Promise.test.ts"]
 
 export default defineConfig({
   test: {
