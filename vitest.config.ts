@@ -1,12 +1,24 @@
 import { defineConfig } from "vitest/config"
 
+// the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection, a user's own
+// client given to the Promise API; ioredis 6 speaks RESP3 by default):
+// run again on ioredis 6 (the devDependency `ioredis6`, an npm alias), the peer range being ^5.4.0 || ^6
+const ioredisSuites = ["test/RedisStore.test.ts", "test/Cluster.test.ts", "test/Sentinel.test.ts", "test/Faults.test.ts", "test/Promise.test.ts"]
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // the consumer matrix has its own config: test/consumers/vitest.config.ts
     exclude: ["test/consumers/**", "node_modules/**"],
     setupFiles: ["./test/setup.ts"],
     testTimeout: 30_000,
-    hookTimeout: 60_000
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], provide: { ioredisMajor: 5 } } },
+      {
+        extends: true,
+        resolve: { alias: { ioredis: "ioredis6" } },
+        test: { name: "ioredis6", include: ["test/IORedisVersion.test.ts", ...ioredisSuites], provide: { ioredisMajor: 6 } }
+      }
+    ]
   }
 })

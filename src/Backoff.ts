@@ -12,8 +12,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as Intervals from "effect/ScheduleIntervals"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { CircuitConfig } from "./CircuitConfig.js"
 import * as machine from "./internal/machine.js"
 
@@ -69,8 +69,8 @@ export const delays = (
     const result: Array<Duration.Duration> = []
     for (let i = 0; i < count; i++) {
       const [next, _, decision] = yield* self.step(now, undefined, state)
-      if (ScheduleDecision.isDone(decision)) break
-      const start = Intervals.start(decision.intervals)
+      if (Effect3.ScheduleDecision.isDone(decision)) break
+      const start = Effect3.ScheduleIntervals.start(decision.intervals)
       result.push(Duration.millis(Math.max(0, start - now)))
       now = start
       state = next

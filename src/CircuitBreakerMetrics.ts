@@ -22,41 +22,41 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { globalValue } from "effect/GlobalValue"
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
-import * as MetricHook from "effect/MetricHook"
-import * as MetricKey from "effect/MetricKey"
-import * as MetricPair from "effect/MetricPair"
-import * as MetricState from "effect/MetricState"
+import type * as MetricHook from "effect/MetricHook"
+import type * as MetricKey from "effect/MetricKey"
+import type * as MetricPair from "effect/MetricPair"
+import type * as MetricState from "effect/MetricState"
 import * as MutableHashMap from "effect/MutableHashMap"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { State } from "./CircuitState.js"
 
-const callsKey = MetricKey.counter("circuit_breaker_calls_total", {
+const callsKey = Effect3.MetricKey.counter("circuit_breaker_calls_total", {
   description: "Calls through the circuit breaker, by outcome",
   incremental: true
 })
-const transitionsKey = MetricKey.counter("circuit_breaker_transitions_total", {
+const transitionsKey = Effect3.MetricKey.counter("circuit_breaker_transitions_total", {
   description: "State transitions seen by this instance",
   incremental: true
 })
-const stateKey = MetricKey.gauge("circuit_breaker_state", {
+const stateKey = Effect3.MetricKey.gauge("circuit_breaker_state", {
   description: "Circuit state: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 FORCED_CLOSED"
 })
-const latencyKey = MetricKey.histogram(
+const latencyKey = Effect3.MetricKey.histogram(
   "circuit_breaker_call_duration_ms",
-  MetricBoundaries.fromIterable([1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]),
+  Effect3.MetricBoundaries.fromIterable([1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]),
   "Duration of the calls that ran, in milliseconds"
 )
-const storeErrorsKey = MetricKey.counter("circuit_breaker_store_errors_total", {
+const storeErrorsKey = Effect3.MetricKey.counter("circuit_breaker_store_errors_total", {
   description: "Circuit store operations that failed",
   incremental: true
 })
-const storeRoundTripsKey = MetricKey.counter("circuit_breaker_store_round_trips_total", {
+const storeRoundTripsKey = Effect3.MetricKey.counter("circuit_breaker_store_round_trips_total", {
   description: "Round trips made to the circuit store",
   incremental: true
 })
-const clockSkewKey = MetricKey.gauge("circuit_breaker_clock_skew_ms", {
+const clockSkewKey = Effect3.MetricKey.gauge("circuit_breaker_clock_skew_ms", {
   description: "Redis's clock minus this instance's, in milliseconds, as learned from Redis TIME"
 })
 
@@ -157,7 +157,7 @@ interface Services {
   readonly collected: FinalizationRegistry<string> | undefined
 }
 
-const services: Services = globalValue(Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"), () => {
+const services: Services = Effect3.GlobalValue.globalValue(Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"), () => {
   const local = new Map<string, { deref(): Hooks | undefined }>()
   return {
     tagged: new Map(),
@@ -216,12 +216,12 @@ export class Latency {
   get state(): MetricState.MetricState.Histogram {
     let cumulated = 0
     const buckets = latencyBounds.map((bound, i): readonly [number, number] => [bound, cumulated += this.buckets[i]!])
-    return MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
+    return Effect3.MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
   }
 
   /** The histogram as Effect's metric registry reads it (made when first asked for). */
   get hook(): MetricHook.MetricHook<number, MetricState.MetricState.Histogram> {
-    return (this.made ??= MetricHook.make({
+    return (this.made ??= Effect3.MetricHook.make({
       get: () => this.state,
       update: (value: number) => this.update(value),
       modify: (value: number) => this.update(value)
@@ -245,7 +245,7 @@ export class Count {
   }
   /** The counter's state. */
   get state(): MetricState.MetricState.Counter<number> {
-    return MetricState.counter(this.value)
+    return Effect3.MetricState.counter(this.value)
   }
   /**
    * The counter as Effect's metric registry reads it (made when first asked
@@ -253,7 +253,7 @@ export class Count {
    * zero through it is ignored.
    */
   get hook(): MetricHook.MetricHook<number, MetricState.MetricState.Counter<number>> {
-    return (this.made ??= MetricHook.make({
+    return (this.made ??= Effect3.MetricHook.make({
       get: () => this.state,
       update: (value: number) => value >= 0 && this.update(value),
       modify: (value: number) => value >= 0 && this.update(value)
@@ -268,7 +268,7 @@ class Gauge {
     this.value = value
   }
   get state(): MetricState.MetricState.Gauge<number> {
-    return MetricState.gauge(this.value)
+    return Effect3.MetricState.gauge(this.value)
   }
 }
 
@@ -319,9 +319,9 @@ class LocalMetric {
     readonly metric: Count | Latency | Gauge
   ) {}
   pair(service: string): MetricPair.MetricPair.Untyped {
-    let key = MetricKey.tagged(this.key, "service", service)
-    for (let i = 0; i < this.tags.length; i += 2) key = MetricKey.tagged(key, this.tags[i]!, this.tags[i + 1]!)
-    return MetricPair.unsafeMake(key as any, this.metric.state as any)
+    let key = Effect3.MetricKey.tagged(this.key, "service", service)
+    for (let i = 0; i < this.tags.length; i += 2) key = Effect3.MetricKey.tagged(key, this.tags[i]!, this.tags[i + 1]!)
+    return Effect3.MetricPair.unsafeMake(key as any, this.metric.state as any)
   }
 }
 
@@ -363,8 +363,8 @@ export class Hooks {
       this.locals.push(new LocalMetric(key, tags, made))
       return made
     }
-    let taggedKey = MetricKey.tagged(key, "service", this.service)
-    for (let i = 0; i < tags.length; i += 2) taggedKey = MetricKey.tagged(taggedKey, tags[i]!, tags[i + 1]!)
+    let taggedKey = Effect3.MetricKey.tagged(key, "service", this.service)
+    for (let i = 0; i < tags.length; i += 2) taggedKey = Effect3.MetricKey.tagged(taggedKey, tags[i]!, tags[i + 1]!)
     if (made instanceof Gauge) return Metric.globalMetricRegistry.get(taggedKey as MetricKey.MetricKey.Gauge<number>)
     const inRegistry = intoRegistry(taggedKey, made.hook as AnyHook)
     return inRegistry === made.hook ? made : inRegistry

@@ -27,13 +27,13 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
@@ -337,7 +337,7 @@ export const make = (
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
     const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
-    if (Either.isLeft(decodedOptions)) {
+    if (Effect3.Either.isLeft(decodedOptions)) {
       return yield* new CircuitConfig.CircuitConfigError({ service: "CircuitBreakerMonitoring", issues: decodedOptions.left })
     }
     const snapshotTtl = decodedOptions.right.snapshotTtl
@@ -347,7 +347,7 @@ export const make = (
     const circuits = Effect.gen(function*() {
       // while the store is unavailable, this instance's own circuits are still reported
       const listed = yield* Effect.either(Effect.retry(store.names, retryRead))
-      const names = Either.isRight(listed) ? listed.right : []
+      const names = Effect3.Either.isRight(listed) ? listed.right : []
       const local = new Map<string, Internal>()
       for (const breaker of yield* registry.all) {
         const internal = internalOf(breaker)
@@ -361,7 +361,7 @@ export const make = (
         // (a name no breaker could have made is left out)
         else if (CircuitConfig.serviceNameProblem(name) === undefined) result.push({ name, breaker: undefined })
       }
-      return { circuits: result, listError: Either.isLeft(listed) ? listed.left.reason : null }
+      return { circuits: result, listError: Effect3.Either.isLeft(listed) ? listed.left.reason : null }
     })
 
     /** A circuit's state and fleet counts: through this instance's breaker, or with the defaults and its name. */
@@ -389,15 +389,15 @@ export const make = (
         const { breaker, name } = known
         // a blip does not drop the circuit: a few retries within the read
         const read = yield* Effect.either(Effect.retry(readCircuit(known, now), retryRead))
-        if (Either.isLeft(read) && breaker === undefined) {
+        if (Effect3.Either.isLeft(read) && breaker === undefined) {
           return { name, metrics: undefined, error: read.left.reason, missing: false }
         }
-        const [snapshot, fleet] = Either.isRight(read)
+        const [snapshot, fleet] = Effect3.Either.isRight(read)
           ? read.right
           : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
-        if (breaker !== undefined && Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
-        const metrics = metricsOf(name, breaker, snapshot, fleet, Either.isLeft(read))
-        return { name, metrics, error: Either.isLeft(read) ? read.left.reason : null, missing: false }
+        if (breaker !== undefined && Effect3.Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
+        const metrics = metricsOf(name, breaker, snapshot, fleet, Effect3.Either.isLeft(read))
+        return { name, metrics, error: Effect3.Either.isLeft(read) ? read.left.reason : null, missing: false }
       })
 
     /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
@@ -455,7 +455,7 @@ export const make = (
         const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
         if (store.inspectMany !== undefined && others.length > 0) {
           const many = yield* Effect.either(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
-          if (Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
+          if (Effect3.Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
         }
         // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
         // could not read (one more try on their own), one by one
@@ -487,7 +487,7 @@ export const make = (
         const key = `${prefix ?? ""}\u0000${cursor ?? ""}`
         const running = inFlight.get(key)
         if (running !== undefined) return Deferred.await(running)
-        const deferred = Deferred.unsafeMake<Scan>(FiberId.none)
+        const deferred = Deferred.unsafeMake<Scan>(Effect3.FiberId.none)
         inFlight.set(key, deferred)
         // also when the layer's scope closes first: nobody waits for a scan that will not end
         const run = Effect.onExit(scan(prefix, cursor, undefined), (exit) => {
@@ -637,7 +637,7 @@ export const make = (
     const snapshot: Effect.Effect<FleetSnapshot> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.flatten(Ref.modify(cache, (cached): [Effect.Effect<FleetSnapshot>, Cached | undefined] => {
         if (cached !== undefined && cached.until > now) return [Deferred.await(cached.deferred), cached]
-        const entry: Cached = { deferred: Deferred.unsafeMake<FleetSnapshot>(FiberId.none), until: Infinity }
+        const entry: Cached = { deferred: Deferred.unsafeMake<FleetSnapshot>(Effect3.FiberId.none), until: Infinity }
         // kept from the end of the read; a read that fails (or is stopped with the layer) is not kept
         const take = Effect.map(scan(undefined, undefined, undefined), (scanned) => snapshotOf(scanned, now)).pipe(
           Effect.onExit((exit) =>

@@ -9,8 +9,10 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import {
   booleanField,
   decoder,
@@ -337,11 +339,11 @@ const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, Rea
   if (fields.slowCallDuration !== undefined && !fields.recordLatency) {
     issues.push("slowCallDuration needs recordLatency: true (got recordLatency: false)")
   }
-  if (issues.length > 0) return Either.left(issues)
+  if (issues.length > 0) return Effect3.Either.left(issues)
   // every field present, `undefined` for an optional one not given
   const config: Record<string, unknown> = {}
   for (const field of fieldNames) config[field] = fields[field]
-  return Either.right({
+  return Effect3.Either.right({
     ...config as Omit<CircuitConfig, DerivedField>,
     maxRecoveryTimeout,
     stateTtl,
@@ -359,14 +361,14 @@ const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, Rea
  */
 export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, CircuitConfigError> => {
   const nameProblem = serviceNameProblem(name)
-  const decoded = Either.flatMap(decodeFields(input), (fields) => derive(name, fields))
+  const decoded = Effect3.Either.flatMap(decodeFields(input), (fields) => derive(name, fields))
   const issues = [
     ...(nameProblem === undefined ? [] : [`service name ${nameProblem}`]),
-    ...(Either.isLeft(decoded) ? decoded.left : [])
+    ...(Effect3.Either.isLeft(decoded) ? decoded.left : [])
   ]
-  return issues.length === 0 && Either.isRight(decoded)
-    ? Either.right(decoded.right)
-    : Either.left(new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues }))
+  return issues.length === 0 && Effect3.Either.isRight(decoded)
+    ? Effect3.Either.right(decoded.right)
+    : Effect3.Either.left(new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues }))
 }
 
 /**
@@ -396,8 +398,8 @@ export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConf
 export const validateServiceName = (name: unknown): Either.Either<string, CircuitConfigError> => {
   const problem = serviceNameProblem(name)
   return problem === undefined
-    ? Either.right(name as string)
-    : Either.left(
+    ? Effect3.Either.right(name as string)
+    : Effect3.Either.left(
       new CircuitConfigError({
         service: typeof name === "string" ? truncate(name) : describe(name),
         issues: [`service name ${problem}`]

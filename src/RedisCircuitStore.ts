@@ -18,11 +18,12 @@
 import * as Config from "effect/Config"
 import type * as ConfigErrorModule from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
 import { decoder, describe, durationMillis, literals, positiveInt, withDefault } from "./internal/configSchema.js"
@@ -114,7 +115,7 @@ export const make = (
   options?: Options
 ): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
   Effect.suspend(() =>
-    Either.match(decodeOptions(options ?? {}), {
+    Effect3.Either.match(decodeOptions(options ?? {}), {
       onLeft: (issues) => Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues })),
       onRight: ({ prefix, ...rest }) => internal.make(prefix, rest)
     })

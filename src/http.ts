@@ -7,6 +7,9 @@
  * @since 0.1.0
  */
 
+// first: fails with a clear message when the installed effect is not 3.x
+import "./internal/effect3.js"
+
 /**
  * The routes, `router`, `toWebHandler`.
  *

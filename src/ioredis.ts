@@ -5,6 +5,9 @@
  * @since 0.1.0
  */
 
+// first: fails with a clear message when the installed effect is not 3.x
+import "./internal/effect3.js"
+
 /**
  * `layer`, `layerConfig` and `make` of the ioredis client (Redis or Cluster).
  *

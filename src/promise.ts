@@ -39,12 +39,15 @@
  *
  * @since 0.1.0
  */
+// first: fails with a clear message when the installed effect is not 3.x
+import "./internal/effect3.js"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Runtime from "effect/Runtime"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as Monitoring from "./CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "./CircuitConfig.js"
@@ -545,7 +548,7 @@ class Breaker implements PersistentCircuitBreaker {
     private readonly instanceOf: () => PromiseRuntime
   ) {
     const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
-    if (Either.isLeft(decoded)) throw decoded.left
+    if (Effect3.Either.isLeft(decoded)) throw decoded.left
     this.config = decoded.right
   }
 

@@ -10,10 +10,14 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { execFile } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { CircuitBreaker, CircuitBreakers, CircuitConfig, RedisCircuitStore } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
+import * as CliEnvironment from "../src/internal/cli/environment.js"
 import { globMatcher, printable } from "../src/internal/cli/format.js"
+import * as install from "../src/internal/cli/install.js"
+import { run as runCli } from "../src/internal/cli/main.js"
 import { registryKeyOf } from "../src/internal/redisStore.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { seedCircuits } from "./support/seed.js"
@@ -570,5 +574,73 @@ describe("connection errors: clear, bounded, without secrets", () => {
       frozen.resume()
       await frozen.stop()
     }
+  })
+})
+
+describe("installing the CLI's peers", () => {
+  const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+
+  it("the install line names the peer ranges of package.json; the README shows it as written", async () => {
+    for (const peer of install.peers) {
+      const [, name, range] = /^(@?[^@]+)@(\^\d+\.\d+)$/.exec(peer)!
+      expect(packageJson.peerDependencies[name!], peer).toBe(`${range}.0`)
+    }
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8")
+    expect(readme).toContain(install.installLine)
+    expect(readme).toContain(install.npxLine)
+  })
+
+  it("the message names the install line, or the npx line when run from npx's cache", () => {
+    expect(install.missingPeers("/app/node_modules/.bin/effect-circuit-breaker")).toContain(
+      "npm install -D @effect/cli@^0.77"
+    )
+    expect(install.missingPeers("/root/.npm/_npx/1a2b3c/node_modules/.bin/effect-circuit-breaker")).toContain(
+      "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p ioredis effect-circuit-breaker --help"
+    )
+  })
+})
+
+describe("the confirmation on a terminal (the CLI's line-reading Terminal)", () => {
+  const prefix = freshPrefix()
+  let runtime: ReturnType<typeof instance>
+  beforeAll(async () => {
+    runtime = instance(prefix)
+    await seed(runtime)
+  })
+  afterAll(async () => {
+    await runtime?.dispose()
+  })
+
+  /** Runs the CLI in this process, as on a terminal that answers `answer` (undefined: stdin ends). */
+  const onTerminal = async (args: ReadonlyArray<string>, answer: string | undefined) => {
+    const shown: Array<string> = []
+    const io: CliEnvironment.Io = {
+      columns: () => 80,
+      rows: () => 24,
+      isTTY: true,
+      write: async (text) => void shown.push(text),
+      readLine: async () => answer
+    }
+    const code = await Effect.runPromise(
+      runCli(["node", "effect-circuit-breaker", ...args, "--prefix", prefix, "--redis-url", redis.url], { interactive: true, colour: false }).pipe(
+        Effect.provide(CliEnvironment.layer(io))
+      )
+    )
+    return { code, shown: shown.join("") }
+  }
+  const state = () => runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+
+  it("asks; y opens the circuit, anything else or the end of stdin changes nothing", { timeout: 60_000 }, async () => {
+    const declined = await onTerminal(["open", "search"], "n")
+    expect(declined.shown).toBe("open \"search\"? [y/N] ")
+    expect(declined.code).toBe(1)
+    expect(await state()).toBe("CLOSED")
+    expect((await onTerminal(["open", "search"], undefined)).code).toBe(1)
+    expect(await state()).toBe("CLOSED")
+    const confirmed = await onTerminal(["open", "search"], " yes ")
+    expect(confirmed.code).toBe(0)
+    expect(await state()).toBe("FORCED_OPEN")
+    expect((await onTerminal(["reset", "search"], "y")).code).toBe(0)
+    expect(await state()).toBe("CLOSED")
   })
 })

@@ -17,9 +17,10 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { globalValue } from "effect/GlobalValue"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../CircuitBreaker.js"
 import { CircuitOpen, ServiceUnavailable } from "../CircuitBreakerError.js"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
@@ -658,7 +659,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
 }
 
 /** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */
-const processInstance = globalValue(
+const processInstance = Effect3.GlobalValue.globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreaker/processInstanceId"),
   (): { id: string | undefined } => ({ id: undefined })
 )

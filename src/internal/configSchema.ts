@@ -7,9 +7,11 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
+import type * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 
 /** @internal */
 export const truncate = (s: string): string => (s.length > 40 ? s.slice(0, 40) + "…" : s)
@@ -58,18 +60,18 @@ const durationToMillis = (input: unknown, infinite: boolean): Either.Either<numb
     decoded === undefined || decoded._tag === "None" ||
     (typeof input === "number" && (Number.isNaN(input) || (!infinite && !Number.isFinite(input))))
   ) {
-    return Either.left(`must be a duration: milliseconds or a Duration such as "30 seconds" (got ${describe(input)})`)
+    return Effect3.Either.left(`must be a duration: milliseconds or a Duration such as "30 seconds" (got ${describe(input)})`)
   }
   const millis = Duration.toMillis(decoded.value)
-  if (!infinite && !Number.isFinite(millis)) return Either.left(`must be finite (got ${describe(input)})`)
+  if (!infinite && !Number.isFinite(millis)) return Effect3.Either.left(`must be finite (got ${describe(input)})`)
   // Duration clamps negative inputs to zero: catch them before it does
   if (
     (typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0)) ||
     (typeof input === "string" && input.trim().startsWith("-"))
   ) {
-    return Either.left(`must not be negative (got ${describe(input)})`)
+    return Effect3.Either.left(`must not be negative (got ${describe(input)})`)
   }
-  return Either.right(Number.isFinite(millis) ? Math.round(millis) : millis)
+  return Effect3.Either.right(Number.isFinite(millis) ? Math.round(millis) : millis)
 }
 
 /**
@@ -86,11 +88,11 @@ export const durationMillis = (options: { readonly infinite: boolean }): Schema.
     {
       strict: true,
       decode: (input, _, ast) =>
-        Either.match(durationToMillis(input, options.infinite), {
-          onLeft: (problem) => ParseResult.fail(new ParseResult.Type(ast, input, problem)),
-          onRight: ParseResult.succeed
+        Effect3.Either.match(durationToMillis(input, options.infinite), {
+          onLeft: (problem) => Effect3.ParseResult.fail(new Effect3.ParseResult.Type(ast, input, problem)),
+          onRight: Effect3.ParseResult.succeed
         }),
-      encode: ParseResult.succeed
+      encode: Effect3.ParseResult.succeed
     }
   ) as Schema.Schema<number, unknown> as Schema.Schema<number, Duration.DurationInput>
 
@@ -118,7 +120,7 @@ export const withDefault = <S extends Schema.Schema.All>(schema: S, value: Schem
 const formatIssues = (error: ParseResult.ParseError): Array<string> => {
   const seen = new Set<string>()
   const lines: Array<string> = []
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+  for (const issue of Effect3.ParseResult.ArrayFormatter.formatErrorSync(error)) {
     const field = issue.path.map(String).join(".")
     if (seen.has(field)) continue
     seen.add(field)
@@ -139,12 +141,12 @@ export const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
   return (input: unknown): Either.Either<A, ReadonlyArray<string>> => {
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
-      return Either.left([`configuration must be an object (got ${describe(input)})`])
+      return Effect3.Either.left([`configuration must be an object (got ${describe(input)})`])
     }
     const defined: Record<string, unknown> = {}
     for (const [key, value] of Object.entries(input)) {
       if (value !== undefined) defined[key] = value
     }
-    return Either.mapLeft(decode(defined), formatIssues)
+    return Effect3.Either.mapLeft(decode(defined), formatIssues)
   }
 }

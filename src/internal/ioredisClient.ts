@@ -7,10 +7,12 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { CircuitConfigError } from "../CircuitConfig.js"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { Options } from "../IORedisClient.js"
 import { RedisClient } from "../RedisClient.js"
 import { classify, connectionProblem, RedisClientError } from "./redisErrors.js"
@@ -129,7 +131,7 @@ interface RedisUrl {
 export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUrl, CircuitConfigError> => {
   const expected = "redis://[[user]:password@]host[:port][/db] or rediss://…"
   const refuse = (rule: string) =>
-    Either.left(new CircuitConfigError({ service: "IORedisClient", issues: [`${field} ${rule}`] }))
+    Effect3.Either.left(new CircuitConfigError({ service: "IORedisClient", issues: [`${field} ${rule}`] }))
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -164,7 +166,7 @@ export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUr
       // kept as written
     }
   }
-  return Either.right({
+  return Effect3.Either.right({
     shown,
     target: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
     db: index === undefined ? undefined : Number(index),
@@ -203,8 +205,8 @@ export const make = (
     // the URL is what a standalone client connects to: checked here, since ioredis reads a malformed one as
     // something else (a path, database 0, `SELECT NaN`)
     const checked = parseRedisUrl(url, field)
-    if (standalone && Either.isLeft(checked)) return yield* checked.left
-    if (Either.isRight(checked)) secrets.push(...checked.right.secrets)
+    if (standalone && Effect3.Either.isLeft(checked)) return yield* checked.left
+    if (Effect3.Either.isRight(checked)) secrets.push(...checked.right.secrets)
     const timeout = options.commandTimeout ?? 5_000
     const common = {
       lazyConnect: true,
@@ -245,8 +247,8 @@ export const make = (
       ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
       : sentinels !== undefined
       ? `redis sentinel ${options.masterName ?? "mymaster"} via ${sentinels.map((n) => `${n.host}:${n.port}`).join(",")}`
-      : Either.getOrThrow(checked).shown
-    const target = standalone ? Either.getOrThrow(checked).target : description
+      : Effect3.Either.getOrThrow(checked).shown
+    const target = standalone ? Effect3.Either.getOrThrow(checked).target : description
     // connection errors surface as command failures; keep them off stderr, but remember why the client is
     // not connected, to say so to every command (ioredis says "Stream isn't writeable"), and an
     // authentication failure (ioredis reports it to the first command only, then reconnects)
@@ -262,7 +264,7 @@ export const make = (
         : undefined
       if (command?.name === "select") {
         // ioredis carries on in database 0: nothing is sent there instead
-        const db = Either.isRight(checked) ? checked.right.db : undefined
+        const db = Effect3.Either.isRight(checked) ? checked.right.db : undefined
         refusedDatabase = new RedisClientError({
           kind: "Connection",
           reason: `${target} refused database ${db ?? "?"} (${classify(error, secrets).reason}); ` +
@@ -367,7 +369,7 @@ export const fromConnection = (
     }).pipe(
       Effect.map((replies) =>
         (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
-          error === null ? Either.right(reply) : Either.left(error)
+          error === null ? Effect3.Either.right(reply) : Effect3.Either.left(error)
         )
       )
     )
@@ -376,7 +378,7 @@ export const fromConnection = (
       const error = refused?.()
       return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
         Effect.mapError(failure),
-        Effect.map((replies) => replies.map((reply) => Either.mapLeft(reply, (error) => classify(error, secrets))))
+        Effect.map((replies) => replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets))))
       )
     })
   return RedisClient.of({
@@ -421,10 +423,10 @@ const clusterPipeline = (
         Effect.flatMap((answers) =>
           Effect.forEach(group, (i, n): Effect.Effect<Either.Either<unknown, RedisClientError>> => {
             const answer = answers[n]!
-            if (Either.isRight(answer)) return Effect.succeed(Either.right(answer.right))
+            if (Effect3.Either.isRight(answer)) return Effect.succeed(Effect3.Either.right(answer.right))
             return redirected.test(answer.left.message)
               ? alone(i)
-              : Effect.succeed(Either.left(failure(answer.left)))
+              : Effect.succeed(Effect3.Either.left(failure(answer.left)))
           }, { concurrency: "unbounded" })
         ),
         Effect.catchAll((cause) =>

@@ -9,16 +9,15 @@
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
-import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Tracer from "effect/Tracer"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import type { CircuitBreaker } from "../CircuitBreaker.js"
 import * as CircuitBreakerMonitoring from "../CircuitBreakerMonitoring.js"
 import * as CircuitBreakersApi from "../CircuitBreakers.js"
@@ -57,7 +56,7 @@ const disposedError = (label: string): Error =>
   new Error(`circuit breaker runtime (${label}) was disposed; make a new one, or call configureCircuitBreakers()`)
 
 /** Effect's default tracer (read once per process, on first need). */
-const defaultTracer = globalValue(
+const defaultTracer = Effect3.GlobalValue.globalValue(
   Symbol.for("effect-circuit-breaker-redis/promise/defaultTracer"),
   (): { tracer: Tracer.Tracer | undefined } => ({ tracer: undefined })
 )
@@ -157,11 +156,11 @@ export class PromiseRuntime {
         // Effect's own fiber metrics (effect_fiber_*) cost ~0.3 µs per fiber, one fiber per call here;
         // a failed call is handed to its caller, not logged as an "unhandled error" of its fiber
         const rt = Runtime.setFiberRef(
-          Runtime.disableRuntimeFlag(exit.value, RuntimeFlags.RuntimeMetrics),
-          FiberRef.unhandledErrorLogLevel,
+          Runtime.disableRuntimeFlag(exit.value, Effect3.RuntimeFlags.RuntimeMetrics),
+          Effect3.FiberRef.unhandledErrorLogLevel,
           Option.none()
         )
-        const minimum = Runtime.runSync(rt, FiberRef.get(FiberRef.currentMinimumLogLevel))
+        const minimum = Runtime.runSync(rt, Effect3.FiberRef.get(Effect3.FiberRef.currentMinimumLogLevel))
         this.traced = LogLevel.lessThanEqual(minimum, LogLevel.Debug) ||
           !isDefaultTracer(Runtime.runSync(rt, Effect.tracer))
         this.rt = rt

@@ -9,10 +9,12 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
 import { type CircuitConfig, defaults } from "../CircuitConfig.js"
 import type { Snapshot } from "../CircuitState.js"
@@ -327,10 +329,10 @@ const badElement = (r: ReadonlyArray<unknown>): string | undefined => {
 const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStoreError> => {
   const bad = Array.isArray(raw) ? badElement(raw) : "not an array"
   if (bad !== undefined) {
-    return Either.left(new CircuitStoreError({ reason: `unexpected reply from the circuit script: ${bad}` }))
+    return Effect3.Either.left(new CircuitStoreError({ reason: `unexpected reply from the circuit script: ${bad}` }))
   }
   const r = raw as ReadonlyArray<any>
-  return Either.right({
+  return Effect3.Either.right({
     snapshot: {
       state: r[at.state],
       version: r[at.version],
@@ -1060,10 +1062,10 @@ const makeInspectMany = (
         ? roundTrips.run(pipeline(commands), { timeout: timeout * 4, what: "pipeline", guard: "bypass" })
         : Effect.forEach(commands, (command) =>
           Effect.either(roundTrips.run(Effect.either(client.send(command)), { timeout, what: command[0]!, guard: "bypass" }))
-            .pipe(Effect.map(Either.flatMap((reply) => reply))), { concurrency: Math.min(perRoundTrip, 16) })
+            .pipe(Effect.map(Effect3.Either.flatMap((reply) => reply))), { concurrency: Math.min(perRoundTrip, 16) })
     }
     const noScript = (reply: Either.Either<unknown, RedisClientError | CircuitStoreError>) =>
-      Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "NoScript"
+      Effect3.Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "NoScript"
     const groups: Array<ReadonlyArray<ReadonlyArray<string>>> = []
     for (let i = 0; i < calls.length; i += perRoundTrip) groups.push(calls.slice(i, i + perRoundTrip))
     return Effect.map(
@@ -1085,17 +1087,17 @@ const makeInspectMany = (
     reply: Either.Either<unknown, RedisClientError | CircuitStoreError>,
     size: number
   ): ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>> => {
-    if (Either.isLeft(reply)) return Array.from({ length: size }, () => reply)
+    if (Effect3.Either.isLeft(reply)) return Array.from({ length: size }, () => reply)
     const replies = reply.right
     if (!Array.isArray(replies) || replies.length !== size) {
       const error = new CircuitStoreError({ reason: `unexpected reply from the circuits script: not ${size} replies` })
-      return Array.from({ length: size }, () => Either.left(error))
+      return Array.from({ length: size }, () => Effect3.Either.left(error))
     }
     // an error of one circuit is its own element (an error object, or its message over REST)
     return replies.map((one) =>
       one instanceof Error || typeof one === "string"
-        ? Either.left(classify(one instanceof Error ? one : new Error(one), []))
-        : Either.right(one)
+        ? Effect3.Either.left(classify(one instanceof Error ? one : new Error(one), []))
+        : Effect3.Either.right(one)
     )
   }
 
@@ -1122,7 +1124,7 @@ const makeInspectMany = (
       const calls = batches.map((batch) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
       return Effect.flatMap(callAll(scripts.manyCircuits, calls, MANY_PER_ROUND_TRIP, timeout), (replies) => {
         const refused = replies.some((reply) =>
-          Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "Command" &&
+          Effect3.Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "Command" &&
           /^CROSSSLOT\b/.test(reply.left.reason)
         )
         if (refused && client.cluster === undefined) {
@@ -1147,12 +1149,12 @@ const makeInspectMany = (
       const replies = yield* readAll(names, peekArgs(config, now + offset), timeout)
       const all = names.map((name, i): Inspected => {
         const reply = replies[i]!
-        if (Either.isLeft(reply)) {
+        if (Effect3.Either.isLeft(reply)) {
           const error = reply.left._tag === "RedisClientError" ? storeError(reply.left) : reply.left
           return { name, read: undefined, missing: false, error }
         }
         const decoded = toReply(reply.right, offset)
-        if (Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
+        if (Effect3.Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
         const r = decoded.right
         // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
         const since = registry.registeredAt(name)

@@ -7,9 +7,10 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import { CircuitConfigError } from "../CircuitConfig.js"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import { RedisClient } from "../RedisClient.js"
 import type { Options } from "../UpstashClient.js"
 import { classify, type RedisClientError } from "./redisErrors.js"
@@ -139,8 +140,8 @@ export const pipelineOver = (
       Array.isArray(replies) && replies.length === commands.length
         ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
           typeof entry?.error === "string"
-            ? Either.left(classify(new Error(entry.error), secrets))
-            : Either.right(entry?.result)
+            ? Effect3.Either.left(classify(new Error(entry.error), secrets))
+            : Effect3.Either.right(entry?.result)
         ))
         : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
     )

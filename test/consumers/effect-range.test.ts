@@ -3,10 +3,14 @@
  * lowest version and the latest 3.x, each installed by the consumer. One copy
  * of effect in `npm ls effect`, no version-mismatch warning, the types check,
  * and a breaker opens on Redis (TCP and Upstash) and in memory.
+ *
+ * And effect 4 (`effect`'s `latest`): npm refuses the package next to it
+ * (`ERESOLVE`); forced in, every entry point throws at import that it needs
+ * effect 3, in ESM and CommonJS.
  */
 import { readFileSync } from "node:fs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeConsumer, packageName, type Servers, startServers } from "./support.js"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { makeConsumer, makeProject, npmLineEnv, packageName, type Servers, startServers } from "./support.js"
 
 const peerRange: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"))
   .peerDependencies.effect
@@ -88,4 +92,50 @@ describe("the Effect range", () => {
       }
     })
   }
+})
+
+describe("effect 4", () => {
+  const message = "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`"
+
+  it("`npm i effect` (latest, 4.x) then the package: ERESOLVE naming effect; forced in, every entry point says it needs effect 3", async () => {
+    const project = await makeProject("effect4")
+    await project.run("npm", ["i", "effect"], { env: npmLineEnv })
+    const installed = JSON.parse((await project.run("npm", ["ls", "effect", "--json"])).stdout).dependencies.effect.version
+    console.log(`[consumers] effect 4: effect@latest is ${installed}`)
+    expect(installed.split(".")[0]).toBe("4")
+
+    const refused = await project.run("npm", ["i", inject("tarball")], { env: npmLineEnv, allowFailure: true })
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain("ERESOLVE")
+    expect(refused.stderr).toMatch(/peer effect@"\^3\.\d+\.\d+" from effect-circuit-breaker-redis/)
+
+    // forced, with the clients of every entry point (@effect/platform 0.97 is for effect 3 too)
+    await project.run("npm", ["i", "--force", inject("tarball"), "ioredis", "@upstash/redis", "@effect/platform@0.97"], { env: npmLineEnv })
+    const entries = ["", "/upstash", "/ioredis", "/http", "/promise"].map((sub) => `${packageName}${sub}`)
+    await project.write(
+      "esm.mjs",
+      `for (const id of ${JSON.stringify(entries)}) console.log(JSON.stringify(await import(id).then(() => [id, "loaded"], (e) => [id, e.code ?? "", e.message.split("\\n")[0]])))`
+    )
+    await project.write(
+      "cjs.cjs",
+      `for (const id of ${JSON.stringify(entries)}) { try { require(id); console.log(JSON.stringify([id, "loaded"])) } catch (e) { console.log(JSON.stringify([id, e.code ?? "", e.message.split("\\n")[0]])) } }`
+    )
+    for (const file of ["esm.mjs", "cjs.cjs"]) {
+      const results = (await project.run("node", [file])).stdout.trim().split("\n").map((line) => JSON.parse(line))
+      for (const [id, code, text] of results) {
+        if (id.endsWith("/http") && file === "esm.mjs") {
+          // @effect/platform 0.97's own imports of effect 3 modules fail to link before any module runs
+          expect(code, id).toBe("ERR_MODULE_NOT_FOUND")
+          expect(text, id).toMatch(/node_modules\/effect\/.*imported from .*node_modules\/@effect\/platform\//)
+        } else {
+          expect([id, code], file).toEqual([id, ""])
+          expect(text, id).toContain(message)
+        }
+      }
+    }
+    // the CLI says the same
+    const cli = await project.run("npx", ["--no-install", "effect-circuit-breaker", "list"], { allowFailure: true })
+    expect(cli.code).toBe(2)
+    expect(cli.stderr).toContain(message)
+  })
 })

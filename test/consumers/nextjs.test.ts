@@ -1,5 +1,5 @@
 /**
- * Next.js 16, as a user sets it up: a fresh App Router project (TypeScript,
+ * Next.js (its latest release), as a user sets it up: a fresh App Router project (TypeScript,
  * the tsconfig Next writes itself, no next.config at all) that installs the
  * packed tarball with `effect`, `ioredis` and `@effect/platform`, built with
  * `next build` (Turbopack) and served by two `next start` processes over one
@@ -170,7 +170,7 @@ const expectRetryAfter = (header: string | null) => {
   expect(Number(header)).toBeLessThanOrEqual(67)
 }
 
-describe("Next.js 16 (App Router, Turbopack build, next start x2)", () => {
+describe("Next.js latest (App Router, Turbopack build, next start x2)", () => {
   let servers: Servers
   let upstream: Upstream
   let app: Consumer
@@ -196,11 +196,12 @@ describe("Next.js 16 (App Router, Turbopack build, next start x2)", () => {
     upstream = await startUpstream()
     app = await makeConsumer("nextjs", {
       dependencies: {
-        "next": "16.4.6",
-        "react": "19.3.1",
-        "react-dom": "19.3.1",
+        // Next.js's latest, with the react its peers resolve to; ioredis's latest (6)
+        "next": "latest",
+        "react": "latest",
+        "react-dom": "latest",
         "effect": "3.22.4",
-        "ioredis": "5.9.3",
+        "ioredis": "6",
         "@effect/platform": "0.97.2"
       },
       devDependencies: {
@@ -226,7 +227,9 @@ describe("Next.js 16 (App Router, Turbopack build, next start x2)", () => {
     log(`next build ${build.ms} ms`)
     const routes = buildOutput.split("\n").filter((line) => /^[┌├└]/.test(line)).map((line) => line.trim())
     log(`routes: ${routes.join(" | ")}`)
-    expect(buildOutput).toMatch(/Next\.js 16\.4\.6/)
+    const next = /Next\.js (\d+\.\d+\.\d+)/.exec(buildOutput)?.[1]
+    log(`Next.js ${next}`)
+    expect(next).toBeDefined()
     expect(buildOutput).toMatch(/Compiled successfully/)
     // (under CI=true Next warns that it has no build cache: that is about the CI, not the library)
     const warnings = buildOutput.split("\n").filter((line) => !/No build cache found/.test(line)).join("\n")

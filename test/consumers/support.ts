@@ -247,6 +247,43 @@ export const makeConsumer = async (name: string, options: ConsumerOptions = {}):
   return consumer
 }
 
+/**
+ * A fresh, empty project outside the repository (a `package.json` such as
+ * `npm init -y` writes, nothing installed): for commands run as a user types
+ * them. No package.json at all with `bare`.
+ */
+export const makeProject = async (name: string, options: { readonly bare?: boolean } = {}): Promise<Consumer> => {
+  const dir = join(inject("workDir"), `${name}-${Math.random().toString(36).slice(2, 8)}`)
+  await mkdir(dir, { recursive: true })
+  const write = async (path: string, content: string) => {
+    const target = join(dir, path)
+    await mkdir(dirname(target), { recursive: true })
+    await writeFile(target, content)
+  }
+  if (options.bare !== true) {
+    await write("package.json", JSON.stringify({ name, version: "1.0.0", private: true, type: "module" }, null, 2))
+  }
+  return {
+    dir,
+    run: (command, args, runOptions) => run(command, args, { ...runOptions, cwd: dir }),
+    write,
+    footprint: () => diskBytes([join(dir, "node_modules")])
+  }
+}
+
+/**
+ * What a pasted `npm`/`npx` line runs with: npm's cache preferred over the
+ * registry (one cache for the whole run), no audit or funding requests, and
+ * npx's "Ok to proceed?" answered yes (as a user at a terminal does). The
+ * line itself is run as written.
+ */
+export const npmLineEnv = {
+  npm_config_prefer_offline: "true",
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_yes: "true"
+}
+
 /** A redis-server on a free port and the Upstash REST bridge in front of it. */
 export interface Servers {
   readonly redis: RedisServer

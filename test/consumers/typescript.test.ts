@@ -4,7 +4,8 @@
  * `strict` true and false, `noUncheckedIndexedAccess`,
  * `exactOptionalPropertyTypes`, `target` ES2017 with the lib ES2020 that
  * effect's own types need), with `moduleResolution`
- * `node16` (ESM and a `.cts` CommonJS file) and `bundler`. The README's quick
+ * `node16` (ESM and a `.cts` CommonJS file) and `bundler`, each with
+ * TypeScript 5.9 and the latest 7.x (the native compiler). The README's quick
  * starts compile, and type-level assertions prove the error and requirement
  * channels the README claims.
  */
@@ -127,12 +128,16 @@ const matrix: ReadonlyArray<Flags> = [
   { name: "bundler-es2017-loose", options: { module: "esnext", moduleResolution: "bundler", target: "ES2017", lib: ["ES2020", "DOM"], strict: false }, files: ["entries.ts"] }
 ]
 
+/** The compilers, by the path of their `tsc` in the consumer: TypeScript 5.9, and 7 through an npm alias. */
+const compilers = [["node_modules/typescript/bin/tsc", 5], ["node_modules/typescript7/bin/tsc", 7]] as const
+
 describe("TypeScript consumers", () => {
   let consumer: Consumer
   beforeAll(async () => {
     consumer = await makeConsumer("typescript", {
-      dependencies: { "effect": "3.22.4", "@upstash/redis": "1.39.0", "ioredis": "5.9.3", "@effect/platform": "0.97.2" },
-      devDependencies: { typescript: "5.9.3" },
+      // ioredis 6, its latest (5.9.3's types are checked by effect-range.test.ts)
+      dependencies: { "effect": "3.22.4", "@upstash/redis": "1.39.0", "ioredis": "6", "@effect/platform": "0.97.2" },
+      devDependencies: { typescript: "5.9.3", typescript7: "npm:typescript@^7" },
       files: { "assert.ts": assertions, "quickstart.ts": quickstart, "entries.ts": entries, "cjs.cts": cjs }
     })
   })
@@ -142,20 +147,29 @@ describe("TypeScript consumers", () => {
     expect(stdout).not.toContain("@types/node")
   })
 
-  for (const flags of matrix) {
-    it(`type-checks with ${flags.name}, skipLibCheck false`, async () => {
-      const config = `tsconfig.${flags.name}.json`
-      await consumer.write(
-        config,
-        JSON.stringify({ compilerOptions: { ...flags.options, noEmit: true, skipLibCheck: false, types: [] }, files: flags.files })
-      )
-      const result = await consumer.run("npx", ["tsc", "-p", config], { allowFailure: true })
-      expect(result.stdout + result.stderr).toBe("")
-      expect(result.code).toBe(0)
-    })
+  it("TypeScript 5.9 and 7 are installed", async () => {
+    for (const [tsc, major] of compilers) {
+      const { stdout } = await consumer.run("node", [tsc, "--version"])
+      expect(stdout).toMatch(new RegExp(`^Version ${major}\\.`))
+    }
+  })
+
+  for (const [tsc, major] of compilers) {
+    for (const flags of matrix) {
+      it(`TypeScript ${major}: type-checks with ${flags.name}, skipLibCheck false`, async () => {
+        const config = `tsconfig.${flags.name}.json`
+        await consumer.write(
+          config,
+          JSON.stringify({ compilerOptions: { ...flags.options, noEmit: true, skipLibCheck: false, types: [] }, files: flags.files })
+        )
+        const result = await consumer.run("node", [tsc, "-p", config], { allowFailure: true })
+        expect(result.stdout + result.stderr).toBe("")
+        expect(result.code).toBe(0)
+      })
+    }
   }
 
-  it("the assertions can fail: a wrong claim about the error channel is a compile error", async () => {
+  it("the assertions can fail: a wrong claim about the error channel is a compile error (TypeScript 5.9 and 7)", async () => {
     await consumer.write(
       "wrong.ts",
       quickstart.replace(
@@ -167,8 +181,10 @@ describe("TypeScript consumers", () => {
       "tsconfig.wrong.json",
       JSON.stringify({ compilerOptions: { ...matrix[0]!.options, noEmit: true, skipLibCheck: false, types: [] }, files: ["wrong.ts"] })
     )
-    const result = await consumer.run("npx", ["tsc", "-p", "tsconfig.wrong.json"], { allowFailure: true })
-    expect(result.code).not.toBe(0)
-    expect(result.stdout).toMatch(/wrong\.ts\(\d+,\d+\): error TS2344/)
+    for (const [tsc] of compilers) {
+      const result = await consumer.run("node", [tsc, "-p", "tsconfig.wrong.json"], { allowFailure: true })
+      expect(result.code, tsc).not.toBe(0)
+      expect(result.stdout, tsc).toMatch(/wrong\.ts\(\d+,\d+\): error TS2344/)
+    }
   })
 })

@@ -20,7 +20,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Prompt from "@effect/cli/Prompt"
+import * as Terminal from "@effect/platform/Terminal"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -221,9 +221,10 @@ const adminCommand = (verb: Verb, environment: Environment) =>
                 exitCode: 1
               })
             }
-            const confirmed = yield* Prompt.run(Prompt.confirm({ message: format.printable(`${verb} ${circuit}?`), initial: false })).pipe(
-              Effect.orElseSucceed(() => false)
-            )
+            const terminal = yield* Terminal.Terminal
+            yield* terminal.display(format.printable(`${verb} ${circuit}? [y/N] `)).pipe(Effect.ignore)
+            const answer = yield* terminal.readLine.pipe(Effect.orElseSucceed(() => ""))
+            const confirmed = /^y(es)?$/i.test(answer.trim())
             if (!confirmed) return yield* new CliError({ message: "aborted: nothing changed", exitCode: 1 })
           }
           const registry = yield* CircuitBreakers
