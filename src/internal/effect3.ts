@@ -7,7 +7,7 @@
  * library resolves and links under effect 4 as well: the modules effect 4
  * does not have (`Either`, `ScheduleDecision`, `MetricKey`, `FiberRef`, …)
  * are read as members of the barrel (`Effect3.Either.right(…)`), never
- * imported by path or by name. Member access keeps bundles tree-shaken.
+ * imported by path or by name.
  *
  * @internal
  */
