@@ -1,6 +1,8 @@
 /**
- * Every usage example of the original README (`/work/shared/original-README.md`), run against a
- * real Redis through the Upstash REST bridge, with `@upstash/redis` exactly as the README uses it
+ * Every usage example of the Promise API's specification (a README for a Redis circuit breaker
+ * with `createCircuitBreaker`, the `CircuitBreakers` presets, `withCircuitBreaker` and the
+ * monitoring helpers, which `/promise` implements), run against a real Redis through the Upstash
+ * REST bridge, with `@upstash/redis` exactly as the specification uses it
  * (`new Redis({ url, token })` with the default options) and the circuit store taken from the
  * same environment variables (`UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`).
  *
@@ -16,7 +18,7 @@
  *   the unused `request` parameters of route handlers are `_request` (the project's `tsc` settings).
  *
  * Each test starts from a fresh default runtime on its own key prefix, so the fixed circuit names
- * of the README (`redis`, `database`, `api`, `auth`, `user-service`, ...) start CLOSED every time.
+ * of the specification (`redis`, `database`, `api`, `auth`, `user-service`, ...) start CLOSED every time.
  */
 import { Redis } from "@upstash/redis"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
@@ -46,7 +48,7 @@ const TOKEN = "readme-test-token-7f3a1b"
 const STRIPE_KEY = "sk_test_readme_4242"
 
 // ---------------------------------------------------------------------------
-// stand-ins for what the README calls but does not define
+// stand-ins for what the specification calls but does not define
 // ---------------------------------------------------------------------------
 
 /** The external API and "api.stripe.com": answers in the mode the test sets, records every request. */
@@ -92,7 +94,7 @@ const OrderModel = {
 let server: RedisServer
 let bridge: UpstashBridge
 let deadBridge: UpstashBridge
-/** The README's module-level `redis` (Quick Start, examples 3 and 5). */
+/** The specification's module-level `redis` (Quick Start, examples 3 and 5). */
 let redis: Redis
 
 beforeAllScoped(Effect.gen(function*() {
@@ -180,7 +182,7 @@ describe("Quick Start", () => {
 // Configuration
 // ---------------------------------------------------------------------------
 
-/** The README's interface, as written (every field required but `instanceId`). */
+/** The specification's interface, as written (every field required but `instanceId`). */
 interface ReadmePersistentCircuitBreakerConfig {
   failureThreshold: number
   successThreshold: number
@@ -210,7 +212,7 @@ describe("Configuration", () => {
       serviceName: "redis-service"
     }
     const readme: ReadmePersistentCircuitBreakerConfig = DEFAULT_CONFIG
-    const config: PersistentCircuitBreakerConfig = readme // the README's interface fits ours
+    const config: PersistentCircuitBreakerConfig = readme // the specification's interface fits ours
 
     const breaker = createCircuitBreaker("configured", config)
     const defaults = createCircuitBreaker("defaults")

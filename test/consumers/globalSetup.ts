@@ -57,7 +57,7 @@ export default async function setup(project: TestProject) {
   const root = fileURLToPath(new URL("../..", import.meta.url))
   const stage = join(workDir, "stage")
   mkdirSync(stage)
-  for (const path of ["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "ARCHITECTURE.md", "LICENSE", "src", "lua", "scripts"]) {
+  for (const path of ["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "CHANGELOG.md", "ARCHITECTURE.md", "LICENSE", "docs", "examples/ops", "src", "lua", "scripts"]) {
     cpSync(join(root, path), join(stage, path), { recursive: true })
   }
   symlinkSync(join(root, "node_modules"), join(stage, "node_modules"), "dir")
