@@ -622,7 +622,8 @@ describe("monitoring at 10,000 circuits", () => {
         yield* m.read({ state: ["OPEN"] })
         expect(counter.roundTrips).toBe(one)
       }).pipe(
-        Effect.provide(CircuitBreakerMonitoring.layer().pipe(
+        // round trips are counted: a generous storeTimeout, so that a loaded machine adds no retries
+        Effect.provide(CircuitBreakerMonitoring.layer({ defaults: { storeTimeout: 10_000 } }).pipe(
           Layer.provideMerge(CircuitBreakers.layer()),
           Layer.provide(RedisCircuitStore.layer({ prefix })),
           Layer.provide(layer)
