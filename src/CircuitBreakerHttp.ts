@@ -63,7 +63,7 @@ import { CircuitBreakers, layer as registryLayer } from "./CircuitBreakers.js"
 import type { State } from "./CircuitState.js"
 import { CircuitStore } from "./CircuitStore.js"
 import * as CircuitConfig from "./CircuitConfig.js"
-import * as dashboard from "./internal/dashboard.js"
+import * as dashboard from "./internal/http/dashboard.js"
 import * as prometheus from "./internal/prometheus.js"
 
 /**
