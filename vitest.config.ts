@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config"
 
+// unit: fast suites that start no process (no redis-server, Sentinel, Cluster, fleet, Chromium, promtool
+// or CLI child process): `npm run test:unit`. A suite that starts one is an integration suite.
+const unitSuites = ["test/Backoff.test.ts", "test/CheckExamples.test.ts"]
+
 // the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection, a user's own
 // client given to the Promise API; ioredis 6 speaks RESP3 by default):
 // run again on ioredis 6 (the devDependency `ioredis6`, an npm alias), the peer range being ^5.4.0 || ^6
@@ -13,7 +17,16 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], provide: { ioredisMajor: 5 } } },
+      { extends: true, test: { name: "unit", include: unitSuites } },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/consumers/**", "node_modules/**", ...unitSuites],
+          provide: { ioredisMajor: 5 }
+        }
+      },
       {
         extends: true,
         resolve: { alias: { ioredis: "ioredis6" } },
