@@ -7,7 +7,13 @@ const unitSuites = ["test/Backoff.test.ts", "test/CheckExamples.test.ts"]
 // the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection, a user's own
 // client given to the Promise API; ioredis 6 speaks RESP3 by default):
 // run again on ioredis 6 (the devDependency `ioredis6`, an npm alias), the peer range being ^5.4.0 || ^6
-const ioredisSuites = ["test/RedisStore.test.ts", "test/Cluster.test.ts", "test/Sentinel.test.ts", "test/Faults.test.ts", "test/Promise.test.ts"]
+const ioredisSuites = [
+  "test/RedisStore.test.ts",
+  "test/Cluster.test.ts",
+  "test/Sentinel.test.ts",
+  "test/Faults.test.ts",
+  "test/Promise.test.ts"
+]
 
 export default defineConfig({
   test: {
@@ -30,7 +36,11 @@ export default defineConfig({
       {
         extends: true,
         resolve: { alias: { ioredis: "ioredis6" } },
-        test: { name: "ioredis6", include: ["test/IORedisVersion.test.ts", ...ioredisSuites], provide: { ioredisMajor: 6 } }
+        test: {
+          name: "ioredis6",
+          include: ["test/IORedisVersion.test.ts", ...ioredisSuites],
+          provide: { ioredisMajor: 6 }
+        }
       }
     ]
   }

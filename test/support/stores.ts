@@ -30,7 +30,9 @@ export class FreshStore extends Context.Tag("test/FreshStore")<FreshStore, {
 }>() {}
 
 /** The memory store: nothing to start. */
-export const memoryBackend: Layer.Layer<FreshStore> = Layer.succeed(FreshStore, { fresh: () => CircuitStore.layerMemory })
+export const memoryBackend: Layer.Layer<FreshStore> = Layer.succeed(FreshStore, {
+  fresh: () => CircuitStore.layerMemory
+})
 
 /** {@link startUpstashBridge} in front of `server`, as a resource of the scope: it closes with the scope. */
 export const upstashBridgeScoped = (server: { readonly url: string }, token: string) =>
