@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config"
 
 // unit: fast suites that start no process (no redis-server, Sentinel, Cluster, fleet, Chromium, promtool
-// or CLI child process): `npm run test:unit`. A suite that starts one is an integration suite.
+// or CLI child process): `npm run test:unit`. A suite that starts one is an integration suite. The
+// state-machine suite (test/CircuitBreaker.test.ts) runs in both, on the backends each project names.
 const unitSuites = ["test/Backoff.test.ts", "test/CheckExamples.test.ts"]
 
 // the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection, a user's own
@@ -23,14 +24,21 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: unitSuites } },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: [...unitSuites, "test/CircuitBreaker.test.ts"],
+          provide: { storeBackends: ["memory"] }
+        }
+      },
       {
         extends: true,
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
           exclude: ["test/consumers/**", "node_modules/**", ...unitSuites],
-          provide: { ioredisMajor: 5 }
+          provide: { ioredisMajor: 5, storeBackends: ["tcp", "upstash", "cluster"] }
         }
       },
       {

@@ -133,10 +133,20 @@ export const clusterBackend: Layer.Layer<FreshStore> = Layer.scoped(
   }))
 )
 
-/** Every backend the state-machine suite runs against, by name. */
-export const storeBackends: ReadonlyArray<readonly [name: string, backend: Layer.Layer<FreshStore>]> = [
-  ["memory", memoryBackend],
-  ["redis (ioredis)", tcpBackend],
-  ["redis (upstash)", upstashBackend],
-  ["redis cluster (3 masters)", clusterBackend]
-]
+/** Every backend the state-machine suite can run against, by id: its name in the suite's title, and its layer. */
+export const storeBackends = {
+  memory: { name: "memory", layer: memoryBackend },
+  tcp: { name: "redis (ioredis)", layer: tcpBackend },
+  upstash: { name: "redis (upstash)", layer: upstashBackend },
+  cluster: { name: "redis cluster (3 masters)", layer: clusterBackend }
+} satisfies Record<string, { readonly name: string; readonly layer: Layer.Layer<FreshStore> }>
+
+/** The id of a backend of {@link storeBackends}. */
+export type StoreBackend = keyof typeof storeBackends
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The backends the project runs the state-machine suite against (vitest.config.ts). */
+    storeBackends: ReadonlyArray<StoreBackend>
+  }
+}
