@@ -138,7 +138,6 @@ export const maxServiceNameLength = 256
 
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
-// eslint-disable-next-line no-control-regex
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
 /** Characters that show nothing, or reorder what follows: a name holding one can pass for another. */

@@ -115,7 +115,7 @@ describe("help and usage", () => {
     // four at a time: eight processes at once may not all start within the time a run is given
     const helps: Array<Result> = []
     for (const batch of [["list", "show", "open", "close"], ["reset", "health", "metrics", "watch"]]) {
-      helps.push(...await Promise.all(batch.map((c) => cli([c, "--help"]))))
+      for (const help of await Promise.all(batch.map((c) => cli([c, "--help"])))) helps.push(help)
     }
     for (const [i, command] of ["list", "show", "open", "close", "reset", "health", "metrics", "watch"].entries()) {
       expect(helps[i]!.code, command).toBe(0)
@@ -188,7 +188,7 @@ describe("hostile names and values never reach the terminal", () => {
     // three at a time: ten processes at once may not all start within the time a run is given
     const runs: Array<Result> = []
     for (let i = 0; i < commands.length; i += 3) {
-      runs.push(...await Promise.all(commands.slice(i, i + 3).map((args) => cli(args, env))))
+      for (const run of await Promise.all(commands.slice(i, i + 3).map((args) => cli(args, env)))) runs.push(run)
     }
     for (const [i, run] of runs.entries()) {
       // the one sequence the CLI writes itself: watch's home-and-clear

@@ -330,7 +330,8 @@ const waitForFirstOpen = async (fleet: Fleet): Promise<StateSample> => {
       `${String(error)}\nstate (window included): ${JSON.stringify(await redis.hgetall(fleet.stateKey))}` +
         `\ncalls that reached the dead dependency: ${arrivals.length} (${
           JSON.stringify(arrivals.slice(0, 20).map((a) => [a.worker, a.at - since, a.answer]))
-        })`
+        })`,
+      { cause: error }
     )
   }
   expect(sample!.state, "the first state after CLOSED, sampled every few ms").toBe("OPEN")

@@ -1,6 +1,6 @@
 /**
  * The ioredis the suites run on: the devDependency `ioredis` (5.x) in the
- * `unit` project, the alias `ioredis6` in the `ioredis6` project (see
+ * `integration` project, the alias `ioredis6` in the `ioredis6` project (see
  * vitest.config.ts), seen both by the test files and by the library's
  * sources.
  */

@@ -176,7 +176,7 @@ const decodeChecked = (name: unknown, input: unknown): ReadonlyArray<string> => 
   try {
     result = CircuitConfig.decodeEither(name as string, input)
   } catch (error) {
-    throw new Error(`decodeEither threw ${String(error)}`)
+    throw new Error(`decodeEither threw ${String(error)}`, { cause: error })
   }
   if (Either.isLeft(result)) {
     const error = result.left
@@ -361,7 +361,7 @@ describe("names in Redis keys", () => {
         try {
           key = RedisCircuitStore.stateKey(name)
         } catch (error) {
-          throw new Error(`${JSON.stringify(name)} decodes but stateKey throws ${String(error)}`)
+          throw new Error(`${JSON.stringify(name)} decodes but stateKey throws ${String(error)}`, { cause: error })
         }
         hashTagOf(key)
       }),

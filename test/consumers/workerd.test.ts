@@ -84,7 +84,7 @@ const result = await build({
   logLevel: "silent",
   plugins: [noNodeBuiltins]
 })
-writeFileSync(outfile.replace(/\.js$/, ".meta.json"), JSON.stringify(result.metafile))
+writeFileSync(outfile.replace(/\\.js$/, ".meta.json"), JSON.stringify(result.metafile))
 console.log(JSON.stringify({ ms: Date.now() - started, warnings: result.warnings.map((w) => w.text) }))
 `
 

@@ -263,7 +263,7 @@ class RedisServerImpl implements RedisServer {
         "--cluster-port", String(this.clusterPort)
       )
     }
-    args.push(...(this.options.args ?? []))
+    for (const arg of this.options.args ?? []) args.push(arg)
     return args
   }
 

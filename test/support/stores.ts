@@ -1,32 +1,38 @@
 /**
- * The stores the state-machine suite runs against: memory, Redis over TCP
- * (ioredis) and Redis over the Upstash REST protocol (@upstash/redis through
- * the bridge). Each case gives a fresh, empty store per test: the Redis cases
- * share one server and isolate tests by key prefix. The suites drive time with
- * `TestClock`, so the Redis cases run on the caller's clock (`timeSource: "client"`).
+ * The stores the state-machine suite runs against, one layer per backend (`it.layer`): memory, Redis over
+ * TCP (ioredis), Redis over the Upstash REST protocol (@upstash/redis through the bridge) and Redis Cluster.
+ * Each backend gives a fresh, empty store per test: the Redis backends share one server (or cluster) and
+ * isolate tests by key prefix. The suites drive time with `TestClock`, so the Redis stores run on the
+ * caller's clock (`timeSource: "client"`).
  *
  * Also the pieces other suites build their stores from: an Upstash bridge as
  * a resource of the scope, and a Redis store over ioredis or over the bridge.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import { CircuitStore, RedisCircuitStore } from "../../src/index.js"
-import { type RedisCluster, type RedisServer, type SentinelGroup, startCluster, startRedis } from "./redisServer.js"
-import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
+import { clusterScoped, redisServerScoped, type SentinelGroup } from "./redisServer.js"
+import { startUpstashBridge } from "./upstashBridge.js"
 import { UpstashClient } from "../../src/upstash.js"
 import { IORedisClient } from "../../src/ioredis.js"
 
-export interface StoreCase {
-  readonly name: string
-  /** Starts whatever the store needs (servers); called once before the suite. */
-  readonly setup: () => Promise<void>
-  readonly teardown: () => Promise<void>
-  /** A layer with an empty store, isolated from every other test. */
+/**
+ * A backend of the state-machine suite, as the service of a layer: the layer starts what the store needs
+ * (servers) once per suite and stops it with the suite; `fresh` gives a layer with an empty store,
+ * isolated from every other test (the Redis backends share their server and isolate tests by key prefix).
+ */
+export class FreshStore extends Context.Tag("test/FreshStore")<FreshStore, {
   readonly fresh: () => Layer.Layer<CircuitStore.CircuitStore>
-}
+}>() {}
+
+/** The memory store: nothing to start. */
+export const memoryBackend: Layer.Layer<FreshStore> = Layer.succeed(FreshStore, {
+  fresh: () => CircuitStore.layerMemory
+})
 
 /** {@link startUpstashBridge} in front of `server`, as a resource of the scope: it closes with the scope. */
 export const upstashBridgeScoped = (server: { readonly url: string }, token: string) =>
@@ -95,66 +101,52 @@ export const memoryStoreOnTestClock = () => {
   return { clock: (): TestClock.TestClock => clock!, store }
 }
 
-export const memoryCase: StoreCase = {
-  name: "memory",
-  setup: async () => {},
-  teardown: async () => {},
-  fresh: () => CircuitStore.layerMemory
-}
+const bridgeToken = "test-token-3f9c2a7b"
 
-/** Redis over TCP, on a redis-server of its own. */
-export const makeTcpCase = (): StoreCase & { readonly server: () => RedisServer } => {
-  let server: RedisServer | undefined
-  return {
-    name: "redis (ioredis)",
-    server: () => server!,
-    setup: async () => {
-      server = await startRedis()
-    },
-    teardown: async () => {
-      await server?.stop()
-    },
-    fresh: () => Layer.orDie(tcpStore(server!, { timeSource: "client" }))
-  }
-}
+/** Redis over TCP, on a redis-server of the backend's own. */
+export const tcpBackend: Layer.Layer<FreshStore> = Layer.scoped(
+  FreshStore,
+  Effect.map(redisServerScoped(), (server) => ({
+    fresh: () => Layer.orDie(tcpStore(server, { timeSource: "client" }))
+  }))
+)
 
 /** Redis over the Upstash REST protocol: @upstash/redis → bridge → redis-server. */
-export const makeUpstashCase = (): StoreCase & { readonly bridge: () => UpstashBridge } => {
-  let server: RedisServer | undefined
-  let bridge: UpstashBridge | undefined
-  const token = "test-token-3f9c2a7b"
-  return {
-    name: "redis (upstash)",
-    bridge: () => bridge!,
-    setup: async () => {
-      server = await startRedis()
-      bridge = await startUpstashBridge({ redisUrl: server.url, token })
-    },
-    teardown: async () => {
-      await bridge?.close()
-      await server?.stop()
-    },
-    fresh: () => Layer.orDie(upstashStore(bridge!, token, { timeSource: "client" }))
-  }
-}
+export const upstashBackend: Layer.Layer<FreshStore> = Layer.scoped(
+  FreshStore,
+  Effect.gen(function*() {
+    const server = yield* redisServerScoped()
+    const bridge = yield* upstashBridgeScoped(server, bridgeToken)
+    return { fresh: () => Layer.orDie(upstashStore(bridge, bridgeToken, { timeSource: "client" })) }
+  })
+)
 
-/** Redis Cluster: three masters started by the suite, through ioredis's Cluster client. */
-export const makeClusterCase = (): StoreCase => {
-  let cluster: RedisCluster | undefined
-  return {
-    name: "redis cluster (3 masters)",
-    setup: async () => {
-      cluster = await startCluster(3)
-    },
-    teardown: async () => {
-      await cluster?.stop()
-    },
+/** Redis Cluster: three masters started by the backend, through ioredis's Cluster client. */
+export const clusterBackend: Layer.Layer<FreshStore> = Layer.scoped(
+  FreshStore,
+  Effect.map(clusterScoped(3), (cluster) => ({
     fresh: () =>
       RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
-        Layer.provide(IORedisClient.layer({ cluster: cluster!.startupNodes })),
+        Layer.provide(IORedisClient.layer({ cluster: cluster.startupNodes })),
         Layer.orDie
       )
+  }))
+)
+
+/** Every backend the state-machine suite can run against, by id: its name in the suite's title, and its layer. */
+export const storeBackends = {
+  memory: { name: "memory", layer: memoryBackend },
+  tcp: { name: "redis (ioredis)", layer: tcpBackend },
+  upstash: { name: "redis (upstash)", layer: upstashBackend },
+  cluster: { name: "redis cluster (3 masters)", layer: clusterBackend }
+} satisfies Record<string, { readonly name: string; readonly layer: Layer.Layer<FreshStore> }>
+
+/** The id of a backend of {@link storeBackends}. */
+export type StoreBackend = keyof typeof storeBackends
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The backends the project runs the state-machine suite against (vitest.config.ts). */
+    storeBackends: ReadonlyArray<StoreBackend>
   }
 }
-
-export const storeCases: ReadonlyArray<StoreCase> = [memoryCase, makeTcpCase(), makeUpstashCase(), makeClusterCase()]
