@@ -10,7 +10,7 @@ export default tseslint.config(
     ignores: ["**/dist/**", "**/node_modules/**", "**/*.md"]
   },
   {
-    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "examples/**/*.ts", "*.ts"]
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "examples/**/*.ts", "dashboard/**/*.ts", "*.ts"]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
