@@ -39,8 +39,8 @@ import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
 import { CircuitStore, type FleetCounts, type Inspected } from "./CircuitStore.js"
-import { instanceIdOfProcess, type Internal, internalOf, statusOf } from "./internal/circuitBreaker.js"
-import { decoder, durationMillis, withDefault } from "./internal/configSchema.js"
+import { instanceIdOfProcess, type Internal, internalOf, statusOf } from "./internal/breaker/circuitBreaker.js"
+import { decoder, durationMillis, withDefault } from "./internal/breaker/configSchema.js"
 
 /**
  * One circuit as the fleet sees it.

@@ -25,7 +25,7 @@ import {
   rule,
   truncate,
   withDefault
-} from "./internal/configSchema.js"
+} from "./internal/breaker/configSchema.js"
 
 /**
  * What a breaker does when its store (Redis) cannot be reached:

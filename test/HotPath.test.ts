@@ -24,8 +24,8 @@ import {
   RedisCircuitStore,
   RedisClient
 } from "../src/index.js"
-import { internalOf } from "../src/internal/circuitBreaker.js"
-import * as machine from "../src/internal/machine.js"
+import { internalOf } from "../src/internal/breaker/circuitBreaker.js"
+import * as machine from "../src/internal/breaker/machine.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 

@@ -8,11 +8,11 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Runtime from "effect/Runtime"
-import type { CircuitBreaker } from "../CircuitBreaker.js"
-import { isCircuitOpen, isServiceUnavailable } from "../CircuitBreakerError.js"
-import { internalOf } from "./circuitBreaker.js"
-import { rejectionOf } from "./promiseError.js"
-import { type PromiseRuntime, type Services, toPromise } from "./promiseRuntime.js"
+import type { CircuitBreaker } from "../../CircuitBreaker.js"
+import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
+import { internalOf } from "../breaker/circuitBreaker.js"
+import { rejectionOf } from "./error.js"
+import { type PromiseRuntime, type Services, toPromise } from "./runtime.js"
 
 /**
  * Whether a result is a thenable. Reading `then` runs a getter if there is

@@ -21,13 +21,13 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../CircuitBreaker.js"
-import { CircuitOpen, ServiceUnavailable } from "../CircuitBreakerError.js"
-import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import * as CircuitConfig from "../CircuitConfig.js"
-import { isClosed, type Snapshot, type State, type Transition } from "../CircuitState.js"
-import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
-import * as memory from "./memoryStore.js"
+import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
+import { CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
+import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
+import * as CircuitConfig from "../../CircuitConfig.js"
+import { isClosed, type Snapshot, type State, type Transition } from "../../CircuitState.js"
+import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../../CircuitStore.js"
+import * as memory from "../memoryStore.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")

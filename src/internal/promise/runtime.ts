@@ -18,13 +18,13 @@ import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { CircuitBreaker } from "../CircuitBreaker.js"
-import * as CircuitBreakerMonitoring from "../CircuitBreakerMonitoring.js"
-import * as CircuitBreakersApi from "../CircuitBreakers.js"
-import { CircuitBreakers } from "../CircuitBreakers.js"
-import type * as CircuitConfig from "../CircuitConfig.js"
-import type { CircuitStore } from "../CircuitStore.js"
-import { rejectionOf } from "./promiseError.js"
+import type { CircuitBreaker } from "../../CircuitBreaker.js"
+import * as CircuitBreakerMonitoring from "../../CircuitBreakerMonitoring.js"
+import * as CircuitBreakersApi from "../../CircuitBreakers.js"
+import { CircuitBreakers } from "../../CircuitBreakers.js"
+import type * as CircuitConfig from "../../CircuitConfig.js"
+import type { CircuitStore } from "../../CircuitStore.js"
+import { rejectionOf } from "./error.js"
 
 /**
  * Settles a Promise with an effect's outcome: at once when the effect is

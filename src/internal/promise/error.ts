@@ -6,7 +6,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
-import { isCircuitOpen, isServiceUnavailable } from "../CircuitBreakerError.js"
+import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
 
 /** @internal */
 export type ErrorCode = "CIRCUIT_OPEN" | "SERVICE_UNAVAILABLE"
