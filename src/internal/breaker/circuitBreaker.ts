@@ -391,7 +391,8 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
    */
   private localCircuit(now: number): Circuit {
     if (this.local === undefined) {
-      const local = Effect.runSync(memory.make().circuit(this.name, this.config))
+      // made on the breaker's clock (the memory store stamps a circuit's first use with it)
+      const local = Effect.runSync(Effect.withClock(memory.make().circuit(this.name, this.config), this.clock))
       if (this.lastState === "FORCED_OPEN" || this.lastState === "FORCED_CLOSED") {
         Effect.runSync(Effect.ignore(local.force(now, this.lastState)))
       }
