@@ -6,7 +6,7 @@
  */
 import type * as MetricPair from "effect/MetricPair"
 import type { FleetRead } from "../../CircuitBreakerMonitoring.js"
-import { stateValue } from "../../CircuitBreakerMetrics.js"
+import { stateValue } from "./metrics.js"
 
 /** @internal */
 export const contentType = "text/plain; version=0.0.4; charset=utf-8"
