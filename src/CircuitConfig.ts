@@ -300,7 +300,7 @@ export interface CircuitConfig extends
 {}
 
 /**
- * The defaults of every field (the original README's `DEFAULT_CONFIG`).
+ * The defaults of every field.
  * `maxRecoveryTimeout` and `stateTtl` grow beyond theirs when other fields
  * ask for it (see `Input`).
  *

@@ -405,8 +405,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   private reject(decision: Extract<Decision, { _tag: "Reject" }>): Exit.Failure<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
-    // the fields are known valid: skipping the Schema check makes a rejection ~5x cheaper,
-    // and rejections are the hot path during an outage
+    // the fields are known valid: no Schema check, as rejections are the hot path during an outage
     return Exit.fail(
       new CircuitOpen({
         service: this.config.serviceName,
@@ -679,8 +678,8 @@ export const instanceIdOfProcess = Effect.suspend(() =>
  * The body of `make`, made once. A generator function written inline is a
  * new function on every call, and V8 notes each one that runs in a list on
  * `%GeneratorPrototype%` that it never shrinks (slots of dead ones are only
- * reused): a burst of 50,000 new circuits left ~300 KB in it for the life
- * of the process (bench/eviction.bench.ts).
+ * reused), so a burst of new circuits would leave that list grown for the
+ * life of the process (bench/eviction.bench.ts measures it).
  */
 function* makeBody<E>(
   name: string,

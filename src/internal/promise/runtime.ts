@@ -153,7 +153,7 @@ export class PromiseRuntime {
       this.building = Effect.runPromiseExit(managed.runtimeEffect).then((exit) => {
         if (Exit.isFailure(exit)) throw rejectionOf(exit.cause, false)
         if (this.disposed) throw disposedError(this.options.label)
-        // Effect's own fiber metrics (effect_fiber_*) cost ~0.3 µs per fiber, one fiber per call here;
+        // Effect's own fiber metrics (effect_fiber_*) are off: they cost per fiber, and a call may take one;
         // a failed call is handed to its caller, not logged as an "unhandled error" of its fiber
         const rt = Runtime.setFiberRef(
           Runtime.disableRuntimeFlag(exit.value, Effect3.RuntimeFlags.RuntimeMetrics),
