@@ -29,7 +29,7 @@ import { CircuitBreakers } from "./CircuitBreakers.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State, Transition } from "./CircuitState.js"
 import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
-import * as internal from "./internal/circuitBreaker.js"
+import * as internal from "./internal/breaker/circuitBreaker.js"
 
 /**
  * @since 0.1.0

@@ -64,7 +64,7 @@ import type { State } from "./CircuitState.js"
 import { CircuitStore } from "./CircuitStore.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import * as dashboard from "./internal/http/dashboard.js"
-import * as prometheus from "./internal/prometheus.js"
+import * as prometheus from "./internal/monitoring/prometheus.js"
 
 /**
  * A check of a request: `true` lets it through (`authorize`,

@@ -29,7 +29,7 @@ import { idleTtlMillis } from "./internal/idleTtl.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import { CircuitStore } from "./CircuitStore.js"
-import * as internal from "./internal/circuitBreaker.js"
+import * as internal from "./internal/breaker/circuitBreaker.js"
 
 /**
  * The registry service.

@@ -25,7 +25,7 @@ import {
   rule,
   truncate,
   withDefault
-} from "./internal/configSchema.js"
+} from "./internal/breaker/configSchema.js"
 
 /**
  * What a breaker does when its store (Redis) cannot be reached:
@@ -299,7 +299,7 @@ export interface CircuitConfig extends
 {}
 
 /**
- * The defaults of every field (the original README's `DEFAULT_CONFIG`).
+ * The defaults of every field.
  * `maxRecoveryTimeout` and `stateTtl` grow beyond theirs when other fields
  * ask for it (see `Input`).
  *

@@ -1,8 +1,7 @@
 /**
- * The Promise side, for code that does not use Effect: the API of the
- * original README (`createCircuitBreaker`, `CircuitBreakers.redis`,
- * `withCircuitBreaker`, `getCircuitBreakerHealth`, ...), on the same breakers,
- * stores and monitoring as the Effect API.
+ * The Promise side, for code that does not use Effect (`createCircuitBreaker`,
+ * `CircuitBreakers.redis`, `withCircuitBreaker`, `getCircuitBreakerHealth`,
+ * ...), on the same breakers, stores and monitoring as the Effect API.
  *
  * Everything here runs on ONE runtime, built on first use, whose store comes
  * from the environment (`RedisCircuitStore.layerFromEnv`):
@@ -16,11 +15,11 @@
  * the index, since some of its names are Promise twins of Effect services.
  *
  * Cost: a call the circuit admits from local knowledge (CLOSED, state cached)
- * runs without an Effect fiber and adds ~0.3 µs (less than opossum's
- * `fire()`, see `bench/promise.bench.ts`); everything else (probes, failures
- * to record, an expired cache, named calls while logging at Debug or
- * tracing) runs `breaker.protect` on a fiber of its own (a few µs). The
- * runtime's fibers do not update Effect's own `effect_fiber_*` metrics.
+ * runs without an Effect fiber (`bench/promise.bench.ts` measures it);
+ * everything else (probes, failures to record, an expired cache, named calls
+ * while logging at Debug or tracing) runs `breaker.protect` on a fiber of its
+ * own. The runtime's fibers do not update Effect's own `effect_fiber_*`
+ * metrics.
  *
  * @example
  * ```ts
@@ -41,25 +40,15 @@
  */
 // first: fails with a clear message when the installed effect is not 3.x
 import "./internal/effect3.js"
-import type * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
-import type * as Runtime from "effect/Runtime"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
-import type { CircuitBreaker } from "./CircuitBreaker.js"
-import * as Monitoring from "./CircuitBreakerMonitoring.js"
+import type * as CircuitBreakerApi from "./CircuitBreaker.js"
+import type * as Monitoring from "./CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import type { State } from "./CircuitState.js"
-import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
-import type * as CircuitBreakerApi from "./CircuitBreaker.js"
-import { type Internal, internalOf } from "./internal/circuitBreaker.js"
-import { execute } from "./internal/promise.js"
-import * as promiseError from "./internal/promiseError.js"
-import { PromiseRuntime, type Services, toPromise } from "./internal/promiseRuntime.js"
-import * as RedisCircuitStore from "./RedisCircuitStore.js"
-import { fromClient, RedisClient } from "./RedisClient.js"
+import type { CircuitStore } from "./CircuitStore.js"
+import * as defaultRuntime from "./internal/promise/defaultRuntime.js"
+import * as promiseError from "./internal/promise/error.js"
 
 // ---------------------------------------------------------------------------
 // models
@@ -67,7 +56,7 @@ import { fromClient, RedisClient } from "./RedisClient.js"
 
 /**
  * A breaker's configuration. Every field is optional (defaults in
- * `CircuitConfig.defaults`: the original README's `DEFAULT_CONFIG`);
+ * `CircuitConfig.defaults`);
  * durations are milliseconds, or Effect `Duration` inputs such as
  * `"30 seconds"`. A bad value makes `createCircuitBreaker` throw a
  * `CircuitConfigError` naming the field and the rule.
@@ -324,12 +313,13 @@ export type CircuitConfigError = CircuitConfig.CircuitConfigError
  * @since 0.1.0
  * @category errors
  */
-export class HttpResponseError extends Error {
-  override readonly name = "HttpResponseError"
-  constructor(readonly response: Response) {
-    super(`handler answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`)
-  }
-}
+export const HttpResponseError: typeof promiseError.HttpResponseError = promiseError.HttpResponseError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type HttpResponseError = promiseError.HttpResponseError
 
 /**
  * A circuit breaker for one service. Every method returns a Promise, and is
@@ -497,211 +487,8 @@ export interface CircuitBreakerRuntime {
 }
 
 // ---------------------------------------------------------------------------
-// breakers
-// ---------------------------------------------------------------------------
-
-/** An admin action the store did not hear of: a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
-const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown => {
-  const rejection = promiseError.rejectionOf(cause, false)
-  if (isCircuitStoreError(rejection)) {
-    return new promiseError.CircuitBreakerError({
-      code: "SERVICE_UNAVAILABLE",
-      serviceName,
-      message: `${rejection.message} (the change applies to this instance only)`,
-      cause: rejection
-    })
-  }
-  return rejection
-}
-
-const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
-  u instanceof Error && (u as { readonly _tag?: unknown })._tag === "CircuitStoreError"
-
-/**
- * How long (ms of the breaker's clock) a handle keeps using the breaker it
- * got before asking its runtime's registry again: a handle whose breaker was
- * let go idle takes the registry's new one, so that a name has one breaker
- * in a runtime (the one monitoring and the admin routes see).
- */
-const recheckEvery = 1_000
-
-/** A handle's breaker, and until when (the last call's time) it uses it without asking the registry. */
-interface Cached {
-  readonly instance: PromiseRuntime
-  readonly breaker: CircuitBreaker
-  readonly internal: Internal | undefined
-  readonly until: number
-}
-
-/** Whether a handle may use the breaker it has without asking the registry. */
-const fresh = (cached: Cached | undefined, instance: PromiseRuntime): cached is Cached =>
-  cached !== undefined && cached.instance === instance &&
-  (cached.internal === undefined || cached.internal.usedAt < cached.until)
-
-class Breaker implements PersistentCircuitBreaker {
-  readonly config: CircuitConfig.CircuitConfig
-  private cached: Cached | undefined = undefined
-
-  constructor(
-    readonly serviceName: string,
-    private readonly input: PersistentCircuitBreakerConfig | undefined,
-    private readonly instanceOf: () => PromiseRuntime
-  ) {
-    const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
-    if (Effect3.Either.isLeft(decoded)) throw decoded.left
-    this.config = decoded.right
-  }
-
-  private with<A>(f: (runtime: Runtime.Runtime<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
-    const instance = this.instanceOf()
-    const cached = this.cached
-    const rt = instance.rt
-    if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
-    return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
-      const internal = internalOf(breaker)
-      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
-      this.cached = { instance, breaker, internal, until }
-      return instance.runtime().then((runtime) => f(runtime, breaker))
-    })
-  }
-
-  private admin(select: (breaker: CircuitBreaker) => Effect.Effect<void, CircuitStoreError>): Promise<void> {
-    return this.with((runtime, breaker) =>
-      toPromise(runtime, select(breaker), (cause) => adminError(cause, breaker.config.serviceName))
-    )
-  }
-
-  private read<A>(select: (breaker: CircuitBreaker) => Effect.Effect<A>): Promise<A> {
-    return this.with((runtime, breaker) =>
-      toPromise(runtime, select(breaker), (cause) => promiseError.rejectionOf(cause, false))
-    )
-  }
-
-  readonly execute = <T>(operation: () => PromiseLike<T> | T, operationName?: string): Promise<T> => {
-    if (typeof operation !== "function") {
-      return Promise.reject(new TypeError(`execute expects a function (got ${typeof operation})`))
-    }
-    const instance = this.instanceOf()
-    const cached = this.cached
-    const rt = instance.rt
-    if (rt !== undefined && fresh(cached, instance)) return execute(instance, rt, cached.breaker, operation, operationName)
-    return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
-  }
-
-  readonly getCurrentState = (): Promise<CircuitBreakerState> => this.read((b) => b.state)
-  readonly getMetrics = (): Promise<CircuitBreakerMetrics> => this.read((b) => b.metrics)
-  readonly getHealth = (): Promise<CircuitBreakerHealth> => this.read((b) => b.health)
-  readonly isAvailable = (): Promise<boolean> => this.read((b) => b.isAvailable)
-  readonly reset = (): Promise<void> => this.admin((b) => b.reset)
-  readonly forceOpen = (): Promise<void> => this.admin((b) => b.forceOpen)
-  readonly forceClose = (): Promise<void> => this.admin((b) => b.forceClose)
-}
-
-/** The Retry-After header value: seconds, rounded up, at least 1. */
-const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
-
-const unavailable = (error: promiseError.CircuitBreakerError): Response => {
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json",
-    "Cache-Control": "no-store"
-  }
-  if (error.retryAfter !== undefined) headers["Retry-After"] = retryAfterSeconds(error.retryAfter)
-  return new Response(
-    JSON.stringify({
-      error: "Service Unavailable",
-      code: error.code,
-      service: error.serviceName,
-      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
-    }),
-    { status: 503, headers }
-  )
-}
-
-const operationNameOf = (request: Request): string => {
-  try {
-    return `${request.method} ${new URL(request.url).pathname}`
-  } catch {
-    return request.method
-  }
-}
-
-const presetNames = ["redis", "database", "api", "auth"] as const
-
-/** The whole Promise API over one way of finding the runtime. */
-const makeApi = (instanceOf: () => PromiseRuntime) => {
-  const createCircuitBreaker = (serviceName: string, config?: PersistentCircuitBreakerConfig): PersistentCircuitBreaker =>
-    new Breaker(serviceName, config, instanceOf)
-
-  const made: Partial<Record<(typeof presetNames)[number], PersistentCircuitBreaker>> = {}
-  const preset = (name: (typeof presetNames)[number]): PersistentCircuitBreaker =>
-    made[name] ??= createCircuitBreaker(name, CircuitConfig.presets[name])
-  const CircuitBreakers: PresetCircuitBreakers = {
-    get redis() {
-      return preset("redis")
-    },
-    get database() {
-      return preset("database")
-    },
-    get api() {
-      return preset("api")
-    },
-    get auth() {
-      return preset("auth")
-    }
-  }
-
-  const withCircuitBreaker: WithCircuitBreaker = (handler, serviceName, config) => {
-    const breaker = createCircuitBreaker(serviceName, config)
-    return async (request, ...rest) => {
-      // the 5xx answer this call recorded as a failure, if any
-      const own: { failed: HttpResponseError | undefined } = { failed: undefined }
-      try {
-        return await breaker.execute(async () => {
-          const response = await handler(request, ...rest)
-          if (response.status >= 500) throw (own.failed = new HttpResponseError(response))
-          return response
-        }, operationNameOf(request))
-      } catch (error) {
-        if (own.failed !== undefined && error === own.failed) return own.failed.response
-        if (error instanceof promiseError.CircuitBreakerError) return unavailable(error)
-        throw error
-      }
-    }
-  }
-
-  const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Type"]) => Effect.Effect<A>) =>
-    instanceOf().run(Effect.flatMap(Monitoring.CircuitBreakerMonitoring, select))
-
-  const getCircuitBreakerHealth = (): Promise<OverallHealth> => monitoring((m) => m.health)
-
-  const CircuitBreakerMonitoring: CircuitBreakerMonitoringApi = {
-    getAllMetrics: () => monitoring((m) => m.getAllMetrics) as Promise<Record<string, CircuitMetrics>>,
-    getAlerts: () => monitoring((m) => m.getAlerts) as Promise<Array<Alert>>,
-    resetAll: () => monitoring((m) => m.resetAll) as Promise<Array<ResetResult>>
-  }
-
-  return { createCircuitBreaker, CircuitBreakers, withCircuitBreaker, getCircuitBreakerHealth, CircuitBreakerMonitoring }
-}
-
-// ---------------------------------------------------------------------------
 // runtimes
 // ---------------------------------------------------------------------------
-
-const makeInstance = (options: CircuitBreakerRuntimeOptions): PromiseRuntime => {
-  if (options.store !== undefined && options.redis !== undefined) {
-    throw new TypeError("circuit breaker runtime: give either `store` or `redis`, not both")
-  }
-  const storeOptions = options.prefix === undefined ? undefined : { prefix: options.prefix }
-  const store = options.store ?? (options.redis !== undefined
-    ? RedisCircuitStore.layer(storeOptions).pipe(Layer.provide(Layer.succeed(RedisClient, fromClient(options.redis))))
-    : RedisCircuitStore.layerFromEnv(storeOptions))
-  const label = options.store !== undefined
-    ? "custom store"
-    : options.redis !== undefined
-    ? "your Redis client"
-    : "store from the environment"
-  return new PromiseRuntime({ store, monitoring: options.monitoring, logLevel: options.logLevel, label })
-}
 
 /**
  * Makes an independent runtime: its own store, breakers and monitoring,
@@ -722,25 +509,8 @@ const makeInstance = (options: CircuitBreakerRuntimeOptions): PromiseRuntime => 
  * @since 0.1.0
  * @category runtimes
  */
-export const makeCircuitBreakerRuntime = (options: CircuitBreakerRuntimeOptions = {}): CircuitBreakerRuntime => {
-  const instance = makeInstance(options)
-  return { ...makeApi(() => instance), dispose: () => instance.dispose() }
-}
-
-let defaultInstance: PromiseRuntime | undefined = undefined
-
-/** The runtime (per Redis instance) of `getCircuitBreaker`. */
-const byRedis = new WeakMap<object, PromiseRuntime>()
-/**
- * The runtimes `getCircuitBreaker` made, for `disposeCircuitBreakers`: held
- * weakly, or strongly where the runtime has no `WeakRef` (Cloudflare Workers
- * without `enable_weak_ref`; one runtime per Redis client there).
- */
-const redisInstances = new Set<{ deref(): PromiseRuntime | undefined }>()
-const refTo = (instance: PromiseRuntime): { deref(): PromiseRuntime | undefined } =>
-  typeof WeakRef === "function" ? new WeakRef(instance) : { deref: () => instance }
-
-const currentInstance = (): PromiseRuntime => (defaultInstance ??= makeInstance({}))
+export const makeCircuitBreakerRuntime: (options?: CircuitBreakerRuntimeOptions) => CircuitBreakerRuntime =
+  defaultRuntime.makeCircuitBreakerRuntime
 
 /**
  * Configures the default runtime (the one every module-level function uses)
@@ -764,13 +534,8 @@ const currentInstance = (): PromiseRuntime => (defaultInstance ??= makeInstance(
  * @since 0.1.0
  * @category runtimes
  */
-export const configureCircuitBreakers = (options: CircuitBreakerRuntimeOptions = {}): Promise<void> => {
-  const next = makeInstance(options)
-  const previous = defaultInstance
-  defaultInstance = next
-  if (options.redis !== undefined) byRedis.set(options.redis, next)
-  return previous === undefined ? Promise.resolve() : previous.dispose()
-}
+export const configureCircuitBreakers: (options?: CircuitBreakerRuntimeOptions) => Promise<void> =
+  defaultRuntime.configureCircuitBreakers
 
 /**
  * Shuts down the default runtime and the runtimes made by
@@ -791,32 +556,10 @@ export const configureCircuitBreakers = (options: CircuitBreakerRuntimeOptions =
  * @since 0.1.0
  * @category runtimes
  */
-export const disposeCircuitBreakers = async (): Promise<void> => {
-  const instances: Array<PromiseRuntime> = []
-  if (defaultInstance !== undefined) instances.push(defaultInstance)
-  defaultInstance = undefined
-  for (const ref of redisInstances) {
-    const instance = ref.deref()
-    if (instance !== undefined) instances.push(instance)
-  }
-  redisInstances.clear()
-  await Promise.all(instances.map((instance) => instance.dispose()))
-}
-
-const instanceForRedis = (redis: RedisInstance): PromiseRuntime => {
-  let instance = byRedis.get(redis)
-  if (instance === undefined || instance.disposed) {
-    instance = makeInstance({ redis })
-    byRedis.set(redis, instance)
-    redisInstances.add(refTo(instance))
-  }
-  return instance
-}
-
-const defaultApi = makeApi(currentInstance)
+export const disposeCircuitBreakers: () => Promise<void> = defaultRuntime.disposeCircuitBreakers
 
 // ---------------------------------------------------------------------------
-// the module-level API (the original README's)
+// the module-level API (on the default runtime)
 // ---------------------------------------------------------------------------
 
 /**
@@ -851,7 +594,7 @@ const defaultApi = makeApi(currentInstance)
 export const createCircuitBreaker: (
   serviceName: string,
   config?: PersistentCircuitBreakerConfig
-) => PersistentCircuitBreaker = defaultApi.createCircuitBreaker
+) => PersistentCircuitBreaker = defaultRuntime.defaultApi.createCircuitBreaker
 
 /**
  * A breaker for `serviceName` whose state lives in the Redis client given:
@@ -876,14 +619,11 @@ export const createCircuitBreaker: (
  * @since 0.1.0
  * @category constructors
  */
-export const getCircuitBreaker = (
+export const getCircuitBreaker: (
   serviceName: string,
   redis: RedisInstance,
   config?: PersistentCircuitBreakerConfig
-): PersistentCircuitBreaker => {
-  instanceForRedis(redis) // a client we cannot use fails here, not at the first call
-  return new Breaker(serviceName, config, () => instanceForRedis(redis))
-}
+) => PersistentCircuitBreaker = defaultRuntime.getCircuitBreaker
 
 /**
  * Pre-configured breakers on the default runtime, made on first access:
@@ -902,7 +642,7 @@ export const getCircuitBreaker = (
  * @since 0.1.0
  * @category constructors
  */
-export const CircuitBreakers: PresetCircuitBreakers = defaultApi.CircuitBreakers
+export const CircuitBreakers: PresetCircuitBreakers = defaultRuntime.defaultApi.CircuitBreakers
 
 /**
  * Protects a Web-standard route handler (Next.js, Edge, any
@@ -942,7 +682,7 @@ export const CircuitBreakers: PresetCircuitBreakers = defaultApi.CircuitBreakers
  * @since 0.1.0
  * @category combinators
  */
-export const withCircuitBreaker: WithCircuitBreaker = defaultApi.withCircuitBreaker
+export const withCircuitBreaker: WithCircuitBreaker = defaultRuntime.defaultApi.withCircuitBreaker
 
 /**
  * The health of every circuit known to the store (fleet-wide for Redis):
@@ -966,7 +706,7 @@ export const withCircuitBreaker: WithCircuitBreaker = defaultApi.withCircuitBrea
  * @since 0.1.0
  * @category monitoring
  */
-export const getCircuitBreakerHealth: () => Promise<OverallHealth> = defaultApi.getCircuitBreakerHealth
+export const getCircuitBreakerHealth: () => Promise<OverallHealth> = defaultRuntime.defaultApi.getCircuitBreakerHealth
 
 /**
  * Fleet-wide monitoring on the default runtime: `getAllMetrics()`,
@@ -984,4 +724,4 @@ export const getCircuitBreakerHealth: () => Promise<OverallHealth> = defaultApi.
  * @since 0.1.0
  * @category monitoring
  */
-export const CircuitBreakerMonitoring: CircuitBreakerMonitoringApi = defaultApi.CircuitBreakerMonitoring
+export const CircuitBreakerMonitoring: CircuitBreakerMonitoringApi = defaultRuntime.defaultApi.CircuitBreakerMonitoring

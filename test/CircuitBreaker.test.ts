@@ -11,13 +11,18 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as TestServices from "effect/TestServices"
-import { CircuitBreaker, CircuitBreakers, CircuitOpen, CircuitStore } from "../src/index.js"
+import { createServer } from "node:net"
+import { vi } from "vitest"
+import { CircuitBreaker, CircuitBreakers, CircuitOpen, CircuitStore, RedisCircuitStore } from "../src/index.js"
+import { UpstashClient } from "../src/upstash.js"
 import type { CircuitConfig } from "../src/index.js"
 import { FreshStore, storeBackends } from "./support/stores.js"
 
@@ -575,4 +580,53 @@ if (backends.includes("memory")) describe("CircuitBreaker API", () => {
       expect(yield* Effect.flip(Fiber.join(fiber))).toBeInstanceOf(Boom)
       expect(yield* Ref.get(attempts)).toBe(4)
     }).pipe(provide))
+})
+
+// ---------------------------------------------------------------------------
+// the local fallback's clock
+// ---------------------------------------------------------------------------
+
+/** A TCP port nothing listens on (bound once by the OS, then closed). */
+const closedPort = Effect.promise(() =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { readonly port: number }
+      server.close(() => resolve(port))
+    })
+  })
+)
+
+describe("the local fallback (store unavailable)", () => {
+  it.scoped("runs on the breaker's clock: its open period follows the TestClock and the live clock is never read", () =>
+    Effect.gen(function*() {
+      // a Redis store whose server is not there: every store call fails at once (connection refused)
+      const port = yield* closedPort
+      const unavailable = RedisCircuitStore.layer({ prefix: "local-clock" }).pipe(
+        Layer.provide(UpstashClient.layer({ url: `http://127.0.0.1:${port}`, token: Redacted.make("token") }))
+      )
+      // the clock of Effect's default services: what an effect run without the breaker's services reads
+      const liveClock = Effect.runSync(Effect.clock)
+      const liveReads = vi.spyOn(liveClock, "unsafeCurrentTimeMillis")
+      yield* Effect.addFinalizer(() => Effect.sync(() => liveReads.mockRestore()))
+      yield* TestClock.adjust("1 hour")
+
+      const breaker = yield* CircuitBreaker.make("local-clock", {
+        failureThreshold: 2,
+        recoveryTimeout: "30 seconds",
+        backoffJitter: 0,
+        onStoreUnavailable: "local"
+      }).pipe(Effect.provide(unavailable))
+      yield* failTimes(breaker, 2)
+      const opened = yield* breaker.snapshot
+      expect(opened.state).toBe("OPEN")
+      expect(opened.openedAt).toBe(3_600_000)
+      expect(opened.retryAt).toBe(3_600_000 + 30_000)
+      expect(yield* Effect.flip(breaker.protect(ok))).toBeInstanceOf(CircuitOpen)
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* breaker.protect(ok)).toBe("ok")
+      expect((yield* breaker.health).status).toBe("degraded")
+      expect(liveReads).not.toHaveBeenCalled()
+    }))
 })

@@ -1,5 +1,5 @@
 /**
- * The memory store's state machine (src/internal/machine.ts) and its Lua twin
+ * The memory store's state machine (src/internal/breaker/machine.ts) and its Lua twin
  * (lua/circuit.lua) held against each other: thousands of random sequences
  * of calls, outcomes, batched successes, clock steps and admin actions, under
  * random configurations, must give the same decisions, the same states and
@@ -12,7 +12,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as fc from "fast-check"
 import { CircuitConfig, type CircuitStore, RedisClient } from "../src/index.js"
 import * as scripts from "../src/internal/luaScripts.js"
-import * as machine from "../src/internal/machine.js"
+import * as machine from "../src/internal/breaker/machine.js"
 import { keysOf, scriptArgs, scriptArgv } from "../src/internal/redisStore.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { IORedisClient } from "../src/ioredis.js"

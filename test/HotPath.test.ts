@@ -24,8 +24,9 @@ import {
   RedisCircuitStore,
   RedisClient
 } from "../src/index.js"
-import { internalOf } from "../src/internal/circuitBreaker.js"
-import * as machine from "../src/internal/machine.js"
+import { internalOf } from "../src/internal/breaker/circuitBreaker.js"
+import * as machine from "../src/internal/breaker/machine.js"
+import * as metrics from "../src/internal/monitoring/metrics.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 
@@ -106,18 +107,18 @@ describe("plain metrics read as Effect's own", () => {
       MetricBoundaries.fromIterable([1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000])
     )
     const effect = MetricHook.histogram(key)
-    const plain = new CircuitBreakerMetrics.Latency()
-    const count = new CircuitBreakerMetrics.Count()
+    const plain = new metrics.Latency()
+    const count = new metrics.Count()
     const counter = MetricHook.counter(MetricKey.counter("hot_path_test_counter", { incremental: true }))
-    expect(plain.hook.get()).toEqual(effect.get())
+    expect(plain.state).toEqual(effect.get())
     for (const value of [0, 1, 1.5, 5, 7, 10, 99, 100, 101, 2_499, 10_000, 10_001, 123_456]) {
       effect.update(value)
       plain.update(value)
       count.update(1)
       counter.update(1)
     }
-    expect(plain.hook.get()).toEqual(effect.get())
-    expect(count.hook.get()).toEqual(counter.get())
+    expect(plain.state).toEqual(effect.get())
+    expect(count.state).toEqual(counter.get())
   })
 
   it.effect("a breaker's calls and latency reach Effect's registry (Metric.value)", () =>

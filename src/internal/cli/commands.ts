@@ -30,7 +30,7 @@ import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import { CircuitBreakerMonitoring, type FleetRead } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type { State } from "../../CircuitState.js"
-import * as prometheus from "../prometheus.js"
+import * as prometheus from "../monitoring/prometheus.js"
 import { CliError, connectionOptions, withStore } from "./connection.js"
 import * as format from "./format.js"
 

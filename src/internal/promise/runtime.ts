@@ -18,13 +18,13 @@ import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { CircuitBreaker } from "../CircuitBreaker.js"
-import * as CircuitBreakerMonitoring from "../CircuitBreakerMonitoring.js"
-import * as CircuitBreakersApi from "../CircuitBreakers.js"
-import { CircuitBreakers } from "../CircuitBreakers.js"
-import type * as CircuitConfig from "../CircuitConfig.js"
-import type { CircuitStore } from "../CircuitStore.js"
-import { rejectionOf } from "./promiseError.js"
+import type { CircuitBreaker } from "../../CircuitBreaker.js"
+import * as CircuitBreakerMonitoring from "../../CircuitBreakerMonitoring.js"
+import * as CircuitBreakersApi from "../../CircuitBreakers.js"
+import { CircuitBreakers } from "../../CircuitBreakers.js"
+import type * as CircuitConfig from "../../CircuitConfig.js"
+import type { CircuitStore } from "../../CircuitStore.js"
+import { rejectionOf } from "./error.js"
 
 /**
  * Settles a Promise with an effect's outcome: at once when the effect is
@@ -153,7 +153,7 @@ export class PromiseRuntime {
       this.building = Effect.runPromiseExit(managed.runtimeEffect).then((exit) => {
         if (Exit.isFailure(exit)) throw rejectionOf(exit.cause, false)
         if (this.disposed) throw disposedError(this.options.label)
-        // Effect's own fiber metrics (effect_fiber_*) cost ~0.3 µs per fiber, one fiber per call here;
+        // Effect's own fiber metrics (effect_fiber_*) are off: they cost per fiber, and a call may take one;
         // a failed call is handed to its caller, not logged as an "unhandled error" of its fiber
         const rt = Runtime.setFiberRef(
           Runtime.disableRuntimeFlag(exit.value, Effect3.RuntimeFlags.RuntimeMetrics),

@@ -21,13 +21,13 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../CircuitBreaker.js"
-import { CircuitOpen, ServiceUnavailable } from "../CircuitBreakerError.js"
-import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import * as CircuitConfig from "../CircuitConfig.js"
-import { isClosed, type Snapshot, type State, type Transition } from "../CircuitState.js"
-import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../CircuitStore.js"
-import * as memory from "./memoryStore.js"
+import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
+import { CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
+import * as CircuitBreakerMetrics from "../monitoring/metrics.js"
+import * as CircuitConfig from "../../CircuitConfig.js"
+import { isClosed, type Snapshot, type State, type Transition } from "../../CircuitState.js"
+import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../../CircuitStore.js"
+import * as memory from "../memoryStore.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")
@@ -391,7 +391,8 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
    */
   private localCircuit(now: number): Circuit {
     if (this.local === undefined) {
-      const local = Effect.runSync(memory.make().circuit(this.name, this.config))
+      // made on the breaker's clock (the memory store stamps a circuit's first use with it)
+      const local = Effect.runSync(Effect.withClock(memory.make().circuit(this.name, this.config), this.clock))
       if (this.lastState === "FORCED_OPEN" || this.lastState === "FORCED_CLOSED") {
         Effect.runSync(Effect.ignore(local.force(now, this.lastState)))
       }
@@ -404,8 +405,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   private reject(decision: Extract<Decision, { _tag: "Reject" }>): Exit.Failure<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
-    // the fields are known valid: skipping the Schema check makes a rejection ~5x cheaper,
-    // and rejections are the hot path during an outage
+    // the fields are known valid: no Schema check, as rejections are the hot path during an outage
     return Exit.fail(
       new CircuitOpen({
         service: this.config.serviceName,
@@ -678,8 +678,8 @@ export const instanceIdOfProcess = Effect.suspend(() =>
  * The body of `make`, made once. A generator function written inline is a
  * new function on every call, and V8 notes each one that runs in a list on
  * `%GeneratorPrototype%` that it never shrinks (slots of dead ones are only
- * reused): a burst of 50,000 new circuits left ~300 KB in it for the life
- * of the process (bench/eviction.bench.ts).
+ * reused), so a burst of new circuits would leave that list grown for the
+ * life of the process (bench/eviction.bench.ts measures it).
  */
 function* makeBody<E>(
   name: string,

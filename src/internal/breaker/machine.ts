@@ -6,9 +6,9 @@
  *
  * @internal
  */
-import type { CircuitConfig } from "../CircuitConfig.js"
-import type { Snapshot, State } from "../CircuitState.js"
-import type { Decision, Outcome } from "../CircuitStore.js"
+import type { CircuitConfig } from "../../CircuitConfig.js"
+import type { Snapshot, State } from "../../CircuitState.js"
+import type { Decision, Outcome } from "../../CircuitStore.js"
 
 /** Buckets in the sliding failure window. */
 export const WINDOW_BUCKETS = 10

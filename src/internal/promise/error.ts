@@ -1,12 +1,12 @@
 /**
- * The Promise API's errors: `CircuitBreakerError`, and what a Promise rejects
- * with given how an Effect failed.
+ * The Promise API's errors: `CircuitBreakerError`, `HttpResponseError`, and
+ * what a Promise rejects with given how an Effect failed.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
-import { isCircuitOpen, isServiceUnavailable } from "../CircuitBreakerError.js"
+import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
 
 /** @internal */
 export type ErrorCode = "CIRCUIT_OPEN" | "SERVICE_UNAVAILABLE"
@@ -102,4 +102,17 @@ export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boole
     return new Error("the circuit breaker call was interrupted (its runtime was disposed)")
   }
   return Cause.squash(cause)
+}
+
+/**
+ * The failure recorded for a handler's 5xx response under
+ * `withCircuitBreaker` (re-exported as `HttpResponseError`).
+ *
+ * @internal
+ */
+export class HttpResponseError extends Error {
+  override readonly name = "HttpResponseError"
+  constructor(readonly response: Response) {
+    super(`handler answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`)
+  }
 }

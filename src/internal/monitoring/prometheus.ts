@@ -5,8 +5,8 @@
  * @internal
  */
 import type * as MetricPair from "effect/MetricPair"
-import type { FleetRead } from "../CircuitBreakerMonitoring.js"
-import { stateValue } from "../CircuitBreakerMetrics.js"
+import type { FleetRead } from "../../CircuitBreakerMonitoring.js"
+import { stateValue } from "./metrics.js"
 
 /** @internal */
 export const contentType = "text/plain; version=0.0.4; charset=utf-8"
