@@ -17,7 +17,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { CircuitBreakers } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { contentSecurityPolicy, script } from "../src/internal/dashboard.js"
-import { keysOf, registryKeyOf } from "../src/internal/redisStore.js"
+import { keysOf, registryKeyOf } from "../src/internal/redis/keys.js"
 import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
 import { seedCircuits } from "./support/seed.js"
 import { freshPrefix, tcpStore } from "./support/stores.js"

@@ -5,10 +5,10 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { CircuitConfig } from "../CircuitConfig.js"
-import type { Snapshot } from "../CircuitState.js"
-import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../CircuitStore.js"
-import * as machine from "./machine.js"
+import type { CircuitConfig } from "../../CircuitConfig.js"
+import type { Snapshot } from "../../CircuitState.js"
+import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
+import * as machine from "../machine.js"
 
 /** One circuit's state and what every breaker in the process did with it. */
 interface Slot {

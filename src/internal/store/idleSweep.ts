@@ -8,7 +8,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CircuitConfigError } from "../CircuitConfig.js"
+import { CircuitConfigError } from "../../CircuitConfig.js"
 
 /** @internal */
 export const idleTtlMillis = <D extends Duration.DurationInput | undefined>(
