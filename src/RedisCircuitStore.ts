@@ -32,6 +32,7 @@ import * as keys from "./internal/redis/keys.js"
 import * as optionalPeer from "./internal/redis/optionalPeer.js"
 import * as internal from "./internal/redis/store.js"
 import * as upstash from "./internal/redis/upstashClient.js"
+import { defaultIdleTtl } from "./internal/store/idleSweep.js"
 import * as RedisClient from "./RedisClient.js"
 
 const Prefix = Schema.String.annotations({ message: (issue) => `must be a string (got ${describe(issue.actual)})` }).pipe(
@@ -68,7 +69,7 @@ const OptionsSchema = Schema.Struct({
    * in Redis; its next use costs one round trip. Default 10 minutes;
    * `Duration.infinity` keeps every cache.
    */
-  idleTtl: withDefault(durationMillis({ infinite: true }), internal.defaultIdleTtl)
+  idleTtl: withDefault(durationMillis({ infinite: true }), defaultIdleTtl)
 })
 
 type Encoded = Schema.Schema.Encoded<typeof OptionsSchema>

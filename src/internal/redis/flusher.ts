@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { defaults } from "../../CircuitConfig.js"
+import { IdleSweep } from "../store/idleSweep.js"
 import { type Entry, lostState } from "./circuitCache.js"
 
 /** The longest a locally counted success or rejection waits before it is sent. */
@@ -40,14 +41,16 @@ export const makeFlusher = (
 ): Effect.Effect<Flusher, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
-    // idle entries are evicted by the flusher, when a use (callers' clock: TestClock too) finds a
-    // sweep due: no timer runs for it, so an idle process sleeps
-    const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
-    let nextSweep = (yield* Clock.currentTimeMillis) + sweepEvery
+    // idle entries are evicted by the flusher, once a use finds a sweep due (`IdleSweep`); it sends
+    // what they batched first
     let sweepDue = false
+    const idleSweep = new IdleSweep(idleTtl, yield* Clock.currentTimeMillis, () => {
+      sweepDue = true
+      batched()
+    })
     /** An entry idle since `now - idleTtl`, with nothing in flight, whose loss forgets nothing Redis may need back. */
     const idleAt = (entry: Entry, now: number): boolean =>
-      now - entry.usedAt >= idleTtl && entry.inFlight === 0 &&
+      idleSweep.idle(entry.usedAt, now) && entry.inFlight === 0 &&
       (entry.snapshot === undefined ||
         lostState(entry.snapshot, entry.confirmedAt, now, entry.owner?.config.stateTtl ?? defaults.stateTtl) ===
           undefined)
@@ -90,20 +93,11 @@ export const makeFlusher = (
     )
     // what is still batched when the store closes is sent on the way out
     yield* Scope.addFinalizer(scope, flushAll)
-    const batched = () => {
+    function batched() {
       if (!awake) {
         awake = true
         Deferred.unsafeDone(wake, Exit.void)
       }
     }
-    return {
-      batched,
-      used: (now) => {
-        if (now >= nextSweep) {
-          nextSweep = now + sweepEvery
-          sweepDue = true
-          batched()
-        }
-      }
-    }
+    return { batched, used: (now) => idleSweep.used(now) }
   })

@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { RedisClient } from "../../RedisClient.js"
+import { defaultIdleTtl } from "../store/idleSweep.js"
 import { circuitFactory, RedisCircuit, type Shared } from "./circuit.js"
 import { Entry } from "./circuitCache.js"
 import { makeFlusher } from "./flusher.js"
@@ -29,8 +30,6 @@ export interface StoreOptions {
   readonly idleTtl?: number | undefined
 }
 
-/** @internal */
-export const defaultIdleTtl = 10 * 60_000
 /**
  * The Redis store: its round trips and breaker (`RoundTrips`), its registry,
  * its flusher, its monitoring reads and the factory of its circuits.
