@@ -128,7 +128,8 @@ export const make = (
  *
  * @example
  * ```ts
- * import { CircuitBreaker, RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
+ * import { CircuitBreaker, RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { UpstashClient } from "effect-circuit-breaker-redis/upstash"
  * import { Effect, Layer } from "effect"
  *
  * const Store = RedisCircuitStore.layer().pipe(Layer.provide(UpstashClient.layerConfig()))
