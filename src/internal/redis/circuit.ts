@@ -52,7 +52,12 @@ export interface Shared {
   readonly attach: (name: string, circuit: RedisCircuit) => Entry
 }
 
-/** @internal */
+/**
+ * One handle of a circuit: its name and config over the store's entry for
+ * the name (`Entry`), which every handle of the name shares.
+ *
+ * @internal
+ */
 export class RedisCircuit implements Circuit {
   private readonly keys: readonly [string, string]
   private readonly args: ReadonlyArray<string>
