@@ -9,14 +9,15 @@
  *   COMPARE=/tmp/old.lua npm run bench:lua   also measures another version of the script,
  *                                            interleaved with the embedded one (own key prefix)
  *
- * The ARGV are built by src/internal/redisStore.ts's own `scriptArgs`/`scriptArgv`/`peekArgs` (its `call`, `inspectMany`).
+ * The ARGV are built by the Redis store's own `scriptArgs`/`scriptArgv`/`peekArgs` (src/internal/redis/scriptArgs.ts).
  */
 import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
 import * as Either from "effect/Either"
 import * as CircuitConfig from "../src/CircuitConfig.js"
-import * as scripts from "../src/internal/luaScripts.js"
-import { circuitFields, keysOf, peekArgs as storePeekArgs, scriptArgs, scriptArgv } from "../src/internal/redisStore.js"
+import * as scripts from "../src/internal/redis/luaScripts.js"
+import { keysOf } from "../src/internal/redis/keys.js"
+import { circuitFields, peekArgs as storePeekArgs, scriptArgs, scriptArgv } from "../src/internal/redis/scriptArgs.js"
 import { startRedis } from "../test/support/redisServer.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 
@@ -34,7 +35,7 @@ const config = Either.getOrThrow(
 /** ARGV 3 to 16, exactly as the Redis store sends them. */
 const configArgs = scriptArgs(config)
 
-/** The ARGV of redisStore's `call`, through the store's own builder. */
+/** The ARGV of the store's circuit calls (`RedisCircuit.call`), through the store's own builder. */
 const callArgs = (
   op: "acquire" | "record" | "read",
   now: number,
@@ -53,7 +54,7 @@ const callArgs = (
     unsent: { successes, failures, rejections, probes }
   })
 
-/** The ARGV of redisStore's `inspectMany` (a monitoring read). */
+/** The ARGV of the store's `inspectMany` (a monitoring read). */
 const peekArgs = (now: number): ReadonlyArray<string> => storePeekArgs(config, now)
 
 const BASELINE = `local raw = redis.call("HGETALL", KEYS[1])

@@ -24,7 +24,7 @@
 --       2 now in epoch ms: Redis's clock as the caller learned it from TIME (timeSource "server"),
 --         or the caller's own (timeSource "client"); no TIME in here, so the script stays
 --         deterministic (as Upstash asks)
---       3 to 15, the config (src/internal/redisStore.ts builds them from one table, `configArgv`):
+--       3 to 15, the config (src/internal/redis/scriptArgs.ts builds them from one table, `configArgv`):
 --       3 monitoringPeriod   4 stateTtl            5 failureThreshold   6 successThreshold
 --       7 recoveryTimeout    8 maxRecoveryTimeout  9 backoffMultiplier 10 backoffJitter
 --      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("-" = off)
@@ -354,7 +354,7 @@ local windowWrite, windowFailed, windowDropped, probesChanged = false, false, fa
 -- caught up, garbage repaired above), and the caller knew it: what it knew is put back before the
 -- operation runs on it, only onto a state that has seen nothing since it was created again, so that
 -- a newer transition is never rolled back. (The caller sends it only while the circuit cannot have
--- expired or been superseded since it last read it: src/internal/redisStore.ts, `lostState`.)
+-- expired or been superseded since it last read it: src/internal/redis/circuitCache.ts, `lostState`.)
 local restored = 0
 if knownArg ~= "" and (not existed or (s.state == "CLOSED" and s.version == 0 and s.openCount == 0)) then
   local kState, kOpenCount, kOpenedAt, kRetryAt, kVersion = string.match(knownArg,

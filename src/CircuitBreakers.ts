@@ -25,11 +25,11 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { idleTtlMillis } from "./internal/idleTtl.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import { CircuitStore } from "./CircuitStore.js"
 import * as internal from "./internal/breaker/circuitBreaker.js"
+import { defaultIdleTtl, IdleSweep, idleTtlMillis } from "./internal/store/idleSweep.js"
 
 /**
  * The registry service.
@@ -68,9 +68,6 @@ export interface Options {
   readonly idleTtl?: Duration.DurationInput | undefined
 }
 
-/** @internal */
-export const defaultIdleTtl = Duration.minutes(10)
-
 /**
  * Makes a registry. Every config in `options` is decoded up front, so a bad
  * one fails here rather than at the first call.
@@ -100,28 +97,22 @@ const makeRegistry = (
     const store = yield* CircuitStore
     const breakers = new Map<string, internal.CircuitBreakerImpl>()
     const lock = yield* Effect.makeSemaphore(1)
-    // eviction is driven by the callers' clock: the time of a call (or of a creation) starts a
-    // sweep once one is due, so no timer runs and TestClock drives it; a call through a breaker
-    // the registry made (kept by its caller, not asked for again) does too
+    // the time of a call (or of a creation) sweeps once a sweep is due (`IdleSweep`); so does a
+    // call through a breaker the registry made (kept by its caller, not asked for again)
     const idleTtl = yield* idleTtlMillis("CircuitBreakers", options.idleTtl, defaultIdleTtl)
-    const sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
-    const sweeper = {
-      next: (yield* Clock.currentTimeMillis) + sweepEvery,
-      sweep: (now: number) => {
-        sweeper.next = now + sweepEvery
-        for (const [name, breaker] of breakers) {
-          if (breaker.idle(now, idleTtl)) {
-            breakers.delete(name)
-            // its next call (its holder still has it) puts it back
-            breaker.sweeper = { next: -Infinity, sweep: (at) => revive(breaker, at) }
-          }
+    const sweeper = new IdleSweep(idleTtl, yield* Clock.currentTimeMillis, (now) => {
+      for (const [name, breaker] of breakers) {
+        if (breaker.idle(now, idleTtl)) {
+          breakers.delete(name)
+          // its next call (its holder still has it) puts it back
+          breaker.sweeper = { next: -Infinity, sweep: (at) => revive(breaker, at) }
         }
       }
-    }
+    })
     const revive = (breaker: internal.CircuitBreakerImpl, now: number) => {
       breaker.sweeper = sweeper
       if (!breakers.has(breaker.name)) breakers.set(breaker.name, breaker)
-      if (now >= sweeper.next) sweeper.sweep(now)
+      sweeper.used(now)
     }
     const create = (name: string) =>
       lock.withPermits(1)(Effect.suspend(() => {
@@ -134,7 +125,7 @@ const makeRegistry = (
           Effect.provideService(CircuitStore, store),
           Effect.tap((breaker) =>
             Effect.sync(() => {
-              if (breaker.usedAt >= sweeper.next) sweeper.sweep(breaker.usedAt)
+              sweeper.used(breaker.usedAt)
               breaker.sweeper = sweeper
               breakers.set(name, breaker)
             })
@@ -146,7 +137,7 @@ const makeRegistry = (
         const existing = breakers.get(name)
         if (existing === undefined) return create(name)
         // the time of this breaker's last call stands for now (never later than now)
-        if (existing.usedAt >= sweeper.next) sweeper.sweep(existing.usedAt)
+        sweeper.used(existing.usedAt)
         return Effect.succeed(existing)
       },
       all: Effect.sync(() => Array.from(breakers.values()))

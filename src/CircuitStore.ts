@@ -17,8 +17,8 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { CircuitConfig, CircuitConfigError } from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
-import { idleTtlMillis } from "./internal/idleTtl.js"
-import * as memory from "./internal/memoryStore.js"
+import { idleTtlMillis } from "./internal/store/idleSweep.js"
+import * as memory from "./internal/store/memoryStore.js"
 
 /**
  * Whether a call may run: `Allow` (with the probe permit it took, if it is a

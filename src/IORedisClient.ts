@@ -18,7 +18,7 @@ import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis } from "ioredis"
 import type { CircuitConfigError } from "./CircuitConfig.js"
-import * as internal from "./internal/ioredisClient.js"
+import * as internal from "./internal/redis/ioredisClient.js"
 import { RedisClient, type RedisClientError } from "./RedisClient.js"
 
 /**

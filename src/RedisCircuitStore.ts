@@ -27,10 +27,12 @@ import * as Effect3 from "effect"
 import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
 import { decoder, describe, durationMillis, literals, positiveInt, withDefault } from "./internal/breaker/configSchema.js"
-import * as ioredis from "./internal/ioredisClient.js"
-import * as optionalPeer from "./internal/optionalPeer.js"
-import * as internal from "./internal/redisStore.js"
-import * as upstash from "./internal/upstashClient.js"
+import * as ioredis from "./internal/redis/ioredisClient.js"
+import * as keys from "./internal/redis/keys.js"
+import * as optionalPeer from "./internal/redis/optionalPeer.js"
+import * as internal from "./internal/redis/store.js"
+import * as upstash from "./internal/redis/upstashClient.js"
+import { defaultIdleTtl } from "./internal/store/idleSweep.js"
 import * as RedisClient from "./RedisClient.js"
 
 const Prefix = Schema.String.annotations({ message: (issue) => `must be a string (got ${describe(issue.actual)})` }).pipe(
@@ -43,7 +45,7 @@ const Prefix = Schema.String.annotations({ message: (issue) => `must be a string
 /** The store's options: each one's rule and default. */
 const OptionsSchema = Schema.Struct({
   /** Prefix of every key (default `"cb"`). Keys are `<prefix>:{<encoded name>}:state` and so on. */
-  prefix: withDefault(Prefix, internal.defaultPrefix),
+  prefix: withDefault(Prefix, keys.defaultPrefix),
   /**
    * The store's own breaker: after this many failed round trips in a row
    * (default 3), Redis is not called at all for `cooldown`.
@@ -67,7 +69,7 @@ const OptionsSchema = Schema.Struct({
    * in Redis; its next use costs one round trip. Default 10 minutes;
    * `Duration.infinity` keeps every cache.
    */
-  idleTtl: withDefault(durationMillis({ infinite: true }), internal.defaultIdleTtl)
+  idleTtl: withDefault(durationMillis({ infinite: true }), defaultIdleTtl)
 })
 
 type Encoded = Schema.Schema.Encoded<typeof OptionsSchema>
@@ -91,7 +93,7 @@ const decodeOptions = decoder(OptionsSchema)
  * @category keys
  */
 export const stateKey = (name: string, options?: Options): string =>
-  internal.keysOf(options?.prefix ?? internal.defaultPrefix, name)[0]
+  keys.keysOf(options?.prefix ?? keys.defaultPrefix, name)[0]
 
 /**
  * The key of the registry of circuits (a set of names).
@@ -100,7 +102,7 @@ export const stateKey = (name: string, options?: Options): string =>
  * @category keys
  */
 export const registryKey = (options?: Options): string =>
-  internal.registryKeyOf(options?.prefix ?? internal.defaultPrefix)
+  keys.registryKeyOf(options?.prefix ?? keys.defaultPrefix)
 
 /**
  * Makes the store. Needs a `RedisClient`; lives as long as the scope. Bad

@@ -15,11 +15,12 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import type { LuaScript } from "./internal/luaScripts.js"
-import * as errors from "./internal/redisErrors.js"
-import * as userClient from "./internal/userClient.js"
+import * as errors from "./internal/redis/errors.js"
+import type { LuaScript } from "./internal/redis/luaScripts.js"
+import * as scripts from "./internal/redis/runScript.js"
+import * as userClient from "./internal/redis/userClient.js"
 
 /**
  * A command failed. `kind` tells what went wrong; `reason` is safe to log.
@@ -81,10 +82,10 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
  * @since 0.1.0
  * @category scripts
  */
-export const scriptFor = (
+export const scriptFor: (
   client: RedisClient["Type"],
   script: LuaScript
-): { readonly sha: string; readonly source: string } => client.allowKeyLocking === true ? script.keyLocking : script
+) => { readonly sha: string; readonly source: string } = scripts.scriptFor
 
 /**
  * Runs a script by `EVALSHA`, sending its source with `EVAL` when Redis
@@ -94,18 +95,12 @@ export const scriptFor = (
  * @since 0.1.0
  * @category scripts
  */
-export const runScript = (
+export const runScript: (
   client: RedisClient["Type"],
   script: LuaScript,
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string>
-): Effect.Effect<unknown, RedisClientError> => {
-  const tail = [String(keys.length), ...keys, ...args]
-  const variant = scriptFor(client, script)
-  return client.send(["EVALSHA", variant.sha, ...tail]).pipe(
-    Effect.catchIf((error) => error.kind === "NoScript", () => client.send(["EVAL", variant.source, ...tail]))
-  )
-}
+) => Effect.Effect<unknown, RedisClientError> = scripts.runScript
 
 /**
  * A `RedisClient` over a Redis client you already made, so the store shares

@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type { CircuitConfigError } from "./CircuitConfig.js"
-import * as internal from "./internal/upstashClient.js"
+import * as internal from "./internal/redis/upstashClient.js"
 import { RedisClient, type RedisClientError } from "./RedisClient.js"
 
 /**

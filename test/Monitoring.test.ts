@@ -31,8 +31,8 @@ import { IORedisClient } from "../src/ioredis.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { UpstashClient } from "../src/upstash.js"
 import { countRoundTrips, seedCircuits } from "./support/seed.js"
-import { registryKeyOf } from "../src/internal/redisStore.js"
-import { RedisClientError } from "../src/internal/redisErrors.js"
+import { registryKeyOf } from "../src/internal/redis/keys.js"
+import { RedisClientError } from "../src/internal/redis/errors.js"
 
 let server: RedisServer
 beforeAll(async () => {

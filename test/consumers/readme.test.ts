@@ -118,7 +118,7 @@ await Effect.gen(function*() {
     const help = await runLine(empty, npxLine!)
     expect(help.stdout).toContain("list")
     const list = await runLine(empty, npxLine!.replace(/ --help$/, " list --prefix readme-npx --json"), { REDIS_URL: servers.redis.url })
-    expect(JSON.parse(list.stdout)).toEqual({ circuits: [], unread: [] })
+    expect(JSON.parse(list.stdout)).toMatchObject({ circuits: [], complete: true, unreadable: 0 })
     const alone = await runLine(empty, `npx -p ${packageName} effect-circuit-breaker list`, {}, true)
     expect(alone.code).toBe(2)
     expect(alone.stderr).toContain(npxLine)

@@ -27,7 +27,7 @@ import * as CircuitBreakerMetrics from "../monitoring/metrics.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
 import { isClosed, type Snapshot, type State, type Transition } from "../../CircuitState.js"
 import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../../CircuitStore.js"
-import * as memory from "../memoryStore.js"
+import * as memory from "../store/memoryStore.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")

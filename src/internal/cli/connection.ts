@@ -21,10 +21,10 @@ import { CircuitBreakers, layer as registryLayer } from "../../CircuitBreakers.j
 import type { CircuitStore } from "../../CircuitStore.js"
 import { layer as redisStoreLayer } from "../../RedisCircuitStore.js"
 import { RedisClient } from "../../RedisClient.js"
-import * as ioredis from "../ioredisClient.js"
-import * as optionalPeer from "../optionalPeer.js"
-import type { RedisClientError } from "../redisErrors.js"
-import * as upstash from "../upstashClient.js"
+import * as ioredis from "../redis/ioredisClient.js"
+import * as optionalPeer from "../redis/optionalPeer.js"
+import type { RedisClientError } from "../redis/errors.js"
+import * as upstash from "../redis/upstashClient.js"
 
 /**
  * A failure the CLI reports on stderr (`message`, never a secret) and

@@ -8,12 +8,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { CircuitConfigError } from "../CircuitConfig.js"
+import { CircuitConfigError } from "../../CircuitConfig.js"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import { RedisClient } from "../RedisClient.js"
-import type { Options } from "../UpstashClient.js"
-import { classify, type RedisClientError } from "./redisErrors.js"
+import type { RedisClient } from "../../RedisClient.js"
+import type { Options } from "../../UpstashClient.js"
+import { classify, type RedisClientError } from "./errors.js"
 
 /**
  * The part of `@upstash/redis`'s `Redis` class this client uses.
@@ -100,7 +100,7 @@ export const make = (
         // reported by the client's own URL check
       }
       const requester = (redis as unknown as { readonly client?: Requester }).client
-      return RedisClient.of({
+      const client: RedisClient["Type"] = {
         description: origin,
         // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is
         // one); a REST proxy in front of Redis refuses the flag
@@ -113,7 +113,8 @@ export const make = (
         pipeline: typeof requester?.request !== "function"
           ? undefined
           : pipelineOver((commands) => requester.request({ path: ["pipeline"], body: commands }), secrets)
-      })
+      }
+      return client
     },
     catch: (cause) => classify(cause, [Redacted.value(options.token)])
   })

@@ -5,10 +5,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { CircuitConfig } from "../CircuitConfig.js"
-import type { Snapshot } from "../CircuitState.js"
-import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../CircuitStore.js"
-import * as machine from "./breaker/machine.js"
+import type { CircuitConfig } from "../../CircuitConfig.js"
+import type { Snapshot } from "../../CircuitState.js"
+import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
+import * as machine from "../breaker/machine.js"
+import { defaultIdleTtl, IdleSweep } from "./idleSweep.js"
 
 /** One circuit's state and what every breaker in the process did with it. */
 interface Slot {
@@ -41,10 +42,10 @@ const atRest = (slot: Slot, now: number): boolean => {
 class Slots {
   readonly map = new Map<string, Slot>()
   private probes = 0
-  private nextSweep = 0
-  private readonly sweepEvery: number
-  constructor(readonly idleTtl: number) {
-    this.sweepEvery = Math.max(1, Math.min(idleTtl, 60_000))
+  /** Started by the first use: the store is made outside any clock. */
+  private readonly sweeper: IdleSweep
+  constructor(idleTtl: number) {
+    this.sweeper = new IdleSweep(idleTtl, undefined, (now) => this.sweep(now))
   }
   readonly nextProbeId = (holder: string) => `${holder}:${++this.probes}`
 
@@ -57,14 +58,10 @@ class Slots {
     return slot
   }
 
-  /**
-   * A use at `now` (the caller's clock): once per sweep interval it drops
-   * the slots idle for `idleTtl` that are at rest. No timer: callers' time
-   * drives it (TestClock too).
-   */
+  /** A use at `now` (the caller's clock), which sweeps when a sweep is due. */
   used(slot: Slot, now: number): void {
     slot.usedAt = now
-    if (now >= this.nextSweep) this.sweep(now)
+    this.sweeper.used(now)
   }
 
   /** Drops every slot (the store closed); a handle still used takes a new one. */
@@ -73,15 +70,10 @@ class Slots {
     this.map.clear()
   }
 
-  sweep(now: number): void {
-    if (this.nextSweep === 0) {
-      // the first use starts the clock
-      this.nextSweep = now + this.sweepEvery
-      return
-    }
-    this.nextSweep = now + this.sweepEvery
+  /** Drops the slots idle for `idleTtl` that are at rest. */
+  private sweep(now: number): void {
     for (const [name, slot] of this.map) {
-      if (now - slot.usedAt >= this.idleTtl && atRest(slot, now)) {
+      if (this.sweeper.idle(slot.usedAt, now) && atRest(slot, now)) {
         slot.evicted = true
         this.map.delete(name)
       }
@@ -125,7 +117,6 @@ class MemoryCircuit implements Circuit {
     }
     this.slots.used(slot, now)
   }
-
 
   acquireLocal(now: number): Decision | undefined {
     this.use(now)
@@ -213,9 +204,6 @@ export interface MemoryOptions {
    */
   readonly idleTtl?: number | undefined
 }
-
-/** @internal */
-export const defaultIdleTtl = 10 * 60_000
 
 /** @internal */
 export const make = (options: MemoryOptions = {}): CircuitStore["Type"] => storeOver(new Slots(options.idleTtl ?? defaultIdleTtl))

@@ -8,9 +8,9 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { CircuitStoreError } from "../CircuitStore.js"
-import type { RedisClientError } from "../RedisClient.js"
-import { problemOf } from "./redisErrors.js"
+import { CircuitStoreError } from "../../CircuitStore.js"
+import type { RedisClientError } from "../../RedisClient.js"
+import { problemOf } from "./errors.js"
 
 /**
  * The store's own breaker, shared by every circuit of one store: after

@@ -10,7 +10,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { CircuitConfigError } from "../CircuitConfig.js"
+import { CircuitConfigError } from "../../CircuitConfig.js"
 
 /** @internal */
 export type OptionalPeer = "@upstash/redis" | "ioredis"

@@ -7,9 +7,9 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { RedisClient } from "../RedisClient.js"
+import type { RedisClient } from "../../RedisClient.js"
 import * as ioredisClient from "./ioredisClient.js"
-import { classify } from "./redisErrors.js"
+import { classify } from "./errors.js"
 import * as upstashClient from "./upstashClient.js"
 
 /** What `@upstash/redis`'s HTTP client looks like from outside (its `client` field). */

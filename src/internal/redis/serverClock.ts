@@ -11,9 +11,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
-import * as CircuitBreakerMetrics from "../CircuitBreakerMetrics.js"
-import type { CircuitStoreError } from "../CircuitStore.js"
-import type { RedisClient, RedisClientError } from "../RedisClient.js"
+import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
+import type { CircuitStoreError } from "../../CircuitStore.js"
+import type { RedisClient, RedisClientError } from "../../RedisClient.js"
 
 /** How long a measured offset is trusted before it is measured again (in the background). */
 const REFRESH_AFTER = 60_000

@@ -8,11 +8,10 @@ import * as Schema from "effect/Schema"
 
 /**
  * A command failed. `kind` tells what went wrong; `reason` is safe to log.
+ * Re-exported by `RedisClient.ts`.
  *
- * @since 0.1.0
- * @category errors
+ * @internal
  */
-/** @internal */
 export class RedisClientError extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker-redis/RedisClientError")(
   "RedisClientError",
   {
@@ -24,7 +23,6 @@ export class RedisClientError extends Schema.TaggedError<RedisClientError>("effe
     return `Redis ${this.kind} error: ${this.reason}`
   }
 }
-
 
 /**
  * Strips every occurrence of the secrets from a text.
@@ -86,7 +84,6 @@ export const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisC
   ) kind = "Connection"
   return new RedisClientError({ kind, reason: text.length > 0 ? text : name || "unknown error" })
 }
-
 
 /**
  * What a failed round trip says of Redis, in a few words, for the store's

@@ -10,12 +10,12 @@ import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { CircuitConfigError } from "../CircuitConfig.js"
+import { CircuitConfigError } from "../../CircuitConfig.js"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { Options } from "../IORedisClient.js"
-import { RedisClient } from "../RedisClient.js"
-import { classify, connectionProblem, RedisClientError } from "./redisErrors.js"
+import type { Options } from "../../IORedisClient.js"
+import type { RedisClient } from "../../RedisClient.js"
+import { classify, connectionProblem, RedisClientError } from "./errors.js"
 
 /**
  * The part of an ioredis `Redis` or `Cluster` this client uses.
@@ -381,12 +381,12 @@ export const fromConnection = (
         Effect.map((replies) => replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets))))
       )
     })
-  return RedisClient.of({
+  return {
     description: options.description,
     send: call,
     pipeline: options.cluster ? clusterPipeline(client as IORedisCluster, exec, call, failure) : pipeline,
     cluster: options.cluster
-  })
+  }
 }
 
 /**
