@@ -11,7 +11,15 @@ export default tseslint.config(
     ignores: ["**/dist/**", "**/node_modules/**", "**/*.md", "**/luaScripts.ts", "**/dashboardAssets.ts"]
   },
   {
-    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "examples/**/*.ts", "dashboard/**/*.ts", "*.ts"]
+    files: [
+      "src/**/*.ts",
+      "test/**/*.ts",
+      "bench/**/*.ts",
+      "scripts/**/*.ts",
+      "examples/**/*.ts",
+      "dashboard/**/*.ts",
+      "*.ts"
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -50,7 +50,9 @@ const probe = async (url: string, prefix: string, seconds: number): Promise<Prob
       Layer.provide(IORedisClient.layer({ url }))
     )
   )
-  const breaker = await runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get("other-instance")))
+  const breaker = await runtime.runPromise(
+    Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get("other-instance"))
+  )
   await runtime.runPromise(breaker.protect(Effect.void))
   await redis.ping()
   const end = Date.now() + seconds * 1000
@@ -131,13 +133,19 @@ const main = async () => {
       if (mode === "snapshot") return web.handler(new Request(`http://localhost${path}`)).then((r) => r.text())
       const url = new URL(path, "http://localhost")
       const cursor = url.searchParams.get("cursor")
-      return direct.runPromise(Effect.flatMap(CircuitBreakerMonitoring.CircuitBreakerMonitoring, (m): Effect.Effect<unknown> =>
-        url.pathname === "/alerts"
-          ? m.getAlerts
-          : url.pathname === "/health"
-          ? m.health
-          : m.read(url.pathname === "/metrics" ? {} : { state: ["OPEN"], limit: 1, ...(cursor === null ? {} : { cursor }) })
-      )).then((body) => JSON.stringify(body))
+      return direct.runPromise(
+        Effect.flatMap(
+          CircuitBreakerMonitoring.CircuitBreakerMonitoring,
+          (m): Effect.Effect<unknown> =>
+            url.pathname === "/alerts"
+              ? m.getAlerts
+              : url.pathname === "/health"
+              ? m.health
+              : m.read(
+                url.pathname === "/metrics" ? {} : { state: ["OPEN"], limit: 1, ...(cursor === null ? {} : { cursor }) }
+              )
+        )
+      ).then((body) => JSON.stringify(body))
     }
     // warm: the script loaded, the clock offsets known
     await request("snapshot", "/health")
@@ -165,12 +173,16 @@ const main = async () => {
       rows.push(
         `| ${mode} | ${requests} (${failed} failed) | ${(100 * cpu / wall).toFixed(1)} % | ` +
           `${quantile(result.pings, 0.5).toFixed(2)} / ${quantile(result.pings, 0.99).toFixed(2)} / ` +
-          `${Math.max(...result.pings).toFixed(2)} ms | ${result.lost} of ${result.calls}${reasons === "" ? "" : ` (${reasons})`} |`
+          `${Math.max(...result.pings).toFixed(2)} ms | ${result.lost} of ${result.calls}${
+            reasons === "" ? "" : ` (${reasons})`
+          } |`
       )
     }
     await web.dispose()
     await direct.dispose()
-    console.log(`\n${CIRCUITS} circuits, ${CLIENTS} clients, ${SECONDS} s each; transform: ${process.execArgv.join(" ")}\n`)
+    console.log(
+      `\n${CIRCUITS} circuits, ${CLIENTS} clients, ${SECONDS} s each; transform: ${process.execArgv.join(" ")}\n`
+    )
     console.log("| mode | requests answered | Redis CPU | PING p50 / p99 / max | fail-closed calls lost |")
     console.log("| --- | --- | --- | --- | --- |")
     for (const row of rows) console.log(row)

@@ -94,7 +94,8 @@ interface Result {
 
 const run = async (label: string, storeLayer: Layer.Layer<CircuitStore.CircuitStore>): Promise<Result> => {
   const runtime = ManagedRuntime.make(
-    CircuitBreakers.layer({ idleTtl: IDLE_MS, defaults: { monitoringPeriod: Math.max(100, Math.floor(IDLE_MS / 2)) } }).pipe(Layer.provideMerge(storeLayer), Layer.orDie)
+    CircuitBreakers.layer({ idleTtl: IDLE_MS, defaults: { monitoringPeriod: Math.max(100, Math.floor(IDLE_MS / 2)) } })
+      .pipe(Layer.provideMerge(storeLayer), Layer.orDie)
   )
   const use = (name: string, fail: boolean) =>
     runtime.runPromise(Effect.either((fail ? boom : Effect.succeed(1)).pipe(CircuitBreaker.protect(name))))
@@ -157,7 +158,9 @@ const run = async (label: string, storeLayer: Layer.Layer<CircuitStore.CircuitSt
 
 const log = (line: string) => process.stderr.write(line + "\n")
 log(environment())
-log(`${TENANTS.toLocaleString("en-US")} tenants a round, ${ROUNDS} rounds, ${LIVE} live circuits, idle TTL ${IDLE_MS} ms`)
+log(
+  `${TENANTS.toLocaleString("en-US")} tenants a round, ${ROUNDS} rounds, ${LIVE} live circuits, idle TTL ${IDLE_MS} ms`
+)
 
 const results: Array<Result> = []
 results.push(await run("memory store", Layer.orDie(CircuitStore.layerMemoryWith({ idleTtl: IDLE_MS }))))

@@ -16,8 +16,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { readFileSync } from "node:fs"
-import { CircuitBreaker, RedisCircuitStore, RedisClient } from "../src/index.js"
-import type { CircuitConfig, CircuitStore } from "../src/index.js"
+import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
+import type { CircuitConfig, CircuitStore, RedisClient } from "../src/index.js"
 import { type RedisServer, startRedis } from "../test/support/redisServer.js"
 import { startUpstashBridge, type UpstashBridge } from "../test/support/upstashBridge.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
@@ -152,7 +152,10 @@ const traffic = (before: Probe, after: Probe): Traffic => {
 type Outcome = "ok" | "failed" | "rejected" | "other"
 
 const outcomeOf = <A>(
-  result: { readonly _tag: "Right"; readonly right: A } | { readonly _tag: "Left"; readonly left: { readonly _tag: string } }
+  result: { readonly _tag: "Right"; readonly right: A } | {
+    readonly _tag: "Left"
+    readonly left: { readonly _tag: string }
+  }
 ): Outcome =>
   result._tag === "Right"
     ? "ok"
@@ -249,7 +252,9 @@ const perCallCases = async (
     let s1 = await snap()
     expectAll("success, spread", tally, "ok", CALLS)
     cases.push({
-      label: `success, CLOSED: ${CALLS.toLocaleString("en-US")} calls over ${fmt(SPREAD_MS / 1000, 0)} s, incl. the deferred flush`,
+      label: `success, CLOSED: ${CALLS.toLocaleString("en-US")} calls over ${
+        fmt(SPREAD_MS / 1000, 0)
+      } s, incl. the deferred flush`,
       calls: CALLS,
       traffic: traffic(s0, s1),
       note: "realistic run: one cache refresh per stateCacheTtl + one flush per second"
@@ -316,7 +321,9 @@ const perCallCases = async (
     s1 = await snap()
     expectAll("rejected, spread", tally, "rejected", CALLS)
     cases.push({
-      label: `rejected, OPEN: ${CALLS.toLocaleString("en-US")} calls over ${fmt(SPREAD_MS / 1000, 0)} s, incl. the deferred flush`,
+      label: `rejected, OPEN: ${CALLS.toLocaleString("en-US")} calls over ${
+        fmt(SPREAD_MS / 1000, 0)
+      } s, incl. the deferred flush`,
       calls: CALLS,
       traffic: traffic(s0, s1),
       note: "recoveryTimeout 60 s; one cache refresh per stateCacheTtl + one flush per second"
@@ -513,7 +520,8 @@ const runFleet = async (variant: Variant, run: string): Promise<RunResult> => {
   await sleep(dependency.deadUntil + 300 - Date.now())
   const lastRejection = () =>
     Math.max(...instances.map((inst) => {
-      for (let i = inst.events.length - 1; i >= 0; i--) if (inst.events[i]!.outcome === "rejected") return inst.events[i]!.at
+      for (let i = inst.events.length - 1; i >= 0; i--)
+        if (inst.events[i]!.outcome === "rejected") return inst.events[i]!.at
       return 0
     }))
   while (Date.now() - lastRejection() < QUIET_MS && Date.now() < dependency.deadUntil + RUN_CAP_MS) await sleep(50)
@@ -593,8 +601,10 @@ try {
   out.push("## fleet: Redis traffic per call, and a fleet through an outage")
   out.push("")
   out.push(`${environment()}  `)
-  out.push(`redis-server ${(await server.cli("INFO", "server")).match(/redis_version:(\S+)/)?.[1] ?? "?"}, ` +
-    `whole run ${fmt(seconds, 0)} s.`)
+  out.push(
+    `redis-server ${(await server.cli("INFO", "server")).match(/redis_version:(\S+)/)?.[1] ?? "?"}, ` +
+      `whole run ${fmt(seconds, 0)} s.`
+  )
   out.push("")
   out.push("### 1. Redis commands per call (counted by Redis: `INFO commandstats`, INFO excluded)")
   out.push("")

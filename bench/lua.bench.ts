@@ -91,7 +91,12 @@ interface Op {
   /** Runs before CONFIG RESETSTAT (not measured). */
   readonly prepare?: (script: Script, round: number, now: number) => Promise<void>
   /** The keys and ARGV of call `i`. */
-  readonly call: (script: Script, round: number, i: number, now: number) => { keys: ReadonlyArray<string>; args: ReadonlyArray<string> }
+  readonly call: (
+    script: Script,
+    round: number,
+    i: number,
+    now: number
+  ) => { keys: ReadonlyArray<string>; args: ReadonlyArray<string> }
   /** Throws when a reply says the call did not do what this op measures. */
   readonly check?: (reply: Reply) => void
   /** A fixed script of its own (run once, not per script compared), instead of the circuit script. */
@@ -112,7 +117,12 @@ const main = async () => {
   try {
     const list: Array<Script> = [{ label: "embedded", source: scripts.circuit.source, prefix: "cur", sha: "" }]
     if (process.env.COMPARE) {
-      list.push({ label: process.env.COMPARE, source: readFileSync(process.env.COMPARE, "utf8"), prefix: "cmp", sha: "" })
+      list.push({
+        label: process.env.COMPARE,
+        source: readFileSync(process.env.COMPARE, "utf8"),
+        prefix: "cmp",
+        sha: ""
+      })
     }
     for (const script of list) script.sha = String(await redis.script("LOAD", script.source))
     const fixedShas = new Map<string, string>()
@@ -150,16 +160,19 @@ const main = async () => {
           const pipeline = redis.pipeline()
           for (let i = 0; i < CALLS; i++) {
             const [state] = keysOf(script.prefix, `probe-${round}-${i}`)
-            pipeline.hset(state, circuitFields(configArgs, {
-              state: "OPEN",
-              version: 3,
-              openCount: 1,
-              openedAt: now - 60_000,
-              retryAt: now - 1_000,
-              changedAt: now - 60_000,
-              writtenAt: now - 60_000,
-              halfOpenSuccesses: 0
-            }))
+            pipeline.hset(
+              state,
+              circuitFields(configArgs, {
+                state: "OPEN",
+                version: 3,
+                openCount: 1,
+                openedAt: now - 60_000,
+                retryAt: now - 1_000,
+                changedAt: now - 60_000,
+                writtenAt: now - 60_000,
+                halfOpenSuccesses: 0
+              })
+            )
             pipeline.pexpire(state, config.stateTtl)
           }
           await pipeline.exec()
@@ -212,7 +225,12 @@ const main = async () => {
         while (next < CALLS) {
           const i = next++
           const { args, keys } = op.call(script, round, i, Date.now())
-          const reply = await redis.evalsha(op.fixed !== undefined ? fixedShas.get(op.fixed)! : script.sha, keys.length, ...keys, ...args) as Reply
+          const reply = await redis.evalsha(
+            op.fixed !== undefined ? fixedShas.get(op.fixed)! : script.sha,
+            keys.length,
+            ...keys,
+            ...args
+          ) as Reply
           if (i % 97 === 0) op.check?.(reply)
         }
       }
@@ -263,7 +281,11 @@ const main = async () => {
       }
     }
     console.log(environment())
-    console.log(`redis ${(await redis.info("server")).match(/redis_version:(\S+)/)?.[1]}, ${CALLS} calls per measurement, ${CIRCUITS} circuits, ${ROUNDS} rounds\n`)
+    console.log(
+      `redis ${
+        (await redis.info("server")).match(/redis_version:(\S+)/)?.[1]
+      }, ${CALLS} calls per measurement, ${CIRCUITS} circuits, ${ROUNDS} rounds\n`
+    )
     console.log(markdownTable(["op", "script", "median µs/call", "rounds", "÷ baseline", `≤ ${TARGET_USEC} µs`], rows))
   } finally {
     redis.disconnect()

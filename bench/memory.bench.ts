@@ -223,7 +223,18 @@ log(`${COUNT.toLocaleString("en-US")} breakers per subject`)
 }
 
 const results: Array<Measurement> = []
-for (const subject of [ours(), oursConfigOnly(), oursCircuitOnly(), opossum(), cockatiel(), oursUsed(), opossumUsed(), cockatielUsed()]) {
+for (
+  const subject of [
+    ours(),
+    oursConfigOnly(),
+    oursCircuitOnly(),
+    opossum(),
+    cockatiel(),
+    oursUsed(),
+    opossumUsed(),
+    cockatielUsed()
+  ]
+) {
   const m = await measure(subject)
   log(`${m.label}: ${fmt(m.bytes, 0)} B`)
   results.push(m)

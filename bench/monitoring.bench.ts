@@ -14,7 +14,8 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { CircuitBreakerMonitoring, CircuitBreakers, RedisCircuitStore, RedisClient } from "../src/index.js"
+import type { RedisClient } from "../src/index.js"
+import { CircuitBreakerMonitoring, CircuitBreakers, RedisCircuitStore } from "../src/index.js"
 import { IORedisClient } from "../src/ioredis.js"
 import { UpstashClient } from "../src/upstash.js"
 import { startRedis } from "../test/support/redisServer.js"
@@ -44,12 +45,14 @@ const readOnce = (client: Layer.Layer<RedisClient.RedisClient>, prefix: string) 
       }
       return performance.now() - started
     }).pipe(
-      Effect.provide(CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(RedisCircuitStore.layer({ prefix })),
-        Layer.provide(client),
-        Layer.orDie
-      ))
+      Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(RedisCircuitStore.layer({ prefix })),
+          Layer.provide(client),
+          Layer.orDie
+        )
+      )
     )
   )
 
@@ -68,7 +71,10 @@ const main = async () => {
       await server.cli("CONFIG", "RESETSTAT")
       const ms = await read()
       const info = await server.cli("INFO", "commandstats")
-      const usec = [...info.matchAll(/cmdstat_eval(?:sha)?:calls=\d+,usec=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+      const usec = [...info.matchAll(/cmdstat_eval(?:sha)?:calls=\d+,usec=(\d+)/g)].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0
+      )
       rows[label] ??= { ms: [], trips: [], cpu: [] }
       rows[label].ms.push(ms)
       rows[label].trips.push(trips())
@@ -95,9 +101,15 @@ const main = async () => {
       )
       ratios.push(pipedMs / clusterMs)
       bridge.resetStats()
-      await measure(UPSTASH, () => readOnce(counted(upstash(), { pipelined: true }).layer, prefix), () => bridge.requests)
+      await measure(
+        UPSTASH,
+        () => readOnce(counted(upstash(), { pipelined: true }).layer, prefix),
+        () => bridge.requests
+      )
     }
-    console.log(`\nReading ${CIRCUITS.toLocaleString("en")} circuits (${CIRCUITS / 100} OPEN), medians of ${ROUNDS} rounds:\n`)
+    console.log(
+      `\nReading ${CIRCUITS.toLocaleString("en")} circuits (${CIRCUITS / 100} OPEN), medians of ${ROUNDS} rounds:\n`
+    )
     console.log("| read | time | round trips (HTTP requests for Upstash) | Redis CPU per circuit |")
     console.log("|---|--:|--:|--:|")
     for (const [label, row] of Object.entries(rows)) {

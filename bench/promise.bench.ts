@@ -158,7 +158,9 @@ out.push("")
 out.push(`${environment()}  `)
 out.push(`transform: ${transform}  `)
 out.push(
-  `${CALLS.toLocaleString("en-US")} sequential calls per batch, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up rounds ` +
+  `${
+    CALLS.toLocaleString("en-US")
+  } sequential calls per batch, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up rounds ` +
     `(${fmt(seconds, 0)} s).  `
 )
 out.push(
@@ -172,7 +174,14 @@ out.push("### ratios (medians of per-round ratios of added cost)")
 out.push("")
 out.push(
   markdownTable(
-    ["", "execute / cockatiel", "execute / opossum", "named execute / cockatiel", "floor / cockatiel", "execute / floor"],
+    [
+      "",
+      "execute / cockatiel",
+      "execute / opossum",
+      "named execute / cockatiel",
+      "floor / cockatiel",
+      "execute / floor"
+    ],
     [[
       "ratio",
       `${fmt(toCockatiel, 2)} ${toCockatiel <= 1 ? "(meets ≤ 1.0)" : "(MISSES ≤ 1.0)"}`,

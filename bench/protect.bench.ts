@@ -147,7 +147,12 @@ const makeCase = (
         baseline: "effect",
         run: effectLoop(untimedFloor(effect))
       },
-      { label: "Effect: + CircuitBreaker.protect", role: "protect", baseline: "effect", run: effectLoop(protectedEffect) },
+      {
+        label: "Effect: + CircuitBreaker.protect",
+        role: "protect",
+        baseline: "effect",
+        run: effectLoop(protectedEffect)
+      },
       {
         label: "Effect: + CircuitBreaker.protect (recordLatency: false)",
         role: "protectNoLatency",
@@ -249,7 +254,9 @@ out.push("")
 out.push(`${environment()}  `)
 out.push(`transform: ${transform}  `)
 out.push(
-  `${CALLS.toLocaleString("en-US")} sequential calls per batch, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up rounds ` +
+  `${
+    CALLS.toLocaleString("en-US")
+  } sequential calls per batch, ${ROUNDS} interleaved rounds after ${WARMUP} warm-up rounds ` +
     `(${fmt(seconds, 0)} s).  `
 )
 out.push(
@@ -267,7 +274,8 @@ const goals: ReadonlyArray<{ readonly protect: number; readonly noLatency: numbe
 
 for (let ci = 0; ci < cases.length; ci++) {
   const c = cases[ci]!
-  const base = (family: "effect" | "promise") => c.variants.findIndex((v) => v.role === "baseline" && v.baseline === family)
+  const base = (family: "effect" | "promise") =>
+    c.variants.findIndex((v) => v.role === "baseline" && v.baseline === family)
   const added = (vi: number): ReadonlyArray<number> => {
     const v = c.variants[vi]!
     const bi = base(v.baseline)

@@ -70,7 +70,9 @@ export const median = (xs: ReadonlyArray<number>): number => quantile(xs, 0.5)
 // ---------------------------------------------------------------------------
 
 export const fmt = (n: number, digits = 1): string =>
-  Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a"
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a"
 
 /** A markdown table with right-aligned numeric columns (every column but the first). */
 export const markdownTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {

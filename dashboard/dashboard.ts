@@ -218,7 +218,7 @@ function call(method: string, path: string, signal?: AbortSignal): Promise<Reply
   return fetch(new URL(path, root).toString(), init).then((response) => {
     noteClock(response)
     return response.text().then((text): Reply => {
-      let body: unknown = null
+      let body: unknown
       try {
         body = text ? JSON.parse(text) : null
       } catch {
@@ -310,7 +310,10 @@ function remember(name: string, failures: number, at: number): Array<Point> {
 function sparkline(points: ReadonlyArray<Point>): SVGSVGElement {
   const width = 84, height = 24, top = 3, bottom = height - 2
   const chart = svg("svg")
-  chart.setAttribute("class", "spark" + (points.length > 1 && points[points.length - 1]!.v > points[0]!.v ? " rising" : ""))
+  chart.setAttribute(
+    "class",
+    "spark" + (points.length > 1 && points[points.length - 1]!.v > points[0]!.v ? " rising" : "")
+  )
   chart.setAttribute("viewBox", "0 0 " + width + " " + height)
   chart.setAttribute("role", "img")
   let max = 1
@@ -335,7 +338,8 @@ function sparkline(points: ReadonlyArray<Point>): SVGSVGElement {
     const area = svg("polygon")
     area.setAttribute(
       "points",
-      xy[0]![0].toFixed(1) + "," + bottom + " " + coords.join(" ") + " " + xy[xy.length - 1]![0].toFixed(1) + "," + bottom
+      xy[0]![0].toFixed(1) + "," + bottom + " " + coords.join(" ") + " " + xy[xy.length - 1]![0].toFixed(1) + "," +
+        bottom
     )
     chart.appendChild(area)
     const line = svg("polyline")
@@ -507,7 +511,8 @@ function circuitRow(c: Circuit, at: number, fresh: boolean): HTMLTableRowElement
     box.appendChild(el("span", "window", c.windowFailures + " / " + c.windowCalls))
   } else {
     const none = el("span", "window muted", "–")
-    none.title = "no window while " + String(c.state) + ": it is emptied when the circuit opens and counts again once it " +
+    none.title = "no window while " + String(c.state) +
+      ": it is emptied when the circuit opens and counts again once it " +
       "closes; the fleet's calls and failure rate are in their columns"
     box.appendChild(none)
   }

@@ -20,7 +20,11 @@
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import type * as Resource from "@effect/opentelemetry/Resource"
-import { ConsoleMetricExporter, type PushMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
+import {
+  ConsoleMetricExporter,
+  type PushMetricExporter,
+  PeriodicExportingMetricReader
+} from "@opentelemetry/sdk-metrics"
 import { ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -93,38 +97,41 @@ export const protectTraced: {
     self: Effect.Effect<A, E, R>,
     breaker: CircuitBreaker.CircuitBreaker
   ): Effect.Effect<A, E | CircuitBreakerError.CircuitOpen | CircuitBreakerError.ServiceUnavailable, R>
-} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, breaker: CircuitBreaker.CircuitBreaker) =>
-  breaker.protect(self).pipe(
-    Effect.onExit((exit) =>
-      Effect.gen(function*() {
-        const error = exit._tag === "Failure" ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
-        if (CircuitBreakerError.isCircuitOpen(error)) {
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: CircuitBreaker.CircuitBreaker) =>
+    breaker.protect(self).pipe(
+      Effect.onExit((exit) =>
+        Effect.gen(function*() {
+          const error = exit._tag === "Failure" ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+          if (CircuitBreakerError.isCircuitOpen(error)) {
+            yield* Effect.annotateCurrentSpan({
+              [attributes.decision]: "rejected" satisfies Decision,
+              [attributes.state]: error.state,
+              [attributes.retryAfterMs]: Duration.toMillis(error.retryAfter)
+            })
+            return
+          }
+          if (CircuitBreakerError.isServiceUnavailable(error)) {
+            yield* Effect.annotateCurrentSpan({
+              [attributes.decision]: "unavailable" satisfies Decision,
+              [attributes.state]: yield* breaker.state
+            })
+            return
+          }
           yield* Effect.annotateCurrentSpan({
-            [attributes.decision]: "rejected" satisfies Decision,
-            [attributes.state]: error.state,
-            [attributes.retryAfterMs]: Duration.toMillis(error.retryAfter)
-          })
-          return
-        }
-        if (CircuitBreakerError.isServiceUnavailable(error)) {
-          yield* Effect.annotateCurrentSpan({
-            [attributes.decision]: "unavailable" satisfies Decision,
+            [attributes.decision]: "allowed" satisfies Decision,
+            [attributes.outcome]: exit._tag === "Success" ? "success" : "failure",
             [attributes.state]: yield* breaker.state
           })
-          return
-        }
-        yield* Effect.annotateCurrentSpan({
-          [attributes.decision]: "allowed" satisfies Decision,
-          [attributes.outcome]: exit._tag === "Success" ? "success" : "failure",
-          [attributes.state]: yield* breaker.state
         })
+      ),
+      Effect.withSpan(`circuit_breaker ${breaker.name}`, {
+        kind: "internal",
+        attributes: { [attributes.name]: breaker.name, [attributes.service]: breaker.config.serviceName }
       })
-    ),
-    Effect.withSpan(`circuit_breaker ${breaker.name}`, {
-      kind: "internal",
-      attributes: { [attributes.name]: breaker.name, [attributes.service]: breaker.config.serviceName }
-    })
-  ))
+    )
+)
 
 /** A short run: a dependency that fails, a circuit that opens, metrics and spans on the console. */
 export const main = Effect.gen(function*() {

@@ -29,8 +29,11 @@ const callUpstream = (url: string) =>
     try: (signal) => fetch(url, { signal }),
     catch: (cause) => new UpstreamError(String(cause))
   }).pipe(
-    Effect.filterOrFail((response) => response.status < 500, (response) => new UpstreamError(`upstream ${response.status}`)),
-    Effect.flatMap((response) => Effect.promise(() => response.text()))
+    Effect.filterOrFail((response) => response.status < 500, (response) =>
+      new UpstreamError(`upstream ${response.status}`)),
+    Effect.flatMap((response) =>
+      Effect.promise(() => response.text())
+    )
   )
 
 export default async function handler(_request: Request): Promise<Response> {

@@ -1,5 +1,5 @@
 -- The circuit state machine (ARCHITECTURE.md, "Layers"), as one atomic script.
--- Line-by-line twin of src/internal/machine.ts: change one, change the other
+-- Line-by-line twin of src/internal/breaker/machine.ts: change one, change the other
 -- (test/Equivalence.test.ts holds them against each other).
 --
 -- KEYS[1] circuit hash  <prefix>:{<name>}:state, fields
@@ -347,7 +347,7 @@ end
 local windowWrite, windowFailed, windowDropped, probesChanged = false, false, false, probesThere == "garbage"
 
 -- ---------------------------------------------------------------------------
--- the machine (mirrors src/internal/machine.ts)
+-- the machine (mirrors src/internal/breaker/machine.ts)
 -- ---------------------------------------------------------------------------
 
 -- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had not

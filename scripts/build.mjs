@@ -11,9 +11,13 @@ const root = new URL("..", import.meta.url).pathname
 const dist = join(root, "dist")
 rmSync(dist, { recursive: true, force: true })
 
-execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], {
-  stdio: "inherit"
-})
+execFileSync(
+  process.execPath,
+  [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")],
+  {
+    stdio: "inherit"
+  }
+)
 
 const sources = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -35,7 +35,10 @@ const sourceOf = (name: string): { readonly source: string; readonly expression:
   const parts = source.split(include)
   if (parts.length === 1) return { source, expression: JSON.stringify(source) }
   const circuit = readFileSync(`${root}lua/circuit.lua`, "utf8")
-  return { source: parts.join(circuit), expression: parts.map((part) => JSON.stringify(part)).join(" + circuitSource + ") }
+  return {
+    source: parts.join(circuit),
+    expression: parts.map((part) => JSON.stringify(part)).join(" + circuitSource + ")
+  }
 }
 
 /** The shebang of the Upstash variant. */

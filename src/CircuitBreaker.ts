@@ -26,7 +26,7 @@ import type * as Stream from "effect/Stream"
 import type { CircuitOpen, ServiceUnavailable } from "./CircuitBreakerError.js"
 import { isCircuitOpen } from "./CircuitBreakerError.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
-import * as CircuitConfig from "./CircuitConfig.js"
+import type * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State, Transition } from "./CircuitState.js"
 import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
 import * as internal from "./internal/breaker/circuitBreaker.js"
@@ -141,8 +141,7 @@ export interface CircuitBreaker {
  * @since 0.1.0
  * @category refinements
  */
-export const isCircuitBreaker = (u: unknown): u is CircuitBreaker =>
-  typeof u === "object" && u !== null && TypeId in u
+export const isCircuitBreaker = (u: unknown): u is CircuitBreaker => typeof u === "object" && u !== null && TypeId in u
 
 /**
  * Creates a breaker for the circuit `name`. The config is decoded with
@@ -157,8 +156,7 @@ export const isCircuitBreaker = (u: unknown): u is CircuitBreaker =>
 export const make = <E = unknown>(
   name: string,
   config?: CircuitConfig.Input<E>
-): Effect.Effect<CircuitBreaker, CircuitConfig.CircuitConfigError, CircuitStore> =>
-  internal.make(name, config)
+): Effect.Effect<CircuitBreaker, CircuitConfig.CircuitConfigError, CircuitStore> => internal.make(name, config)
 
 /**
  * Protects an effect with a breaker, given directly or by name (taken from
@@ -204,8 +202,10 @@ export const protect: {
     breaker: CircuitBreaker | string
   ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable | CircuitConfig.CircuitConfigError, R | CircuitBreakers> =>
     typeof breaker === "string"
-      ? Effect.flatMap(CircuitBreakers, (registry) =>
-        Effect.flatMap(registry.get(breaker), (resolved) => resolved.protect(self)))
+      ? Effect.flatMap(
+        CircuitBreakers,
+        (registry) => Effect.flatMap(registry.get(breaker), (resolved) => resolved.protect(self))
+      )
       : breaker.protect(self)
 )
 
@@ -239,8 +239,6 @@ export const retrySchedule = <Out, In, R>(
 ): Schedule.Schedule<Out, In, R> =>
   Schedule.intersect(schedule, Schedule.identity<In>())
     .pipe(
-      Schedule.modifyDelay(([_, input], delay) =>
-        isCircuitOpen(input) ? Duration.max(delay, input.retryAfter) : delay
-      ),
+      Schedule.modifyDelay(([_, input], delay) => isCircuitOpen(input) ? Duration.max(delay, input.retryAfter) : delay),
       Schedule.map(([out]) => out)
     )

@@ -66,7 +66,8 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>(
  * @since 0.1.0
  * @category refinements
  */
-export const isCircuitOpen = (u: unknown): u is CircuitOpen => Predicate.isTagged(u, "CircuitOpen") && u instanceof CircuitOpen
+export const isCircuitOpen = (u: unknown): u is CircuitOpen =>
+  Predicate.isTagged(u, "CircuitOpen") && u instanceof CircuitOpen
 
 /**
  * @since 0.1.0

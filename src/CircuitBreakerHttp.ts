@@ -323,78 +323,91 @@ export const router = (
       return yield* route
     })
 
-  let routes: HttpRouter.HttpRouter<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore> = HttpRouter.empty.pipe(
-    HttpRouter.get(
-      "/health",
-      Effect.gen(function*() {
-        const query = yield* HttpServerRequest.ParsedSearchParams
-        const listed = query["services"] ?? options.healthServices ?? "all"
-        if (listed !== "all" && listed !== "non-healthy" && listed !== "none") {
-          return problem(400, "Bad Request", `services must be "all", "non-healthy" or "none" (got ${JSON.stringify(String(listed).slice(0, 40))})`)
-        }
-        const { age, snapshot } = yield* current
-        const health = snapshot.health
-        // a fleet that could not be read is not reported healthy
-        const status = health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (authorizeRead !== undefined && !(yield* allows(authorizeRead, request))) {
-          // the summary: the verdict and counts, no circuit's name (`reason` names them)
-          const circuits = { healthy: 0, degraded: 0, unhealthy: 0 }
-          for (const name in health.services) circuits[health.services[name]!.status]++
-          const { complete, overall, timestamp, unreadable } = health
-          return json({ overall, complete, unreadable, circuits, timestamp, age }, status, ageHeader(age))
-        }
-        const services: Record<string, OverallHealth["services"][string]> = Object.create(null)
-        if (listed === "non-healthy") {
-          for (const name in health.services) {
-            const service = health.services[name]!
-            if (service.status !== "healthy") services[name] = service
+  let routes: HttpRouter.HttpRouter<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore> = HttpRouter.empty
+    .pipe(
+      HttpRouter.get(
+        "/health",
+        Effect.gen(function*() {
+          const query = yield* HttpServerRequest.ParsedSearchParams
+          const listed = query["services"] ?? options.healthServices ?? "all"
+          if (listed !== "all" && listed !== "non-healthy" && listed !== "none") {
+            return problem(
+              400,
+              "Bad Request",
+              `services must be "all", "non-healthy" or "none" (got ${JSON.stringify(String(listed).slice(0, 40))})`
+            )
           }
-        }
-        const body = listed === "all" ? { ...health, age } : { ...health, services, age }
-        return json(body, status, ageHeader(age))
-      })
-    ),
-    HttpRouter.get(
-      "/circuits",
-      reading(Effect.gen(function*() {
-        const query = yield* HttpServerRequest.ParsedSearchParams
-        const parsed = parseReadOptions(query)
-        if (typeof parsed === "string") return problem(400, "Bad Request", parsed)
-        const { age, snapshot } = yield* current
-        return json({ ...snapshot.read(parsed), age }, 200, ageHeader(age))
-      }))
-    ),
-    HttpRouter.get(
-      "/alerts",
-      reading(Effect.gen(function*() {
-        const { age, snapshot } = yield* current
-        return json({ alerts: snapshot.alerts, age }, 200, ageHeader(age))
-      }))
-    ),
-    HttpRouter.get(
-      "/metrics",
-      reading(Effect.gen(function*() {
-        const format = yield* wantsPrometheus
-        if (typeof format === "object") {
-          return problem(400, "Bad Request", `format must be "json" or "prometheus" (got ${JSON.stringify(format.invalid.slice(0, 40))})`)
-        }
-        const query = yield* HttpServerRequest.ParsedSearchParams
-        const perCircuit = query["circuits"] ?? options.perCircuit ?? "all"
-        if (format === "prometheus" && perCircuit !== "all" && perCircuit !== "non-closed" && perCircuit !== "none") {
-          return problem(400, "Bad Request", `circuits must be "all", "non-closed" or "none" (got ${JSON.stringify(String(perCircuit).slice(0, 40))})`)
-        }
-        const { age, snapshot } = yield* current
-        // by circuit name: the age goes in the header only (a circuit may be named "age")
-        if (format === "json") return json(snapshot.metrics, 200, ageHeader(age))
-        const instance = yield* CircuitBreakerMetrics.snapshot
-        return HttpServerResponse.text(
-          prometheus.render(snapshot.read(), instance, perCircuit as "all" | "non-closed" | "none", age),
-          { contentType: prometheus.contentType, headers: { "cache-control": "no-store", ...ageHeader(age) } }
-        )
-      }))
+          const { age, snapshot } = yield* current
+          const health = snapshot.health
+          // a fleet that could not be read is not reported healthy
+          const status = health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200
+          const request = yield* HttpServerRequest.HttpServerRequest
+          if (authorizeRead !== undefined && !(yield* allows(authorizeRead, request))) {
+            // the summary: the verdict and counts, no circuit's name (`reason` names them)
+            const circuits = { healthy: 0, degraded: 0, unhealthy: 0 }
+            for (const name in health.services) circuits[health.services[name]!.status]++
+            const { complete, overall, timestamp, unreadable } = health
+            return json({ overall, complete, unreadable, circuits, timestamp, age }, status, ageHeader(age))
+          }
+          const services: Record<string, OverallHealth["services"][string]> = Object.create(null)
+          if (listed === "non-healthy") {
+            for (const name in health.services) {
+              const service = health.services[name]!
+              if (service.status !== "healthy") services[name] = service
+            }
+          }
+          const body = listed === "all" ? { ...health, age } : { ...health, services, age }
+          return json(body, status, ageHeader(age))
+        })
+      ),
+      HttpRouter.get(
+        "/circuits",
+        reading(Effect.gen(function*() {
+          const query = yield* HttpServerRequest.ParsedSearchParams
+          const parsed = parseReadOptions(query)
+          if (typeof parsed === "string") return problem(400, "Bad Request", parsed)
+          const { age, snapshot } = yield* current
+          return json({ ...snapshot.read(parsed), age }, 200, ageHeader(age))
+        }))
+      ),
+      HttpRouter.get(
+        "/alerts",
+        reading(Effect.gen(function*() {
+          const { age, snapshot } = yield* current
+          return json({ alerts: snapshot.alerts, age }, 200, ageHeader(age))
+        }))
+      ),
+      HttpRouter.get(
+        "/metrics",
+        reading(Effect.gen(function*() {
+          const format = yield* wantsPrometheus
+          if (typeof format === "object") {
+            return problem(
+              400,
+              "Bad Request",
+              `format must be "json" or "prometheus" (got ${JSON.stringify(format.invalid.slice(0, 40))})`
+            )
+          }
+          const query = yield* HttpServerRequest.ParsedSearchParams
+          const perCircuit = query["circuits"] ?? options.perCircuit ?? "all"
+          if (format === "prometheus" && perCircuit !== "all" && perCircuit !== "non-closed" && perCircuit !== "none") {
+            return problem(
+              400,
+              "Bad Request",
+              `circuits must be "all", "non-closed" or "none" (got ${JSON.stringify(String(perCircuit).slice(0, 40))})`
+            )
+          }
+          const { age, snapshot } = yield* current
+          // by circuit name: the age goes in the header only (a circuit may be named "age")
+          if (format === "json") return json(snapshot.metrics, 200, ageHeader(age))
+          const instance = yield* CircuitBreakerMetrics.snapshot
+          return HttpServerResponse.text(
+            prometheus.render(snapshot.read(), instance, perCircuit as "all" | "non-closed" | "none", age),
+            { contentType: prometheus.contentType, headers: { "cache-control": "no-store", ...ageHeader(age) } }
+          )
+        }))
+      )
     )
-  )
 
   if (options.dashboard !== false) {
     routes = routes.pipe(
@@ -428,7 +441,11 @@ export const router = (
           const registry = yield* CircuitBreakers
           const known = yield* isKnown(name)
           if (typeof known === "string") {
-            return problem(503, "Service Unavailable", `cannot tell whether the circuit ${JSON.stringify(name)} exists: ${known}`)
+            return problem(
+              503,
+              "Service Unavailable",
+              `cannot tell whether the circuit ${JSON.stringify(name)} exists: ${known}`
+            )
           }
           if (!known) return problem(404, "Not Found", `no circuit named ${JSON.stringify(name)} in the store`)
           const breaker = yield* Effect.orDie(registry.get(name))
@@ -479,8 +496,11 @@ const isKnown = (name: string): Effect.Effect<boolean | string, never, CircuitBr
  */
 export const layer = (
   options?: MonitoringOptions
-): Layer.Layer<CircuitBreakerMonitoring | CircuitBreakers | CircuitStore, CircuitConfig.CircuitConfigError, CircuitStore> =>
-  monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()), Layer.provideMerge(Layer.service(CircuitStore)))
+): Layer.Layer<
+  CircuitBreakerMonitoring | CircuitBreakers | CircuitStore,
+  CircuitConfig.CircuitConfigError,
+  CircuitStore
+> => monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()), Layer.provideMerge(Layer.service(CircuitStore)))
 
 /**
  * The routes as a Web-standard handler, building `store` (and the registry

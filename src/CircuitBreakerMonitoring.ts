@@ -248,8 +248,7 @@ export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breake
  * @since 0.1.0
  * @category alerts
  */
-export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options) => Array<Alert> =
-  internal.alertsFor
+export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options) => Array<Alert> = internal.alertsFor
 
 /**
  * Makes the service. Needs the store and the `CircuitBreakers` registry (for

@@ -54,15 +54,17 @@ export type DurationInput = Duration.DurationInput
  * @since 0.1.0
  * @category errors
  */
-export class CircuitConfigError extends Schema.TaggedError<CircuitConfigError>("effect-circuit-breaker-redis/CircuitConfigError")(
-  "CircuitConfigError",
-  {
-    /** The service whose configuration was rejected. */
-    service: Schema.String,
-    /** One line per problem: `<field> <rule> (got <value>)`. */
-    issues: Schema.Array(Schema.String)
-  }
-) {
+export class CircuitConfigError
+  extends Schema.TaggedError<CircuitConfigError>("effect-circuit-breaker-redis/CircuitConfigError")(
+    "CircuitConfigError",
+    {
+      /** The service whose configuration was rejected. */
+      service: Schema.String,
+      /** One line per problem: `<field> <rule> (got <value>)`. */
+      issues: Schema.Array(Schema.String)
+    }
+  )
+{
   override get message(): string {
     return `Invalid circuit breaker configuration for ${JSON.stringify(this.service)}: ${this.issues.join("; ")}`
   }
@@ -141,7 +143,8 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
 /** Characters that show nothing, or reorder what follows: a name holding one can pass for another. */
-const invisibleCharacters = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/
+const invisibleCharacters =
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/
 
 /**
  * The rule for a service name, or `undefined` when the name is valid:
@@ -177,7 +180,11 @@ export const serviceNameProblem = (name: unknown): string | undefined => {
 
 const count = positiveInt(maxCount)
 
-const boundedDuration = rule(durationMillis({ infinite: false }), `at most ${maxDuration} ms (10 years)`, (n) => n <= maxDuration)
+const boundedDuration = rule(
+  durationMillis({ infinite: false }),
+  `at most ${maxDuration} ms (10 years)`,
+  (n) => n <= maxDuration
+)
 
 const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0)
 
@@ -367,7 +374,9 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
   ]
   return issues.length === 0 && Effect3.Either.isRight(decoded)
     ? Effect3.Either.right(decoded.right)
-    : Effect3.Either.left(new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues }))
+    : Effect3.Either.left(
+      new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues })
+    )
 }
 
 /**

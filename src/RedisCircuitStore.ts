@@ -26,7 +26,14 @@ import type * as Scope from "effect/Scope"
 import * as Effect3 from "effect"
 import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
-import { decoder, describe, durationMillis, literals, positiveInt, withDefault } from "./internal/breaker/configSchema.js"
+import {
+  decoder,
+  describe,
+  durationMillis,
+  literals,
+  positiveInt,
+  withDefault
+} from "./internal/breaker/configSchema.js"
 import * as ioredis from "./internal/redis/ioredisClient.js"
 import * as keys from "./internal/redis/keys.js"
 import * as optionalPeer from "./internal/redis/optionalPeer.js"
@@ -35,12 +42,13 @@ import * as upstash from "./internal/redis/upstashClient.js"
 import { defaultIdleTtl } from "./internal/store/idleSweep.js"
 import * as RedisClient from "./RedisClient.js"
 
-const Prefix = Schema.String.annotations({ message: (issue) => `must be a string (got ${describe(issue.actual)})` }).pipe(
-  Schema.filter((prefix) => prefix.length >= 1 && prefix.length <= 64 && !/[{}\s\u0000-\u001f\u007f]/.test(prefix), {
-    message: (issue) =>
-      `must be 1 to 64 characters without braces, spaces or control characters (got ${describe(issue.actual)})`
-  })
-)
+const Prefix = Schema.String.annotations({ message: (issue) => `must be a string (got ${describe(issue.actual)})` })
+  .pipe(
+    Schema.filter((prefix) => prefix.length >= 1 && prefix.length <= 64 && !/[{}\s\u0000-\u001f\u007f]/.test(prefix), {
+      message: (issue) =>
+        `must be 1 to 64 characters without braces, spaces or control characters (got ${describe(issue.actual)})`
+    })
+  )
 
 /** The store's options: each one's rule and default. */
 const OptionsSchema = Schema.Struct({
@@ -101,8 +109,7 @@ export const stateKey = (name: string, options?: Options): string =>
  * @since 0.1.0
  * @category keys
  */
-export const registryKey = (options?: Options): string =>
-  keys.registryKeyOf(options?.prefix ?? keys.defaultPrefix)
+export const registryKey = (options?: Options): string => keys.registryKeyOf(options?.prefix ?? keys.defaultPrefix)
 
 /**
  * Makes the store. Needs a `RedisClient`; lives as long as the scope. Bad
@@ -226,8 +233,7 @@ export const layerFromEnv = (
       )
       : Layer.provide(layer(options), client).pipe(
         Layer.tap(() => Effect.logDebug(`circuit breaker: using the ${source} store`))
-      )
-  ))
+      )))
 
 /**
  * Which store `layerFromEnv` would choose, without building it.
@@ -235,4 +241,7 @@ export const layerFromEnv = (
  * @since 0.1.0
  * @category layers
  */
-export const sourceFromEnv: Effect.Effect<Source, ConfigErrorModule.ConfigError> = Effect.map(envSource, (_) => _.source)
+export const sourceFromEnv: Effect.Effect<Source, ConfigErrorModule.ConfigError> = Effect.map(
+  envSource,
+  (_) => _.source
+)

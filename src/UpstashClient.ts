@@ -99,7 +99,10 @@ export const layerConfig = (
     RedisClient,
     config === undefined
       ? Effect.flatMap(
-        Config.all({ url: Config.string("UPSTASH_REDIS_REST_URL"), token: Config.redacted("UPSTASH_REDIS_REST_TOKEN") }),
+        Config.all({
+          url: Config.string("UPSTASH_REDIS_REST_URL"),
+          token: Config.redacted("UPSTASH_REDIS_REST_TOKEN")
+        }),
         (options) => internal.make(Redis, options, "UPSTASH_REDIS_REST_URL")
       )
       : Effect.flatMap(Config.unwrap(config), make)

@@ -64,7 +64,9 @@ import("./internal/effect3.js").then(() =>
       rows: () => process.stdout.rows ?? 24,
       isTTY: process.stdout.isTTY === true,
       write: (text) =>
-        new Promise<void>((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve()))),
+        new Promise<void>((resolve, reject) =>
+          process.stdout.write(text, (error) => (error ? reject(error) : resolve()))
+        ),
       readLine: () =>
         new Promise((resolve) => {
           const lines = readline.createInterface({ input: (process as { stdin: unknown }).stdin })

@@ -470,7 +470,10 @@ export interface CircuitBreakerRuntimeOptions {
  */
 export interface CircuitBreakerRuntime {
   /** See the module-level `createCircuitBreaker`. */
-  readonly createCircuitBreaker: (serviceName: string, config?: PersistentCircuitBreakerConfig) => PersistentCircuitBreaker
+  readonly createCircuitBreaker: (
+    serviceName: string,
+    config?: PersistentCircuitBreakerConfig
+  ) => PersistentCircuitBreaker
   /** See the module-level `withCircuitBreaker`. */
   readonly withCircuitBreaker: WithCircuitBreaker
   /** See the module-level `getCircuitBreakerHealth`. */
@@ -520,14 +523,15 @@ export const makeCircuitBreakerRuntime: (options?: CircuitBreakerRuntimeOptions)
  *
  * @example
  * ```ts
- * import { configureCircuitBreakers, createCircuitBreaker } from "effect-circuit-breaker-redis/promise"
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { configureCircuitBreakers } from "effect-circuit-breaker-redis/promise"
  * import { Redis } from "@upstash/redis"
  *
  * // your own client (any options), your own key prefix
- * await configureCircuitBreakers({ redis: new Redis({ url, token }), prefix: "shop" })
+ * const redis = new Redis({ url: process.env.UPSTASH_REDIS_REST_URL!, token: process.env.UPSTASH_REDIS_REST_TOKEN! })
+ * await configureCircuitBreakers({ redis, prefix: "shop" })
  *
  * // or a store layer, e.g. in tests
- * import { CircuitStore } from "effect-circuit-breaker-redis"
  * await configureCircuitBreakers({ store: CircuitStore.layerMemory })
  * ```
  *

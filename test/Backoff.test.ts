@@ -33,11 +33,17 @@ describe("Backoff", () => {
   it.effect("the schedule and openPeriod (what the stores use) agree, sample by sample", () =>
     Effect.gen(function*() {
       const samples: [number, ...Array<number>] = [0, 0.123456789, 0.5, 0.75, 0.999999, 0.31415926535]
-      for (const input of [{}, { backoffMultiplier: 1.5, backoffJitter: 0.3 }, { recoveryTimeout: 1234, maxRecoveryTimeout: 98_765 }]) {
+      for (
+        const input of [{}, { backoffMultiplier: 1.5, backoffJitter: 0.3 }, {
+          recoveryTimeout: 1234,
+          maxRecoveryTimeout: 98_765
+        }]
+      ) {
         const c = config(input)
         const delays = yield* Backoff.delays(Backoff.schedule(c), samples.length).pipe(Effect.withRandomFixed(samples))
         delays.forEach((delay, k) => {
-          expect(Math.abs(Math.round(Duration.toMillis(delay)) - Backoff.openPeriod(c, k, samples[k]))).toBeLessThanOrEqual(1)
+          expect(Math.abs(Math.round(Duration.toMillis(delay)) - Backoff.openPeriod(c, k, samples[k])))
+            .toBeLessThanOrEqual(1)
         })
       }
     }))

@@ -85,8 +85,10 @@ for (const id of backends) {
     // a fresh store, and test services of the test's own: the backend's layer (and its TestClock) is shared
     // by the whole suite, each test starts at time 0
     const run = <A, E>(effect: Effect.Effect<A, E, CircuitStore.CircuitStore>) =>
-      Effect.flatMap(FreshStore, (store) =>
-        effect.pipe(Effect.provide(store.fresh()), Effect.provide(TestContext.TestContext)))
+      Effect.flatMap(
+        FreshStore,
+        (store) => effect.pipe(Effect.provide(store.fresh()), Effect.provide(TestContext.TestContext))
+      )
 
     // -----------------------------------------------------------------------
     // CLOSED
@@ -139,7 +141,9 @@ for (const id of backends) {
         yield* Effect.exit(breaker.protect(Effect.die("defect")))
         expect((yield* breaker.snapshot).failures).toBe(1)
         const started = yield* Deferred.make<void>()
-        const fiber = yield* Effect.fork(breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)))
+        const fiber = yield* Effect.fork(
+          breaker.protect(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+        )
         yield* Deferred.await(started)
         yield* Fiber.interrupt(fiber)
         expect((yield* breaker.snapshot).failures).toBe(1)
@@ -308,34 +312,38 @@ for (const id of backends) {
     // -----------------------------------------------------------------------
 
     it.effect("backoff: 30 s, 60 s, 120 s, 240 s, then capped at 300 s (defaults, jitter sample 0.5)", () =>
-      run(Effect.gen(function*() {
-        const breaker = yield* make({ failureThreshold: 1, successThreshold: 1 })
-        yield* failTimes(breaker, 1)
-        const periods: Array<number> = []
-        for (let i = 0; i < 6; i++) {
-          const snapshot = yield* breaker.snapshot
-          expect(snapshot.openCount).toBe(i)
-          periods.push(snapshot.retryAt - snapshot.openedAt)
-          yield* TestClock.adjust(Duration.millis(snapshot.retryAt - snapshot.openedAt))
-          yield* failTimes(breaker, 1) // the probe fails: re-open with k + 1
-        }
-        expect(periods).toEqual([30_000, 60_000, 120_000, 240_000, 300_000, 300_000])
-      }).pipe(Effect.withRandomFixed([0.5]))))
+      run(
+        Effect.gen(function*() {
+          const breaker = yield* make({ failureThreshold: 1, successThreshold: 1 })
+          yield* failTimes(breaker, 1)
+          const periods: Array<number> = []
+          for (let i = 0; i < 6; i++) {
+            const snapshot = yield* breaker.snapshot
+            expect(snapshot.openCount).toBe(i)
+            periods.push(snapshot.retryAt - snapshot.openedAt)
+            yield* TestClock.adjust(Duration.millis(snapshot.retryAt - snapshot.openedAt))
+            yield* failTimes(breaker, 1) // the probe fails: re-open with k + 1
+          }
+          expect(periods).toEqual([30_000, 60_000, 120_000, 240_000, 300_000, 300_000])
+        }).pipe(Effect.withRandomFixed([0.5]))
+      ))
 
     it.effect("backoff: each open period lies within the jitter band", () =>
-      run(Effect.gen(function*() {
-        const breaker = yield* make({ failureThreshold: 1, successThreshold: 1 })
-        yield* failTimes(breaker, 1)
-        const base = [30_000, 60_000, 120_000, 240_000, 300_000, 300_000]
-        for (const expected of base) {
-          const snapshot = yield* breaker.snapshot
-          const period = snapshot.retryAt - snapshot.openedAt
-          expect(period).toBeGreaterThanOrEqual(expected * 0.9 - 1)
-          expect(period).toBeLessThanOrEqual(expected * 1.1)
-          yield* TestClock.adjust(Duration.millis(period))
+      run(
+        Effect.gen(function*() {
+          const breaker = yield* make({ failureThreshold: 1, successThreshold: 1 })
           yield* failTimes(breaker, 1)
-        }
-      }).pipe(Effect.withRandomFixed([0, 0.999999, 0.25, 0.75, 0.1, 0.9]))))
+          const base = [30_000, 60_000, 120_000, 240_000, 300_000, 300_000]
+          for (const expected of base) {
+            const snapshot = yield* breaker.snapshot
+            const period = snapshot.retryAt - snapshot.openedAt
+            expect(period).toBeGreaterThanOrEqual(expected * 0.9 - 1)
+            expect(period).toBeLessThanOrEqual(expected * 1.1)
+            yield* TestClock.adjust(Duration.millis(period))
+            yield* failTimes(breaker, 1)
+          }
+        }).pipe(Effect.withRandomFixed([0, 0.999999, 0.25, 0.75, 0.1, 0.9]))
+      ))
 
     // -----------------------------------------------------------------------
     // isFailure, slow calls, the rate rule
@@ -508,79 +516,84 @@ for (const id of backends) {
 // API shape (store-independent: on the memory store, in the project that runs it)
 // ---------------------------------------------------------------------------
 
-if (backends.includes("memory")) describe("CircuitBreaker API", () => {
-  const provide = Effect.provide(CircuitStore.layerMemory)
+if (backends.includes("memory"))
+  describe("CircuitBreaker API", () => {
+    const provide = Effect.provide(CircuitStore.layerMemory)
 
-  it.effect("protect is data-first and data-last, and breaker.protect works unbound in pipe", () =>
-    Effect.gen(function*() {
-      const breaker = yield* CircuitBreaker.make("api")
-      expect(yield* ok.pipe(CircuitBreaker.protect(breaker))).toBe("ok")
-      expect(yield* CircuitBreaker.protect(ok, breaker)).toBe("ok")
-      expect(yield* ok.pipe(breaker.protect)).toBe("ok")
-      expect(CircuitBreaker.isCircuitBreaker(breaker)).toBe(true)
-    }).pipe(provide))
+    it.effect("protect is data-first and data-last, and breaker.protect works unbound in pipe", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api")
+        expect(yield* ok.pipe(CircuitBreaker.protect(breaker))).toBe("ok")
+        expect(yield* CircuitBreaker.protect(ok, breaker)).toBe("ok")
+        expect(yield* ok.pipe(breaker.protect)).toBe("ok")
+        expect(CircuitBreaker.isCircuitBreaker(breaker)).toBe(true)
+      }).pipe(provide))
 
-  it.effect("protect by name takes the breaker from the CircuitBreakers registry", () =>
-    Effect.gen(function*() {
-      yield* Effect.either(boom.pipe(CircuitBreaker.protect("payments")))
-      const error = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("payments")))
-      expect(error).toBeInstanceOf(CircuitOpen)
-      expect(yield* CircuitBreaker.protect(ok, "other")).toBe("ok")
-      const registry = yield* CircuitBreakers.CircuitBreakers
-      const payments = yield* registry.get("payments")
-      expect(payments.config.failureThreshold).toBe(1)
-      expect((yield* registry.get("other")).config.failureThreshold).toBe(5)
-      expect((yield* registry.all).map((b) => b.name).sort()).toEqual(["other", "payments"])
-    }).pipe(
-      Effect.provide(CircuitBreakers.layer({ circuits: { payments: { failureThreshold: 1 } } })),
-      provide
-    ))
+    it.effect("protect by name takes the breaker from the CircuitBreakers registry", () =>
+      Effect.gen(function*() {
+        yield* Effect.either(boom.pipe(CircuitBreaker.protect("payments")))
+        const error = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("payments")))
+        expect(error).toBeInstanceOf(CircuitOpen)
+        expect(yield* CircuitBreaker.protect(ok, "other")).toBe("ok")
+        const registry = yield* CircuitBreakers.CircuitBreakers
+        const payments = yield* registry.get("payments")
+        expect(payments.config.failureThreshold).toBe(1)
+        expect((yield* registry.get("other")).config.failureThreshold).toBe(5)
+        expect((yield* registry.all).map((b) => b.name).sort()).toEqual(["other", "payments"])
+      }).pipe(
+        Effect.provide(CircuitBreakers.layer({ circuits: { payments: { failureThreshold: 1 } } })),
+        provide
+      ))
 
-  it.effect("the registry rejects a bad config when it is built", () =>
-    Effect.gen(function*() {
-      const error = yield* Effect.flip(
-        CircuitBreakers.make({ circuits: { payments: { backoffJitter: 2 } } })
-      )
-      expect(error.message).toContain("backoffJitter must be between 0 and 1")
-    }).pipe(provide))
-
-  it.effect("retrySchedule waits for retryAfter on CircuitOpen instead of hammering", () =>
-    Effect.gen(function*() {
-      const breaker = yield* CircuitBreaker.make("flaky", {
-        failureThreshold: 1,
-        successThreshold: 1,
-        recoveryTimeout: "30 seconds",
-        backoffJitter: 0
-      })
-      yield* failTimes(breaker, 1)
-      const attempts = yield* Ref.make(0)
-      const fiber = yield* Effect.fork(
-        breaker.protect(Effect.as(Ref.update(attempts, (n) => n + 1), "recovered")).pipe(
-          Effect.retry(CircuitBreaker.retrySchedule(Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(10)))))
+    it.effect("the registry rejects a bad config when it is built", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          CircuitBreakers.make({ circuits: { payments: { backoffJitter: 2 } } })
         )
-      )
-      yield* TestClock.adjust("10 seconds")
-      expect((yield* breaker.metrics).rejections).toBe(1) // no hammering
-      yield* TestClock.adjust("20 seconds")
-      expect(yield* Fiber.join(fiber)).toBe("recovered")
-      expect(yield* Ref.get(attempts)).toBe(1)
-      expect((yield* breaker.metrics).rejections).toBe(1)
-    }).pipe(provide))
+        expect(error.message).toContain("backoffJitter must be between 0 and 1")
+      }).pipe(provide))
 
-  it.effect("retrySchedule follows the caller's schedule for other errors", () =>
-    Effect.gen(function*() {
-      const breaker = yield* CircuitBreaker.make("retry-other", { failureThreshold: 100 })
-      const attempts = yield* Ref.make(0)
-      const fiber = yield* Effect.fork(
-        breaker.protect(Effect.zipRight(Ref.update(attempts, (n) => n + 1), boom)).pipe(
-          Effect.retry(CircuitBreaker.retrySchedule(Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(3)))))
+    it.effect("retrySchedule waits for retryAfter on CircuitOpen instead of hammering", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("flaky", {
+          failureThreshold: 1,
+          successThreshold: 1,
+          recoveryTimeout: "30 seconds",
+          backoffJitter: 0
+        })
+        yield* failTimes(breaker, 1)
+        const attempts = yield* Ref.make(0)
+        const fiber = yield* Effect.fork(
+          breaker.protect(Effect.as(Ref.update(attempts, (n) => n + 1), "recovered")).pipe(
+            Effect.retry(
+              CircuitBreaker.retrySchedule(Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(10))))
+            )
+          )
         )
-      )
-      yield* TestClock.adjust("3 seconds")
-      expect(yield* Effect.flip(Fiber.join(fiber))).toBeInstanceOf(Boom)
-      expect(yield* Ref.get(attempts)).toBe(4)
-    }).pipe(provide))
-})
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* breaker.metrics).rejections).toBe(1) // no hammering
+        yield* TestClock.adjust("20 seconds")
+        expect(yield* Fiber.join(fiber)).toBe("recovered")
+        expect(yield* Ref.get(attempts)).toBe(1)
+        expect((yield* breaker.metrics).rejections).toBe(1)
+      }).pipe(provide))
+
+    it.effect("retrySchedule follows the caller's schedule for other errors", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("retry-other", { failureThreshold: 100 })
+        const attempts = yield* Ref.make(0)
+        const fiber = yield* Effect.fork(
+          breaker.protect(Effect.zipRight(Ref.update(attempts, (n) => n + 1), boom)).pipe(
+            Effect.retry(
+              CircuitBreaker.retrySchedule(Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(3))))
+            )
+          )
+        )
+        yield* TestClock.adjust("3 seconds")
+        expect(yield* Effect.flip(Fiber.join(fiber))).toBeInstanceOf(Boom)
+        expect(yield* Ref.get(attempts)).toBe(4)
+      }).pipe(provide))
+  })
 
 // ---------------------------------------------------------------------------
 // the local fallback's clock

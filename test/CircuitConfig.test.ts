@@ -89,11 +89,27 @@ describe("CircuitConfig", () => {
   })
 
   const cases: ReadonlyArray<[string, unknown, string]> = [
-    ["negative threshold", { failureThreshold: -1 }, "failureThreshold must be a positive integer at most 1000000000 (got -1)"],
-    ["zero threshold", { successThreshold: 0 }, "successThreshold must be a positive integer at most 1000000000 (got 0)"],
-    ["non-integer threshold", { failureThreshold: 2.5 }, "failureThreshold must be a positive integer at most 1000000000 (got 2.5)"],
+    [
+      "negative threshold",
+      { failureThreshold: -1 },
+      "failureThreshold must be a positive integer at most 1000000000 (got -1)"
+    ],
+    [
+      "zero threshold",
+      { successThreshold: 0 },
+      "successThreshold must be a positive integer at most 1000000000 (got 0)"
+    ],
+    [
+      "non-integer threshold",
+      { failureThreshold: 2.5 },
+      "failureThreshold must be a positive integer at most 1000000000 (got 2.5)"
+    ],
     ["threshold as a string", { failureThreshold: "5" }, "failureThreshold must be a number (got \"5\")"],
-    ["NaN threshold", { halfOpenMaxProbes: Number.NaN }, "halfOpenMaxProbes must be a positive integer at most 1000000000 (got NaN)"],
+    [
+      "NaN threshold",
+      { halfOpenMaxProbes: Number.NaN },
+      "halfOpenMaxProbes must be a positive integer at most 1000000000 (got NaN)"
+    ],
     ["jitter above 1", { backoffJitter: 1.5 }, "backoffJitter must be between 0 and 1 (got 1.5)"],
     ["jitter below 0", { backoffJitter: -0.1 }, "backoffJitter must be between 0 and 1 (got -0.1)"],
     ["multiplier below 1", { backoffMultiplier: 0.5 }, "backoffMultiplier must be between 1 and 1000 (got 0.5)"],
@@ -117,16 +133,40 @@ describe("CircuitConfig", () => {
     ["zero duration", { probeLease: 0 }, "probeLease must be greater than zero (got 0)"],
     ["infinite duration", { storeTimeout: Infinity }, "storeTimeout must be a duration"],
     ["unparsable duration", { recoveryTimeout: "soon" }, "recoveryTimeout must be a duration"],
-    ["rate above 1", { failureRateThreshold: 50 }, "failureRateThreshold must be a fraction greater than 0 and at most 1 (got 50)"],
-    ["bad policy", { onStoreUnavailable: "ignore" }, "onStoreUnavailable must be one of \"local\", \"fail-open\", \"fail-closed\" (got \"ignore\")"],
+    [
+      "rate above 1",
+      { failureRateThreshold: 50 },
+      "failureRateThreshold must be a fraction greater than 0 and at most 1 (got 50)"
+    ],
+    [
+      "bad policy",
+      { onStoreUnavailable: "ignore" },
+      "onStoreUnavailable must be one of \"local\", \"fail-open\", \"fail-closed\" (got \"ignore\")"
+    ],
     ["isFailure not a function", { isFailure: true }, "isFailure must be a function (got true)"],
     ["config not an object", 42, "configuration must be an object (got 42)"],
     ["empty serviceName", { serviceName: "" }, "serviceName must not be empty"],
     // bounds: beyond them Lua and Redis would see exponent notation or inexact integers
-    ["stateTtl 1e17", { stateTtl: 1e17 }, "stateTtl must be at most 315360000000 ms (10 years) (got 100000000000000000)"],
-    ["metricsTtl 1e17", { metricsTtl: 1e17 }, "metricsTtl must be at most 315360000000 ms (10 years) (got 100000000000000000)"],
-    ["stateCacheTtl 11 years", { stateCacheTtl: "4000 days" }, "stateCacheTtl must be at most 315360000000 ms (10 years)"],
-    ["a huge threshold", { failureThreshold: 2 ** 53 }, "failureThreshold must be a positive integer at most 1000000000 (got 9007199254740992)"],
+    [
+      "stateTtl 1e17",
+      { stateTtl: 1e17 },
+      "stateTtl must be at most 315360000000 ms (10 years) (got 100000000000000000)"
+    ],
+    [
+      "metricsTtl 1e17",
+      { metricsTtl: 1e17 },
+      "metricsTtl must be at most 315360000000 ms (10 years) (got 100000000000000000)"
+    ],
+    [
+      "stateCacheTtl 11 years",
+      { stateCacheTtl: "4000 days" },
+      "stateCacheTtl must be at most 315360000000 ms (10 years)"
+    ],
+    [
+      "a huge threshold",
+      { failureThreshold: 2 ** 53 },
+      "failureThreshold must be a positive integer at most 1000000000 (got 9007199254740992)"
+    ],
     ["a huge multiplier", { backoffMultiplier: 1e6 }, "backoffMultiplier must be between 1 and 1000 (got 1000000)"]
   ]
 
@@ -152,9 +192,21 @@ describe("CircuitConfig", () => {
     ["a DEL", "pay\u007fments", "service name must not contain control characters"],
     ["only a dot", ".", "service name must not be \".\" (a URL path cannot name it)"],
     ["only two dots", "..", "service name must not be \"..\" (a URL path cannot name it)"],
-    ["a bidi override", "pay\u202Estnemy", "service name must not contain invisible or bidirectional formatting characters (U+202E at index 3)"],
-    ["a bidi isolate", "\u2067pay", "service name must not contain invisible or bidirectional formatting characters (U+2067 at index 0)"],
-    ["a zero-width space", "pay\u200Bments", "service name must not contain invisible or bidirectional formatting characters (U+200B at index 3)"],
+    [
+      "a bidi override",
+      "pay\u202Estnemy",
+      "service name must not contain invisible or bidirectional formatting characters (U+202E at index 3)"
+    ],
+    [
+      "a bidi isolate",
+      "\u2067pay",
+      "service name must not contain invisible or bidirectional formatting characters (U+2067 at index 0)"
+    ],
+    [
+      "a zero-width space",
+      "pay\u200Bments",
+      "service name must not contain invisible or bidirectional formatting characters (U+200B at index 3)"
+    ],
     ["a zero-width joiner", "pay\u200Dments", "(U+200D at index 3)"],
     ["a byte order mark", "\uFEFFpayments", "(U+FEFF at index 0)"],
     ["a soft hyphen", "pay\u00ADments", "(U+00AD at index 3)"]
@@ -166,7 +218,9 @@ describe("CircuitConfig", () => {
   }
 
   it("accepts names of 256 characters, unicode, braces, colons and spaces", () => {
-    for (const name of ["x".repeat(256), "paiements ✓", "{tag}:a*b", "api v2", "...", ".a", "a..b", "עברית", "مدفوعات"]) {
+    for (
+      const name of ["x".repeat(256), "paiements ✓", "{tag}:a*b", "api v2", "...", ".a", "a..b", "עברית", "مدفوعات"]
+    ) {
       expect(Either.isRight(CircuitConfig.decodeEither(name))).toBe(true)
     }
   })
@@ -181,36 +235,44 @@ describe("CircuitConfig", () => {
 })
 
 describe("RedisCircuitStore options", () => {
-  it.scoped("every bad option is named with its rule, at once, and unknown ones are refused", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped()
-      const error = yield* Effect.flip(Layer.build(tcpStore(server, {
-        prefix: "a{b",
-        unavailableAfter: 0,
-        cooldown: "soon" as never,
-        timeSource: "local" as never,
-        idleTtl: -1,
-        ...{ prefixx: "cb" }
-      })))
-      if (error._tag !== "CircuitConfigError") throw error
-      expect(error.service).toBe("RedisCircuitStore")
-      expect(error.issues).toEqual([
-        "prefixx is not a known field",
-        "prefix must be 1 to 64 characters without braces, spaces or control characters (got \"a{b\")",
-        "unavailableAfter must be a positive integer at most 1000000000 (got 0)",
-        "cooldown must be a duration: milliseconds or a Duration such as \"30 seconds\" (got \"soon\")",
-        "timeSource must be one of \"server\", \"client\" (got \"local\")",
-        "idleTtl must not be negative (got -1)"
-      ])
-      // good values, Duration.infinity and undefined (the default) included, build the store
-      const store = yield* Layer.build(tcpStore(server, {
-        cooldown: Duration.seconds(1),
-        idleTtl: Duration.infinity,
-        unavailableAfter: undefined
-      }))
-      expect(Either.isRight(yield* Effect.either(Effect.flatMap(
-        CircuitBreaker.make("svc"),
-        (breaker) => breaker.protect(Effect.succeed(1))
-      ).pipe(Effect.provide(store))))).toBe(true)
-    }), 30_000)
+  it.scoped(
+    "every bad option is named with its rule, at once, and unknown ones are refused",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        const error = yield* Effect.flip(Layer.build(tcpStore(server, {
+          prefix: "a{b",
+          unavailableAfter: 0,
+          cooldown: "soon" as never,
+          timeSource: "local" as never,
+          idleTtl: -1,
+          ...{ prefixx: "cb" }
+        })))
+        if (error._tag !== "CircuitConfigError") throw error
+        expect(error.service).toBe("RedisCircuitStore")
+        expect(error.issues).toEqual([
+          "prefixx is not a known field",
+          "prefix must be 1 to 64 characters without braces, spaces or control characters (got \"a{b\")",
+          "unavailableAfter must be a positive integer at most 1000000000 (got 0)",
+          "cooldown must be a duration: milliseconds or a Duration such as \"30 seconds\" (got \"soon\")",
+          "timeSource must be one of \"server\", \"client\" (got \"local\")",
+          "idleTtl must not be negative (got -1)"
+        ])
+        // good values, Duration.infinity and undefined (the default) included, build the store
+        const store = yield* Layer.build(tcpStore(server, {
+          cooldown: Duration.seconds(1),
+          idleTtl: Duration.infinity,
+          unavailableAfter: undefined
+        }))
+        expect(Either.isRight(
+          yield* Effect.either(
+            Effect.flatMap(
+              CircuitBreaker.make("svc"),
+              (breaker) => breaker.protect(Effect.succeed(1))
+            ).pipe(Effect.provide(store))
+          )
+        )).toBe(true)
+      }),
+    30_000
+  )
 })

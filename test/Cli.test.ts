@@ -153,7 +153,9 @@ describe("help off a terminal", () => {
 
 /** Every character of `text` a terminal acts on or hides, newlines aside. */
 const unsafeIn = (text: string) =>
-  [...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g)].map((m) => m[0])
+  [...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g)].map((
+    m
+  ) => m[0])
 
 describe("hostile names and values never reach the terminal", () => {
   it("printable escapes C0, DEL, C1 and the invisible format characters; keeps the rest", () => {
@@ -166,7 +168,9 @@ describe("hostile names and values never reach the terminal", () => {
     expect(JSON.parse(printable(JSON.stringify(value)))).toEqual(value)
   })
 
-  it("names in the registry, the names given, and errors: escaped in every command's output, --json too", { timeout: 120_000 }, async () => {
+  it("names in the registry, the names given, and errors: escaped in every command's output, --json too", {
+    timeout: 120_000
+  }, async () => {
     const prefix = freshPrefix()
     await seedCircuits(redis.url, prefix, 2, { name: "payments", openEvery: 2 })
     // names no breaker could have made, written straight into the registry by someone sharing the prefix
@@ -284,7 +288,9 @@ describe("the CLI and GET /health: one vocabulary, one verdict", () => {
     for (const name of names) await redis.cli("ZADD", registryKeyOf(prefix), String(Date.now() - 3_600_000), name)
   }
 
-  it("OPEN, CLOSED and expired circuits: the same fields, the same verdict, the exit code of the status code", { timeout: 60_000 }, async () => {
+  it("OPEN, CLOSED and expired circuits: the same fields, the same verdict, the exit code of the status code", {
+    timeout: 60_000
+  }, async () => {
     const open = freshPrefix()
     await seedCircuits(redis.url, open, 4, { openEvery: 2 })
     await expire(open, ["gone-1", "gone-2"])
@@ -324,31 +330,38 @@ describe("on Redis over TCP", () => {
     await runtime?.dispose()
   })
 
-  it("list: every circuit with state, window, re-opens and retry; --state, --match, --json", { timeout: 60_000 }, async () => {
-    const [all, open, matched, asJson, otherPrefix] = await Promise.all([
-      cli(["list", "--prefix", prefix], url()),
-      cli(["list", "--prefix", prefix, "--state", "OPEN"], url()),
-      cli(["list", "--prefix", prefix, "--match", "sea*"], url()),
-      cli(["list", "--prefix", prefix, "--json"], url()),
-      cli(["list", "--prefix", freshPrefix()], url())
-    ])
-    expect(all.code).toBe(0)
-    const lines = all.stdout.trim().split("\n")
-    expect(lines[0]).toMatch(/^CIRCUIT\s+STATE\s+STATUS\s+WINDOW FAIL\/CALLS\s+OPENS\s+RETRY IN/)
-    // OPEN: no window (emptied when it opened), opened once in a row
-    expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+-\s+1\s+(\d+m)?\d+s\s+/)
-    expect(lines[2]).toMatch(/^search\s+CLOSED\s+healthy\s+0\/1\s+0\s+-\s+1\s+0\.0%$/)
-    expect(open.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["payments"])
-    expect(matched.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["search"])
-    const parsed = JSON.parse(asJson.stdout)
-    expect(parsed.circuits.map((c: { name: string; state: string }) => [c.name, c.state])).toEqual([["payments", "OPEN"], [
-      "search",
-      "CLOSED"
-    ]])
-    expect(parsed.circuits[0].retryInMs).toBeGreaterThan(20_000)
-    expect(parsed.circuits[0].fleet.failures).toBe(5) // failureThreshold 5
-    expect(otherPrefix.stdout.trim()).toBe("no circuits in the store")
-  })
+  it(
+    "list: every circuit with state, window, re-opens and retry; --state, --match, --json",
+    { timeout: 60_000 },
+    async () => {
+      const [all, open, matched, asJson, otherPrefix] = await Promise.all([
+        cli(["list", "--prefix", prefix], url()),
+        cli(["list", "--prefix", prefix, "--state", "OPEN"], url()),
+        cli(["list", "--prefix", prefix, "--match", "sea*"], url()),
+        cli(["list", "--prefix", prefix, "--json"], url()),
+        cli(["list", "--prefix", freshPrefix()], url())
+      ])
+      expect(all.code).toBe(0)
+      const lines = all.stdout.trim().split("\n")
+      expect(lines[0]).toMatch(/^CIRCUIT\s+STATE\s+STATUS\s+WINDOW FAIL\/CALLS\s+OPENS\s+RETRY IN/)
+      // OPEN: no window (emptied when it opened), opened once in a row
+      expect(lines[1]).toMatch(/^payments\s+OPEN\s+unhealthy\s+-\s+1\s+(\d+m)?\d+s\s+/)
+      expect(lines[2]).toMatch(/^search\s+CLOSED\s+healthy\s+0\/1\s+0\s+-\s+1\s+0\.0%$/)
+      expect(open.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["payments"])
+      expect(matched.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["search"])
+      const parsed = JSON.parse(asJson.stdout)
+      expect(parsed.circuits.map((c: { name: string; state: string }) => [c.name, c.state])).toEqual([[
+        "payments",
+        "OPEN"
+      ], [
+        "search",
+        "CLOSED"
+      ]])
+      expect(parsed.circuits[0].retryInMs).toBeGreaterThan(20_000)
+      expect(parsed.circuits[0].fleet.failures).toBe(5) // failureThreshold 5
+      expect(otherPrefix.stdout.trim()).toBe("no circuits in the store")
+    }
+  )
 
   it("show NAME, and an unknown name (exit 1, with the known ones)", { timeout: 60_000 }, async () => {
     const [text, json, unknown] = await Promise.all([
@@ -362,7 +375,12 @@ describe("on Redis over TCP", () => {
     expect(text.stdout).toMatch(/^opens in a row\s+1 \(0 re-opens\)$/m)
     expect(text.stdout).toMatch(/^retry at\s+\S+ \((\d+m)?\d+s from now\)$/m)
     expect(text.stdout).toMatch(/^fleet calls\s+5 \(0 succeeded, 5 failed\)/m)
-    expect(JSON.parse(json.stdout)).toMatchObject({ name: "search", state: "CLOSED", status: "healthy", windowCalls: 1 })
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      name: "search",
+      state: "CLOSED",
+      status: "healthy",
+      windowCalls: 1
+    })
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain("no circuit named \"paymnts\" in the store; known: payments, search")
   })
@@ -378,59 +396,89 @@ describe("on Redis over TCP", () => {
     }
   })
 
-  it("health: 2 while a circuit is open, 0 when all are closed, 1 while one probes (HALF_OPEN)", { timeout: 60_000 }, async () => {
-    const unhealthy = await cli(["health", "--prefix", prefix], url())
-    expect(unhealthy.code).toBe(2)
-    expect(unhealthy.stdout).toContain("overall: unhealthy (2 circuits)")
-    expect(unhealthy.stdout).toMatch(/^payments\s+OPEN\s+unhealthy$/m)
+  it(
+    "health: 2 while a circuit is open, 0 when all are closed, 1 while one probes (HALF_OPEN)",
+    { timeout: 60_000 },
+    async () => {
+      const unhealthy = await cli(["health", "--prefix", prefix], url())
+      expect(unhealthy.code).toBe(2)
+      expect(unhealthy.stdout).toContain("overall: unhealthy (2 circuits)")
+      expect(unhealthy.stdout).toMatch(/^payments\s+OPEN\s+unhealthy$/m)
 
-    const fresh = freshPrefix()
-    const other = instance(fresh)
-    try {
-      await other.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.protect(Effect.void))))
-      const healthy = await cli(["health", "--prefix", fresh, "--json"], url())
-      expect(healthy.code).toBe(0)
-      const body = JSON.parse(healthy.stdout)
-      expect(Object.keys(body).sort()).toEqual(["complete", "overall", "reason", "services", "timestamp", "unreadable"])
-      expect(body).toMatchObject({
-        overall: "healthy",
-        complete: true,
-        unreadable: 0,
-        reason: null,
-        services: { search: { state: "CLOSED", status: "healthy" } }
-      })
-
-      // a probe in flight: open with a short recovery, wait it out, start a call that never ends
-      const probe = await other.runPromise(Effect.gen(function*() {
-        const breaker = yield* CircuitBreaker.make("inventory", { failureThreshold: 1, recoveryTimeout: 200, backoffJitter: 0 })
-        yield* Effect.either(breaker.protect(Effect.fail("down")))
-        yield* Effect.sleep("300 millis")
-        const fiber = yield* Effect.fork(breaker.protect(Effect.never))
-        yield* Effect.sleep("200 millis")
-        return fiber
-      }))
+      const fresh = freshPrefix()
+      const other = instance(fresh)
       try {
-        const degraded = await cli(["health", "--prefix", fresh], url())
-        expect(degraded.stdout).toContain("overall: degraded (2 circuits)")
-        expect(degraded.stdout).toMatch(/^inventory\s+HALF_OPEN\s+degraded$/m)
-        expect(degraded.code).toBe(1)
-      } finally {
-        await other.runPromise(Fiber.interrupt(probe))
-      }
-    } finally {
-      await other.dispose()
-    }
-  })
+        await other.runPromise(
+          Effect.flatMap(
+            CircuitBreakers.CircuitBreakers,
+            (r) => Effect.flatMap(r.get("search"), (b) => b.protect(Effect.void))
+          )
+        )
+        const healthy = await cli(["health", "--prefix", fresh, "--json"], url())
+        expect(healthy.code).toBe(0)
+        const body = JSON.parse(healthy.stdout)
+        expect(Object.keys(body).sort()).toEqual([
+          "complete",
+          "overall",
+          "reason",
+          "services",
+          "timestamp",
+          "unreadable"
+        ])
+        expect(body).toMatchObject({
+          overall: "healthy",
+          complete: true,
+          unreadable: 0,
+          reason: null,
+          services: { search: { state: "CLOSED", status: "healthy" } }
+        })
 
-  it("open, close, reset: refused without --yes off a terminal; with it, a breaker of another runtime obeys", { timeout: 60_000 }, async () => {
-    const state = () => runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+        // a probe in flight: open with a short recovery, wait it out, start a call that never ends
+        const probe = await other.runPromise(Effect.gen(function*() {
+          const breaker = yield* CircuitBreaker.make("inventory", {
+            failureThreshold: 1,
+            recoveryTimeout: 200,
+            backoffJitter: 0
+          })
+          yield* Effect.either(breaker.protect(Effect.fail("down")))
+          yield* Effect.sleep("300 millis")
+          const fiber = yield* Effect.fork(breaker.protect(Effect.never))
+          yield* Effect.sleep("200 millis")
+          return fiber
+        }))
+        try {
+          const degraded = await cli(["health", "--prefix", fresh], url())
+          expect(degraded.stdout).toContain("overall: degraded (2 circuits)")
+          expect(degraded.stdout).toMatch(/^inventory\s+HALF_OPEN\s+degraded$/m)
+          expect(degraded.code).toBe(1)
+        } finally {
+          await other.runPromise(Fiber.interrupt(probe))
+        }
+      } finally {
+        await other.dispose()
+      }
+    }
+  )
+
+  it("open, close, reset: refused without --yes off a terminal; with it, a breaker of another runtime obeys", {
+    timeout: 60_000
+  }, async () => {
+    const state = () =>
+      runtime.runPromise(
+        Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state))
+      )
     const call = (effect: Effect.Effect<string, string>) =>
-      runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => Effect.either(b.protect(effect)))))
+      runtime.runPromise(
+        Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) =>
+          Effect.flatMap(r.get("search"), (b) => Effect.either(b.protect(effect))))
+      )
 
     const refused = await cli(["open", "search", "--prefix", prefix], url())
     expect(refused.code).toBe(1)
     expect(refused.stdout).toContain("\"search\" on redis://127.0.0.1:")
-    expect(refused.stdout).toContain("is CLOSED; after `open` it is FORCED_OPEN: every instance will reject its calls with CircuitOpen")
+    expect(refused.stdout).toContain(
+      "is CLOSED; after `open` it is FORCED_OPEN: every instance will reject its calls with CircuitOpen"
+    )
     expect(refused.stderr).toContain("not confirmed: pass --yes")
     expect(await state()).toBe("CLOSED")
 
@@ -464,19 +512,24 @@ describe("on Redis over TCP", () => {
   })
 
   it("watch: a table redrawn in place, --count frames", { timeout: 60_000 }, async () => {
-    const result = await cli(["watch", "--prefix", prefix, "--interval", "100", "--count", "3", "--state", "OPEN"], url())
+    const result = await cli(
+      ["watch", "--prefix", prefix, "--interval", "100", "--count", "3", "--state", "OPEN"],
+      url()
+    )
     expect(result.code).toBe(0)
     const frames = result.stdout.split("\u001b[H\u001b[2J").slice(1)
     expect(frames).toHaveLength(3)
     for (const frame of frames) {
-      expect(frame).toMatch(/^redis:\/\/127\.0\.0\.1:\d+  \S+Z  every 100ms; Ctrl-C to quit/)
+      expect(frame).toMatch(/^redis:\/\/127\.0\.0\.1:\d+ {2}\S+Z {2}every 100ms; Ctrl-C to quit/)
       expect(frame).toMatch(/^payments\s+OPEN\s+unhealthy/m)
       expect(frame).not.toContain("search")
     }
   })
 
   it("--redis-url wins over REDIS_URL", { timeout: 60_000 }, async () => {
-    const result = await cli(["list", "--prefix", prefix, "--redis-url", redis.url], { REDIS_URL: "redis://127.0.0.1:1" })
+    const result = await cli(["list", "--prefix", prefix, "--redis-url", redis.url], {
+      REDIS_URL: "redis://127.0.0.1:1"
+    })
     expect(result.code).toBe(0)
     expect(result.stdout).toContain("payments")
   })
@@ -511,12 +564,17 @@ describe("on Upstash (REST, through the bridge)", () => {
     const opened = await cli(["open", "search", "--prefix", prefix, "--yes"], env())
     expect(opened.code).toBe(0)
     expect(opened.stdout).toContain("\"search\" on http://127.0.0.1:")
-    const state = await runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+    const state = await runtime.runPromise(
+      Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state))
+    )
     expect(state).toBe("FORCED_OPEN")
   })
 
   it("a wrong token: exit 2, the credentials named, the token never printed", { timeout: 60_000 }, async () => {
-    const result = await cli(["list", "--prefix", prefix], { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: `${token}-wrong` })
+    const result = await cli(["list", "--prefix", prefix], {
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: `${token}-wrong`
+    })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`error: http://127.0.0.1:${new URL(bridge.url).port} refused the credentials`)
     expect(result.stdout + result.stderr).not.toContain(`${token}-wrong`)
@@ -622,13 +680,19 @@ describe("the confirmation on a terminal (the CLI's line-reading Terminal)", () 
       readLine: async () => answer
     }
     const code = await Effect.runPromise(
-      runCli(["node", "effect-circuit-breaker", ...args, "--prefix", prefix, "--redis-url", redis.url], { interactive: true, colour: false }).pipe(
+      runCli(["node", "effect-circuit-breaker", ...args, "--prefix", prefix, "--redis-url", redis.url], {
+        interactive: true,
+        colour: false
+      }).pipe(
         Effect.provide(CliEnvironment.layer(io))
       )
     )
     return { code, shown: shown.join("") }
   }
-  const state = () => runtime.runPromise(Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state)))
+  const state = () =>
+    runtime.runPromise(
+      Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => Effect.flatMap(r.get("search"), (b) => b.state))
+    )
 
   it("asks; y opens the circuit, anything else or the end of stdin changes nothing", { timeout: 60_000 }, async () => {
     const declined = await onTerminal(["open", "search"], "n")

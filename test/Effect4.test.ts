@@ -24,7 +24,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** Imports a bundle in a Node process of its own: "loaded", or the error's message. */
 const load = (file: string): Promise<string> =>
   new Promise((resolve) => {
-    const script = `import(${JSON.stringify(pathToFileURL(file).href)}).then(() => console.log("loaded"), (e) => console.log(e.message))`
+    const script = `import(${
+      JSON.stringify(pathToFileURL(file).href)
+    }).then(() => console.log("loaded"), (e) => console.log(e.message))`
     execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 30_000 }, (_error, stdout, stderr) =>
       resolve((stdout + stderr).trim()))
   })
@@ -47,7 +49,9 @@ const bundle = async (entry: string, effect: "effect" | "effect4"): Promise<stri
 
 describe("effect 4 installed", () => {
   for (const entry of ["src/index.ts", "src/upstash.ts", "src/ioredis.ts", "src/http.ts", "src/promise.ts"]) {
-    it(`${entry}: every effect import resolves under effect 4, and the import throws that effect 3 is needed`, { timeout: 60_000 }, async () => {
+    it(`${entry}: every effect import resolves under effect 4, and the import throws that effect 3 is needed`, {
+      timeout: 60_000
+    }, async () => {
       expect(await load(await bundle(entry, "effect4"))).toContain(
         "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`"
       )

@@ -28,7 +28,13 @@ type Step =
   | { readonly _tag: "read" }
 
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 })) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      _tag: fc.constant("advance" as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 }))
+    })
+  },
   { weight: 4, arbitrary: fc.constant({ _tag: "acquire" as const }) },
   {
     weight: 6,
@@ -39,9 +45,21 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       u: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
     })
   },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("flush" as const), successes: fc.integer({ min: 1, max: 20 }) }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("acquireWithBatch" as const), successes: fc.integer({ min: 1, max: 5 }) }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("force" as const), to: fc.constantFrom("FORCED_OPEN" as const, "FORCED_CLOSED" as const, "RESET" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("flush" as const), successes: fc.integer({ min: 1, max: 20 }) })
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("acquireWithBatch" as const), successes: fc.integer({ min: 1, max: 5 }) })
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      _tag: fc.constant("force" as const),
+      to: fc.constantFrom("FORCED_OPEN" as const, "FORCED_CLOSED" as const, "RESET" as const)
+    })
+  },
   { weight: 1, arbitrary: fc.constant({ _tag: "read" as const }) }
 )
 
@@ -82,98 +100,105 @@ describe("memory store ≡ Lua script", () => {
   })
 
   const lua = (keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
-    runtime.runPromise(Effect.flatMap(RedisClient.RedisClient, (client) => RedisClient.runScript(client, scripts.circuit, keys, args)))
+    runtime.runPromise(
+      Effect.flatMap(RedisClient.RedisClient, (client) => RedisClient.runScript(client, scripts.circuit, keys, args))
+    )
 
   it("gives the same decisions, states and open periods on random sequences", { timeout: 240_000 }, async () => {
     let sequences = 0
     let steps = 0
     await fc.assert(
-      fc.asyncProperty(configArbitrary, fc.array(stepArbitrary, { minLength: 5, maxLength: 40 }), async (input, sequence) => {
-        const config = Either.getOrThrow(CircuitConfig.decodeEither("eq", input))
-        const keys = keysOf(`eq${process.pid}-${++run}`, "eq")
-        const configArgs = scriptArgs(config)
-        const s = machine.initial()
-        let now = 1_700_000_000_000
-        let probeIds = 0
-        const held: Array<string> = []
+      fc.asyncProperty(
+        configArbitrary,
+        fc.array(stepArbitrary, { minLength: 5, maxLength: 40 }),
+        async (input, sequence) => {
+          const config = Either.getOrThrow(CircuitConfig.decodeEither("eq", input))
+          const keys = keysOf(`eq${process.pid}-${++run}`, "eq")
+          const configArgs = scriptArgs(config)
+          const s = machine.initial()
+          let now = 1_700_000_000_000
+          let probeIds = 0
+          const held: Array<string> = []
 
-        const viaLua = async (
-          op: "acquire" | "record" | "force" | "read",
-          probe: string,
-          outcome: string,
-          u: number,
-          batch: number
-        ): Promise<Observation> => {
-          const reply = (await lua(keys, scriptArgv(configArgs, { op, now, probe, outcome, sample: u, batch }))) as ReadonlyArray<
-            string | number
-          >
-          const snapshot = {
-            state: reply[0] as machine.MachineState["state"],
-            version: Number(reply[1]),
-            openCount: Number(reply[2]),
-            openedAt: Number(reply[3]),
-            retryAt: Number(reply[4]),
-            changedAt: Number(reply[5]),
-            failures: Number(reply[6]),
-            calls: Number(reply[7]),
-            halfOpenSuccesses: Number(reply[8]),
-            probes: Number(reply[9])
+          const viaLua = async (
+            op: "acquire" | "record" | "force" | "read",
+            probe: string,
+            outcome: string,
+            u: number,
+            batch: number
+          ): Promise<Observation> => {
+            const reply =
+              (await lua(keys, scriptArgv(configArgs, { op, now, probe, outcome, sample: u, batch }))) as ReadonlyArray<
+                string | number
+              >
+            const snapshot = {
+              state: reply[0] as machine.MachineState["state"],
+              version: Number(reply[1]),
+              openCount: Number(reply[2]),
+              openedAt: Number(reply[3]),
+              retryAt: Number(reply[4]),
+              changedAt: Number(reply[5]),
+              failures: Number(reply[6]),
+              calls: Number(reply[7]),
+              halfOpenSuccesses: Number(reply[8]),
+              probes: Number(reply[9])
+            }
+            const decision = reply[10] === "allow"
+              ? `allow ${reply[12] === "" ? "-" : reply[12]}`
+              : reply[10] === "reject"
+              ? `reject ${reply[11]}`
+              : ""
+            return { decision, snapshot }
           }
-          const decision = reply[10] === "allow"
-            ? `allow ${reply[12] === "" ? "-" : reply[12]}`
-            : reply[10] === "reject"
-            ? `reject ${reply[11]}`
-            : ""
-          return { decision, snapshot }
-        }
-        const describeDecision = (d: CircuitStore.Decision) =>
-          d._tag === "Allow" ? `allow ${d.probe ?? "-"}` : `reject ${d.retryAfter}`
+          const describeDecision = (d: CircuitStore.Decision) =>
+            d._tag === "Allow" ? `allow ${d.probe ?? "-"}` : `reject ${d.retryAfter}`
 
-        for (const step of sequence) {
-          steps++
-          let expected: Observation
-          let actual: Observation
-          switch (step._tag) {
-            case "advance":
-              now += step.ms
-              continue
-            case "acquire":
-            case "acquireWithBatch": {
-              const batch = step._tag === "acquire" ? 0 : step.successes
-              const id = `p${++probeIds}`
-              if (batch > 0) machine.record(s, config, now, undefined, undefined, 0, batch)
-              const d = machine.acquire(s, config, now, id)
-              expected = { decision: describeDecision(d), snapshot: machine.snapshot(s, config, now) }
-              actual = await viaLua("acquire", id, "", 0, batch)
-              if (d._tag === "Allow" && d.probe !== undefined) held.push(d.probe)
-              break
+          for (const step of sequence) {
+            steps++
+            let expected: Observation
+            let actual: Observation
+            switch (step._tag) {
+              case "advance":
+                now += step.ms
+                continue
+              case "acquire":
+              case "acquireWithBatch": {
+                const batch = step._tag === "acquire" ? 0 : step.successes
+                const id = `p${++probeIds}`
+                if (batch > 0) machine.record(s, config, now, undefined, undefined, 0, batch)
+                const d = machine.acquire(s, config, now, id)
+                expected = { decision: describeDecision(d), snapshot: machine.snapshot(s, config, now) }
+                actual = await viaLua("acquire", id, "", 0, batch)
+                if (d._tag === "Allow" && d.probe !== undefined) held.push(d.probe)
+                break
+              }
+              case "record": {
+                const probe = step.probe >= 0 && step.probe < held.length ? held.splice(step.probe, 1)[0] : undefined
+                machine.record(s, config, now, step.outcome, probe, step.u, 0)
+                expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+                actual = await viaLua("record", probe ?? "", step.outcome, step.u, 0)
+                break
+              }
+              case "flush":
+                machine.record(s, config, now, undefined, undefined, 0, step.successes)
+                expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+                actual = await viaLua("record", "", "", 0, step.successes)
+                break
+              case "force":
+                machine.force(s, config, now, step.to)
+                expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+                actual = await viaLua("force", "", step.to, 0, 0)
+                break
+              case "read":
+                expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
+                actual = await viaLua("read", "", "", 0, 0)
+                break
             }
-            case "record": {
-              const probe = step.probe >= 0 && step.probe < held.length ? held.splice(step.probe, 1)[0] : undefined
-              machine.record(s, config, now, step.outcome, probe, step.u, 0)
-              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
-              actual = await viaLua("record", probe ?? "", step.outcome, step.u, 0)
-              break
-            }
-            case "flush":
-              machine.record(s, config, now, undefined, undefined, 0, step.successes)
-              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
-              actual = await viaLua("record", "", "", 0, step.successes)
-              break
-            case "force":
-              machine.force(s, config, now, step.to)
-              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
-              actual = await viaLua("force", "", step.to, 0, 0)
-              break
-            case "read":
-              expected = { decision: "", snapshot: machine.snapshot(s, config, now) }
-              actual = await viaLua("read", "", "", 0, 0)
-              break
+            expect(actual).toEqual(expected)
           }
-          expect(actual).toEqual(expected)
+          sequences++
         }
-        sequences++
-      }),
+      ),
       { numRuns: 3_000 }
     )
     console.log(`equivalence: ${sequences} sequences, ${steps} steps, no divergence`)

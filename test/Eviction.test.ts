@@ -15,13 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import type * as MetricPair from "effect/MetricPair"
 import * as TestClock from "effect/TestClock"
-import {
-  CircuitBreaker,
-  CircuitBreakerMetrics,
-  CircuitBreakers,
-  CircuitConfig,
-  CircuitStore
-} from "../src/index.js"
+import { CircuitBreaker, CircuitBreakerMetrics, CircuitBreakers, CircuitConfig, CircuitStore } from "../src/index.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { tcpStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
@@ -58,7 +52,8 @@ const flusher = Effect.zipRight(
   Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300)))
 )
 
-const cachedOf = (store: CircuitStore.CircuitStore["Type"]): number => (store as unknown as { cached: () => number }).cached()
+const cachedOf = (store: CircuitStore.CircuitStore["Type"]): number =>
+  (store as unknown as { cached: () => number }).cached()
 
 describe("eviction, memory store", () => {
   it.scoped("idle tenant circuits leave the registry and the store; the live ones stay", () =>
@@ -232,7 +227,9 @@ describe("metrics of per-tenant circuits", () => {
       yield* Effect.succeed(1).pipe(CircuitBreaker.protect(breaker))
       yield* Effect.succeed(1).pipe(CircuitBreaker.protect(tenant))
       const inRegistry = (service: string) =>
-        Metric.unsafeSnapshot().some((pair) => pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service))
+        Metric.unsafeSnapshot().some((pair) =>
+          pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service)
+        )
       const exported = (service: string) =>
         CircuitBreakerMetrics.unsafeSnapshot().some((pair) =>
           pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service)
@@ -272,7 +269,9 @@ describe("metrics of a circuit made on demand, as exported", () => {
       expect(exported).toHaveLength(6)
       // key for key (name, type, description, tags in order, the service's value aside) and state for state
       const id = (pair: MetricPair.MetricPair.Untyped) =>
-        `${pair.metricKey.name}|${pair.metricKey.tags.filter((tag) => tag.key !== "service").map((tag) => `${tag.key}=${tag.value}`)}`
+        `${pair.metricKey.name}|${
+          pair.metricKey.tags.filter((tag) => tag.key !== "service").map((tag) => `${tag.key}=${tag.value}`)
+        }`
       for (const pair of registered) {
         const other = exported.find((candidate) => id(candidate) === id(pair))!
         expect(other).toBeDefined()
@@ -356,9 +355,11 @@ describe("heap after dispose", () => {
 describe("idleTtl", () => {
   it.effect("a bad idleTtl is a CircuitConfigError naming it, on the registry and on the memory store", () =>
     Effect.gen(function*() {
-      const registry = yield* Effect.flip(Layer.build(
-        CircuitBreakers.layer({ idleTtl: "soon" as never }).pipe(Layer.provide(CircuitStore.layerMemory))
-      ).pipe(Effect.scoped))
+      const registry = yield* Effect.flip(
+        Layer.build(
+          CircuitBreakers.layer({ idleTtl: "soon" as never }).pipe(Layer.provide(CircuitStore.layerMemory))
+        ).pipe(Effect.scoped)
+      )
       expect(registry._tag).toBe("CircuitConfigError")
       expect(registry.message).toContain("idleTtl must be a duration")
       const store = yield* Effect.flip(Layer.build(CircuitStore.layerMemoryWith({ idleTtl: -5 })).pipe(Effect.scoped))

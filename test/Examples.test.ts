@@ -138,7 +138,10 @@ describe("examples", () => {
       expect((await admin("/reset-all", {})).status).toBe(401)
       expect((await admin("/reset-all", { authorization: "Bearer admin-token-1234" })).status).toBe(403)
       // another site's page, with the right token: refused all the same
-      const crossSite = await admin("/reset-all", { authorization: "Bearer admin-token-123", origin: "https://evil.example" })
+      const crossSite = await admin("/reset-all", {
+        authorization: "Bearer admin-token-123",
+        origin: "https://evil.example"
+      })
       expect(crossSite.status).toBe(403)
       const reset = await admin("/reset-all", { authorization: "Bearer admin-token-123" })
       expect(reset.status).toBe(200)
@@ -152,22 +155,26 @@ describe("examples", () => {
     }
   })
 
-  it("demo.ts (npm run demo): the fleet opens, probes and closes on the memory store", { timeout: 60_000 }, async () => {
-    const env = { ...process.env }
-    delete env.UPSTASH_REDIS_REST_URL
-    delete env.UPSTASH_REDIS_REST_TOKEN
-    delete env.REDIS_URL
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/demo.ts"], {
-      env,
-      timeout: 50_000
-    })
-    expect(stdout).toContain("Store: in-memory")
-    expect(stdout).toMatch(/instance-\d {2}CLOSED -> OPEN/)
-    expect(stdout).toMatch(/HALF_OPEN -> CLOSED/)
-    const final = /final state on each instance:\s+(.*)/.exec(stdout)?.[1]
-    expect(final).toBe("CLOSED, CLOSED, CLOSED, CLOSED")
-    const hitDead = Number(/calls that hit the dead upstream:\s+(\d+)/.exec(stdout)?.[1])
-    expect(hitDead).toBeGreaterThan(0)
-    expect(hitDead).toBeLessThan(20)
-  })
+  it(
+    "demo.ts (npm run demo): the fleet opens, probes and closes on the memory store",
+    { timeout: 60_000 },
+    async () => {
+      const env = { ...process.env }
+      delete env.UPSTASH_REDIS_REST_URL
+      delete env.UPSTASH_REDIS_REST_TOKEN
+      delete env.REDIS_URL
+      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/demo.ts"], {
+        env,
+        timeout: 50_000
+      })
+      expect(stdout).toContain("Store: in-memory")
+      expect(stdout).toMatch(/instance-\d {2}CLOSED -> OPEN/)
+      expect(stdout).toMatch(/HALF_OPEN -> CLOSED/)
+      const final = /final state on each instance:\s+(.*)/.exec(stdout)?.[1]
+      expect(final).toBe("CLOSED, CLOSED, CLOSED, CLOSED")
+      const hitDead = Number(/calls that hit the dead upstream:\s+(\d+)/.exec(stdout)?.[1])
+      expect(hitDead).toBeGreaterThan(0)
+      expect(hitDead).toBeLessThan(20)
+    }
+  )
 })

@@ -269,7 +269,8 @@ describe("kill -9 of Redis under concurrent traffic", () => {
           // another instance, on a store of its own, opens the circuit in Redis
           const opened = yield* Effect.gen(function*() {
             const other = yield* CircuitBreaker.make(name, config)
-            for (let i = 0; i < failureThreshold; i++) yield* Effect.exit(other.protect(Effect.fail(new DependencyError())))
+            for (let i = 0; i < failureThreshold; i++)
+              yield* Effect.exit(other.protect(Effect.fail(new DependencyError())))
             return yield* other.snapshot
           }).pipe(Effect.provide(storeOn(tcpClient(server), { prefix })))
           expect(opened.state).toBe("OPEN")
@@ -294,7 +295,9 @@ describe("kill -9 of Redis under concurrent traffic", () => {
                   `${p}: ${inPhase(p).length} calls, max ${round(maxMs(inPhase(p)))} ms`
                 ).join("; ")
               }; while failing: ${count(failingCalls, "DependencyError")} reached the dependency, ` +
-              `${count(failingCalls, "CircuitOpen")} CircuitOpen; back on Redis ${round(resumedIn)} ms after restart(); ` +
+              `${count(failingCalls, "CircuitOpen")} CircuitOpen; back on Redis ${
+                round(resumedIn)
+              } ms after restart(); ` +
               `fleet OPEN followed in ${round(followedIn)} ms`
           )
 
@@ -396,7 +399,9 @@ describe("a frozen Redis (SIGSTOP, SIGCONT)", () => {
               `${roundTripsSincePause}; after the cool-down: ${roundTripsAfter} round trips for ${back.length} calls`
           )
 
-          expect([...slow, ...fast, ...coolingDown, ...back].map((c) => c.outcome).filter((o) => o !== "ok")).toEqual([])
+          expect([...slow, ...fast, ...coolingDown, ...back].map((c) => c.outcome).filter((o) => o !== "ok")).toEqual(
+            []
+          )
           for (const c of slow) {
             expect(c.ms, "a call that waited for the frozen Redis").toBeGreaterThanOrEqual(STORE_TIMEOUT - 5)
             expect.soft(round(c.ms), "a call that waited for the frozen Redis (ms)").toBeLessThanOrEqual(BOUND)
@@ -405,7 +410,9 @@ describe("a frozen Redis (SIGSTOP, SIGCONT)", () => {
           expect(cooledDown, "the checks above ran within the cool-down").toBe(true)
           expect(fast.length).toBeGreaterThanOrEqual(10)
           expect.soft(round(maxMs(fast)), "calls during the cool-down (ms)").toBeLessThanOrEqual(FAST)
-          expect.soft(round(maxMs(coolingDown)), "calls after SIGCONT, still cooling down (ms)").toBeLessThanOrEqual(FAST)
+          expect.soft(round(maxMs(coolingDown)), "calls after SIGCONT, still cooling down (ms)").toBeLessThanOrEqual(
+            FAST
+          )
           // exactly the unavailableAfter round trips that timed out reached Redis; none during the cool-down
           // the unavailableAfter acquires that timed out, and the lease releases sent right after each of
           // them while the store's breaker was still closed (the last one's is refused): none after that
@@ -417,30 +424,34 @@ describe("a frozen Redis (SIGSTOP, SIGCONT)", () => {
     30_000
   )
 
-  it.scopedLive("20 concurrent callers on a frozen Redis: none waits more than storeTimeout", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServer()
-      yield* Effect.gen(function*() {
-        const breaker = yield* CircuitBreaker.make("frozen-concurrent", {
-          storeTimeout: STORE_TIMEOUT,
-          stateCacheTtl: 0,
-          onStoreUnavailable: "local"
-        })
-        expect((yield* timed(breaker.protect(Effect.succeed("ok")))).outcome).toBe("ok")
-        yield* Effect.sync(() => server.pause())
-        const calls = yield* Effect.all(
-          Array.from({ length: 20 }, () => timed(breaker.protect(Effect.succeed("ok")))),
-          { concurrency: "unbounded" }
-        )
-        yield* Effect.sync(() => server.resume())
-        console.info(
-          `[SIGSTOP, 20 concurrent callers] latencies ${calls.map((c) => round(c.ms)).join(", ")} ms ` +
-            `(storeTimeout ${STORE_TIMEOUT} ms, bound ${BOUND} ms)`
-        )
-        expect(calls.map((c) => c.outcome).filter((o) => o !== "ok")).toEqual([])
-        expect(round(maxMs(calls)), "the slowest of 20 concurrent calls (ms)").toBeLessThanOrEqual(BOUND)
-      }).pipe(Effect.provide(storeOn(tcpClient(server))))
-    }), 30_000)
+  it.scopedLive(
+    "20 concurrent callers on a frozen Redis: none waits more than storeTimeout",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServer()
+        yield* Effect.gen(function*() {
+          const breaker = yield* CircuitBreaker.make("frozen-concurrent", {
+            storeTimeout: STORE_TIMEOUT,
+            stateCacheTtl: 0,
+            onStoreUnavailable: "local"
+          })
+          expect((yield* timed(breaker.protect(Effect.succeed("ok")))).outcome).toBe("ok")
+          yield* Effect.sync(() => server.pause())
+          const calls = yield* Effect.all(
+            Array.from({ length: 20 }, () => timed(breaker.protect(Effect.succeed("ok")))),
+            { concurrency: "unbounded" }
+          )
+          yield* Effect.sync(() => server.resume())
+          console.info(
+            `[SIGSTOP, 20 concurrent callers] latencies ${calls.map((c) => round(c.ms)).join(", ")} ms ` +
+              `(storeTimeout ${STORE_TIMEOUT} ms, bound ${BOUND} ms)`
+          )
+          expect(calls.map((c) => c.outcome).filter((o) => o !== "ok")).toEqual([])
+          expect(round(maxMs(calls)), "the slowest of 20 concurrent calls (ms)").toBeLessThanOrEqual(BOUND)
+        }).pipe(Effect.provide(storeOn(tcpClient(server))))
+      }),
+    30_000
+  )
 })
 
 // ---------------------------------------------------------------------------
@@ -456,7 +467,11 @@ describe("onStoreUnavailable, with Redis killed", () => {
     Effect.gen(function*() {
       const server = yield* redisServer()
       return yield* Effect.gen(function*() {
-        const breaker = yield* CircuitBreaker.make("policy", { storeTimeout: STORE_TIMEOUT, stateCacheTtl: 0, ...config })
+        const breaker = yield* CircuitBreaker.make("policy", {
+          storeTimeout: STORE_TIMEOUT,
+          stateCacheTtl: 0,
+          ...config
+        })
         expect((yield* timed(breaker.protect(Effect.void))).outcome).toBe("ok")
         yield* Effect.promise(() => server.kill())
         return yield* body(breaker)
@@ -489,7 +504,9 @@ describe("onStoreUnavailable, with Redis killed", () => {
         for (let i = 0; i < 6; i++) calls.push(yield* timed(breaker.protect(Effect.sync(() => ++runs))))
         console.info(
           `[fail-closed] max latency ${round(maxMs(calls))} ms; reasons: ${
-            [...new Set(calls.map((c) => c.error instanceof ServiceUnavailable ? c.error.reason : c.outcome))].join(" | ")
+            [...new Set(calls.map((c) => c.error instanceof ServiceUnavailable ? c.error.reason : c.outcome))].join(
+              " | "
+            )
           }`
         )
         expect(calls.map((c) => c.outcome)).toEqual(Array.from({ length: 6 }, () => "ServiceUnavailable"))
@@ -506,31 +523,34 @@ describe("onStoreUnavailable, with Redis killed", () => {
       })))
 
   it.scopedLive("local: an in-memory breaker of the same config keeps protecting", () =>
-    withDeadRedis({ onStoreUnavailable: "local", failureThreshold: 3, recoveryTimeout: "1 minute" }, (breaker) =>
-      Effect.gen(function*() {
-        let runs = 0
-        const failing = Effect.suspend(() => {
-          runs++
-          return Effect.fail(new DependencyError())
+    withDeadRedis(
+      { onStoreUnavailable: "local", failureThreshold: 3, recoveryTimeout: "1 minute" },
+      (breaker) =>
+        Effect.gen(function*() {
+          let runs = 0
+          const failing = Effect.suspend(() => {
+            runs++
+            return Effect.fail(new DependencyError())
+          })
+          const calls: Array<Call> = [yield* timed(breaker.protect(Effect.sync(() => ++runs)))]
+          for (let i = 0; i < 5; i++) calls.push(yield* timed(breaker.protect(failing)))
+          const health = yield* breaker.health
+          console.info(`[local] max latency ${round(maxMs(calls))} ms`)
+          expect(calls.map((c) => c.outcome)).toEqual([
+            "ok",
+            "DependencyError",
+            "DependencyError",
+            "DependencyError",
+            "CircuitOpen",
+            "CircuitOpen"
+          ])
+          expect(runs).toBe(4)
+          expect((calls[4]!.error as CircuitOpen).state).toBe("OPEN")
+          expect(health.state).toBe("OPEN")
+          expect(health.status).toBe("unhealthy")
+          expect.soft(round(maxMs(calls)), "max latency (ms)").toBeLessThanOrEqual(BOUND)
         })
-        const calls: Array<Call> = [yield* timed(breaker.protect(Effect.sync(() => ++runs)))]
-        for (let i = 0; i < 5; i++) calls.push(yield* timed(breaker.protect(failing)))
-        const health = yield* breaker.health
-        console.info(`[local] max latency ${round(maxMs(calls))} ms`)
-        expect(calls.map((c) => c.outcome)).toEqual([
-          "ok",
-          "DependencyError",
-          "DependencyError",
-          "DependencyError",
-          "CircuitOpen",
-          "CircuitOpen"
-        ])
-        expect(runs).toBe(4)
-        expect((calls[4]!.error as CircuitOpen).state).toBe("OPEN")
-        expect(health.state).toBe("OPEN")
-        expect(health.status).toBe("unhealthy")
-        expect.soft(round(maxMs(calls)), "max latency (ms)").toBeLessThanOrEqual(BOUND)
-      })))
+    ))
 })
 
 // ---------------------------------------------------------------------------
@@ -542,7 +562,10 @@ const TOKEN = "faults-token-5e0c7a91"
 /** A store over TCP or over the Upstash bridge, with the server behind it. */
 const transports = [
   ["ioredis", (server: RedisServer) => Effect.succeed(tcpClient(server))],
-  ["upstash", (server: RedisServer) => Effect.map(upstashBridgeScoped(server, TOKEN), (bridge) => upstashClient(bridge))]
+  [
+    "upstash",
+    (server: RedisServer) => Effect.map(upstashBridgeScoped(server, TOKEN), (bridge) => upstashClient(bridge))
+  ]
 ] as const
 
 describe("NOSCRIPT and a restarted, empty Redis", () => {
@@ -758,7 +781,13 @@ describe("wrong credentials: fall back per policy, name the problem, never show 
 
         const texts: Array<string> = [direct.description, ...logs.lines, ...printed.lines]
         for (const error of [direct.ping, direct.script, unavailable, seen.admin]) {
-          texts.push(error.message, String(error), JSON.stringify(error), inspect(error), Cause.pretty(Cause.fail(error)))
+          texts.push(
+            error.message,
+            String(error),
+            JSON.stringify(error),
+            inspect(error),
+            Cause.pretty(Cause.fail(error))
+          )
         }
         console.info(
           `[${label}] send: ${direct.ping.message} | fail-closed: ${unavailable.reason} | admin: ${seen.admin.reason}`
@@ -791,7 +820,12 @@ describe("Upstash faults: a typed store error, the policy applies, bounded by st
     ["HTTP 200 with an empty body", { type: "http", status: 200, body: "" }, /parse|reply/i],
     [
       "HTTP 200 with malformed JSON",
-      { type: "http", status: 200, body: "{\"result\": [\"CLOSED\", 1,", headers: { "content-type": "application/json" } },
+      {
+        type: "http",
+        status: 200,
+        body: "{\"result\": [\"CLOSED\", 1,",
+        headers: { "content-type": "application/json" }
+      },
       /parse|reply/i
     ],
     [
@@ -852,7 +886,9 @@ describe("Upstash faults: a typed store error, the policy applies, bounded by st
           // the fault cleared, Redis is used again
           expect(recovered.outcome).toBe("ok")
           expect(runs).toBe(4)
-          for (const [what, ms] of [["fail-closed", refused.ms], ["local", served.ms], ["store read", readMs]] as const) {
+          for (
+            const [what, ms] of [["fail-closed", refused.ms], ["local", served.ms], ["store read", readMs]] as const
+          ) {
             expect.soft(round(ms), `${what} call under the fault (ms)`).toBeLessThanOrEqual(BOUND)
           }
         }).pipe(Effect.provide(storeOn(upstashClient(bridge), { unavailableAfter: 10 })))

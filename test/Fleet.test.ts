@@ -343,8 +343,11 @@ const waitForFirstOpen = async (fleet: Fleet): Promise<StateSample> => {
 const startHealthyFleet = async (config: WorkerOptions["config"]): Promise<Fleet> => {
   const fleet = await startFleet(config)
   // a loaded 2-core machine may take a while to get a fresh process going: wait for its calls
-  await waitUntil("every worker to reach the healthy dependency 10 times", 10_000, () =>
-    fleet.workers.every((w) => fleet.dep.arrivals.filter((a) => a.worker === w.id).length >= 10))
+  await waitUntil(
+    "every worker to reach the healthy dependency 10 times",
+    10_000,
+    () => fleet.workers.every((w) => fleet.dep.arrivals.filter((a) => a.worker === w.id).length >= 10)
+  )
   await sleep(200)
   const s = await readState(redis, fleet.stateKey)
   expect(s.state).toBe("CLOSED")
@@ -363,124 +366,128 @@ const finalsOf = (workers: ReadonlyArray<Worker>) =>
   })
 
 describe("a fleet of processes sharing one circuit in Redis", () => {
-  it("opens together, probes at most halfOpenMaxProbes per half-open episode fleet-wide, and closes together", async () => {
-    const config = {
-      failureThreshold: 5,
-      successThreshold: 2,
-      halfOpenMaxProbes: 2,
-      recoveryTimeout: 400,
-      maxRecoveryTimeout: 400,
-      backoffJitter: 0,
-      probeLease: 1_500,
-      stateCacheTtl: 75,
-      storeTimeout: 2_000
-    }
-    const fleet = await startHealthyFleet(config)
-    const { dep, workers } = fleet
+  it(
+    "opens together, probes at most halfOpenMaxProbes per half-open episode fleet-wide, and closes together",
+    async () => {
+      const config = {
+        failureThreshold: 5,
+        successThreshold: 2,
+        halfOpenMaxProbes: 2,
+        recoveryTimeout: 400,
+        maxRecoveryTimeout: 400,
+        backoffJitter: 0,
+        probeLease: 1_500,
+        stateCacheTtl: 75,
+        storeTimeout: 2_000
+      }
+      const fleet = await startHealthyFleet(config)
+      const { dep, workers } = fleet
 
-    // --- the dependency dies --------------------------------------------------------------
-    dep.deadDelay = 100
-    const deadAt = Date.now()
-    dep.mode = "dead"
-    const opened = await waitForFirstOpen(fleet)
-    const T = opened.openedAt
-    const retryAt = opened.retryAt
-    expect(retryAt - T).toBeGreaterThanOrEqual(config.recoveryTimeout - 1) // no jitter (floor may take 1 ms)
-    expect(retryAt - T).toBeLessThanOrEqual(config.recoveryTimeout)
+      // --- the dependency dies --------------------------------------------------------------
+      dep.deadDelay = 100
+      const deadAt = Date.now()
+      dep.mode = "dead"
+      const opened = await waitForFirstOpen(fleet)
+      const T = opened.openedAt
+      const retryAt = opened.retryAt
+      expect(retryAt - T).toBeGreaterThanOrEqual(config.recoveryTimeout - 1) // no jitter (floor may take 1 ms)
+      expect(retryAt - T).toBeLessThanOrEqual(config.recoveryTimeout)
 
-    // stay dead long enough for several half-open episodes (each ~ deadDelay + recoveryTimeout)
-    await sleep(T + 2_400 - Date.now())
-    const beforeHeal = await readState(redis, fleet.stateKey)
-    const healAt = Date.now()
-    dep.mode = "healthy"
+      // stay dead long enough for several half-open episodes (each ~ deadDelay + recoveryTimeout)
+      await sleep(T + 2_400 - Date.now())
+      const beforeHeal = await readState(redis, fleet.stateKey)
+      const healAt = Date.now()
+      dep.mode = "healthy"
 
-    // --- the dependency heals: the fleet closes ---------------------------------------------
-    let closedAt = 0
-    await waitUntil("Redis to say CLOSED", 10_000, async () => {
-      const s = await readState(redis, fleet.stateKey)
-      if (s.state === "CLOSED") closedAt = s.at
-      return s.state === "CLOSED"
-    })
-    await waitUntil("every worker to see CLOSED again", 10_000, () =>
-      workers.every((w) => {
-        const last = w.transitions().at(-1)
-        return last !== undefined && last.to === "CLOSED" && last.at >= healAt
-      }))
-    const allClosedAt = Math.max(...workers.map((w) => w.transitions().at(-1)!.at))
-    await sleep(200)
-    await stopFleet(workers)
-    const finals = finalsOf(workers)
+      // --- the dependency heals: the fleet closes ---------------------------------------------
+      let closedAt = 0
+      await waitUntil("Redis to say CLOSED", 10_000, async () => {
+        const s = await readState(redis, fleet.stateKey)
+        if (s.state === "CLOSED") closedAt = s.at
+        return s.state === "CLOSED"
+      })
+      await waitUntil("every worker to see CLOSED again", 10_000, () =>
+        workers.every((w) => {
+          const last = w.transitions().at(-1)
+          return last !== undefined && last.to === "CLOSED" && last.at >= healAt
+        }))
+      const allClosedAt = Math.max(...workers.map((w) => w.transitions().at(-1)!.at))
+      await sleep(200)
+      await stopFleet(workers)
+      const finals = finalsOf(workers)
 
-    // --- what reached the dead dependency --------------------------------------------------
-    // a call arriving in the very millisecond of the open counts as before it
-    const beforeOpen = dep.between(deadAt, T + 1)
-    const stragglers = dep.between(T + 1, retryAt)
-    const probes = dep.between(retryAt, healAt)
-    const afterOpen = dep.between(T + 1, healAt)
-    // probes of one episode arrive within ~deadDelay of each other; episodes are ≥ ~recoveryTimeout
-    // apart: split half-way, which tolerates ~150 ms of lag between a permit and its request
-    const episodes = bursts(probes, (config.recoveryTimeout + dep.deadDelay) / 2)
-    // when each worker first saw the circuit not CLOSED (on its next round trip after T)
-    const seenOpenAfterMs = workers.map((w) => w.transitions()[0]!.at - T)
-    const report = {
-      workers: N,
-      callsToDeadDependencyBeforeOpen: beforeOpen.length,
-      callsToDeadDependencyAfterOpen: afterOpen.length,
-      stragglers: stragglers.length,
-      probesWhileDead: probes.length,
-      probesPerEpisode: episodes.map((e) => e.length),
-      probeWorkersPerEpisode: episodes.map((e) => e.map((a) => a.worker).join(",")),
-      openCountAtHeal: beforeHeal.openCount,
-      stateAtHeal: beforeHeal.state,
-      maxProbesInFlight: maxInFlight(probes),
-      openSeenByEachWorkerAfterMs: seenOpenAfterMs,
-      healToRedisClosedMs: closedAt - healAt,
-      healToAllWorkersClosedMs: allClosedAt - healAt,
-      probesCountedByWorkers: finals.reduce((n, f) => n + f.probes, 0),
-      perWorker: finals.map((f) => ({ id: f.id, ...f.counts, probes: f.probes }))
-    }
-    console.log("fleet test 1:", JSON.stringify(report, null, 1))
+      // --- what reached the dead dependency --------------------------------------------------
+      // a call arriving in the very millisecond of the open counts as before it
+      const beforeOpen = dep.between(deadAt, T + 1)
+      const stragglers = dep.between(T + 1, retryAt)
+      const probes = dep.between(retryAt, healAt)
+      const afterOpen = dep.between(T + 1, healAt)
+      // probes of one episode arrive within ~deadDelay of each other; episodes are ≥ ~recoveryTimeout
+      // apart: split half-way, which tolerates ~150 ms of lag between a permit and its request
+      const episodes = bursts(probes, (config.recoveryTimeout + dep.deadDelay) / 2)
+      // when each worker first saw the circuit not CLOSED (on its next round trip after T)
+      const seenOpenAfterMs = workers.map((w) => w.transitions()[0]!.at - T)
+      const report = {
+        workers: N,
+        callsToDeadDependencyBeforeOpen: beforeOpen.length,
+        callsToDeadDependencyAfterOpen: afterOpen.length,
+        stragglers: stragglers.length,
+        probesWhileDead: probes.length,
+        probesPerEpisode: episodes.map((e) => e.length),
+        probeWorkersPerEpisode: episodes.map((e) => e.map((a) => a.worker).join(",")),
+        openCountAtHeal: beforeHeal.openCount,
+        stateAtHeal: beforeHeal.state,
+        maxProbesInFlight: maxInFlight(probes),
+        openSeenByEachWorkerAfterMs: seenOpenAfterMs,
+        healToRedisClosedMs: closedAt - healAt,
+        healToAllWorkersClosedMs: allClosedAt - healAt,
+        probesCountedByWorkers: finals.reduce((n, f) => n + f.probes, 0),
+        perWorker: finals.map((f) => ({ id: f.id, ...f.counts, probes: f.probes }))
+      }
+      console.log("fleet test 1:", JSON.stringify(report, null, 1))
 
-    // the fleet opened after about failureThreshold failures, not N × failureThreshold
-    expect(beforeOpen.length).toBeGreaterThanOrEqual(config.failureThreshold)
-    expect(beforeOpen.length).toBeLessThan(config.failureThreshold + N)
-    // after the open, each worker sends at most one call admitted on its cached CLOSED state
-    for (const w of workers) {
-      expect(stragglers.filter((a) => a.worker === w.id).length, `stragglers of ${w.id}`).toBeLessThanOrEqual(1)
-    }
-    // the OPEN reached every instance within its cache TTL (plus the call it had in flight)
-    for (const ms of seenOpenAfterMs) expect(ms).toBeLessThan(config.stateCacheTtl + dep.deadDelay + 200)
-    // several half-open episodes happened, each with at most halfOpenMaxProbes probes in total
-    expect(episodes.length).toBeGreaterThanOrEqual(3)
-    for (const episode of episodes) {
-      expect(episode.length, `probes in one episode: ${JSON.stringify(episode)}`).toBeLessThanOrEqual(
-        config.halfOpenMaxProbes
-      )
-    }
-    expect(maxInFlight(probes)).toBeLessThanOrEqual(config.halfOpenMaxProbes)
-    // the bursts are the store's episodes: each failed one re-opened the circuit with k + 1
-    // (the last may still be in flight at the heal)
-    expect(episodes.length).toBeGreaterThanOrEqual(beforeHeal.openCount)
-    expect(episodes.length).toBeLessThanOrEqual(beforeHeal.openCount + 1)
-    // every request that reached the dependency after retryAt while dead was a probe
-    expect(report.probesCountedByWorkers).toBeGreaterThanOrEqual(probes.length)
-    // a fleet of per-instance breakers sends ≥ (N - 1) × failureThreshold after the first open
-    expect(afterOpen.length).toBeLessThan(N * config.failureThreshold)
-    expect(afterOpen.length).toBeLessThanOrEqual(N + config.halfOpenMaxProbes * episodes.length)
+      // the fleet opened after about failureThreshold failures, not N × failureThreshold
+      expect(beforeOpen.length).toBeGreaterThanOrEqual(config.failureThreshold)
+      expect(beforeOpen.length).toBeLessThan(config.failureThreshold + N)
+      // after the open, each worker sends at most one call admitted on its cached CLOSED state
+      for (const w of workers) {
+        expect(stragglers.filter((a) => a.worker === w.id).length, `stragglers of ${w.id}`).toBeLessThanOrEqual(1)
+      }
+      // the OPEN reached every instance within its cache TTL (plus the call it had in flight)
+      for (const ms of seenOpenAfterMs) expect(ms).toBeLessThan(config.stateCacheTtl + dep.deadDelay + 200)
+      // several half-open episodes happened, each with at most halfOpenMaxProbes probes in total
+      expect(episodes.length).toBeGreaterThanOrEqual(3)
+      for (const episode of episodes) {
+        expect(episode.length, `probes in one episode: ${JSON.stringify(episode)}`).toBeLessThanOrEqual(
+          config.halfOpenMaxProbes
+        )
+      }
+      expect(maxInFlight(probes)).toBeLessThanOrEqual(config.halfOpenMaxProbes)
+      // the bursts are the store's episodes: each failed one re-opened the circuit with k + 1
+      // (the last may still be in flight at the heal)
+      expect(episodes.length).toBeGreaterThanOrEqual(beforeHeal.openCount)
+      expect(episodes.length).toBeLessThanOrEqual(beforeHeal.openCount + 1)
+      // every request that reached the dependency after retryAt while dead was a probe
+      expect(report.probesCountedByWorkers).toBeGreaterThanOrEqual(probes.length)
+      // a fleet of per-instance breakers sends ≥ (N - 1) × failureThreshold after the first open
+      expect(afterOpen.length).toBeLessThan(N * config.failureThreshold)
+      expect(afterOpen.length).toBeLessThanOrEqual(N + config.halfOpenMaxProbes * episodes.length)
 
-    // closed soon after the heal: at most one open period, the probes, and the half-open
-    // rejection others cached (≤ 1 s)
-    expect(closedAt - healAt).toBeLessThan(config.recoveryTimeout + 1_000)
-    expect(allClosedAt - healAt).toBeLessThan(config.recoveryTimeout + 2_500)
-    for (const f of finals) {
-      expect(f.lastState, `worker ${f.id}`).toBe("CLOSED")
-      expect(f.lastOutcome, `worker ${f.id}`).toBe("ok")
-      expect(f.counts.other, `worker ${f.id}: failures other than the dependency's or CircuitOpen`).toBe(0)
-      expect(f.storeErrors, `worker ${f.id}`).toBe(0)
-      expect(f.counts.rejected, `worker ${f.id} was rejected while open`).toBeGreaterThan(0)
-    }
-    expect((await readState(redis, fleet.stateKey)).state).toBe("CLOSED")
-  }, 60_000)
+      // closed soon after the heal: at most one open period, the probes, and the half-open
+      // rejection others cached (≤ 1 s)
+      expect(closedAt - healAt).toBeLessThan(config.recoveryTimeout + 1_000)
+      expect(allClosedAt - healAt).toBeLessThan(config.recoveryTimeout + 2_500)
+      for (const f of finals) {
+        expect(f.lastState, `worker ${f.id}`).toBe("CLOSED")
+        expect(f.lastOutcome, `worker ${f.id}`).toBe("ok")
+        expect(f.counts.other, `worker ${f.id}: failures other than the dependency's or CircuitOpen`).toBe(0)
+        expect(f.storeErrors, `worker ${f.id}`).toBe(0)
+        expect(f.counts.rejected, `worker ${f.id} was rejected while open`).toBeGreaterThan(0)
+      }
+      expect((await readState(redis, fleet.stateKey)).state).toBe("CLOSED")
+    },
+    60_000
+  )
 
   it("a probe holder killed mid-probe frees its permit when its lease expires, not before", async () => {
     const config = {

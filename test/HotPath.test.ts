@@ -50,7 +50,10 @@ const callsOf = (service: string, outcome: string) =>
 describe("machine.recordSuccess", () => {
   it("leaves exactly the state record(success) leaves, on random histories", () => {
     const step = fc.oneof(
-      fc.record({ _tag: fc.constant("advance" as const), ms: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 900_000 })) }),
+      fc.record({
+        _tag: fc.constant("advance" as const),
+        ms: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 900_000 }))
+      }),
       fc.record({ _tag: fc.constant("success" as const) }),
       fc.record({ _tag: fc.constant("failure" as const), u: fc.double({ min: 0, max: 0.999, noNaN: true }) }),
       fc.record({ _tag: fc.constantFrom("FORCED_OPEN" as const, "FORCED_CLOSED" as const, "RESET" as const) }),

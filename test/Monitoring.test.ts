@@ -108,12 +108,13 @@ describe("CircuitBreakerMonitoring across a fleet", () => {
 })
 
 describe("alerts, health, resetAll (memory store)", () => {
-  const Live = CircuitBreakerMonitoring.layer({ failureRateAlert: 0.5, failureRateMinimumCalls: 4, flappingReopens: 2 }).pipe(
-    Layer.provideMerge(CircuitBreakers.layer({
-      defaults: { failureThreshold: 3, successThreshold: 1, recoveryTimeout: "10 seconds", backoffJitter: 0 }
-    })),
-    Layer.provideMerge(CircuitStore.layerMemory)
-  )
+  const Live = CircuitBreakerMonitoring.layer({ failureRateAlert: 0.5, failureRateMinimumCalls: 4, flappingReopens: 2 })
+    .pipe(
+      Layer.provideMerge(CircuitBreakers.layer({
+        defaults: { failureThreshold: 3, successThreshold: 1, recoveryTimeout: "10 seconds", backoffJitter: 0 }
+      })),
+      Layer.provideMerge(CircuitStore.layerMemory)
+    )
 
   it.effect("each state gives its status, alert and overall health", () =>
     Effect.gen(function*() {
@@ -186,8 +187,12 @@ describe("alerts when the store is unavailable", () => {
       expect(all.payments!.storeUnavailable).toBe(true)
       expect(all.payments!.status).toBe("degraded")
       const alerts = yield* m.getAlerts
-      expect(alerts).toContainEqual(expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" }))
-      expect(alerts).toContainEqual(expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" }))
+      expect(alerts).toContainEqual(
+        expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" })
+      )
+      expect(alerts).toContainEqual(
+        expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" })
+      )
       // nothing says the fleet is healthy: its circuits could not be read
       const health = yield* m.health
       expect(health.overall).toBe("unknown")
@@ -246,7 +251,10 @@ describe("CircuitBreakerHttp", () => {
       response = await t.get("/health")
       expect(response.status).toBe(503)
       body = await response.json()
-      expect(body).toMatchObject({ overall: "unhealthy", services: { payments: { status: "unhealthy", state: "OPEN" } } })
+      expect(body).toMatchObject({
+        overall: "unhealthy",
+        services: { payments: { status: "unhealthy", state: "OPEN" } }
+      })
     } finally {
       await t.dispose()
     }
@@ -261,7 +269,9 @@ describe("CircuitBreakerHttp", () => {
       const jsonBody = await (await t.get("/metrics")).json()
       expect(jsonBody["search"].fleet.successes).toBe(2)
 
-      for (const response of [await t.get("/metrics", { accept: "text/plain" }), await t.get("/metrics?format=prometheus")]) {
+      for (
+        const response of [await t.get("/metrics", { accept: "text/plain" }), await t.get("/metrics?format=prometheus")]
+      ) {
         expect(response.status).toBe(200)
         expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8")
         const text = await response.text()
@@ -346,60 +356,70 @@ describe("monitoring tells the truth", () => {
     }
   })
 
-  it.scopedLive("a blip during a read of 200 circuits over Upstash: retried within the read, nothing dropped; a fault that lasts is counted, never healthy", () =>
-    Effect.gen(function*() {
-      const token = "truth-token"
-      const bridge = yield* upstashBridgeScoped(server, token)
-      const prefix = freshPrefix()
-      const store = RedisCircuitStore.layer({ prefix }).pipe(
-        Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 1_000 }))
-      )
-      const names = Array.from({ length: 200 }, (_, i) => `tenant-${String(i).padStart(3, "0")}`)
-      // the fleet: 20 of them OPEN
-      const writer = instance(prefix, { defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } })
-      yield* Effect.promise(() =>
-        writer.runPromise(Effect.forEach(names, (name, i) => calls(name, 1, i < 20 ? 1 : 0), { discard: true }))
-      )
-      yield* Effect.promise(() => writer.dispose())
-      const reader = CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(store)
-      )
-      yield* Effect.gen(function*() {
-        const m = yield* monitoring
-        // three failed requests in the middle of the read
-        bridge.injectFault({ type: "http", status: 502, body: "bad gateway" }, { times: 3 })
-        const blip = yield* m.read()
-        expect(blip.reason).toBeNull()
-        expect(blip.complete).toBe(true)
-        expect(blip.circuits).toHaveLength(200)
-        expect(blip.circuits.filter((c) => c.state === "OPEN")).toHaveLength(20)
-        expect((yield* m.health).overall).toBe("unhealthy")
-        // a fault that outlasts the retries: nothing can be read, and nothing says healthy
-        bridge.injectFault({ type: "http", status: 502, body: "bad gateway" }, { times: 1_000 })
-        const blind = yield* m.read()
-        const blindHealth = yield* m.health
-        bridge.clearFault()
-        console.info(
-          `[truth] blip of 3 failed requests: ${blip.circuits.length} of 200 read, complete ${blip.complete}; ` +
-            `a lasting fault: ${blind.circuits.length} read, complete ${blind.complete}, overall ${blindHealth.overall}`
+  it.scopedLive(
+    "a blip during a read of 200 circuits over Upstash: retried within the read, nothing dropped; a fault that lasts is counted, never healthy",
+    () =>
+      Effect.gen(function*() {
+        const token = "truth-token"
+        const bridge = yield* upstashBridgeScoped(server, token)
+        const prefix = freshPrefix()
+        const store = RedisCircuitStore.layer({ prefix }).pipe(
+          Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 1_000 }))
         )
-        expect(blind.complete).toBe(false)
-        expect(blind.unreadable).toBeGreaterThanOrEqual(1)
-        expect(blind.reason).toContain("bad gateway")
-        expect(blindHealth.overall).toBe("unknown")
-        // filters and paging
-        const closedOnly = yield* m.read({ state: ["CLOSED"], limit: 50 })
-        expect(closedOnly.circuits).toHaveLength(50)
-        expect(closedOnly.circuits.every((c) => c.state === "CLOSED")).toBe(true)
-        expect(closedOnly.nextCursor).toBe(closedOnly.circuits[49]!.name)
-        const page2 = yield* m.read({ state: ["CLOSED"], limit: 50, cursor: closedOnly.nextCursor! })
-        expect(page2.circuits[0]!.name > closedOnly.nextCursor!).toBe(true)
-        const byPrefix = yield* m.read({ prefix: "tenant-01", limit: 5 })
-        expect(byPrefix.total).toBe(10)
-        expect(byPrefix.circuits.map((c) => c.name)).toEqual(["tenant-010", "tenant-011", "tenant-012", "tenant-013", "tenant-014"])
-      }).pipe(Effect.provide(reader))
-    }), 60_000)
+        const names = Array.from({ length: 200 }, (_, i) => `tenant-${String(i).padStart(3, "0")}`)
+        // the fleet: 20 of them OPEN
+        const writer = instance(prefix, { defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } })
+        yield* Effect.promise(() =>
+          writer.runPromise(Effect.forEach(names, (name, i) => calls(name, 1, i < 20 ? 1 : 0), { discard: true }))
+        )
+        yield* Effect.promise(() => writer.dispose())
+        const reader = CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(store)
+        )
+        yield* Effect.gen(function*() {
+          const m = yield* monitoring
+          // three failed requests in the middle of the read
+          bridge.injectFault({ type: "http", status: 502, body: "bad gateway" }, { times: 3 })
+          const blip = yield* m.read()
+          expect(blip.reason).toBeNull()
+          expect(blip.complete).toBe(true)
+          expect(blip.circuits).toHaveLength(200)
+          expect(blip.circuits.filter((c) => c.state === "OPEN")).toHaveLength(20)
+          expect((yield* m.health).overall).toBe("unhealthy")
+          // a fault that outlasts the retries: nothing can be read, and nothing says healthy
+          bridge.injectFault({ type: "http", status: 502, body: "bad gateway" }, { times: 1_000 })
+          const blind = yield* m.read()
+          const blindHealth = yield* m.health
+          bridge.clearFault()
+          console.info(
+            `[truth] blip of 3 failed requests: ${blip.circuits.length} of 200 read, complete ${blip.complete}; ` +
+              `a lasting fault: ${blind.circuits.length} read, complete ${blind.complete}, overall ${blindHealth.overall}`
+          )
+          expect(blind.complete).toBe(false)
+          expect(blind.unreadable).toBeGreaterThanOrEqual(1)
+          expect(blind.reason).toContain("bad gateway")
+          expect(blindHealth.overall).toBe("unknown")
+          // filters and paging
+          const closedOnly = yield* m.read({ state: ["CLOSED"], limit: 50 })
+          expect(closedOnly.circuits).toHaveLength(50)
+          expect(closedOnly.circuits.every((c) => c.state === "CLOSED")).toBe(true)
+          expect(closedOnly.nextCursor).toBe(closedOnly.circuits[49]!.name)
+          const page2 = yield* m.read({ state: ["CLOSED"], limit: 50, cursor: closedOnly.nextCursor! })
+          expect(page2.circuits[0]!.name > closedOnly.nextCursor!).toBe(true)
+          const byPrefix = yield* m.read({ prefix: "tenant-01", limit: 5 })
+          expect(byPrefix.total).toBe(10)
+          expect(byPrefix.circuits.map((c) => c.name)).toEqual([
+            "tenant-010",
+            "tenant-011",
+            "tenant-012",
+            "tenant-013",
+            "tenant-014"
+          ])
+        }).pipe(Effect.provide(reader))
+      }),
+    60_000
+  )
 
   it.effect("a reader with no breaker of its own sees the circuit with its writers' config (stateTtl 30 min, not its default 10)", () =>
     Effect.gen(function*() {
@@ -411,17 +431,21 @@ describe("monitoring tells the truth", () => {
         const registry = yield* CircuitBreakers.CircuitBreakers
         const breaker = yield* registry.get("slow-recovery")
         yield* Effect.either(breaker.protect(Effect.fail("boom")))
-      }).pipe(Effect.provide(CircuitBreakers.layer({
-        defaults: { failureThreshold: 1, recoveryTimeout: "15 minutes" }
-      }).pipe(Layer.provideMerge(store))))
+      }).pipe(Effect.provide(
+        CircuitBreakers.layer({
+          defaults: { failureThreshold: 1, recoveryTimeout: "15 minutes" }
+        }).pipe(Layer.provideMerge(store))
+      ))
       yield* TestClock.adjust("11 minutes")
       const read = yield* Effect.gen(function*() {
         const m = yield* monitoring
         return yield* m.read()
-      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(store)
-      )))
+      }).pipe(Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(store)
+        )
+      ))
       expect(read.circuits.map((c) => [c.name, c.state])).toEqual([["slow-recovery", "OPEN"]])
     }))
 
@@ -444,7 +468,8 @@ describe("monitoring tells the truth", () => {
       expect(state.metrics.map((m) => (m as { labels: Record<string, string> }).labels.circuit).sort()).toEqual(
         [...hostile].sort()
       )
-      const nonClosed = await (await web.handler(new Request("http://localhost/metrics?format=prometheus&circuits=none"))).text()
+      const nonClosed =
+        await (await web.handler(new Request("http://localhost/metrics?format=prometheus&circuits=none"))).text()
       expect(nonClosed).not.toContain("circuit_breaker_fleet_state{")
       expect(nonClosed).toContain(`circuit_breaker_fleet_circuits{state="OPEN"} ${hostile.length}`)
       const bad = await web.handler(new Request("http://localhost/circuits?limit=0"))
@@ -468,46 +493,58 @@ describe("monitoring at 10,000 circuits", () => {
       const fleet = yield* m.read()
       return { fleet, ms: performance.now() - started }
     }).pipe(
-      Effect.provide(CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(RedisCircuitStore.layer({ prefix })),
-        Layer.provide(client)
-      ))
+      Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(RedisCircuitStore.layer({ prefix })),
+          Layer.provide(client)
+        )
+      )
     )
 
-  it.scopedLive("over TCP: every circuit read, 100 per script call, in at most 30 round trips", () =>
-    Effect.gen(function*() {
-      const prefix = freshPrefix()
-      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
-      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }))
-      const { fleet, ms } = yield* readAll(layer, prefix)
-      console.info(`[10,000 circuits, TCP] read in ${Math.round(ms)} ms, ${counter.roundTrips} round trips`)
-      expect(fleet.complete).toBe(true)
-      expect(fleet.circuits.map((c) => c.name)).toEqual(names)
-      // each circuit with its own reply: the OPEN ones are those seeded OPEN
-      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 100 === 0))
-      // 20 pipelines of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
-      expect(counter.roundTrips).toBeLessThanOrEqual(30)
-    }), 120_000)
+  it.scopedLive(
+    "over TCP: every circuit read, 100 per script call, in at most 30 round trips",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+        const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }))
+        const { fleet, ms } = yield* readAll(layer, prefix)
+        console.info(`[10,000 circuits, TCP] read in ${Math.round(ms)} ms, ${counter.roundTrips} round trips`)
+        expect(fleet.complete).toBe(true)
+        expect(fleet.circuits.map((c) => c.name)).toEqual(names)
+        // each circuit with its own reply: the OPEN ones are those seeded OPEN
+        expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 100 === 0))
+        // 20 pipelines of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
+        expect(counter.roundTrips).toBeLessThanOrEqual(30)
+      }),
+    120_000
+  )
 
-  it.scopedLive("after SCRIPT FLUSH, through a client without a pipeline: every circuit read, the source sent a few times, not once per circuit", () =>
-    Effect.gen(function*() {
-      const prefix = freshPrefix()
-      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 3_000, { openEvery: 7 }))
-      yield* Effect.promise(() => server.cli("SCRIPT", "FLUSH"))
-      yield* Effect.promise(() => server.cli("CONFIG", "RESETSTAT"))
-      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
-      const { fleet } = yield* readAll(layer, prefix)
-      const stats = yield* Effect.promise(() => server.cli("INFO", "commandstats"))
-      const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0)
-      console.info(`[3,000 circuits after SCRIPT FLUSH, no pipeline] ${counter.roundTrips} round trips, ${evals} EVAL`)
-      expect(fleet.complete).toBe(true)
-      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 7 === 0))
-      // 30 calls of 100 circuits, 5 at once: the first 5 to 20 answered NOSCRIPT are sent again with the source
-      expect(evals).toBeGreaterThanOrEqual(1)
-      expect(evals).toBeLessThanOrEqual(20)
-      expect(counter.roundTrips).toBeLessThanOrEqual(30 + 20 + 3)
-    }), 60_000)
+  it.scopedLive(
+    "after SCRIPT FLUSH, through a client without a pipeline: every circuit read, the source sent a few times, not once per circuit",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 3_000, { openEvery: 7 }))
+        yield* Effect.promise(() => server.cli("SCRIPT", "FLUSH"))
+        yield* Effect.promise(() => server.cli("CONFIG", "RESETSTAT"))
+        const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+        const { fleet } = yield* readAll(layer, prefix)
+        const stats = yield* Effect.promise(() => server.cli("INFO", "commandstats"))
+        const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+        console.info(
+          `[3,000 circuits after SCRIPT FLUSH, no pipeline] ${counter.roundTrips} round trips, ${evals} EVAL`
+        )
+        expect(fleet.complete).toBe(true)
+        expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 7 === 0))
+        // 30 calls of 100 circuits, 5 at once: the first 5 to 20 answered NOSCRIPT are sent again with the source
+        expect(evals).toBeGreaterThanOrEqual(1)
+        expect(evals).toBeLessThanOrEqual(20)
+        expect(counter.roundTrips).toBeLessThanOrEqual(30 + 20 + 3)
+      }),
+    60_000
+  )
 
   it.scoped("a process that only monitors refreshes its offset to Redis's clock once it is old", () =>
     Effect.gen(function*() {
@@ -531,124 +568,148 @@ describe("monitoring at 10,000 circuits", () => {
         expect((yield* m.read()).circuits.filter((c) => c.state === "OPEN")).toHaveLength(2)
         for (let i = 0; i < 10 && times < 2; i++) yield* Effect.yieldNow()
         expect(times).toBe(2)
-      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(RedisCircuitStore.layer({ prefix })),
-        Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
-      )))
-    }))
-
-  it.scopedLive("through the user's own @upstash/redis client (RedisClient.fromClient): pipelined; scripts plain to a REST proxy", () =>
-    Effect.gen(function*() {
-      const token = "own-upstash"
-      const bridge = yield* upstashBridgeScoped(server, token)
-      const prefix = freshPrefix()
-      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 10 }))
-      const client = RedisClient.fromClient(new Upstash({ url: bridge.url, token }))
-      // the bridge stands for a REST proxy in front of Redis (which refuses the flag): plain scripts
-      expect([client.pipeline !== undefined, client.allowKeyLocking]).toEqual([true, false])
-      const upstashHosted = RedisClient.fromClient(new Upstash({ url: "https://eu1-fine-cat-12345.upstash.io", token }))
-      expect(upstashHosted.allowKeyLocking).toBe(true)
-      bridge.resetStats()
-      const { fleet } = yield* readAll(Layer.succeed(RedisClient.RedisClient, client), prefix)
-      console.info(`[1,000 circuits, the user's own Upstash client] ${bridge.requests} HTTP requests`)
-      expect(fleet.complete).toBe(true)
-      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 10 === 0))
-      // 2 requests of 5 script calls of 100 circuits, the script's source once, the registry, TIME
-      expect(bridge.requests).toBeLessThanOrEqual(8)
-      expect(bridge.keyLockingScripts).toBe(0)
-    }), 60_000)
-
-  it("GET /health of 10,000 circuits: every one by default; ?services=non-healthy lists the few that need attention", async () => {
-    const prefix = freshPrefix()
-    const names = await seedCircuits(server.url, prefix, 10_000, { openEvery: 100 })
-    const web = CircuitBreakerHttp.toWebHandler(
-      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
-    )
-    try {
-      const get = async (query: string) => {
-        const response = await web.handler(new Request(`http://localhost/health${query}`))
-        const text = await response.text()
-        return { status: response.status, bytes: Buffer.byteLength(text), body: JSON.parse(text) }
-      }
-      const all = await get("")
-      const few = await get("?services=non-healthy")
-      const none = await get("?services=none")
-      console.info(`[10,000 circuits] /health ${all.bytes} B; ?services=non-healthy ${few.bytes} B; ?services=none ${none.bytes} B`)
-      for (const { body, status } of [all, few, none]) {
-        expect(status).toBe(503)
-        expect([body.overall, body.complete, body.unreadable]).toEqual(["unhealthy", true, 0])
-      }
-      expect(Object.keys(all.body.services)).toHaveLength(10_000)
-      expect(Object.keys(few.body.services)).toEqual(names.filter((_, i) => i % 100 === 0))
-      expect(Object.values(few.body.services).map((s: any) => s.state)).toEqual(Array(100).fill("OPEN"))
-      expect(none.body.services).toEqual({})
-      expect(few.bytes * 50).toBeLessThan(all.bytes)
-      const bad = await get("?services=some")
-      expect(bad.status).toBe(400)
-      expect(bad.body.message).toBe(`services must be "all", "non-healthy" or "none" (got "some")`)
-    } finally {
-      await web.dispose()
-    }
-  }, 60_000)
-
-  it.scopedLive("reads that arrive together share one scan (a dashboard's sections and its alerts)", () =>
-    Effect.gen(function*() {
-      const prefix = freshPrefix()
-      yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 100 }))
-      // no pipeline: one round trip per 100 circuits, so that one read is several
-      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
-      yield* Effect.gen(function*() {
-        const m = yield* monitoring
-        yield* m.read() // the store's clock offset and the script, loaded once
-        counter.roundTrips = 0
-        const alone = yield* m.read({ state: ["OPEN"] })
-        const one = counter.roundTrips
-        counter.roundTrips = 0
-        const [open, closed, alerts] = yield* Effect.all([
-          m.read({ state: ["OPEN"] }),
-          m.read({ state: ["CLOSED"] }),
-          m.getAlerts
-        ], { concurrency: "unbounded" })
-        console.info(`[1,000 circuits] one read: ${one} round trips; three together: ${counter.roundTrips}`)
-        expect(alone.circuits).toHaveLength(10)
-        expect(open.circuits).toHaveLength(10)
-        expect(closed.circuits).toHaveLength(990)
-        expect(alerts.filter((a) => a.kind === "open")).toHaveLength(10)
-        expect(one).toBeGreaterThanOrEqual(10)
-        expect(counter.roundTrips).toBe(one)
-        // a read that starts after the scan ended reads again
-        counter.roundTrips = 0
-        yield* m.read({ state: ["OPEN"] })
-        expect(counter.roundTrips).toBe(one)
-      }).pipe(
-        // round trips are counted: a generous storeTimeout, so that a loaded machine adds no retries
-        Effect.provide(CircuitBreakerMonitoring.layer({ defaults: { storeTimeout: 10_000 } }).pipe(
+      }).pipe(Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
           Layer.provideMerge(CircuitBreakers.layer()),
           Layer.provide(RedisCircuitStore.layer({ prefix })),
-          Layer.provide(layer)
-        ))
-      )
-    }), 60_000)
+          Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
+        )
+      ))
+    }))
 
-  it.scopedLive("over the Upstash bridge: every circuit read, 100 per script call, in at most 30 HTTP requests", () =>
-    Effect.gen(function*() {
-      const token = "ten-thousand"
-      const bridge = yield* upstashBridgeScoped(server, token)
+  it.scopedLive(
+    "through the user's own @upstash/redis client (RedisClient.fromClient): pipelined; scripts plain to a REST proxy",
+    () =>
+      Effect.gen(function*() {
+        const token = "own-upstash"
+        const bridge = yield* upstashBridgeScoped(server, token)
+        const prefix = freshPrefix()
+        const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 10 }))
+        const client = RedisClient.fromClient(new Upstash({ url: bridge.url, token }))
+        // the bridge stands for a REST proxy in front of Redis (which refuses the flag): plain scripts
+        expect([client.pipeline !== undefined, client.allowKeyLocking]).toEqual([true, false])
+        const upstashHosted = RedisClient.fromClient(
+          new Upstash({ url: "https://eu1-fine-cat-12345.upstash.io", token })
+        )
+        expect(upstashHosted.allowKeyLocking).toBe(true)
+        bridge.resetStats()
+        const { fleet } = yield* readAll(Layer.succeed(RedisClient.RedisClient, client), prefix)
+        console.info(`[1,000 circuits, the user's own Upstash client] ${bridge.requests} HTTP requests`)
+        expect(fleet.complete).toBe(true)
+        expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 10 === 0))
+        // 2 requests of 5 script calls of 100 circuits, the script's source once, the registry, TIME
+        expect(bridge.requests).toBeLessThanOrEqual(8)
+        expect(bridge.keyLockingScripts).toBe(0)
+      }),
+    60_000
+  )
+
+  it(
+    "GET /health of 10,000 circuits: every one by default; ?services=non-healthy lists the few that need attention",
+    async () => {
       const prefix = freshPrefix()
-      const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
-      bridge.resetStats()
-      const { fleet, ms } = yield* readAll(
-        UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 10_000 }),
-        prefix
+      const names = await seedCircuits(server.url, prefix, 10_000, { openEvery: 100 })
+      const web = CircuitBreakerHttp.toWebHandler(
+        RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
       )
-      console.info(`[10,000 circuits, Upstash bridge] read in ${Math.round(ms)} ms, ${bridge.requests} HTTP requests`)
-      expect(fleet.complete).toBe(true)
-      expect(fleet.circuits.map((c) => c.name)).toEqual(names)
-      expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 100 === 0))
-      // 20 requests of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
-      expect(bridge.requests).toBeLessThanOrEqual(30)
-    }), 120_000)
+      try {
+        const get = async (query: string) => {
+          const response = await web.handler(new Request(`http://localhost/health${query}`))
+          const text = await response.text()
+          return { status: response.status, bytes: Buffer.byteLength(text), body: JSON.parse(text) }
+        }
+        const all = await get("")
+        const few = await get("?services=non-healthy")
+        const none = await get("?services=none")
+        console.info(
+          `[10,000 circuits] /health ${all.bytes} B; ?services=non-healthy ${few.bytes} B; ?services=none ${none.bytes} B`
+        )
+        for (const { body, status } of [all, few, none]) {
+          expect(status).toBe(503)
+          expect([body.overall, body.complete, body.unreadable]).toEqual(["unhealthy", true, 0])
+        }
+        expect(Object.keys(all.body.services)).toHaveLength(10_000)
+        expect(Object.keys(few.body.services)).toEqual(names.filter((_, i) => i % 100 === 0))
+        expect(Object.values(few.body.services).map((s: any) => s.state)).toEqual(Array(100).fill("OPEN"))
+        expect(none.body.services).toEqual({})
+        expect(few.bytes * 50).toBeLessThan(all.bytes)
+        const bad = await get("?services=some")
+        expect(bad.status).toBe(400)
+        expect(bad.body.message).toBe(`services must be "all", "non-healthy" or "none" (got "some")`)
+      } finally {
+        await web.dispose()
+      }
+    },
+    60_000
+  )
+
+  it.scopedLive(
+    "reads that arrive together share one scan (a dashboard's sections and its alerts)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 100 }))
+        // no pipeline: one round trip per 100 circuits, so that one read is several
+        const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+        yield* Effect.gen(function*() {
+          const m = yield* monitoring
+          yield* m.read() // the store's clock offset and the script, loaded once
+          counter.roundTrips = 0
+          const alone = yield* m.read({ state: ["OPEN"] })
+          const one = counter.roundTrips
+          counter.roundTrips = 0
+          const [open, closed, alerts] = yield* Effect.all([
+            m.read({ state: ["OPEN"] }),
+            m.read({ state: ["CLOSED"] }),
+            m.getAlerts
+          ], { concurrency: "unbounded" })
+          console.info(`[1,000 circuits] one read: ${one} round trips; three together: ${counter.roundTrips}`)
+          expect(alone.circuits).toHaveLength(10)
+          expect(open.circuits).toHaveLength(10)
+          expect(closed.circuits).toHaveLength(990)
+          expect(alerts.filter((a) => a.kind === "open")).toHaveLength(10)
+          expect(one).toBeGreaterThanOrEqual(10)
+          expect(counter.roundTrips).toBe(one)
+          // a read that starts after the scan ended reads again
+          counter.roundTrips = 0
+          yield* m.read({ state: ["OPEN"] })
+          expect(counter.roundTrips).toBe(one)
+        }).pipe(
+          // round trips are counted: a generous storeTimeout, so that a loaded machine adds no retries
+          Effect.provide(
+            CircuitBreakerMonitoring.layer({ defaults: { storeTimeout: 10_000 } }).pipe(
+              Layer.provideMerge(CircuitBreakers.layer()),
+              Layer.provide(RedisCircuitStore.layer({ prefix })),
+              Layer.provide(layer)
+            )
+          )
+        )
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "over the Upstash bridge: every circuit read, 100 per script call, in at most 30 HTTP requests",
+    () =>
+      Effect.gen(function*() {
+        const token = "ten-thousand"
+        const bridge = yield* upstashBridgeScoped(server, token)
+        const prefix = freshPrefix()
+        const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+        bridge.resetStats()
+        const { fleet, ms } = yield* readAll(
+          UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), requestTimeout: 10_000 }),
+          prefix
+        )
+        console.info(`[10,000 circuits, Upstash bridge] read in ${Math.round(ms)} ms, ${bridge.requests} HTTP requests`)
+        expect(fleet.complete).toBe(true)
+        expect(fleet.circuits.map((c) => c.name)).toEqual(names)
+        expect(openNames(fleet)).toEqual(names.filter((_, i) => i % 100 === 0))
+        // 20 requests of 5 script calls of 100 circuits, and the registry (the issue's bound: 150)
+        expect(bridge.requests).toBeLessThanOrEqual(30)
+      }),
+    120_000
+  )
 })
 
 describe("anonymous reads share one snapshot", () => {
@@ -669,127 +730,140 @@ describe("anonymous reads share one snapshot", () => {
     return {
       counter,
       runtime,
-      get: (path: string, headers: Record<string, string> = {}) => handle(new Request(`http://localhost${path}`, { headers })),
+      get: (path: string, headers: Record<string, string> = {}) =>
+        handle(new Request(`http://localhost${path}`, { headers })),
       post: (path: string, headers: Record<string, string> = {}) =>
         handle(new Request(`http://localhost${path}`, { method: "POST", headers })),
       invalidate: () => runtime.runPromise(Effect.flatMap(monitoring, (m) => m.invalidate))
     }
   }
 
-  it("any number of read requests within snapshotTtl, on every route, with fresh cursors, cost one fleet read", async () => {
-    const prefix = freshPrefix()
-    const names = await seedCircuits(server.url, prefix, 1_000, { openEvery: 10 })
-    const t = await handlerOver(prefix, { authorize: CircuitBreakerHttp.bearer("admin-secret") })
-    try {
-      await t.get("/health") // the store's clock offset and the script, loaded once
-      await t.invalidate()
-      t.counter.roundTrips = 0
-      expect((await t.get("/circuits?state=OPEN&limit=1")).status).toBe(200)
-      const one = t.counter.roundTrips
-      await t.invalidate()
-      t.counter.roundTrips = 0
-      const open = names.filter((_, i) => i % 10 === 0)
-      // 60 requests at once: pages of OPEN circuits from 40 cursors, and every other route
-      const paths = [
-        ...open.slice(0, 40).map((name) => `/circuits?state=OPEN&limit=1&cursor=${encodeURIComponent(name)}`),
-        ...Array.from({ length: 5 }, (_, i) => `/circuits?limit=3&cursor=tenant-${i}`),
-        ...Array.from({ length: 5 }, () => "/metrics"),
-        ...Array.from({ length: 5 }, () => "/metrics?format=prometheus&circuits=non-closed"),
-        "/alerts",
-        "/alerts",
-        "/health",
-        "/health?services=non-healthy",
-        "/health?services=none"
-      ]
-      const together = await Promise.all(paths.map((path) => t.get(path)))
-      const concurrent = t.counter.roundTrips
-      // and as many again, one after the other
-      for (const path of paths) await t.get(path)
-      console.info(`[1,000 circuits] one fleet read: ${one} round trips; ${paths.length} requests together, then one by one: ${t.counter.roundTrips}`)
-      expect(one).toBeGreaterThanOrEqual(10)
-      expect(concurrent).toBe(one)
-      expect(t.counter.roundTrips).toBe(one)
-      // the answers are the snapshot's, filtered and paged per request
-      for (const [i, response] of together.slice(0, 40).entries()) {
-        expect(response.status).toBe(200)
-        expect(Number(response.headers.get("x-snapshot-age"))).toBeGreaterThanOrEqual(0)
-        const body = await response.json()
-        expect(body.circuits.map((c: { name: string }) => c.name)).toEqual([open[i + 1]])
-        expect(body.age).toBeGreaterThanOrEqual(0)
-      }
-      const health = await together.at(-3)!.json()
-      expect(health).toMatchObject({ overall: "unhealthy", complete: true })
-      expect(Object.keys(health.services)).toHaveLength(1_000)
-      expect(typeof health.age).toBe("number")
-      const alerts = await together.at(-5)!.json()
-      expect(alerts.alerts.filter((a: { kind: string }) => a.kind === "open")).toHaveLength(100)
-      const text = await together[50]!.text()
-      expect(text).toMatch(/^# fleet read age: \d+ ms$/m)
-      expect(text).toContain(`circuit_breaker_fleet_circuits{state="OPEN"} 100`)
-      // an admin action drops the snapshot: the next read shows it
-      const forced = await t.post(`/circuits/${names[1]}/force-open`, { authorization: "Bearer admin-secret" })
-      expect(forced.status).toBe(200)
-      const after = await (await t.get("/circuits?state=FORCED_OPEN")).json()
-      expect(after.circuits.map((c: { name: string }) => c.name)).toEqual([names[1]])
-    } finally {
-      await t.runtime.dispose()
-    }
-  }, 60_000)
-
-  it.effect("a snapshot serves for snapshotTtl after its read, then the next request reads again (TestClock)", () =>
-    Effect.gen(function*() {
+  it(
+    "any number of read requests within snapshotTtl, on every route, with fresh cursors, cost one fleet read",
+    async () => {
       const prefix = freshPrefix()
-      yield* Effect.promise(() => seedCircuits(server.url, prefix, 300, { openEvery: 3 }))
-      const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
-      yield* Effect.gen(function*() {
-        const m = yield* monitoring
-        const first = yield* m.snapshot
-        expect(first.takenAt).toBe(0)
-        counter.roundTrips = 0
-        // requests together and one after the other, within the interval
-        const together = yield* Effect.all(Array.from({ length: 10 }, () => m.snapshot), { concurrency: "unbounded" })
-        yield* TestClock.adjust("999 millis")
-        const late = yield* m.snapshot
-        expect(counter.roundTrips).toBe(0)
-        expect(new Set([first, ...together, late]).size).toBe(1)
-        expect(late.read({ state: ["OPEN"] }).total).toBe(100)
-        // the interval is over: one new read, shared again
-        yield* TestClock.adjust("1 millis")
-        const [next, alsoNext] = yield* Effect.all([m.snapshot, m.snapshot], { concurrency: "unbounded" })
-        const one = counter.roundTrips
-        expect(one).toBeGreaterThanOrEqual(3)
-        expect(next).toBe(alsoNext)
-        expect(next.takenAt).toBe(1_000)
-        expect(next.health.timestamp).toBe(1_000)
-        // invalidate: the next request reads again at once
-        yield* m.invalidate
-        const fresh = yield* m.snapshot
-        expect(fresh).not.toBe(next)
-        expect(counter.roundTrips).toBe(2 * one)
-        // a snapshot filters and pages as a read of the store does
-        const cases: ReadonlyArray<CircuitBreakerMonitoring.ReadOptions> = [
-          {},
-          { limit: 7 },
-          { state: ["OPEN"] },
-          { state: ["OPEN"], limit: 5, cursor: "tenant-150" },
-          { state: ["CLOSED", "OPEN"], limit: 3, cursor: "tenant-0" },
-          { prefix: "tenant-1", limit: 4 },
-          { prefix: "tenant-29", cursor: "tenant-295" },
-          { prefix: "tenant-29", cursor: "tenant-2955", limit: 1 },
-          { prefix: "tenant-2", state: ["OPEN"], limit: 2, cursor: "tenant-201" },
-          { prefix: "nobody" },
-          { cursor: "tenant-299" },
-          { cursor: "zzz", limit: 2 }
+      const names = await seedCircuits(server.url, prefix, 1_000, { openEvery: 10 })
+      const t = await handlerOver(prefix, { authorize: CircuitBreakerHttp.bearer("admin-secret") })
+      try {
+        await t.get("/health") // the store's clock offset and the script, loaded once
+        await t.invalidate()
+        t.counter.roundTrips = 0
+        expect((await t.get("/circuits?state=OPEN&limit=1")).status).toBe(200)
+        const one = t.counter.roundTrips
+        await t.invalidate()
+        t.counter.roundTrips = 0
+        const open = names.filter((_, i) => i % 10 === 0)
+        // 60 requests at once: pages of OPEN circuits from 40 cursors, and every other route
+        const paths = [
+          ...open.slice(0, 40).map((name) => `/circuits?state=OPEN&limit=1&cursor=${encodeURIComponent(name)}`),
+          ...Array.from({ length: 5 }, (_, i) => `/circuits?limit=3&cursor=tenant-${i}`),
+          ...Array.from({ length: 5 }, () => "/metrics"),
+          ...Array.from({ length: 5 }, () => "/metrics?format=prometheus&circuits=non-closed"),
+          "/alerts",
+          "/alerts",
+          "/health",
+          "/health?services=non-healthy",
+          "/health?services=none"
         ]
-        for (const options of cases) {
-          expect([options, fresh.read(options)]).toEqual([options, yield* m.read(options)])
+        const together = await Promise.all(paths.map((path) => t.get(path)))
+        const concurrent = t.counter.roundTrips
+        // and as many again, one after the other
+        for (const path of paths) await t.get(path)
+        console.info(
+          `[1,000 circuits] one fleet read: ${one} round trips; ${paths.length} requests together, then one by one: ${t.counter.roundTrips}`
+        )
+        expect(one).toBeGreaterThanOrEqual(10)
+        expect(concurrent).toBe(one)
+        expect(t.counter.roundTrips).toBe(one)
+        // the answers are the snapshot's, filtered and paged per request
+        for (const [i, response] of together.slice(0, 40).entries()) {
+          expect(response.status).toBe(200)
+          expect(Number(response.headers.get("x-snapshot-age"))).toBeGreaterThanOrEqual(0)
+          const body = await response.json()
+          expect(body.circuits.map((c: { name: string }) => c.name)).toEqual([open[i + 1]])
+          expect(body.age).toBeGreaterThanOrEqual(0)
         }
-      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer({ snapshotTtl: "1 second" }).pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(RedisCircuitStore.layer({ prefix, timeSource: "client" })),
-        Layer.provide(layer)
-      )))
-    }), 60_000)
+        const health = await together.at(-3)!.json()
+        expect(health).toMatchObject({ overall: "unhealthy", complete: true })
+        expect(Object.keys(health.services)).toHaveLength(1_000)
+        expect(typeof health.age).toBe("number")
+        const alerts = await together.at(-5)!.json()
+        expect(alerts.alerts.filter((a: { kind: string }) => a.kind === "open")).toHaveLength(100)
+        const text = await together[50]!.text()
+        expect(text).toMatch(/^# fleet read age: \d+ ms$/m)
+        expect(text).toContain(`circuit_breaker_fleet_circuits{state="OPEN"} 100`)
+        // an admin action drops the snapshot: the next read shows it
+        const forced = await t.post(`/circuits/${names[1]}/force-open`, { authorization: "Bearer admin-secret" })
+        expect(forced.status).toBe(200)
+        const after = await (await t.get("/circuits?state=FORCED_OPEN")).json()
+        expect(after.circuits.map((c: { name: string }) => c.name)).toEqual([names[1]])
+      } finally {
+        await t.runtime.dispose()
+      }
+    },
+    60_000
+  )
+
+  it.effect(
+    "a snapshot serves for snapshotTtl after its read, then the next request reads again (TestClock)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.promise(() => seedCircuits(server.url, prefix, 300, { openEvery: 3 }))
+        const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+        yield* Effect.gen(function*() {
+          const m = yield* monitoring
+          const first = yield* m.snapshot
+          expect(first.takenAt).toBe(0)
+          counter.roundTrips = 0
+          // requests together and one after the other, within the interval
+          const together = yield* Effect.all(Array.from({ length: 10 }, () => m.snapshot), { concurrency: "unbounded" })
+          yield* TestClock.adjust("999 millis")
+          const late = yield* m.snapshot
+          expect(counter.roundTrips).toBe(0)
+          expect(new Set([first, ...together, late]).size).toBe(1)
+          expect(late.read({ state: ["OPEN"] }).total).toBe(100)
+          // the interval is over: one new read, shared again
+          yield* TestClock.adjust("1 millis")
+          const [next, alsoNext] = yield* Effect.all([m.snapshot, m.snapshot], { concurrency: "unbounded" })
+          const one = counter.roundTrips
+          expect(one).toBeGreaterThanOrEqual(3)
+          expect(next).toBe(alsoNext)
+          expect(next.takenAt).toBe(1_000)
+          expect(next.health.timestamp).toBe(1_000)
+          // invalidate: the next request reads again at once
+          yield* m.invalidate
+          const fresh = yield* m.snapshot
+          expect(fresh).not.toBe(next)
+          expect(counter.roundTrips).toBe(2 * one)
+          // a snapshot filters and pages as a read of the store does
+          const cases: ReadonlyArray<CircuitBreakerMonitoring.ReadOptions> = [
+            {},
+            { limit: 7 },
+            { state: ["OPEN"] },
+            { state: ["OPEN"], limit: 5, cursor: "tenant-150" },
+            { state: ["CLOSED", "OPEN"], limit: 3, cursor: "tenant-0" },
+            { prefix: "tenant-1", limit: 4 },
+            { prefix: "tenant-29", cursor: "tenant-295" },
+            { prefix: "tenant-29", cursor: "tenant-2955", limit: 1 },
+            { prefix: "tenant-2", state: ["OPEN"], limit: 2, cursor: "tenant-201" },
+            { prefix: "nobody" },
+            { cursor: "tenant-299" },
+            { cursor: "zzz", limit: 2 }
+          ]
+          for (const options of cases) {
+            expect([options, fresh.read(options)]).toEqual([options, yield* m.read(options)])
+          }
+        }).pipe(Effect.provide(
+          CircuitBreakerMonitoring.layer({ snapshotTtl: "1 second" }).pipe(
+            Layer.provideMerge(CircuitBreakers.layer()),
+            Layer.provide(RedisCircuitStore.layer({ prefix, timeSource: "client" })),
+            Layer.provide(layer)
+          )
+        ))
+      }),
+    60_000
+  )
 
   it.live("a request that gives up during the read does not cut it short for the others", () =>
     Effect.gen(function*() {
@@ -813,18 +887,24 @@ describe("anonymous reads share one snapshot", () => {
         counter.roundTrips = 0
         yield* m.snapshot
         expect(one).toBe(counter.roundTrips)
-      }).pipe(Effect.provide(CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer()),
-        Layer.provide(RedisCircuitStore.layer({ prefix })),
-        Layer.provide(layer)
-      )))
+      }).pipe(Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(RedisCircuitStore.layer({ prefix })),
+          Layer.provide(layer)
+        )
+      ))
     }), 30_000)
 
   it("a bad snapshotTtl is a CircuitConfigError naming it", async () => {
-    const exit = await Effect.runPromiseExit(Layer.build(CircuitBreakerMonitoring.layer({ snapshotTtl: -1 }).pipe(
-      Layer.provide(CircuitBreakers.layer()),
-      Layer.provide(CircuitStore.layerMemory)
-    )).pipe(Effect.scoped))
+    const exit = await Effect.runPromiseExit(
+      Layer.build(
+        CircuitBreakerMonitoring.layer({ snapshotTtl: -1 }).pipe(
+          Layer.provide(CircuitBreakers.layer()),
+          Layer.provide(CircuitStore.layerMemory)
+        )
+      ).pipe(Effect.scoped)
+    )
     expect(String(exit)).toContain("snapshotTtl must not be negative (got -1)")
   })
 
@@ -873,7 +953,9 @@ describe("admin routes fail closed", () => {
     expect(await check("s3cret", "Bearer s3cret")).toBe(true)
     expect(await check("s3cret", "bearer s3cret")).toBe(true)
     expect(await check(Redacted.make("s3cret"), "Bearer s3cret")).toBe(true)
-    for (const wrong of [undefined, "", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cretx", "Basic s3cret", "s3cret"]) {
+    for (
+      const wrong of [undefined, "", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cretx", "Basic s3cret", "s3cret"]
+    ) {
       expect([wrong, await check("s3cret", wrong)]).toEqual([wrong, false])
     }
     // an unset variable: the README's old example let "Bearer undefined" in
@@ -887,16 +969,21 @@ describe("admin routes fail closed", () => {
   it("a bearer check with no token: admin routes refuse everything, and the handler says so once when built", async () => {
     const logged: Array<string> = []
     const web = CircuitBreakerHttp.toWebHandler(
-      CircuitStore.layerMemory.pipe(Layer.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
-        logged.push(String(message))
-      })))),
+      CircuitStore.layerMemory.pipe(Layer.provide(Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message }) => {
+          logged.push(String(message))
+        })
+      ))),
       { authorize: CircuitBreakerHttp.bearer(undefined) }
     )
     try {
-      const response = await web.handler(new Request("http://localhost/circuits/x/reset", {
-        method: "POST",
-        headers: { authorization: "Bearer undefined" }
-      }))
+      const response = await web.handler(
+        new Request("http://localhost/circuits/x/reset", {
+          method: "POST",
+          headers: { authorization: "Bearer undefined" }
+        })
+      )
       expect(response.status).toBe(403)
       await web.handler(new Request("http://localhost/health"))
     } finally {
@@ -917,11 +1004,13 @@ describe("admin routes fail closed", () => {
     const writer = instance(prefix, { defaults: { failureThreshold: 2 } })
     await writer.runPromise(calls("payments", 1, 0))
     const post = (path: string, headers: Record<string, string>, body?: string) =>
-      web.handler(new Request(`http://localhost${path}`, {
-        method: "POST",
-        headers: { cookie: "session=admin", ...headers },
-        ...(body === undefined ? {} : { body })
-      }))
+      web.handler(
+        new Request(`http://localhost${path}`, {
+          method: "POST",
+          headers: { cookie: "session=admin", ...headers },
+          ...(body === undefined ? {} : { body })
+        })
+      )
     const state = async () => (await (await web.handler(new Request("http://localhost/circuits"))).json()).circuits
     return {
       post,
@@ -942,10 +1031,18 @@ describe("admin routes fail closed", () => {
         [{ "sec-fetch-site": "cross-site" }, undefined, "Sec-Fetch-Site: \"cross-site\""],
         [{ "sec-fetch-site": "same-site" }, undefined, "Sec-Fetch-Site: \"same-site\""],
         [{ "content-type": "text/plain" }, "x", "Content-Type: text/plain"],
-        [{ "content-type": "application/x-www-form-urlencoded" }, "a=b", "Content-Type: application/x-www-form-urlencoded"],
+        [
+          { "content-type": "application/x-www-form-urlencoded" },
+          "a=b",
+          "Content-Type: application/x-www-form-urlencoded"
+        ],
         [{ "content-type": "multipart/form-data; boundary=x" }, "--x--", "Content-Type: multipart/form-data"],
         // a page of the same origin that posts a form
-        [{ origin: "http://localhost", "sec-fetch-site": "same-origin", "content-type": "text/plain" }, "x", "Content-Type: text/plain"]
+        [
+          { origin: "http://localhost", "sec-fetch-site": "same-origin", "content-type": "text/plain" },
+          "x",
+          "Content-Type: text/plain"
+        ]
       ]
       for (const [headers, body, reason] of refusals) {
         const response = await t.post("/circuits/payments/force-open", headers, body)
@@ -963,10 +1060,15 @@ describe("admin routes fail closed", () => {
       // a tool without a browser's headers; a JSON body; a listed origin
       expect((await t.post("/circuits/payments/force-close", {})).status).toBe(200)
       expect((await t.post("/circuits/payments/reset", { "content-type": "application/json" }, "{}")).status).toBe(200)
-      const listed = await t.post("/circuits/payments/force-open", { origin: "https://ops.example.com", "sec-fetch-site": "cross-site" })
+      const listed = await t.post("/circuits/payments/force-open", {
+        origin: "https://ops.example.com",
+        "sec-fetch-site": "cross-site"
+      })
       expect(listed.status).toBe(200)
       // behind a proxy: the forwarded host is this server's
-      expect((await t.post("/reset-all", { origin: "https://cb.example.com", "x-forwarded-host": "cb.example.com" })).status).toBe(200)
+      expect(
+        (await t.post("/reset-all", { origin: "https://cb.example.com", "x-forwarded-host": "cb.example.com" })).status
+      ).toBe(200)
     } finally {
       await t.dispose()
     }
@@ -977,7 +1079,10 @@ describe("admin routes fail closed", () => {
     try {
       const response = await t.post("/circuits/paymnets/reset", {})
       expect(response.status).toBe(404)
-      expect(await response.json()).toEqual({ error: "Not Found", message: "no circuit named \"paymnets\" in the store" })
+      expect(await response.json()).toEqual({
+        error: "Not Found",
+        message: "no circuit named \"paymnets\" in the store"
+      })
       expect((await t.state()).map((c: { name: string }) => c.name)).toEqual(["payments"])
       // a circuit another instance uses, this one has no breaker for: found
       expect((await t.post("/circuits/payments/force-open", {})).status).toBe(200)
@@ -1084,7 +1189,12 @@ describe("the registry at 300,000 names whose state is gone", () => {
         return { status: response.status, body, ms: performance.now() - started }
       }
       const first = await get()
-      expect([first.status, first.body.overall, first.body.complete, first.body.unreadable]).toEqual([503, "unhealthy", true, 0])
+      expect([first.status, first.body.overall, first.body.complete, first.body.unreadable]).toEqual([
+        503,
+        "unhealthy",
+        true,
+        0
+      ])
       // the registry read in pages of a bounded size, not in one reply of 300,000 names
       expect(registryReplies.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(300_010)
       expect(Math.max(...registryReplies)).toBeLessThanOrEqual(50_000)
@@ -1096,57 +1206,67 @@ describe("the registry at 300,000 names whose state is gone", () => {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       const second = await get()
-      console.info(`[300,000 gone names] first /health ${Math.round(first.ms)} ms; after the prune ${Math.round(second.ms)} ms`)
+      console.info(
+        `[300,000 gone names] first /health ${Math.round(first.ms)} ms; after the prune ${Math.round(second.ms)} ms`
+      )
       expect([second.body.complete, Object.keys(second.body.services).length]).toEqual([true, 10])
     } finally {
       await web.dispose()
     }
   }, 120_000)
 
-  it.scopedLive("a prune that fails is logged once, not swallowed, and the next read tries again", () =>
-    Effect.gen(function*() {
-      const prefix = freshPrefix()
-      yield* Effect.promise(() => seedGone(prefix, 2_500))
-      const inner = yield* Layer.build(IORedisClient.layer({ url: server.url })).pipe(
-        Effect.map(Context.get(RedisClient.RedisClient))
-      )
-      let refuse = true
-      let zrem = 0
-      const client = RedisClient.RedisClient.of({
-        ...inner,
-        send: (command) =>
-          command[0] === "ZREM"
-            ? Effect.suspend(() => {
-              zrem++
-              expect(command.length).toBeLessThanOrEqual(2 + 1_000)
-              return refuse ? Effect.fail(new RedisClientError({ kind: "Command", reason: "NOPERM no ZREM for you" })) : inner.send(command)
-            })
-            : inner.send(command)
-      })
-      const warnings = captureWarnings()
-      yield* Effect.gen(function*() {
-        const m = yield* monitoring
-        const settle = Effect.repeat(Effect.sleep("20 millis"), { times: 10 })
-        for (let i = 0; i < 3; i++) {
-          expect((yield* m.read()).complete).toBe(true)
+  it.scopedLive(
+    "a prune that fails is logged once, not swallowed, and the next read tries again",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.promise(() => seedGone(prefix, 2_500))
+        const inner = yield* Layer.build(IORedisClient.layer({ url: server.url })).pipe(
+          Effect.map(Context.get(RedisClient.RedisClient))
+        )
+        let refuse = true
+        let zrem = 0
+        const client = RedisClient.RedisClient.of({
+          ...inner,
+          send: (command) =>
+            command[0] === "ZREM"
+              ? Effect.suspend(() => {
+                zrem++
+                expect(command.length).toBeLessThanOrEqual(2 + 1_000)
+                return refuse
+                  ? Effect.fail(new RedisClientError({ kind: "Command", reason: "NOPERM no ZREM for you" }))
+                  : inner.send(command)
+              })
+              : inner.send(command)
+        })
+        const warnings = captureWarnings()
+        yield* Effect.gen(function*() {
+          const m = yield* monitoring
+          const settle = Effect.repeat(Effect.sleep("20 millis"), { times: 10 })
+          for (let i = 0; i < 3; i++) {
+            expect((yield* m.read()).complete).toBe(true)
+            yield* settle
+          }
+          expect(zrem).toBe(3)
+          expect(warnings.lines.filter((line) => line.includes("pruning the circuit registry"))).toHaveLength(1)
+          expect(warnings.lines[0]).toContain("NOPERM no ZREM for you")
+          refuse = false
+          yield* m.read()
           yield* settle
-        }
-        expect(zrem).toBe(3)
-        expect(warnings.lines.filter((line) => line.includes("pruning the circuit registry"))).toHaveLength(1)
-        expect(warnings.lines[0]).toContain("NOPERM no ZREM for you")
-        refuse = false
-        yield* m.read()
-        yield* settle
-        // 2,500 names: three commands of at most 1,000
-        expect(zrem).toBe(3 + 3)
-        expect(yield* Effect.promise(() => server.cli("ZCARD", registryKeyOf(prefix)))).toBe("0")
-      }).pipe(
-        Effect.provide(CircuitBreakerMonitoring.layer().pipe(
-          Layer.provideMerge(CircuitBreakers.layer()),
-          Layer.provide(RedisCircuitStore.layer({ prefix })),
-          Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
-        )),
-        Effect.provide(warnings.layer)
-      )
-    }), 60_000)
+          // 2,500 names: three commands of at most 1,000
+          expect(zrem).toBe(3 + 3)
+          expect(yield* Effect.promise(() => server.cli("ZCARD", registryKeyOf(prefix)))).toBe("0")
+        }).pipe(
+          Effect.provide(
+            CircuitBreakerMonitoring.layer().pipe(
+              Layer.provideMerge(CircuitBreakers.layer()),
+              Layer.provide(RedisCircuitStore.layer({ prefix })),
+              Layer.provide(Layer.succeed(RedisClient.RedisClient, client))
+            )
+          ),
+          Effect.provide(warnings.layer)
+        )
+      }),
+    60_000
+  )
 })

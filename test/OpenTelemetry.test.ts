@@ -4,7 +4,12 @@
  * and the state. Real OTel SDK (its in-memory exporters), a real redis-server for the store.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { AggregationTemporality, DataPointType, InMemoryMetricExporter, type MetricData } from "@opentelemetry/sdk-metrics"
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  type MetricData
+} from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -67,7 +72,14 @@ describe("examples/opentelemetry.ts", () => {
 
     const metrics = exported(metricExporter)
     const names = new Set(metrics.map((m) => m.descriptor.name))
-    for (const metric of ["circuit_breaker_calls_total", "circuit_breaker_transitions_total", "circuit_breaker_state", "circuit_breaker_call_duration_ms"]) {
+    for (
+      const metric of [
+        "circuit_breaker_calls_total",
+        "circuit_breaker_transitions_total",
+        "circuit_breaker_state",
+        "circuit_breaker_call_duration_ms"
+      ]
+    ) {
       expect(names, metric).toContain(metric)
     }
     expect(valueOf(metrics, "circuit_breaker_calls_total", { service: name, outcome: "success" })).toBe(2)
@@ -78,7 +90,9 @@ describe("examples/opentelemetry.ts", () => {
     const latency = metrics.find((m) => m.descriptor.name === "circuit_breaker_call_duration_ms")!
     expect(latency.dataPointType).toBe(DataPointType.HISTOGRAM)
     expect(valueOf([latency], "circuit_breaker_call_duration_ms", { service: name })).toMatchObject({ count: 5 })
-    expect(metrics.find((m) => m.descriptor.name === "circuit_breaker_calls_total")!.dataPointType).toBe(DataPointType.SUM)
+    expect(metrics.find((m) => m.descriptor.name === "circuit_breaker_calls_total")!.dataPointType).toBe(
+      DataPointType.SUM
+    )
     expect(metricExporter.getMetrics()[0]!.resource.attributes["service.name"]).toBe("otel-test")
 
     const spans = finished.filter((span) => span.attributes[attributes.name] === name)
@@ -117,7 +131,11 @@ describe("examples/opentelemetry.ts", () => {
       }).pipe(
         Effect.provide(Layer.merge(
           shared,
-          layerTelemetry({ serviceName: "otel-test", metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), spanExporter })
+          layerTelemetry({
+            serviceName: "otel-test",
+            metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+            spanExporter
+          })
         ))
       )
     )
@@ -137,7 +155,11 @@ describe("examples/opentelemetry.ts", () => {
       }).pipe(
         Effect.provide(Layer.merge(
           store("redis://127.0.0.1:1", 300), // nothing listens there
-          layerTelemetry({ serviceName: "otel-test", metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), spanExporter })
+          layerTelemetry({
+            serviceName: "otel-test",
+            metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+            spanExporter
+          })
         ))
       )
     )
@@ -162,14 +184,17 @@ describe("examples/opentelemetry.ts", () => {
           layerTelemetry({
             serviceName: "otel-test",
             // an exporter is closed with the SDK: the first run's is the one read below
-            metricExporter: runs++ === 0 ? metricExporter : new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+            metricExporter: runs++ === 0
+              ? metricExporter
+              : new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
             ...(spanExporter === undefined ? {} : { spanExporter })
           })
         )))
       )
     expect(await inOtelSpan()).toBe(false)
     expect(await inOtelSpan(new InMemorySpanExporter())).toBe(true) // the check can fail
-    expect(valueOf(exported(metricExporter), "circuit_breaker_calls_total", { service: name, outcome: "success" })).toBe(1)
+    expect(valueOf(exported(metricExporter), "circuit_breaker_calls_total", { service: name, outcome: "success" }))
+      .toBe(1)
   })
 
   it("runs as a program: console exporters print the metrics and the spans", { timeout: 60_000 }, async () => {

@@ -149,11 +149,14 @@ const usage = (input: string): Usage => {
     expr = labelValues[1]
   }
   // label matchers: {name="v", other=~"…"}; the name before them is a metric
-  expr = expr.replace(/([A-Za-z_:][\w:]*)?\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}/g, (_, metric: string | undefined, body: string) => {
-    if (metric !== undefined && !keywords.has(metric)) metrics.add(metric)
-    for (const matcher of body.matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) labels.add(matcher[1]!)
-    return " "
-  })
+  expr = expr.replace(
+    /([A-Za-z_:][\w:]*)?\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}/g,
+    (_, metric: string | undefined, body: string) => {
+      if (metric !== undefined && !keywords.has(metric)) metrics.add(metric)
+      for (const matcher of body.matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) labels.add(matcher[1]!)
+      return " "
+    }
+  )
   // grouping: by (a, b), without (…), on (…), ignoring (…), group_left (…)
   expr = expr.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_, _kw, body: string) => {
     for (const label of body.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) labels.add(label)
@@ -211,7 +214,8 @@ const dashboardQueries = (dashboard: any): Array<{ readonly where: string; reado
   const walk = (panels: ReadonlyArray<any>) => {
     for (const panel of panels) {
       for (const target of panel.targets ?? []) {
-        if (typeof target.expr === "string") queries.push({ where: `panel "${panel.title}" ${target.refId}`, expr: target.expr })
+        if (typeof target.expr === "string")
+          queries.push({ where: `panel "${panel.title}" ${target.refId}`, expr: target.expr })
       }
       walk(panel.panels ?? [])
     }
@@ -228,7 +232,8 @@ const dashboardQueries = (dashboard: any): Array<{ readonly where: string; reado
 describe("the library's Prometheus output", () => {
   it("holds the fleet's series, this instance's counters and histogram, and store errors", () => {
     // the output the checks below are made against is not trivially small
-    expect([...exported.keys()].filter((name) => name.startsWith("circuit_breaker_fleet_")).length).toBeGreaterThanOrEqual(5)
+    expect([...exported.keys()].filter((name) => name.startsWith("circuit_breaker_fleet_")).length)
+      .toBeGreaterThanOrEqual(5)
     expect([...exported.keys()].some((name) => name.endsWith("_bucket"))).toBe(true)
     expect(prometheusText).toMatch(/^circuit_breaker_store_errors_total\{service="ops-inventory"\} [1-9]/m)
     expect(prometheusText).toMatch(/^circuit_breaker_fleet_state\{circuit="ops-payments",service="ops-payments"\} 2$/m)
@@ -275,7 +280,9 @@ describe("examples/ops/alerts.yml", () => {
       tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: Array<unknown> }> }>
     }
     const firing = new Set(
-      tests.tests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname))
+      tests.tests.flatMap((t) =>
+        (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)
+      )
     )
     const alerts = (await loadRules()).flatMap((rule) => rule.alert === undefined ? [] : [rule.alert])
     expect(alerts.length).toBeGreaterThanOrEqual(6)
@@ -286,7 +293,10 @@ describe("examples/ops/alerts.yml", () => {
     const dir = await mkdtemp(join(tmpdir(), "ops-rules-"))
     try {
       const rules = await readFile(rulesFile, "utf8")
-      const mutated = rules.replace("(circuit_breaker_fleet_open_count) >= 3", "(circuit_breaker_fleet_open_count) >= 4")
+      const mutated = rules.replace(
+        "(circuit_breaker_fleet_open_count) >= 3",
+        "(circuit_breaker_fleet_open_count) >= 4"
+      )
       expect(mutated).not.toBe(rules)
       await writeFile(join(dir, "alerts.yml"), mutated)
       await writeFile(join(dir, "alerts.test.yml"), await readFile(rulesTestFile, "utf8"))
@@ -300,7 +310,9 @@ describe("examples/ops/alerts.yml", () => {
 
   it("uses only metric names and labels the library exports", async () => {
     const rules = await loadRules()
-    const found = rules.flatMap((rule) => problems(rule.expr, exported).map((p) => `${rule.alert ?? rule.record}: ${p}`))
+    const found = rules.flatMap((rule) =>
+      problems(rule.expr, exported).map((p) => `${rule.alert ?? rule.record}: ${p}`)
+    )
     expect(found).toEqual([])
     for (const rule of rules) {
       expect(rule.labels?.severity, `${rule.alert}: severity`).toMatch(/^(critical|warning|info)$/)
@@ -340,7 +352,10 @@ describe("examples/ops/grafana-dashboard.json", () => {
       expect(result.stdout + result.stderr).toContain(`SUCCESS: ${queries.length} rules found`)
       expect(result.code).toBe(0)
       // the check can fail
-      await writeFile(file, stringifyYaml({ groups: [{ name: "bad", rules: [{ record: "bad", expr: "sum by (service (x)" }] }] }))
+      await writeFile(
+        file,
+        stringifyYaml({ groups: [{ name: "bad", rules: [{ record: "bad", expr: "sum by (service (x)" }] }] })
+      )
       expect((await run("promtool", ["check", "rules", file])).code).not.toBe(0)
     } finally {
       await rm(dir, { recursive: true, force: true })

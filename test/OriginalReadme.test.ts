@@ -59,7 +59,12 @@ class ExternalApi {
     let body = ""
     req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
     req.on("end", () => {
-      this.requests.push({ method: req.method ?? "", path: req.url ?? "", authorization: req.headers.authorization, body })
+      this.requests.push({
+        method: req.method ?? "",
+        path: req.url ?? "",
+        authorization: req.headers.authorization,
+        body
+      })
       if (this.mode === "ok") {
         res.writeHead(200, { "content-type": "application/json" })
         res.end(JSON.stringify(req.url === "/v1/charges" ? { id: "ch_1", paid: true } : { items: [1, 2, 3] }))
@@ -421,7 +426,7 @@ describe("Usage Examples", () => {
   })
 
   it("5. Batch Operations", async () => {
-    async function batchUpdateUsers(updates: any[]) {
+    async function batchUpdateUsers(updates: Array<any>) {
       const results = await Promise.allSettled(
         updates.map((update) =>
           CircuitBreakers.redis.execute(async () => {
@@ -447,7 +452,10 @@ describe("Usage Examples", () => {
     expect(await CircuitBreakers.redis.getCurrentState()).toBe("CLOSED") // 2 < 3, the redis preset
 
     // admitted together, one more failure opens the circuit: the calls already admitted still run
-    expect(await batchUpdateUsers([...users([12, 13, 14]), ...broken([15, 16, 17])])).toEqual({ successful: 3, failed: 3 })
+    expect(await batchUpdateUsers([...users([12, 13, 14]), ...broken([15, 16, 17])])).toEqual({
+      successful: 3,
+      failed: 3
+    })
     expect(await CircuitBreakers.redis.getCurrentState()).toBe("OPEN")
     expect(await batchUpdateUsers(users([18, 19, 20]))).toEqual({ successful: 0, failed: 3 })
     expect(await redis.exists("user:18")).toBe(0)
@@ -460,7 +468,9 @@ describe("Usage Examples", () => {
 
 describe("Monitoring", () => {
   it("Health Checks", async () => {
-    for (const breaker of [CircuitBreakers.redis, CircuitBreakers.database, CircuitBreakers.api, CircuitBreakers.auth]) {
+    for (
+      const breaker of [CircuitBreakers.redis, CircuitBreakers.database, CircuitBreakers.api, CircuitBreakers.auth]
+    ) {
       await breaker.execute(async () => "warm")
     }
 
@@ -487,7 +497,8 @@ describe("Monitoring", () => {
 
   it("Metrics Collection", async () => {
     await CircuitBreakers.redis.execute(async () => 1)
-    for (let i = 0; i < 3; i++) await CircuitBreakers.auth.execute(async () => Promise.reject(new Error("idp down"))).catch(() => {})
+    for (let i = 0; i < 3; i++)
+      await CircuitBreakers.auth.execute(async () => Promise.reject(new Error("idp down"))).catch(() => {})
 
     // Get all metrics
     const metrics = await CircuitBreakerMonitoring.getAllMetrics()
@@ -632,7 +643,10 @@ describe("Best Practices", () => {
 
     const metrics = await metricsGET()
     expect(metrics.status).toBe(200)
-    const all = await metrics.json() as Record<string, { state: string; fleet: { successes: number; failures: number } }>
+    const all = await metrics.json() as Record<
+      string,
+      { state: string; fleet: { successes: number; failures: number } }
+    >
     expect(all.database).toMatchObject({ state: "OPEN", fleet: { successes: 1, failures: 5 } })
   })
 
@@ -656,7 +670,8 @@ describe("Best Practices", () => {
 describe("Troubleshooting", () => {
   it("Circuit Breaker Always Open: state, metrics, reset", async () => {
     const circuitBreaker = createCircuitBreaker("flaky-service", { failureThreshold: 2, recoveryTimeout: 60_000 })
-    for (let i = 0; i < 2; i++) await circuitBreaker.execute(async () => Promise.reject(new Error("503"))).catch(() => {})
+    for (let i = 0; i < 2; i++)
+      await circuitBreaker.execute(async () => Promise.reject(new Error("503"))).catch(() => {})
 
     // Check circuit breaker state
     const state = await circuitBreaker.getCurrentState()

@@ -84,9 +84,11 @@ class Boom extends Error {
 const failTimes = async (breaker: PersistentCircuitBreaker, n: number): Promise<Array<unknown>> => {
   const errors: Array<unknown> = []
   for (let i = 0; i < n; i++) {
-    errors.push(await breaker.execute(async () => {
-      throw new Boom(`boom ${i}`)
-    }).then(() => undefined, (error: unknown) => error))
+    errors.push(
+      await breaker.execute(async () => {
+        throw new Boom(`boom ${i}`)
+      }).then(() => undefined, (error: unknown) => error)
+    )
   }
   return errors
 }
@@ -120,9 +122,11 @@ describe("createCircuitBreaker / execute", () => {
       expect(error).toBe(boom)
       // a synchronous throw and a plain (non-Promise) value work too
       const sync = new Boom("sync")
-      expect(await breaker.execute(() => {
-        throw sync
-      }).catch((e: unknown) => e)).toBe(sync)
+      expect(
+        await breaker.execute(() => {
+          throw sync
+        }).catch((e: unknown) => e)
+      ).toBe(sync)
       expect(await breaker.execute(() => 42)).toBe(42)
       const metrics = await breaker.getMetrics()
       expect(metrics).toMatchObject({ calls: 4, successes: 2, failures: 2, state: "CLOSED" })
@@ -170,7 +174,9 @@ describe("createCircuitBreaker / execute", () => {
     )
     expect(() => createCircuitBreaker("")).toThrow(/service name must not be empty/)
     expect(() => createCircuitBreaker("x", { nope: 1 } as never)).toThrow(/nope is not a known field/)
-    expect(() => withCircuitBreaker(async () => new Response(), "x", { successThreshold: 1.5 })).toThrow(CircuitConfigError)
+    expect(() => withCircuitBreaker(async () => new Response(), "x", { successThreshold: 1.5 })).toThrow(
+      CircuitConfigError
+    )
   })
 
   it("the same name reaches the same circuit; a different config later is ignored with one warning", async () => {
@@ -347,8 +353,10 @@ describe("createCircuitBreaker / execute", () => {
       })
       const outcomes: Array<string> = []
       const record = (p: Promise<unknown>) =>
-        p.then((v) => outcomes.push(`ok ${String(v)}`), (e: unknown) =>
-          outcomes.push(e instanceof CircuitBreakerError ? e.code : `error ${(e as Error).message}`))
+        p.then(
+          (v) => outcomes.push(`ok ${String(v)}`),
+          (e: unknown) => outcomes.push(e instanceof CircuitBreakerError ? e.code : `error ${(e as Error).message}`)
+        )
       for (let i = 0; i < 3; i++) await record(breaker.execute(async () => i, "op"))
       await record(breaker.execute(async () => {
         throw new Boom("excused")
@@ -380,7 +388,14 @@ describe("createCircuitBreaker / execute", () => {
       "error sync 2",
       "CIRCUIT_OPEN"
     ])
-    expect(local.metrics).toMatchObject({ state: "OPEN", calls: 8, successes: 4, failures: 3, slowCalls: 1, rejections: 1 })
+    expect(local.metrics).toMatchObject({
+      state: "OPEN",
+      calls: 8,
+      successes: 4,
+      failures: 3,
+      slowCalls: 1,
+      rejections: 1
+    })
   })
 
   it("rejects with SERVICE_UNAVAILABLE (no secret in it) when Redis is down and the policy is fail-closed", async () => {
@@ -440,7 +455,8 @@ describe("getCircuitBreaker", () => {
     // names that JSON.parse would turn into something else
     const names = ["123", "true", "null", "{\"a\":1}", "\"quoted\"", unique("plain")]
     const breakers = names.map((name) => getCircuitBreaker(name, redis, { failureThreshold: 2 }))
-    for (const breaker of breakers) expect(await breaker.execute(async () => breaker.serviceName)).toBe(breaker.serviceName)
+    for (const breaker of breakers)
+      expect(await breaker.execute(async () => breaker.serviceName)).toBe(breaker.serviceName)
     await failTimes(breakers[0]!, 2)
     expect(await breakers[0]!.getCurrentState()).toBe("OPEN")
     // the state is in Redis, under the default prefix
@@ -583,7 +599,9 @@ describe("the default runtime and its store", () => {
       const other = unique("env-upstash")
       await failTimes(createCircuitBreaker(other), 1)
       expect(bridge.requests).toBeGreaterThan(0)
-      expect(await server.cli("ZSCORE", RedisCircuitStore.registryKey({ prefix: upstashPrefix }), other)).toMatch(/^\d+$/)
+      expect(await server.cli("ZSCORE", RedisCircuitStore.registryKey({ prefix: upstashPrefix }), other)).toMatch(
+        /^\d+$/
+      )
       expect(lines.filter((line) => /WARN/.test(line))).toEqual([])
     } finally {
       delete process.env.REDIS_URL
@@ -683,7 +701,11 @@ describe("health and alerts", () => {
       expect(health.services[closed.serviceName]!.metrics).toMatchObject({ calls: 1, successes: 1 })
       expect(health.services[open.serviceName]).toMatchObject({ status: "unhealthy", state: "OPEN" })
       expect(health.services[forced.serviceName]).toMatchObject({ status: "unhealthy", state: "FORCED_OPEN" })
-      expect(await closed.getHealth()).toMatchObject({ status: "healthy", state: "CLOSED", service: closed.serviceName })
+      expect(await closed.getHealth()).toMatchObject({
+        status: "healthy",
+        state: "CLOSED",
+        service: closed.serviceName
+      })
       expect(await halfOpen.getHealth()).toMatchObject({ status: "degraded", state: "HALF_OPEN" })
       expect(await open.getHealth()).toMatchObject({ status: "unhealthy", state: "OPEN" })
       expect(await forced.getHealth()).toMatchObject({ status: "unhealthy", state: "FORCED_OPEN" })
@@ -737,7 +759,7 @@ describe("withCircuitBreaker", () => {
       fail = true
       await expect(call()).rejects.toThrow("handler crashed")
       const breaker = rt.createCircuitBreaker(name)
-      expect((await breaker.getMetrics())).toMatchObject({ successes: 2, failures: 2, state: "CLOSED" })
+      expect(await breaker.getMetrics()).toMatchObject({ successes: 2, failures: 2, state: "CLOSED" })
       await expect(call()).rejects.toBeInstanceOf(Boom)
 
       fail = false
@@ -790,10 +812,14 @@ describe("withCircuitBreaker", () => {
     const rt = makeCircuitBreakerRuntime({ redis: new Upstash({ url: deadBridge.url, token: TOKEN }) })
     try {
       let called = false
-      const handler = rt.withCircuitBreaker(async () => {
-        called = true
-        return new Response("ok")
-      }, unique("closed-route"), { onStoreUnavailable: "fail-closed" })
+      const handler = rt.withCircuitBreaker(
+        async () => {
+          called = true
+          return new Response("ok")
+        },
+        unique("closed-route"),
+        { onStoreUnavailable: "fail-closed" }
+      )
       const response = await handler(new Request("http://localhost/"))
       expect(called).toBe(false)
       expect(response.status).toBe(503)

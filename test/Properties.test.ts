@@ -32,9 +32,39 @@ import { IORedisClient } from "../src/ioredis.js"
 
 /** Characters that mean something to Redis keys, hash tags, percent-encoding or terminals. */
 const tricky = fc.constantFrom(
-  "{", "}", "{}", "}{", ":", "*", "?", "[", "]", " ", "\n", "\r", "\t", "\u0000", "\u007f", "\u0085",
-  "%", "%7B", "%7D", "%25", "%20", "/", "\\", "#", "\"", "'", "é", "\u00a0", "\u200b", "\u2028", "\u{1F600}",
-  "\u{10FFFF}", "\u{E000}"
+  "{",
+  "}",
+  "{}",
+  "}{",
+  ":",
+  "*",
+  "?",
+  "[",
+  "]",
+  " ",
+  "\n",
+  "\r",
+  "\t",
+  "\u0000",
+  "\u007f",
+  "\u0085",
+  "%",
+  "%7B",
+  "%7D",
+  "%25",
+  "%20",
+  "/",
+  "\\",
+  "#",
+  "\"",
+  "'",
+  "é",
+  "\u00a0",
+  "\u200b",
+  "\u2028",
+  "\u{1F600}",
+  "\u{10FFFF}",
+  "\u{E000}"
 )
 
 /** One unit of a name: a tricky character, any code point, or a grapheme. */
@@ -78,7 +108,15 @@ const positiveDuration = fc.oneof(
 /** Surely not a duration (negative duration strings are left out here: see the test about them). */
 const notDuration = fc.oneof(
   fc.integer({ min: -1_000_000, max: -1 }),
-  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, "soon", "", "thirty seconds", "5 lightyears"),
+  fc.constantFrom(
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    "soon",
+    "",
+    "thirty seconds",
+    "5 lightyears"
+  ),
   fc.constantFrom(null, true, false, [], {}, [1, "seconds"])
 )
 const notPositiveDuration = fc.oneof(notDuration, fc.constantFrom(0, "0 millis", Duration.zero))
@@ -95,7 +133,10 @@ const notFraction = fc.oneof(
   fc.constantFrom(Number.NaN, "0.1", null)
 )
 const rate = fc.double({ min: 0.001, max: 1, noNaN: true })
-const notRate = fc.oneof(fc.constantFrom(0, -0.5, 1.5, Number.NaN, "0.5"), fc.double({ min: 1.001, max: 100, noNaN: true }))
+const notRate = fc.oneof(
+  fc.constantFrom(0, -0.5, 1.5, Number.NaN, "0.5"),
+  fc.double({ min: 1.001, max: 100, noNaN: true })
+)
 const shortValidName = fc.string({ unit, minLength: 1, maxLength: 30 }).filter(decodes)
 const notName = fc.oneof(
   fc.constantFrom("", "   ", "\t", "a\nb", "a\u0000b", "x".repeat(257), 5, null, true, {}),
@@ -262,13 +303,18 @@ describe("config decoding is total", () => {
   it("records mixing valid and invalid values: a config exactly when every value is valid; else each bad field is named", () => {
     fc.assert(
       fc.property(shortValidName, mixedConfig, (name, fields) => {
-        const entries = Object.entries(fields).flatMap(([field, value]) => (value === undefined ? [] : [[field, value] as const]))
+        const entries = Object.entries(fields).flatMap((
+          [field, value]
+        ) => (value === undefined ? [] : [[field, value] as const]))
         const input = Object.fromEntries(entries.map(([field, { value }]) => [field, value]))
         const bad = entries.filter(([, { valid }]) => !valid).map(([field]) => field)
         const issues = decodeChecked(name, input)
         if (bad.length > 0) {
           for (const field of bad) {
-            expect(issues.some((issue) => issue.startsWith(`${field} `)), `an issue names ${field}: ${issues.join("; ")}`)
+            expect(
+              issues.some((issue) => issue.startsWith(`${field} `)),
+              `an issue names ${field}: ${issues.join("; ")}`
+            )
               .toBe(true)
           }
         } else {
@@ -318,7 +364,9 @@ describe("config decoding is total", () => {
         (field, amount, unit) => {
           for (const value of [-amount, `-${amount} ${unit}`]) {
             const issues = decodeChecked("svc", { [field]: value })
-            expect(issues.some((issue) => issue.startsWith(`${field} `)), `${field}: ${JSON.stringify(value)}`).toBe(true)
+            expect(issues.some((issue) => issue.startsWith(`${field} `)), `${field}: ${JSON.stringify(value)}`).toBe(
+              true
+            )
           }
         }
       ),
@@ -425,10 +473,13 @@ describe("random names as circuits of one Redis store", () => {
         const seen = await Effect.runPromise(
           Effect.gen(function*() {
             const breakers = yield* Effect.forEach(names, (name) => CircuitBreaker.make(name, config))
-            yield* Effect.forEach(breakers, (breaker, i) =>
-              Effect.exit(breaker.protect(tripped(i) ? Effect.fail("boom") : Effect.succeed("ok"))), {
-              concurrency: 16
-            })
+            yield* Effect.forEach(
+              breakers,
+              (breaker, i) => Effect.exit(breaker.protect(tripped(i) ? Effect.fail("boom") : Effect.succeed("ok"))),
+              {
+                concurrency: 16
+              }
+            )
             return yield* Effect.forEach(breakers, (breaker) => breaker.state)
           }).pipe(Effect.provide(storeOn(prefix)))
         )

@@ -76,14 +76,18 @@ describe("Lua scripts", () => {
     expect(commands.length).toBeGreaterThan(5)
     for (const [, , key] of commands) expect(["key", "metricsKey"]).toContain(key)
     // commands built as tables, run with unpack
-    for (const [, key] of source.matchAll(/\{ "[A-Z]+", ([^,}]+)/g)) expect(["key", "metricsKey"]).toContain(key!.trim())
+    for (const [, key] of source.matchAll(/\{ "[A-Z]+", ([^,}]+)/g))
+      expect(["key", "metricsKey"]).toContain(key!.trim())
     expect(source).toMatch(/^local key, metricsKey = KEYS\[1\], KEYS\[2\]$/m)
   })
 
   it.live("UpstashClient flags scripts allow-key-locking by default only on *.upstash.io (a REST proxy in front of Redis refuses the flag)", () =>
     Effect.gen(function*() {
       const flagOf = (url: string, allowKeyLocking?: boolean) =>
-        Effect.map(UpstashClient.make({ url, token: Redacted.make(token), allowKeyLocking }), (client) => client.allowKeyLocking)
+        Effect.map(
+          UpstashClient.make({ url, token: Redacted.make(token), allowKeyLocking }),
+          (client) => client.allowKeyLocking
+        )
       expect(yield* flagOf("https://eu1-fine-cat-12345.upstash.io")).toBe(true)
       expect(yield* flagOf(bridge.url)).toBe(false)
       expect(yield* flagOf("http://localhost:8079")).toBe(false)
@@ -97,7 +101,10 @@ describe("Lua scripts", () => {
       )
       const opens = (allowKeyLocking: boolean | undefined) =>
         Effect.gen(function*() {
-          const breaker = yield* CircuitBreaker.make("through-a-proxy", { failureThreshold: 1, onStoreUnavailable: "fail-closed" })
+          const breaker = yield* CircuitBreaker.make("through-a-proxy", {
+            failureThreshold: 1,
+            onStoreUnavailable: "fail-closed"
+          })
           const call = yield* Effect.either(breaker.protect(Effect.fail("boom")))
           return call._tag === "Left" && call.left === "boom" && (yield* breaker.state) === "OPEN"
         }).pipe(
@@ -122,10 +129,16 @@ describe("Lua scripts", () => {
         yield* Effect.either(breaker.protect(Effect.fail("boom")))
         yield* Effect.either(breaker.protect(Effect.fail("boom")))
         expect(yield* breaker.state).toBe("OPEN")
-      }).pipe(Effect.provide(storeOn(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), allowKeyLocking: true }))))
+      }).pipe(
+        Effect.provide(
+          storeOn(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), allowKeyLocking: true }))
+        )
+      )
       const sent = bridge.log.flatMap((request) => {
         const body = request.body as ReadonlyArray<unknown>
-        return request.path === "/pipeline" ? (body as ReadonlyArray<ReadonlyArray<string>>) : [body as ReadonlyArray<string>]
+        return request.path === "/pipeline"
+          ? (body as ReadonlyArray<ReadonlyArray<string>>)
+          : [body as ReadonlyArray<string>]
       })
       const scriptCommands = sent.filter((command) => command[0] === "EVALSHA" || command[0] === "EVAL")
       expect(scriptCommands.length).toBeGreaterThanOrEqual(2)
@@ -155,13 +168,21 @@ describe("Lua scripts", () => {
     const redis = new Redis(server.url)
     try {
       const now = 1_800_000_000_000
-      const config = CircuitConfig.decodeEither("x", { failureThreshold: 2, recoveryTimeout: "1 minute", metricsTtl: "1 hour" })
+      const config = CircuitConfig.decodeEither("x", {
+        failureThreshold: 2,
+        recoveryTimeout: "1 minute",
+        metricsTtl: "1 hour"
+      })
       if (config._tag === "Left") throw config.left
       const args = scriptArgs(config.right)
       const other = scriptArgs({ ...config.right, stateTtl: 3_600_000, monitoringPeriod: 120_000 })
       const run = (prefix: string, name: string, call: Parameters<typeof scriptArgv>[1], with_ = args) =>
         redis.evalsha(scripts.circuit.sha, 2, ...keysOf(prefix, name), ...scriptArgv(with_, call))
-      const fail = { op: "record" as const, outcome: "failure" as const, unsent: { successes: 0, failures: 1, rejections: 0, probes: 0 } }
+      const fail = {
+        op: "record" as const,
+        outcome: "failure" as const,
+        unsent: { successes: 0, failures: 1, rejections: 0, probes: 0 }
+      }
       await redis.script("LOAD", scripts.circuit.source)
       /** The same fleet under `prefix`: a circuit in each state, and data no script wrote. */
       const build = async (prefix: string) => {
@@ -181,13 +202,29 @@ describe("Lua scripts", () => {
         await redis.set(keysOf(prefix, "bad-metrics")[1], "a string")
         await run(prefix, "bad-metrics", { ...fail, now }).catch(() => undefined)
       }
-      const names = ["closed", "one-failure", "open", "half-open", "forced", "other-config", "expired", "garbage", "wrong-type", "future", "bad-metrics", "missing"]
+      const names = [
+        "closed",
+        "one-failure",
+        "open",
+        "half-open",
+        "forced",
+        "other-config",
+        "expired",
+        "garbage",
+        "wrong-type",
+        "future",
+        "bad-metrics",
+        "missing"
+      ]
       const [one, many] = [freshPrefix(), freshPrefix()]
       await build(one)
       await build(many)
       const read = scriptArgv(args, { op: "metrics", now: now + 5_000, peek: true })
       const single: Array<unknown> = []
-      for (const name of names) single.push(await redis.evalsha(scripts.circuit.sha, 2, ...keysOf(one, name), ...read).catch((e: Error) => e.message))
+      for (const name of names)
+        single.push(
+          await redis.evalsha(scripts.circuit.sha, 2, ...keysOf(one, name), ...read).catch((e: Error) => e.message)
+        )
       const batch = (await redis.eval(
         scripts.manyCircuits.source,
         names.length * 2,
@@ -199,8 +236,13 @@ describe("Lua scripts", () => {
       expect(single.filter((reply) => Array.isArray(reply) && reply[14] === 1).length).toBeGreaterThanOrEqual(2) // repaired
       // and the data each left behind
       for (const name of names) {
-        for (const [a, b] of [[keysOf(one, name)[0], keysOf(many, name)[0]], [keysOf(one, name)[1], keysOf(many, name)[1]]]) {
-          expect([await redis.type(b!), await redis.pttl(b!) > 0]).toEqual([await redis.type(a!), await redis.pttl(a!) > 0])
+        for (
+          const [a, b] of [[keysOf(one, name)[0], keysOf(many, name)[0]], [keysOf(one, name)[1], keysOf(many, name)[1]]]
+        ) {
+          expect([await redis.type(b!), await redis.pttl(b!) > 0]).toEqual([
+            await redis.type(a!),
+            await redis.pttl(a!) > 0
+          ])
           if ((await redis.type(a!)) === "hash") expect(await redis.hgetall(b!)).toEqual(await redis.hgetall(a!))
         }
       }
@@ -267,7 +309,12 @@ for (const [transport, client] of [["tcp", tcp], ["upstash", upstash]] as const)
 
     it.live("HALF_OPEN probe: 1 to take the permit, 1 to report", () =>
       Effect.gen(function*() {
-        const breaker = yield* make({ failureThreshold: 1, successThreshold: 2, recoveryTimeout: "50 millis", backoffJitter: 0 })
+        const breaker = yield* make({
+          failureThreshold: 1,
+          successThreshold: 2,
+          recoveryTimeout: "50 millis",
+          backoffJitter: 0
+        })
         yield* Effect.either(breaker.protect(Effect.fail("boom")))
         yield* Effect.sleep("60 millis")
         const [, calls] = yield* countScriptCalls(breaker.protect(Effect.void))
@@ -346,8 +393,7 @@ describe("Redis data model", () => {
       // the second TIME (the first background refresh) is never answered
       const client = RedisClient.RedisClient.of({
         ...inner,
-        send: (command) =>
-          command[0] === "TIME" && ++times === 2 ? Effect.never : inner.send(command)
+        send: (command) => command[0] === "TIME" && ++times === 2 ? Effect.never : inner.send(command)
       })
       const store = RedisCircuitStore.layer({ prefix: freshPrefix() }).pipe(
         Layer.provide(Layer.succeed(RedisClient.RedisClient, client)),

@@ -40,110 +40,121 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string => {
 }
 
 describe("Redis Sentinel failover", () => {
-  it.scopedLive("the primary killed under load: bounded calls, local protection, admin hold kept, the fleet resumes on the new primary", () =>
-    Effect.gen(function*() {
-      const group = yield* sentinelGroupScoped({ replicas: 1, sentinels: 3, downAfterMs: 500 })
-      const prefix = freshPrefix()
-      const store = () => Layer.orDie(sentinelStore(group, { prefix, cooldown: 300 }, { commandTimeout: 2_000 }))
-      const context = yield* Layer.build(store())
-      const config = {
-        storeTimeout: STORE_TIMEOUT,
-        stateCacheTtl: 50,
-        failureThreshold: 3,
-        recoveryTimeout: "30 seconds" as const,
-        onStoreUnavailable: "local" as const
-      }
-      const make = (name: string) => Effect.provide(Effect.orDie(CircuitBreaker.make(name, config)), context)
-      const held = yield* make("held")
-      const healthy = yield* make("healthy")
-      const failing = yield* make("failing")
-      yield* held.forceOpen
-      // the hold is on the replica before the primary dies
-      yield* Effect.promise(() => group.primary.cli("WAIT", "1", "2000"))
+  it.scopedLive(
+    "the primary killed under load: bounded calls, local protection, admin hold kept, the fleet resumes on the new primary",
+    () =>
+      Effect.gen(function*() {
+        const group = yield* sentinelGroupScoped({ replicas: 1, sentinels: 3, downAfterMs: 500 })
+        const prefix = freshPrefix()
+        const store = () => Layer.orDie(sentinelStore(group, { prefix, cooldown: 300 }, { commandTimeout: 2_000 }))
+        const context = yield* Layer.build(store())
+        const config = {
+          storeTimeout: STORE_TIMEOUT,
+          stateCacheTtl: 50,
+          failureThreshold: 3,
+          recoveryTimeout: "30 seconds" as const,
+          onStoreUnavailable: "local" as const
+        }
+        const make = (name: string) => Effect.provide(Effect.orDie(CircuitBreaker.make(name, config)), context)
+        const held = yield* make("held")
+        const healthy = yield* make("healthy")
+        const failing = yield* make("failing")
+        yield* held.forceOpen
+        // the hold is on the replica before the primary dies
+        yield* Effect.promise(() => group.primary.cli("WAIT", "1", "2000"))
 
-      const calls: Array<Call> = []
-      let dependencyFails = false
-      let reachedFailing = 0
-      let running = true
-      const caller = (name: string, breaker: CircuitBreaker.CircuitBreaker, effect: Effect.Effect<unknown, unknown>) =>
-        Effect.gen(function*() {
-          while (running) {
-            const start = performance.now()
-            const exit = yield* Effect.exit(breaker.protect(effect))
-            calls.push({ circuit: name, outcome: outcomeOf(exit), ms: performance.now() - start, at: Date.now() })
-            yield* Effect.sleep("15 millis")
+        const calls: Array<Call> = []
+        let dependencyFails = false
+        let reachedFailing = 0
+        let running = true
+        const caller = (
+          name: string,
+          breaker: CircuitBreaker.CircuitBreaker,
+          effect: Effect.Effect<unknown, unknown>
+        ) =>
+          Effect.gen(function*() {
+            while (running) {
+              const start = performance.now()
+              const exit = yield* Effect.exit(breaker.protect(effect))
+              calls.push({ circuit: name, outcome: outcomeOf(exit), ms: performance.now() - start, at: Date.now() })
+              yield* Effect.sleep("15 millis")
+            }
+          })
+        const fibers = yield* Effect.all(
+          [
+            Effect.fork(caller("held", held, Effect.void)),
+            Effect.fork(caller("healthy", healthy, Effect.void)),
+            Effect.fork(caller("healthy", healthy, Effect.void)),
+            Effect.fork(caller(
+              "failing",
+              failing,
+              Effect.suspend(() => {
+                if (!dependencyFails) return Effect.void
+                reachedFailing++
+                return Effect.fail({ _tag: "DependencyError" as const })
+              })
+            ))
+          ]
+        )
+        yield* Effect.sleep("300 millis")
+
+        const oldPort = group.primary.port
+        const killedAt = Date.now()
+        dependencyFails = true
+        yield* Effect.promise(() => group.primary.kill())
+        // Sentinel promotes the replica
+        let promotedAt = 0
+        while (Date.now() - killedAt < 20_000) {
+          const port = yield* Effect.promise(() => group.masterPort().catch(() => oldPort))
+          if (port !== oldPort) {
+            promotedAt = Date.now()
+            break
           }
-        })
-      const fibers = yield* Effect.all(
-        [
-          Effect.fork(caller("held", held, Effect.void)),
-          Effect.fork(caller("healthy", healthy, Effect.void)),
-          Effect.fork(caller("healthy", healthy, Effect.void)),
-          Effect.fork(caller(
-            "failing",
-            failing,
-            Effect.suspend(() => {
-              if (!dependencyFails) return Effect.void
-              reachedFailing++
-              return Effect.fail({ _tag: "DependencyError" as const })
-            })
-          ))
-        ]
-      )
-      yield* Effect.sleep("300 millis")
-
-      const oldPort = group.primary.port
-      const killedAt = Date.now()
-      dependencyFails = true
-      yield* Effect.promise(() => group.primary.kill())
-      // Sentinel promotes the replica
-      let promotedAt = 0
-      while (Date.now() - killedAt < 20_000) {
-        const port = yield* Effect.promise(() => group.masterPort().catch(() => oldPort))
-        if (port !== oldPort) {
-          promotedAt = Date.now()
-          break
+          yield* Effect.sleep("50 millis")
         }
-        yield* Effect.sleep("50 millis")
-      }
-      expect(promotedAt, "Sentinel promoted the replica").toBeGreaterThan(0)
-      // the fleet runs on the new primary again: a healthy circuit answers from Redis, not degraded
-      let resumedAt = 0
-      while (Date.now() - killedAt < 30_000) {
-        const health = yield* healthy.health
-        if (health.status === "healthy" && calls.some((c) => c.circuit === "healthy" && c.at > promotedAt)) {
-          resumedAt = Date.now()
-          break
+        expect(promotedAt, "Sentinel promoted the replica").toBeGreaterThan(0)
+        // the fleet runs on the new primary again: a healthy circuit answers from Redis, not degraded
+        let resumedAt = 0
+        while (Date.now() - killedAt < 30_000) {
+          const health = yield* healthy.health
+          if (health.status === "healthy" && calls.some((c) => c.circuit === "healthy" && c.at > promotedAt)) {
+            resumedAt = Date.now()
+            break
+          }
+          yield* Effect.sleep("50 millis")
         }
-        yield* Effect.sleep("50 millis")
-      }
-      running = false
-      yield* Fiber.joinAll(fibers)
-      expect(resumedAt, "the fleet resumed on the new primary").toBeGreaterThan(0)
+        running = false
+        yield* Fiber.joinAll(fibers)
+        expect(resumedAt, "the fleet resumed on the new primary").toBeGreaterThan(0)
 
-      const during = calls.filter((c) => c.at >= killedAt && c.at <= resumedAt)
-      const maxMs = Math.max(...calls.map((c) => c.ms))
-      const newPrimary = group.replicas[0]!
-      const heldKey = RedisCircuitStore.stateKey("held", { prefix })
-      const heldOnNewPrimary = yield* Effect.promise(() => newPrimary.cli("HGET", heldKey, "state"))
-      // an instance that never saw the hold finds it on the new primary
-      const stranger = yield* Effect.provide(Effect.orDie(CircuitBreaker.make("held", config)), yield* Layer.build(store()))
-      const strangerCall = outcomeOf(yield* Effect.exit(stranger.protect(Effect.void)))
-      console.info(
-        `[sentinel] primary killed; promoted after ${promotedAt - killedAt} ms, fleet back on Redis after ` +
-          `${resumedAt - killedAt} ms; ${during.length} calls meanwhile, max latency ${Math.round(maxMs)} ms ` +
-          `(storeTimeout ${STORE_TIMEOUT} ms); the failing dependency was reached ${reachedFailing} times ` +
-          `(threshold 3); held on the new primary: ${heldOnNewPrimary}; a new instance got ${strangerCall}`
-      )
-      expect(maxMs).toBeLessThanOrEqual(STORE_TIMEOUT + MARGIN)
-      expect(calls.filter((c) => c.outcome === "defect")).toEqual([])
-      expect(calls.filter((c) => c.circuit === "held").every((c) => c.outcome === "CircuitOpen")).toBe(true)
-      expect(calls.filter((c) => c.circuit === "healthy").every((c) => c.outcome === "ok")).toBe(true)
-      // the local breaker cuts the failing dependency off after failureThreshold calls; back on Redis
-      // (whose window never heard of them) it takes failureThreshold more, and one may be in flight
-      expect(reachedFailing).toBeGreaterThanOrEqual(1)
-      expect(reachedFailing).toBeLessThanOrEqual(2 * config.failureThreshold + 1)
-      expect(heldOnNewPrimary).toBe("FORCED_OPEN")
-      expect(strangerCall).toBe("CircuitOpen")
-    }), 60_000)
+        const during = calls.filter((c) => c.at >= killedAt && c.at <= resumedAt)
+        const maxMs = Math.max(...calls.map((c) => c.ms))
+        const newPrimary = group.replicas[0]!
+        const heldKey = RedisCircuitStore.stateKey("held", { prefix })
+        const heldOnNewPrimary = yield* Effect.promise(() => newPrimary.cli("HGET", heldKey, "state"))
+        // an instance that never saw the hold finds it on the new primary
+        const stranger = yield* Effect.provide(
+          Effect.orDie(CircuitBreaker.make("held", config)),
+          yield* Layer.build(store())
+        )
+        const strangerCall = outcomeOf(yield* Effect.exit(stranger.protect(Effect.void)))
+        console.info(
+          `[sentinel] primary killed; promoted after ${promotedAt - killedAt} ms, fleet back on Redis after ` +
+            `${resumedAt - killedAt} ms; ${during.length} calls meanwhile, max latency ${Math.round(maxMs)} ms ` +
+            `(storeTimeout ${STORE_TIMEOUT} ms); the failing dependency was reached ${reachedFailing} times ` +
+            `(threshold 3); held on the new primary: ${heldOnNewPrimary}; a new instance got ${strangerCall}`
+        )
+        expect(maxMs).toBeLessThanOrEqual(STORE_TIMEOUT + MARGIN)
+        expect(calls.filter((c) => c.outcome === "defect")).toEqual([])
+        expect(calls.filter((c) => c.circuit === "held").every((c) => c.outcome === "CircuitOpen")).toBe(true)
+        expect(calls.filter((c) => c.circuit === "healthy").every((c) => c.outcome === "ok")).toBe(true)
+        // the local breaker cuts the failing dependency off after failureThreshold calls; back on Redis
+        // (whose window never heard of them) it takes failureThreshold more, and one may be in flight
+        expect(reachedFailing).toBeGreaterThanOrEqual(1)
+        expect(reachedFailing).toBeLessThanOrEqual(2 * config.failureThreshold + 1)
+        expect(heldOnNewPrimary).toBe("FORCED_OPEN")
+        expect(strangerCall).toBe("CircuitOpen")
+      }),
+    60_000
+  )
 })

@@ -96,72 +96,84 @@ const storeAt = (url: string, password?: string) =>
   )
 
 describe("a wrong Redis is told once per episode (Effect API)", () => {
-  it.scopedLive("wrong password: one warning naming host:port and the credentials, one line once it answers", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped({ password: "right-pass-5e1a" })
-      const wrong = "wrong-pass-8c2f"
-      const logs = captureLogs()
-      yield* Effect.gen(function*() {
-        const ran = yield* callFor(1_500)
-        expect(ran).toBeGreaterThan(50)
+  it.scopedLive(
+    "wrong password: one warning naming host:port and the credentials, one line once it answers",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped({ password: "right-pass-5e1a" })
+        const wrong = "wrong-pass-8c2f"
+        const logs = captureLogs()
+        yield* Effect.gen(function*() {
+          const ran = yield* callFor(1_500)
+          expect(ran).toBeGreaterThan(50)
+          expect(started(logs.lines)).toHaveLength(1)
+          expect(started(logs.lines)[0]).toContain(`127.0.0.1:${server.port}`)
+          expect(started(logs.lines)[0]).toMatch(/credentials refused/)
+          expect(ended(logs.lines)).toHaveLength(0)
+          // the server now takes that password: the client's next reconnection gets in
+          yield* Effect.promise(() => server.cli("CONFIG", "SET", "requirepass", wrong))
+          yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
+        }).pipe(Effect.provide(storeAt(`redis://127.0.0.1:${server.port}`, wrong)), Effect.provide(logs.layer))
+        console.info(storeLines(logs.lines).join("\n"))
         expect(started(logs.lines)).toHaveLength(1)
-        expect(started(logs.lines)[0]).toContain(`127.0.0.1:${server.port}`)
-        expect(started(logs.lines)[0]).toMatch(/credentials refused/)
-        expect(ended(logs.lines)).toHaveLength(0)
-        // the server now takes that password: the client's next reconnection gets in
-        yield* Effect.promise(() => server.cli("CONFIG", "SET", "requirepass", wrong))
-        yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
-      }).pipe(Effect.provide(storeAt(`redis://127.0.0.1:${server.port}`, wrong)), Effect.provide(logs.layer))
-      console.info(storeLines(logs.lines).join("\n"))
-      expect(started(logs.lines)).toHaveLength(1)
-      expect(ended(logs.lines)).toHaveLength(1)
-      expect(ended(logs.lines)[0]).toContain(`127.0.0.1:${server.port}`)
-      for (const line of logs.lines) {
-        expect(line).not.toContain(wrong)
-        expect(line).not.toContain("right-pass-5e1a")
-        expect(line).not.toMatch(internals)
-      }
-    }), 60_000)
+        expect(ended(logs.lines)).toHaveLength(1)
+        expect(ended(logs.lines)[0]).toContain(`127.0.0.1:${server.port}`)
+        for (const line of logs.lines) {
+          expect(line).not.toContain(wrong)
+          expect(line).not.toContain("right-pass-5e1a")
+          expect(line).not.toMatch(internals)
+        }
+      }),
+    60_000
+  )
 
-  it.scopedLive("closed port: one warning (connection refused), one line once a server listens there", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped()
-      yield* Effect.promise(() => server.kill())
-      const logs = captureLogs()
-      yield* Effect.gen(function*() {
-        expect(yield* callFor(1_500)).toBeGreaterThan(50)
+  it.scopedLive(
+    "closed port: one warning (connection refused), one line once a server listens there",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        yield* Effect.promise(() => server.kill())
+        const logs = captureLogs()
+        yield* Effect.gen(function*() {
+          expect(yield* callFor(1_500)).toBeGreaterThan(50)
+          expect(started(logs.lines)).toHaveLength(1)
+          expect(started(logs.lines)[0]).toContain(`127.0.0.1:${server.port}`)
+          expect(started(logs.lines)[0]).toMatch(/unreachable \(connection refused\)/)
+          yield* Effect.promise(() => server.restart())
+          yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
+          // and no more warnings
+          yield* callFor(500)
+        }).pipe(Effect.provide(storeAt(server.url)), Effect.provide(logs.layer))
+        console.info(storeLines(logs.lines).join("\n"))
         expect(started(logs.lines)).toHaveLength(1)
-        expect(started(logs.lines)[0]).toContain(`127.0.0.1:${server.port}`)
-        expect(started(logs.lines)[0]).toMatch(/unreachable \(connection refused\)/)
-        yield* Effect.promise(() => server.restart())
-        yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
-        // and no more warnings
-        yield* callFor(500)
-      }).pipe(Effect.provide(storeAt(server.url)), Effect.provide(logs.layer))
-      console.info(storeLines(logs.lines).join("\n"))
-      expect(started(logs.lines)).toHaveLength(1)
-      expect(ended(logs.lines)).toHaveLength(1)
-      for (const line of logs.lines) expect(line).not.toMatch(internals)
-    }), 60_000)
+        expect(ended(logs.lines)).toHaveLength(1)
+        for (const line of logs.lines) expect(line).not.toMatch(internals)
+      }),
+    60_000
+  )
 
-  it.scopedLive("a Redis that stops answering (SIGSTOP): one warning (timed out) once the store pauses, one line after", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped()
-      const logs = captureLogs()
-      yield* Effect.gen(function*() {
-        yield* callFor(200)
-        expect(storeLines(logs.lines)).toHaveLength(0)
-        server.pause()
-        expect(yield* callFor(1_500)).toBeGreaterThan(20)
+  it.scopedLive(
+    "a Redis that stops answering (SIGSTOP): one warning (timed out) once the store pauses, one line after",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        const logs = captureLogs()
+        yield* Effect.gen(function*() {
+          yield* callFor(200)
+          expect(storeLines(logs.lines)).toHaveLength(0)
+          server.pause()
+          expect(yield* callFor(1_500)).toBeGreaterThan(20)
+          expect(started(logs.lines)).toHaveLength(1)
+          expect(started(logs.lines)[0]).toMatch(new RegExp(`127\\.0\\.0\\.1:${server.port}: timed out`))
+          server.resume()
+          yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
+        }).pipe(Effect.provide(storeAt(server.url)), Effect.provide(logs.layer))
+        console.info(storeLines(logs.lines).join("\n"))
         expect(started(logs.lines)).toHaveLength(1)
-        expect(started(logs.lines)[0]).toMatch(new RegExp(`127\\.0\\.0\\.1:${server.port}: timed out`))
-        server.resume()
-        yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
-      }).pipe(Effect.provide(storeAt(server.url)), Effect.provide(logs.layer))
-      console.info(storeLines(logs.lines).join("\n"))
-      expect(started(logs.lines)).toHaveLength(1)
-      expect(ended(logs.lines)).toHaveLength(1)
-    }), 60_000)
+        expect(ended(logs.lines)).toHaveLength(1)
+      }),
+    60_000
+  )
 
   it.scopedLive("unknown host: one warning naming it", () =>
     Effect.gen(function*() {
@@ -228,39 +240,45 @@ const withEnv = (vars: Record<string, string | undefined>) =>
 const noUpstash = { UPSTASH_REDIS_REST_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined }
 
 describe("a wrong Redis is told once per episode (Promise API, store from REDIS_URL)", () => {
-  it.scopedLive("closed port: one warning, every call runs, one line once a server listens there", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped()
-      yield* Effect.promise(() => server.kill())
-      yield* withEnv({ ...noUpstash, REDIS_URL: `redis://127.0.0.1:${server.port}` })
-      const printed = yield* captureConsole
-      const runtime = makeCircuitBreakerRuntime({ prefix: freshPrefix() })
-      yield* Effect.addFinalizer(() => Effect.promise(() => runtime.dispose()))
-      const breaker = runtime.createCircuitBreaker("wrong-promise", { storeTimeout: 200, stateCacheTtl: 0 })
-      yield* Effect.promise(async () => {
-        let ran = 0
-        for (let i = 0; i < 60; i++) {
-          await breaker.execute(() => ran++)
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        }
-        expect(ran).toBe(60)
-        expect(started(printed.lines)).toHaveLength(1)
-        expect(started(printed.lines)[0]).toMatch(new RegExp(`127\\.0\\.0\\.1:${server.port}.*unreachable \\(connection refused\\)`))
-        await server.restart()
-        // the store pauses 5 s (the default cooldown) once it deems Redis unavailable
-        const start = performance.now()
-        while (ended(printed.lines).length === 0 && performance.now() - start < 15_000) {
-          await breaker.execute(() => ran++)
-          await new Promise((resolve) => setTimeout(resolve, 100))
-        }
-      })
-      const lines = [...printed.lines]
-      yield* Effect.sync(() => printed.spies.forEach((spy) => spy.mockRestore()))
-      console.info(storeLines(lines).join("\n"))
-      expect(started(lines)).toHaveLength(1)
-      expect(ended(lines)).toHaveLength(1)
-      for (const line of lines) expect(line).not.toMatch(internals)
-    }), 60_000)
+  it.scopedLive(
+    "closed port: one warning, every call runs, one line once a server listens there",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        yield* Effect.promise(() => server.kill())
+        yield* withEnv({ ...noUpstash, REDIS_URL: `redis://127.0.0.1:${server.port}` })
+        const printed = yield* captureConsole
+        const runtime = makeCircuitBreakerRuntime({ prefix: freshPrefix() })
+        yield* Effect.addFinalizer(() => Effect.promise(() => runtime.dispose()))
+        const breaker = runtime.createCircuitBreaker("wrong-promise", { storeTimeout: 200, stateCacheTtl: 0 })
+        yield* Effect.promise(async () => {
+          let ran = 0
+          for (let i = 0; i < 60; i++) {
+            await breaker.execute(() => ran++)
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          }
+          expect(ran).toBe(60)
+          expect(started(printed.lines)).toHaveLength(1)
+          expect(started(printed.lines)[0]).toMatch(
+            new RegExp(`127\\.0\\.0\\.1:${server.port}.*unreachable \\(connection refused\\)`)
+          )
+          await server.restart()
+          // the store pauses 5 s (the default cooldown) once it deems Redis unavailable
+          const start = performance.now()
+          while (ended(printed.lines).length === 0 && performance.now() - start < 15_000) {
+            await breaker.execute(() => ran++)
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+        })
+        const lines = [...printed.lines]
+        yield* Effect.sync(() => printed.spies.forEach((spy) => spy.mockRestore()))
+        console.info(storeLines(lines).join("\n"))
+        expect(started(lines)).toHaveLength(1)
+        expect(ended(lines)).toHaveLength(1)
+        for (const line of lines) expect(line).not.toMatch(internals)
+      }),
+    60_000
+  )
 })
 
 describe("a malformed URL is a CircuitConfigError when the layer is built", () => {
@@ -290,7 +308,8 @@ describe("a malformed URL is a CircuitConfigError when the layer is built", () =
         yield* Effect.promise(() => runtime.dispose())
         expect(ran).toBe(false)
         expect((rejected as { _tag?: string })._tag).toBe("CircuitConfigError")
-        for (const error of [direct, env, rejected]) expect(String((error as Error).message)).not.toContain("url-secret-1")
+        for (const error of [direct, env, rejected])
+          expect(String((error as Error).message)).not.toContain("url-secret-1")
       }))
   }
 
@@ -311,10 +330,12 @@ describe("the database index in the URL", () => {
       const breaker = yield* CircuitBreaker.make("db-index", { ...config, failureThreshold: 1 })
       yield* Effect.either(breaker.protect(Effect.fail("down")))
       return yield* breaker.state
-    }).pipe(Effect.provide(RedisCircuitStore.layer({ prefix: "dbidx" }).pipe(
-      Layer.provide(IORedisClient.layer({ url })),
-      Layer.orDie
-    )))
+    }).pipe(Effect.provide(
+      RedisCircuitStore.layer({ prefix: "dbidx" }).pipe(
+        Layer.provide(IORedisClient.layer({ url })),
+        Layer.orDie
+      )
+    ))
 
   it.scopedLive("is the database written to", () =>
     Effect.gen(function*() {
@@ -325,16 +346,20 @@ describe("the database index in the URL", () => {
       expect(yield* Effect.promise(() => server.cli("-n", "0", "DBSIZE"))).toBe("0")
     }), 30_000)
 
-  it.scopedLive("one the server does not have fails every command, naming it; nothing goes to database 0", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped()
-      const logs = captureLogs()
-      // the local fallback: OPEN after one failure, without Redis
-      expect(yield* write(`${server.url}/99`).pipe(Effect.provide(logs.layer))).toBe("OPEN")
-      expect(started(logs.lines)).toHaveLength(1)
-      expect(started(logs.lines)[0]).toMatch(/database index refused.*refused database 99/)
-      expect(yield* Effect.promise(() => server.cli("-n", "0", "DBSIZE"))).toBe("0")
-    }), 30_000)
+  it.scopedLive(
+    "one the server does not have fails every command, naming it; nothing goes to database 0",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        const logs = captureLogs()
+        // the local fallback: OPEN after one failure, without Redis
+        expect(yield* write(`${server.url}/99`).pipe(Effect.provide(logs.layer))).toBe("OPEN")
+        expect(started(logs.lines)).toHaveLength(1)
+        expect(started(logs.lines)[0]).toMatch(/database index refused.*refused database 99/)
+        expect(yield* Effect.promise(() => server.cli("-n", "0", "DBSIZE"))).toBe("0")
+      }),
+    30_000
+  )
 })
 
 describe("a process whose work is done exits, whatever state Redis is in", () => {

@@ -279,8 +279,12 @@ describe("upstashBridge", () => {
 
   it("a failing command (wrong type) is an error from the client", async () => {
     await raw.set("a-string", "x")
-    await expect(raw.lpush("a-string", "y")).rejects.toThrow(/WRONGTYPE Operation against a key holding the wrong kind of value/)
-    await expect(direct.lpush("a-string", "y")).rejects.toThrow(/WRONGTYPE Operation against a key holding the wrong kind of value/)
+    await expect(raw.lpush("a-string", "y")).rejects.toThrow(
+      /WRONGTYPE Operation against a key holding the wrong kind of value/
+    )
+    await expect(direct.lpush("a-string", "y")).rejects.toThrow(
+      /WRONGTYPE Operation against a key holding the wrong kind of value/
+    )
     await expect(auto.lpush("a-string", "y")).rejects.toThrow(/WRONGTYPE/)
     // The auto-pipelined neighbour of the failing command is unaffected.
     const [failed, ok] = await Promise.allSettled([auto.incr("a-string"), auto.set("other", "1")])
@@ -337,7 +341,9 @@ describe("upstashBridge", () => {
     const aborted = await post("/multi-exec", [["INCR", "m"], ["GET"]])
     expect(aborted.status).toBe(400)
     expect(aborted.body).toEqual({
-      error: expect.stringMatching(/^EXECABORT Transaction discarded because of previous errors\..*wrong number of arguments/)
+      error: expect.stringMatching(
+        /^EXECABORT Transaction discarded because of previous errors\..*wrong number of arguments/
+      )
     })
     expect(await raw.get("m")).toBe("3")
   })
@@ -467,23 +473,29 @@ describe("upstashBridge", () => {
 })
 
 describe("scoped helpers", () => {
-  it.live("redisServerScoped, upstashBridgeScoped and tcpStore: a store that works, every process gone with the scope", () =>
-    Effect.gen(function*() {
-      const token = "scoped-token"
-      const [server, bridge] = yield* Effect.scoped(Effect.gen(function*() {
-        const server = yield* redisServerScoped()
-        const bridge = yield* upstashBridgeScoped(server, token)
-        for (const store of [tcpStore(server, { prefix: "scoped" }), upstashStore(bridge, token, { prefix: "scoped" })]) {
-          const breaker = yield* CircuitBreaker.make("svc").pipe(Effect.provide(Layer.orDie(store)))
-          expect(yield* breaker.protect(Effect.succeed("ok"))).toBe("ok")
-        }
-        expect(yield* Effect.promise(() => server.cli("EXISTS", "scoped:circuits"))).toBe("1")
-        return [server, bridge] as const
-      }))
-      expect(server.running).toBe(false)
-      expect(existsSync(server.dir)).toBe(false)
-      yield* Effect.promise(() => expect(fetch(bridge.url)).rejects.toThrow())
-    }), 30_000)
+  it.live(
+    "redisServerScoped, upstashBridgeScoped and tcpStore: a store that works, every process gone with the scope",
+    () =>
+      Effect.gen(function*() {
+        const token = "scoped-token"
+        const [server, bridge] = yield* Effect.scoped(Effect.gen(function*() {
+          const server = yield* redisServerScoped()
+          const bridge = yield* upstashBridgeScoped(server, token)
+          for (
+            const store of [tcpStore(server, { prefix: "scoped" }), upstashStore(bridge, token, { prefix: "scoped" })]
+          ) {
+            const breaker = yield* CircuitBreaker.make("svc").pipe(Effect.provide(Layer.orDie(store)))
+            expect(yield* breaker.protect(Effect.succeed("ok"))).toBe("ok")
+          }
+          expect(yield* Effect.promise(() => server.cli("EXISTS", "scoped:circuits"))).toBe("1")
+          return [server, bridge] as const
+        }))
+        expect(server.running).toBe(false)
+        expect(existsSync(server.dir)).toBe(false)
+        yield* Effect.promise(() => expect(fetch(bridge.url)).rejects.toThrow())
+      }),
+    30_000
+  )
 })
 
 describe("startCluster", () => {
@@ -504,7 +516,9 @@ describe("startCluster", () => {
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(keys.length)
       expect(sizes.filter((size) => size > 0).length).toBeGreaterThanOrEqual(2)
       // Hash tags keep keys together.
-      const slots = await Promise.all(["{tag}:a", "{tag}:b"].map((key) => cluster.nodes[0]!.cli("CLUSTER", "KEYSLOT", key)))
+      const slots = await Promise.all(
+        ["{tag}:a", "{tag}:b"].map((key) => cluster.nodes[0]!.cli("CLUSTER", "KEYSLOT", key))
+      )
       expect(slots[0]).toBe(slots[1])
     } finally {
       client.disconnect()

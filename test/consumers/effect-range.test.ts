@@ -61,7 +61,14 @@ describe("the Effect range", () => {
         files: {
           "main.mts": program,
           "tsconfig.json": JSON.stringify({
-            compilerOptions: { module: "node16", target: "ES2022", strict: true, skipLibCheck: false, types: [], outDir: "out" },
+            compilerOptions: {
+              module: "node16",
+              target: "ES2022",
+              strict: true,
+              skipLibCheck: false,
+              types: [],
+              outDir: "out"
+            },
             files: ["main.mts"]
           })
         }
@@ -83,7 +90,11 @@ describe("the Effect range", () => {
 
       await consumer.run("npx", ["tsc", "-p", "."])
       const result = await consumer.run("node", ["out/main.mjs"], {
-        env: { TEST_REDIS_URL: servers.redis.url, TEST_UPSTASH_URL: servers.bridge.url, TEST_UPSTASH_TOKEN: servers.token }
+        env: {
+          TEST_REDIS_URL: servers.redis.url,
+          TEST_UPSTASH_URL: servers.bridge.url,
+          TEST_UPSTASH_TOKEN: servers.token
+        }
       })
       expect(result.stderr).not.toMatch(/versioned|Runtime of version/)
       const report = JSON.parse(result.stdout.trim().split("\n").pop()!)
@@ -95,12 +106,14 @@ describe("the Effect range", () => {
 })
 
 describe("effect 4", () => {
-  const message = "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`"
+  const message =
+    "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`"
 
   it("`npm i effect` (latest, 4.x) then the package: ERESOLVE naming effect; forced in, every entry point says it needs effect 3", async () => {
     const project = await makeProject("effect4")
     await project.run("npm", ["i", "effect"], { env: npmLineEnv })
-    const installed = JSON.parse((await project.run("npm", ["ls", "effect", "--json"])).stdout).dependencies.effect.version
+    const installed =
+      JSON.parse((await project.run("npm", ["ls", "effect", "--json"])).stdout).dependencies.effect.version
     console.log(`[consumers] effect 4: effect@latest is ${installed}`)
     expect(installed.split(".")[0]).toBe("4")
 
@@ -110,15 +123,23 @@ describe("effect 4", () => {
     expect(refused.stderr).toMatch(/peer effect@"\^3\.\d+\.\d+" from effect-circuit-breaker-redis/)
 
     // forced, with the clients of every entry point (@effect/platform 0.97 is for effect 3 too)
-    await project.run("npm", ["i", "--force", inject("tarball"), "ioredis", "@upstash/redis", "@effect/platform@0.97"], { env: npmLineEnv })
+    await project.run(
+      "npm",
+      ["i", "--force", inject("tarball"), "ioredis", "@upstash/redis", "@effect/platform@0.97"],
+      { env: npmLineEnv }
+    )
     const entries = ["", "/upstash", "/ioredis", "/http", "/promise"].map((sub) => `${packageName}${sub}`)
     await project.write(
       "esm.mjs",
-      `for (const id of ${JSON.stringify(entries)}) console.log(JSON.stringify(await import(id).then(() => [id, "loaded"], (e) => [id, e.code ?? "", e.message.split("\\n")[0]])))`
+      `for (const id of ${
+        JSON.stringify(entries)
+      }) console.log(JSON.stringify(await import(id).then(() => [id, "loaded"], (e) => [id, e.code ?? "", e.message.split("\\n")[0]])))`
     )
     await project.write(
       "cjs.cjs",
-      `for (const id of ${JSON.stringify(entries)}) { try { require(id); console.log(JSON.stringify([id, "loaded"])) } catch (e) { console.log(JSON.stringify([id, e.code ?? "", e.message.split("\\n")[0]])) } }`
+      `for (const id of ${
+        JSON.stringify(entries)
+      }) { try { require(id); console.log(JSON.stringify([id, "loaded"])) } catch (e) { console.log(JSON.stringify([id, e.code ?? "", e.message.split("\\n")[0]])) } }`
     )
     for (const file of ["esm.mjs", "cjs.cjs"]) {
       const results = (await project.run("node", [file])).stdout.trim().split("\n").map((line) => JSON.parse(line))

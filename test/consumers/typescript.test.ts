@@ -121,11 +121,27 @@ interface Flags {
 
 const strictest = { strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true }
 const matrix: ReadonlyArray<Flags> = [
-  { name: "node16-strictest", options: { module: "node16", moduleResolution: "node16", target: "ES2022", ...strictest }, files: ["quickstart.ts", "entries.ts", "cjs.cts"] },
-  { name: "bundler-strictest", options: { module: "esnext", moduleResolution: "bundler", target: "ES2022", ...strictest }, files: ["quickstart.ts", "entries.ts"] },
-  { name: "node16-loose", options: { module: "node16", moduleResolution: "node16", target: "ES2022", strict: false }, files: ["entries.ts", "cjs.cts"] },
+  {
+    name: "node16-strictest",
+    options: { module: "node16", moduleResolution: "node16", target: "ES2022", ...strictest },
+    files: ["quickstart.ts", "entries.ts", "cjs.cts"]
+  },
+  {
+    name: "bundler-strictest",
+    options: { module: "esnext", moduleResolution: "bundler", target: "ES2022", ...strictest },
+    files: ["quickstart.ts", "entries.ts"]
+  },
+  {
+    name: "node16-loose",
+    options: { module: "node16", moduleResolution: "node16", target: "ES2022", strict: false },
+    files: ["entries.ts", "cjs.cts"]
+  },
   // effect's own .d.ts name Intl.LocalesArgument and AsyncIterable: they need lib ES2020 whatever the target
-  { name: "bundler-es2017-loose", options: { module: "esnext", moduleResolution: "bundler", target: "ES2017", lib: ["ES2020", "DOM"], strict: false }, files: ["entries.ts"] }
+  {
+    name: "bundler-es2017-loose",
+    options: { module: "esnext", moduleResolution: "bundler", target: "ES2017", lib: ["ES2020", "DOM"], strict: false },
+    files: ["entries.ts"]
+  }
 ]
 
 /** The compilers, by the path of their `tsc` in the consumer: TypeScript 5.9, and 7 through an npm alias. */
@@ -160,7 +176,10 @@ describe("TypeScript consumers", () => {
         const config = `tsconfig.${flags.name}.json`
         await consumer.write(
           config,
-          JSON.stringify({ compilerOptions: { ...flags.options, noEmit: true, skipLibCheck: false, types: [] }, files: flags.files })
+          JSON.stringify({
+            compilerOptions: { ...flags.options, noEmit: true, skipLibCheck: false, types: [] },
+            files: flags.files
+          })
         )
         const result = await consumer.run("node", [tsc, "-p", config], { allowFailure: true })
         expect(result.stdout + result.stderr).toBe("")
@@ -179,7 +198,10 @@ describe("TypeScript consumers", () => {
     )
     await consumer.write(
       "tsconfig.wrong.json",
-      JSON.stringify({ compilerOptions: { ...matrix[0]!.options, noEmit: true, skipLibCheck: false, types: [] }, files: ["wrong.ts"] })
+      JSON.stringify({
+        compilerOptions: { ...matrix[0]!.options, noEmit: true, skipLibCheck: false, types: [] },
+        files: ["wrong.ts"]
+      })
     )
     for (const [tsc] of compilers) {
       const result = await consumer.run("node", [tsc, "-p", "tsconfig.wrong.json"], { allowFailure: true })

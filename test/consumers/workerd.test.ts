@@ -122,7 +122,10 @@ const isNodeBuiltin = (path: string) => path.startsWith("node:") || nodeBuiltins
 
 interface Metafile {
   inputs: Record<string, { bytes: number; imports: Array<{ path: string; kind: string; external?: boolean }> }>
-  outputs: Record<string, { bytes: number; imports: Array<{ path: string; kind: string }>; inputs: Record<string, { bytesInOutput: number }> }>
+  outputs: Record<
+    string,
+    { bytes: number; imports: Array<{ path: string; kind: string }>; inputs: Record<string, { bytesInOutput: number }> }
+  >
 }
 
 /** A workerd process serving the bundle on its own port. */
@@ -206,7 +209,9 @@ describe("Cloudflare Workers (workerd, no nodejs_compat)", () => {
     metafile = JSON.parse(await readFile(join(consumer.dir, "dist", "worker.meta.json"), "utf8"))
     bundle = await readFile(join(consumer.dir, "dist", "worker.js"))
     console.log(
-      `[consumers] workerd: bundle ${kb(bundle.length)} minified, ${kb(gzipSync(bundle).length)} gzipped (esbuild ${built.ms} ms)`
+      `[consumers] workerd: bundle ${kb(bundle.length)} minified, ${
+        kb(gzipSync(bundle).length)
+      } gzipped (esbuild ${built.ms} ms)`
     )
   })
 
@@ -224,7 +229,9 @@ describe("Cloudflare Workers (workerd, no nodejs_compat)", () => {
 
   it("the bundle carries the library, effect and @upstash/redis, and no ioredis, @effect/platform or Node built-in", () => {
     const inputs = Object.keys(metafile.inputs)
-    const output = Object.values(metafile.outputs).find((o) => o.inputs !== undefined && Object.keys(o.inputs).length > 0)!
+    const output = Object.values(metafile.outputs).find((o) =>
+      o.inputs !== undefined && Object.keys(o.inputs).length > 0
+    )!
     const bundled = Object.keys(output.inputs)
     expect(bundled.some((path) => path.includes(`node_modules/${packageName}/dist/esm/`))).toBe(true)
     expect(bundled.some((path) => path.includes("node_modules/@upstash/redis/"))).toBe(true)
@@ -243,15 +250,26 @@ describe("Cloudflare Workers (workerd, no nodejs_compat)", () => {
   })
 
   it("the checks can fail: the build refuses a Node built-in, and this workerd has no Node modules", async () => {
-    await consumer.write("probe/net.js", `import { connect } from "node:net"\nexport default { fetch: () => new Response(typeof connect) }\n`)
-    const refused = await consumer.run("node", ["build.mjs", "probe/net.js", "dist/probe-net.js"], { allowFailure: true })
+    await consumer.write(
+      "probe/net.js",
+      `import { connect } from "node:net"\nexport default { fetch: () => new Response(typeof connect) }\n`
+    )
+    const refused = await consumer.run("node", ["build.mjs", "probe/net.js", "dist/probe-net.js"], {
+      allowFailure: true
+    })
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain(`Node built-in "node:net" imported by`)
     // unbundled, as a Worker module: without nodejs_compat workerd has no node:* module
-    await consumer.write("probe/buffer.js", `import { Buffer } from "node:buffer"\nexport default { fetch: () => new Response(String(Buffer.from("a").length)) }\n`)
+    await consumer.write(
+      "probe/buffer.js",
+      `import { Buffer } from "node:buffer"\nexport default { fetch: () => new Response(String(Buffer.from("a").length)) }\n`
+    )
     await consumer.write(
       "probe.capnp",
-      (await readFile(join(consumer.dir, "config.capnp"), "utf8")).replace('embed "dist/worker.js"', 'embed "probe/buffer.js"')
+      (await readFile(join(consumer.dir, "config.capnp"), "utf8")).replace(
+        "embed \"dist/worker.js\"",
+        "embed \"probe/buffer.js\""
+      )
     )
     const port = await freePort()
     const started = await consumer.run(
@@ -260,7 +278,7 @@ describe("Cloudflare Workers (workerd, no nodejs_compat)", () => {
       { allowFailure: true, timeoutMs: 30_000, env: { WORKER_INSTANCE: "probe" } }
     )
     expect(started.code).not.toBe(0)
-    expect(started.stdout + started.stderr).toContain('No such module "node:buffer"')
+    expect(started.stdout + started.stderr).toContain("No such module \"node:buffer\"")
   })
 
   it("two workerd processes share the circuit through Redis: opened by one, open for the other", async () => {
@@ -279,10 +297,16 @@ describe("Cloudflare Workers (workerd, no nodejs_compat)", () => {
       return { ...result, ms: Date.now() - started }
     }
     const first1 = await timed(`${one.url}/call`)
-    expect(first1, JSON.stringify(first1.body)).toMatchObject({ status: 200, body: { instance: "one", status: "ok", state: "CLOSED", calls: 1 } })
+    expect(first1, JSON.stringify(first1.body)).toMatchObject({
+      status: 200,
+      body: { instance: "one", status: "ok", state: "CLOSED", calls: 1 }
+    })
     const first2 = await timed(`${two.url}/call`)
     const first2At = Date.now()
-    expect(first2, JSON.stringify(first2.body)).toMatchObject({ status: 200, body: { instance: "two", status: "ok", state: "CLOSED", calls: 1 } })
+    expect(first2, JSON.stringify(first2.body)).toMatchObject({
+      status: 200,
+      body: { instance: "two", status: "ok", state: "CLOSED", calls: 1 }
+    })
 
     // failures on instance one open the circuit (failureThreshold 2)
     const failures = [await timed(`${one.url}/call?fail=1`), await timed(`${one.url}/call?fail=1`)]
@@ -311,7 +335,8 @@ describe("Cloudflare Workers (workerd, no nodejs_compat)", () => {
     // every store round trip went through the bridge, authenticated
     const requests = servers.bridge.requests - requestsBefore
     expect(requests).toBeGreaterThan(0)
-    expect(servers.bridge.log.slice(-requests).every((r) => r.headers.authorization === `Bearer ${servers.token}`)).toBe(true)
+    expect(servers.bridge.log.slice(-requests).every((r) => r.headers.authorization === `Bearer ${servers.token}`))
+      .toBe(true)
 
     // nothing went wrong inside workerd
     for (const instance of instances) expect(instance.process.output(), instance.name).not.toMatch(/uncaught|error/i)

@@ -162,8 +162,7 @@ const rawPing = (port: number, timeoutMs: number): Promise<string | undefined> =
   })
 
 /** `+PONG`, or `-NOAUTH` from a server with a password: either way it is serving. */
-const isServing = (line: string | undefined) =>
-  line !== undefined && (line === "+PONG" || line.startsWith("-NOAUTH"))
+const isServing = (line: string | undefined) => line !== undefined && (line === "+PONG" || line.startsWith("-NOAUTH"))
 
 const run = (file: string, args: ReadonlyArray<string>, timeoutMs = 15_000): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -236,31 +235,49 @@ class RedisServerImpl implements RedisServer {
         ].join("\n") + "\n"
       )
       return [
-        conf, "--sentinel",
-        "--port", String(this.port),
-        "--bind", HOST,
-        "--dir", this.dir,
-        "--daemonize", "no",
-        "--protected-mode", "no",
-        "--logfile", ""
+        conf,
+        "--sentinel",
+        "--port",
+        String(this.port),
+        "--bind",
+        HOST,
+        "--dir",
+        this.dir,
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "no",
+        "--logfile",
+        ""
       ]
     }
     const args = [
-      "--port", String(this.port),
-      "--bind", HOST,
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", this.dir,
-      "--daemonize", "no",
-      "--protected-mode", "no",
-      "--logfile", ""
+      "--port",
+      String(this.port),
+      "--bind",
+      HOST,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      this.dir,
+      "--daemonize",
+      "no",
+      "--protected-mode",
+      "no",
+      "--logfile",
+      ""
     ]
     if (this.options.password !== undefined) args.push("--requirepass", this.options.password)
     if (this.options.cluster === true) {
       args.push(
-        "--cluster-enabled", "yes",
-        "--cluster-config-file", join(this.dir, "nodes.conf"),
-        "--cluster-port", String(this.clusterPort)
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(this.dir, "nodes.conf"),
+        "--cluster-port",
+        String(this.clusterPort)
       )
     }
     for (const arg of this.options.args ?? []) args.push(arg)
@@ -348,7 +365,7 @@ class RedisServerImpl implements RedisServer {
     await rm(this.dir, { recursive: true, force: true })
     await mkdir(this.dir, { recursive: true })
     // The port was ours a moment ago; if something grabbed it meanwhile, give it a moment.
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0;; attempt++) {
       try {
         return await this.launch()
       } catch (error) {
@@ -436,9 +453,11 @@ export const startCluster = async (
     if (failed !== undefined) throw failed.reason
     const first = nodes[0]!
     await first.cli(
-      "--cluster", "create",
+      "--cluster",
+      "create",
       ...nodes.map((node) => `${HOST}:${node.port}`),
-      "--cluster-replicas", String(replicas),
+      "--cluster-replicas",
+      String(replicas),
       "--cluster-yes"
     )
     await waitForClusterOk(nodes, 20_000)
@@ -446,7 +465,9 @@ export const startCluster = async (
     for (;;) {
       const roles = await Promise.all(nodes.map((node) => node.cli("INFO", "replication")))
       const replicaRoles = roles.filter((info) => /role:slave/.test(info))
-      if (replicaRoles.length === masters * replicas && replicaRoles.every((info) => /master_link_status:up/.test(info))) break
+      if (
+        replicaRoles.length === masters * replicas && replicaRoles.every((info) => /master_link_status:up/.test(info))
+      ) break
       if (Date.now() > deadline) throw new Error("the cluster's replicas did not sync in 20 s")
       await sleep(50)
     }
@@ -463,7 +484,10 @@ export const startCluster = async (
 
 /** {@link startSentinelGroup} as a resource of the scope: every server stops when the scope closes. */
 export const sentinelGroupScoped = (options: Parameters<typeof startSentinelGroup>[0] = {}) =>
-  Effect.acquireRelease(Effect.promise(() => startSentinelGroup(options)), (group) => Effect.promise(() => group.stop()))
+  Effect.acquireRelease(
+    Effect.promise(() => startSentinelGroup(options)),
+    (group) => Effect.promise(() => group.stop())
+  )
 
 /** {@link startCluster} as a resource of the scope: every node stops when the scope closes. */
 export const clusterScoped = (...args: Parameters<typeof startCluster>) =>
@@ -526,7 +550,8 @@ export const startSentinelGroup = async (
       const known = await Promise.all(
         sentinels.map(async (sentinel) => {
           const info = await sentinel.cli("INFO", "sentinel")
-          return new RegExp(`name=${masterName},status=ok,.*slaves=${replicas.length},sentinels=${sentinels.length}`).test(info)
+          return new RegExp(`name=${masterName},status=ok,.*slaves=${replicas.length},sentinels=${sentinels.length}`)
+            .test(info)
         })
       )
       if (synced.every(Boolean) && known.every(Boolean)) break

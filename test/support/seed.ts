@@ -76,21 +76,27 @@ export const seedCircuits = async (
     const [seconds] = await redis.time()
     const now = Number(seconds) * 1000
     const width = options.width ?? String(count - 1).length
-    const names = Array.from({ length: count }, (_, i) => `${options.name ?? "tenant"}-${String(i).padStart(width, "0")}`)
+    const names = Array.from(
+      { length: count },
+      (_, i) => `${options.name ?? "tenant"}-${String(i).padStart(width, "0")}`
+    )
     const write = (pipeline: ReturnType<Redis["pipeline"]>, i: number) => {
       const open = (options.openEvery !== undefined && i % options.openEvery === 0) ||
         (options.open?.includes(names[i]!) ?? false)
       const [state] = keysOf(prefix, names[i]!)
-      pipeline.hset(state, circuitFields(seededArgs, {
-        state: open ? "OPEN" : "CLOSED",
-        version: open ? 1 : 0,
-        openCount: 0,
-        openedAt: open ? now : 0,
-        retryAt: open ? now + 600_000 : 0,
-        changedAt: now,
-        writtenAt: now,
-        halfOpenSuccesses: 0
-      }))
+      pipeline.hset(
+        state,
+        circuitFields(seededArgs, {
+          state: open ? "OPEN" : "CLOSED",
+          version: open ? 1 : 0,
+          openCount: 0,
+          openedAt: open ? now : 0,
+          retryAt: open ? now + 600_000 : 0,
+          changedAt: now,
+          writtenAt: now,
+          halfOpenSuccesses: 0
+        })
+      )
       pipeline.pexpire(state, 1_200_000)
     }
     for (let start = 0; start < count; start += 1_000) {

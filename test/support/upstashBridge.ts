@@ -132,9 +132,27 @@ const LOG_LIMIT = 1_000
 
 /** Commands that would change the state of the shared connection (or need their own). */
 const FORBIDDEN = new Set([
-  "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE",
-  "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "QUIT", "RESET", "SELECT", "HELLO",
-  "AUTH", "CLIENT", "SYNC", "PSYNC", "SHUTDOWN"
+  "MULTI",
+  "EXEC",
+  "DISCARD",
+  "WATCH",
+  "UNWATCH",
+  "SUBSCRIBE",
+  "PSUBSCRIBE",
+  "SSUBSCRIBE",
+  "UNSUBSCRIBE",
+  "PUNSUBSCRIBE",
+  "SUNSUBSCRIBE",
+  "MONITOR",
+  "QUIT",
+  "RESET",
+  "SELECT",
+  "HELLO",
+  "AUTH",
+  "CLIENT",
+  "SYNC",
+  "PSYNC",
+  "SHUTDOWN"
 ])
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -284,7 +302,9 @@ export const startUpstashBridge = async (options: UpstashBridgeOptions): Promise
   const flagged = new Map<string, string>()
 
   /** `command` as Redis can run it (see the header: `allow-key-locking`), and what to answer instead of Redis's reply. */
-  const translate = (command: ReadonlyArray<string>): { readonly command: ReadonlyArray<string>; readonly reply?: string } => {
+  const translate = (
+    command: ReadonlyArray<string>
+  ): { readonly command: ReadonlyArray<string>; readonly reply?: string } => {
     if (options.keyLocking === false) return { command }
     const [name, ...args] = command
     if (name === "EVAL" || name === "EVAL_RO" || (name === "SCRIPT" && args[0]?.toUpperCase() === "LOAD")) {

@@ -292,7 +292,12 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   }
 
   /** A call that started at `start` failed with `cause` (see `Call`). @internal */
-  callFailed<E>(cause: Cause.Cause<E>, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<never, E> {
+  callFailed<E>(
+    cause: Cause.Cause<E>,
+    start: number,
+    circuit: Circuit,
+    probe: string | undefined
+  ): Effect.Effect<never, E> {
     const end = this.clock.unsafeCurrentTimeMillis()
     const outcome = this.classify(cause, start, end)
     if (outcome === "release") {
@@ -362,7 +367,10 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
         )
       case "local": {
         const local = this.localCircuit(now)
-        return Effect.map(local.acquire(now, this.instanceId), (decision) => [decision, local] as const) as Effect.Effect<
+        return Effect.map(
+          local.acquire(now, this.instanceId),
+          (decision) => [decision, local] as const
+        ) as Effect.Effect<
           readonly [Decision, Circuit],
           never
         >
@@ -449,10 +457,11 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     if (predicate !== undefined && !Cause.isDie(cause)) {
       const failure = Cause.failureOption(cause)
       if (failure._tag === "Some") {
-        let counts = true
+        let counts: boolean
         try {
           counts = predicate(failure.value)
         } catch {
+          // a predicate that throws excuses nothing
           counts = true
         }
         if (!counts) return this.count(true, start, end)
@@ -655,7 +664,6 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   get forceClose(): Effect.Effect<void, CircuitStoreError> {
     return this.admin((circuit, now) => circuit.force(now, "FORCED_CLOSED"))
   }
-
 }
 
 /** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */
@@ -692,7 +700,15 @@ function* makeBody<E>(
   const circuit = yield* store.circuit(name, decoded)
   // captured once: `protect` reads it synchronously (under TestClock, the test's clock)
   const clock = yield* Effect.clock
-  return new CircuitBreakerImpl(name, decoded, instanceId, circuit, clock, registryMetrics, clock.unsafeCurrentTimeMillis())
+  return new CircuitBreakerImpl(
+    name,
+    decoded,
+    instanceId,
+    circuit,
+    clock,
+    registryMetrics,
+    clock.unsafeCurrentTimeMillis()
+  )
 }
 
 /** @internal */

@@ -60,7 +60,9 @@ const durationToMillis = (input: unknown, infinite: boolean): Either.Either<numb
     decoded === undefined || decoded._tag === "None" ||
     (typeof input === "number" && (Number.isNaN(input) || (!infinite && !Number.isFinite(input))))
   ) {
-    return Effect3.Either.left(`must be a duration: milliseconds or a Duration such as "30 seconds" (got ${describe(input)})`)
+    return Effect3.Either.left(
+      `must be a duration: milliseconds or a Duration such as "30 seconds" (got ${describe(input)})`
+    )
   }
   const millis = Duration.toMillis(decoded.value)
   if (!infinite && !Number.isFinite(millis)) return Effect3.Either.left(`must be finite (got ${describe(input)})`)
@@ -81,7 +83,9 @@ const durationToMillis = (input: unknown, infinite: boolean): Either.Either<numb
  *
  * @internal
  */
-export const durationMillis = (options: { readonly infinite: boolean }): Schema.Schema<number, Duration.DurationInput> =>
+export const durationMillis = (
+  options: { readonly infinite: boolean }
+): Schema.Schema<number, Duration.DurationInput> =>
   Schema.transformOrFail(
     Schema.Unknown,
     Schema.Number,

@@ -366,7 +366,7 @@ export const snapshot = (s: MachineState, config: CircuitConfig, now: number): S
   }
   const [calls, failures] = windowSum(s, config, t)
   let probes = 0
-  if (s.leases !== undefined) for (const expiry of s.leases.values()) if (expiry > t) probes++
+  if (s.leases !== undefined) { for (const expiry of s.leases.values()) if (expiry > t) probes++ }
   return {
     state: s.state,
     version: s.version,

@@ -124,7 +124,11 @@ const listCommand = Command.make(
             2
           ))
         } else if (circuits.length === 0) {
-          yield* say(options.state.length === 0 && Option.isNone(options.match) ? "no circuits in the store" : "no circuit matches")
+          yield* say(
+            options.state.length === 0 && Option.isNone(options.match)
+              ? "no circuits in the store"
+              : "no circuit matches"
+          )
         } else {
           yield* say(format.circuitsTable(circuits, now))
         }
@@ -142,14 +146,18 @@ const readOne = (circuit: string) =>
     if (found === undefined) {
       if (!fleet.complete) {
         return yield* new CliError({
-          message: `no circuit named ${JSON.stringify(circuit)} among those read; ${fleet.unreadable} could not be read: ${fleet.reason}`,
+          message: `no circuit named ${
+            JSON.stringify(circuit)
+          } among those read; ${fleet.unreadable} could not be read: ${fleet.reason}`,
           exitCode: 2
         })
       }
       const known = circuits.map((m) => m.name)
       return yield* new CliError({
         message: `no circuit named ${JSON.stringify(circuit)} in the store${
-          known.length === 0 ? " (it knows none)" : `; known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}`
+          known.length === 0
+            ? " (it knows none)"
+            : `; known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}`
         }`,
         exitCode: 1
       })
@@ -213,7 +221,9 @@ const adminCommand = (verb: Verb, environment: Environment) =>
           const action = actions[verb]
           const { metrics } = yield* readOne(options.name)
           const circuit = JSON.stringify(options.name)
-          yield* say(`${circuit} on ${where} is ${metrics.state}; after \`${verb}\` it is ${action.target}: ${action.effect}.`)
+          yield* say(
+            `${circuit} on ${where} is ${metrics.state}; after \`${verb}\` it is ${action.target}: ${action.effect}.`
+          )
           if (!options.yes) {
             if (!environment.interactive) {
               return yield* new CliError({
@@ -243,33 +253,41 @@ const adminCommand = (verb: Verb, environment: Environment) =>
 
 const healthCommand = (environment: Environment) =>
   Command.make(
-  "health",
-  { ...connectionOptions, json },
-  (options) =>
-    withStore(options, () =>
-      Effect.gen(function*() {
-        // the verdict of HTTP's GET /health, on the same read
-        const health = yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.health)
-        const { overall } = health
-        if (options.json) {
-          yield* say(JSON.stringify(health, null, 2))
-        } else {
-          const services = Object.entries(health.services)
-          yield* say(`overall: ${overall} (${services.length} circuits${health.complete ? "" : `, ${health.unreadable} unreadable`})`)
-          const notHealthy = services.filter(([, s]) => s.status !== "healthy")
-          if (notHealthy.length > 0) {
-            yield* say(format.table(["CIRCUIT", "STATE", "STATUS"], notHealthy.map(([n, s]) => [n, s.state, s.status])))
+    "health",
+    { ...connectionOptions, json },
+    (options) =>
+      withStore(options, () =>
+        Effect.gen(function*() {
+          // the verdict of HTTP's GET /health, on the same read
+          const health = yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.health)
+          const { overall } = health
+          if (options.json) {
+            yield* say(JSON.stringify(health, null, 2))
+          } else {
+            const services = Object.entries(health.services)
+            yield* say(
+              `overall: ${overall} (${services.length} circuits${
+                health.complete ? "" : `, ${health.unreadable} unreadable`
+              })`
+            )
+            const notHealthy = services.filter(([, s]) => s.status !== "healthy")
+            if (notHealthy.length > 0) {
+              yield* say(
+                format.table(["CIRCUIT", "STATE", "STATUS"], notHealthy.map(([n, s]) => [n, s.state, s.status]))
+              )
+            }
+            yield* warnIncomplete(health)
           }
-          yield* warnIncomplete(health)
-        }
-        return overall === "healthy" ? 0 : overall === "degraded" ? 1 : 2
-      })).pipe(
-        // the store cannot be read: health unknown
-        Effect.catchTag("CliError", (error) =>
-          Effect.zipRight(warn(`health unknown: ${error.message}`), Effect.succeed(2))),
-        Effect.flatMap((code) => Effect.sync(() => environment.setExitCode(code)))
-      )
-).pipe(Command.withDescription("The fleet's health; exit code 0 healthy, 1 degraded, 2 unhealthy or unknown"))
+          return overall === "healthy" ? 0 : overall === "degraded" ? 1 : 2
+        })).pipe(
+          // the store cannot be read: health unknown
+          Effect.catchTag(
+            "CliError",
+            (error) => Effect.zipRight(warn(`health unknown: ${error.message}`), Effect.succeed(2))
+          ),
+          Effect.flatMap((code) => Effect.sync(() => environment.setExitCode(code)))
+        )
+  ).pipe(Command.withDescription("The fleet's health; exit code 0 healthy, 1 degraded, 2 unhealthy or unknown"))
 
 const metricsCommand = Command.make(
   "metrics",
@@ -311,7 +329,9 @@ const watchCommand = Command.make(
           yield* Console.log(
             `\u001b[H\u001b[2J${
               format.printableLines(
-                `${where}  ${new Date(now).toISOString()}  every ${format.duration(options.interval)}; Ctrl-C to quit\n\n${body}${
+                `${where}  ${new Date(now).toISOString()}  every ${
+                  format.duration(options.interval)
+                }; Ctrl-C to quit\n\n${body}${
                   fleet.complete ? "" : `\n\n${fleet.unreadable} circuit(s) could not be read: ${fleet.reason}`
                 }`
               )
@@ -336,15 +356,17 @@ export const command = (environment: Environment) =>
       message: "missing command: list, show, open, close, reset, health, metrics or watch (see --help)",
       exitCode: 2
     })).pipe(
-    Command.withDescription("Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"),
-    Command.withSubcommands([
-      listCommand,
-      showCommand,
-      adminCommand("open", environment),
-      adminCommand("close", environment),
-      adminCommand("reset", environment),
-      healthCommand(environment),
-      metricsCommand,
-      watchCommand
-    ])
-  )
+      Command.withDescription(
+        "Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"
+      ),
+      Command.withSubcommands([
+        listCommand,
+        showCommand,
+        adminCommand("open", environment),
+        adminCommand("close", environment),
+        adminCommand("reset", environment),
+        healthCommand(environment),
+        metricsCommand,
+        watchCommand
+      ])
+    )

@@ -16,8 +16,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { CircuitBreakerMonitoring, layer as monitoringLayer } from "../../CircuitBreakerMonitoring.js"
-import { CircuitBreakers, layer as registryLayer } from "../../CircuitBreakers.js"
+import type { CircuitBreakerMonitoring } from "../../CircuitBreakerMonitoring.js"
+import { layer as monitoringLayer } from "../../CircuitBreakerMonitoring.js"
+import type { CircuitBreakers } from "../../CircuitBreakers.js"
+import { layer as registryLayer } from "../../CircuitBreakers.js"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { layer as redisStoreLayer } from "../../RedisCircuitStore.js"
 import { RedisClient } from "../../RedisClient.js"
@@ -97,7 +99,9 @@ const showRedisUrl = (url: string): string | undefined => {
 const showHttpUrl = (url: string): string | undefined => {
   try {
     const parsed = new URL(url)
-    return parsed.protocol === "https:" || parsed.protocol === "http:" ? `${parsed.protocol}//${parsed.host}` : undefined
+    return parsed.protocol === "https:" || parsed.protocol === "http:"
+      ? `${parsed.protocol}//${parsed.host}`
+      : undefined
   } catch {
     return undefined
   }
@@ -111,7 +115,9 @@ const resolveTarget = (connection: Connection): Effect.Effect<Target, CliError> 
       upstashUrl: Config.option(Config.nonEmptyString("UPSTASH_REDIS_REST_URL")),
       upstashToken: Config.option(Config.redacted("UPSTASH_REDIS_REST_TOKEN")),
       redisUrl: Config.option(Config.redacted("REDIS_URL"))
-    }).pipe(Effect.orElseSucceed(() => ({ upstashUrl: Option.none(), upstashToken: Option.none(), redisUrl: Option.none() })))
+    }).pipe(
+      Effect.orElseSucceed(() => ({ upstashUrl: Option.none(), upstashToken: Option.none(), redisUrl: Option.none() }))
+    )
     const redis = (url: Redacted.Redacted<string>, from: string) => {
       const shown = showRedisUrl(Redacted.value(url))
       return shown === undefined

@@ -167,7 +167,8 @@ export const circuitJson = (m: CircuitMetrics, now: number) => ({
  * @internal
  */
 export const circuitDetails = (m: CircuitMetrics, now: number): string => {
-  const at = (t: number | null) => t === null ? "-" : `${new Date(t).toISOString()} (${duration(Math.abs(now - t))} ${t <= now ? "ago" : "from now"})`
+  const at = (t: number | null) =>
+    t === null ? "-" : `${new Date(t).toISOString()} (${duration(Math.abs(now - t))} ${t <= now ? "ago" : "from now"})`
   const rows: Array<readonly [string, string]> = [
     ["circuit", m.name],
     ["service", m.service],

@@ -28,7 +28,9 @@ export const installLine = `npm install -D ${peers.join(" ")}`
  *
  * @internal
  */
-export const npxLine = `npx ${["effect-circuit-breaker-redis", ...peers, "ioredis"].map((p) => `-p ${p}`).join(" ")} effect-circuit-breaker`
+export const npxLine = `npx ${
+  ["effect-circuit-breaker-redis", ...peers, "ioredis"].map((p) => `-p ${p}`).join(" ")
+} effect-circuit-breaker`
 
 /**
  * The message for a missing peer: the `npx` line when the CLI runs from

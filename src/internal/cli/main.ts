@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as CliApp from "@effect/cli/CliApp"
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
@@ -19,7 +19,8 @@ const sgr = /\u001b\[[0-9;]*m/g
 
 /** A console that writes what it is given without colour or style sequences. */
 const withoutColour = (console: Console.Console): Console.Console => {
-  const plain = (args: ReadonlyArray<unknown>) => args.map((arg) => typeof arg === "string" ? arg.replace(sgr, "") : arg)
+  const plain = (args: ReadonlyArray<unknown>) =>
+    args.map((arg) => typeof arg === "string" ? arg.replace(sgr, "") : arg)
   return {
     ...console,
     log: (...args) => console.log(...plain(args)),
@@ -61,13 +62,17 @@ export const run = (
           ? Effect.succeed(ValidationError.isHelpRequested(error) ? 0 : 2)
           : error._tag === "CliError"
           ? Effect.as(Console.error(printableLines(`error: ${error.message}`)), error.exitCode)
-          : Effect.as(Console.error(printableLines(`error: ${String((error as { message?: unknown }).message ?? error)}`)), 2)
+          : Effect.as(
+            Console.error(printableLines(`error: ${String((error as { message?: unknown }).message ?? error)}`)),
+            2
+          )
       ),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.succeed(130)
           : Effect.as(Console.error(printableLines(`internal error: ${Cause.pretty(cause).split("\n")[0]}`)), 70)
       ),
-      (effect) => options.colour ? effect : Console.consoleWith((console) => Console.withConsole(effect, withoutColour(console)))
+      (effect) =>
+        options.colour ? effect : Console.consoleWith((console) => Console.withConsole(effect, withoutColour(console)))
     )
   })

@@ -79,5 +79,7 @@ export const permissions = (
     const admin = authorize === undefined
       ? false
       : yield* authorize(request).pipe(Effect.catchAllCause(() => Effect.succeed(false)))
-    return HttpServerResponse.unsafeJson({ admin }, { headers: { "cache-control": "no-store", vary: "authorization, cookie" } })
+    return HttpServerResponse.unsafeJson({ admin }, {
+      headers: { "cache-control": "no-store", vary: "authorization, cookie" }
+    })
   })

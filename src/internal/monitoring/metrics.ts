@@ -248,7 +248,11 @@ export class Hooks {
    * Effect's registry for the tagged key; for a locally counted one, `local`,
    * kept on `locals`.
    */
-  private updater(key: MetricKey.MetricKey.Untyped, tags: ReadonlyArray<string>, local: Count | Latency | Gauge): Updater {
+  private updater(
+    key: MetricKey.MetricKey.Untyped,
+    tags: ReadonlyArray<string>,
+    local: Count | Latency | Gauge
+  ): Updater {
     if (!this.tagged) {
       this.locals.push(new LocalMetric(key, tags, local))
       return local

@@ -68,7 +68,9 @@ export const alertsFor = (metrics: CircuitMetrics, now: number, options: Options
       kind: "failure-rate",
       severity: "warning",
       service,
-      message: `failure rate of ${JSON.stringify(service)} is ${(rate * 100).toFixed(1)}% over ${metrics.fleet.calls} calls`,
+      message: `failure rate of ${JSON.stringify(service)} is ${
+        (rate * 100).toFixed(1)
+      }% over ${metrics.fleet.calls} calls`,
       since: now
     })
   }
@@ -355,7 +357,10 @@ export const make = (
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
     const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
     if (Effect3.Either.isLeft(decodedOptions)) {
-      return yield* new CircuitConfig.CircuitConfigError({ service: "CircuitBreakerMonitoring", issues: decodedOptions.left })
+      return yield* new CircuitConfig.CircuitConfigError({
+        service: "CircuitBreakerMonitoring",
+        issues: decodedOptions.left
+      })
     }
     const snapshotTtl = decodedOptions.right.snapshotTtl
     const instanceId = yield* instanceIdOfProcess
@@ -397,13 +402,24 @@ export const make = (
         }
         const [snapshot, fleet] = Effect3.Either.isRight(read)
           ? read.right
-          : [yield* breaker!.localSnapshot(now), { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }] as const
-        if (breaker !== undefined && Effect3.Either.isRight(read)) breaker.observe(snapshot.state, snapshot.version, now)
+          : [yield* breaker!.localSnapshot(now), {
+            successes: 0,
+            failures: 0,
+            rejections: 0,
+            probes: 0,
+            opens: 0
+          }] as const
+        if (breaker !== undefined && Effect3.Either.isRight(read))
+          breaker.observe(snapshot.state, snapshot.version, now)
         const metrics = metricsOf(name, breaker, snapshot, fleet, Effect3.Either.isLeft(read))
         return { name, metrics, error: Effect3.Either.isLeft(read) ? read.left.reason : null, missing: false }
       })
 
-    const scan = (prefix: string | undefined, cursor: string | undefined, page: number | undefined): Effect.Effect<Scan> =>
+    const scan = (
+      prefix: string | undefined,
+      cursor: string | undefined,
+      page: number | undefined
+    ): Effect.Effect<Scan> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const { circuits: known, listError } = yield* circuits
@@ -415,7 +431,7 @@ export const make = (
         const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
         if (store.inspectMany !== undefined && others.length > 0) {
           const many = yield* Effect.either(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
-          if (Effect3.Either.isRight(many)) for (const one of many.right) inspected.set(one.name, one)
+          if (Effect3.Either.isRight(many)) { for (const one of many.right) inspected.set(one.name, one) }
         }
         // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
         // could not read (one more try on their own), one by one
@@ -426,11 +442,17 @@ export const make = (
           const one = inspected.get(name)
           if (one === undefined || (one.read === undefined && !one.missing)) rest.push(i)
           else if (one.read === undefined) results[i] = { name, metrics: undefined, error: null, missing: true }
-          else results[i] = { name, metrics: metricsOf(name, undefined, one.read[0], one.read[1], false), error: null, missing: false }
+          else results[i] = {
+              name,
+              metrics: metricsOf(name, undefined, one.read[0], one.read[1], false),
+              error: null,
+              missing: false
+            }
         }
-        yield* Effect.forEach(rest, (i) => Effect.map(readOne(now, toRead[i]!), (result) => {
-          results[i] = result
-        }), { concurrency: 16, discard: true })
+        yield* Effect.forEach(rest, (i) =>
+          Effect.map(readOne(now, toRead[i]!), (result) => {
+            results[i] = result
+          }), { concurrency: 16, discard: true })
         return { candidates: candidates.length, afterCursor: afterCursor.length, results, listError }
       })
 
@@ -478,7 +500,8 @@ export const make = (
     const cache = yield* Ref.make<CachedSnapshot | undefined>(undefined)
     const snapshot: Effect.Effect<FleetSnapshot> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.flatten(Ref.modify(cache, (cached): [Effect.Effect<FleetSnapshot>, CachedSnapshot | undefined] => {
-        if (cached !== undefined && cached.until > now) return [Deferred.await(cached.deferred), cached]
+        if (cached !== undefined && cached.until > now)
+          return [Deferred.await(cached.deferred), cached]
         const entry: CachedSnapshot = {
           deferred: Deferred.unsafeMake<FleetSnapshot>(Effect3.FiberId.none),
           until: Infinity
@@ -486,7 +509,8 @@ export const make = (
         // kept from the end of the read; a read that fails (or is stopped with the layer) is not kept
         const take = Effect.map(
           scan(undefined, undefined, undefined),
-          (scanned) => snapshotOf(scanned, now, options, instanceId)
+          (scanned) =>
+            snapshotOf(scanned, now, options, instanceId)
         ).pipe(
           Effect.onExit((exit) =>
             Effect.zipRight(
@@ -505,17 +529,22 @@ export const make = (
       })))
     const invalidate = Ref.set(cache, undefined)
 
-    const resetAllCircuits = Effect.flatMap(Effect.map(circuits, (_) => _.circuits), (all) =>
-      Effect.forEach(all, ({ breaker, name }) =>
-        (breaker !== undefined
-          ? breaker.reset
-          : Effect.flatMap(store.circuit(name, { ...defaultConfig, serviceName: name }), (circuit) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.asVoid(circuit.reset(now))))).pipe(
-            Effect.match({
-              onFailure: (error): ResetResult => ({ service: name, success: false, error: error.message }),
-              onSuccess: (): ResetResult => ({ service: name, success: true })
-            })
-          ), { concurrency: 8 }))
+    const resetAllCircuits = Effect.flatMap(
+      Effect.map(circuits, (_) =>
+        _.circuits),
+      (all) =>
+        Effect.forEach(all, ({ breaker, name }) =>
+          (breaker !== undefined
+            ? breaker.reset
+            : Effect.flatMap(store.circuit(name, { ...defaultConfig, serviceName: name }), (circuit) =>
+              Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                Effect.asVoid(circuit.reset(now))))).pipe(
+              Effect.match({
+                onFailure: (error): ResetResult => ({ service: name, success: false, error: error.message }),
+                onSuccess: (): ResetResult => ({ service: name, success: true })
+              })
+            ), { concurrency: 8 })
+    )
     const resetAll = Effect.ensuring(resetAllCircuits, invalidate)
 
     return { getAllMetrics, read, getAlerts, resetAll, health, snapshot, invalidate }

@@ -11,8 +11,7 @@ import { stateValue } from "./metrics.js"
 /** @internal */
 export const contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-const escapeLabel = (value: string): string =>
-  value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, "\\\"")
+const escapeLabel = (value: string): string => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, "\\\"")
 
 const escapeHelp = (value: string): string => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
 
@@ -30,7 +29,9 @@ class Family {
     this.lines.push(`${this.name}${suffix}${labels(pairs)} ${number(value)}`)
   }
   render(): string {
-    return [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`, ...this.lines].join("\n")
+    return [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`, ...this.lines].join(
+      "\n"
+    )
   }
 }
 
@@ -56,15 +57,27 @@ export const render = (
   for (const m of fleet.circuits) byState.set(m.state, (byState.get(m.state) ?? 0) + 1)
   const circuitsFamily = family("circuit_breaker_fleet_circuits", "gauge", "Circuits in the store, by state")
   for (const [state, count] of byState) circuitsFamily.sample([["state", state]], count)
-  family("circuit_breaker_fleet_read_complete", "gauge", "1 when every circuit in the store could be read for this scrape")
+  family(
+    "circuit_breaker_fleet_read_complete",
+    "gauge",
+    "1 when every circuit in the store could be read for this scrape"
+  )
     .sample([], fleet.complete ? 1 : 0)
-  family("circuit_breaker_fleet_unreadable", "gauge", "Circuits (or the registry) that could not be read for this scrape")
+  family(
+    "circuit_breaker_fleet_unreadable",
+    "gauge",
+    "Circuits (or the registry) that could not be read for this scrape"
+  )
     .sample([], fleet.unreadable)
 
   for (const m of fleet.circuits) {
     if (perCircuit === "none" || (perCircuit === "non-closed" && m.state === "CLOSED")) continue
     const circuit = [["circuit", m.name], ["service", m.service]] as const
-    family("circuit_breaker_fleet_state", "gauge", "Circuit state in the store: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 FORCED_CLOSED")
+    family(
+      "circuit_breaker_fleet_state",
+      "gauge",
+      "Circuit state in the store: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 FORCED_CLOSED"
+    )
       .sample(circuit, stateValue[m.state])
     family("circuit_breaker_fleet_open_count", "gauge", "Consecutive re-opens of the circuit (the backoff exponent)")
       .sample(circuit, m.openCount)
@@ -83,7 +96,11 @@ export const render = (
     calls.sample([...circuit, ["outcome", "probe"]], m.fleet.probes)
     family("circuit_breaker_fleet_opens", "gauge", "Times the circuit opened within the metrics retention (metricsTtl)")
       .sample(circuit, m.fleet.opens)
-    family("circuit_breaker_store_unavailable", "gauge", "1 while this instance runs the circuit locally because the store is unavailable")
+    family(
+      "circuit_breaker_store_unavailable",
+      "gauge",
+      "1 while this instance runs the circuit locally because the store is unavailable"
+    )
       .sample(circuit, m.storeUnavailable ? 1 : 0)
   }
 
@@ -97,7 +114,8 @@ export const render = (
       const f = family(key.name, "histogram", help)
       const buckets = state.buckets as ReadonlyArray<readonly [number, number]>
       for (const [boundary, count] of buckets) f.sample([...tags, ["le", number(boundary)]], count, "_bucket")
-      if (!buckets.some(([boundary]) => boundary === Infinity)) f.sample([...tags, ["le", "+Inf"]], state.count, "_bucket")
+      if (!buckets.some(([boundary]) => boundary === Infinity))
+        f.sample([...tags, ["le", "+Inf"]], state.count, "_bucket")
       f.sample(tags, state.sum, "_sum")
       f.sample(tags, state.count, "_count")
     } else if ("count" in state) {

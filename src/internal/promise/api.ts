@@ -122,7 +122,8 @@ export class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (rt !== undefined && fresh(cached, instance)) return execute(instance, rt, cached.breaker, operation, operationName)
+    if (rt !== undefined && fresh(cached, instance))
+      return execute(instance, rt, cached.breaker, operation, operationName)
     return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
   }
 
@@ -163,7 +164,8 @@ const operationNameOf = (request: Request): string => {
   }
 }
 
-const presetNames = ["redis", "database", "api", "auth"] as const
+/** The presets `CircuitBreakers.redis | database | api | auth` make. */
+type PresetName = "redis" | "database" | "api" | "auth"
 
 /**
  * The whole Promise API over one way of finding the runtime.
@@ -171,11 +173,13 @@ const presetNames = ["redis", "database", "api", "auth"] as const
  * @internal
  */
 export const makeApi = (instanceOf: () => PromiseRuntime) => {
-  const createCircuitBreaker = (serviceName: string, config?: PersistentCircuitBreakerConfig): PersistentCircuitBreaker =>
-    new Breaker(serviceName, config, instanceOf)
+  const createCircuitBreaker = (
+    serviceName: string,
+    config?: PersistentCircuitBreakerConfig
+  ): PersistentCircuitBreaker => new Breaker(serviceName, config, instanceOf)
 
-  const made: Partial<Record<(typeof presetNames)[number], PersistentCircuitBreaker>> = {}
-  const preset = (name: (typeof presetNames)[number]): PersistentCircuitBreaker =>
+  const made: Partial<Record<PresetName, PersistentCircuitBreaker>> = {}
+  const preset = (name: PresetName): PersistentCircuitBreaker =>
     made[name] ??= createCircuitBreaker(name, CircuitConfig.presets[name])
   const CircuitBreakers: PresetCircuitBreakers = {
     get redis() {
@@ -222,7 +226,13 @@ export const makeApi = (instanceOf: () => PromiseRuntime) => {
     resetAll: () => monitoring((m) => m.resetAll) as Promise<Array<ResetResult>>
   }
 
-  return { createCircuitBreaker, CircuitBreakers, withCircuitBreaker, getCircuitBreakerHealth, CircuitBreakerMonitoring }
+  return {
+    createCircuitBreaker,
+    CircuitBreakers,
+    withCircuitBreaker,
+    getCircuitBreakerHealth,
+    CircuitBreakerMonitoring
+  }
 }
 
 /**

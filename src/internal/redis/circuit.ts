@@ -150,7 +150,11 @@ export class RedisCircuit implements Circuit {
         if (!clock.stale(read())) return Effect.void
         // in the background, outside the store's breaker
         const measured = () =>
-          this.shared.roundTrips.run(clock.measure(read), { timeout: this.config.storeTimeout, what: "TIME", guard: "bypass" })
+          this.shared.roundTrips.run(clock.measure(read), {
+            timeout: this.config.storeTimeout,
+            what: "TIME",
+            guard: "bypass"
+          })
         return clock.refresh(measured, this.shared.fork)
       }
       return this.shared.roundTrips.run(clock.measure(read), {
@@ -252,7 +256,9 @@ export class RedisCircuit implements Circuit {
     const tasks: Array<Effect.Effect<void>> = []
     if (reply.repaired) {
       tasks.push(
-        Effect.logWarning(`circuit ${JSON.stringify(this.name)}: some of its Redis data was not readable and was repaired`)
+        Effect.logWarning(
+          `circuit ${JSON.stringify(this.name)}: some of its Redis data was not readable and was repaired`
+        )
       )
     }
     // Redis had lost the circuit (restart, FLUSHALL, failover, data overwritten) and this call put
@@ -308,35 +314,43 @@ export class RedisCircuit implements Circuit {
     // the first one refreshed (a stale CLOSED cache costs one round trip, not one per call)
     const entry = this.use(now)
     const failuresBefore = entry.failures
-    return tracked(entry, entry.lock.withPermits(1)(Effect.suspend(() => {
-      const local = this.acquireLocal(now)
-      if (local !== undefined) return Effect.succeed(local)
-      // a round trip failed while this caller waited: take its answer rather than wait again
-      if (this.entry.failures !== failuresBefore && this.entry.failed !== undefined) {
-        return Effect.fail(this.entry.failed)
-      }
-      // the lease id is chosen before the round trip: a caller that gives up releases it
-      const probeId = this.shared.nextProbeId(holder)
-      const sentBefore = this.entry.sent
-      return this.call({ op: "acquire", now, probe: probeId }).pipe(
-        // only when a round trip was sent: a store that refuses calls costs nothing per call
-        Effect.onExit((exit) =>
-          Exit.isSuccess(exit) || this.entry.sent === sentBefore ? Effect.void : this.release(probeId)
-        ),
-        Effect.map((reply): Decision => {
-          if (reply.decision === "reject") this.entry.unsent.rejections++
-          else if (reply.probe !== "") this.entry.unsent.probes++
-          return reply.decision === "reject"
-            ? { _tag: "Reject", retryAfter: reply.retryAfter, state: reply.snapshot.state, version: reply.snapshot.version }
-            : {
-              _tag: "Allow",
-              probe: reply.probe === "" ? undefined : reply.probe,
-              state: reply.snapshot.state,
-              version: reply.snapshot.version
-            }
-        })
-      )
-    })))
+    return tracked(
+      entry,
+      entry.lock.withPermits(1)(Effect.suspend(() => {
+        const local = this.acquireLocal(now)
+        if (local !== undefined) return Effect.succeed(local)
+        // a round trip failed while this caller waited: take its answer rather than wait again
+        if (this.entry.failures !== failuresBefore && this.entry.failed !== undefined) {
+          return Effect.fail(this.entry.failed)
+        }
+        // the lease id is chosen before the round trip: a caller that gives up releases it
+        const probeId = this.shared.nextProbeId(holder)
+        const sentBefore = this.entry.sent
+        return this.call({ op: "acquire", now, probe: probeId }).pipe(
+          // only when a round trip was sent: a store that refuses calls costs nothing per call
+          Effect.onExit((exit) =>
+            Exit.isSuccess(exit) || this.entry.sent === sentBefore ? Effect.void : this.release(probeId)
+          ),
+          Effect.map((reply): Decision => {
+            if (reply.decision === "reject") this.entry.unsent.rejections++
+            else if (reply.probe !== "") this.entry.unsent.probes++
+            return reply.decision === "reject"
+              ? {
+                _tag: "Reject",
+                retryAfter: reply.retryAfter,
+                state: reply.snapshot.state,
+                version: reply.snapshot.version
+              }
+              : {
+                _tag: "Allow",
+                probe: reply.probe === "" ? undefined : reply.probe,
+                state: reply.snapshot.state,
+                version: reply.snapshot.version
+              }
+          })
+        )
+      }))
+    )
   }
 
   /**
@@ -361,7 +375,10 @@ export class RedisCircuit implements Circuit {
     probe: string | undefined,
     sample: number
   ): Effect.Effect<Snapshot, CircuitStoreError> {
-    return this.used(now, Effect.map(this.call({ op: "record", now, probe, outcome, sample }), (reply) => reply.snapshot))
+    return this.used(
+      now,
+      Effect.map(this.call({ op: "record", now, probe, outcome, sample }), (reply) => reply.snapshot)
+    )
   }
 
   read(now: number): Effect.Effect<Snapshot, CircuitStoreError> {
@@ -382,7 +399,10 @@ export class RedisCircuit implements Circuit {
   }
 
   fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts], CircuitStoreError> {
-    return this.used(now, Effect.map(this.call({ op: "metrics", now }), (reply) => [reply.snapshot, reply.fleet] as const))
+    return this.used(
+      now,
+      Effect.map(this.call({ op: "metrics", now }), (reply) => [reply.snapshot, reply.fleet] as const)
+    )
   }
 
   /** Sends batched successes and counts that no round trip has carried yet. */

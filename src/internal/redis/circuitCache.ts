@@ -25,7 +25,12 @@ import { noneUnsent, type Unsent } from "./scriptArgs.js"
  *
  * @internal
  */
-export const lostState = (known: Snapshot, confirmedAt: number, now: number, stateTtl: number): Snapshot | undefined => {
+export const lostState = (
+  known: Snapshot,
+  confirmedAt: number,
+  now: number,
+  stateTtl: number
+): Snapshot | undefined => {
   if (now - confirmedAt >= stateTtl) return undefined
   switch (known.state) {
     case "FORCED_OPEN":

@@ -12,13 +12,15 @@ import * as Schema from "effect/Schema"
  *
  * @internal
  */
-export class RedisClientError extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker-redis/RedisClientError")(
-  "RedisClientError",
-  {
-    kind: Schema.Literal("NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"),
-    reason: Schema.String
-  }
-) {
+export class RedisClientError
+  extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker-redis/RedisClientError")(
+    "RedisClientError",
+    {
+      kind: Schema.Literal("NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"),
+      reason: Schema.String
+    }
+  )
+{
   override get message(): string {
     return `Redis ${this.kind} error: ${this.reason}`
   }
@@ -77,7 +79,8 @@ export const classify = (cause: unknown, secrets: ReadonlyArray<string>): RedisC
   if (/NOSCRIPT/.test(text)) kind = "NoScript"
   else if (/WRONGPASS|NOAUTH|unauthori[sz]ed|invalid password|\b401\b|\b403\b/i.test(text)) kind = "Auth"
   else if (name === "TimeoutError" || name === "AbortError" || /timed? ?out|aborted/i.test(text)) kind = "Timeout"
-  else if (name === "UpstashJSONParseError" || /parse|Unexpected token|did not return a result/i.test(text)) kind = "Reply"
+  else if (name === "UpstashJSONParseError" || /parse|Unexpected token|did not return a result/i.test(text))
+    kind = "Reply"
   else if (
     /ECONNREFUSED|ECONNRESET|ENOTFOUND|EPIPE|EHOSTUNREACH|fetch failed|socket|Connection is closed|isn't writeable|connect|closed|offline|network|max retries/i
       .test(text)

@@ -47,7 +47,11 @@ export const makeInspectMany = (
 
   /** One `TIME` round trip, outside the store's breaker: the offset to Redis's clock. */
   const measure = (local: Clock.Clock, timeout: number) =>
-    roundTrips.run(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), { timeout, what: "TIME", guard: "bypass" })
+    roundTrips.run(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), {
+      timeout,
+      what: "TIME",
+      guard: "bypass"
+    })
 
   /**
    * The offset to Redis's clock for a read on `timeSource`: measured first if
@@ -84,28 +88,41 @@ export const makeInspectMany = (
     const variant = scriptFor(client, script)
     const pipeline = client.pipeline
     type Replies = ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>
-    const send = (group: ReadonlyArray<ReadonlyArray<string>>, sha: boolean): Effect.Effect<Replies, CircuitStoreError> => {
+    const send = (
+      group: ReadonlyArray<ReadonlyArray<string>>,
+      sha: boolean
+    ): Effect.Effect<Replies, CircuitStoreError> => {
       const commands = group.map((call) => [sha ? "EVALSHA" : "EVAL", sha ? variant.sha : variant.source, ...call])
       return pipeline !== undefined
         ? roundTrips.run(pipeline(commands), { timeout: timeout * 4, what: "pipeline", guard: "bypass" })
-        : Effect.forEach(commands, (command) =>
-          Effect.either(roundTrips.run(Effect.either(client.send(command)), { timeout, what: command[0]!, guard: "bypass" }))
-            .pipe(Effect.map(Effect3.Either.flatMap((reply) => reply))), { concurrency: Math.min(perRoundTrip, 16) })
+        : Effect.forEach(
+          commands,
+          (command) =>
+            Effect.either(
+              roundTrips.run(Effect.either(client.send(command)), { timeout, what: command[0]!, guard: "bypass" })
+            )
+              .pipe(Effect.map(Effect3.Either.flatMap((reply) => reply))),
+          { concurrency: Math.min(perRoundTrip, 16) }
+        )
     }
     const noScript = (reply: Either.Either<unknown, RedisClientError | CircuitStoreError>) =>
       Effect3.Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "NoScript"
     const groups: Array<ReadonlyArray<ReadonlyArray<string>>> = []
     for (let i = 0; i < calls.length; i += perRoundTrip) groups.push(calls.slice(i, i + perRoundTrip))
     return Effect.map(
-      Effect.forEach(groups, (group) =>
-        Effect.flatMap(send(group, true), (replies): Effect.Effect<Replies, CircuitStoreError> => {
-          const again = group.filter((_, i) => noScript(replies[i]!))
-          if (again.length === 0) return Effect.succeed(replies)
-          return Effect.map(send(again, false), (resent) => {
-            let next = 0
-            return replies.map((reply) => noScript(reply) ? resent[next++]! : reply)
-          })
-        }), { concurrency: 4 }),
+      Effect.forEach(
+        groups,
+        (group) =>
+          Effect.flatMap(send(group, true), (replies): Effect.Effect<Replies, CircuitStoreError> => {
+            const again = group.filter((_, i) => noScript(replies[i]!))
+            if (again.length === 0) return Effect.succeed(replies)
+            return Effect.map(send(again, false), (resent) => {
+              let next = 0
+              return replies.map((reply) => noScript(reply) ? resent[next++]! : reply)
+            })
+          }),
+        { concurrency: 4 }
+      ),
       (replies) => replies.flat()
     )
   }
@@ -149,7 +166,9 @@ export const makeInspectMany = (
     return Effect.suspend(() => {
       const batches: Array<ReadonlyArray<string>> = []
       for (let i = 0; i < names.length; i += INSPECT_BATCH) batches.push(names.slice(i, i + INSPECT_BATCH))
-      const calls = batches.map((batch) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
+      const calls = batches.map((
+        batch
+      ) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
       return Effect.flatMap(callAll(scripts.manyCircuits, calls, MANY_PER_ROUND_TRIP, timeout), (replies) => {
         const refused = replies.some((reply) =>
           Effect3.Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "Command" &&

@@ -138,9 +138,13 @@ export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUr
   } catch {
     // not echoed: where a password would be in a string that is not a URL cannot be told
     if (/^rediss?:\/\//i.test(url)) {
-      return refuse(`must be a Redis URL with a host and, if any, a port from 1 to 65535, ${expected} (got one that is not)`)
+      return refuse(
+        `must be a Redis URL with a host and, if any, a port from 1 to 65535, ${expected} (got one that is not)`
+      )
     }
-    return refuse(`must be a Redis URL, ${expected} (got a value that is not a URL${url.trim() === "" ? ": empty" : ""})`)
+    return refuse(
+      `must be a Redis URL, ${expected} (got a value that is not a URL${url.trim() === "" ? ": empty" : ""})`
+    )
   }
   const shown = `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
@@ -196,7 +200,9 @@ export const make = (
       ? Redacted.value(options.url)
       : options.url
     const password = options.password === undefined ? undefined : Redacted.value(options.password)
-    const sentinelPassword = options.sentinelPassword === undefined ? undefined : Redacted.value(options.sentinelPassword)
+    const sentinelPassword = options.sentinelPassword === undefined
+      ? undefined
+      : Redacted.value(options.sentinelPassword)
     const secrets: Array<string> = []
     if (password !== undefined) secrets.push(password)
     if (sentinelPassword !== undefined) secrets.push(sentinelPassword)
@@ -206,7 +212,7 @@ export const make = (
     // something else (a path, database 0, `SELECT NaN`)
     const checked = parseRedisUrl(url, field)
     if (standalone && Effect3.Either.isLeft(checked)) return yield* checked.left
-    if (Effect3.Either.isRight(checked)) secrets.push(...checked.right.secrets)
+    if (Effect3.Either.isRight(checked)) { for (const secret of checked.right.secrets) secrets.push(secret) }
     const timeout = options.commandTimeout ?? 5_000
     const common = {
       lazyConnect: true,
@@ -246,7 +252,9 @@ export const make = (
     const description = options.cluster !== undefined
       ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
       : sentinels !== undefined
-      ? `redis sentinel ${options.masterName ?? "mymaster"} via ${sentinels.map((n) => `${n.host}:${n.port}`).join(",")}`
+      ? `redis sentinel ${options.masterName ?? "mymaster"} via ${
+        sentinels.map((n) => `${n.host}:${n.port}`).join(",")
+      }`
       : Effect3.Either.getOrThrow(checked).shown
     const target = standalone ? Effect3.Either.getOrThrow(checked).target : description
     // connection errors surface as command failures; keep them off stderr, but remember why the client is
@@ -378,7 +386,9 @@ export const fromConnection = (
       const error = refused?.()
       return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
         Effect.mapError(failure),
-        Effect.map((replies) => replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets))))
+        Effect.map((replies) =>
+          replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets)))
+        )
       )
     })
   return {
@@ -435,5 +445,7 @@ const clusterPipeline = (
             : Effect.fail(failure(cause))
         ),
         Effect.map((answers) => group.forEach((i, n) => (replies[i] = answers[n]!)))
-      ), { concurrency: "unbounded", discard: true }).pipe(Effect.as(replies as ReadonlyArray<Either.Either<unknown, RedisClientError>>))
+      ), { concurrency: "unbounded", discard: true }).pipe(
+        Effect.as(replies as ReadonlyArray<Either.Either<unknown, RedisClientError>>)
+      )
   })

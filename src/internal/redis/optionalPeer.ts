@@ -53,9 +53,7 @@ export const load = <A>(
               cause instanceof Error ? cause.message.slice(0, 200) : String(cause).slice(0, 200)
             })`) +
           ` (in a bundled app, such as a Worker, an Edge function or a Next.js build with traced output, ` +
-          `name the client instead: ${
-            entryPoints[specifier]
-          }, with RedisCircuitStore.layer())`
+          `name the client instead: ${entryPoints[specifier]}, with RedisCircuitStore.layer())`
         ]
       })
   })

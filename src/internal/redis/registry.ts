@@ -86,7 +86,8 @@ export const makeRegistry = (
         Effect.flatMap(send(["ZSCAN", key, cursor, "COUNT", String(REGISTRY_PAGE)], "bypass"), (reply) => {
           const [next, members] = Array.isArray(reply) && reply.length === 2 ? reply : [undefined, undefined]
           if (
-            (typeof next !== "string" && typeof next !== "number") || !Array.isArray(members) || members.length % 2 !== 0 ||
+            (typeof next !== "string" && typeof next !== "number") || !Array.isArray(members) ||
+            members.length % 2 !== 0 ||
             !members.every((item) => typeof item === "string")
           ) {
             return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZSCAN of the circuit registry" }))
@@ -116,23 +117,25 @@ export const makeRegistry = (
         for (const name of names) pruning.add(name)
         const chunks: Array<ReadonlyArray<string>> = []
         for (let i = 0; i < names.length; i += PRUNE_CHUNK) chunks.push(names.slice(i, i + PRUNE_CHUNK))
-        const prune = Effect.forEach(chunks, (chunk) => send(["ZREM", key, ...chunk], "bypass"), { discard: true }).pipe(
-          Effect.matchEffect({
-            onFailure: (error) => {
-              // once per episode: every monitoring read of a fleet with gone names tries again
-              if (pruneFailing) return Effect.logDebug(`pruning the circuit registry ${JSON.stringify(key)} failed: ${error.reason}`)
-              pruneFailing = true
-              return Effect.logWarning(
-                `pruning the circuit registry ${JSON.stringify(key)} failed (${error.reason}); ` +
-                  "names whose state is gone stay listed, and monitoring reads them again, until a prune succeeds"
-              )
-            },
-            onSuccess: () => Effect.sync(() => void (pruneFailing = false))
-          }),
-          Effect.ensuring(Effect.sync(() => {
-            for (const name of names) pruning.delete(name)
-          }))
-        )
+        const prune = Effect.forEach(chunks, (chunk) => send(["ZREM", key, ...chunk], "bypass"), { discard: true })
+          .pipe(
+            Effect.matchEffect({
+              onFailure: (error) => {
+                // once per episode: every monitoring read of a fleet with gone names tries again
+                if (pruneFailing)
+                  return Effect.logDebug(`pruning the circuit registry ${JSON.stringify(key)} failed: ${error.reason}`)
+                pruneFailing = true
+                return Effect.logWarning(
+                  `pruning the circuit registry ${JSON.stringify(key)} failed (${error.reason}); ` +
+                    "names whose state is gone stay listed, and monitoring reads them again, until a prune succeeds"
+                )
+              },
+              onSuccess: () => Effect.sync(() => void (pruneFailing = false))
+            }),
+            Effect.ensuring(Effect.sync(() => {
+              for (const name of names) pruning.delete(name)
+            }))
+          )
         return options.fork(prune)
       })
   }

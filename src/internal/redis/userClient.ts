@@ -109,7 +109,11 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
       : `redis ${io.options?.host ?? "?"}:${io.options?.port ?? "?"} (ioredis, user's client)`
     if (typeof io.pipeline === "function" && (!cluster || Array.isArray(io.slots))) {
       // pipelines too (one per node on a Cluster), as the client this package makes
-      return ioredisClient.fromConnection(io as unknown as ioredisClient.IORedisConnection, { description, secrets, cluster })
+      return ioredisClient.fromConnection(io as unknown as ioredisClient.IORedisConnection, {
+        description,
+        secrets,
+        cluster
+      })
     }
     return {
       description,
@@ -133,7 +137,12 @@ export const fromClient = (redis: unknown): RedisClient["Type"] => {
       allowKeyLocking: upstashClient.isUpstashHost(requester.baseUrl),
       pipeline: upstashClient.pipelineOver(
         (commands, signal) =>
-          requester.request({ path: ["pipeline"], body: commands, upstashSyncToken: requester.upstashSyncToken, signal }),
+          requester.request({
+            path: ["pipeline"],
+            body: commands,
+            upstashSyncToken: requester.upstashSyncToken,
+            signal
+          }),
         secrets
       ),
       send: (command) =>

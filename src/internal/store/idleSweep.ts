@@ -37,7 +37,9 @@ export const idleTtlMillis = <D extends Duration.DurationInput | undefined>(
       return Effect.fail(
         new CircuitConfigError({
           service: owner,
-          issues: [`idleTtl must be a duration such as "10 minutes" or Duration.infinity (got ${String(chosen).slice(0, 40)})`]
+          issues: [
+            `idleTtl must be a duration such as "10 minutes" or Duration.infinity (got ${String(chosen).slice(0, 40)})`
+          ]
         })
       )
     }

@@ -131,7 +131,12 @@ class MemoryCircuit implements Circuit {
       case "OPEN":
         if (now < s.retryAt && !machine.expired(s, this.config, Math.max(now, s.changedAt))) {
           countsOf(this.slot).rejections++
-          return { _tag: "Reject", retryAfter: s.retryAt - Math.max(now, s.changedAt), state: s.state, version: s.version }
+          return {
+            _tag: "Reject",
+            retryAfter: s.retryAt - Math.max(now, s.changedAt),
+            state: s.state,
+            version: s.version
+          }
         }
         return undefined
       case "FORCED_OPEN":
@@ -172,7 +177,9 @@ class MemoryCircuit implements Circuit {
   }
 
   fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts]> {
-    return Effect.sync(() => (this.use(now), [machine.snapshot(this.s, this.config, now), { ...countsOf(this.slot) }] as const))
+    return Effect.sync(
+      () => (this.use(now), [machine.snapshot(this.s, this.config, now), { ...countsOf(this.slot) }] as const)
+    )
   }
 
   read(now: number): Effect.Effect<Snapshot> {
@@ -206,7 +213,8 @@ export interface MemoryOptions {
 }
 
 /** @internal */
-export const make = (options: MemoryOptions = {}): CircuitStore["Type"] => storeOver(new Slots(options.idleTtl ?? defaultIdleTtl))
+export const make = (options: MemoryOptions = {}): CircuitStore["Type"] =>
+  storeOver(new Slots(options.idleTtl ?? defaultIdleTtl))
 
 /**
  * The store, emptied when the scope closes: what it holds per circuit goes
