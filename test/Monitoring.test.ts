@@ -8,13 +8,16 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { Redis as Upstash } from "@upstash/redis"
 import parsePrometheus from "parse-prometheus-text-format"
@@ -895,6 +898,93 @@ describe("anonymous reads share one snapshot", () => {
         )
       ))
     }), 30_000)
+
+  /** A client whose sends wait, while `held`, until `release`; how many waited and how many were interrupted. */
+  const heldClient = (prefix: string) =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      const gate = { held: false, waiting: 0, interrupted: 0 }
+      const { counter, layer: counting } = countRoundTrips(IORedisClient.layer({ url: server.url }), {
+        pipelined: false
+      })
+      const layer = Layer.effect(
+        RedisClient.RedisClient,
+        Effect.map(RedisClient.RedisClient, (client) =>
+          RedisClient.RedisClient.of({
+            ...client,
+            send: (command) =>
+              Effect.suspend(() => {
+                if (!gate.held) return client.send(command)
+                gate.waiting++
+                return Effect.zipRight(
+                  Effect.onInterrupt(Deferred.await(release), () => Effect.sync(() => gate.interrupted++)),
+                  client.send(command)
+                )
+              })
+          }))
+      ).pipe(Layer.provide(counting))
+      const monitoringLayer = CircuitBreakerMonitoring.layer().pipe(
+        Layer.provideMerge(CircuitBreakers.layer()),
+        Layer.provide(RedisCircuitStore.layer({ prefix })),
+        Layer.provide(layer)
+      )
+      return { counter, gate, release, monitoringLayer }
+    })
+
+  it.live(
+    "the layer's scope closing stops the reads in flight: no fiber of theirs is left waiting",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.promise(() => seedCircuits(server.url, prefix, 300, { openEvery: 3 }))
+        const { gate, monitoringLayer } = yield* heldClient(prefix)
+        const scope = yield* Scope.make()
+        const m = Context.get(yield* Layer.buildWithScope(monitoringLayer, scope), monitoring)
+        yield* m.snapshot // the store's clock offset and the script, loaded once
+        yield* m.invalidate
+        gate.held = true
+        const snapshot = yield* Effect.fork(m.snapshot)
+        const scan = yield* Effect.fork(m.read())
+        while (gate.waiting < 2) yield* Effect.sleep("1 millis") // both reads wait on the store
+        yield* Scope.close(scope, Exit.void).pipe(Effect.timeout("10 seconds"))
+        expect(gate.interrupted).toBe(gate.waiting)
+        const exits = yield* Effect.all([Fiber.await(snapshot), Fiber.await(scan)]).pipe(Effect.timeout("10 seconds"))
+        expect([Exit.isInterrupted(exits[0]), Exit.isInterrupted(exits[1])]).toEqual([true, true])
+      }),
+    30_000
+  )
+
+  it.live(
+    "a read in flight when the snapshot is invalidated answers its callers, but is not kept",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.promise(() => seedCircuits(server.url, prefix, 300, { openEvery: 3 }))
+        const { counter, gate, monitoringLayer, release } = yield* heldClient(prefix)
+        yield* Effect.gen(function*() {
+          const m = yield* monitoring
+          yield* m.snapshot // the store's clock offset and the script, loaded once
+          yield* m.invalidate
+          gate.held = true
+          const before = yield* Effect.fork(m.snapshot)
+          while (gate.waiting < 1) yield* Effect.sleep("1 millis") // its read has begun
+          yield* m.invalidate // (as an admin action does, while the read runs)
+          gate.held = false
+          yield* Deferred.succeed(release, undefined)
+          const answered = yield* Fiber.join(before).pipe(Effect.timeout("10 seconds"))
+          expect(answered.read({ state: ["OPEN"] }).total).toBe(100)
+          // the next request reads again, and that read is kept
+          counter.roundTrips = 0
+          const next = yield* m.snapshot
+          const one = counter.roundTrips
+          expect(one).toBeGreaterThanOrEqual(3)
+          expect(next).not.toBe(answered)
+          expect(yield* m.snapshot).toBe(next)
+          expect(counter.roundTrips).toBe(one)
+        }).pipe(Effect.provide(monitoringLayer))
+      }),
+    30_000
+  )
 
   it("a bad snapshotTtl is a CircuitConfigError naming it", async () => {
     const exit = await Effect.runPromiseExit(

@@ -5,8 +5,10 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -135,15 +137,37 @@ interface Scan {
   readonly listError: string | null
 }
 
-/**
- * The shared snapshot being read or kept: one whole scan at a time, on a
- * fiber in the layer's scope, kept for `snapshotTtl` after it ends.
- */
-interface CachedSnapshot {
-  readonly deferred: Deferred.Deferred<FleetSnapshot>
-  /** Until when it serves (epoch ms); `Infinity` while it is read. */
-  until: number
+/** The shared snapshot kept, until when it serves (epoch ms), and the generation `invalidate` moves on. */
+interface KeptSnapshot {
+  readonly generation: number
+  readonly snapshot: FleetSnapshot | undefined
+  readonly until: number
 }
+
+/**
+ * Single flight by key, scoped to the layer: `effect` runs on a fiber of a
+ * `FiberMap` under `key`, and whoever asks for that key while it runs joins
+ * it. A caller that gives up leaves it running for the others; the layer's
+ * scope closing interrupts it; once it ends, the next caller runs it again.
+ */
+const singleFlight = <A>(): Effect.Effect<
+  (key: string, effect: Effect.Effect<A>) => Effect.Effect<A>,
+  never,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const fibers = yield* FiberMap.make<string, A, never>()
+    // the look-up and the start as one step: no second fiber for a key between them
+    const lock = yield* Effect.makeSemaphore(1)
+    return (key, effect) =>
+      Effect.flatMap(
+        lock.withPermits(1)(Effect.suspend(() => {
+          const running = FiberMap.unsafeGet(fibers, key)
+          return Option.isSome(running) ? Effect.succeed(running.value) : FiberMap.run(fibers, key, effect)
+        })),
+        Fiber.join
+      )
+  })
 
 /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
 const metricsOf = (
@@ -352,7 +376,6 @@ export const make = (
   Effect.gen(function*() {
     const store = yield* CircuitStore
     const registry = yield* CircuitBreakers
-    const scope = yield* Effect.scope
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
     const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
@@ -460,24 +483,10 @@ export const make = (
      * Whole scans in flight, by prefix and cursor. A read that starts while
      * one runs takes its result instead of reading every circuit again (a
      * dashboard's sections and its alerts, health checks arriving together).
-     * The scan runs on a fiber of its own in the layer's scope, so a reader
-     * that gives up does not cut it short for the others.
      */
-    const inFlight = new Map<string, Deferred.Deferred<Scan>>()
+    const scans = yield* singleFlight<Scan>()
     const sharedScan = (prefix: string | undefined, cursor: string | undefined): Effect.Effect<Scan> =>
-      Effect.suspend(() => {
-        const key = `${prefix ?? ""}\u0000${cursor ?? ""}`
-        const running = inFlight.get(key)
-        if (running !== undefined) return Deferred.await(running)
-        const deferred = Deferred.unsafeMake<Scan>(Effect3.FiberId.none)
-        inFlight.set(key, deferred)
-        // also when the layer's scope closes first: nobody waits for a scan that will not end
-        const run = Effect.onExit(scan(prefix, cursor, undefined), (exit) => {
-          inFlight.delete(key)
-          return Deferred.done(deferred, exit)
-        })
-        return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(deferred))
-      })
+      scans(`${prefix ?? ""}\u0000${cursor ?? ""}`, scan(prefix, cursor, undefined))
 
     const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
       Effect.map(
@@ -493,41 +502,33 @@ export const make = (
     const health = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) => healthOf(fleet, now, instanceId))
 
     /**
-     * The shared snapshot: one whole scan at a time, on a fiber in the
-     * layer's scope (a request that gives up does not cut it short for the
-     * others), kept for `snapshotTtl` after it ends.
+     * The shared snapshot: one whole scan at a time, kept for `snapshotTtl`
+     * after it ends. `invalidate` starts a new generation: a read of an
+     * older one still answers those waiting for it, but is not kept.
      */
-    const cache = yield* Ref.make<CachedSnapshot | undefined>(undefined)
-    const snapshot: Effect.Effect<FleetSnapshot> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.flatten(Ref.modify(cache, (cached): [Effect.Effect<FleetSnapshot>, CachedSnapshot | undefined] => {
-        if (cached !== undefined && cached.until > now)
-          return [Deferred.await(cached.deferred), cached]
-        const entry: CachedSnapshot = {
-          deferred: Deferred.unsafeMake<FleetSnapshot>(Effect3.FiberId.none),
-          until: Infinity
-        }
-        // kept from the end of the read; a read that fails (or is stopped with the layer) is not kept
-        const take = Effect.map(
-          scan(undefined, undefined, undefined),
-          (scanned) =>
-            snapshotOf(scanned, now, options, instanceId)
-        ).pipe(
-          Effect.onExit((exit) =>
-            Effect.zipRight(
-              Effect.flatMap(Clock.currentTimeMillis, (end) =>
-                Ref.update(cache, (current) => {
-                  if (current !== entry) return current
-                  if (exit._tag === "Failure") return undefined
-                  entry.until = end + snapshotTtl
-                  return entry
-                })),
-              Deferred.done(entry.deferred, exit)
-            )
-          )
+    const snapshotReads = yield* singleFlight<FleetSnapshot>()
+    const kept = yield* Ref.make<KeptSnapshot>({ generation: 0, snapshot: undefined, until: 0 })
+    const take = (generation: number, now: number): Effect.Effect<FleetSnapshot> =>
+      Effect.gen(function*() {
+        const taken = snapshotOf(yield* scan(undefined, undefined, undefined), now, options, instanceId)
+        const end = yield* Clock.currentTimeMillis
+        // a read that fails (or is stopped with the layer) never gets here: it is not kept
+        yield* Ref.update(
+          kept,
+          (current) =>
+            current.generation === generation ? { generation, snapshot: taken, until: end + snapshotTtl } : current
         )
-        return [Effect.zipRight(Effect.forkIn(take, scope), Deferred.await(entry.deferred)), entry]
-      })))
-    const invalidate = Ref.set(cache, undefined)
+        return taken
+      })
+    const snapshot: Effect.Effect<FleetSnapshot> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(Ref.get(kept), ({ generation, snapshot, until }) =>
+        snapshot !== undefined && until > now
+          ? Effect.succeed(snapshot)
+          : snapshotReads(String(generation), take(generation, now))))
+    const invalidate = Ref.update(
+      kept,
+      ({ generation }) => ({ generation: generation + 1, snapshot: undefined, until: 0 })
+    )
 
     const resetAllCircuits = Effect.flatMap(
       Effect.map(circuits, (_) =>
