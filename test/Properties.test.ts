@@ -12,13 +12,16 @@
  * Plain tests on the real clock: nothing here depends on time.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
 import * as Layer from "effect/Layer"
-import * as fc from "fast-check"
+import type * as AST from "effect/SchemaAST"
+import * as Schema from "effect/Schema"
 import { Redis } from "ioredis"
 import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore } from "../src/index.js"
 import { keysOf } from "../src/internal/redis/keys.js"
@@ -94,16 +97,40 @@ const validName = anyName.filter(decodes)
 // arbitraries: configurations
 // ---------------------------------------------------------------------------
 
-const positiveInt = fc.integer({ min: 1, max: 1_000_000 })
+/**
+ * The values each field accepts, derived from the config Schema (`Arbitrary.make` on the type of
+ * each field of `CircuitConfig.Fields`, whose rules carry `arbitrary` annotations).
+ */
+const derived: Record<string, fc.Arbitrary<unknown>> = Object.fromEntries(
+  (Schema.typeSchema(CircuitConfig.Fields).ast as AST.TypeLiteral).propertySignatures.map((
+    field
+  ) => [String(field.name), Arbitrary.make(Schema.make(field.type))])
+)
+
+/** A duration in milliseconds, also written as a `Duration` and as a string. */
+const asDurationInput = (millis: fc.Arbitrary<unknown>) =>
+  (millis as fc.Arbitrary<number>).chain((n) => fc.constantFrom<unknown>(n, Duration.millis(n), `${n} millis`))
+
+const durationFields = [
+  "recoveryTimeout",
+  "maxRecoveryTimeout",
+  "monitoringPeriod",
+  "stateTtl",
+  "metricsTtl",
+  "probeLease",
+  "stateCacheTtl",
+  "storeTimeout",
+  "slowCallDuration"
+]
+
+/** Values each field accepts: the derived ones, durations also in their other input forms. */
+const validValue = (field: string): fc.Arbitrary<unknown> =>
+  durationFields.includes(field) ? asDurationInput(derived[field]!) : derived[field]!
+
 const notPositiveInt = fc.oneof(
   fc.integer({ min: -1_000, max: 0 }),
   fc.double({ min: 0.01, max: 1_000, noInteger: true, noNaN: true }),
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, "5", null, true, [], {})
-)
-const positiveDuration = fc.oneof(
-  fc.integer({ min: 1, max: 100_000_000 }),
-  fc.constantFrom("10 millis", "30 seconds", "5 minutes", "1 hour", "2 days"),
-  fc.integer({ min: 1, max: 100_000_000 }).map(Duration.millis)
 )
 /** Surely not a duration (negative duration strings are left out here: see the test about them). */
 const notDuration = fc.oneof(
@@ -121,18 +148,15 @@ const notDuration = fc.oneof(
 )
 const notPositiveDuration = fc.oneof(notDuration, fc.constantFrom(0, "0 millis", Duration.zero))
 const notNonNegativeDuration = notDuration
-const multiplier = fc.double({ min: 1, max: 100, noNaN: true })
 const notMultiplier = fc.oneof(
   fc.double({ min: -1_000, max: 0.999, noNaN: true }),
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, "2", null)
 )
-const fraction = fc.double({ min: 0, max: 1, noNaN: true })
 const notFraction = fc.oneof(
   fc.double({ min: 1.000001, max: 1e9, noNaN: true }),
   fc.double({ min: -1e9, max: -0.000001, noNaN: true }),
   fc.constantFrom(Number.NaN, "0.1", null)
 )
-const rate = fc.double({ min: 0.001, max: 1, noNaN: true })
 const notRate = fc.oneof(
   fc.constantFrom(0, -0.5, 1.5, Number.NaN, "0.5"),
   fc.double({ min: 1.001, max: 100, noNaN: true })
@@ -143,34 +167,55 @@ const notName = fc.oneof(
   fc.string({ unit, minLength: 1, maxLength: 20 }).map((s) => `${s}\u0007`)
 )
 
-/** For every known field: values it accepts, and values it surely rejects. */
-const fieldArbitraries: Record<string, readonly [fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]> = {
-  failureThreshold: [positiveInt, notPositiveInt],
-  successThreshold: [positiveInt, notPositiveInt],
-  recoveryTimeout: [positiveDuration, notPositiveDuration],
-  maxRecoveryTimeout: [positiveDuration, notPositiveDuration],
-  monitoringPeriod: [positiveDuration, notPositiveDuration],
-  backoffMultiplier: [multiplier, notMultiplier],
-  backoffJitter: [fraction, notFraction],
-  stateTtl: [positiveDuration, notPositiveDuration],
-  metricsTtl: [positiveDuration, notPositiveDuration],
-  serviceName: [shortValidName, notName],
-  instanceId: [shortValidName, notName],
-  halfOpenMaxProbes: [positiveInt, notPositiveInt],
-  probeLease: [positiveDuration, notPositiveDuration],
-  stateCacheTtl: [fc.oneof(positiveDuration, fc.constantFrom(0, "0 millis")), notNonNegativeDuration],
-  storeTimeout: [positiveDuration, notPositiveDuration],
-  onStoreUnavailable: [
-    fc.constantFrom("local", "fail-open", "fail-closed"),
-    fc.constantFrom("open", "LOCAL", "", "fail", 1, null)
-  ],
-  failureRateThreshold: [rate, notRate],
-  minimumCalls: [positiveInt, notPositiveInt],
-  slowCallDuration: [positiveDuration, notPositiveDuration],
-  isFailure: [fc.func(fc.boolean()), fc.constantFrom(true, "always", 1, null, {})],
-  timeSource: [fc.constantFrom("client", "server"), fc.constantFrom("local", "SERVER", "", 0)]
+/** For every known field: values it surely rejects (the values it accepts are derived). */
+const invalidValues: Record<string, fc.Arbitrary<unknown>> = {
+  failureThreshold: notPositiveInt,
+  successThreshold: notPositiveInt,
+  recoveryTimeout: notPositiveDuration,
+  maxRecoveryTimeout: notPositiveDuration,
+  monitoringPeriod: notPositiveDuration,
+  backoffMultiplier: notMultiplier,
+  backoffJitter: notFraction,
+  stateTtl: notPositiveDuration,
+  metricsTtl: notPositiveDuration,
+  serviceName: notName,
+  instanceId: notName,
+  halfOpenMaxProbes: notPositiveInt,
+  probeLease: notPositiveDuration,
+  stateCacheTtl: notNonNegativeDuration,
+  storeTimeout: notPositiveDuration,
+  onStoreUnavailable: fc.constantFrom("open", "LOCAL", "", "fail", 1, null),
+  failureRateThreshold: notRate,
+  minimumCalls: notPositiveInt,
+  slowCallDuration: notPositiveDuration,
+  recordLatency: fc.constantFrom("true", 1, 0, null, "yes"),
+  isFailure: fc.constantFrom(true, "always", 1, null, {}),
+  timeSource: fc.constantFrom("local", "SERVER", "", 0)
 }
-const knownFields = Object.keys(fieldArbitraries)
+const knownFields = Object.keys(derived)
+
+/** For every known field: values it accepts, and values it surely rejects. */
+const fieldArbitraries: Record<string, readonly [fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]> = Object.fromEntries(
+  knownFields.map((field) => [field, [validValue(field), invalidValues[field]!]])
+)
+
+/**
+ * The rules between fields, restated from the documentation of `CircuitConfig.Input`: the issues
+ * a record of valid field values (durations in milliseconds) must get.
+ */
+const crossFieldIssues = (fields: CircuitConfig.CircuitConfig | Record<string, unknown>): Array<string> => {
+  const f = fields as Record<string, number | boolean | undefined>
+  const recoveryTimeout = (f.recoveryTimeout as number | undefined) ?? 30_000
+  const maxRecoveryTimeout = (f.maxRecoveryTimeout as number | undefined) ?? Math.max(300_000, recoveryTimeout)
+  const longestOpen = Math.ceil(maxRecoveryTimeout * (1 + ((f.backoffJitter as number | undefined) ?? 0.1))) +
+    ((f.probeLease as number | undefined) ?? 10_000)
+  const stateTtl = (f.stateTtl as number | undefined) ?? Math.max(600_000, 2 * maxRecoveryTimeout, longestOpen + 1)
+  return [
+    ...(maxRecoveryTimeout < recoveryTimeout ? ["maxRecoveryTimeout"] : []),
+    ...(stateTtl <= longestOpen ? ["stateTtl"] : []),
+    ...(f.slowCallDuration !== undefined && f.recordLatency === false ? ["slowCallDuration"] : [])
+  ]
+}
 
 type Field = { readonly value: unknown; readonly valid: boolean }
 
@@ -319,12 +364,46 @@ describe("config decoding is total", () => {
           }
         } else {
           // valid values may still break a rule between fields, and nothing else
-          for (const issue of issues) expect(issue).toMatch(/^(maxRecoveryTimeout|stateTtl) must /)
+          for (const issue of issues) {
+            expect(issue).toMatch(/^(maxRecoveryTimeout|stateTtl) must |^slowCallDuration needs recordLatency/)
+          }
         }
       }),
       { numRuns: 1_000 }
     )
   })
+
+  it("records derived from the config Schema: decoded exactly when the rules between fields hold, each rule met", () => {
+    // `Arbitrary.make` gives every field a value its own rule accepts (durations in milliseconds); the
+    // decoder then applies the rules between fields (derive): each of them is hit, and nothing else fails
+    const seen = { accepted: 0, maxRecoveryTimeout: 0, stateTtl: 0, slowCallDuration: 0 }
+    fc.assert(
+      fc.property(shortValidName, Arbitrary.make(CircuitConfig.Fields), (name, fields) => {
+        const expected = crossFieldIssues(fields)
+        const issues = decodeChecked(name, fields)
+        expect(issues.map((issue) => issue.split(" ")[0]), issues.join("; ")).toEqual(expected)
+        if (expected.length === 0) seen.accepted++
+        for (const field of expected) seen[field as keyof typeof seen]++
+      }),
+      { numRuns: 1_000 }
+    )
+    for (const [outcome, times] of Object.entries(seen)) expect(times, outcome).toBeGreaterThan(0)
+  })
+
+  it.prop(
+    "each field's derived values decode to themselves",
+    [fc.constantFrom(...knownFields).chain((field) => derived[field]!.map((value) => [field, value] as const))],
+    ([[field, value]]) => {
+      const decoded = CircuitConfig.decodeEither("svc", { recordLatency: true, [field]: value })
+      if (field === "maxRecoveryTimeout" || field === "stateTtl" || field === "recoveryTimeout") {
+        // may break a rule between fields; otherwise the value is kept
+        if (Either.isLeft(decoded)) return
+      }
+      const config = Either.getOrThrow(decoded) as unknown as Record<string, unknown>
+      expect(config[field]).toBe(value)
+    },
+    { fastCheck: { numRuns: 1_000 } }
+  )
 
   it("unknown fields are named too", () => {
     fc.assert(
@@ -345,17 +424,6 @@ describe("config decoding is total", () => {
   it("a negative duration is rejected whether written as a number or as a string", () => {
     // `-5` is rejected with "must not be negative"; "-5 seconds" must not slip through either
     // (Duration clamps negative inputs to zero, which stateCacheTtl would then accept)
-    const durationFields = [
-      "recoveryTimeout",
-      "maxRecoveryTimeout",
-      "monitoringPeriod",
-      "stateTtl",
-      "metricsTtl",
-      "probeLease",
-      "stateCacheTtl",
-      "storeTimeout",
-      "slowCallDuration"
-    ]
     fc.assert(
       fc.property(
         fc.constantFrom(...durationFields),
