@@ -13,7 +13,9 @@ const ioredisSuites = [
   "test/Cluster.test.ts",
   "test/Sentinel.test.ts",
   "test/Faults.test.ts",
-  "test/Promise.test.ts"
+  "test/PromiseApi.breaker.test.ts",
+  "test/PromiseApi.withCircuitBreaker.test.ts",
+  "test/PromiseApi.runtime.test.ts"
 ]
 
 export default defineConfig({
