@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config"
 
 // unit: fast suites that start no process (no redis-server, Sentinel, Cluster, fleet, Chromium, promtool
-// or CLI child process): `npm run test:unit`. A suite that starts one is an integration suite. The
-// state-machine suite (test/CircuitBreaker.test.ts) runs in both, on the backends each project names.
-const unitSuites = ["test/Backoff.test.ts", "test/CheckExamples.test.ts"]
+// or CLI child process): `npm run test:unit`. The rule: a file named `*.unit.test.ts` is a unit suite
+// (its module's integration tests, if any, sit beside it in `*.test.ts`); any other suite is an
+// integration suite. The state-machine suite (test/CircuitBreaker.test.ts) runs in both, on the
+// backends each project names.
+const unitSuites = ["test/**/*.unit.test.ts"]
 
 // the suites whose paths go through ioredis (TCP, Cluster, Sentinel, faults of a TCP connection, a user's own
 // client given to the Promise API; ioredis 6 speaks RESP3 by default):
@@ -13,7 +15,9 @@ const ioredisSuites = [
   "test/Cluster.test.ts",
   "test/Sentinel.test.ts",
   "test/Faults.test.ts",
-  "test/Promise.test.ts"
+  "test/PromiseApi.breaker.test.ts",
+  "test/PromiseApi.withCircuitBreaker.test.ts",
+  "test/PromiseApi.runtime.test.ts"
 ]
 
 export default defineConfig({

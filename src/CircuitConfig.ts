@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import type { LazyArbitrary } from "effect/Arbitrary"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
@@ -180,31 +181,54 @@ export const serviceNameProblem = (name: unknown): string | undefined => {
 
 const count = positiveInt(maxCount)
 
+/** Whole milliseconds from `min` to `maxDuration`, small ones (up to a day) as often as any. */
+const millisFrom = (min: number): LazyArbitrary<number> => (fc) =>
+  fc.oneof(
+    fc.integer({ min, max: 86_400_000 }),
+    fc.double({ min, max: maxDuration, noNaN: true }).map(Math.round)
+  )
+
 const boundedDuration = rule(
   durationMillis({ infinite: false }),
   `at most ${maxDuration} ms (10 years)`,
-  (n) => n <= maxDuration
+  (n) => n <= maxDuration,
+  millisFrom(0)
 )
 
-const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0)
+const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0, millisFrom(1))
 
 const ServiceName = Schema.String.pipe(
   Schema.filter((name) => serviceNameProblem(name) ?? true)
-).annotations({ message: (issue) => serviceNameProblem(issue.actual) ?? "is invalid" })
+).annotations({
+  message: (issue) => serviceNameProblem(issue.actual) ?? "is invalid",
+  // names with the characters that mean something to Redis keys, hash tags and percent-encoding
+  arbitrary: () => (fc) =>
+    fc.oneof(
+      fc.string({ minLength: 1, maxLength: 30 }),
+      fc.string({ unit: "binary", minLength: 1, maxLength: 30 }),
+      fc.string({ unit: fc.constantFrom("{", "}", ":", "*", "%", "%7B", " ", "é", "\u{1F600}"), minLength: 1 })
+    ).filter((name) => serviceNameProblem(name) === undefined)
+})
 
 // a plain `Schema` type: `Schema.declare` is not a type in every effect version of the peer range
 const Fn: Schema.Schema<(error: unknown) => boolean> = Schema.declare(
   (u: unknown): u is (error: unknown) => boolean => typeof u === "function",
-  { message: (issue) => `must be a function (got ${describe(issue.actual)})` }
+  {
+    message: (issue) => `must be a function (got ${describe(issue.actual)})`,
+    arbitrary: () => (fc) => fc.func(fc.boolean())
+  }
 )
 
 /**
  * Every field with its rule and, when it does not depend on other fields, its
  * default. Fields whose default depends on others (`maxRecoveryTimeout`,
  * `stateTtl`, `halfOpenMaxProbes`, `serviceName`) are derived after decoding,
- * with the rules that tie fields together.
+ * with the rules that tie fields together. Each rule carries an `arbitrary`
+ * annotation, so `Arbitrary.make` derives the values a field accepts.
+ *
+ * @internal
  */
-const Fields = Schema.Struct({
+export const Fields = Schema.Struct({
   /** Failures within `monitoringPeriod` that open a closed circuit (default 5). */
   failureThreshold: withDefault(count, 5),
   /** Probe successes in half-open that close the circuit (default 3). */
@@ -217,11 +241,19 @@ const Fields = Schema.Struct({
   monitoringPeriod: withDefault(positiveDuration, 300_000),
   /** Growth of the open period at each consecutive re-open (default 2). */
   backoffMultiplier: withDefault(
-    rule(numberField, "between 1 and 1000", (n) => Number.isFinite(n) && n >= 1 && n <= 1000),
+    rule(
+      numberField,
+      "between 1 and 1000",
+      (n) => Number.isFinite(n) && n >= 1 && n <= 1000,
+      (fc) => fc.double({ min: 1, max: 1000, noNaN: true })
+    ),
     2
   ),
   /** Each open period is scaled by a factor in [1 - j, 1 + j] (default 0.1). */
-  backoffJitter: withDefault(rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1), 0.1),
+  backoffJitter: withDefault(
+    rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1, (fc) => fc.double({ min: 0, max: 1, noNaN: true })),
+    0.1
+  ),
   /**
    * Redis TTL of the circuit's state (default 10 min, or 2 × `maxRecoveryTimeout` if larger); must
    * exceed `maxRecoveryTimeout × (1 + backoffJitter) + probeLease`.
@@ -245,7 +277,12 @@ const Fields = Schema.Struct({
   onStoreUnavailable: withDefault(literals("local", "fail-open", "fail-closed"), "local"),
   /** Optional rate rule: open when failures / calls in the window reach this fraction, in (0, 1]. */
   failureRateThreshold: optional(
-    rule(numberField, "a fraction greater than 0 and at most 1", (n) => n > 0 && n <= 1)
+    rule(
+      numberField,
+      "a fraction greater than 0 and at most 1",
+      (n) => n > 0 && n <= 1,
+      (fc) => fc.double({ min: 0, minExcluded: true, max: 1, noNaN: true })
+    )
   ),
   /** Calls in the window before the rate rule applies (default 10). */
   minimumCalls: withDefault(count, 10),

@@ -2,7 +2,8 @@
  * The `effect-circuit-breaker` CLI (src/cli.ts), run as a child process (`node --import tsx`)
  * against real redis-server processes and the Upstash REST bridge: every command's output and
  * exit code, admin commands that change what a breaker in this process does, and clear, bounded,
- * secret-free errors for a wrong URL, wrong credentials and an unreachable or frozen Redis.
+ * secret-free errors for a wrong URL, wrong credentials and an unreachable or frozen Redis. The
+ * pure parts (printable, the glob, the install line) are in Cli.unit.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -10,13 +11,11 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { execFile } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { CircuitBreaker, CircuitBreakers, CircuitConfig, RedisCircuitStore } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import * as CliEnvironment from "../src/internal/cli/environment.js"
-import { globMatcher, printable } from "../src/internal/cli/format.js"
-import * as install from "../src/internal/cli/install.js"
+import { printable } from "../src/internal/cli/format.js"
 import { run as runCli } from "../src/internal/cli/main.js"
 import { registryKeyOf } from "../src/internal/redis/keys.js"
 import { IORedisClient } from "../src/ioredis.js"
@@ -158,16 +157,6 @@ const unsafeIn = (text: string) =>
   ) => m[0])
 
 describe("hostile names and values never reach the terminal", () => {
-  it("printable escapes C0, DEL, C1 and the invisible format characters; keeps the rest", () => {
-    expect(printable("a\u001b]0;t\u0007b\u001b[2K\r\u009b\u007f\u202e\u200b\u2066\ufeff")).toBe(
-      "a\\u001b]0;t\\u0007b\\u001b[2K\\u000d\\u009b\\u007f\\u202e\\u200b\\u2066\\ufeff"
-    )
-    expect(printable("payments-é-支付-🙂")).toBe("payments-é-支付-🙂")
-    // in JSON text, the escape is JSON's own
-    const value = { name: "x\u009by\u202ez\\\u009b" }
-    expect(JSON.parse(printable(JSON.stringify(value)))).toEqual(value)
-  })
-
   it("names in the registry, the names given, and errors: escaped in every command's output, --json too", {
     timeout: 120_000
   }, async () => {
@@ -217,31 +206,6 @@ describe("hostile names and values never reach the terminal", () => {
 })
 
 describe("--match", () => {
-  it("a glob: * for any characters, every other character for itself", () => {
-    const cases: ReadonlyArray<readonly [string, string, boolean]> = [
-      ["pay*", "payments", true],
-      ["pay*", "pay", true],
-      ["pay*", "epay", false],
-      ["*ments", "payments", true],
-      ["p*y*s", "payments", true],
-      ["p*y*s", "paymentx", false],
-      ["a*a", "a", false],
-      ["a*a", "aa", true],
-      ["*", "", true],
-      ["", "", true],
-      ["", "x", false],
-      ["tenant-?", "tenant-1", false],
-      ["tenant-?", "tenant-?", true],
-      ["[ab]*", "[ab]c", true],
-      ["[ab]*", "a", false],
-      ["a.b*", "axb", false],
-      ["**x**", "yxy", true],
-      ["ab*ba", "aba", false],
-      ["ab*ba", "abba", true]
-    ]
-    for (const [glob, name, expected] of cases) expect(globMatcher(glob)(name), `${glob} ~ ${name}`).toBe(expected)
-  })
-
   it("a pattern that backtracks a regular expression for minutes answers at once", { timeout: 60_000 }, async () => {
     const prefix = freshPrefix()
     // a 100-character name: 98 a's, "-0"
@@ -632,29 +596,6 @@ describe("connection errors: clear, bounded, without secrets", () => {
       frozen.resume()
       await frozen.stop()
     }
-  })
-})
-
-describe("installing the CLI's peers", () => {
-  const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
-
-  it("the install line names the peer ranges of package.json; the README shows it as written", async () => {
-    for (const peer of install.peers) {
-      const [, name, range] = /^(@?[^@]+)@(\^\d+\.\d+)$/.exec(peer)!
-      expect(packageJson.peerDependencies[name!], peer).toBe(`${range}.0`)
-    }
-    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8")
-    expect(readme).toContain(install.installLine)
-    expect(readme).toContain(install.npxLine)
-  })
-
-  it("the message names the install line, or the npx line when run from npx's cache", () => {
-    expect(install.missingPeers("/app/node_modules/.bin/effect-circuit-breaker")).toContain(
-      "npm install -D @effect/cli@^0.77"
-    )
-    expect(install.missingPeers("/root/.npm/_npx/1a2b3c/node_modules/.bin/effect-circuit-breaker")).toContain(
-      "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p ioredis effect-circuit-breaker --help"
-    )
   })
 })
 

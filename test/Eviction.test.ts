@@ -1,21 +1,15 @@
 /**
- * Bounded memory per process (issue 12): idle breakers, store entries and
- * metric state are evicted (driven by the callers' Clock, so TestClock), a
- * breaker still held keeps working after its entry went, nothing batched is
- * lost, Effect's metric registry does not grow with per-tenant names, and the
- * heap after GC comes back to its baseline. More heap figures are in
- * bench/eviction.bench.ts.
+ * Bounded memory per process on the Redis store (nothing batched is lost when its entries go),
+ * and the heap after GC coming back to its baseline (child processes). More heap figures are in
+ * bench/eviction.bench.ts. The memory store's eviction is in Eviction.unit.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
-import type * as MetricPair from "effect/MetricPair"
 import * as TestClock from "effect/TestClock"
-import { CircuitBreaker, CircuitBreakerMetrics, CircuitBreakers, CircuitConfig, CircuitStore } from "../src/index.js"
+import { CircuitBreaker, CircuitBreakers, CircuitConfig, CircuitStore } from "../src/index.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { tcpStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
@@ -54,115 +48,6 @@ const flusher = Effect.zipRight(
 
 const cachedOf = (store: CircuitStore.CircuitStore["Type"]): number =>
   (store as unknown as { cached: () => number }).cached()
-
-describe("eviction, memory store", () => {
-  it.scoped("idle tenant circuits leave the registry and the store; the live ones stay", () =>
-    Effect.gen(function*() {
-      const base = unique("mem-tenant")
-      const live = unique("mem-live")
-      const registryBefore = Metric.unsafeSnapshot().length
-      yield* tick(live)
-      yield* touchTenants(base, 300)
-      const store = yield* CircuitStore.CircuitStore
-      const registry = yield* CircuitBreakers.CircuitBreakers
-      expect((yield* store.names).length).toBe(301)
-      expect((yield* registry.all).length).toBe(301)
-      // per-tenant names added nothing to Effect's registry; their metrics are exported at read time
-      expect(Metric.unsafeSnapshot().length - registryBefore).toBeLessThanOrEqual(2)
-      const exported = CircuitBreakerMetrics.unsafeSnapshot().filter((pair) =>
-        pair.metricKey.name === "circuit_breaker_calls_total" &&
-        pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === `${base}-7`)
-      )
-      expect(exported.map((pair) => (pair.metricState as unknown as { count: number }).count).sort()).toEqual([1, 1])
-
-      // less than the idle TTL: nothing goes
-      yield* TestClock.adjust("9 minutes")
-      yield* tick(live)
-      expect((yield* store.names).length).toBe(301)
-      expect((yield* registry.all).length).toBe(301)
-
-      yield* TestClock.adjust("2 minutes")
-      yield* tick(live)
-      yield* tick(live)
-      expect(yield* store.names).toEqual([live])
-      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([live])
-    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
-
-  it.scoped("a process that keeps the breakers it uses, and asks the registry for no other, still lets the idle ones go", () =>
-    Effect.gen(function*() {
-      const registry = yield* CircuitBreakers.CircuitBreakers
-      const store = yield* CircuitStore.CircuitStore
-      const kept = yield* registry.get(unique("mem-kept"))
-      yield* touchTenants(unique("mem-burst"), 200)
-      expect((yield* registry.all).length).toBe(201)
-      // from here on only the kept breaker is called: the registry is never asked again
-      yield* TestClock.adjust("11 minutes")
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(kept))
-      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([kept.name])
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(kept))
-      expect(yield* store.names).toEqual([kept.name])
-    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
-
-  it.scoped("a kept breaker the sweep let go while idle is back in the registry at its next call, the same breaker", () =>
-    Effect.gen(function*() {
-      const registry = yield* CircuitBreakers.CircuitBreakers
-      const a = yield* registry.get(unique("mem-kept-a"))
-      const b = yield* registry.get(unique("mem-kept-b"))
-      yield* TestClock.adjust("11 minutes")
-      // b's call sweeps: a, idle, goes
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(b))
-      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([b.name])
-      // a is called again by the one who kept it: the registry (monitoring, admin routes) sees it again
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(a))
-      expect((yield* registry.all).map((breaker) => breaker.name).sort()).toEqual([a.name, b.name].sort())
-      expect(yield* registry.get(a.name)).toBe(a)
-      // and goes again when idle
-      yield* TestClock.adjust("11 minutes")
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(b))
-      expect((yield* registry.all).map((breaker) => breaker.name)).toEqual([b.name])
-    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
-
-  it.scoped("a circuit with failures in its window, or open, is not dropped; an admin hold never is", () =>
-    Effect.gen(function*() {
-      const store = yield* CircuitStore.CircuitStore
-      const config = CircuitConfig.decodeEither("x")
-      expect(config._tag).toBe("Right")
-      const open = yield* CircuitBreaker.make(unique("mem-open"), { failureThreshold: 1, recoveryTimeout: "1 hour" })
-      const held = yield* CircuitBreaker.make(unique("mem-forced"))
-      yield* Effect.either(boom.pipe(CircuitBreaker.protect(open)))
-      yield* held.forceOpen
-      const live = yield* CircuitBreaker.make(unique("mem-live"))
-      yield* TestClock.adjust("11 minutes")
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(live))
-      expect(new Set(yield* store.names)).toEqual(new Set([open.name, held.name, live.name]))
-      expect(yield* open.state).toBe("OPEN")
-      expect(yield* held.state).toBe("FORCED_OPEN")
-    }).pipe(Effect.provide(CircuitStore.layerMemoryWith({ idleTtl: "10 minutes" }))))
-
-  it.scoped("a breaker still held works after its slot was evicted, on the same state as a new one", () =>
-    Effect.gen(function*() {
-      const name = unique("mem-held")
-      const registry = yield* CircuitBreakers.CircuitBreakers
-      const store = yield* CircuitStore.CircuitStore
-      const held = yield* registry.get(name)
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(held))
-      yield* TestClock.adjust("11 minutes")
-      yield* tick(unique("mem-other"))
-      yield* tick(unique("mem-other"))
-      expect(yield* store.names).not.toContain(name)
-      // meanwhile the registry made a new breaker for the name
-      const fresh = yield* registry.get(name)
-      expect(fresh).not.toBe(held)
-      // the held breaker takes a slot again; the registry's new breaker shares it, and stays the registry's
-      for (let i = 0; i < 3; i++) yield* Effect.either(boom.pipe(CircuitBreaker.protect(held)))
-      expect(yield* fresh.state).toBe("OPEN")
-      expect(yield* registry.get(name)).toBe(fresh)
-      const rejected = yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(fresh)))
-      expect(rejected._tag === "Left" && rejected.left._tag).toBe("CircuitOpen")
-    }).pipe(Effect.provide(
-      CircuitBreakers.layer({ defaults: { failureThreshold: 3 } }).pipe(Layer.provideMerge(CircuitStore.layerMemory))
-    )))
-})
 
 describe("eviction, Redis store", () => {
   it.scoped("idle entries are evicted after flushing: no batched success is lost", () =>
@@ -218,85 +103,6 @@ describe("eviction, Redis store", () => {
     }).pipe(Effect.provide(redisStore())))
 })
 
-describe("metrics of per-tenant circuits", () => {
-  it.scoped("breakers made by CircuitBreaker.make are in Effect's registry; circuits made on demand are not, and are exported while alive", () =>
-    Effect.gen(function*() {
-      const named = unique("metrics-named")
-      const tenant = unique("metrics-tenant")
-      const breaker = yield* CircuitBreaker.make(named)
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(breaker))
-      yield* Effect.succeed(1).pipe(CircuitBreaker.protect(tenant))
-      const inRegistry = (service: string) =>
-        Metric.unsafeSnapshot().some((pair) =>
-          pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service)
-        )
-      const exported = (service: string) =>
-        CircuitBreakerMetrics.unsafeSnapshot().some((pair) =>
-          pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service)
-        )
-      expect(inRegistry(named)).toBe(true)
-      expect(inRegistry(tenant)).toBe(false)
-      expect(exported(named)).toBe(true)
-      expect(exported(tenant)).toBe(true)
-      const value = yield* Metric.value(
-        CircuitBreakerMetrics.calls.pipe(Metric.tagged("service", named), Metric.tagged("outcome", "success"))
-      )
-      expect(value.count).toBe(1)
-    }).pipe(Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory)))))
-})
-
-describe("metrics of a circuit made on demand, as exported", () => {
-  it.scoped("the same series, keys and values a named breaker has in Effect's registry", () =>
-    Effect.gen(function*() {
-      const named = unique("series-named")
-      const tenant = unique("series-tenant")
-      const config = { failureThreshold: 1, recoveryTimeout: "1 minute" } as const
-      const breaker = yield* CircuitBreaker.make(named, config)
-      const registry = yield* CircuitBreakers.CircuitBreakers
-      const onDemand = yield* registry.get(tenant)
-      for (const b of [breaker, onDemand]) {
-        yield* Effect.succeed(1).pipe(CircuitBreaker.protect(b))
-        yield* Effect.either(boom.pipe(CircuitBreaker.protect(b)))
-        yield* Effect.either(Effect.succeed(1).pipe(CircuitBreaker.protect(b)))
-      }
-      const ofService = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, service: string) =>
-        pairs.filter((pair) => pair.metricKey.tags.some((tag) => tag.key === "service" && tag.value === service))
-      // the named breaker's series are Effect's registry's; the tenant's are not there, only exported
-      const registered = ofService(Metric.unsafeSnapshot(), named)
-      expect(registered).toHaveLength(6)
-      expect(ofService(Metric.unsafeSnapshot(), tenant)).toEqual([])
-      const exported = ofService(CircuitBreakerMetrics.unsafeSnapshot(), tenant)
-      expect(exported).toHaveLength(6)
-      // key for key (name, type, description, tags in order, the service's value aside) and state for state
-      const id = (pair: MetricPair.MetricPair.Untyped) =>
-        `${pair.metricKey.name}|${
-          pair.metricKey.tags.filter((tag) => tag.key !== "service").map((tag) => `${tag.key}=${tag.value}`)
-        }`
-      for (const pair of registered) {
-        const other = exported.find((candidate) => id(candidate) === id(pair))!
-        expect(other).toBeDefined()
-        expect(Equal.equals(other.metricKey.keyType, pair.metricKey.keyType)).toBe(true)
-        expect(other.metricKey.description).toEqual(pair.metricKey.description)
-        expect(other.metricKey.tags.map((tag) => tag.key)).toEqual(pair.metricKey.tags.map((tag) => tag.key))
-        // (a histogram state's buckets are arrays, which Equal compares by reference)
-        expect(JSON.stringify(other.metricState)).toEqual(JSON.stringify(pair.metricState))
-        expect(other.metricState.constructor).toBe(pair.metricState.constructor)
-      }
-      expect(registered.map(id).sort()).toEqual([
-        "circuit_breaker_call_duration_ms|",
-        "circuit_breaker_calls_total|outcome=failure",
-        "circuit_breaker_calls_total|outcome=rejected",
-        "circuit_breaker_calls_total|outcome=success",
-        "circuit_breaker_state|",
-        "circuit_breaker_transitions_total|from=CLOSED,to=OPEN"
-      ])
-    }).pipe(Effect.provide(
-      CircuitBreakers.layer({ defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } }).pipe(
-        Layer.provideMerge(CircuitStore.layerMemory)
-      )
-    )))
-})
-
 describe("heap after eviction", () => {
   /** test/support/evictionHeap.ts in a process of its own, so nothing else allocates meanwhile. */
   const evictionHeap = async (api: "effect" | "promise") => {
@@ -350,19 +156,4 @@ describe("heap after dispose", () => {
       expect(result.perName).toBeLessThan(50)
     }, 180_000)
   }
-})
-
-describe("idleTtl", () => {
-  it.effect("a bad idleTtl is a CircuitConfigError naming it, on the registry and on the memory store", () =>
-    Effect.gen(function*() {
-      const registry = yield* Effect.flip(
-        Layer.build(
-          CircuitBreakers.layer({ idleTtl: "soon" as never }).pipe(Layer.provide(CircuitStore.layerMemory))
-        ).pipe(Effect.scoped)
-      )
-      expect(registry._tag).toBe("CircuitConfigError")
-      expect(registry.message).toContain("idleTtl must be a duration")
-      const store = yield* Effect.flip(Layer.build(CircuitStore.layerMemoryWith({ idleTtl: -5 })).pipe(Effect.scoped))
-      expect(store.message).toContain("idleTtl must be a duration such as \"10 minutes\" or Duration.infinity (got -5)")
-    }))
 })

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
+import type * as Arbitrary from "effect/Arbitrary"
 import type * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -26,14 +27,23 @@ export const describe = (u: unknown): string => {
   return typeof u
 }
 
-/** `self`, refined by `predicate`; a failure reads `must be <text> (got <value>)`. @internal */
+/**
+ * `self`, refined by `predicate`; a failure reads `must be <text> (got <value>)`. `arbitrary`
+ * generates values the rule accepts (for `Arbitrary.make`, which cannot read a custom predicate).
+ *
+ * @internal
+ */
 export const rule = <S extends Schema.Schema.Any>(
   self: S,
   text: string,
-  predicate: (a: Schema.Schema.Type<S>) => boolean
+  predicate: (a: Schema.Schema.Type<S>) => boolean,
+  arbitrary?: Arbitrary.LazyArbitrary<Schema.Schema.Type<S>>
 ) =>
   self.pipe(
-    Schema.filter(predicate, { message: (issue) => `must be ${text} (got ${describe(issue.actual)})` })
+    Schema.filter(predicate, {
+      message: (issue) => `must be ${text} (got ${describe(issue.actual)})`,
+      ...(arbitrary === undefined ? {} : { arbitrary: () => arbitrary })
+    })
   )
 
 /** @internal */
@@ -48,7 +58,12 @@ export const booleanField = Schema.Boolean.annotations({
 
 /** @internal */
 export const positiveInt = (max: number) =>
-  rule(numberField, `a positive integer at most ${max}`, (n) => Number.isInteger(n) && n >= 1 && n <= max)
+  rule(
+    numberField,
+    `a positive integer at most ${max}`,
+    (n) => Number.isInteger(n) && n >= 1 && n <= max,
+    (fc) => fc.oneof(fc.integer({ min: 1, max: Math.min(max, 1_000_000) }), fc.integer({ min: 1, max }))
+  )
 
 /** Milliseconds (or `Infinity` where allowed), or the rule `input` breaks. */
 const durationToMillis = (input: unknown, infinite: boolean): Either.Either<number, string> => {
@@ -110,7 +125,8 @@ export const literals = <const L extends ReadonlyArray<string>>(...literals: L):
     (u: unknown): u is L[number] => typeof u === "string" && literals.includes(u),
     {
       message: (issue) =>
-        `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")} (got ${describe(issue.actual)})`
+        `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")} (got ${describe(issue.actual)})`,
+      arbitrary: () => (fc) => fc.constantFrom(...literals)
     }
   )
 

@@ -1,117 +1,29 @@
 /**
- * The Promise side (`src/promise.ts`, the README's "Promise API") against a real Redis: one `redis-server`
- * started here, reached over TCP (ioredis) and over the Upstash REST protocol (`@upstash/redis`
- * with its default options, through the test bridge). Every test uses its own service names or
+ * The Promise API's breaker (`createCircuitBreaker`, `execute`, health and alerts) against a real
+ * Redis over TCP (ioredis) and the Upstash REST bridge. Every test uses its own service names or
  * key prefix. Time is real, so open periods are short.
  */
 import { Redis as Upstash } from "@upstash/redis"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Redis as IORedis } from "ioredis"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { vi } from "vitest"
-import { CircuitStore, RedisCircuitStore } from "../src/index.js"
+import { CircuitStore } from "../src/index.js"
 import {
   CircuitBreakerError,
-  CircuitBreakerMonitoring,
-  configureCircuitBreakers,
   CircuitConfigError,
   createCircuitBreaker,
-  CircuitBreakers,
-  disposeCircuitBreakers,
-  getCircuitBreaker,
-  getCircuitBreakerHealth,
-  HttpResponseError,
   makeCircuitBreakerRuntime,
-  type PersistentCircuitBreaker,
   withCircuitBreaker
 } from "../src/promise.js"
-import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix, memoryStoreOnTestClock } from "./support/stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { Boom, captureConsole, failTimes, promiseApiRedis, sleep, succeedTimes, unique } from "./support/promiseApi.js"
 
 const TOKEN = "promise-test-token-5d1e9c"
-
-let server: RedisServer
-let bridge: UpstashBridge
-/** A bridge whose every request fails (a dead Upstash), for store-unavailable paths. */
-let deadBridge: UpstashBridge
-let ioredis: IORedis
-
-const ENV_KEYS = ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "REDIS_URL"] as const
-const savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>> = {}
-
-beforeAll(async () => {
-  for (const key of ENV_KEYS) {
-    const value = process.env[key]
-    if (value !== undefined) savedEnv[key] = value
-    delete process.env[key]
-  }
-  server = await startRedis()
-  bridge = await startUpstashBridge({ redisUrl: server.url, token: TOKEN })
-  deadBridge = await startUpstashBridge({ redisUrl: server.url, token: TOKEN })
-  deadBridge.injectFault({ type: "http", status: 500, body: JSON.stringify({ error: "ERR bridge: redis is down" }) })
-  ioredis = new IORedis(server.url)
-})
-
-afterAll(async () => {
-  await disposeCircuitBreakers()
-  ioredis.disconnect()
-  await deadBridge?.close()
-  await bridge?.close()
-  await server?.stop()
-  for (const key of ENV_KEYS) {
-    delete process.env[key]
-    const value = savedEnv[key]
-    if (value !== undefined) process.env[key] = value
-  }
-})
-
-afterEach(() => {
-  vi.restoreAllMocks()
-})
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-let names = 0
-/** A service name no other test uses. */
-const unique = (label: string) => `${label}-${++names}-${Date.now().toString(36)}`
-
-class Boom extends Error {
-  override readonly name = "Boom"
-}
-
-/** Runs `n` failing calls; returns what each rejected with. */
-const failTimes = async (breaker: PersistentCircuitBreaker, n: number): Promise<Array<unknown>> => {
-  const errors: Array<unknown> = []
-  for (let i = 0; i < n; i++) {
-    errors.push(
-      await breaker.execute(async () => {
-        throw new Boom(`boom ${i}`)
-      }).then(() => undefined, (error: unknown) => error)
-    )
-  }
-  return errors
-}
-
-const succeedTimes = async (breaker: PersistentCircuitBreaker, n: number): Promise<void> => {
-  for (let i = 0; i < n; i++) await breaker.execute(async () => i)
-}
-
-/** Captures everything written with console.log (where Effect's default logger writes). */
-const captureConsole = () => {
-  const lines: Array<string> = []
-  vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => {
-    lines.push(args.map(String).join(" "))
-  })
-  return lines
-}
-
-/** A runtime on the shared Redis over TCP, with a key prefix of its own. */
-const tcpRuntime = (prefix = freshPrefix()) => makeCircuitBreakerRuntime({ redis: ioredis, prefix })
+const env = promiseApiRedis(TOKEN)
 
 describe("createCircuitBreaker / execute", () => {
   it("resolves with the operation's value; rejects with its own error, not wrapped", async () => {
-    const rt = tcpRuntime()
+    const rt = env.tcpRuntime()
     try {
       const breaker = rt.createCircuitBreaker(unique("values"))
       expect(await breaker.execute(async () => ({ id: 7 }))).toEqual({ id: 7 })
@@ -136,7 +48,7 @@ describe("createCircuitBreaker / execute", () => {
   })
 
   it("opens after failureThreshold failures and then rejects with CIRCUIT_OPEN without running the operation", async () => {
-    const rt = tcpRuntime()
+    const rt = env.tcpRuntime()
     try {
       const name = unique("opens")
       const breaker = rt.createCircuitBreaker(name, { failureThreshold: 3, recoveryTimeout: 20_000, backoffJitter: 0 })
@@ -181,7 +93,7 @@ describe("createCircuitBreaker / execute", () => {
 
   it("the same name reaches the same circuit; a different config later is ignored with one warning", async () => {
     const lines = captureConsole()
-    const rt = tcpRuntime()
+    const rt = env.tcpRuntime()
     try {
       const name = unique("same")
       const a = rt.createCircuitBreaker(name, { failureThreshold: 2 })
@@ -259,7 +171,7 @@ describe("createCircuitBreaker / execute", () => {
   })
 
   it("half-open probes close the circuit after successThreshold successes; a failed probe re-opens it", async () => {
-    const rt = tcpRuntime()
+    const rt = env.tcpRuntime()
     try {
       const breaker = rt.createCircuitBreaker(unique("probe"), {
         failureThreshold: 1,
@@ -288,8 +200,8 @@ describe("createCircuitBreaker / execute", () => {
 
   it("forceOpen, forceClose and reset hold for the whole fleet", async () => {
     const prefix = freshPrefix()
-    const one = makeCircuitBreakerRuntime({ redis: ioredis, prefix })
-    const other = makeCircuitBreakerRuntime({ redis: new Upstash({ url: bridge.url, token: TOKEN }), prefix })
+    const one = makeCircuitBreakerRuntime({ redis: env.ioredis, prefix })
+    const other = makeCircuitBreakerRuntime({ redis: new Upstash({ url: env.bridge.url, token: TOKEN }), prefix })
     try {
       const name = unique("admin")
       const here = one.createCircuitBreaker(name, { failureThreshold: 1, stateCacheTtl: 0 })
@@ -316,7 +228,7 @@ describe("createCircuitBreaker / execute", () => {
   })
 
   it("isFailure excuses errors, slowCallDuration counts slow successes as failures", async () => {
-    const rt = tcpRuntime()
+    const rt = env.tcpRuntime()
     try {
       const excused = rt.createCircuitBreaker(unique("excused"), {
         failureThreshold: 2,
@@ -400,7 +312,7 @@ describe("createCircuitBreaker / execute", () => {
 
   it("rejects with SERVICE_UNAVAILABLE (no secret in it) when Redis is down and the policy is fail-closed", async () => {
     const lines = captureConsole()
-    const dead = new Upstash({ url: deadBridge.url, token: TOKEN })
+    const dead = new Upstash({ url: env.deadBridge.url, token: TOKEN })
     const rt = makeCircuitBreakerRuntime({ redis: dead, prefix: freshPrefix() })
     try {
       const name = unique("fail-closed")
@@ -446,234 +358,9 @@ describe("createCircuitBreaker / execute", () => {
   })
 })
 
-describe("getCircuitBreaker", () => {
-  it("works on a user's @upstash/redis instance with default options (auto-deserialization, retries, auto-pipelining)", async () => {
-    const redis = new Upstash({ url: bridge.url, token: TOKEN })
-    // what the default options do to a script reply: numeric strings become numbers
-    expect(await redis.exec(["EVAL", "return {'CLOSED', '12', 3, ''}", "0"])).toEqual(["CLOSED", 12, 3, ""])
-
-    // names that JSON.parse would turn into something else
-    const names = ["123", "true", "null", "{\"a\":1}", "\"quoted\"", unique("plain")]
-    const breakers = names.map((name) => getCircuitBreaker(name, redis, { failureThreshold: 2 }))
-    for (const breaker of breakers)
-      expect(await breaker.execute(async () => breaker.serviceName)).toBe(breaker.serviceName)
-    await failTimes(breakers[0]!, 2)
-    expect(await breakers[0]!.getCurrentState()).toBe("OPEN")
-    // the state is in Redis, under the default prefix
-    expect(await server.cli("HGET", RedisCircuitStore.stateKey("123"), "state")).toBe("OPEN")
-
-    const monitor = makeCircuitBreakerRuntime({ redis })
-    try {
-      const all = await monitor.CircuitBreakerMonitoring.getAllMetrics()
-      for (const name of names) expect(Object.keys(all)).toContain(name)
-      expect(all["123"]!.state).toBe("OPEN")
-      expect(all["true"]!.state).toBe("CLOSED")
-    } finally {
-      await monitor.dispose()
-    }
-  })
-
-  it("drives an object that only has exec (replies auto-deserialized) as well", async () => {
-    const redis = new Upstash({ url: bridge.url, token: TOKEN })
-    const execOnly = { exec: (command: [string, ...Array<string>]) => redis.exec(command) }
-    const prefix = freshPrefix()
-    const rt = makeCircuitBreakerRuntime({ redis: execOnly as never, prefix })
-    try {
-      const breaker = rt.createCircuitBreaker("456", { failureThreshold: 2 })
-      expect(await breaker.execute(async () => "ok")).toBe("ok")
-      await failTimes(breaker, 2)
-      expect(await breaker.getCurrentState()).toBe("OPEN")
-      expect(Object.keys(await rt.CircuitBreakerMonitoring.getAllMetrics())).toEqual(["456"])
-    } finally {
-      await rt.dispose()
-    }
-  })
-
-  it("works on a user's ioredis client, shares one runtime per client, and never closes the client", async () => {
-    const client = new IORedis(server.url)
-    try {
-      const name = unique("io")
-      const a = getCircuitBreaker(name, client, { failureThreshold: 3 })
-      const b = getCircuitBreaker(name, client, { failureThreshold: 3 })
-      await succeedTimes(a, 2)
-      await succeedTimes(b, 3)
-      expect((await a.getMetrics()).calls).toBe(5) // one runtime, one breaker
-
-      // another client: another runtime (its own counts), the same circuit in Redis
-      const other = new IORedis(server.url)
-      try {
-        const c = getCircuitBreaker(name, other, { failureThreshold: 3 })
-        await failTimes(c, 3)
-        expect((await c.getMetrics()).calls).toBe(3)
-        expect(await a.getCurrentState()).toBe("OPEN")
-      } finally {
-        other.disconnect()
-      }
-      await disposeCircuitBreakers()
-      expect(await client.ping()).toBe("PONG")
-      // after dispose a new runtime is made on first use
-      expect(await a.getCurrentState()).toBe("OPEN")
-    } finally {
-      client.disconnect()
-    }
-  })
-
-  it("throws a TypeError for something that is not a Redis client", () => {
-    expect(() => getCircuitBreaker("x", {} as never)).toThrow(TypeError)
-    expect(() => getCircuitBreaker("x", null as never)).toThrow(/@upstash\/redis/)
-  })
-})
-
-describe("a fleet of runtimes on one Redis", () => {
-  it("counts from two runtimes add up in getAllMetrics", async () => {
-    const prefix = freshPrefix()
-    const a = makeCircuitBreakerRuntime({ redis: new Upstash({ url: bridge.url, token: TOKEN }), prefix })
-    const b = makeCircuitBreakerRuntime({ redis: ioredis, prefix })
-    try {
-      const name = unique("fleet")
-      const config = { failureThreshold: 100 }
-      const onA = a.createCircuitBreaker(name, config)
-      const onB = b.createCircuitBreaker(name, config)
-      await succeedTimes(onA, 7)
-      await failTimes(onA, 2)
-      await succeedTimes(onA, 3)
-      await succeedTimes(onB, 11)
-      await failTimes(onB, 4)
-      await succeedTimes(onB, 5)
-
-      // successes on a fresh CLOSED circuit are batched locally; a runtime's next round trip carries them
-      await b.dispose()
-      const all = await a.CircuitBreakerMonitoring.getAllMetrics()
-      const metrics = all[name]!
-      expect(metrics.fleet).toMatchObject({ successes: 26, failures: 6, calls: 32, rejections: 0 })
-      expect(metrics.fleet.failureRate).toBeCloseTo(6 / 32)
-      expect(metrics.instance).toMatchObject({ calls: 12, successes: 10, failures: 2 })
-      expect(metrics.windowFailures).toBe(6)
-      expect(metrics.state).toBe("CLOSED")
-    } finally {
-      await a.dispose()
-      await b.dispose()
-    }
-  })
-})
-
-describe("the default runtime and its store", () => {
-  it("with nothing configured, runs on the memory store and warns once", async () => {
-    await disposeCircuitBreakers()
-    const lines = captureConsole()
-    const before = await server.cli("DBSIZE")
-    const breakers = [createCircuitBreaker(unique("mem")), createCircuitBreaker(unique("mem")), CircuitBreakers.auth]
-    for (const breaker of breakers) {
-      expect(await breaker.execute(async () => "ok")).toBe("ok")
-      await failTimes(breaker, 1)
-    }
-    await getCircuitBreakerHealth()
-    await CircuitBreakerMonitoring.getAllMetrics()
-    await CircuitBreakers.redis.execute(async () => 1)
-    const warnings = lines.filter((line) => /in-memory store/.test(line))
-    expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toContain("level=WARN")
-    expect(lines).toHaveLength(1)
-    expect(await server.cli("DBSIZE")).toBe(before)
-    expect(Object.keys(await CircuitBreakerMonitoring.getAllMetrics()).sort()).toEqual(
-      [...breakers.map((b) => b.serviceName), "redis"].sort()
-    )
-    await disposeCircuitBreakers()
-  })
-
-  it("takes Upstash from UPSTASH_REDIS_REST_URL/TOKEN, else REDIS_URL, without a warning", async () => {
-    const lines = captureConsole()
-    try {
-      process.env.REDIS_URL = server.url
-      const tcpPrefix = freshPrefix()
-      await configureCircuitBreakers({ prefix: tcpPrefix })
-      const name = unique("env-tcp")
-      await failTimes(createCircuitBreaker(name, { failureThreshold: 1 }), 1)
-      expect(await server.cli("HGET", RedisCircuitStore.stateKey(name, { prefix: tcpPrefix }), "state")).toBe("OPEN")
-
-      process.env.UPSTASH_REDIS_REST_URL = bridge.url
-      process.env.UPSTASH_REDIS_REST_TOKEN = TOKEN
-      const upstashPrefix = freshPrefix()
-      await configureCircuitBreakers({ prefix: upstashPrefix })
-      bridge.resetStats()
-      const other = unique("env-upstash")
-      await failTimes(createCircuitBreaker(other), 1)
-      expect(bridge.requests).toBeGreaterThan(0)
-      expect(await server.cli("ZSCORE", RedisCircuitStore.registryKey({ prefix: upstashPrefix }), other)).toMatch(
-        /^\d+$/
-      )
-      expect(lines.filter((line) => /WARN/.test(line))).toEqual([])
-    } finally {
-      delete process.env.REDIS_URL
-      delete process.env.UPSTASH_REDIS_REST_URL
-      delete process.env.UPSTASH_REDIS_REST_TOKEN
-      await disposeCircuitBreakers()
-    }
-  })
-
-  it("configureCircuitBreakers moves existing breakers to the new runtime; disposeCircuitBreakers flushes batched counts", async () => {
-    const prefix = freshPrefix()
-    await configureCircuitBreakers({ redis: ioredis, prefix })
-    const name = unique("moves")
-    const breaker = createCircuitBreaker(name, { failureThreshold: 50 })
-    await succeedTimes(breaker, 9) // batched in this runtime, not yet in Redis
-    await disposeCircuitBreakers()
-
-    const reader = makeCircuitBreakerRuntime({ redis: ioredis, prefix })
-    try {
-      expect((await reader.CircuitBreakerMonitoring.getAllMetrics())[name]!.fleet.successes).toBe(9)
-    } finally {
-      await reader.dispose()
-    }
-
-    const memory = CircuitStore.layerMemory
-    await configureCircuitBreakers({ store: memory })
-    await failTimes(breaker, 1)
-    const all = await CircuitBreakerMonitoring.getAllMetrics()
-    expect(all[name]!.instance).toMatchObject({ calls: 1, failures: 1 }) // a fresh breaker, in memory
-    await disposeCircuitBreakers()
-  })
-
-  it("a disposed runtime rejects later calls; a store that cannot be built rejects with its error", async () => {
-    const rt = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory })
-    const breaker = rt.createCircuitBreaker("x")
-    expect(await breaker.execute(async () => 1)).toBe(1)
-    await rt.dispose()
-    await expect(breaker.execute(async () => 1)).rejects.toThrow(/disposed/)
-    await expect(rt.getCircuitBreakerHealth()).rejects.toThrow(/disposed/)
-
-    const bad = makeCircuitBreakerRuntime({ redis: ioredis, prefix: "has {braces}" })
-    await expect(bad.createCircuitBreaker("x").execute(async () => 1)).rejects.toThrow(CircuitConfigError)
-    await expect(bad.createCircuitBreaker("x").execute(async () => 1)).rejects.toThrow(/prefix must be/)
-    await bad.dispose()
-    expect(() => makeCircuitBreakerRuntime({ redis: ioredis, store: CircuitStore.layerMemory })).toThrow(TypeError)
-  })
-
-  it("logLevel \"Debug\" logs every named operation and its outcome", async () => {
-    const lines = captureConsole()
-    const rt = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory, logLevel: "Debug" })
-    try {
-      const breaker = rt.createCircuitBreaker("debug-service", { failureThreshold: 1 })
-      await breaker.execute(async () => 1, "debug-operation")
-      await breaker.execute(async () => {
-        throw new Boom("bad")
-      }, "debug-operation").catch(() => {})
-      await breaker.execute(async () => 1, "debug-operation").catch(() => {})
-      const debug = lines.filter((line) => line.includes("level=DEBUG") && line.includes("operation=debug-operation"))
-      expect(debug).toHaveLength(3)
-      expect(debug[0]).toMatch(/succeeded in \d+ ms/)
-      expect(debug[1]).toContain("Boom: bad")
-      expect(debug[2]).toContain("not run: Circuit for \\\"debug-service\\\" is OPEN")
-      expect(lines.some((line) => line.includes("unhandled error"))).toBe(false)
-    } finally {
-      await rt.dispose()
-    }
-  })
-})
-
 describe("health and alerts", () => {
   it("per state: CLOSED healthy, HALF_OPEN degraded, OPEN unhealthy (open alert), FORCED_OPEN unhealthy (forced-open alert)", async () => {
-    const rt = tcpRuntime()
+    const rt = env.tcpRuntime()
     try {
       const config = { failureThreshold: 1, successThreshold: 2, recoveryTimeout: 120, backoffJitter: 0 }
       const closed = rt.createCircuitBreaker(unique("h-closed"), config)
@@ -723,108 +410,6 @@ describe("health and alerts", () => {
         [closed, halfOpen, open, forced].map((b) => b.serviceName).sort()
       )
       expect(await rt.getCircuitBreakerHealth()).toMatchObject({ overall: "healthy" })
-    } finally {
-      await rt.dispose()
-    }
-  })
-})
-
-describe("withCircuitBreaker", () => {
-  it("passes extra arguments through; 4xx is not a failure; 5xx is returned unchanged and counts; errors are rethrown and count", async () => {
-    const rt = tcpRuntime()
-    try {
-      const name = unique("route")
-      let status = 200
-      let fail = false
-      const handler = rt.withCircuitBreaker(
-        async (request: Request, context: { readonly params: { readonly id: string } }) => {
-          if (fail) throw new Boom("handler crashed")
-          return new Response(`${request.method} ${context.params.id}`, { status, headers: { "x-from": "handler" } })
-        },
-        name,
-        { failureThreshold: 3, recoveryTimeout: 45_000, backoffJitter: 0 }
-      )
-      const call = () => handler(new Request("http://localhost/api/items/1"), { params: { id: "1" } })
-      const ok = await call()
-      expect(ok.status).toBe(200)
-      expect(await ok.text()).toBe("GET 1")
-
-      status = 404
-      expect((await call()).status).toBe(404)
-      status = 502
-      const bad = await call()
-      expect(bad.status).toBe(502)
-      expect(bad.headers.get("x-from")).toBe("handler")
-      expect(await bad.text()).toBe("GET 1")
-      fail = true
-      await expect(call()).rejects.toThrow("handler crashed")
-      const breaker = rt.createCircuitBreaker(name)
-      expect(await breaker.getMetrics()).toMatchObject({ successes: 2, failures: 2, state: "CLOSED" })
-      await expect(call()).rejects.toBeInstanceOf(Boom)
-
-      fail = false
-      status = 200
-      const unavailable = await call()
-      expect(unavailable.status).toBe(503)
-      expect(unavailable.headers.get("content-type")).toBe("application/json")
-      const body = await unavailable.json() as { retryAfter: number }
-      expect(body).toMatchObject({ error: "Service Unavailable", code: "CIRCUIT_OPEN", service: name })
-      expect(body.retryAfter).toBeGreaterThan(40_000)
-      expect(body.retryAfter).toBeLessThanOrEqual(45_000)
-      // seconds, rounded up
-      expect(unavailable.headers.get("retry-after")).toBe(String(Math.ceil(body.retryAfter / 1000)))
-    } finally {
-      await rt.dispose()
-    }
-  })
-
-  it("keeps the handler's own request type (e.g. Next.js's NextRequest)", async () => {
-    class AppRequest extends Request {
-      readonly tenant = "acme"
-    }
-    const rt = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory })
-    try {
-      const handler: (request: AppRequest) => Promise<Response> = rt.withCircuitBreaker(
-        async (request: AppRequest) => new Response(request.tenant),
-        "typed"
-      )
-      expect(await (await handler(new AppRequest("http://localhost/"))).text()).toBe("acme")
-    } finally {
-      await rt.dispose()
-    }
-  })
-
-  it("isFailure sees an HttpResponseError for a 5xx answer", async () => {
-    const rt = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory })
-    try {
-      const handler = rt.withCircuitBreaker(async () => new Response("not implemented", { status: 501 }), "legacy", {
-        failureThreshold: 1,
-        isFailure: (error) => !(error instanceof HttpResponseError && error.response.status === 501)
-      })
-      for (let i = 0; i < 3; i++) expect((await handler(new Request("http://localhost/"))).status).toBe(501)
-      expect(await rt.createCircuitBreaker("legacy").getCurrentState()).toBe("CLOSED")
-    } finally {
-      await rt.dispose()
-    }
-  })
-
-  it("answers 503 SERVICE_UNAVAILABLE without Retry-After when the store is down and the policy is fail-closed", async () => {
-    const rt = makeCircuitBreakerRuntime({ redis: new Upstash({ url: deadBridge.url, token: TOKEN }) })
-    try {
-      let called = false
-      const handler = rt.withCircuitBreaker(
-        async () => {
-          called = true
-          return new Response("ok")
-        },
-        unique("closed-route"),
-        { onStoreUnavailable: "fail-closed" }
-      )
-      const response = await handler(new Request("http://localhost/"))
-      expect(called).toBe(false)
-      expect(response.status).toBe(503)
-      expect(response.headers.get("retry-after")).toBeNull()
-      expect(await response.json()).toMatchObject({ code: "SERVICE_UNAVAILABLE" })
     } finally {
       await rt.dispose()
     }

@@ -1,0 +1,118 @@
+/**
+ * CircuitBreakerMonitoring on the memory store: each state's status, alert and overall health,
+ * resetAll, and the alerts an operator reads. The fleet-wide metrics over Redis and the HTTP
+ * routes are in Monitoring.test.ts.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
+import { CircuitBreakerMonitoring, CircuitBreakers, CircuitStore } from "../src/index.js"
+
+const calls = (name: string, ok: number, failed: number) =>
+  Effect.gen(function*() {
+    const breaker = yield* Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get(name))
+    for (let i = 0; i < ok; i++) yield* breaker.protect(Effect.void)
+    for (let i = 0; i < failed; i++) yield* Effect.either(breaker.protect(Effect.fail("boom")))
+  })
+
+const monitoring = CircuitBreakerMonitoring.CircuitBreakerMonitoring
+
+describe("alerts, health, resetAll (memory store)", () => {
+  const Live = CircuitBreakerMonitoring.layer({ failureRateAlert: 0.5, failureRateMinimumCalls: 4, flappingReopens: 2 })
+    .pipe(
+      Layer.provideMerge(CircuitBreakers.layer({
+        defaults: { failureThreshold: 3, successThreshold: 1, recoveryTimeout: "10 seconds", backoffJitter: 0 }
+      })),
+      Layer.provideMerge(CircuitStore.layerMemory)
+    )
+
+  it.effect("each state gives its status, alert and overall health", () =>
+    Effect.gen(function*() {
+      const m = yield* monitoring
+      yield* calls("ok", 5, 0)
+      expect((yield* m.health).overall).toBe("healthy")
+      expect(yield* m.getAlerts).toEqual([])
+
+      yield* calls("flaky", 2, 2) // 50 % over 4 calls: a rate alert, still CLOSED
+      let alerts = yield* m.getAlerts
+      expect(alerts.map((a) => [a.service, a.kind, a.severity])).toEqual([["flaky", "failure-rate", "warning"]])
+
+      yield* calls("down", 0, 3)
+      alerts = yield* m.getAlerts
+      const open = alerts.find((a) => a.service === "down")!
+      expect(open).toMatchObject({ kind: "open", severity: "critical" })
+      expect(open.message).toContain("OPEN")
+      let health = yield* m.health
+      expect(health.overall).toBe("unhealthy")
+      expect(health.services.down).toMatchObject({ status: "unhealthy", state: "OPEN" })
+      expect(health.services.ok).toMatchObject({ status: "healthy", state: "CLOSED" })
+
+      // the probe fails twice in a row: re-opened twice, flapping
+      for (let i = 0; i < 2; i++) {
+        yield* TestClock.adjust("1 minute")
+        yield* calls("down", 0, 1)
+      }
+      alerts = yield* m.getAlerts
+      expect(alerts.filter((a) => a.service === "down").map((a) => a.kind).sort()).toEqual([
+        "failure-rate",
+        "flapping",
+        "open"
+      ])
+
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      yield* Effect.flatMap(registry.get("held"), (b) => b.forceOpen)
+      alerts = yield* m.getAlerts
+      expect(alerts.find((a) => a.service === "held")).toMatchObject({ kind: "forced-open", severity: "warning" })
+
+      const results = yield* m.resetAll
+      expect(results.map((r) => r.service).sort()).toEqual(["down", "flaky", "held", "ok"])
+      expect(results.every((r) => r.success)).toBe(true)
+      health = yield* m.health
+      expect(health.overall).toBe("healthy")
+      expect(Object.values(health.services).every((s) => s.state === "CLOSED")).toBe(true)
+    }).pipe(Effect.provide(Live)))
+
+  it.effect("HALF_OPEN is degraded", () =>
+    Effect.gen(function*() {
+      const m = yield* monitoring
+      yield* calls("svc", 0, 3)
+      yield* TestClock.adjust("10 seconds")
+      const registry = yield* CircuitBreakers.CircuitBreakers
+      const breaker = yield* registry.get("svc")
+      const fiber = yield* Effect.fork(breaker.protect(Effect.never))
+      yield* Effect.yieldNow()
+      const health = yield* m.health
+      expect(health.services.svc).toMatchObject({ status: "degraded", state: "HALF_OPEN" })
+      expect(health.overall).toBe("degraded")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(Live)))
+})
+
+describe("what an operator reads", () => {
+  it("a first open is not 're-opened 0 times'; re-opens are counted", () => {
+    const base: CircuitBreakerMonitoring.CircuitMetrics = {
+      name: "pay",
+      service: "pay",
+      state: "OPEN",
+      status: "unhealthy",
+      windowFailures: 5,
+      windowCalls: 5,
+      openCount: 0,
+      retryAt: 1,
+      lastTransitionAt: 1,
+      fleet: { successes: 0, failures: 5, rejections: 0, probes: 0, opens: 1, calls: 5, failureRate: 1 },
+      instance: null,
+      storeUnavailable: false
+    }
+    const open = (openCount: number) =>
+      CircuitBreakerMonitoring.alertsFor({ ...base, openCount }, 2, { failureRateMinimumCalls: 100 })
+    expect(open(0).map((a) => a.message)).toEqual(["circuit \"pay\" is OPEN"])
+    expect(open(1).map((a) => a.message)).toEqual(["circuit \"pay\" is OPEN (re-opened once without closing)"])
+    expect(open(4).map((a) => a.message)).toEqual([
+      "circuit \"pay\" is OPEN (re-opened 4 times without closing)",
+      "circuit \"pay\" re-opened 4 times without closing"
+    ])
+  })
+})
