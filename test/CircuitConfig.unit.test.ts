@@ -16,7 +16,7 @@ const problems = (name: string, input: unknown): string => {
 }
 
 describe("CircuitConfig", () => {
-  it("defaults are those of the original README", () => {
+  it("defaults are those the README and docs list", () => {
     const config = Either.getOrThrow(CircuitConfig.decodeEither("svc"))
     expect(config).toMatchObject({
       failureThreshold: 5,
