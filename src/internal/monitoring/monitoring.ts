@@ -10,17 +10,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type {
-  CircuitBreakerMonitoring,
-  FleetRead,
-  FleetSnapshot,
-  Options,
-  ReadOptions,
-  ResetResult
-} from "../../CircuitBreakerMonitoring.js"
+import type { FleetRead, FleetSnapshot, Options, ReadOptions, ResetResult } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
 import { CircuitStore } from "../../CircuitStore.js"
@@ -42,13 +34,7 @@ interface KeptSnapshot {
 }
 
 /** @internal */
-export const make = (
-  options: Options = {}
-): Effect.Effect<
-  CircuitBreakerMonitoring["Type"],
-  CircuitConfig.CircuitConfigError,
-  CircuitStore | CircuitBreakers | Scope.Scope
-> =>
+export const make = (options: Options = {}) =>
   Effect.gen(function*() {
     const store = yield* CircuitStore
     const registry = yield* CircuitBreakers
