@@ -32,7 +32,6 @@ import type { CircuitBreakers } from "./CircuitBreakers.js"
 import type * as CircuitConfig from "./CircuitConfig.js"
 import type { State } from "./CircuitState.js"
 import type { CircuitStore, FleetCounts } from "./CircuitStore.js"
-import * as alerts from "./internal/monitoring/alerts.js"
 import * as internal from "./internal/monitoring/monitoring.js"
 
 /**
@@ -249,7 +248,7 @@ export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breake
  * @since 0.1.0
  * @category alerts
  */
-export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options) => Array<Alert> = alerts.alertsFor
+export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options) => Array<Alert> = internal.alertsFor
 
 /**
  * Makes the service. Needs the store and the `CircuitBreakers` registry (for

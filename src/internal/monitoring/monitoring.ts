@@ -24,6 +24,11 @@ import { healthOf } from "./health.js"
 import { makeReads } from "./scan.js"
 import { singleFlight } from "./singleFlight.js"
 
+export {
+  /** @internal */
+  alertsFor
+} from "./alerts.js"
+
 const decodeOptions = decoder(Schema.Struct({ snapshotTtl: withDefault(durationMillis({ infinite: false }), 1_000) }))
 
 /** The shared snapshot kept, until when it serves (epoch ms), and the generation `invalidate` moves on. */
