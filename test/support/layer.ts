@@ -27,15 +27,22 @@ type Options = { readonly timeout?: Duration.DurationInput }
 
 /** The suite's methods, on an object of their own; the shared `it` gets its own methods back. */
 const isolate = <R>(methods: Vitest.MethodsNonLive<R>): Vitest.MethodsNonLive<R> => {
+  // read now: `methods` is the shared `it`, whose own methods are put back below
+  const nestedLayer = methods.layer
   const own: Record<PropertyKey, unknown> = {
     effect: methods.effect,
     scoped: methods.scoped,
     flakyTest: methods.flakyTest,
     prop: methods.prop,
-    layer:
-      <R2, E>(nested: Layer.Layer<R2, E, R>, options?: Options) =>
-      (name: string, tests: (it: Vitest.MethodsNonLive<R | R2>) => void) =>
-        methods.layer(nested, options)(name, (inner) => tests(isolate(inner)))
+    layer: <R2, E>(nested: Layer.Layer<R2, E, R>, options?: Options) =>
+    (
+      ...args:
+        | [tests: (it: Vitest.MethodsNonLive<R | R2>) => void]
+        | [name: string, tests: (it: Vitest.MethodsNonLive<R | R2>) => void]
+    ): void =>
+      args.length === 1
+        ? nestedLayer(nested, options)((inner) => args[0](isolate(inner)))
+        : nestedLayer(nested, options)(args[0], (inner) => args[1](isolate(inner)))
   }
   Object.assign(it, shared)
   return new Proxy(methods, {
