@@ -100,11 +100,13 @@ export default tseslint.config(
           // (inside a layer suite, its own `it.layer` nests a suite: that one is fine)
           selector:
             "CallExpression[callee.object.name='it'][callee.property.name='layer']:not(ArrowFunctionExpression[params.0.name='it'] CallExpression)",
-          message: "Use `layer` of test/support/layer.ts: `it.layer` leaks its services and TestClock into the tests after it"
+          message:
+            "Use `layer` of test/support/layer.ts: `it.layer` leaks its services and TestClock into the tests after it"
         },
         {
           selector: "ImportDeclaration[source.value='@effect/vitest'] > ImportSpecifier[imported.name='layer']",
-          message: "Use `layer` of test/support/layer.ts: @effect/vitest's leaks its services and TestClock into the tests after it"
+          message:
+            "Use `layer` of test/support/layer.ts: @effect/vitest's leaks its services and TestClock into the tests after it"
         }
       ]
     }
