@@ -88,6 +88,30 @@ export default tseslint.config(
     }
   },
   {
+    files: ["test/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='push'] > SpreadElement.arguments",
+          message: "Do not use spread arguments in Array.push"
+        },
+        {
+          // (inside a layer suite, its own `it.layer` nests a suite: that one is fine)
+          selector:
+            "CallExpression[callee.object.name='it'][callee.property.name='layer']:not(ArrowFunctionExpression[params.0.name='it'] CallExpression)",
+          message:
+            "Use `layer` of test/support/layer.ts: `it.layer` leaks its services and TestClock into the tests after it"
+        },
+        {
+          selector: "ImportDeclaration[source.value='@effect/vitest'] > ImportSpecifier[imported.name='layer']",
+          message:
+            "Use `layer` of test/support/layer.ts: @effect/vitest's leaks its services and TestClock into the tests after it"
+        }
+      ]
+    }
+  },
+  {
     // the library writes nothing to the console
     files: ["src/**/*.ts"],
     ignores: ["src/cli.ts"],

@@ -23,6 +23,7 @@ import { type RedisServer, redisServerScoped, startRedis } from "./support/redis
 import { seedCircuits } from "./support/seed.js"
 import { freshPrefix, tcpStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
+import { calls } from "./support/calls.js"
 
 const chromiumPath = "/usr/bin/chromium"
 const artifacts = join(process.cwd(), "test-artifacts")
@@ -117,13 +118,6 @@ const instance = (prefix: string, options?: CircuitBreakers.Options, url = serve
       Layer.provideMerge(tcpStore({ url }, { prefix }))
     )
   )
-
-const calls = (name: string, ok: number, failed: number) =>
-  Effect.gen(function*() {
-    const breaker = yield* Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get(name))
-    for (let i = 0; i < ok; i++) yield* breaker.protect(Effect.void)
-    for (let i = 0; i < failed; i++) yield* Effect.either(breaker.protect(Effect.fail("boom")))
-  })
 
 /** What `read` gives once it gives `want`, or at the end of `timeout` ms what it gave last. */
 const eventually = async <A>(read: () => Promise<A>, want: A, timeout = 10_000): Promise<A> => {

@@ -6,10 +6,12 @@
  * the same open periods, step by step.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Arbitrary from "effect/Arbitrary"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as fc from "fast-check"
+import * as Schema from "effect/Schema"
 import { CircuitConfig, type CircuitStore, RedisClient } from "../src/index.js"
 import * as scripts from "../src/internal/redis/luaScripts.js"
 import * as machine from "../src/internal/breaker/machine.js"
@@ -18,65 +20,67 @@ import { scriptArgs, scriptArgv } from "../src/internal/redis/scriptArgs.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { IORedisClient } from "../src/ioredis.js"
 
-type Step =
-  | { readonly _tag: "advance"; readonly ms: number }
-  | { readonly _tag: "acquire" }
-  | { readonly _tag: "record"; readonly outcome: CircuitStore.Outcome; readonly probe: number; readonly u: number }
-  | { readonly _tag: "flush"; readonly successes: number }
-  | { readonly _tag: "acquireWithBatch"; readonly successes: number }
-  | { readonly _tag: "force"; readonly to: "FORCED_OPEN" | "FORCED_CLOSED" | "RESET" }
-  | { readonly _tag: "read" }
+const int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
+/**
+ * A double in [min, max] (`maxExcluded`: in [min, max)). `Arbitrary.make` draws a plain number
+ * as a 32-bit float: full doubles are what the script's argument encoding has to carry.
+ */
+const double = (min: number, max: number, maxExcluded = false) =>
+  (maxExcluded
+    ? Schema.Number.pipe(Schema.greaterThanOrEqualTo(min), Schema.lessThan(max))
+    : Schema.Number.pipe(Schema.between(min, max))).annotations({
+      arbitrary: () => (fc) => fc.double({ min, max, maxExcluded, noNaN: true })
+    })
 
+/** The steps of a sequence, as Schemas: `Arbitrary.make` derives each kind's values. */
+const Advance = Schema.TaggedStruct("advance", { ms: Schema.Union(int(0, 2_000), int(0, 400_000)) })
+const Acquire = Schema.TaggedStruct("acquire", {})
+const Record = Schema.TaggedStruct("record", {
+  outcome: Schema.Literal("success", "failure", "release").annotations({
+    // a failure twice as often as a success or a release
+    arbitrary: () => (fc) => fc.constantFrom<CircuitStore.Outcome>("success", "failure", "failure", "release")
+  }),
+  probe: int(-1, 3), // -1: not a probe; otherwise an index into the permits held
+  u: double(0, 1, true)
+})
+const Flush = Schema.TaggedStruct("flush", { successes: int(1, 20) })
+const AcquireWithBatch = Schema.TaggedStruct("acquireWithBatch", { successes: int(1, 5) })
+const Force = Schema.TaggedStruct("force", { to: Schema.Literal("FORCED_OPEN", "FORCED_CLOSED", "RESET") })
+const Read = Schema.TaggedStruct("read", {})
+type Step = Schema.Schema.Type<
+  typeof Advance | typeof Acquire | typeof Record | typeof Flush | typeof AcquireWithBatch | typeof Force | typeof Read
+>
+
+/** The kinds of step, weighted: records and acquires most, admin actions and reads least. */
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      _tag: fc.constant("advance" as const),
-      ms: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 }))
-    })
-  },
-  { weight: 4, arbitrary: fc.constant({ _tag: "acquire" as const }) },
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      _tag: fc.constant("record" as const),
-      outcome: fc.constantFrom<CircuitStore.Outcome>("success", "failure", "failure", "release"),
-      probe: fc.integer({ min: -1, max: 3 }), // -1: not a probe; otherwise an index into the permits held
-      u: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
-    })
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ _tag: fc.constant("flush" as const), successes: fc.integer({ min: 1, max: 20 }) })
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ _tag: fc.constant("acquireWithBatch" as const), successes: fc.integer({ min: 1, max: 5 }) })
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      _tag: fc.constant("force" as const),
-      to: fc.constantFrom("FORCED_OPEN" as const, "FORCED_CLOSED" as const, "RESET" as const)
-    })
-  },
-  { weight: 1, arbitrary: fc.constant({ _tag: "read" as const }) }
+  { weight: 3, arbitrary: Arbitrary.make(Advance) },
+  { weight: 4, arbitrary: Arbitrary.make(Acquire) },
+  { weight: 6, arbitrary: Arbitrary.make(Record) },
+  { weight: 1, arbitrary: Arbitrary.make(Flush) },
+  { weight: 1, arbitrary: Arbitrary.make(AcquireWithBatch) },
+  { weight: 1, arbitrary: Arbitrary.make(Force) },
+  { weight: 1, arbitrary: Arbitrary.make(Read) }
 )
 
-const configArbitrary = fc.record({
-  failureThreshold: fc.integer({ min: 1, max: 6 }),
-  successThreshold: fc.integer({ min: 1, max: 4 }),
-  halfOpenMaxProbes: fc.integer({ min: 1, max: 3 }),
-  recoveryTimeout: fc.integer({ min: 100, max: 60_000 }),
-  maxRecoveryTimeout: fc.integer({ min: 60_000, max: 400_000 }),
-  monitoringPeriod: fc.integer({ min: 1_000, max: 300_000 }),
-  backoffMultiplier: fc.oneof(fc.constant(2), fc.double({ min: 1, max: 3, noNaN: true })),
-  backoffJitter: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
-  probeLease: fc.integer({ min: 100, max: 20_000 }),
-  stateTtl: fc.integer({ min: 850_000, max: 2_000_000 }), // above maxRecoveryTimeout × (1 + jitter) + probeLease
-  failureRateThreshold: fc.option(fc.double({ min: 0.05, max: 1, noNaN: true }), { nil: undefined }),
-  minimumCalls: fc.integer({ min: 1, max: 12 })
+/**
+ * The configurations, as a Schema of the config's input: small thresholds and periods, so that a
+ * sequence of 40 steps goes through every state.
+ */
+const EquivalenceConfig = Schema.Struct({
+  failureThreshold: int(1, 6),
+  successThreshold: int(1, 4),
+  halfOpenMaxProbes: int(1, 3),
+  recoveryTimeout: int(100, 60_000),
+  maxRecoveryTimeout: int(60_000, 400_000),
+  monitoringPeriod: int(1_000, 300_000),
+  backoffMultiplier: Schema.Union(Schema.Literal(2), double(1, 3)),
+  backoffJitter: Schema.Union(Schema.Literal(0), double(0, 1)),
+  probeLease: int(100, 20_000),
+  stateTtl: int(850_000, 2_000_000), // above maxRecoveryTimeout × (1 + jitter) + probeLease
+  failureRateThreshold: Schema.optional(double(0.05, 1)),
+  minimumCalls: int(1, 12)
 })
+const configArbitrary = Arbitrary.make(EquivalenceConfig)
 
 /** What one step produced, in a form both sides can be compared in. */
 interface Observation {

@@ -13,6 +13,7 @@ import { CircuitBreaker, CircuitBreakers, CircuitConfig, CircuitStore } from "..
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { tcpStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
+import { tick, touchTenants } from "./support/calls.js"
 
 let redis: RedisServer
 beforeAllScoped(Effect.gen(function*() {
@@ -24,21 +25,6 @@ const unique = (base: string) => `${base}-${process.pid}-${++runs}`
 const boom = Effect.fail(new Error("down"))
 
 const redisStore = () => Layer.orDie(tcpStore(redis, { timeSource: "client" }))
-
-/** Touches `count` tenant circuits once each: one success, one failure. */
-const touchTenants = (base: string, count: number) =>
-  Effect.forEach(Array.from({ length: count }, (_, i) => `${base}-${i}`), (name) =>
-    Effect.zipRight(
-      Effect.succeed(1).pipe(CircuitBreaker.protect(name)),
-      Effect.either(boom.pipe(CircuitBreaker.protect(name)))
-    ), { discard: true })
-
-/** A call on `name`, twice: the first notes the time, the second lets the registry sweep on it. */
-const tick = (name: string) =>
-  Effect.zipRight(
-    Effect.succeed(1).pipe(CircuitBreaker.protect(name)),
-    Effect.succeed(1).pipe(CircuitBreaker.protect(name))
-  )
 
 /** Lets the Redis store's flusher run (it sleeps a second once woken), and its round trips finish. */
 const flusher = Effect.zipRight(

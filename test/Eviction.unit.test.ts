@@ -14,25 +14,11 @@ import type * as MetricPair from "effect/MetricPair"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreaker, CircuitBreakerMetrics, CircuitBreakers, CircuitConfig, CircuitStore } from "../src/index.js"
 import {} from "./support/redisServer.js"
+import { tick, touchTenants } from "./support/calls.js"
 
 let runs = 0
 const unique = (base: string) => `${base}-${process.pid}-${++runs}`
 const boom = Effect.fail(new Error("down"))
-
-/** Touches `count` tenant circuits once each: one success, one failure. */
-const touchTenants = (base: string, count: number) =>
-  Effect.forEach(Array.from({ length: count }, (_, i) => `${base}-${i}`), (name) =>
-    Effect.zipRight(
-      Effect.succeed(1).pipe(CircuitBreaker.protect(name)),
-      Effect.either(boom.pipe(CircuitBreaker.protect(name)))
-    ), { discard: true })
-
-/** A call on `name`, twice: the first notes the time, the second lets the registry sweep on it. */
-const tick = (name: string) =>
-  Effect.zipRight(
-    Effect.succeed(1).pipe(CircuitBreaker.protect(name)),
-    Effect.succeed(1).pipe(CircuitBreaker.protect(name))
-  )
 
 describe("eviction, memory store", () => {
   it.scoped("idle tenant circuits leave the registry and the store; the live ones stay", () =>

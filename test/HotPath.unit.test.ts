@@ -4,15 +4,17 @@
  * internals accessor, and `RedisClient.fromClient` refusing what is not a client.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Arbitrary from "effect/Arbitrary"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricHook from "effect/MetricHook"
 import * as MetricKey from "effect/MetricKey"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import * as fc from "fast-check"
 import { CircuitBreaker, CircuitBreakerMetrics, CircuitConfig, CircuitStore, RedisClient } from "../src/index.js"
 import { internalOf } from "../src/internal/breaker/circuitBreaker.js"
 import * as machine from "../src/internal/breaker/machine.js"
@@ -27,60 +29,68 @@ const latencyOf = (service: string) =>
 const callsOf = (service: string, outcome: string) =>
   Metric.value(CircuitBreakerMetrics.calls.pipe(Metric.tagged("service", service), Metric.tagged("outcome", outcome)))
 
+const int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
+
+/** A history's steps, as Schemas: `Arbitrary.make` derives each kind's values, all kinds equally often. */
+const HistoryStep = Schema.Union(
+  Schema.TaggedStruct("advance", { ms: Schema.Union(int(0, 3_000), int(0, 900_000)) }),
+  Schema.TaggedStruct("success", {}),
+  Schema.TaggedStruct("failure", {
+    // `Arbitrary.make` draws a plain number as a 32-bit float: the jitter sample takes any double
+    u: Schema.Number.pipe(Schema.between(0, 0.999)).annotations({
+      arbitrary: () => (fc) => fc.double({ min: 0, max: 0.999, noNaN: true })
+    })
+  }),
+  Schema.Struct({ _tag: Schema.Literal("FORCED_OPEN", "FORCED_CLOSED", "RESET") }),
+  Schema.TaggedStruct("acquire", {})
+)
+
 describe("machine.recordSuccess", () => {
-  it("leaves exactly the state record(success) leaves, on random histories", () => {
-    const step = fc.oneof(
-      fc.record({
-        _tag: fc.constant("advance" as const),
-        ms: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 900_000 }))
-      }),
-      fc.record({ _tag: fc.constant("success" as const) }),
-      fc.record({ _tag: fc.constant("failure" as const), u: fc.double({ min: 0, max: 0.999, noNaN: true }) }),
-      fc.record({ _tag: fc.constantFrom("FORCED_OPEN" as const, "FORCED_CLOSED" as const, "RESET" as const) }),
-      fc.record({ _tag: fc.constant("acquire" as const) })
-    )
-    const config = Either.getOrThrow(CircuitConfig.decodeEither("fast", {
-      failureThreshold: 4,
-      monitoringPeriod: "10 seconds",
-      recoveryTimeout: "2 seconds",
-      maxRecoveryTimeout: "10 seconds",
-      stateTtl: "1 minute"
-    }))
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
-        const fast = machine.initial()
-        const slow = machine.initial()
-        let now = 1_700_000_000_000
-        let probes = 0
-        for (const s of steps) {
-          switch (s._tag) {
-            case "advance":
-              now += s.ms
-              break
-            case "success":
-              machine.recordSuccess(fast, config, now)
-              machine.record(slow, config, now, "success", undefined, 0, 0)
-              break
-            case "failure":
-              machine.record(fast, config, now, "failure", undefined, s.u, 0)
-              machine.record(slow, config, now, "failure", undefined, s.u, 0)
-              break
-            case "acquire": {
-              const id = `p${++probes}`
-              machine.acquire(fast, config, now, id)
-              machine.acquire(slow, config, now, id)
-              break
-            }
-            default:
-              machine.force(fast, config, now, s._tag)
-              machine.force(slow, config, now, s._tag)
+  const config = Either.getOrThrow(CircuitConfig.decodeEither("fast", {
+    failureThreshold: 4,
+    monitoringPeriod: "10 seconds",
+    recoveryTimeout: "2 seconds",
+    maxRecoveryTimeout: "10 seconds",
+    stateTtl: "1 minute"
+  }))
+
+  it.prop(
+    "leaves exactly the state record(success) leaves, on random histories",
+    // histories up to 80 steps long (a derived array is kept short)
+    [fc.array(Arbitrary.make(HistoryStep), { maxLength: 80 })],
+    ([steps]) => {
+      const fast = machine.initial()
+      const slow = machine.initial()
+      let now = 1_700_000_000_000
+      let probes = 0
+      for (const s of steps) {
+        switch (s._tag) {
+          case "advance":
+            now += s.ms
+            break
+          case "success":
+            machine.recordSuccess(fast, config, now)
+            machine.record(slow, config, now, "success", undefined, 0, 0)
+            break
+          case "failure":
+            machine.record(fast, config, now, "failure", undefined, s.u, 0)
+            machine.record(slow, config, now, "failure", undefined, s.u, 0)
+            break
+          case "acquire": {
+            const id = `p${++probes}`
+            machine.acquire(fast, config, now, id)
+            machine.acquire(slow, config, now, id)
+            break
           }
-          expect(fast).toEqual(slow)
+          default:
+            machine.force(fast, config, now, s._tag)
+            machine.force(slow, config, now, s._tag)
         }
-      }),
-      { numRuns: 500 }
-    )
-  })
+        expect(fast).toEqual(slow)
+      }
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
 })
 
 describe("plain metrics read as Effect's own", () => {

@@ -37,6 +37,7 @@ import { UpstashClient } from "../src/upstash.js"
 import { countRoundTrips, seedCircuits } from "./support/seed.js"
 import { registryKeyOf } from "../src/internal/redis/keys.js"
 import { RedisClientError } from "../src/internal/redis/errors.js"
+import { calls } from "./support/calls.js"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -55,13 +56,6 @@ const instance = (prefix: string, options?: CircuitBreakers.Options) =>
       Layer.provide(IORedisClient.layer({ url: server.url }))
     )
   )
-
-const calls = (name: string, ok: number, failed: number) =>
-  Effect.gen(function*() {
-    const breaker = yield* Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get(name))
-    for (let i = 0; i < ok; i++) yield* breaker.protect(Effect.void)
-    for (let i = 0; i < failed; i++) yield* Effect.either(breaker.protect(Effect.fail("boom")))
-  })
 
 const monitoring = CircuitBreakerMonitoring.CircuitBreakerMonitoring
 

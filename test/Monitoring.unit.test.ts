@@ -9,13 +9,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreakerMonitoring, CircuitBreakers, CircuitStore } from "../src/index.js"
-
-const calls = (name: string, ok: number, failed: number) =>
-  Effect.gen(function*() {
-    const breaker = yield* Effect.flatMap(CircuitBreakers.CircuitBreakers, (r) => r.get(name))
-    for (let i = 0; i < ok; i++) yield* breaker.protect(Effect.void)
-    for (let i = 0; i < failed; i++) yield* Effect.either(breaker.protect(Effect.fail("boom")))
-  })
+import { calls } from "./support/calls.js"
 
 const monitoring = CircuitBreakerMonitoring.CircuitBreakerMonitoring
 

@@ -19,21 +19,13 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { CircuitBreaker, CircuitStore, RedisCircuitStore } from "../../src/index.js"
 import { IORedisClient } from "../../src/ioredis.js"
-import { heapSplit } from "./heap.js"
+import { settledHeapSplit } from "./heap.js"
 
 const count = Number(process.env.NAMES ?? 20_000)
 const store = process.env.STORE ?? "memory"
 const error = new Error("down")
-const gc = (globalThis as { gc?: () => void }).gc!
 
-/** Collects garbage, letting the event loop turn in between (see evictionHeap.ts). */
-const settle = async () => {
-  for (let i = 0; i < 4; i++) {
-    gc()
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-  return heapSplit()
-}
+const settle = settledHeapSplit
 
 let runs = 0
 const layer = (): Layer.Layer<CircuitStore.CircuitStore, unknown> =>

@@ -19,7 +19,7 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import { CircuitBreaker, CircuitBreakers, CircuitStore } from "../../src/index.js"
 import { makeCircuitBreakerRuntime } from "../../src/promise.js"
-import { heapSplit } from "./heap.js"
+import { settledHeapSplit } from "./heap.js"
 import { memoryStoreOnTestClock } from "./stores.js"
 
 const tenants = Number(process.env.TENANTS ?? 20_000)
@@ -28,20 +28,8 @@ const warm = Array.from({ length: 1_000 }, (_, i) => `warm-${i}`)
 const names = Array.from({ length: tenants }, (_, i) => `tenant-${i}`)
 const error = new Error("down")
 const boom = Effect.fail(error)
-const gc = (globalThis as { gc?: () => void }).gc!
 
-/**
- * Collects garbage, letting the event loop turn in between: what was made in
- * the last job stays alive until it ends (a `WeakRef`'s target does), and
- * `FinalizationRegistry` callbacks run as tasks of their own.
- */
-const settle = async () => {
-  for (let i = 0; i < 4; i++) {
-    gc()
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-  return heapSplit()
-}
+const settle = settledHeapSplit
 
 /** What one run measured. */
 interface Result {

@@ -95,3 +95,18 @@ export const heapSplit = async (): Promise<HeapSplit> => {
   for await (const chunk of stream) chunks.push(chunk as string)
   return splitSnapshot(JSON.parse(chunks.join("")) as RawSnapshot)
 }
+
+/**
+ * Collects garbage (node `--expose-gc`), letting the event loop turn in
+ * between, then splits the heap: what was made in the last job stays alive
+ * until it ends (a `WeakRef`'s target does), and `FinalizationRegistry`
+ * callbacks run as tasks of their own.
+ */
+export const settledHeapSplit = async (): Promise<HeapSplit> => {
+  const gc = (globalThis as { gc?: () => void }).gc!
+  for (let i = 0; i < 4; i++) {
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return heapSplit()
+}

@@ -15,6 +15,8 @@
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import type { Authorize } from "../../CircuitBreakerHttp.js"
+import { allows } from "./authorize.js"
 import * as assets from "./dashboardAssets.js"
 
 /** @internal */
@@ -72,13 +74,11 @@ export const stylesheetResponse: Effect.Effect<HttpServerResponse.HttpServerResp
  * @internal
  */
 export const permissions = (
-  authorize: ((request: HttpServerRequest.HttpServerRequest) => Effect.Effect<boolean>) | undefined
+  authorize: Authorize | undefined
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const admin = authorize === undefined
-      ? false
-      : yield* authorize(request).pipe(Effect.catchAllCause(() => Effect.succeed(false)))
+    const admin = authorize === undefined ? false : yield* allows(authorize, request)
     return HttpServerResponse.unsafeJson({ admin }, {
       headers: { "cache-control": "no-store", vary: "authorization, cookie" }
     })

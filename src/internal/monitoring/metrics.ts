@@ -16,16 +16,14 @@ import type * as MetricState from "effect/MetricState"
 import * as Effect3 from "effect"
 import type { State } from "../../CircuitState.js"
 
+/** A counter that only goes up (Prometheus `_total`). */
+const counterKey = (name: string, description: string) =>
+  Effect3.MetricKey.counter(name, { description, incremental: true })
+
 /** @internal */
-export const callsKey = Effect3.MetricKey.counter("circuit_breaker_calls_total", {
-  description: "Calls through the circuit breaker, by outcome",
-  incremental: true
-})
+export const callsKey = counterKey("circuit_breaker_calls_total", "Calls through the circuit breaker, by outcome")
 /** @internal */
-export const transitionsKey = Effect3.MetricKey.counter("circuit_breaker_transitions_total", {
-  description: "State transitions seen by this instance",
-  incremental: true
-})
+export const transitionsKey = counterKey("circuit_breaker_transitions_total", "State transitions seen by this instance")
 /** @internal */
 export const stateKey = Effect3.MetricKey.gauge("circuit_breaker_state", {
   description: "Circuit state: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 FORCED_CLOSED"
@@ -37,15 +35,12 @@ export const latencyKey = Effect3.MetricKey.histogram(
   "Duration of the calls that ran, in milliseconds"
 )
 /** @internal */
-export const storeErrorsKey = Effect3.MetricKey.counter("circuit_breaker_store_errors_total", {
-  description: "Circuit store operations that failed",
-  incremental: true
-})
+export const storeErrorsKey = counterKey("circuit_breaker_store_errors_total", "Circuit store operations that failed")
 /** @internal */
-export const storeRoundTripsKey = Effect3.MetricKey.counter("circuit_breaker_store_round_trips_total", {
-  description: "Round trips made to the circuit store",
-  incremental: true
-})
+export const storeRoundTripsKey = counterKey(
+  "circuit_breaker_store_round_trips_total",
+  "Round trips made to the circuit store"
+)
 /** @internal */
 export const clockSkewKey = Effect3.MetricKey.gauge("circuit_breaker_clock_skew_ms", {
   description: "Redis's clock minus this instance's, in milliseconds, as learned from Redis TIME"
