@@ -68,8 +68,9 @@
 -- arrived as strings in ARGV; config values only a transition needs are converted then; a key's
 -- type is only checked when a command fails (WRONGTYPE, caught with redis.pcall); the machine is
 -- written as straight-line blocks (the functions of machine.ts are named in the comments), not as
--- local functions; and the fleet metrics are left alone when there is nothing to add and nothing
--- to read.
+-- local functions; the fleet metrics are left alone when there is nothing to add and nothing
+-- to read (the store sends no counts with a record); and a record that changes no state writes
+-- back the words it read with the window's counts added, without the rest of the machine.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
