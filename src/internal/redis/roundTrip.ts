@@ -10,7 +10,8 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClientError } from "../../RedisClient.js"
 import { problemOf } from "./errors.js"
@@ -167,7 +168,7 @@ class Deadlines {
   }
 
   private sleep(at: number): void {
-    this.sleeper?.unsafeInterruptAsFork(FiberId.none)
+    this.sleeper?.unsafeInterruptAsFork(Effect3.FiberId.none)
     this.wakeAt = at
     const clock = this.clock
     const mark = this.mark = {}
