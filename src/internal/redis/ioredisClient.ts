@@ -400,9 +400,13 @@ export const fromConnection = (
   }, (command) => {
     const error = refused?.()
     if (error !== undefined) return Promise.reject(error)
-    return client.call(command[0]!, ...command.slice(1)).catch((cause: unknown) => {
-      throw failure(cause)
-    })
+    try {
+      return client.call(command[0]!, ...command.slice(1)).catch((cause: unknown) => {
+        throw failure(cause)
+      })
+    } catch (cause) {
+      return Promise.reject(failure(cause))
+    }
   })
 }
 

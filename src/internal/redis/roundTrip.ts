@@ -240,7 +240,13 @@ export class RoundTrips {
         done = true
         resume(Effect.fail(timedOut))
       })
-      command().then(
+      let reply: Promise<A>
+      try {
+        reply = command()
+      } catch (error) {
+        reply = Promise.reject(error)
+      }
+      reply.then(
         (value) => {
           if (done) return
           done = true

@@ -115,13 +115,15 @@ export const make = (
           ? undefined
           : pipelineOver((commands) => requester.request({ path: ["pipeline"], body: commands }), secrets)
       }
-      return withDirectSend(
-        client,
-        (command) =>
-          redis.exec(command as [string, ...Array<string>]).catch((cause: unknown) => {
+      return withDirectSend(client, (command) => {
+        try {
+          return redis.exec(command as [string, ...Array<string>]).catch((cause: unknown) => {
             throw classify(cause, secrets)
           })
-      )
+        } catch (cause) {
+          return Promise.reject(classify(cause, secrets))
+        }
+      })
     },
     catch: (cause) => classify(cause, [Redacted.value(options.token)])
   })
