@@ -182,6 +182,79 @@ describe("Lua scripts", () => {
     expect(scripts.manyCircuits.keyLocking.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true)
   })
 
+  it("a record that changes no state writes and answers as the whole machine does (its short path)", async () => {
+    const redis = new Redis(server.url)
+    try {
+      await redis.script("LOAD", scripts.circuit.source)
+      const now = 1_800_000_000_000
+      const decode = (input: CircuitConfig.Input) => {
+        const config = CircuitConfig.decodeEither("x", input)
+        if (config._tag === "Left") throw config.left
+        return scriptArgs(config.right)
+      }
+      const configs = [
+        decode({ failureThreshold: 4, monitoringPeriod: "1 minute" }),
+        decode({ failureThreshold: 100, failureRateThreshold: 0.5, minimumCalls: 4, monitoringPeriod: "1 minute" })
+      ]
+      // "0 0 0 1" (a probe count to add) makes the script take the whole machine; "" the short path
+      // where it applies. The state hash and the reply must be the same either way
+      const steps: ReadonlyArray<{ outcome: string; batch: number; at: number; force?: string }> = [
+        { outcome: "success", batch: 0, at: 0 },
+        { outcome: "failure", batch: 0, at: 10 },
+        { outcome: "failure", batch: 3, at: 20 },
+        { outcome: "release", batch: 0, at: 30 },
+        { outcome: "failure", batch: 0, at: 40 },
+        { outcome: "success", batch: 2, at: 7_000 },
+        { outcome: "failure", batch: 0, at: 7_010 },
+        { outcome: "failure", batch: 0, at: 7_020 },
+        { outcome: "failure", batch: 0, at: 70_000, force: "FORCED_CLOSED" },
+        { outcome: "failure", batch: 5, at: 70_010 },
+        { outcome: "success", batch: 0, at: 70_020 },
+        { outcome: "failure", batch: 0, at: 70_030, force: "RESET" },
+        { outcome: "failure", batch: 0, at: 70_040 },
+        { outcome: "failure", batch: 0, at: 70_050 },
+        { outcome: "failure", batch: 0, at: 70_060 },
+        { outcome: "failure", batch: 0, at: 70_070 }
+      ]
+      for (const [c, args] of configs.entries()) {
+        const [shortKeys, wholeKeys] = [keysOf(freshPrefix(), `short-${c}`), keysOf(freshPrefix(), `whole-${c}`)]
+        for (const step of steps) {
+          const replies = []
+          for (const [keys, probes] of [[shortKeys, 0], [wholeKeys, 1]] as const) {
+            if (step.force !== undefined) {
+              await redis.evalsha(
+                scripts.circuit.sha,
+                2,
+                ...keys,
+                ...scriptArgv(args, { op: "force", now: now + step.at - 1, outcome: step.force })
+              )
+            }
+            replies.push(
+              await redis.evalsha(
+                scripts.circuit.sha,
+                2,
+                ...keys,
+                ...scriptArgv(args, {
+                  op: "record",
+                  now: now + step.at,
+                  outcome: step.outcome,
+                  batch: step.batch,
+                  sample: 0.5,
+                  unsent: { successes: 0, failures: 0, rejections: 0, probes }
+                })
+              )
+            )
+          }
+          expect(replies[0], JSON.stringify(step)).toEqual(replies[1])
+          expect(await redis.hgetall(shortKeys[0]), JSON.stringify(step)).toEqual(await redis.hgetall(wholeKeys[0]))
+          expect(await redis.pttl(shortKeys[0]) > 0).toBe(await redis.pttl(wholeKeys[0]) > 0)
+        }
+      }
+    } finally {
+      redis.disconnect()
+    }
+  })
+
   it("lua/manyCircuits.lua answers and writes each circuit as lua/circuit.lua does, whatever its data", async () => {
     const redis = new Redis(server.url)
     try {
