@@ -8,10 +8,18 @@
  *   npm run bench:lua                        CALLS=4000 CIRCUITS=200 ROUNDS=5
  *   COMPARE=/tmp/old.lua npm run bench:lua   also measures another version of the script,
  *                                            interleaved with the embedded one (own key prefix)
+ *   OPS=record npm run bench:lua             only the ops whose name contains one of these words
+ *
+ * A failure record is also measured sequentially (one call in flight, as a fleet of instances
+ * that each fail now and then sends them), and so is Effect 4's own Redis store's record script
+ * (`effect/persistence/CircuitBreaker`, from the devDependency `effect4`, its Lua read from its
+ * source) with the KEYS and ARGV that store sends for a failure of a CLOSED circuit
+ * (`consecutive(1e9)`: it never opens), in the same rounds.
  *
  * The ARGV are built by the Redis store's own `scriptArgs`/`scriptArgv`/`peekArgs` (src/internal/redis/scriptArgs.ts).
  */
 import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { Redis } from "ioredis"
 import * as Either from "effect/Either"
 import * as CircuitConfig from "../src/CircuitConfig.js"
@@ -26,6 +34,36 @@ const CIRCUITS = envInt("CIRCUITS", 200)
 const ROUNDS = envInt("ROUNDS", 5)
 const IN_FLIGHT = 64
 const TARGET_USEC = 12
+const OPS = process.env.OPS?.split(",").map((w) => w.trim()).filter((w) => w !== "")
+
+/**
+ * Effect 4's Redis store's record script (`effect/persistence/CircuitBreaker`, `recordScript`),
+ * its prelude and the admit script that creates a circuit and hands out its generation: read from
+ * the source the package ships.
+ */
+const effect4 = (() => {
+  const path = createRequire(import.meta.url).resolve("effect4/package.json").replace(
+    /package\.json$/,
+    "src/persistence/CircuitBreaker.ts"
+  )
+  const source = readFileSync(path, "utf8")
+  const prelude = /const luaPrelude = `([\s\S]*?)`\n/.exec(source)?.[1]
+  const lua = (name: string) =>
+    /lua: `\$\{luaPrelude\}([\s\S]*?)`\n/.exec(source.slice(source.indexOf(`const ${name} =`)))?.[1]
+  const record = lua("recordScript")
+  const admit = lua("admitScript")
+  if (prelude === undefined || record === undefined || admit === undefined) {
+    throw new Error(`no record script found in ${path}`)
+  }
+  const version = JSON.parse(
+    readFileSync(path.replace(/src\/persistence\/CircuitBreaker\.ts$/, "package.json"), "utf8")
+  )
+    .version as string
+  return { record: prelude + record, admit: prelude + admit, version }
+})()
+
+/** The idle TTL Effect 4's store sends (its default, one hour). */
+const EFFECT4_IDLE = 3_600_000
 
 // a config whose failure threshold keeps a CLOSED circuit CLOSED however many failures it records
 const config = Either.getOrThrow(
@@ -66,15 +104,14 @@ return #raw`
 
 /**
  * The floor of a failure record in the current data model: its commands (HMGET of "s" and
- * "config", HSET of "s", PEXPIRE, HINCRBY of a fleet metric) on data of the same size and a reply
- * of the same 18 elements, with none of the machine's logic. What a failure record costs over this
- * is the Lua work (parsing, comparisons, string building).
+ * "config", HSET of "s", PEXPIRE; the fleet metrics are not written by a record) on data of the
+ * same size and a reply of the same 18 elements, with none of the machine's logic. What a failure
+ * record costs over this is the Lua work (parsing, comparisons, string building).
  */
 const FLOOR = `local stored = redis.call("HMGET", KEYS[1], "s", "config")
 local s = stored[1] or "CLOSED 0 0 0 0 0 0 0 0 0 0 0 0"
 redis.call("HSET", KEYS[1], "s", s)
 redis.call("PEXPIRE", KEYS[1], 600000)
-redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
 return { "CLOSED", 0, 0, 0, 0, 0, 1, 1, 0, 0, "", 0, "", 0, 0, 0, 0, 0 }`
 
 interface Script {
@@ -103,6 +140,8 @@ interface Op {
   readonly fixed?: string
   /** The fixed script the other ops are divided by. */
   readonly baseline?: boolean
+  /** Calls in flight at once (default IN_FLIGHT); 1: sequential. */
+  readonly inFlight?: number
 }
 
 const circuit = (i: number) => `bench-${i % CIRCUITS}`
@@ -126,16 +165,60 @@ const main = async () => {
     }
     for (const script of list) script.sha = String(await redis.script("LOAD", script.source))
     const fixedShas = new Map<string, string>()
-    for (const source of [BASELINE, FLOOR]) fixedShas.set(source, String(await redis.script("LOAD", source)))
+    for (const source of [BASELINE, FLOOR, effect4.record, effect4.admit]) {
+      fixedShas.set(source, String(await redis.script("LOAD", source)))
+    }
+    /** Effect 4 circuits by key: their generation (the admit script creates them). */
+    const generations = new Map<string, string>()
+    const effect4Prepare = async () => {
+      for (let i = 0; i < CIRCUITS; i++) {
+        const key = `circuitbreaker:${circuit(i)}`
+        if (generations.has(key)) continue
+        const reply = await redis.evalsha(fixedShas.get(effect4.admit)!, 1, key, 10_000, EFFECT4_IDLE) as Reply
+        if (reply[0] !== "ok") throw new Error(`Effect 4 admit: ${JSON.stringify(reply)}`)
+        generations.set(key, String(reply[1]))
+      }
+    }
+    const effect4Record = (i: number) => {
+      const key = `circuitbreaker:${circuit(i)}`
+      // the store's ARGV: generation, outcome, policy tag, failures, 0, 0, openFor ms, idle ms
+      return {
+        keys: [key],
+        args: [generations.get(key)!, "Failure", "Consecutive", "1000000000", "0", "0", "30000", String(EFFECT4_IDLE)]
+      }
+    }
+    // (a record carries no metric counts: they ride along with the next other call, or the flush)
+    const recordFailure = (script: Script, i: number, now: number) => ({
+      keys: keysOf(script.prefix, circuit(i)),
+      args: callArgs("record", now, "", "failure", 0, [0, 0, 0, 0])
+    })
 
     const ops: Array<Op> = [
       {
         name: "record failure (CLOSED)",
-        call: (script, _round, i, now) => ({
-          keys: keysOf(script.prefix, circuit(i)),
-          args: callArgs("record", now, "", "failure", 0, [0, 1, 0, 0])
-        }),
+        call: (script, _round, i, now) => recordFailure(script, i, now),
         check: (r) => expect("record failure", r[0] === "CLOSED", r)
+      },
+      {
+        name: "record failure (CLOSED), sequential",
+        inFlight: 1,
+        call: (script, _round, i, now) => recordFailure(script, i, now),
+        check: (r) => expect("record failure", r[0] === "CLOSED", r)
+      },
+      {
+        name: `Effect ${effect4.version} record failure (Closed)`,
+        fixed: effect4.record,
+        prepare: effect4Prepare,
+        call: (_script, _round, i) => effect4Record(i),
+        check: (r) => expect("Effect 4 record", r[0] === "none", r)
+      },
+      {
+        name: `Effect ${effect4.version} record failure (Closed), sequential`,
+        fixed: effect4.record,
+        inFlight: 1,
+        prepare: effect4Prepare,
+        call: (_script, _round, i) => effect4Record(i),
+        check: (r) => expect("Effect 4 record", r[0] === "none", r)
       },
       {
         name: "flush (read + 20 successes)",
@@ -189,7 +272,7 @@ const main = async () => {
         check: (r) => expect("peek", r[0] === "CLOSED" && r.length >= 22, r)
       },
       {
-        name: "floor of a failure record (its 4 commands and reply, no logic)",
+        name: "floor of a failure record (its 3 commands and reply, no logic)",
         fixed: FLOOR,
         call: (script, _round, i, now) => {
           const [state, metrics] = keysOf(script.prefix, circuit(i))
@@ -234,15 +317,23 @@ const main = async () => {
           if (i % 97 === 0) op.check?.(reply)
         }
       }
-      await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+      await Promise.all(Array.from({ length: op.inFlight ?? IN_FLIGHT }, worker))
       const { calls, usec } = await usecPerCall()
       if (calls !== CALLS) throw new Error(`${op.name}: ${calls} EVALSHA counted, ${CALLS} sent`)
       return usec
     }
 
+    if (OPS !== undefined) {
+      for (let k = ops.length - 1; k >= 0; k--) {
+        const op = ops[k]!
+        if (!op.baseline && !OPS.some((word) => op.name.includes(word))) ops.splice(k, 1)
+      }
+    }
     // warm-up: every circuit exists, with a window and fleet metrics, before the first round
     for (const script of list) {
-      for (const op of ops) if (op.prepare === undefined) await measure(op, script, -1)
+      for (const op of ops) {
+        if (op.prepare === undefined || op.fixed === effect4.record) await measure(op, script, -1)
+      }
     }
 
     const results = new Map<string, Array<number>>()

@@ -68,8 +68,9 @@
 -- arrived as strings in ARGV; config values only a transition needs are converted then; a key's
 -- type is only checked when a command fails (WRONGTYPE, caught with redis.pcall); the machine is
 -- written as straight-line blocks (the functions of machine.ts are named in the comments), not as
--- local functions; and the fleet metrics are left alone when there is nothing to add and nothing
--- to read.
+-- local functions; the fleet metrics are left alone when there is nothing to add and nothing
+-- to read (the store sends no counts with a record); and a record that changes no state writes
+-- back the words it read with the window's counts added, without the rest of the machine.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
@@ -267,6 +268,40 @@ if t == now then tArg = ARGV[2] end
 
 -- the window bucket t falls in (machine.bucketWidth)
 local windowIndex = floor(t / math.max(1, floor(monitoringPeriod / WINDOW_BUCKETS)))
+
+-- the record of a CLOSED (or FORCED_CLOSED) circuit that changes no state (most records: a failure
+-- below the thresholds, a probe's late result, batched successes), on data read clean, in the bucket
+-- of the last write, not expired, with the writers' config, nothing to put back and no metric counts:
+-- machine.record is then machine.windowAdd, so the words read are written back with the window's
+-- counts added and writtenAt = t, and the reply is the state read. Anything else (a transition, a
+-- new bucket, a repair) takes the whole machine below, which writes the same for this case
+if op == "record" and stored ~= nil and not dirty and knownArg == "" and (unsent == "" or unsent == "0 0 0 0")
+    and (state == "CLOSED" or state == "FORCED_CLOSED") and tonumber(wIndex) == windowIndex
+    and stored[2] == configArg and not (s.writtenAt > 0 and t - s.writtenAt >= stateTtl) then
+  local failed, calls = 0, successes
+  if outcomeArg == "failure" then failed, calls = 1, calls + 1 elseif outcomeArg == "success" then calls = calls + 1 end
+  local cNow, fNow = tonumber(wCalls) + calls, tonumber(wFailures) + failed
+  local windowCalls, windowFailures = tonumber(wOlderCalls) + cNow, tonumber(wOlderFailures) + fNow
+  -- machine.tripped: a failure that opens the circuit is a transition (the machine below)
+  if failed == 0 or state == "FORCED_CLOSED" or not (windowFailures >= failureThreshold or (failureRateThreshold ~= nil
+      and windowCalls >= tonumber(minimumCalls) and windowFailures / windowCalls >= failureRateThreshold)) then
+    local cWord, fWord = wCalls, wFailures
+    if calls > 0 then cWord = cNow end
+    if failed > 0 then fWord = fNow end
+    call("HSET", key, "s", state .. " " .. wVersion .. " " .. wOpenCount .. " " .. wOpenedAt .. " " .. wRetryAt .. " " ..
+      wChangedAt .. " " .. tArg .. " " .. wHalfOpenSuccesses .. " " .. wIndex .. " " .. cWord .. " " .. fWord .. " " ..
+      wOlderCalls .. " " .. wOlderFailures .. wTail)
+    if state == "FORCED_CLOSED" then
+      call("PERSIST", key)
+    elseif find(ARGV[4], "^%d+$") then
+      call("PEXPIRE", key, ARGV[4])
+    else
+      call("PEXPIRE", key, stateTtl)
+    end
+    return { state, s.version, s.openCount, s.openedAt, s.retryAt, s.changedAt, windowFailures, windowCalls,
+             s.halfOpenSuccesses, 0, "", 0, "", t, 0, 0, 0, 0 }
+  end
+end
 
 -- the window as read (machine.windowSum): the counts of the current bucket (cNow, fNow), the sums of
 -- the other buckets in the window (sumCalls, sumFailures), the other buckets (windowTail); sameBucket

@@ -6,8 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { readFileSync } from "node:fs"
 import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore, RedisClient } from "../src/index.js"
@@ -51,6 +54,21 @@ const scriptCalls = Effect.promise(async () => {
   }
   return total
 })
+
+/** Calls of `command` Redis has served so far (run by clients or inside scripts), from INFO commandstats. */
+const commandCalls = (command: string) =>
+  Effect.promise(async () =>
+    Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await server.cli("INFO", "commandstats"))?.[1] ?? 0)
+  )
+
+/** Counts the fibers started under it. */
+class FibersStarted extends Supervisor.AbstractSupervisor<void> {
+  started = 0
+  value = Effect.void
+  override onStart() {
+    this.started++
+  }
+}
 
 /** Script calls made while `effect` runs. */
 const countScriptCalls = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -162,6 +180,79 @@ describe("Lua scripts", () => {
   it("lua/manyCircuits.lua is lua/circuit.lua, once per pair of keys", () => {
     expect(scripts.manyCircuits.source).toContain(`local function circuit(KEYS, ARGV)\n${scripts.circuit.source}end\n`)
     expect(scripts.manyCircuits.keyLocking.source.startsWith("#!lua flags=allow-key-locking\n")).toBe(true)
+  })
+
+  it("a record that changes no state writes and answers as the whole machine does (its short path)", async () => {
+    const redis = new Redis(server.url)
+    try {
+      await redis.script("LOAD", scripts.circuit.source)
+      const now = 1_800_000_000_000
+      const decode = (input: CircuitConfig.Input) => {
+        const config = CircuitConfig.decodeEither("x", input)
+        if (config._tag === "Left") throw config.left
+        return scriptArgs(config.right)
+      }
+      const configs = [
+        decode({ failureThreshold: 4, monitoringPeriod: "1 minute" }),
+        decode({ failureThreshold: 100, failureRateThreshold: 0.5, minimumCalls: 4, monitoringPeriod: "1 minute" })
+      ]
+      // "0 0 0 1" (a probe count to add) makes the script take the whole machine; "" the short path
+      // where it applies. The state hash and the reply must be the same either way
+      const steps: ReadonlyArray<{ outcome: string; batch: number; at: number; force?: string }> = [
+        { outcome: "success", batch: 0, at: 0 },
+        { outcome: "failure", batch: 0, at: 10 },
+        { outcome: "failure", batch: 3, at: 20 },
+        { outcome: "release", batch: 0, at: 30 },
+        { outcome: "failure", batch: 0, at: 40 },
+        { outcome: "success", batch: 2, at: 7_000 },
+        { outcome: "failure", batch: 0, at: 7_010 },
+        { outcome: "failure", batch: 0, at: 7_020 },
+        { outcome: "failure", batch: 0, at: 70_000, force: "FORCED_CLOSED" },
+        { outcome: "failure", batch: 5, at: 70_010 },
+        { outcome: "success", batch: 0, at: 70_020 },
+        { outcome: "failure", batch: 0, at: 70_030, force: "RESET" },
+        { outcome: "failure", batch: 0, at: 70_040 },
+        { outcome: "failure", batch: 0, at: 70_050 },
+        { outcome: "failure", batch: 0, at: 70_060 },
+        { outcome: "failure", batch: 0, at: 70_070 }
+      ]
+      for (const [c, args] of configs.entries()) {
+        const [shortKeys, wholeKeys] = [keysOf(freshPrefix(), `short-${c}`), keysOf(freshPrefix(), `whole-${c}`)]
+        for (const step of steps) {
+          const replies = []
+          for (const [keys, probes] of [[shortKeys, 0], [wholeKeys, 1]] as const) {
+            if (step.force !== undefined) {
+              await redis.evalsha(
+                scripts.circuit.sha,
+                2,
+                ...keys,
+                ...scriptArgv(args, { op: "force", now: now + step.at - 1, outcome: step.force })
+              )
+            }
+            replies.push(
+              await redis.evalsha(
+                scripts.circuit.sha,
+                2,
+                ...keys,
+                ...scriptArgv(args, {
+                  op: "record",
+                  now: now + step.at,
+                  outcome: step.outcome,
+                  batch: step.batch,
+                  sample: 0.5,
+                  unsent: { successes: 0, failures: 0, rejections: 0, probes }
+                })
+              )
+            )
+          }
+          expect(replies[0], JSON.stringify(step)).toEqual(replies[1])
+          expect(await redis.hgetall(shortKeys[0]), JSON.stringify(step)).toEqual(await redis.hgetall(wholeKeys[0]))
+          expect(await redis.pttl(shortKeys[0]) > 0).toBe(await redis.pttl(wholeKeys[0]) > 0)
+        }
+      }
+    } finally {
+      redis.disconnect()
+    }
   })
 
   it("lua/manyCircuits.lua answers and writes each circuit as lua/circuit.lua does, whatever its data", async () => {
@@ -296,6 +387,47 @@ for (const [transport, client] of [["tcp", tcp], ["upstash", upstash]] as const)
         expect(calls).toBe(10)
       }).pipe(Effect.provide(storeOn(client()))))
 
+    it.live("CLOSED, call fails: its round trip starts no fiber (a timer fiber per round trip costs more than the round trip's own work)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* make({ failureThreshold: 20 })
+        yield* breaker.protect(Effect.void)
+        // (the first failure's round trip may refresh Redis's clock or the registry in the background)
+        yield* Effect.either(breaker.protect(Effect.fail("boom")))
+        const supervisor = new FibersStarted()
+        const [, calls] = yield* countScriptCalls(
+          Effect.forEach(Array.from({ length: 10 }), () => Effect.either(breaker.protect(Effect.fail("boom"))), {
+            discard: true
+          }).pipe(Effect.supervised(supervisor))
+        )
+        expect(calls).toBe(10)
+        expect(supervisor.started).toBe(0)
+      }).pipe(Effect.provide(storeOn(client()))))
+
+    it.live("CLOSED, call fails: the record writes no fleet metric; the failures reach them with the next other round trip", () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.gen(function*() {
+          const breaker = yield* make({ failureThreshold: 20 })
+          yield* breaker.protect(Effect.void)
+          const before = yield* commandCalls("hincrby")
+          const [, calls] = yield* countScriptCalls(
+            Effect.forEach(Array.from({ length: 10 }), () => Effect.either(breaker.protect(Effect.fail("boom"))), {
+              discard: true
+            })
+          )
+          expect(calls).toBe(10)
+          expect((yield* commandCalls("hincrby")) - before).toBe(0)
+          // a read (or the flush within a second) carries them
+          yield* breaker.snapshot
+          const [, metrics] = keysOf(prefix, `rt-${transport}`)
+          const fields = yield* Effect.promise(() => server.cli("HGETALL", metrics!))
+          const lines = fields.split("\n").map((line) => line.trim()).filter((line) => line !== "")
+          let failures = 0
+          for (let i = 0; i + 1 < lines.length; i += 2) if (lines[i]!.endsWith(":f")) failures += Number(lines[i + 1])
+          expect(failures).toBe(10)
+        }).pipe(Effect.provide(storeOn(client(), prefix)))
+      }))
+
     it.live("OPEN before retryAt: 0", () =>
       Effect.gen(function*() {
         const breaker = yield* make({ failureThreshold: 1, recoveryTimeout: "1 minute" })
@@ -415,6 +547,30 @@ describe("Redis data model", () => {
         for (let i = 0; i < 10 && times < 3; i++) yield* Effect.yieldNow()
         expect(times).toBe(3)
       }).pipe(Effect.provide(store))
+    }))
+
+  it.scoped("under TestClock, a script round trip that gets no reply ends when the clock passes storeTimeout", () =>
+    Effect.gen(function*() {
+      const frozen = yield* Effect.acquireRelease(
+        Effect.promise(() => startRedis()),
+        (s) => Effect.promise(() => s.stop())
+      )
+      const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      yield* Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("no-reply", { storeTimeout: 500, timeSource: "client" })
+        yield* breaker.protect(Effect.void)
+        yield* Effect.sync(() => frozen.pause())
+        const call = yield* Effect.fork(Effect.either(breaker.protect(Effect.fail("boom"))))
+        yield* settle
+        yield* TestClock.adjust("499 millis")
+        yield* settle
+        expect(call.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        const result = yield* Fiber.join(call)
+        // the failure is the caller's own (the local breaker took the outcome)
+        expect(result).toEqual(Either.left("boom"))
+        yield* Effect.sync(() => frozen.resume())
+      }).pipe(Effect.provide(storeOn(IORedisClient.layer({ url: frozen.url }))))
     }))
 
   it("a bad prefix fails with a CircuitConfigError", async () => {

@@ -19,7 +19,7 @@ import { keysOf } from "./keys.js"
 import * as scripts from "./luaScripts.js"
 import type { Registry } from "./registry.js"
 import type { RoundTrips } from "./roundTrip.js"
-import { runScript } from "./runScript.js"
+import { runScript, runScriptDirect } from "./runScript.js"
 import { noneUnsent, type ScriptCall, scriptArgs, scriptArgv } from "./scriptArgs.js"
 import { type Reply, toReply } from "./scriptReply.js"
 import type { ServerClock } from "./serverClock.js"
@@ -186,16 +186,21 @@ export class RedisCircuit implements Circuit {
       // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
       const batch = op === "force" || peek ? 0 : e.pending
       e.pending -= batch
+      // the metric counts ride along with every call but a record's: a record (a failure, a probe's
+      // outcome) adds its own count to them, and they reach Redis with the next other call or the
+      // flush within a second, so that a failure costs Redis no metrics write of its own
+      const carries = !peek && op !== "record"
       if (op === "record") {
         if (outcome === "success") e.unsent.successes++
         else if (outcome === "failure") e.unsent.failures++
+        this.shared.batched()
       }
-      const unsent = peek ? noneUnsent : e.unsent
-      if (!peek) e.unsent = { ...noneUnsent }
+      const unsent = carries ? e.unsent : noneUnsent
+      if (carries) e.unsent = { ...noneUnsent }
       const sequence = ++e.sent
       const giveBack = () => {
         e.pending += batch
-        if (!peek) {
+        if (carries) {
           e.unsent.successes += unsent.successes
           e.unsent.failures += unsent.failures
           e.unsent.rejections += unsent.rejections
@@ -206,12 +211,20 @@ export class RedisCircuit implements Circuit {
       // what the script puts back if Redis lost the circuit, in this same call
       const known = op === "force" || peek ? undefined : this.known(now, offset)
       this.hooks.storeRoundTrips.update(1)
-      const roundTrip = runScript(
-        this.shared.client,
-        scripts.circuit,
-        this.keys,
-        scriptArgv(this.args, { ...request, now: now + offset, batch, unsent, known })
-      )
+      const argv = scriptArgv(this.args, {
+        op,
+        now: now + offset,
+        probe: request.probe,
+        outcome,
+        sample: request.sample,
+        batch,
+        unsent,
+        peek,
+        known
+      })
+      const client = this.shared.client
+      const roundTrip = runScriptDirect(client, scripts.circuit, this.keys, argv) ??
+        runScript(client, scripts.circuit, this.keys, argv)
       return this.shared.roundTrips.run(roundTrip, {
         timeout: this.config.storeTimeout,
         what: "script",

@@ -16,6 +16,7 @@ import * as Effect3 from "effect"
 import type { Options } from "../../IORedisClient.js"
 import type { RedisClient } from "../../RedisClient.js"
 import { classify, connectionProblem, RedisClientError } from "./errors.js"
+import { withDirectSend } from "./runScript.js"
 
 /**
  * The part of an ioredis `Redis` or `Cluster` this client uses.
@@ -391,12 +392,22 @@ export const fromConnection = (
         )
       )
     })
-  return {
+  return withDirectSend({
     description: options.description,
     send: call,
     pipeline: options.cluster ? clusterPipeline(client as IORedisCluster, exec, call, failure) : pipeline,
     cluster: options.cluster
-  }
+  }, (command) => {
+    const error = refused?.()
+    if (error !== undefined) return Promise.reject(error)
+    try {
+      return client.call(command[0]!, ...command.slice(1)).catch((cause: unknown) => {
+        throw failure(cause)
+      })
+    } catch (cause) {
+      return Promise.reject(failure(cause))
+    }
+  })
 }
 
 /**

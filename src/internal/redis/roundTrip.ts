@@ -6,8 +6,12 @@
  *
  * @internal
  */
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClientError } from "../../RedisClient.js"
 import { problemOf } from "./errors.js"
@@ -120,6 +124,77 @@ export interface RoundTripOptions {
   readonly guard: GuardUse
 }
 
+/** The failure of a round trip that got no reply within its bound. */
+const timedOut: unique symbol = Symbol("timedOut")
+
+/**
+ * The Clock of Effect's default services: what `Clock.sleep` does on it, a
+ * timer of the JavaScript host, `timer` does for one deadline, with no fiber.
+ */
+let liveClock: Clock.Clock | undefined = undefined
+/** (Read on first use: the module itself runs nothing at import.) */
+const live = (): Clock.Clock => liveClock ??= Effect.runSync(Effect.clock)
+
+/** Calls `fire` at `at` (the live clock's time) unless the returned function was called first. */
+const timer = (at: number, fire: () => void): () => void => {
+  const handle = setTimeout(fire, Math.max(0, at - live().unsafeCurrentTimeMillis()))
+  return () => clearTimeout(handle)
+}
+
+/**
+ * The deadlines of the round trips under way on another clock (`TestClock`): one sleeping
+ * fiber, on that clock (`TestClock` drives it in tests), wakes at the
+ * earliest and fires what is due; it ends when nothing is left. A round trip
+ * adds its deadline and removes it when answered, which costs no fiber:
+ * sequential round trips with the same bound wake it at most once per bound.
+ */
+class Deadlines {
+  private readonly due = new Set<{ readonly at: number; readonly fire: () => void }>()
+  /** When the sleeper wakes (Infinity: no sleeper). */
+  private wakeAt = Infinity
+  private sleeper: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** The current sleeper's mark: a sleeper that was replaced finds it changed. */
+  private mark: object = {}
+  constructor(private readonly clock: Clock.Clock) {}
+
+  /** Calls `fire` at `at` on the clock, unless the returned function was called first. */
+  add(at: number, fire: () => void): () => void {
+    const entry = { at, fire }
+    this.due.add(entry)
+    if (at < this.wakeAt) this.sleep(at)
+    return () => {
+      this.due.delete(entry)
+    }
+  }
+
+  private sleep(at: number): void {
+    this.sleeper?.unsafeInterruptAsFork(Effect3.FiberId.none)
+    this.wakeAt = at
+    const clock = this.clock
+    const mark = this.mark = {}
+    this.sleeper = Effect.runFork(Effect.suspend(() =>
+      Effect.flatMap(
+        clock.sleep(Duration.millis(Math.max(0, at - clock.unsafeCurrentTimeMillis()))),
+        () =>
+          Effect.sync(() => {
+            if (this.mark !== mark) return
+            this.sleeper = undefined
+            this.wakeAt = Infinity
+            const now = clock.unsafeCurrentTimeMillis()
+            let next = Infinity
+            for (const entry of this.due) {
+              if (entry.at <= now) {
+                this.due.delete(entry)
+                entry.fire()
+              } else if (entry.at < next) next = entry.at
+            }
+            if (next < Infinity) this.sleep(next)
+          })
+      )
+    ))
+  }
+}
+
 /**
  * The round trips of one store, all through `run`. An episode of failing
  * round trips is logged twice, whatever the number of calls: a warning when
@@ -130,6 +205,69 @@ export interface RoundTripOptions {
  */
 export class RoundTrips {
   constructor(readonly guard: StoreGuard, readonly target: string = "Redis") {}
+
+  /** The deadlines of the round trips under way, per clock they were started on. */
+  private readonly deadlines = new WeakMap<Clock.Clock, Deadlines>()
+
+  /**
+   * `command` bounded by `timeout` ms of `clock`, interruptible. An Effect
+   * races a timer (two fibers, and the winner's FiberRefs merged into the
+   * caller's); a Promise (`DirectSend`) is awaited by the caller's fiber,
+   * its bound one entry in the clock's `Deadlines`: no fiber per round trip.
+   */
+  private within<A, E>(
+    clock: Clock.Clock,
+    command: Effect.Effect<A, E> | (() => Promise<A>),
+    timeout: number
+  ): Effect.Effect<A, E | typeof timedOut> {
+    if (typeof command !== "function") {
+      return Effect.timeoutFail(Effect.interruptible(command), {
+        duration: Duration.millis(timeout),
+        onTimeout: (): E | typeof timedOut => timedOut
+      })
+    }
+    let add = timer
+    if (clock !== live()) {
+      let deadlines = this.deadlines.get(clock)
+      if (deadlines === undefined) this.deadlines.set(clock, deadlines = new Deadlines(clock))
+      const bound = deadlines
+      add = (at, fire) => bound.add(at, fire)
+    }
+    return Effect.interruptible(Effect.async<A, E | typeof timedOut>((resume) => {
+      let done = false
+      const cancel = add(clock.unsafeCurrentTimeMillis() + timeout, () => {
+        if (done) return
+        done = true
+        resume(Effect.fail(timedOut))
+      })
+      let reply: Promise<A>
+      try {
+        reply = command()
+      } catch (error) {
+        reply = Promise.reject(error)
+      }
+      reply.then(
+        (value) => {
+          if (done) return
+          done = true
+          cancel()
+          resume(Effect.succeed(value))
+        },
+        (error: E) => {
+          if (done) return
+          done = true
+          cancel()
+          resume(Effect.fail(error))
+        }
+      )
+      // the caller gave up: the reply, when it comes, is dropped
+      return Effect.sync(() => {
+        if (done) return
+        done = true
+        cancel()
+      })
+    }))
+  }
 
   /** The warning that starts an episode. */
   private started(problem: string, reason: string): Effect.Effect<void> {
@@ -158,7 +296,7 @@ export class RoundTrips {
    * a time (`ServerClock.measure`).
    */
   run<A>(
-    command: Effect.Effect<A, RedisClientError | "BadTime">,
+    command: Effect.Effect<A, RedisClientError | "BadTime"> | (() => Promise<A>),
     options: RoundTripOptions
   ): Effect.Effect<A, CircuitStoreError> {
     const { guard, timeout, what } = options
@@ -169,23 +307,17 @@ export class RoundTrips {
       }
       let transport = false
       let problem = ""
-      const bounded = command.pipe(
-        Effect.mapError((error) => {
-          if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
-          transport = isTransport(error)
-          problem = problemOf(error)
-          return storeError(error)
-        }),
-        Effect.interruptible,
-        Effect.timeoutFail({
-          duration: Duration.millis(timeout),
-          onTimeout: () => {
-            transport = true
-            problem = "timed out"
-            return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
-          }
-        })
-      )
+      const bounded = Effect.mapError(this.within(clock, command, timeout), (error) => {
+        if (error === timedOut) {
+          transport = true
+          problem = "timed out"
+          return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
+        }
+        if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
+        transport = isTransport(error)
+        problem = problemOf(error)
+        return storeError(error)
+      })
       if (guard === "bypass") return bounded
       const answered = () => {
         const since = this.guard.success()

@@ -135,18 +135,20 @@ export interface ScriptCall {
  */
 export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Array<string> => {
   const unsent = call.unsent ?? noneUnsent
-  return [
-    call.op,
-    String(call.now),
-    ...config,
-    call.probe ?? "",
-    call.outcome ?? "",
-    String(call.sample ?? 0),
-    String(call.batch ?? 0),
-    `${unsent.successes} ${unsent.failures} ${unsent.rejections} ${unsent.probes}`,
-    call.peek === true ? "peek" : "",
-    call.known ?? ""
-  ]
+  // filled by index (no spread): this runs once per round trip
+  const argv = new Array<string>(config.length + 9)
+  argv[0] = call.op
+  argv[1] = String(call.now)
+  let i = 2
+  for (const word of config) argv[i++] = word
+  argv[i++] = call.probe ?? ""
+  argv[i++] = call.outcome ?? ""
+  argv[i++] = String(call.sample ?? 0)
+  argv[i++] = String(call.batch ?? 0)
+  argv[i++] = `${unsent.successes} ${unsent.failures} ${unsent.rejections} ${unsent.probes}`
+  argv[i++] = call.peek === true ? "peek" : ""
+  argv[i] = call.known ?? ""
+  return argv
 }
 
 /**

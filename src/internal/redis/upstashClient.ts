@@ -14,6 +14,7 @@ import * as Effect3 from "effect"
 import type { RedisClient } from "../../RedisClient.js"
 import type { Options } from "../../UpstashClient.js"
 import { classify, type RedisClientError } from "./errors.js"
+import { withDirectSend } from "./runScript.js"
 
 /**
  * The part of `@upstash/redis`'s `Redis` class this client uses.
@@ -114,7 +115,15 @@ export const make = (
           ? undefined
           : pipelineOver((commands) => requester.request({ path: ["pipeline"], body: commands }), secrets)
       }
-      return client
+      return withDirectSend(client, (command) => {
+        try {
+          return redis.exec(command as [string, ...Array<string>]).catch((cause: unknown) => {
+            throw classify(cause, secrets)
+          })
+        } catch (cause) {
+          return Promise.reject(classify(cause, secrets))
+        }
+      })
     },
     catch: (cause) => classify(cause, [Redacted.value(options.token)])
   })
