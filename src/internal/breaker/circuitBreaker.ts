@@ -14,7 +14,6 @@
  */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Random from "effect/Random"
@@ -22,12 +21,14 @@ import * as Stream from "effect/Stream"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
 import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
-import { CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
+import { type CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
 import * as CircuitBreakerMetrics from "../monitoring/metrics.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
 import { isClosed, type Snapshot, type State, type Transition } from "../../CircuitState.js"
 import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../../CircuitStore.js"
 import * as memory from "../store/memoryStore.js"
+import { type RecentTime, recentTimeOf } from "./recentTime.js"
+import { circuitOpen } from "./rejection.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")
@@ -87,12 +88,14 @@ export interface Internal extends CircuitBreaker {
   readonly circuit: Circuit
   /** The clock the breaker reads, captured when it was made. */
   readonly clock: Clock.Clock
+  /** The time of a call on that clock (a recent time, or a clock read). */
+  readonly time: RecentTime
   /** True while the last store operation failed and the local fallback is in use. */
   readonly degraded: boolean
-  /** When a call last asked this breaker (its clock). */
+  /** When a call last asked this breaker (its clock; a recent time, see `RecentTime`). */
   readonly usedAt: number
   /** The admit step (see `Admission`). */
-  admit<A, E>(now: number): Admission<A, E>
+  admit<A, E>(): Admission<A, E>
   /** Notes the state and version the store reported at `at`. */
   observe(state: State, version: number, at: number): void
   /** This instance's counts, with the circuit's `snapshot`. */
@@ -124,7 +127,8 @@ export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus 
     : "unhealthy"
 
 /**
- * The handlers of one admitted call. The functions are assigned in the
+ * The handlers of one admitted call whose duration is measured (it started
+ * at `start`). The functions are assigned in the
  * constructor (one closure context per call) rather than written in an object
  * literal: an arrow function there gets a name, and esbuild's `keepNames`
  * (tsx, some bundlers) then wraps it on every call.
@@ -140,18 +144,61 @@ class Call<A, E> implements Handlers<A, E> {
 }
 
 /**
- * The handlers shared by every call a breaker with `recordLatency: false`
- * admits without a permit: nothing of the call is needed (no duration), so
- * nothing is allocated per call. An outcome is stamped with the time of the
- * breaker's latest admission (a time within the call).
+ * The handlers shared by every call a breaker admits without a permit and
+ * without measuring its duration (see `Sampler`): nothing of the call is
+ * needed, so nothing is allocated per call. A success is stamped with a
+ * recent time (no clock read); a failure reads the clock.
  */
 class Untimed<A, E> implements Handlers<A, E> {
   readonly _tag = "Run"
   readonly onSuccess: (a: A) => Effect.Effect<A>
   readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
   constructor(breaker: CircuitBreakerImpl) {
-    this.onSuccess = (a) => breaker.callSucceeded(a, breaker.usedAt, breaker.circuit, undefined)
-    this.onFailure = (cause) => breaker.callFailed(cause, breaker.usedAt, breaker.circuit, undefined)
+    this.onSuccess = (a) => breaker.untimedSuccess(a)
+    this.onFailure = (cause) => breaker.callFailed(cause, undefined, breaker.circuit, undefined)
+  }
+}
+
+/**
+ * Which calls have their duration measured, when nothing needs every
+ * call's (no `slowCallDuration`): each of a breaker's first
+ * `sampler.everyFirst` calls, then a random one in `sampler.oneIn` (the gap
+ * to the next measured call is drawn from a geometric distribution, so the
+ * choice is independent of the calls themselves and the latency histogram
+ * is a uniform random sample of them). The generator (xorshift32) is seeded
+ * from `Random` when the breaker is made.
+ *
+ * @internal
+ */
+export class Sampler {
+  static readonly everyFirst = 100
+  static readonly oneIn = 16
+  private static readonly logKeep = Math.log(1 - 1 / Sampler.oneIn)
+  /** Calls left until the next measured one (1: the next call is measured). */
+  private left = 1
+  private measured = 0
+  private state: number
+  constructor(seed: number) {
+    this.state = (seed | 0) === 0 ? 0x9e3779b9 | 0 : seed | 0
+  }
+
+  /** Whether this call is measured. */
+  next(): boolean {
+    if (--this.left > 0) return false
+    this.left = this.measured < Sampler.everyFirst ? (this.measured++, 1) : this.gap()
+    return true
+  }
+
+  /** A geometric gap (at least 1) with mean `oneIn`. */
+  private gap(): number {
+    let x = this.state
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    this.state = x
+    // in (0, 1]: never 0, whose log is -Infinity
+    const u = ((x >>> 0) + 1) / 4294967296
+    return 1 + Math.floor(Math.log(u) / Sampler.logKeep)
   }
 }
 
@@ -204,8 +251,16 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     /** Whether this breaker's metrics may go to Effect's global registry (see `CircuitBreakerMetrics.hooksFor`). */
     readonly registryMetrics: boolean = true,
     /** When a call last asked this breaker (the caller's clock): the `CircuitBreakers` registry evicts idle ones. */
-    public usedAt: number = 0
-  ) {}
+    public usedAt: number = 0,
+    /** Seeds the choice of the calls whose duration is measured (see `Sampler`). */
+    seed = 0
+  ) {
+    this.time = recentTimeOf(clock)
+    this.sampler = new Sampler(seed)
+  }
+
+  readonly time: RecentTime
+  private readonly sampler: Sampler
 
   /** The `CircuitBreakers` registry that made this breaker, swept by its calls too (see `Sweeper`). */
   sweeper: Sweeper | undefined = undefined
@@ -237,28 +292,34 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> =>
     Effect.suspend(() => {
-      const now = this.clock.unsafeCurrentTimeMillis()
-      const admitted = this.admit<A, E>(now)
-      if (admitted === undefined) return this.protectSlow(self, now)
+      const admitted = this.admit<A, E>()
+      if (admitted === undefined) return this.protectSlow(self, this.time.now())
       if (admitted._tag === "Run") return Effect.matchCauseEffect(self, admitted)
       return admitted
     })
 
   /**
    * The admit step: a decision from the store's local knowledge (noting any
-   * transition it reveals). A call let through counts as started.
+   * transition it reveals). A call let through counts as started. On a
+   * CLOSED circuit it reads no clock, unless the call's duration is measured
+   * (every call with `slowCallDuration`; otherwise a sample, see `Sampler`).
    */
-  admit<A, E>(now: number): Admission<A, E> {
-    this.usedAt = now
+  admit<A, E>(): Admission<A, E> {
+    const time = this.time
+    const recent = time.recent
+    this.usedAt = recent
     const sweeper = this.sweeper
-    if (sweeper !== undefined && now >= sweeper.next) sweeper.sweep(now)
-    const decision = this.circuit.acquireLocal(now)
+    if (sweeper !== undefined && recent >= sweeper.next) sweeper.sweep(recent)
+    const decision = this.circuit.acquireLocal(time)
     if (decision === undefined) return undefined
-    if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
+    if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, time.now())
     if (decision._tag === "Reject") return this.reject(decision)
     this.counts.calls++
-    if (!this.config.recordLatency) return (this.untimed ??= new Untimed(this)) as Handlers<A, E>
-    return this.handlers<A, E>(now, this.circuit, undefined)
+    const config = this.config
+    if (config.recordLatency && (config.slowCallDuration !== undefined || this.sampler.next())) {
+      return this.handlers<A, E>(time.now(), this.circuit, undefined)
+    }
+    return (this.untimed ??= new Untimed(this)) as Handlers<A, E>
   }
 
   private untimed: Untimed<any, any> | undefined = undefined
@@ -272,16 +333,25 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     return new Call<A, E>(this, start, circuit, probe)
   }
 
+  /** A call admitted without a permit, whose duration is not measured, succeeded with `a` (see `Untimed`). */
+  untimedSuccess<A>(a: A): Effect.Effect<A> {
+    // no clock read: the success is stamped with a recent time
+    const end = this.time.recent
+    this.succeeded(end)
+    this.circuit.recordSuccessLocal(end)
+    return Exit.succeed(a)
+  }
+
   /** A call that started at `start` succeeded with `a` (see `Call`). @internal */
   callSucceeded<A>(a: A, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<A> {
     let end = start
     let outcome: Outcome = "success"
     if (this.config.recordLatency) {
-      end = this.clock.unsafeCurrentTimeMillis()
+      end = this.time.now()
       this.hooks.latency.update(end - start)
       outcome = this.count(true, start, end)
     } else {
-      // no clock read: the success is stamped with the call's start (or the latest admission)
+      // no clock read: the success is stamped with the call's start
       this.succeeded(end)
     }
     if (outcome === "success" && probe === undefined) {
@@ -291,18 +361,21 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     return Effect.as(this.recordOutcome(circuit, end, outcome, probe), a)
   }
 
-  /** A call that started at `start` failed with `cause` (see `Call`). @internal */
+  /**
+   * A call that started at `start` failed with `cause` (see `Call`); a call
+   * whose duration is not measured has no `start` (see `Untimed`). @internal
+   */
   callFailed<E>(
     cause: Cause.Cause<E>,
-    start: number,
+    start: number | undefined,
     circuit: Circuit,
     probe: string | undefined
   ): Effect.Effect<never, E> {
-    const end = this.clock.unsafeCurrentTimeMillis()
-    const outcome = this.classify(cause, start, end)
+    const end = this.time.now()
+    const outcome = this.classify(cause, start ?? end, end)
     if (outcome === "release") {
       if (probe === undefined) return Exit.failCause(cause)
-    } else if (this.config.recordLatency) {
+    } else if (start !== undefined && this.config.recordLatency) {
       this.hooks.latency.update(end - start)
     }
     if (outcome === "success" && probe === undefined) {
@@ -325,7 +398,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
       > => {
         if (decision._tag === "Reject") return this.reject(decision)
         // the call starts now, after the store answered: its duration must not include the round trip
-        const start = this.clock.unsafeCurrentTimeMillis()
+        const start = this.time.now()
         this.counts.calls++
         const handlers = this.handlers<A, E>(start, circuit, decision.probe)
         if (decision.probe === undefined) return restore(Effect.matchCauseEffect(self, handlers))
@@ -413,13 +486,9 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   private reject(decision: Extract<Decision, { _tag: "Reject" }>): Exit.Failure<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
-    // the fields are known valid: no Schema check, as rejections are the hot path during an outage
+    // no Schema check and no stack trace: rejections are the hot path during an outage
     return Exit.fail(
-      new CircuitOpen({
-        service: this.config.serviceName,
-        state: isClosed(decision.state) ? "OPEN" : decision.state,
-        retryAfter: Duration.millis(decision.retryAfter)
-      }, { disableValidation: true })
+      circuitOpen(this.config.serviceName, isClosed(decision.state) ? "OPEN" : decision.state, decision.retryAfter)
     ) as Exit.Failure<never, CircuitOpen>
   }
 
@@ -539,7 +608,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
 
   /** The time on the breaker's clock (the one `protect` reads). */
   private get now(): Effect.Effect<number> {
-    return Effect.sync(() => this.clock.unsafeCurrentTimeMillis())
+    return Effect.sync(this.time.now)
   }
 
   /**
@@ -700,6 +769,7 @@ function* makeBody<E>(
   const circuit = yield* store.circuit(name, decoded)
   // captured once: `protect` reads it synchronously (under TestClock, the test's clock)
   const clock = yield* Effect.clock
+  const seed = yield* Random.nextInt
   return new CircuitBreakerImpl(
     name,
     decoded,
@@ -707,7 +777,8 @@ function* makeBody<E>(
     circuit,
     clock,
     registryMetrics,
-    clock.unsafeCurrentTimeMillis()
+    clock.unsafeCurrentTimeMillis(),
+    seed
   )
 }
 

@@ -7,6 +7,7 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
+import { withoutStack } from "../breaker/rejection.js"
 
 /** @internal */
 export type ErrorCode = "CIRCUIT_OPEN" | "SERVICE_UNAVAILABLE"
@@ -78,14 +79,17 @@ export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boole
     const error = Cause.originalError(failure.value)
     if (breakerMayReject) {
       if (isCircuitOpen(error)) {
-        return new CircuitBreakerError({
-          code: "CIRCUIT_OPEN",
-          serviceName: error.service,
-          message: error.message,
-          retryAfter: Math.ceil(Duration.toMillis(error.retryAfter)),
-          state: error.state,
-          cause: error
-        })
+        // no stack trace, as `CircuitOpen` has none: rejections are the hot path during an outage
+        return withoutStack(() =>
+          new CircuitBreakerError({
+            code: "CIRCUIT_OPEN",
+            serviceName: error.service,
+            message: error.message,
+            retryAfter: Math.ceil(Duration.toMillis(error.retryAfter)),
+            state: error.state,
+            cause: error
+          })
+        )
       }
       if (isServiceUnavailable(error)) {
         return new CircuitBreakerError({

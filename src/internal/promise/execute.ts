@@ -130,7 +130,7 @@ export const execute = <T>(
   if (internal === undefined || (operationName !== undefined && runtime.traced)) {
     return executeOnFiber(runtime, rt, breaker, operation, operationName)
   }
-  const admitted = internal.admit<T, unknown>(internal.clock.unsafeCurrentTimeMillis())
+  const admitted = internal.admit<T, unknown>()
   if (admitted === undefined) return executeOnFiber(runtime, rt, breaker, operation, operationName)
   if (admitted._tag !== "Run") return Promise.reject(rejectionOf(admitted.cause, true))
   const failed = (error: unknown): T | Promise<T> => outcome(rt, admitted.onFailure(Cause.fail(error)))

@@ -1,0 +1,80 @@
+/**
+ * A recent time without a clock read per call (`RecentTime`, the breaker's
+ * `CallTime`): the last time read from a `Clock`, trusted until a one-shot
+ * timer on that same clock says it is older than `tick`. The timer is armed
+ * by the first read after it fired, so nothing runs while nothing is called,
+ * and no timer holds a process for longer than one `tick`. Under `TestClock`
+ * the timer fires when the test moves time by `tick` or more.
+ *
+ * @internal
+ */
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
+import type { CallTime } from "../../CircuitStore.js"
+
+/**
+ * How old (ms) a `recent` time may be while calls go on: what the
+ * bookkeeping that uses it (idle eviction, the bucket of a success in the
+ * window, the time of the last success) tolerates.
+ *
+ * @internal
+ */
+export const tick = 10
+
+/** @internal */
+export class RecentTime implements CallTime {
+  /** The last time read from the clock. */
+  private last = 0
+  /** Whether `last` is younger than `tick` (its timer has not fired yet). */
+  private armed = false
+  /** The timer: made once, forked at each arming. */
+  private readonly expire: Effect.Effect<void>
+
+  constructor(readonly clock: Clock.Clock) {
+    this.expire = Effect.zipRight(
+      clock.sleep(Duration.millis(tick)),
+      Effect.sync(() => {
+        this.armed = false
+      })
+    )
+  }
+
+  /** A time read at most `tick` ago: no clock read while the last one is young. */
+  get recent(): number {
+    return this.armed ? this.last : this.now()
+  }
+
+  /** Reads the clock (and arms the timer if it is not armed). */
+  readonly now = (): number => {
+    const now = this.clock.unsafeCurrentTimeMillis()
+    this.last = now
+    if (!this.armed) {
+      this.armed = true
+      Effect.runFork(this.expire)
+    }
+    return now
+  }
+}
+
+/** One `RecentTime` per clock (one timer for every breaker on it), held as long as the clock is. */
+const byClock = Effect3.GlobalValue.globalValue(
+  Symbol.for("effect-circuit-breaker-redis/RecentTime/byClock"),
+  () => new WeakMap<Clock.Clock, RecentTime>()
+)
+
+/**
+ * The `RecentTime` of `clock`, shared by every breaker made on it.
+ *
+ * @internal
+ */
+export const recentTimeOf = (clock: Clock.Clock): RecentTime => {
+  let time = byClock.get(clock)
+  if (time === undefined) {
+    time = new RecentTime(clock)
+    byClock.set(clock, time)
+  }
+  return time
+}
