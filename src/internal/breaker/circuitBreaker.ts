@@ -1,12 +1,16 @@
 /**
- * The breaker: `protect` and the admin effects over one `Circuit` of a store.
+ * The breaker: `protect` over one `Circuit` of a store (its reads and admin
+ * effects are in `reads.ts`, a call's handlers in `call.ts`).
  *
  * Every call starts with one synchronous admit step (`admit`, ARCHITECTURE.md
  * "The admit step"), shared by `protect` and the Promise API's fiber-free
  * path: it rejects, or hands back the handlers of a call that may run now, or
  * says the store must be asked. The hot path (a CLOSED circuit, a call that
- * succeeds) is then one `Effect.suspend` and one `matchCauseEffect`, with the
- * clock captured when the breaker was made and read synchronously. Everything
+ * succeeds) is then one `Effect.suspend` and one `matchCauseEffect`, reading
+ * no clock: the time it notes is a recent one (`RecentTime`), and a call's
+ * duration is measured on a sample of calls (`Sampler`), or on every call
+ * when `slowCallDuration` needs it, on the clock captured when the breaker
+ * was made, read synchronously. Everything
  * that takes or returns a probe permit runs uninterruptibly, with only the
  * protected effect itself interruptible, so a permit is never lost.
  *
@@ -20,15 +24,21 @@ import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
+import type { CircuitBreaker, Metrics } from "../../CircuitBreaker.js"
 import { type CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
 import * as CircuitBreakerMetrics from "../monitoring/metrics.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
 import { isClosed, type Snapshot, type State, type Transition } from "../../CircuitState.js"
 import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../../CircuitStore.js"
 import * as memory from "../store/memoryStore.js"
+import { type Admission, Call, type CallOwner, type Handlers, Sampler, Untimed } from "./call.js"
+import { BreakerReads, type LocalCounts } from "./reads.js"
 import { type RecentTime, recentTimeOf } from "./recentTime.js"
 import { circuitOpen } from "./rejection.js"
+
+export type { Admission, Handlers } from "./call.js"
+export { Sampler } from "./call.js"
+export { type LocalCounts, statusOf } from "./reads.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")
@@ -41,42 +51,6 @@ export const InternalTypeId: unique symbol = Symbol.for("effect-circuit-breaker-
 
 /** @internal */
 export type InternalTypeId = typeof InternalTypeId
-
-/** @internal */
-export interface LocalCounts {
-  calls: number
-  successes: number
-  failures: number
-  rejections: number
-  probes: number
-  slowCalls: number
-  storeErrors: number
-  lastSuccessAt: number
-  lastFailureAt: number
-}
-
-/**
- * What a call admitted without asking the store hands its outcome to: the
- * `matchCauseEffect` options of `protect`. Each gives back an effect that is
- * already complete (an `Exit`) unless the store must hear of the outcome.
- *
- * @internal
- */
-export interface Handlers<A, E> {
-  /** Tells handlers from a rejection (an `Exit`) with one field read. */
-  readonly _tag: "Run"
-  readonly onSuccess: (a: A) => Effect.Effect<A>
-  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
-}
-
-/**
- * What the admit step decided: the failure of a rejected call (an `Exit`),
- * the handlers of a call that may run now, or `undefined` when the store must
- * be asked.
- *
- * @internal
- */
-export type Admission<A, E> = Exit.Failure<never, CircuitOpen> | Handlers<A, E> | undefined
 
 /**
  * What the library's own modules (monitoring, the Promise API) use of a
@@ -114,95 +88,6 @@ export const internalOf = (breaker: CircuitBreaker): Internal | undefined =>
   (breaker as { readonly [InternalTypeId]?: Internal })[InternalTypeId]
 
 /**
- * How healthy a circuit in `state` is; a healthy one is `degraded` while its
- * store is unavailable (this instance runs on its local fallback).
- *
- * @internal
- */
-export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus =>
-  isClosed(state)
-    ? (storeUnavailable ? "degraded" : "healthy")
-    : state === "HALF_OPEN"
-    ? "degraded"
-    : "unhealthy"
-
-/**
- * The handlers of one admitted call whose duration is measured (it started
- * at `start`). The functions are assigned in the
- * constructor (one closure context per call) rather than written in an object
- * literal: an arrow function there gets a name, and esbuild's `keepNames`
- * (tsx, some bundlers) then wraps it on every call.
- */
-class Call<A, E> implements Handlers<A, E> {
-  readonly _tag = "Run"
-  readonly onSuccess: (a: A) => Effect.Effect<A>
-  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
-  constructor(breaker: CircuitBreakerImpl, start: number, circuit: Circuit, probe: string | undefined) {
-    this.onSuccess = (a) => breaker.callSucceeded(a, start, circuit, probe)
-    this.onFailure = (cause) => breaker.callFailed(cause, start, circuit, probe)
-  }
-}
-
-/**
- * The handlers shared by every call a breaker admits without a permit and
- * without measuring its duration (see `Sampler`): nothing of the call is
- * needed, so nothing is allocated per call. A success is stamped with a
- * recent time (no clock read); a failure reads the clock.
- */
-class Untimed<A, E> implements Handlers<A, E> {
-  readonly _tag = "Run"
-  readonly onSuccess: (a: A) => Effect.Effect<A>
-  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
-  constructor(breaker: CircuitBreakerImpl) {
-    this.onSuccess = (a) => breaker.untimedSuccess(a)
-    this.onFailure = (cause) => breaker.callFailed(cause, undefined, breaker.circuit, undefined)
-  }
-}
-
-/**
- * Which calls have their duration measured, when nothing needs every
- * call's (no `slowCallDuration`): each of a breaker's first
- * `sampler.everyFirst` calls, then a random one in `sampler.oneIn` (the gap
- * to the next measured call is drawn from a geometric distribution, so the
- * choice is independent of the calls themselves and the latency histogram
- * is a uniform random sample of them). The generator (xorshift32) is seeded
- * from `Random` when the breaker is made.
- *
- * @internal
- */
-export class Sampler {
-  static readonly everyFirst = 100
-  static readonly oneIn = 16
-  private static readonly logKeep = Math.log(1 - 1 / Sampler.oneIn)
-  /** Calls left until the next measured one (1: the next call is measured). */
-  private left = 1
-  private measured = 0
-  private state: number
-  constructor(seed: number) {
-    this.state = (seed | 0) === 0 ? 0x9e3779b9 | 0 : seed | 0
-  }
-
-  /** Whether this call is measured. */
-  next(): boolean {
-    if (--this.left > 0) return false
-    this.left = this.measured < Sampler.everyFirst ? (this.measured++, 1) : this.gap()
-    return true
-  }
-
-  /** A geometric gap (at least 1) with mean `oneIn`. */
-  private gap(): number {
-    let x = this.state
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    this.state = x
-    // in (0, 1]: never 0, whose log is -Infinity
-    const u = ((x >>> 0) + 1) / 4294967296
-    return 1 + Math.floor(Math.log(u) / Sampler.logKeep)
-  }
-}
-
-/**
  * What a breaker the `CircuitBreakers` registry made calls in its admit step
  * once `next` (the callers' clock) is reached: the registry's idle sweep, so
  * that a process that keeps the breakers it uses, and asks the registry for
@@ -219,7 +104,7 @@ export interface Sweeper {
 }
 
 /** @internal */
-export class CircuitBreakerImpl implements CircuitBreaker, Internal {
+export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, Internal, CallOwner {
   readonly [TypeId]: TypeId = TypeId
   /** The internals accessor (`internalOf`): on the prototype, so it costs a breaker no memory. */
   get [InternalTypeId](): Internal {
@@ -255,6 +140,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     /** Seeds the choice of the calls whose duration is measured (see `Sampler`). */
     seed = 0
   ) {
+    super()
     this.time = recentTimeOf(clock)
     this.sampler = new Sampler(seed)
   }
@@ -452,14 +338,14 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   }
 
   /** The store answered: leave the local fallback (the next outage starts a fresh one). */
-  private storeUp(): void {
+  protected storeUp(): void {
     if (this.degraded) {
       this.degraded = false
       this.local = undefined
     }
   }
 
-  private storeDown(): void {
+  protected storeDown(): void {
     this.counts.storeErrors++
     this.hooks.storeErrors.update(1)
     this.degraded = true
@@ -470,7 +356,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
    * admin hold this instance last saw holds there too: an outage does not
    * lift a FORCED_OPEN.
    */
-  private localCircuit(now: number): Circuit {
+  protected localCircuit(now: number): Circuit {
     if (this.local === undefined) {
       // made on the breaker's clock (the memory store stamps a circuit's first use with it)
       const local = Effect.runSync(Effect.withClock(memory.make().circuit(this.name, this.config), this.clock))
@@ -600,138 +486,6 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
         }),
         (listener) => Effect.sync(() => this.listeners?.delete(listener))
       ), { bufferSize: 1024, strategy: "sliding" })
-  }
-
-  // -------------------------------------------------------------------------
-  // reads and admin
-  // -------------------------------------------------------------------------
-
-  /** The time on the breaker's clock (the one `protect` reads). */
-  private get now(): Effect.Effect<number> {
-    return Effect.sync(this.time.now)
-  }
-
-  /**
-   * Reads the circuit from the store; while the store is unavailable, from
-   * the local fallback (so monitoring keeps working, and says `degraded`).
-   */
-  private withSnapshot<A>(f: (snapshot: Snapshot, now: number) => A): Effect.Effect<A> {
-    return Effect.flatMap(this.now, (now) =>
-      this.circuit.read(now).pipe(
-        Effect.map((snapshot) => {
-          this.storeUp()
-          this.observe(snapshot.state, snapshot.version, now)
-          return f(snapshot, now)
-        }),
-        Effect.catchAll(() => {
-          this.storeDown()
-          return Effect.map(Effect.orDie(this.localCircuit(now).read(now)), (snapshot) => f(snapshot, now))
-        })
-      ))
-  }
-
-  /**
-   * An admin action on the store. If the store cannot be reached it is
-   * applied to the local fallback, so this instance obeys it anyway, and the
-   * store error is reported, since the fleet did not hear of it.
-   */
-  private admin(
-    op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
-  ): Effect.Effect<void, CircuitStoreError> {
-    return Effect.flatMap(this.now, (now) =>
-      op(this.circuit, now).pipe(
-        Effect.tapBoth({
-          onFailure: () =>
-            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(now), now))),
-          onSuccess: (snapshot) =>
-            Effect.sync(() => {
-              this.storeUp()
-              this.observe(snapshot.state, snapshot.version, now)
-            })
-        }),
-        Effect.asVoid
-      ))
-  }
-
-  localSnapshot(now: number): Effect.Effect<Snapshot> {
-    return Effect.orDie(this.localCircuit(now).read(now))
-  }
-
-  get snapshot(): Effect.Effect<Snapshot> {
-    return this.withSnapshot((snapshot) => snapshot)
-  }
-
-  get state(): Effect.Effect<State> {
-    return this.withSnapshot((snapshot) => snapshot.state)
-  }
-
-  metricsFrom(snapshot: Snapshot): Metrics {
-    const c = this.counts
-    return {
-      service: this.config.serviceName,
-      instanceId: this.instanceId,
-      state: snapshot.state,
-      calls: c.calls,
-      successes: c.successes,
-      failures: c.failures,
-      rejections: c.rejections,
-      probes: c.probes,
-      slowCalls: c.slowCalls,
-      storeErrors: c.storeErrors,
-      windowFailures: snapshot.failures,
-      windowCalls: snapshot.calls,
-      openCount: snapshot.openCount,
-      retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-      lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-      lastSuccessAt: c.lastSuccessAt > 0 ? c.lastSuccessAt : null,
-      lastFailureAt: c.lastFailureAt > 0 ? c.lastFailureAt : null
-    }
-  }
-
-  get metrics(): Effect.Effect<Metrics> {
-    return this.withSnapshot((snapshot) => this.metricsFrom(snapshot))
-  }
-
-  get health(): Effect.Effect<Health> {
-    return this.withSnapshot((snapshot, now) => {
-      const clockSkewMs = this.circuit.clockSkew?.()
-      return {
-        service: this.config.serviceName,
-        status: statusOf(snapshot.state, this.degraded),
-        state: snapshot.state,
-        metrics: this.metricsFrom(snapshot),
-        timestamp: now,
-        ...(clockSkewMs !== undefined ? { clockSkewMs } : {})
-      }
-    })
-  }
-
-  get isAvailable(): Effect.Effect<boolean> {
-    return this.withSnapshot((s, now) => {
-      switch (s.state) {
-        case "CLOSED":
-        case "FORCED_CLOSED":
-          return true
-        case "FORCED_OPEN":
-          return false
-        case "OPEN":
-          return now >= s.retryAt
-        case "HALF_OPEN":
-          return s.probes < this.config.halfOpenMaxProbes
-      }
-    })
-  }
-
-  get reset(): Effect.Effect<void, CircuitStoreError> {
-    return this.admin((circuit, now) => circuit.reset(now))
-  }
-
-  get forceOpen(): Effect.Effect<void, CircuitStoreError> {
-    return this.admin((circuit, now) => circuit.force(now, "FORCED_OPEN"))
-  }
-
-  get forceClose(): Effect.Effect<void, CircuitStoreError> {
-    return this.admin((circuit, now) => circuit.force(now, "FORCED_CLOSED"))
   }
 }
 
