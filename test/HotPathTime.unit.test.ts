@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
+import * as fc from "fast-check"
 import { CircuitBreaker, CircuitBreakerError, CircuitBreakerMetrics, CircuitStore } from "../src/index.js"
 import { internalOf, Sampler } from "../src/internal/breaker/circuitBreaker.js"
 import { makeCircuitBreakerRuntime } from "../src/promise.js"
@@ -158,6 +159,23 @@ describe("a rejection", () => {
       )
       expect(caught).toBe("caught OPEN")
     }).pipe(Effect.provide(CircuitStore.layerMemory)))
+
+  it("says how long to wait as Duration.format would", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 0, max: 2_000 }),
+          fc.integer({ min: 0, max: 10 * 86_400_000 }),
+          fc.double({ min: 0, max: 100_000, noNaN: true })
+        ),
+        (ms) => {
+          const retryAfter = Duration.millis(ms)
+          const error = new CircuitBreakerError.CircuitOpen({ service: "s", state: "OPEN", retryAfter })
+          expect(error.message).toBe(`Circuit for "s" is OPEN; retry after ${Duration.format(retryAfter)}`)
+        }
+      )
+    )
+  })
 
   it("through the Promise API is a CircuitBreakerError with no stack trace", async () => {
     const runtime = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory })
