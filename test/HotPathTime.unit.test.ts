@@ -13,6 +13,7 @@ import * as TestClock from "effect/TestClock"
 import * as fc from "fast-check"
 import { CircuitBreaker, CircuitBreakerError, CircuitBreakerMetrics, CircuitStore } from "../src/index.js"
 import { internalOf, Sampler } from "../src/internal/breaker/circuitBreaker.js"
+import { maxReuse } from "../src/internal/breaker/recentTime.js"
 import { makeCircuitBreakerRuntime } from "../src/promise.js"
 
 let runs = 0
@@ -55,9 +56,10 @@ describe("a CLOSED circuit's healthy call", () => {
       const calls = 16_000
       for (let i = 0; i < calls; i++) yield* call
       const reads = state.reads - before
-      // a measured call reads the clock twice; about one call in `oneIn` is measured
+      // a measured call reads the clock twice, about one call in `oneIn` is measured, and the
+      // recent time (read twice per call) is read again at least every `maxReuse` uses
       expect(reads).toBeGreaterThan(0)
-      expect(reads).toBeLessThan((2 * calls / Sampler.oneIn) * 1.3)
+      expect(reads).toBeLessThan((2 * calls / Sampler.oneIn + 2 * calls / maxReuse) * 1.2)
       expect((yield* breaker.metrics).successes).toBe(Sampler.everyFirst + calls)
     }).pipe(Effect.withClock(clock), Effect.provide(CircuitStore.layerMemory))
   })
@@ -125,6 +127,25 @@ describe("a CLOSED circuit's healthy call", () => {
       expect((yield* breaker.metrics).lastSuccessAt).toBe(120_000)
       expect((yield* TestClock.sleeps()).length).toBe(1)
     }).pipe(Effect.provide(CircuitStore.layerMemory)))
+})
+
+describe("the recent time", () => {
+  it.effect("catches up within maxReuse uses when its timer never fires", () => {
+    const { advance, clock, state } = manualClock()
+    return Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make(unique("lost-timer"), { recordLatency: false })
+      const internal = internalOf(breaker)!
+      const call = Effect.succeed(1).pipe(breaker.protect)
+      yield* call
+      const start = state.now
+      expect(internal.usedAt).toBe(start)
+      // the timer is lost (this clock's sleep never ends): time moves on regardless
+      yield* advance(60_000)
+      for (let i = 0; i < maxReuse; i++) yield* call
+      expect(internal.usedAt).toBe(start + 60_000)
+      expect((yield* breaker.metrics).lastSuccessAt).toBe(start + 60_000)
+    }).pipe(Effect.withClock(clock), Effect.provide(CircuitStore.layerMemory))
+  })
 })
 
 describe("a rejection", () => {

@@ -6,6 +6,12 @@
  * and no timer holds a process for longer than one `tick`. Under `TestClock`
  * the timer fires when the test moves time by `tick` or more.
  *
+ * A timer may also never fire: a platform can drop the timers of a request
+ * that ended (an isolate of an Edge runtime) or freeze a process between
+ * invocations (a serverless function). So the clock is read again at least
+ * every `maxReuse` uses of the last time, and a timer that is overdue by
+ * then is taken for lost and armed again.
+ *
  * @internal
  */
 import type * as Clock from "effect/Clock"
@@ -24,12 +30,24 @@ import type { CallTime } from "../../CircuitStore.js"
  */
 export const tick = 10
 
+/**
+ * The most uses of one clock read (see the module's doc): the staleness
+ * bound when the timer is lost.
+ *
+ * @internal
+ */
+export const maxReuse = 64
+
 /** @internal */
 export class RecentTime implements CallTime {
   /** The last time read from the clock. */
   private last = 0
   /** Whether `last` is younger than `tick` (its timer has not fired yet). */
   private armed = false
+  /** When the timer was armed. */
+  private armedAt = 0
+  /** Uses of `last` left before the clock is read again. */
+  private reuse = 0
   /** The timer: made once, forked at each arming. */
   private readonly expire: Effect.Effect<void>
 
@@ -44,15 +62,17 @@ export class RecentTime implements CallTime {
 
   /** A time read at most `tick` ago: no clock read while the last one is young. */
   get recent(): number {
-    return this.armed ? this.last : this.now()
+    return this.armed && --this.reuse > 0 ? this.last : this.now()
   }
 
-  /** Reads the clock (and arms the timer if it is not armed). */
+  /** Reads the clock (and arms the timer if it is not armed, or was lost). */
   readonly now = (): number => {
     const now = this.clock.unsafeCurrentTimeMillis()
     this.last = now
-    if (!this.armed) {
+    this.reuse = maxReuse
+    if (!this.armed || now - this.armedAt >= 2 * tick) {
       this.armed = true
+      this.armedAt = now
       Effect.runFork(this.expire)
     }
     return now
