@@ -113,16 +113,23 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
   // protect
   // -------------------------------------------------------------------------
 
-  /** Bound, so `effect.pipe(breaker.protect)` works. */
+  /**
+   * Bound, so `effect.pipe(breaker.protect)` works. A call whose duration is
+   * not measured runs `self` under the shared `Untimed` handlers, through one
+   * `matchCauseEffect` made once per protected effect.
+   */
   readonly protect = <A, E, R>(
     self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> =>
-    Effect.suspend(() => {
+  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> => {
+    let untimedRun: Effect.Effect<A, E, R> | undefined
+    return Effect.suspend(() => {
       const admitted = this.admit<A, E>()
       if (admitted === undefined) return this.protectSlow(self, this.time.now())
+      if (admitted === this.untimed) return untimedRun ??= Effect.matchCauseEffect(self, admitted)
       if (admitted._tag === "Run") return Effect.matchCauseEffect(self, admitted)
       return admitted
     })
+  }
 
   /**
    * The admit step: a decision from the store's local knowledge (noting any
