@@ -350,7 +350,7 @@ out.push(
   "The 2-read floor (`Effect.suspend` reading the clock, a `matchCauseEffect` whose success reads it again) is " +
     "the least any breaker that measures each call can add; the 1-read floor, the least one that reads the time " +
     "once; their ratios to the floor show what reading the clock per call costs on this machine. `protect` " +
-    "reads no clock on a call it does not measure (about 15 calls in 16) " +
+    "reads no clock on a call it does not measure (about 63 calls in 64) " +
     `(sink ${sink > 0 ? "≠ 0" : "0"}).`
 )
 out.push("")

@@ -102,7 +102,7 @@ export class Untimed<A, E> implements Handlers<A, E> {
  */
 export class Sampler {
   static readonly everyFirst = 100
-  static readonly oneIn = 16
+  static readonly oneIn = 64
   private static readonly logKeep = Math.log(1 - 1 / Sampler.oneIn)
   /** Calls left until the next measured one (1: the next call is measured). */
   private left = 1

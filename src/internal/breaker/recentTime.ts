@@ -36,7 +36,7 @@ export const tick = 10
  *
  * @internal
  */
-export const maxReuse = 64
+export const maxReuse = 256
 
 /** @internal */
 export class RecentTime implements CallTime {
