@@ -92,7 +92,7 @@ export class Untimed<A, E> implements Handlers<A, E> {
 /**
  * Which calls have their duration measured, when nothing needs every
  * call's (no `slowCallDuration`): each of a breaker's first
- * `sampler.everyFirst` calls, then a random one in `sampler.oneIn` (the gap
+ * `Sampler.everyFirst` calls, then a random one in `Sampler.oneIn` (the gap
  * to the next measured call is drawn from a geometric distribution, so the
  * choice is independent of the calls themselves and the latency histogram
  * is a uniform random sample of them). The generator (xorshift32) is seeded
