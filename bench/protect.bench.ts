@@ -90,7 +90,7 @@ const timedFloor = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, 
     })
   })
 
-/** The same with one clock read (when the call starts): the least `recordLatency: false` can add. */
+/** The same with one clock read (when the call starts): the least a breaker that reads the time once per call can add. */
 const untimedFloor = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.suspend(() => {
     sink += clock.unsafeCurrentTimeMillis()
@@ -349,8 +349,9 @@ out.push("")
 out.push(
   "The 2-read floor (`Effect.suspend` reading the clock, a `matchCauseEffect` whose success reads it again) is " +
     "the least any breaker that measures each call can add; the 1-read floor, the least one that reads the time " +
-    "once (`recordLatency: false`). Their ratios to the floor show how much of the goals the clock reads alone " +
-    `take on this machine (sink ${sink > 0 ? "≠ 0" : "0"}).`
+    "once; their ratios to the floor show what reading the clock per call costs on this machine. `protect` " +
+    "reads no clock on a call it does not measure (about 63 calls in 64) " +
+    `(sink ${sink > 0 ? "≠ 0" : "0"}).`
 )
 out.push("")
 out.push(

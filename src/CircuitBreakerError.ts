@@ -38,10 +38,35 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit
   }
 ) {
   override get message(): string {
-    return `Circuit for ${JSON.stringify(this.service)} is ${this.state}; retry after ${
-      Duration.format(this.retryAfter)
-    }`
+    return `Circuit for ${JSON.stringify(this.service)} is ${this.state}; retry after ${format(this.retryAfter)}`
   }
+}
+
+/**
+ * `Duration.format`, without its `bigint` arithmetic for a whole number of
+ * milliseconds (what a rejection's `retryAfter` is): the same text.
+ */
+const format = (duration: Duration.Duration): string => {
+  const value = duration.value
+  if (value._tag !== "Millis" || !Number.isSafeInteger(value.millis) || value.millis <= 0) {
+    return Duration.format(duration)
+  }
+  let ms = value.millis
+  const days = Math.floor(ms / 86_400_000)
+  ms -= days * 86_400_000
+  const hours = Math.floor(ms / 3_600_000)
+  ms -= hours * 3_600_000
+  const minutes = Math.floor(ms / 60_000)
+  ms -= minutes * 60_000
+  const seconds = Math.floor(ms / 1_000)
+  ms -= seconds * 1_000
+  let text = ""
+  if (days !== 0) text = `${days}d`
+  if (hours !== 0) text = text === "" ? `${hours}h` : `${text} ${hours}h`
+  if (minutes !== 0) text = text === "" ? `${minutes}m` : `${text} ${minutes}m`
+  if (seconds !== 0) text = text === "" ? `${seconds}s` : `${text} ${seconds}s`
+  if (ms !== 0) text = text === "" ? `${ms}ms` : `${text} ${ms}ms`
+  return text
 }
 
 /**

@@ -87,6 +87,21 @@ export interface FleetCounts {
 }
 
 /**
+ * The time of a call as its breaker knows it, on the breaker's `Clock`:
+ * `recent` reads no clock (a time the breaker read at most a few
+ * milliseconds ago while it is in use, exact under `TestClock` once time
+ * moved by more than that), for bookkeeping; `now()` reads the clock, for
+ * anything a decision depends on.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallTime {
+  readonly recent: number
+  readonly now: () => number
+}
+
+/**
  * One circuit in a store. Times are epoch milliseconds from the caller's
  * `Clock`; `sample` is a jitter sample in [0, 1) from the caller's `Random`.
  *
@@ -97,9 +112,11 @@ export interface Circuit {
   readonly name: string
   /**
    * A decision from local knowledge alone, or `undefined` when the store must
-   * be asked (`acquire`). Never takes a probe permit.
+   * be asked (`acquire`). Never takes a probe permit. A circuit known to be
+   * CLOSED may answer with `time.recent` alone (no clock read); one that
+   * compares with a deadline reads `time.now()`.
    */
-  readonly acquireLocal: (now: number) => Decision | undefined
+  readonly acquireLocal: (time: CallTime) => Decision | undefined
   /**
    * Decides atomically; in OPEN at or after `retryAt` this takes a probe
    * permit, leased under an id that starts with `holder` (the instance).
@@ -109,7 +126,8 @@ export interface Circuit {
    * Records a success of a call that held no probe permit, synchronously:
    * such a success cannot change the state (in CLOSED it cannot open the
    * circuit; elsewhere it is ignored), so a store may apply it at once
-   * (memory) or batch it for its next round trip (Redis).
+   * (memory) or batch it for its next round trip (Redis). `now` may be a
+   * `CallTime.recent`.
    */
   readonly recordSuccessLocal: (now: number) => void
   /** Records an outcome atomically and returns the resulting state. */

@@ -1,12 +1,16 @@
 /**
- * The breaker: `protect` and the admin effects over one `Circuit` of a store.
+ * The breaker: `protect` over one `Circuit` of a store (its reads and admin
+ * effects are in `reads.ts`, a call's handlers in `call.ts`).
  *
  * Every call starts with one synchronous admit step (`admit`, ARCHITECTURE.md
  * "The admit step"), shared by `protect` and the Promise API's fiber-free
  * path: it rejects, or hands back the handlers of a call that may run now, or
  * says the store must be asked. The hot path (a CLOSED circuit, a call that
- * succeeds) is then one `Effect.suspend` and one `matchCauseEffect`, with the
- * clock captured when the breaker was made and read synchronously. Everything
+ * succeeds) is then one `Effect.suspend` and one `matchCauseEffect`, reading
+ * no clock: the time it notes is a recent one (`RecentTime`), and a call's
+ * duration is measured on a sample of calls (`Sampler`), or on every call
+ * when `slowCallDuration` needs it, on the clock captured when the breaker
+ * was made, read synchronously. Everything
  * that takes or returns a probe permit runs uninterruptibly, with only the
  * protected effect itself interruptible, so a permit is never lost.
  *
@@ -14,165 +18,33 @@
  */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
-import type { CircuitBreaker, Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
-import { CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
+import type { CircuitBreaker } from "../../CircuitBreaker.js"
+import { type CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
 import * as CircuitBreakerMetrics from "../monitoring/metrics.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
-import { isClosed, type Snapshot, type State, type Transition } from "../../CircuitState.js"
+import { isClosed, type State, type Transition } from "../../CircuitState.js"
 import { type Circuit, CircuitStore, type CircuitStoreError, type Decision, type Outcome } from "../../CircuitStore.js"
 import * as memory from "../store/memoryStore.js"
+import { type Admission, Call, type CallOwner, type Handlers, Sampler, Untimed } from "./call.js"
+import { BreakerReads, type LocalCounts } from "./reads.js"
+import { type RecentTime, recentTimeOf } from "./recentTime.js"
+import { circuitOpen } from "./rejection.js"
+
+import { type Internal, InternalTypeId, type Sweeper, TypeId } from "./internals.js"
+
+export type { Admission, Handlers } from "./call.js"
+export { Sampler } from "./call.js"
+export { type Internal, internalOf, InternalTypeId, type Sweeper, TypeId } from "./internals.js"
+export { type LocalCounts, statusOf } from "./reads.js"
 
 /** @internal */
-export const TypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker")
-
-/** @internal */
-export type TypeId = typeof TypeId
-
-/** @internal */
-export const InternalTypeId: unique symbol = Symbol.for("effect-circuit-breaker-redis/CircuitBreaker/internal")
-
-/** @internal */
-export type InternalTypeId = typeof InternalTypeId
-
-/** @internal */
-export interface LocalCounts {
-  calls: number
-  successes: number
-  failures: number
-  rejections: number
-  probes: number
-  slowCalls: number
-  storeErrors: number
-  lastSuccessAt: number
-  lastFailureAt: number
-}
-
-/**
- * What a call admitted without asking the store hands its outcome to: the
- * `matchCauseEffect` options of `protect`. Each gives back an effect that is
- * already complete (an `Exit`) unless the store must hear of the outcome.
- *
- * @internal
- */
-export interface Handlers<A, E> {
-  /** Tells handlers from a rejection (an `Exit`) with one field read. */
-  readonly _tag: "Run"
-  readonly onSuccess: (a: A) => Effect.Effect<A>
-  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
-}
-
-/**
- * What the admit step decided: the failure of a rejected call (an `Exit`),
- * the handlers of a call that may run now, or `undefined` when the store must
- * be asked.
- *
- * @internal
- */
-export type Admission<A, E> = Exit.Failure<never, CircuitOpen> | Handlers<A, E> | undefined
-
-/**
- * What the library's own modules (monitoring, the Promise API) use of a
- * breaker beyond its public interface; reached with `internalOf`.
- *
- * @internal
- */
-export interface Internal extends CircuitBreaker {
-  readonly circuit: Circuit
-  /** The clock the breaker reads, captured when it was made. */
-  readonly clock: Clock.Clock
-  /** True while the last store operation failed and the local fallback is in use. */
-  readonly degraded: boolean
-  /** When a call last asked this breaker (its clock). */
-  readonly usedAt: number
-  /** The admit step (see `Admission`). */
-  admit<A, E>(now: number): Admission<A, E>
-  /** Notes the state and version the store reported at `at`. */
-  observe(state: State, version: number, at: number): void
-  /** This instance's counts, with the circuit's `snapshot`. */
-  metricsFrom(snapshot: Snapshot): Metrics
-  /** The local fallback's view, without asking the store. */
-  localSnapshot(now: number): Effect.Effect<Snapshot>
-}
-
-/**
- * The internals of a breaker this library made, or `undefined` for any other
- * object implementing `CircuitBreaker`.
- *
- * @internal
- */
-export const internalOf = (breaker: CircuitBreaker): Internal | undefined =>
-  (breaker as { readonly [InternalTypeId]?: Internal })[InternalTypeId]
-
-/**
- * How healthy a circuit in `state` is; a healthy one is `degraded` while its
- * store is unavailable (this instance runs on its local fallback).
- *
- * @internal
- */
-export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus =>
-  isClosed(state)
-    ? (storeUnavailable ? "degraded" : "healthy")
-    : state === "HALF_OPEN"
-    ? "degraded"
-    : "unhealthy"
-
-/**
- * The handlers of one admitted call. The functions are assigned in the
- * constructor (one closure context per call) rather than written in an object
- * literal: an arrow function there gets a name, and esbuild's `keepNames`
- * (tsx, some bundlers) then wraps it on every call.
- */
-class Call<A, E> implements Handlers<A, E> {
-  readonly _tag = "Run"
-  readonly onSuccess: (a: A) => Effect.Effect<A>
-  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
-  constructor(breaker: CircuitBreakerImpl, start: number, circuit: Circuit, probe: string | undefined) {
-    this.onSuccess = (a) => breaker.callSucceeded(a, start, circuit, probe)
-    this.onFailure = (cause) => breaker.callFailed(cause, start, circuit, probe)
-  }
-}
-
-/**
- * The handlers shared by every call a breaker with `recordLatency: false`
- * admits without a permit: nothing of the call is needed (no duration), so
- * nothing is allocated per call. An outcome is stamped with the time of the
- * breaker's latest admission (a time within the call).
- */
-class Untimed<A, E> implements Handlers<A, E> {
-  readonly _tag = "Run"
-  readonly onSuccess: (a: A) => Effect.Effect<A>
-  readonly onFailure: (cause: Cause.Cause<E>) => Effect.Effect<never, E>
-  constructor(breaker: CircuitBreakerImpl) {
-    this.onSuccess = (a) => breaker.callSucceeded(a, breaker.usedAt, breaker.circuit, undefined)
-    this.onFailure = (cause) => breaker.callFailed(cause, breaker.usedAt, breaker.circuit, undefined)
-  }
-}
-
-/**
- * What a breaker the `CircuitBreakers` registry made calls in its admit step
- * once `next` (the callers' clock) is reached: the registry's idle sweep, so
- * that a process that keeps the breakers it uses, and asks the registry for
- * no other, still lets the idle ones go. A breaker the sweep let go holds
- * one due at once, which puts it back in the registry (unless the registry
- * made another for its name meanwhile): a breaker still called is never
- * missing from it.
- *
- * @internal
- */
-export interface Sweeper {
-  readonly next: number
-  readonly sweep: (now: number) => void
-}
-
-/** @internal */
-export class CircuitBreakerImpl implements CircuitBreaker, Internal {
+export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, Internal, CallOwner {
   readonly [TypeId]: TypeId = TypeId
   /** The internals accessor (`internalOf`): on the prototype, so it costs a breaker no memory. */
   get [InternalTypeId](): Internal {
@@ -204,8 +76,17 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     /** Whether this breaker's metrics may go to Effect's global registry (see `CircuitBreakerMetrics.hooksFor`). */
     readonly registryMetrics: boolean = true,
     /** When a call last asked this breaker (the caller's clock): the `CircuitBreakers` registry evicts idle ones. */
-    public usedAt: number = 0
-  ) {}
+    public usedAt: number = 0,
+    /** Seeds the choice of the calls whose duration is measured (see `Sampler`). */
+    seed = 0
+  ) {
+    super()
+    this.time = recentTimeOf(clock)
+    this.sampler = new Sampler(seed)
+  }
+
+  readonly time: RecentTime
+  private readonly sampler: Sampler
 
   /** The `CircuitBreakers` registry that made this breaker, swept by its calls too (see `Sweeper`). */
   sweeper: Sweeper | undefined = undefined
@@ -232,33 +113,46 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   // protect
   // -------------------------------------------------------------------------
 
-  /** Bound, so `effect.pipe(breaker.protect)` works. */
+  /**
+   * Bound, so `effect.pipe(breaker.protect)` works. A call whose duration is
+   * not measured runs `self` under the shared `Untimed` handlers, through one
+   * `matchCauseEffect` made once per protected effect.
+   */
   readonly protect = <A, E, R>(
     self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> =>
-    Effect.suspend(() => {
-      const now = this.clock.unsafeCurrentTimeMillis()
-      const admitted = this.admit<A, E>(now)
-      if (admitted === undefined) return this.protectSlow(self, now)
+  ): Effect.Effect<A, E | CircuitOpen | ServiceUnavailable, R> => {
+    let untimedRun: Effect.Effect<A, E, R> | undefined
+    return Effect.suspend(() => {
+      const admitted = this.admit<A, E>()
+      if (admitted === undefined) return this.protectSlow(self, this.time.now())
+      if (admitted === this.untimed) return untimedRun ??= Effect.matchCauseEffect(self, admitted)
       if (admitted._tag === "Run") return Effect.matchCauseEffect(self, admitted)
       return admitted
     })
+  }
 
   /**
    * The admit step: a decision from the store's local knowledge (noting any
-   * transition it reveals). A call let through counts as started.
+   * transition it reveals). A call let through counts as started. On a
+   * CLOSED circuit it reads no clock, unless the call's duration is measured
+   * (every call with `slowCallDuration`; otherwise a sample, see `Sampler`).
    */
-  admit<A, E>(now: number): Admission<A, E> {
-    this.usedAt = now
+  admit<A, E>(): Admission<A, E> {
+    const time = this.time
+    const recent = time.recent
+    this.usedAt = recent
     const sweeper = this.sweeper
-    if (sweeper !== undefined && now >= sweeper.next) sweeper.sweep(now)
-    const decision = this.circuit.acquireLocal(now)
+    if (sweeper !== undefined && recent >= sweeper.next) sweeper.sweep(recent)
+    const decision = this.circuit.acquireLocal(time)
     if (decision === undefined) return undefined
-    if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, now)
+    if (decision.version !== this.lastVersion) this.observe(decision.state, decision.version, time.now())
     if (decision._tag === "Reject") return this.reject(decision)
     this.counts.calls++
-    if (!this.config.recordLatency) return (this.untimed ??= new Untimed(this)) as Handlers<A, E>
-    return this.handlers<A, E>(now, this.circuit, undefined)
+    const config = this.config
+    if (config.recordLatency && (config.slowCallDuration !== undefined || this.sampler.next())) {
+      return this.handlers<A, E>(time.now(), this.circuit, undefined)
+    }
+    return (this.untimed ??= new Untimed(this)) as Handlers<A, E>
   }
 
   private untimed: Untimed<any, any> | undefined = undefined
@@ -272,16 +166,25 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     return new Call<A, E>(this, start, circuit, probe)
   }
 
+  /** A call admitted without a permit, whose duration is not measured, succeeded with `a` (see `Untimed`). */
+  untimedSuccess<A>(a: A): Effect.Effect<A> {
+    // no clock read: the success is stamped with a recent time
+    const end = this.time.recent
+    this.succeeded(end)
+    this.circuit.recordSuccessLocal(end)
+    return Exit.succeed(a)
+  }
+
   /** A call that started at `start` succeeded with `a` (see `Call`). @internal */
   callSucceeded<A>(a: A, start: number, circuit: Circuit, probe: string | undefined): Effect.Effect<A> {
     let end = start
     let outcome: Outcome = "success"
     if (this.config.recordLatency) {
-      end = this.clock.unsafeCurrentTimeMillis()
+      end = this.time.now()
       this.hooks.latency.update(end - start)
       outcome = this.count(true, start, end)
     } else {
-      // no clock read: the success is stamped with the call's start (or the latest admission)
+      // no clock read: the success is stamped with the call's start
       this.succeeded(end)
     }
     if (outcome === "success" && probe === undefined) {
@@ -291,18 +194,21 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
     return Effect.as(this.recordOutcome(circuit, end, outcome, probe), a)
   }
 
-  /** A call that started at `start` failed with `cause` (see `Call`). @internal */
+  /**
+   * A call that started at `start` failed with `cause` (see `Call`); a call
+   * whose duration is not measured has no `start` (see `Untimed`). @internal
+   */
   callFailed<E>(
     cause: Cause.Cause<E>,
-    start: number,
+    start: number | undefined,
     circuit: Circuit,
     probe: string | undefined
   ): Effect.Effect<never, E> {
-    const end = this.clock.unsafeCurrentTimeMillis()
-    const outcome = this.classify(cause, start, end)
+    const end = this.time.now()
+    const outcome = this.classify(cause, start ?? end, end)
     if (outcome === "release") {
       if (probe === undefined) return Exit.failCause(cause)
-    } else if (this.config.recordLatency) {
+    } else if (start !== undefined && this.config.recordLatency) {
       this.hooks.latency.update(end - start)
     }
     if (outcome === "success" && probe === undefined) {
@@ -325,7 +231,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
       > => {
         if (decision._tag === "Reject") return this.reject(decision)
         // the call starts now, after the store answered: its duration must not include the round trip
-        const start = this.clock.unsafeCurrentTimeMillis()
+        const start = this.time.now()
         this.counts.calls++
         const handlers = this.handlers<A, E>(start, circuit, decision.probe)
         if (decision.probe === undefined) return restore(Effect.matchCauseEffect(self, handlers))
@@ -379,14 +285,14 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   }
 
   /** The store answered: leave the local fallback (the next outage starts a fresh one). */
-  private storeUp(): void {
+  protected storeUp(): void {
     if (this.degraded) {
       this.degraded = false
       this.local = undefined
     }
   }
 
-  private storeDown(): void {
+  protected storeDown(): void {
     this.counts.storeErrors++
     this.hooks.storeErrors.update(1)
     this.degraded = true
@@ -397,7 +303,7 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
    * admin hold this instance last saw holds there too: an outage does not
    * lift a FORCED_OPEN.
    */
-  private localCircuit(now: number): Circuit {
+  protected localCircuit(now: number): Circuit {
     if (this.local === undefined) {
       // made on the breaker's clock (the memory store stamps a circuit's first use with it)
       const local = Effect.runSync(Effect.withClock(memory.make().circuit(this.name, this.config), this.clock))
@@ -413,13 +319,9 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
   private reject(decision: Extract<Decision, { _tag: "Reject" }>): Exit.Failure<never, CircuitOpen> {
     this.counts.rejections++
     this.hooks.call("rejected").update(1)
-    // the fields are known valid: no Schema check, as rejections are the hot path during an outage
+    // no Schema check and no stack trace: rejections are the hot path during an outage
     return Exit.fail(
-      new CircuitOpen({
-        service: this.config.serviceName,
-        state: isClosed(decision.state) ? "OPEN" : decision.state,
-        retryAfter: Duration.millis(decision.retryAfter)
-      }, { disableValidation: true })
+      circuitOpen(this.config.serviceName, isClosed(decision.state) ? "OPEN" : decision.state, decision.retryAfter)
     ) as Exit.Failure<never, CircuitOpen>
   }
 
@@ -532,138 +434,6 @@ export class CircuitBreakerImpl implements CircuitBreaker, Internal {
         (listener) => Effect.sync(() => this.listeners?.delete(listener))
       ), { bufferSize: 1024, strategy: "sliding" })
   }
-
-  // -------------------------------------------------------------------------
-  // reads and admin
-  // -------------------------------------------------------------------------
-
-  /** The time on the breaker's clock (the one `protect` reads). */
-  private get now(): Effect.Effect<number> {
-    return Effect.sync(() => this.clock.unsafeCurrentTimeMillis())
-  }
-
-  /**
-   * Reads the circuit from the store; while the store is unavailable, from
-   * the local fallback (so monitoring keeps working, and says `degraded`).
-   */
-  private withSnapshot<A>(f: (snapshot: Snapshot, now: number) => A): Effect.Effect<A> {
-    return Effect.flatMap(this.now, (now) =>
-      this.circuit.read(now).pipe(
-        Effect.map((snapshot) => {
-          this.storeUp()
-          this.observe(snapshot.state, snapshot.version, now)
-          return f(snapshot, now)
-        }),
-        Effect.catchAll(() => {
-          this.storeDown()
-          return Effect.map(Effect.orDie(this.localCircuit(now).read(now)), (snapshot) => f(snapshot, now))
-        })
-      ))
-  }
-
-  /**
-   * An admin action on the store. If the store cannot be reached it is
-   * applied to the local fallback, so this instance obeys it anyway, and the
-   * store error is reported, since the fleet did not hear of it.
-   */
-  private admin(
-    op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
-  ): Effect.Effect<void, CircuitStoreError> {
-    return Effect.flatMap(this.now, (now) =>
-      op(this.circuit, now).pipe(
-        Effect.tapBoth({
-          onFailure: () =>
-            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(now), now))),
-          onSuccess: (snapshot) =>
-            Effect.sync(() => {
-              this.storeUp()
-              this.observe(snapshot.state, snapshot.version, now)
-            })
-        }),
-        Effect.asVoid
-      ))
-  }
-
-  localSnapshot(now: number): Effect.Effect<Snapshot> {
-    return Effect.orDie(this.localCircuit(now).read(now))
-  }
-
-  get snapshot(): Effect.Effect<Snapshot> {
-    return this.withSnapshot((snapshot) => snapshot)
-  }
-
-  get state(): Effect.Effect<State> {
-    return this.withSnapshot((snapshot) => snapshot.state)
-  }
-
-  metricsFrom(snapshot: Snapshot): Metrics {
-    const c = this.counts
-    return {
-      service: this.config.serviceName,
-      instanceId: this.instanceId,
-      state: snapshot.state,
-      calls: c.calls,
-      successes: c.successes,
-      failures: c.failures,
-      rejections: c.rejections,
-      probes: c.probes,
-      slowCalls: c.slowCalls,
-      storeErrors: c.storeErrors,
-      windowFailures: snapshot.failures,
-      windowCalls: snapshot.calls,
-      openCount: snapshot.openCount,
-      retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-      lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-      lastSuccessAt: c.lastSuccessAt > 0 ? c.lastSuccessAt : null,
-      lastFailureAt: c.lastFailureAt > 0 ? c.lastFailureAt : null
-    }
-  }
-
-  get metrics(): Effect.Effect<Metrics> {
-    return this.withSnapshot((snapshot) => this.metricsFrom(snapshot))
-  }
-
-  get health(): Effect.Effect<Health> {
-    return this.withSnapshot((snapshot, now) => {
-      const clockSkewMs = this.circuit.clockSkew?.()
-      return {
-        service: this.config.serviceName,
-        status: statusOf(snapshot.state, this.degraded),
-        state: snapshot.state,
-        metrics: this.metricsFrom(snapshot),
-        timestamp: now,
-        ...(clockSkewMs !== undefined ? { clockSkewMs } : {})
-      }
-    })
-  }
-
-  get isAvailable(): Effect.Effect<boolean> {
-    return this.withSnapshot((s, now) => {
-      switch (s.state) {
-        case "CLOSED":
-        case "FORCED_CLOSED":
-          return true
-        case "FORCED_OPEN":
-          return false
-        case "OPEN":
-          return now >= s.retryAt
-        case "HALF_OPEN":
-          return s.probes < this.config.halfOpenMaxProbes
-      }
-    })
-  }
-
-  get reset(): Effect.Effect<void, CircuitStoreError> {
-    return this.admin((circuit, now) => circuit.reset(now))
-  }
-
-  get forceOpen(): Effect.Effect<void, CircuitStoreError> {
-    return this.admin((circuit, now) => circuit.force(now, "FORCED_OPEN"))
-  }
-
-  get forceClose(): Effect.Effect<void, CircuitStoreError> {
-    return this.admin((circuit, now) => circuit.force(now, "FORCED_CLOSED"))
-  }
 }
 
 /** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */
@@ -700,6 +470,7 @@ function* makeBody<E>(
   const circuit = yield* store.circuit(name, decoded)
   // captured once: `protect` reads it synchronously (under TestClock, the test's clock)
   const clock = yield* Effect.clock
+  const seed = yield* Random.nextInt
   return new CircuitBreakerImpl(
     name,
     decoded,
@@ -707,7 +478,8 @@ function* makeBody<E>(
     circuit,
     clock,
     registryMetrics,
-    clock.unsafeCurrentTimeMillis()
+    clock.unsafeCurrentTimeMillis(),
+    seed
   )
 }
 

@@ -6,7 +6,8 @@
  */
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
-import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
+import { type CircuitOpen, isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
+import { withoutStack } from "../breaker/rejection.js"
 
 /** @internal */
 export type ErrorCode = "CIRCUIT_OPEN" | "SERVICE_UNAVAILABLE"
@@ -66,6 +67,25 @@ export class CircuitBreakerError extends Error {
 }
 
 /**
+ * The `CIRCUIT_OPEN` error of a rejection, without a stack trace (as the
+ * `CircuitOpen` it wraps has none): rejections are the hot path during an
+ * outage.
+ *
+ * @internal
+ */
+export const circuitOpenError = (error: CircuitOpen): CircuitBreakerError =>
+  withoutStack(() =>
+    new CircuitBreakerError({
+      code: "CIRCUIT_OPEN",
+      serviceName: error.service,
+      message: error.message,
+      retryAfter: Math.ceil(Duration.toMillis(error.retryAfter)),
+      state: error.state,
+      cause: error
+    })
+  )
+
+/**
  * What a Promise rejects with, given how the Effect failed: the breaker's own
  * errors become `CircuitBreakerError`s, anything else is handed on as it was.
  *
@@ -77,16 +97,7 @@ export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boole
     // an error failed with `Effect.fail` inside a span is a Proxy of the original
     const error = Cause.originalError(failure.value)
     if (breakerMayReject) {
-      if (isCircuitOpen(error)) {
-        return new CircuitBreakerError({
-          code: "CIRCUIT_OPEN",
-          serviceName: error.service,
-          message: error.message,
-          retryAfter: Math.ceil(Duration.toMillis(error.retryAfter)),
-          state: error.state,
-          cause: error
-        })
-      }
+      if (isCircuitOpen(error)) return circuitOpenError(error)
       if (isServiceUnavailable(error)) {
         return new CircuitBreakerError({
           code: "SERVICE_UNAVAILABLE",

@@ -11,7 +11,7 @@ import type * as Runtime from "effect/Runtime"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
 import { internalOf } from "../breaker/circuitBreaker.js"
-import { rejectionOf } from "./error.js"
+import { circuitOpenError, rejectionOf } from "./error.js"
 import { type PromiseRuntime, type Services, toPromise } from "./runtime.js"
 
 /**
@@ -130,9 +130,12 @@ export const execute = <T>(
   if (internal === undefined || (operationName !== undefined && runtime.traced)) {
     return executeOnFiber(runtime, rt, breaker, operation, operationName)
   }
-  const admitted = internal.admit<T, unknown>(internal.clock.unsafeCurrentTimeMillis())
+  const admitted = internal.admit<T, unknown>()
   if (admitted === undefined) return executeOnFiber(runtime, rt, breaker, operation, operationName)
-  if (admitted._tag !== "Run") return Promise.reject(rejectionOf(admitted.cause, true))
+  if (admitted._tag !== "Run") {
+    const cause = admitted.cause
+    return Promise.reject(cause._tag === "Fail" ? circuitOpenError(cause.error) : rejectionOf(cause, true))
+  }
   const failed = (error: unknown): T | Promise<T> => outcome(rt, admitted.onFailure(Cause.fail(error)))
   let result: PromiseLike<T> | T
   let thenable: boolean

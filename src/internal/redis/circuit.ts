@@ -12,7 +12,15 @@ import type * as Scope from "effect/Scope"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import type { CircuitConfig } from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
-import type { Circuit, CircuitStore, CircuitStoreError, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
+import type {
+  CallTime,
+  Circuit,
+  CircuitStore,
+  CircuitStoreError,
+  Decision,
+  FleetCounts,
+  Outcome
+} from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
 import { type Entry, lostState, tracked } from "./circuitCache.js"
 import { keysOf } from "./keys.js"
@@ -89,7 +97,12 @@ export class RedisCircuit implements Circuit {
     return e.snapshot !== undefined && now >= e.fetchedAt && now - e.fetchedAt < this.config.stateCacheTtl
   }
 
-  acquireLocal(now: number): Decision | undefined {
+  acquireLocal(time: CallTime): Decision | undefined {
+    return this.decideLocal(time.now())
+  }
+
+  /** `acquireLocal` at `now`. */
+  private decideLocal(now: number): Decision | undefined {
     this.use(now)
     if (!this.fresh(now)) return undefined
     const e = this.entry
@@ -330,7 +343,7 @@ export class RedisCircuit implements Circuit {
     return tracked(
       entry,
       entry.lock.withPermits(1)(Effect.suspend(() => {
-        const local = this.acquireLocal(now)
+        const local = this.decideLocal(now)
         if (local !== undefined) return Effect.succeed(local)
         // a round trip failed while this caller waited: take its answer rather than wait again
         if (this.entry.failures !== failuresBefore && this.entry.failed !== undefined) {

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { CircuitConfig } from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
-import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
+import type { CallTime, Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
 import * as machine from "../breaker/machine.js"
 import { defaultIdleTtl, IdleSweep } from "./idleSweep.js"
 
@@ -118,8 +118,9 @@ class MemoryCircuit implements Circuit {
     this.slots.used(slot, now)
   }
 
-  acquireLocal(now: number): Decision | undefined {
-    this.use(now)
+  /** A CLOSED circuit reads no clock (`time.recent`); an OPEN one compares the time now with `retryAt`. */
+  acquireLocal(time: CallTime): Decision | undefined {
+    this.use(time.recent)
     const s = this.s
     switch (s.state) {
       case "CLOSED":
@@ -128,7 +129,8 @@ class MemoryCircuit implements Circuit {
           this.allow = { _tag: "Allow", probe: undefined, state: s.state, version: s.version }
         }
         return this.allow
-      case "OPEN":
+      case "OPEN": {
+        const now = time.now()
         if (now < s.retryAt && !machine.expired(s, this.config, Math.max(now, s.changedAt))) {
           countsOf(this.slot).rejections++
           return {
@@ -139,6 +141,7 @@ class MemoryCircuit implements Circuit {
           }
         }
         return undefined
+      }
       case "FORCED_OPEN":
         countsOf(this.slot).rejections++
         return { _tag: "Reject", retryAfter: this.config.recoveryTimeout, state: s.state, version: s.version }
