@@ -266,8 +266,8 @@ export class RedisCircuit implements Circuit {
     e.snapshot = s
     e.fetchedAt = now
     e.changing = !this.shared.notifications.live && changing(s, now, this.config.stateCacheTtl)
-    // a transition was announced while this round trip was under way: its reply may predate it
-    if (sequence <= e.staleThrough) e.fetchedAt = -Infinity
+    // a transition was announced while this round trip was under way, and its reply predates it
+    if (sequence <= e.staleThrough && s.version < e.announced) e.fetchedAt = -Infinity
     e.confirmedAt = reply.decidedAt
     e.rejectUntil = s.state === "OPEN"
       ? now + (s.retryAt - reply.decidedAt)

@@ -61,10 +61,12 @@ export class Entry {
    */
   changing = false
   /**
-   * A transition was announced (`drop`) while round trips up to this one
-   * were under way: their replies may predate it, and are not trusted.
+   * A transition to version `announced` was announced (`drop`) while round
+   * trips up to `staleThrough` were under way: their replies of an older
+   * version predate it, and are not trusted.
    */
   staleThrough = 0
+  announced = 0
   /** When that reply was decided (Redis's clock for `timeSource: "server"`, in local time). */
   confirmedAt = 0
   /** Local time until which calls are rejected without asking. */
@@ -92,13 +94,15 @@ export class Entry {
   constructor(readonly lock: Effect.Semaphore) {}
 
   /**
-   * Another instance made a transition this instance does not hold (a
-   * notification): the cached state is not trusted any more, so the next
-   * call asks Redis; nothing else changes.
+   * A transition to `version` this instance does not hold was announced (a
+   * notification; `Infinity`: transitions may have been missed): the cached
+   * state is not trusted any more, so the next call asks Redis; nothing else
+   * changes.
    */
-  drop(): void {
+  drop(version: number): void {
     this.fetchedAt = -Infinity
     this.staleThrough = this.sent
+    this.announced = version
   }
 
   /** Nothing batched: no success or count that no round trip has carried yet. */

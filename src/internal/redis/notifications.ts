@@ -74,8 +74,11 @@ export class Notifications {
 
   /**
    * Whether cached states may be trusted for `stateCacheTtl` in full: a
-   * transition made elsewhere would drop them (also while the subscription
-   * is on its way: once it is live, every cached state is dropped once).
+   * transition made elsewhere would drop them. Also while the first
+   * subscription is on its way (milliseconds after the first circuit is
+   * made: a transition published before it is live reaches the instance
+   * within `stateCacheTtl`); after a loss, every cached state is dropped
+   * once the subscription is back.
    */
   get live(): boolean {
     return this.status === "connecting" || this.status === "connected"
@@ -97,9 +100,9 @@ export class Notifications {
             if (live) {
               if (before === "connected") return
               this.status = "connected"
-              // transitions published while not subscribed were missed
-              this.dropAll()
               if (before === "lost") {
+                // transitions published while the subscription was down were missed
+                this.dropAll()
                 log(Effect.logInfo(`circuit breaker: transition notifications of ${this.client.description} are back`))
               }
             } else if (before !== "lost") {
@@ -125,10 +128,10 @@ export class Notifications {
     if (entry === undefined) return
     const s = entry.snapshot
     if (s !== undefined && s.version === parsed.version && s.state === parsed.state) return
-    entry.drop()
+    entry.drop(parsed.version)
   }
 
   private dropAll(): void {
-    for (const entry of this.entries.values()) entry.drop()
+    for (const entry of this.entries.values()) entry.drop(Infinity)
   }
 }
