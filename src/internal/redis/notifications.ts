@@ -115,7 +115,8 @@ export class Notifications {
             }
           }
         }),
-        Effect.never
+        // held until the store closes; unlike `Effect.never`, no timer keeps the process alive
+        Effect.async<void>(() => undefined)
       ))
     }))
   }
