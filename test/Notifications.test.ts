@@ -12,13 +12,14 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
 import { CircuitBreaker, type CircuitConfig, RedisCircuitStore } from "../src/index.js"
 import { Entry } from "../src/internal/redis/circuitCache.js"
 import { maxMessageLength, Notifications, parseMessage } from "../src/internal/redis/notifications.js"
 import type { RedisClient, SubscriptionListener } from "../src/RedisClient.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
-import { freshPrefix, tcpStore } from "./support/stores.js"
+import { freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
 
 let server: RedisServer
@@ -40,13 +41,16 @@ type Context = Effect.Effect.Success<ReturnType<typeof twoInstances>>["a"]
 const breakerOn = (store: Context, name: string, config: CircuitConfig.Input) =>
   Effect.provide(CircuitBreaker.make(name, config), store)
 
-/** Polls `check` every 2 ms until it holds; the milliseconds it took, or a failure after `timeoutMs`. */
+/** 2 ms of real time, whatever the test's clock. */
+const pause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
+
+/** Polls `check` every 2 ms (real time) until it holds; the milliseconds it took, or a failure after `timeoutMs`. */
 const within = <E>(timeoutMs: number, what: string, check: Effect.Effect<boolean, E>) =>
   Effect.gen(function*() {
     const start = Date.now()
     while (!(yield* check)) {
       if (Date.now() - start > timeoutMs) return yield* Effect.die(new Error(`not within ${timeoutMs} ms: ${what}`))
-      yield* Effect.sleep("2 millis")
+      yield* pause
     }
     return Date.now() - start
   })
@@ -188,6 +192,45 @@ describe("transition notifications (ioredis)", () => {
       yield* Effect.sleep("100 millis")
       expect(yield* runs(other)).toBe(true)
       expect((yield* other.health).notifications).toBeUndefined()
+    }))
+})
+
+describe("without notifications (Upstash REST)", () => {
+  const token = "notifications-token-4b7e"
+  it.scoped("a circuit that is changing is refreshed within a fifth of stateCacheTtl", () =>
+    Effect.gen(function*() {
+      const bridge = yield* upstashBridgeScoped(server, token)
+      const prefix = freshPrefix()
+      const instance = () => Layer.build(Layer.orDie(upstashStore(bridge, token, { prefix, timeSource: "client" })))
+      const a = yield* instance()
+      const b = yield* instance()
+      const config = {
+        stateCacheTtl: 1_000,
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        maxRecoveryTimeout: 100,
+        backoffJitter: 0,
+        halfOpenMaxProbes: 1,
+        successThreshold: 1
+      }
+      const prober = yield* breakerOn(a, "rest", config)
+      const other = yield* breakerOn(b, "rest", config)
+      expect((yield* other.health).notifications).toBeUndefined()
+      yield* Effect.either(other.protect(Effect.fail("boom")))
+      yield* TestClock.adjust("100 millis")
+      const gate = yield* Deferred.make<void>()
+      const probe = yield* Effect.fork(prober.protect(Deferred.await(gate)))
+      yield* within(2_000, "the probe is taken", Effect.map(prober.state, (state) => state === "HALF_OPEN"))
+      // told to wait (HALF_OPEN, no permit left)
+      expect(yield* rejects(other)).toBe(true)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(probe)
+      expect(yield* prober.state).toBe("CLOSED")
+      yield* TestClock.adjust("150 millis")
+      expect(yield* rejects(other)).toBe(true)
+      // a fifth of stateCacheTtl after it was told to wait, it asks again
+      yield* TestClock.adjust("50 millis")
+      expect(yield* runs(other)).toBe(true)
     }))
 })
 
