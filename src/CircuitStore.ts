@@ -190,6 +190,12 @@ export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/Circ
       now: number
     ) => Effect.Effect<ReadonlyArray<Inspected>, CircuitStoreError>)
     | undefined
+  /**
+   * Optional: whether this instance hears of other instances' transitions at
+   * once (the Redis store over a client that can subscribe), or `undefined`
+   * when it cannot.
+   */
+  readonly notifications?: (() => NotificationStatus | undefined) | undefined
 }>() {}
 
 /**

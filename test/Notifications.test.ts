@@ -14,7 +14,13 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
-import { CircuitBreaker, type CircuitConfig, RedisCircuitStore } from "../src/index.js"
+import {
+  CircuitBreaker,
+  CircuitBreakerMonitoring,
+  CircuitBreakers,
+  type CircuitConfig,
+  RedisCircuitStore
+} from "../src/index.js"
 import { Entry } from "../src/internal/redis/circuitCache.js"
 import { maxMessageLength, Notifications, parseMessage } from "../src/internal/redis/notifications.js"
 import type { RedisClient, SubscriptionListener } from "../src/RedisClient.js"
@@ -146,8 +152,20 @@ describe("transition notifications (ioredis)", () => {
       yield* connected(other)
       expect(yield* runs(other)).toBe(true)
       yield* Effect.promise(() => server.cli("CLIENT", "KILL", "TYPE", "pubsub"))
+      const monitoring = yield* Layer.build(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer()),
+          Layer.provide(Layer.succeedContext(b))
+        )
+      )
+      const fleetHealth = Effect.flatMap(
+        Effect.provide(CircuitBreakerMonitoring.CircuitBreakerMonitoring, monitoring),
+        (m) => m.health
+      )
       yield* within(2_000, "health says lost", Effect.map(other.health, (h) => h.notifications === "lost"))
+      expect((yield* fleetHealth).notifications).toBe("lost")
       yield* connected(other)
+      expect((yield* fleetHealth).notifications).toBe("connected")
       expect(logged.filter((line) => line.includes("lost the transition notifications"))).toHaveLength(1)
       expect(logged.filter((line) => line.startsWith("circuit breaker: transition notifications"))).toHaveLength(1)
       // after it came back, transitions reach the instance at once again

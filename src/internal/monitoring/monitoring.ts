@@ -31,7 +31,7 @@ import type {
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
-import { CircuitStore, type FleetCounts, type Inspected } from "../../CircuitStore.js"
+import { CircuitStore, type FleetCounts, type Inspected, type NotificationStatus } from "../../CircuitStore.js"
 import { instanceIdOfProcess, type Internal, internalOf, statusOf } from "../breaker/circuitBreaker.js"
 import { decoder, durationMillis, withDefault } from "../breaker/configSchema.js"
 
@@ -280,7 +280,12 @@ const fleetOnly = (m: CircuitMetrics, instanceId: string): Metrics => ({
   lastFailureAt: null
 })
 
-const healthOf = (fleet: FleetRead, now: number, instanceId: string): OverallHealth => {
+const healthOf = (
+  fleet: FleetRead,
+  now: number,
+  instanceId: string,
+  notifications: NotificationStatus | undefined
+): OverallHealth => {
   const services: Record<string, Pick<Health, "status" | "state" | "metrics">> = Object.create(null)
   let worst: HealthStatus = "healthy"
   for (const metrics of fleet.circuits) {
@@ -299,12 +304,19 @@ const healthOf = (fleet: FleetRead, now: number, instanceId: string): OverallHea
     unreadable: fleet.unreadable,
     reason: fleet.reason,
     services,
-    timestamp: now
+    timestamp: now,
+    ...(notifications !== undefined ? { notifications } : {})
   }
 }
 
 /** A snapshot of a whole scan: every view computed from it once, when first asked for. */
-const snapshotOf = (scanned: Scan, takenAt: number, options: Options, instanceId: string): FleetSnapshot => {
+const snapshotOf = (
+  scanned: Scan,
+  takenAt: number,
+  options: Options,
+  instanceId: string,
+  notifications: NotificationStatus | undefined
+): FleetSnapshot => {
   const all = summarize(scanned, {})
   let metrics: FleetSnapshot["metrics"] | undefined
   let alerts: FleetSnapshot["alerts"] | undefined
@@ -338,7 +350,7 @@ const snapshotOf = (scanned: Scan, takenAt: number, options: Options, instanceId
       return (alerts ??= alertsOf(all, takenAt, options))
     },
     get health() {
-      return (health ??= healthOf(all, takenAt, instanceId))
+      return (health ??= healthOf(all, takenAt, instanceId, notifications))
     }
   }
 }
@@ -499,7 +511,8 @@ export const make = (
 
     const getAllMetrics = Effect.map(read(), metricsByName)
     const getAlerts = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) => alertsOf(fleet, now, options))
-    const health = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) => healthOf(fleet, now, instanceId))
+    const health = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) =>
+      healthOf(fleet, now, instanceId, store.notifications?.()))
 
     /**
      * The shared snapshot: one whole scan at a time, kept for `snapshotTtl`
@@ -510,7 +523,13 @@ export const make = (
     const kept = yield* Ref.make<KeptSnapshot>({ generation: 0, snapshot: undefined, until: 0 })
     const take = (generation: number, now: number): Effect.Effect<FleetSnapshot> =>
       Effect.gen(function*() {
-        const taken = snapshotOf(yield* scan(undefined, undefined, undefined), now, options, instanceId)
+        const taken = snapshotOf(
+          yield* scan(undefined, undefined, undefined),
+          now,
+          options,
+          instanceId,
+          store.notifications?.()
+        )
         const end = yield* Clock.currentTimeMillis
         // a read that fails (or is stopped with the layer) never gets here: it is not kept
         yield* Ref.update(
