@@ -60,17 +60,18 @@ export const parseMessage = (
  * @internal
  */
 export class Notifications {
-  /** `undefined`: none (the client cannot subscribe, or the store's `notifications` option is off). */
-  status: NotificationStatus | undefined
+  /**
+   * `undefined`: none (the client cannot subscribe, the store's
+   * `notifications` option is off, or no circuit was made yet).
+   */
+  status: NotificationStatus | undefined = undefined
   private started = false
   constructor(
     private readonly client: RedisClient["Type"],
     private readonly prefix: string,
     private readonly entries: ReadonlyMap<string, Entry>,
-    enabled: boolean
-  ) {
-    this.status = enabled && client.subscribe !== undefined ? "connecting" : undefined
-  }
+    private readonly enabled: boolean
+  ) {}
 
   /**
    * Whether cached states may be trusted for `stateCacheTtl` in full: a
@@ -87,8 +88,9 @@ export class Notifications {
   /** Subscribes, once, in the background (`fork`: in the store's scope). */
   start(fork: (effect: Effect.Effect<void>) => Effect.Effect<void>): Effect.Effect<void> {
     const subscribe = this.client.subscribe
-    if (this.started || this.status === undefined || subscribe === undefined) return Effect.void
+    if (this.started || !this.enabled || subscribe === undefined) return Effect.void
     this.started = true
+    this.status = "connecting"
     return fork(Effect.flatMap(Effect.runtime<never>(), (runtime) => {
       const log = Runtime.runFork(runtime)
       const channel = channelOf(this.prefix)
