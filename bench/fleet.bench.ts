@@ -19,6 +19,7 @@ import * as Stream from "effect/Stream"
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as http from "node:http"
+import * as os from "node:os"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
@@ -705,8 +706,18 @@ const closeRun = async (redis: RedisServer, dependency: ProcessDependency, url: 
       dependency.arrivals.find((a) => a.ok && a.worker === worker && a.at >= from)
     await waitFor(5_000, () => processes.every((p) => okAfter(p.id, healedAt) !== undefined))
     const probe = dependency.arrivals.find((a) => a.ok && a.at >= healedAt)!
-    const others = processes.filter((p) => p.id !== probe.worker).map((p) => okAfter(p.id, probe.end)?.at ?? NaN)
-    return Math.max(...others) - probe.end
+    const others = processes.filter((p) => p.id !== probe.worker)
+    const closedAt = (p: Process) =>
+      p.events.find((e): e is Extract<ProcessEvent, { type: "transition" }> =>
+        e.type === "transition" && e.to === "CLOSED" && e.at >= probe.end
+      )?.at ?? NaN
+    const prober = processes.find((p) => p.id === probe.worker)!
+    return {
+      fleet: Math.max(...others.map((p) => okAfter(p.id, probe.end)?.at ?? NaN)) - probe.end,
+      // the prober saw its CLOSED (its record's reply), and the last other process saw CLOSED (its next round trip)
+      proberClosed: closedAt(prober) - probe.end,
+      othersClosed: Math.max(...others.map(closedAt)) - probe.end
+    }
   } finally {
     await stopProcesses(processes)
   }
@@ -773,11 +784,12 @@ try {
   const dependency = new ProcessDependency()
   const url = await dependency.listen()
   try {
-    const closes: Array<number> = []
+    const closeRuns: Array<{ fleet: number; proberClosed: number; othersClosed: number }> = []
     for (let run = 0; run < PROCESS_RUNS; run++) {
       log(`processes: close after the probe, run ${run + 1}/${PROCESS_RUNS}`)
-      closes.push(await closeRun(server, dependency, url, run))
+      closeRuns.push(await closeRun(server, dependency, url, run))
     }
+    const closes = closeRuns.map((r) => r.fleet)
     log(`processes: force-open, ${FORCE_TRIES} tries`)
     const forced = await forceRuns(server, dependency, url)
     const summary = (xs: ReadonlyArray<number>) =>
@@ -798,10 +810,22 @@ try {
         summary(closes)
       ],
       [
+        "… until the prober saw CLOSED (its record's reply)",
+        summary(closeRuns.map((r) => r.proberClosed))
+      ],
+      [
+        "… until every other process saw CLOSED (its next round trip)",
+        summary(closeRuns.map((r) => r.othersClosed))
+      ],
+      [
         `from an operator's force-open through one process until every other one rejects (${FORCE_TRIES} tries)`,
         summary(forced)
       ]
     ]))
+    out.push("")
+    out.push(
+      `Load average while it ran: ${os.loadavg().map((x) => x.toFixed(1)).join(", ")} (${os.cpus().length} CPUs).`
+    )
   } finally {
     await dependency.close()
   }
