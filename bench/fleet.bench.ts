@@ -577,6 +577,8 @@ const runFleet = async (variant: Variant, run: string): Promise<RunResult> => {
 const PROCESS_RUNS = envInt("BENCH_FLEET_PROCESS_RUNS", 6)
 const FORCE_TRIES = envInt("BENCH_FLEET_FORCE_TRIES", 10)
 const PROCESSES = 4
+/** `BENCH_FLEET_NOTIFICATIONS=0`: the stores of part 3 without transition notifications (as over Upstash). */
+const NOTIFICATIONS = process.env.BENCH_FLEET_NOTIFICATIONS !== "0"
 /** Start-to-start pause between two calls of one process (ms). */
 const PROCESS_INTERVAL_MS = 2
 
@@ -639,7 +641,8 @@ const spawnProcesses = async (redis: RedisServer, dependencyUrl: string, prefix:
       circuit: "dependency",
       dependencyUrl,
       config: processConfig,
-      intervalMs: PROCESS_INTERVAL_MS
+      intervalMs: PROCESS_INTERVAL_MS,
+      notifications: NOTIFICATIONS
     }
     const child = spawn(process.execPath, [
       "--import",
@@ -799,7 +802,9 @@ try {
     out.push("")
     out.push(
       `${PROCESSES} OS processes (\`bench/fleetProcess.ts\`), each a breaker on its own Redis store (ioredis, default ` +
-        `store options, stateCacheTtl 1 s), call an HTTP dependency every ${PROCESS_INTERVAL_MS} ms, one call at a time; ` +
+        `store options${
+          NOTIFICATIONS ? "" : " but notifications: false"
+        }, stateCacheTtl 1 s), call an HTTP dependency every ${PROCESS_INTERVAL_MS} ms, one call at a time; ` +
         `failureThreshold ${processConfig.failureThreshold}, a fixed ${processConfig.recoveryTimeout} ms open period, ` +
         `one probe (halfOpenMaxProbes 1, successThreshold 1).`
     )

@@ -26,6 +26,8 @@ export interface ProcessOptions {
   readonly dependencyUrl: string
   readonly config: CircuitConfig.Input
   readonly intervalMs: number
+  /** The store's `notifications` option. */
+  readonly notifications: boolean
 }
 
 export type Outcome = "ok" | "failed" | "rejected" | "other"
@@ -119,7 +121,7 @@ const program = Effect.gen(function*() {
   }
 })
 
-const Store = RedisCircuitStore.layer({ prefix: options.prefix }).pipe(
+const Store = RedisCircuitStore.layer({ prefix: options.prefix, notifications: options.notifications }).pipe(
   Layer.provide(IORedisClient.layer({ url: options.redisUrl }))
 )
 
