@@ -712,7 +712,7 @@ const closeRun = async (redis: RedisServer, dependency: ProcessDependency, url: 
     const others = processes.filter((p) => p.id !== probe.worker)
     const closedAt = (p: Process) =>
       p.events.find((e): e is Extract<ProcessEvent, { type: "transition" }> =>
-        e.type === "transition" && e.to === "CLOSED" && e.at >= probe.end
+        e.type === "transition" && e.to === "CLOSED" && e.at >= healedAt
       )?.at ?? NaN
     const prober = processes.find((p) => p.id === probe.worker)!
     return {
