@@ -709,18 +709,8 @@ const closeRun = async (redis: RedisServer, dependency: ProcessDependency, url: 
       dependency.arrivals.find((a) => a.ok && a.worker === worker && a.at >= from)
     await waitFor(5_000, () => processes.every((p) => okAfter(p.id, healedAt) !== undefined))
     const probe = dependency.arrivals.find((a) => a.ok && a.at >= healedAt)!
-    const others = processes.filter((p) => p.id !== probe.worker)
-    const closedAt = (p: Process) =>
-      p.events.find((e): e is Extract<ProcessEvent, { type: "transition" }> =>
-        e.type === "transition" && e.to === "CLOSED" && e.at >= healedAt
-      )?.at ?? NaN
-    const prober = processes.find((p) => p.id === probe.worker)!
-    return {
-      fleet: Math.max(...others.map((p) => okAfter(p.id, probe.end)?.at ?? NaN)) - probe.end,
-      // the prober saw its CLOSED (its record's reply), and the last other process saw CLOSED (its next round trip)
-      proberClosed: closedAt(prober) - probe.end,
-      othersClosed: Math.max(...others.map(closedAt)) - probe.end
-    }
+    const others = processes.filter((p) => p.id !== probe.worker).map((p) => okAfter(p.id, probe.end)?.at ?? NaN)
+    return Math.max(...others) - probe.end
   } finally {
     await stopProcesses(processes)
   }
@@ -787,12 +777,11 @@ try {
   const dependency = new ProcessDependency()
   const url = await dependency.listen()
   try {
-    const closeRuns: Array<{ fleet: number; proberClosed: number; othersClosed: number }> = []
+    const closes: Array<number> = []
     for (let run = 0; run < PROCESS_RUNS; run++) {
       log(`processes: close after the probe, run ${run + 1}/${PROCESS_RUNS}`)
-      closeRuns.push(await closeRun(server, dependency, url, run))
+      closes.push(await closeRun(server, dependency, url, run))
     }
-    const closes = closeRuns.map((r) => r.fleet)
     log(`processes: force-open, ${FORCE_TRIES} tries`)
     const forced = await forceRuns(server, dependency, url)
     const summary = (xs: ReadonlyArray<number>) =>
@@ -813,14 +802,6 @@ try {
       [
         `from the closing probe's answer until every other process succeeds (${PROCESS_RUNS} runs)`,
         summary(closes)
-      ],
-      [
-        "… until the prober saw CLOSED (its record's reply)",
-        summary(closeRuns.map((r) => r.proberClosed))
-      ],
-      [
-        "… until every other process saw CLOSED (its next round trip)",
-        summary(closeRuns.map((r) => r.othersClosed))
       ],
       [
         `from an operator's force-open through one process until every other one rejects (${FORCE_TRIES} tries)`,

@@ -6,14 +6,13 @@
  * A breaker on a Redis store (ioredis, default store options) calls the bench's HTTP dependency one
  * call at a time, every `intervalMs`. Each request carries `x-worker: <id>`. JSON lines on stdout:
  * `ready`; `outcome` whenever the outcome of a call differs from the previous call's (`at`:
- * `Date.now()` when the call ended); `transition` for every transition it sees; `admin` when an operator command given on stdin
+ * `Date.now()` when the call ended); `admin` when an operator command given on stdin
  * (`force-open`, `reset`) was sent (`started`) and answered (`ended`). `stop` on stdin (or its end)
  * stops it.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
-import * as Stream from "effect/Stream"
 import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
 import type { CircuitConfig } from "../src/index.js"
 import { IORedisClient } from "../src/ioredis.js"
@@ -35,7 +34,6 @@ export type Outcome = "ok" | "failed" | "rejected" | "other"
 export type ProcessEvent =
   | { readonly type: "ready"; readonly id: string }
   | { readonly type: "outcome"; readonly id: string; readonly outcome: Outcome; readonly at: number }
-  | { readonly type: "transition"; readonly id: string; readonly to: string; readonly at: number }
   | {
     readonly type: "admin"
     readonly id: string
@@ -98,12 +96,6 @@ const program = Effect.gen(function*() {
       emit({ type: "admin", id: options.id, action: command, started, ended: Date.now() })
     )
   }
-  // every transition this instance sees (`at`: when it saw it, `Date.now()`)
-  yield* breaker.stateChanges.pipe(
-    Stream.runForEach((t) => Effect.sync(() => emit({ type: "transition", id: options.id, to: t.to, at: Date.now() }))),
-    Effect.forkScoped
-  )
-  yield* Effect.sleep("20 millis")
   emit({ type: "ready", id: options.id })
   let last: Outcome | undefined
   while (!stopped) {
