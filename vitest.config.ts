@@ -15,6 +15,7 @@ const ioredisSuites = [
   "test/Cluster.test.ts",
   "test/Sentinel.test.ts",
   "test/Faults.test.ts",
+  "test/Notifications.test.ts",
   "test/PromiseApi.breaker.test.ts",
   "test/PromiseApi.withCircuitBreaker.test.ts",
   "test/PromiseApi.runtime.test.ts"

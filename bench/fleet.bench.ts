@@ -4,6 +4,7 @@
  *
  *   node --import ./bench/register.mjs bench/fleet.bench.ts
  *   BENCH_FLEET_REPS=5 node --import ./bench/register.mjs bench/fleet.bench.ts
+ *   BENCH_FLEET_PART=3 node --import ./bench/register.mjs bench/fleet.bench.ts   (part 3 only)
  *
  * Starts its own redis-server (and an Upstash REST bridge in front of it).
  * See bench/README.md for what is measured and how to read the output.
@@ -15,7 +16,12 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
+import * as http from "node:http"
+import * as os from "node:os"
+import type { AddressInfo } from "node:net"
+import { fileURLToPath } from "node:url"
 import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
 import type { CircuitConfig, CircuitStore, RedisClient } from "../src/index.js"
 import { type RedisServer, startRedis } from "../test/support/redisServer.js"
@@ -23,6 +29,9 @@ import { startUpstashBridge, type UpstashBridge } from "../test/support/upstashB
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 import { UpstashClient } from "../src/upstash.js"
 import { IORedisClient } from "../src/ioredis.js"
+import type { ProcessEvent, ProcessOptions } from "./fleetProcess.js"
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url))
 
 // ---------------------------------------------------------------------------
 // knobs
@@ -36,6 +45,8 @@ const SPREAD_MS = envInt("BENCH_SPREAD_MS", 3_000)
 const REJECT_BURST = envInt("BENCH_REJECT_BURST", 2_000)
 /** Failing calls of part 1 (each one is a round trip). */
 const FAILURES = envInt("BENCH_FAILURES", 1_000)
+/** `BENCH_FLEET_PART=3`: only part 3 (the processes). */
+const ONLY_PROCESSES = process.env.BENCH_FLEET_PART === "3"
 /** Repetitions of every fleet scenario. */
 const REPS = envInt("BENCH_FLEET_REPS", 3)
 /** Simulated instances. */
@@ -559,6 +570,197 @@ const runFleet = async (variant: Variant, run: string): Promise<RunResult> => {
 }
 
 // ---------------------------------------------------------------------------
+// part 3: four processes, how soon a transition reaches the fleet
+// ---------------------------------------------------------------------------
+
+/** Runs of the close-after-the-probe case, and tries of the force-open case. */
+const PROCESS_RUNS = envInt("BENCH_FLEET_PROCESS_RUNS", 6)
+const FORCE_TRIES = envInt("BENCH_FLEET_FORCE_TRIES", 10)
+const PROCESSES = 4
+/** `BENCH_FLEET_NOTIFICATIONS=0`: the stores of part 3 without transition notifications (as over Upstash). */
+const NOTIFICATIONS = process.env.BENCH_FLEET_NOTIFICATIONS !== "0"
+/** Start-to-start pause between two calls of one process (ms). */
+const PROCESS_INTERVAL_MS = 2
+
+const processConfig = {
+  failureThreshold: 3,
+  recoveryTimeout: 300,
+  maxRecoveryTimeout: 300,
+  backoffMultiplier: 1,
+  backoffJitter: 0,
+  halfOpenMaxProbes: 1,
+  successThreshold: 1
+} as const satisfies CircuitConfig.Input
+
+/** The dependency of part 3: an HTTP server whose health the bench switches, recording every request. */
+class ProcessDependency {
+  mode: "healthy" | "dead" = "healthy"
+  readonly arrivals: Array<{ readonly worker: string; readonly at: number; end: number; readonly ok: boolean }> = []
+  readonly server = http.createServer((req, res) => {
+    const arrival = {
+      worker: String(req.headers["x-worker"] ?? "?"),
+      at: Date.now(),
+      end: 0,
+      ok: this.mode === "healthy"
+    }
+    this.arrivals.push(arrival)
+    res.on("finish", () => (arrival.end = Date.now()))
+    req.resume()
+    if (arrival.ok) res.end("ok")
+    else {
+      setTimeout(() => {
+        res.statusCode = 503
+        res.end("dead")
+      }, 5)
+    }
+  })
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve))
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`
+  }
+  async close(): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+}
+
+interface Process {
+  readonly id: string
+  readonly events: Array<ProcessEvent>
+  readonly send: (line: string) => void
+  readonly exited: Promise<void>
+}
+
+const spawnProcesses = async (redis: RedisServer, dependencyUrl: string, prefix: string): Promise<Array<Process>> => {
+  const processes = Array.from({ length: PROCESSES }, (_, i): Process => {
+    const id = `p${i}`
+    const options: ProcessOptions = {
+      id,
+      redisUrl: redis.url,
+      prefix,
+      circuit: "dependency",
+      dependencyUrl,
+      config: processConfig,
+      intervalMs: PROCESS_INTERVAL_MS,
+      notifications: NOTIFICATIONS
+    }
+    const child = spawn(process.execPath, [
+      "--import",
+      "./bench/register.mjs",
+      "bench/fleetProcess.ts",
+      JSON.stringify(options)
+    ], {
+      cwd: repoRoot,
+      stdio: ["pipe", "pipe", "inherit"]
+    })
+    const events: Array<ProcessEvent> = []
+    let buffer = ""
+    child.stdout!.setEncoding("utf8")
+    child.stdout!.on("data", (chunk: string) => {
+      buffer += chunk
+      let newline = buffer.indexOf("\n")
+      while (newline >= 0) {
+        events.push(JSON.parse(buffer.slice(0, newline)) as ProcessEvent)
+        buffer = buffer.slice(newline + 1)
+        newline = buffer.indexOf("\n")
+      }
+    })
+    return {
+      id,
+      events,
+      send: (line) => child.stdin!.write(line + "\n"),
+      exited: new Promise<void>((resolve) => child.on("exit", () => resolve()))
+    }
+  })
+  await waitFor(30_000, () => processes.every((p) => p.events.some((e) => e.type === "ready")))
+  return processes
+}
+
+const stopProcesses = async (processes: ReadonlyArray<Process>) => {
+  for (const p of processes) p.send("stop")
+  await Promise.all(processes.map((p) => p.exited))
+}
+
+/** Polls `check` every 2 ms until it holds or `timeoutMs` passed; whether it held. */
+const waitFor = async (timeoutMs: number, check: () => boolean): Promise<boolean> => {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await sleep(2)
+  }
+  return true
+}
+
+/**
+ * One run of the outage: healthy, dead until the circuit opened and at least one probe failed,
+ * healthy again. The first request that succeeds after the recovery is the probe (one permit);
+ * the time from its answer until every other process's first success after it.
+ */
+const closeRun = async (redis: RedisServer, dependency: ProcessDependency, url: string, run: number) => {
+  const processes = await spawnProcesses(redis, url, `close-${run}-${Date.now().toString(36)}`)
+  try {
+    dependency.mode = "healthy"
+    await sleep(300)
+    dependency.mode = "dead"
+    await sleep(700 + Math.random() * 300)
+    const healedAt = Date.now()
+    dependency.mode = "healthy"
+    const okAfter = (worker: string, from: number) =>
+      dependency.arrivals.find((a) => a.ok && a.worker === worker && a.at >= from)
+    await waitFor(5_000, () => processes.every((p) => okAfter(p.id, healedAt) !== undefined))
+    const probe = dependency.arrivals.find((a) => a.ok && a.at >= healedAt)!
+    const others = processes.filter((p) => p.id !== probe.worker).map((p) => okAfter(p.id, probe.end)?.at ?? NaN)
+    return Math.max(...others) - probe.end
+  } finally {
+    await stopProcesses(processes)
+  }
+}
+
+/**
+ * `FORCE_TRIES` force-opens, each through another process, while every process calls: from the
+ * operator's command until each other process's first rejection (the slowest of them), then a
+ * reset and a pause.
+ */
+const forceRuns = async (redis: RedisServer, dependency: ProcessDependency, url: string) => {
+  dependency.mode = "healthy"
+  const processes = await spawnProcesses(redis, url, `force-${Date.now().toString(36)}`)
+  const latencies: Array<number> = []
+  try {
+    await sleep(500)
+    for (let i = 0; i < FORCE_TRIES; i++) {
+      const operator = processes[i % PROCESSES]!
+      const others = processes.filter((p) => p !== operator)
+      const from = operator.events.length
+      operator.send("force-open")
+      const admin = () =>
+        operator.events.slice(from).find((e): e is Extract<ProcessEvent, { type: "admin" }> => e.type === "admin")
+      await waitFor(5_000, () => admin() !== undefined)
+      const started = admin()!.started
+      const rejectedAt = (p: Process) =>
+        p.events.find((e) => e.type === "outcome" && e.outcome === "rejected" && e.at >= started)
+      await waitFor(5_000, () => others.every((p) => rejectedAt(p) !== undefined))
+      latencies.push(Math.max(...others.map((p) => {
+        const e = rejectedAt(p)
+        return e?.type === "outcome" ? e.at - started : NaN
+      })))
+      const resetFrom = operator.events.length
+      operator.send("reset")
+      await waitFor(5_000, () => operator.events.slice(resetFrom).some((e) => e.type === "admin"))
+      const resetAt = Date.now()
+      await waitFor(
+        5_000,
+        () =>
+          processes.every((p) => p.events.some((e) => e.type === "outcome" && e.outcome === "ok" && e.at >= resetAt))
+      )
+      await sleep(100 + Math.random() * 200)
+    }
+  } finally {
+    await stopProcesses(processes)
+  }
+  return latencies
+}
+
+// ---------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------
 
@@ -570,6 +772,57 @@ const bridge = await startUpstashBridge({ redisUrl: server.url, token: TOKEN })
 
 const out: Array<string> = []
 try {
+  if (!ONLY_PROCESSES) await partsOneAndTwo()
+  // -- part 3 -----------------------------------------------------------------
+  const dependency = new ProcessDependency()
+  const url = await dependency.listen()
+  try {
+    const closes: Array<number> = []
+    for (let run = 0; run < PROCESS_RUNS; run++) {
+      log(`processes: close after the probe, run ${run + 1}/${PROCESS_RUNS}`)
+      closes.push(await closeRun(server, dependency, url, run))
+    }
+    log(`processes: force-open, ${FORCE_TRIES} tries`)
+    const forced = await forceRuns(server, dependency, url)
+    const summary = (xs: ReadonlyArray<number>) =>
+      `median ${fmt(median(xs), 0)}, max ${fmt(Math.max(...xs), 0)} (${xs.map((x) => fmt(x, 0)).join(", ")})`
+    out.push("")
+    out.push(`### 3. ${PROCESSES} processes: how soon a transition reaches the fleet`)
+    out.push("")
+    out.push(
+      `${PROCESSES} OS processes (\`bench/fleetProcess.ts\`), each a breaker on its own Redis store (ioredis, default ` +
+        `store options${
+          NOTIFICATIONS ? "" : " but notifications: false"
+        }, stateCacheTtl 1 s), call an HTTP dependency every ${PROCESS_INTERVAL_MS} ms, one call at a time; ` +
+        `failureThreshold ${processConfig.failureThreshold}, a fixed ${processConfig.recoveryTimeout} ms open period, ` +
+        `one probe (halfOpenMaxProbes 1, successThreshold 1).`
+    )
+    out.push("")
+    out.push(markdownTable(["ms", "runs"], [
+      [
+        `from the closing probe's answer until every other process succeeds (${PROCESS_RUNS} runs)`,
+        summary(closes)
+      ],
+      [
+        `from an operator's force-open through one process until every other one rejects (${FORCE_TRIES} tries)`,
+        summary(forced)
+      ]
+    ]))
+    out.push("")
+    out.push(
+      `Load average while it ran: ${os.loadavg().map((x) => x.toFixed(1)).join(", ")} (${os.cpus().length} CPUs).`
+    )
+  } finally {
+    await dependency.close()
+  }
+} finally {
+  await bridge.close()
+  await server.stop()
+}
+
+console.log(out.join("\n"))
+
+async function partsOneAndTwo() {
   // -- part 1 -----------------------------------------------------------------
   const tcp = await perCallCases("TCP", server, undefined, IORedisClient.layer({ url: server.url }))
   const upstash = await perCallCases(
@@ -686,9 +939,4 @@ try {
       ])
     )
   ))
-} finally {
-  await bridge.close()
-  await server.stop()
 }
-
-console.log(out.join("\n"))

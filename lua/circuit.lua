@@ -43,6 +43,10 @@
 --         ("" = nothing): put back before the operation when the circuit is missing (Redis lost it)
 --         or has seen nothing since it was created again; ignored by force and peek
 --
+-- Every transition (a write of a new version) is published on "<prefix>:transitions" as
+-- "<version> <state> <key of KEYS[1]>", for the instances that cache the circuit
+-- (src/internal/redis/notifications.ts).
+--
 -- Reply: { state, version, openCount, openedAt, retryAt, changedAt, failures, calls,
 --          halfOpenSuccesses, probes, decision ("allow" | "reject" | ""), retryAfter, probe, now, repaired,
 --          created (1 when the state hash did not exist before this call and this call wrote it),
@@ -766,6 +770,12 @@ if dirty and not readOnly then
   else
     hset[n + 1], hset[n + 2] = "s", circuit
     call(unpack(hset))
+  end
+  -- a transition (a new version) is announced to the instances that cache the circuit: one message
+  -- "<version> <state> <key>" on "<prefix>:transitions" (a prefix holds no brace); a server that
+  -- refuses PUBLISH in a script changes nothing here
+  if s.version ~= version and s.version ~= 0 then
+    redis.pcall("PUBLISH", string.match(key, "^[^{]*") .. "transitions", v2 .. " " .. s.state .. " " .. key)
   end
   if s.state == "FORCED_OPEN" or s.state == "FORCED_CLOSED" then
     call("PERSIST", key)

@@ -28,7 +28,7 @@ import { isCircuitOpen } from "./CircuitBreakerError.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import type * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State, Transition } from "./CircuitState.js"
-import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
+import type { CircuitStore, CircuitStoreError, NotificationStatus } from "./CircuitStore.js"
 import * as internal from "./internal/breaker/circuitBreaker.js"
 
 /**
@@ -95,6 +95,13 @@ export interface Health {
   readonly timestamp: number
   /** Redis's clock minus this instance's, in ms (Redis store on server time, once measured). */
   readonly clockSkewMs?: number
+  /**
+   * Whether this instance hears of other instances' transitions at once
+   * (Redis store over ioredis): `lost` while its subscription is down, when
+   * they reach it within `stateCacheTtl` instead. Absent when the store
+   * cannot tell (memory, Upstash, `notifications: false`).
+   */
+  readonly notifications?: NotificationStatus
 }
 
 /**

@@ -31,7 +31,7 @@ import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import type { CircuitBreakers } from "./CircuitBreakers.js"
 import type * as CircuitConfig from "./CircuitConfig.js"
 import type { State } from "./CircuitState.js"
-import type { CircuitStore, FleetCounts } from "./CircuitStore.js"
+import type { CircuitStore, FleetCounts, NotificationStatus } from "./CircuitStore.js"
 import * as internal from "./internal/monitoring/monitoring.js"
 
 /**
@@ -116,6 +116,12 @@ export interface OverallHealth {
   /** By circuit name (an object without prototype: any name, `__proto__` too, is an own key). */
   readonly services: Readonly<Record<string, Pick<Health, "status" | "state" | "metrics">>>
   readonly timestamp: number
+  /**
+   * Whether this instance hears of other instances' transitions at once
+   * (Redis store over ioredis): `lost` while its subscription is down. Absent
+   * when the store cannot tell (memory, Upstash, `notifications: false`).
+   */
+  readonly notifications?: NotificationStatus
 }
 
 /**

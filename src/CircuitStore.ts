@@ -153,7 +153,25 @@ export interface Circuit {
    * clock of its own and has measured it (Redis with `timeSource: "server"`).
    */
   readonly clockSkew?: (() => number | undefined) | undefined
+  /**
+   * Whether this instance hears of the circuit's transitions made by other
+   * instances at once (`NotificationStatus`), when the store can (Redis over
+   * TCP); `undefined` when it cannot.
+   */
+  readonly notifications?: (() => NotificationStatus | undefined) | undefined
 }
+
+/**
+ * Whether an instance hears of transitions made by other instances at once
+ * (the Redis store over a client that can subscribe, ioredis): `connecting`
+ * (the subscription is on its way), `connected`, or `lost` (its connection
+ * failed: another instance's transition reaches this one when the cached
+ * state expires, `stateCacheTtl`, until the subscription is back).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NotificationStatus = "connecting" | "connected" | "lost"
 
 /**
  * The store service.
@@ -190,6 +208,12 @@ export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/Circ
       now: number
     ) => Effect.Effect<ReadonlyArray<Inspected>, CircuitStoreError>)
     | undefined
+  /**
+   * Optional: whether this instance hears of other instances' transitions at
+   * once (the Redis store over a client that can subscribe), or `undefined`
+   * when it cannot.
+   */
+  readonly notifications?: (() => NotificationStatus | undefined) | undefined
 }>() {}
 
 /**

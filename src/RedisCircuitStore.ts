@@ -10,8 +10,9 @@
  * - a call on an OPEN circuit before `retryAt` costs none;
  * - a half-open probe costs one round trip to take the permit, one to report.
  *
- * How soon an OPEN written by another instance reaches this one is bounded by
- * `stateCacheTtl`.
+ * Another instance's transition reaches this one at once over ioredis (a
+ * notification, `notifications`), else when its cached state expires
+ * (`stateCacheTtl`).
  *
  * @since 0.1.0
  */
@@ -27,6 +28,7 @@ import * as Effect3 from "effect"
 import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
 import {
+  booleanField,
   decoder,
   describe,
   durationMillis,
@@ -77,7 +79,19 @@ const OptionsSchema = Schema.Struct({
    * in Redis; its next use costs one round trip. Default 10 minutes;
    * `Duration.infinity` keeps every cache.
    */
-  idleTtl: withDefault(durationMillis({ infinite: true }), defaultIdleTtl)
+  idleTtl: withDefault(durationMillis({ infinite: true }), defaultIdleTtl),
+  /**
+   * Hear of other instances' transitions at once (default `true`): the
+   * script publishes each transition on `<prefix>:transitions`, and a client
+   * that can subscribe (ioredis, on a connection of its own opened with the
+   * first breaker) drops the cached state of a circuit this instance uses
+   * when it changed elsewhere, so that its next call asks Redis. Without it
+   * (`false`, or a client that cannot subscribe, as Upstash REST), such a
+   * transition reaches the instance when its cached state expires
+   * (`stateCacheTtl`; a fifth of it for a HALF_OPEN circuit or one that
+   * closed lately). Breaker health says which (`notifications`).
+   */
+  notifications: withDefault(booleanField, true)
 })
 
 type Encoded = Schema.Schema.Encoded<typeof OptionsSchema>

@@ -8,7 +8,8 @@
  * - `IORedisClient` (`effect-circuit-breaker-redis/ioredis`): `ioredis` over
  *   TCP, for long-lived servers, and for Redis Cluster.
  *
- * Any other client fits: a `RedisClient` is a `send` and a `description`.
+ * Any other client fits: a `RedisClient` is a `send` and a `description`
+ * (and, optionally, `pipeline` and `subscribe`).
  * Secrets (the Upstash token, a Redis password) are taken as `Redacted` and
  * never appear in an error, a log line or `toString`.
  *
@@ -17,6 +18,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import * as errors from "./internal/redis/errors.js"
 import type { LuaScript } from "./internal/redis/luaScripts.js"
 import * as scripts from "./internal/redis/runScript.js"
@@ -56,6 +58,17 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
       commands: ReadonlyArray<ReadonlyArray<string>>
     ) => Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError>>, RedisClientError>)
     | undefined
+  /**
+   * Optional: subscribes to `channel` (Redis pub/sub) on a connection of its
+   * own, for as long as the scope lasts, subscribing again after each
+   * reconnection by itself. The Redis store hears of transitions made by
+   * other instances through it (`RedisCircuitStore`'s `notifications`);
+   * without it (Upstash REST has no push), an instance learns of them when
+   * its cached state expires. ioredis clients have it.
+   */
+  readonly subscribe?:
+    | ((channel: string, listener: SubscriptionListener) => Effect.Effect<void, never, Scope.Scope>)
+    | undefined
   /** Where it connects, without credentials (for logs and health). */
   readonly description: string
   /**
@@ -74,6 +87,21 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
    */
   readonly cluster?: boolean | undefined
 }>() {}
+
+/**
+ * What a subscription (`RedisClient`'s `subscribe`) tells: every message of
+ * its channel, and whether it is live. Called outside Effect, synchronously,
+ * by the client's connection: a listener only notes what it is told.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubscriptionListener {
+  /** A message of the channel (anyone who can write to Redis may have sent it). */
+  readonly message: (message: string) => void
+  /** `true` once the subscription is live (again); `false` and why, when it is lost. */
+  readonly status: (live: boolean, reason?: string) => void
+}
 
 /**
  * The variant of `script` that `client` runs: the one flagged

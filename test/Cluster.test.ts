@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { Cluster, Redis } from "ioredis"
 import {
@@ -305,6 +306,48 @@ describe("Redis Cluster", () => {
         yield* Effect.promise(() => migrate(moving, movingAt.owner, movingAt.others[0]!, true))
       }),
     60_000
+  )
+})
+
+describe("Redis Cluster: transition notifications", () => {
+  it.scopedLive(
+    "a force-open through one instance reaches another at once (PUBLISH reaches every node)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        const instance = () =>
+          Layer.build(
+            RedisCircuitStore.layer({ prefix }).pipe(
+              Layer.provide(IORedisClient.layer({ cluster: cluster.startupNodes })),
+              Layer.orDie
+            )
+          )
+        const a = yield* instance()
+        const b = yield* instance()
+        // a minute: only the notification can tell the other instance in time
+        const config = { stateCacheTtl: 60_000 }
+        const operator = yield* Effect.provide(CircuitBreaker.make("cluster-payments", config), a)
+        const other = yield* Effect.provide(CircuitBreaker.make("cluster-payments", config), b)
+        const until = (timeoutMs: number, check: Effect.Effect<boolean>) =>
+          Effect.gen(function*() {
+            const start = Date.now()
+            while (!(yield* check)) {
+              if (Date.now() - start > timeoutMs) return yield* Effect.die(new Error(`not within ${timeoutMs} ms`))
+              yield* Effect.sleep("2 millis")
+            }
+          })
+        yield* until(10_000, Effect.map(other.health, (h) => h.notifications === "connected"))
+        expect(yield* Effect.exit(other.protect(Effect.void))).toStrictEqual(Exit.void)
+        yield* operator.forceOpen
+        yield* until(
+          500,
+          other.protect(Effect.void).pipe(
+            Effect.match({ onFailure: (e) => e._tag === "CircuitOpen", onSuccess: () => false })
+          )
+        )
+        yield* operator.reset
+      }),
+    30_000
   )
 })
 

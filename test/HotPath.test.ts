@@ -1,12 +1,16 @@
 /**
- * `RedisClient.fromClient` over a user's ioredis client (a real redis-server). The hot path's
- * pure parts are in HotPath.unit.test.ts.
+ * `RedisClient.fromClient` over a user's ioredis client (a real redis-server), and a healthy call
+ * on the Redis store's cached CLOSED state without a clock read. The hot path's pure parts are in
+ * HotPath.unit.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
 import { CircuitBreaker, RedisCircuitStore, RedisClient } from "../src/index.js"
+import * as IORedisClient from "../src/IORedisClient.js"
+import { maxReuse } from "../src/internal/breaker/recentTime.js"
+import { manualClock } from "./support/manualClock.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
 
@@ -46,5 +50,31 @@ describe("RedisClient.fromClient", () => {
     } finally {
       client.disconnect()
     }
+  })
+})
+
+describe("the Redis store's cached CLOSED state", () => {
+  it("lets a healthy call through without reading the clock", async () => {
+    const { clock, state } = manualClock()
+    const store = RedisCircuitStore.layer({ prefix: freshPrefix(), timeSource: "client" }).pipe(
+      Layer.provide(IORedisClient.layer({ url: redis.url })),
+      Layer.orDie
+    )
+    const { calls, reads } = await Effect.runPromise(
+      Effect.gen(function*() {
+        // no duration measured: only the admit step could read the clock
+        const breaker = yield* CircuitBreaker.make(unique("hot-redis-clock"), { recordLatency: false })
+        const call = Effect.succeed(1).pipe(breaker.protect)
+        // the first call asks Redis and caches the CLOSED state
+        yield* call
+        const before = state.reads
+        const calls = 10_000
+        for (let i = 0; i < calls; i++) yield* call
+        return { calls, reads: state.reads - before }
+      }).pipe(Effect.withClock(clock), Effect.provide(store))
+    )
+    // a call uses the recent time a few times, and it is read again at least every `maxReuse` uses
+    // (its timer never fires here): a few reads per `maxReuse` calls, where a read per call makes `calls`
+    expect(reads).toBeLessThan(4 * calls / maxReuse + 10)
   })
 })

@@ -5,7 +5,6 @@
  * `TestClock` and arms no timer while nothing is called; and a rejection carries no stack trace.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
@@ -15,6 +14,7 @@ import { CircuitBreaker, CircuitBreakerError, CircuitBreakerMetrics, CircuitStor
 import { internalOf, Sampler } from "../src/internal/breaker/circuitBreaker.js"
 import { maxReuse } from "../src/internal/breaker/recentTime.js"
 import { makeCircuitBreakerRuntime } from "../src/promise.js"
+import { manualClock } from "./support/manualClock.js"
 
 let runs = 0
 /** Metrics are global: every test uses services of its own. */
@@ -22,23 +22,6 @@ const unique = (base: string) => `${base}-${process.pid}-${++runs}`
 
 const latencyOf = (service: string) =>
   Metric.value(CircuitBreakerMetrics.latency.pipe(Metric.tagged("service", service)))
-
-/**
- * A clock the test moves by hand (`advance`), counting its reads; its timers never fire (the
- * recent time then stays at its last read, which only `advance` changes).
- */
-const manualClock = () => {
-  const state = { now: 1_700_000_000_000, reads: 0 }
-  const clock: Clock.Clock = {
-    [Symbol.for("effect/Clock") as Clock.ClockTypeId]: Symbol.for("effect/Clock") as Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => (state.reads++, state.now),
-    unsafeCurrentTimeNanos: () => BigInt(state.now) * 1_000_000n,
-    currentTimeMillis: Effect.sync(() => (state.reads++, state.now)),
-    currentTimeNanos: Effect.sync(() => BigInt(state.now) * 1_000_000n),
-    sleep: () => Effect.never
-  } as Clock.Clock
-  return { clock, state, advance: (ms: number) => Effect.sync(() => (state.now += ms)) }
-}
 
 /** Slower than `bound` ms, by the histogram's cumulative buckets. */
 const slowerThan = (buckets: ReadonlyArray<readonly [number, number]>, count: number, bound: number) =>

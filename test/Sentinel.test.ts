@@ -154,6 +154,16 @@ describe("Redis Sentinel failover", () => {
         expect(reachedFailing).toBeLessThanOrEqual(2 * config.failureThreshold + 1)
         expect(heldOnNewPrimary).toBe("FORCED_OPEN")
         expect(strangerCall).toBe("CircuitOpen")
+        // the subscription to transitions follows the new primary, and what it publishes arrives
+        let notified = false
+        while (Date.now() - resumedAt < 10_000 && !notified) {
+          notified = (yield* healthy.health).notifications === "connected"
+          if (!notified) yield* Effect.sleep("50 millis")
+        }
+        expect(notified, "notifications connected to the new primary").toBe(true)
+        const subscribers = yield* Effect.promise(() => newPrimary.cli("PUBSUB", "NUMSUB", `${prefix}:transitions`))
+        // (this instance's store, and the stranger's once it is live)
+        expect(Number(subscribers.split("\n")[1])).toBeGreaterThanOrEqual(1)
       }),
     60_000
   )

@@ -150,13 +150,15 @@ export abstract class BreakerReads {
   get health(): Effect.Effect<Health> {
     return this.withSnapshot((snapshot, now) => {
       const clockSkewMs = this.circuit.clockSkew?.()
+      const notifications = this.circuit.notifications?.()
       return {
         service: this.config.serviceName,
         status: statusOf(snapshot.state, this.degraded),
         state: snapshot.state,
         metrics: this.metricsFrom(snapshot),
         timestamp: now,
-        ...(clockSkewMs !== undefined ? { clockSkewMs } : {})
+        ...(clockSkewMs !== undefined ? { clockSkewMs } : {}),
+        ...(notifications !== undefined ? { notifications } : {})
       }
     })
   }

@@ -6,6 +6,7 @@
  * @internal
  */
 import type { CircuitMetrics, FleetRead, FleetSnapshot, Options, ReadOptions } from "../../CircuitBreakerMonitoring.js"
+import type { NotificationStatus } from "../../CircuitStore.js"
 import { alertsOf } from "./alerts.js"
 import { healthOf } from "./health.js"
 
@@ -84,7 +85,13 @@ export const metricsByName = ({ circuits }: FleetRead): Record<string, CircuitMe
  *
  * @internal
  */
-export const snapshotOf = (scanned: Scan, takenAt: number, options: Options, instanceId: string): FleetSnapshot => {
+export const snapshotOf = (
+  scanned: Scan,
+  takenAt: number,
+  options: Options,
+  instanceId: string,
+  notifications: NotificationStatus | undefined
+): FleetSnapshot => {
   const all = summarize(scanned, {})
   let metrics: FleetSnapshot["metrics"] | undefined
   let alerts: FleetSnapshot["alerts"] | undefined
@@ -118,7 +125,7 @@ export const snapshotOf = (scanned: Scan, takenAt: number, options: Options, ins
       return (alerts ??= alertsOf(all, takenAt, options))
     },
     get health() {
-      return (health ??= healthOf(all, takenAt, instanceId))
+      return (health ??= healthOf(all, takenAt, instanceId, notifications))
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
 import type { CircuitMetrics, FleetRead, OverallHealth, OverallStatus } from "../../CircuitBreakerMonitoring.js"
+import type { NotificationStatus } from "../../CircuitStore.js"
 
 /** A circuit's fleet counts as `Metrics`, for a circuit this instance has no breaker for. */
 const fleetOnly = (m: CircuitMetrics, instanceId: string): Metrics => ({
@@ -35,7 +36,12 @@ const fleetOnly = (m: CircuitMetrics, instanceId: string): Metrics => ({
  *
  * @internal
  */
-export const healthOf = (fleet: FleetRead, now: number, instanceId: string): OverallHealth => {
+export const healthOf = (
+  fleet: FleetRead,
+  now: number,
+  instanceId: string,
+  notifications: NotificationStatus | undefined
+): OverallHealth => {
   const services: Record<string, Pick<Health, "status" | "state" | "metrics">> = Object.create(null)
   let worst: HealthStatus = "healthy"
   for (const metrics of fleet.circuits) {
@@ -54,6 +60,7 @@ export const healthOf = (fleet: FleetRead, now: number, instanceId: string): Ove
     unreadable: fleet.unreadable,
     reason: fleet.reason,
     services,
-    timestamp: now
+    timestamp: now,
+    ...(notifications !== undefined ? { notifications } : {})
   }
 }

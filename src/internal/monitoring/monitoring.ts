@@ -77,7 +77,8 @@ export const make = (options: Options = {}) =>
 
     const getAllMetrics = Effect.map(read(), metricsByName)
     const getAlerts = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) => alertsOf(fleet, now, options))
-    const health = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) => healthOf(fleet, now, instanceId))
+    const health = Effect.zipWith(read(), Clock.currentTimeMillis, (fleet, now) =>
+      healthOf(fleet, now, instanceId, store.notifications?.()))
 
     /**
      * The shared snapshot: one whole scan at a time, kept for `snapshotTtl`
@@ -88,7 +89,13 @@ export const make = (options: Options = {}) =>
     const kept = yield* Ref.make<KeptSnapshot>({ generation: 0, snapshot: undefined, until: 0 })
     const take = (generation: number, now: number): Effect.Effect<FleetSnapshot> =>
       Effect.gen(function*() {
-        const taken = snapshotOf(yield* scan(undefined, undefined, undefined), now, options, instanceId)
+        const taken = snapshotOf(
+          yield* scan(undefined, undefined, undefined),
+          now,
+          options,
+          instanceId,
+          store.notifications?.()
+        )
         const end = yield* Clock.currentTimeMillis
         // a read that fails (or is stopped with the layer) never gets here: it is not kept
         yield* Ref.update(

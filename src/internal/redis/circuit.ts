@@ -19,12 +19,14 @@ import type {
   CircuitStoreError,
   Decision,
   FleetCounts,
+  NotificationStatus,
   Outcome
 } from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
-import { type Entry, lostState, tracked } from "./circuitCache.js"
+import { changing, changingTtl, type Entry, lostState, tracked } from "./circuitCache.js"
 import { keysOf } from "./keys.js"
 import * as scripts from "./luaScripts.js"
+import type { Notifications } from "./notifications.js"
 import type { Registry } from "./registry.js"
 import type { RoundTrips } from "./roundTrip.js"
 import { runScript, runScriptDirect } from "./runScript.js"
@@ -48,6 +50,8 @@ export interface Shared {
   /** Every round trip goes through it, and through the store's breaker it holds. */
   readonly roundTrips: RoundTrips
   readonly registry: Registry
+  /** Transitions made by other instances, as they are announced. */
+  readonly notifications: Notifications
   /** A probe id unique in the fleet: the holder, this store, a counter. */
   readonly nextProbeId: (holder: string) => string
   /** Runs an effect in the background, in the store's scope. */
@@ -77,7 +81,11 @@ export class RedisCircuit implements Circuit {
   ) {
     this.keys = keysOf(shared.prefix, name)
     this.args = scriptArgs(config)
+    this.changingTtl = changingTtl(config.stateCacheTtl)
   }
+
+  /** How long the state of a changing circuit is trusted while no notification would tell of it. */
+  private readonly changingTtl: number
 
   /**
    * A call uses the circuit at `now`: a handle whose entry was evicted (idle,
@@ -94,10 +102,27 @@ export class RedisCircuit implements Circuit {
 
   private fresh(now: number): boolean {
     const e = this.entry
-    return e.snapshot !== undefined && now >= e.fetchedAt && now - e.fetchedAt < this.config.stateCacheTtl
+    return e.snapshot !== undefined && now >= e.fetchedAt &&
+      now - e.fetchedAt < (e.changing ? this.changingTtl : this.config.stateCacheTtl)
   }
 
+  /**
+   * A CLOSED circuit whose cached state is fresh by the recent time is
+   * allowed without a clock read (the recent time is at most a few ms old,
+   * so the cache is at most that much past `stateCacheTtl`); any other
+   * decision reads the clock.
+   */
   acquireLocal(time: CallTime): Decision | undefined {
+    const e = this.entry
+    const s = e.snapshot
+    if (s !== undefined && !e.evicted && e.allow.version === s.version && e.allow.state === s.state) {
+      const recent = time.recent
+      if (this.fresh(recent)) {
+        e.usedAt = recent
+        this.shared.used(recent)
+        return e.allow
+      }
+    }
     return this.decideLocal(time.now())
   }
 
@@ -133,6 +158,10 @@ export class RedisCircuit implements Circuit {
     this.entry.pending++
     this.entry.unsent.successes++
     this.shared.batched()
+  }
+
+  notifications(): NotificationStatus | undefined {
+    return this.shared.notifications.status
   }
 
   clockSkew(): number | undefined {
@@ -271,6 +300,9 @@ export class RedisCircuit implements Circuit {
     e.applied = sequence
     e.snapshot = s
     e.fetchedAt = now
+    e.changing = !this.shared.notifications.live && changing(s, now, this.config.stateCacheTtl)
+    // a transition was announced while this round trip was under way, and its reply predates it
+    if (sequence <= e.staleThrough && s.version < e.announced) e.fetchedAt = -Infinity
     e.confirmedAt = reply.decidedAt
     e.rejectUntil = s.state === "OPEN"
       ? now + (s.retryAt - reply.decidedAt)
@@ -470,7 +502,9 @@ export const circuitFactory = (
     shared.used(now)
     const circuit = new RedisCircuit(name, config, entry, shared)
     if (entry.owner === undefined) entry.owner = circuit
-    if (entry.registered) return Effect.succeed(circuit)
+    // the first circuit made starts the store's notifications
+    const listening = shared.notifications.start(shared.fork)
+    if (entry.registered) return Effect.as(listening, circuit)
     entry.registered = true
-    return Effect.as(circuit.registerNow, circuit)
+    return Effect.zipRight(listening, Effect.as(circuit.registerNow, circuit))
   })

@@ -52,8 +52,21 @@ export const lostState = (
  */
 export class Entry {
   snapshot: Snapshot | undefined = undefined
-  /** Local time of the reply the snapshot came from. */
+  /** Local time of the reply the snapshot came from (`-Infinity`: dropped, the next call asks Redis). */
   fetchedAt = 0
+  /**
+   * The snapshot is of a circuit that is changing (`changing`) and no
+   * notification would tell of its next transition: trusted for a fifth of
+   * `stateCacheTtl` only.
+   */
+  changing = false
+  /**
+   * A transition to version `announced` was announced (`drop`) while round
+   * trips up to `staleThrough` were under way: their replies of an older
+   * version predate it, and are not trusted.
+   */
+  staleThrough = 0
+  announced = 0
   /** When that reply was decided (Redis's clock for `timeSource: "server"`, in local time). */
   confirmedAt = 0
   /** Local time until which calls are rejected without asking. */
@@ -80,6 +93,18 @@ export class Entry {
   evicted = false
   constructor(readonly lock: Effect.Semaphore) {}
 
+  /**
+   * A transition to `version` this instance does not hold was announced (a
+   * notification; `Infinity`: transitions may have been missed): the cached
+   * state is not trusted any more, so the next call asks Redis; nothing else
+   * changes.
+   */
+  drop(version: number): void {
+    this.fetchedAt = -Infinity
+    this.staleThrough = this.sent
+    this.announced = version
+  }
+
   /** Nothing batched: no success or count that no round trip has carried yet. */
   get empty(): boolean {
     const u = this.unsent
@@ -97,3 +122,25 @@ export const tracked = <A, E>(entry: Entry, effect: Effect.Effect<A, E>): Effect
     entry.inFlight++
     return Effect.ensuring(effect, Effect.sync(() => entry.inFlight--))
   })
+
+/**
+ * Whether `snapshot` is of a circuit that is changing: HALF_OPEN (a probe
+ * may close it any moment), or CLOSED by a transition less than five
+ * `stateCacheTtl` ago (it may open again). Without notifications (Upstash,
+ * or while they are lost) such a state is trusted for a fifth of
+ * `stateCacheTtl` (`changingTtl`), so that a close after the probe, or an
+ * open elsewhere, reaches this instance sooner; other states for
+ * `stateCacheTtl` (an OPEN one until its retryAt, which it knows).
+ *
+ * @internal
+ */
+export const changing = (snapshot: Snapshot, now: number, stateCacheTtl: number): boolean =>
+  snapshot.state === "HALF_OPEN" ||
+  (snapshot.state === "CLOSED" && snapshot.changedAt > 0 && now - snapshot.changedAt < 5 * stateCacheTtl)
+
+/**
+ * How long the state of a changing circuit is trusted without notifications.
+ *
+ * @internal
+ */
+export const changingTtl = (stateCacheTtl: number): number => Math.floor(stateCacheTtl / 5)

@@ -14,7 +14,7 @@ import { CircuitConfigError } from "../../CircuitConfig.js"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
 import type { Options } from "../../IORedisClient.js"
-import type { RedisClient } from "../../RedisClient.js"
+import type { RedisClient, SubscriptionListener } from "../../RedisClient.js"
 import { classify, connectionProblem, RedisClientError } from "./errors.js"
 import { withDirectSend } from "./runScript.js"
 
@@ -33,6 +33,9 @@ export interface IORedisConnection {
     call(command: string, ...args: Array<string>): unknown
     exec(): Promise<Array<[Error | null, unknown]> | null>
   }
+  /** A new connection with the same options (a `Redis`'s takes overrides, a `Cluster`'s nodes first). */
+  duplicate?(...args: Array<unknown>): IORedisConnection
+  subscribe?(channel: string): Promise<unknown>
 }
 
 /**
@@ -396,7 +399,8 @@ export const fromConnection = (
     description: options.description,
     send: call,
     pipeline: options.cluster ? clusterPipeline(client as IORedisCluster, exec, call, failure) : pipeline,
-    cluster: options.cluster
+    cluster: options.cluster,
+    ...(typeof client.duplicate === "function" ? { subscribe: subscriber(client, options.cluster, secrets) } : {})
   }, (command) => {
     const error = refused?.()
     if (error !== undefined) return Promise.reject(error)
@@ -409,6 +413,64 @@ export const fromConnection = (
     }
   })
 }
+
+/**
+ * `RedisClient`'s `subscribe` over ioredis: a connection of its own
+ * (`duplicate`, the client's options), made when called and closed with the
+ * scope. It subscribes at each `ready` (the first connection and every
+ * reconnection, ioredis's retry strategy): the subscription is live once
+ * Redis confirmed it, and lost when the connection closes. The connection
+ * does not keep the process alive by itself.
+ */
+const subscriber =
+  (client: IORedisConnection, cluster: boolean, secrets: ReadonlyArray<string>) =>
+  (channel: string, listener: SubscriptionListener): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.asVoid(Effect.acquireRelease(
+      Effect.sync(() => {
+        const connection = cluster
+          ? client.duplicate!([], { lazyConnect: true })
+          : client.duplicate!({ lazyConnect: true, autoResubscribe: false })
+        let closed = false
+        let live = false
+        const lost = (reason: string) => {
+          if (closed) return
+          live = false
+          listener.status(false, reason)
+        }
+        connection.on("message", (from: unknown, message: unknown) => {
+          if (from === channel && typeof message === "string") listener.message(message)
+        })
+        connection.on("ready", () => {
+          connection.subscribe!(channel).then(
+            () => {
+              if (closed || live) return
+              live = true
+              listener.status(true)
+            },
+            (error: unknown) => lost(`subscribe refused: ${classify(error, secrets).reason}`)
+          )
+        })
+        connection.on("close", () => lost("connection closed"))
+        connection.on("error", (error: unknown) => {
+          if (live) lost(connectionProblem(error))
+        })
+        if (!cluster) {
+          connection.on("connect", () => unref((connection as { readonly stream?: unknown }).stream))
+          connection.on(
+            "reconnecting",
+            () => unref((connection as { readonly reconnectTimeout?: unknown }).reconnectTimeout)
+          )
+        }
+        connection.connect().catch(() => undefined)
+        return {
+          close: () => {
+            closed = true
+            connection.disconnect()
+          }
+        }
+      }),
+      (subscription) => Effect.sync(subscription.close)
+    ))
 
 /**
  * A Cluster pipeline must keep to one node: the commands are grouped by the

@@ -3,7 +3,8 @@
  * interface, with the per-instance cache and success batching of
  * ARCHITECTURE.md, "The admit step and the round-trip budget". It wires the
  * parts: round trips and the store's breaker (`roundTrip.ts`), the registry,
- * the flusher, the monitoring reads and the circuits' handles.
+ * the flusher, the monitoring reads, the transition notifications and the
+ * circuits' handles.
  *
  * @internal
  */
@@ -17,6 +18,7 @@ import { circuitFactory, RedisCircuit, type Shared } from "./circuit.js"
 import { Entry } from "./circuitCache.js"
 import { makeFlusher } from "./flusher.js"
 import { makeInspectMany } from "./inspectMany.js"
+import { Notifications } from "./notifications.js"
 import { makeRegistry } from "./registry.js"
 import { RoundTrips, StoreGuard } from "./roundTrip.js"
 import { ServerClock } from "./serverClock.js"
@@ -28,6 +30,8 @@ export interface StoreOptions {
   readonly timeSource: "client" | "server"
   /** Milliseconds without a call after which a circuit's entry is evicted (default 10 minutes). */
   readonly idleTtl?: number | undefined
+  /** Subscribe to the transitions other instances make, when the client can (default true). */
+  readonly notifications?: boolean | undefined
 }
 
 /**
@@ -73,6 +77,7 @@ export const make = (
       })
     )
     const flusher = yield* makeFlusher(entries, options.idleTtl ?? defaultIdleTtl)
+    const notifications = new Notifications(client, prefix, entries, options.notifications ?? true)
     const shared: Shared = {
       client,
       clock: new ServerClock(client),
@@ -81,6 +86,7 @@ export const make = (
       scope,
       roundTrips,
       registry,
+      notifications,
       nextProbeId: (holder) => `${encodeURIComponent(holder)}:${storeId}:${++probes}`,
       fork,
       batched: flusher.batched,
@@ -95,6 +101,7 @@ export const make = (
       inspectMany: makeInspectMany(shared, entries),
       /** How many circuits this instance caches (tests). */
       cached: () => entries.size,
+      notifications: () => notifications.status,
       circuit: circuitFactory(shared, entryOf),
       names: registry.names,
       inspect: (name, config, now) =>
