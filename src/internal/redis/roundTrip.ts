@@ -210,10 +210,11 @@ export class RoundTrips {
   private readonly deadlines = new WeakMap<Clock.Clock, Deadlines>()
 
   /**
-   * `command` bounded by `timeout` ms of `clock`, interruptible. An Effect
-   * races a timer (two fibers, and the winner's FiberRefs merged into the
-   * caller's); a Promise (`DirectSend`) is awaited by the caller's fiber,
-   * its bound one entry in the clock's `Deadlines`: no fiber per round trip.
+   * `command` bounded by `timeout` ms of `clock`, interruptible where the
+   * caller is. An Effect races a timer (two fibers, and the winner's
+   * FiberRefs merged into the caller's); a Promise (`DirectSend`) is awaited
+   * by the caller's fiber, its bound one entry in the clock's `Deadlines`: no
+   * fiber per round trip.
    */
   private within<A, E>(
     clock: Clock.Clock,
@@ -233,7 +234,9 @@ export class RoundTrips {
       const bound = deadlines
       add = (at, fire) => bound.add(at, fire)
     }
-    return Effect.interruptible(Effect.async<A, E | typeof timedOut>((resume) => {
+    // interruptible as the caller is: a round trip that must report (a probe's outcome, run
+    // uninterruptibly) is not cut short by the caller's interruption
+    return Effect.async<A, E | typeof timedOut>((resume) => {
       let done = false
       const cancel = add(clock.unsafeCurrentTimeMillis() + timeout, () => {
         if (done) return
@@ -266,7 +269,7 @@ export class RoundTrips {
         done = true
         cancel()
       })
-    }))
+    })
   }
 
   /** The warning that starts an episode. */
