@@ -94,12 +94,12 @@ class DependencyDown extends Error {
 // ---------------------------------------------------------------------------
 
 /**
- * The commands `lua/circuit.lua` runs with `redis.call`. Redis counts them in
- * `INFO commandstats` like any other command; they are reported apart, since
- * they cost no round trip.
+ * The commands `lua/circuit.lua` runs (`redis.call`, `redis.pcall`, or a
+ * local alias of either). Redis counts them in `INFO commandstats` like any
+ * other command; they are reported apart, since they cost no round trip.
  */
 const scriptCommands: ReadonlySet<string> = new Set(
-  [...readFileSync(new URL("../lua/circuit.lua", import.meta.url), "utf8").matchAll(/redis\.call\("([A-Za-z]+)"/g)]
+  [...readFileSync(new URL("../lua/circuit.lua", import.meta.url), "utf8").matchAll(/\bp?call\("([A-Za-z]+)"/g)]
     .map((m) => m[1]!.toLowerCase())
 )
 
