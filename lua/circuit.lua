@@ -74,7 +74,10 @@
 -- written as straight-line blocks (the functions of machine.ts are named in the comments), not as
 -- local functions; the fleet metrics are left alone when there is nothing to add and nothing
 -- to read (the store sends no counts with a record); and a record that changes no state writes
--- back the words it read with the window's counts added, without the rest of the machine.
+-- back the words it read with the window's counts added, without the rest of the machine: the
+-- breaker's own (a CLOSED circuit's failure or success, nothing else carried) first of all, before
+-- the rest of ARGV is read, with one match of the words it needs and no table but the reply; the
+-- others (FORCED_CLOSED, batched successes, a probe's late result) after the load.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
@@ -333,8 +336,9 @@ if t == now then tArg = ARGV[2] end
 -- the window bucket t falls in (machine.bucketWidth)
 local windowIndex = floor(t / math.max(1, floor(monitoringPeriod / WINDOW_BUCKETS)))
 
--- the record of a CLOSED (or FORCED_CLOSED) circuit that changes no state (most records: a failure
--- below the thresholds, a probe's late result, batched successes), on data read clean, in the bucket
+-- the record of a CLOSED (or FORCED_CLOSED) circuit that changes no state that the first block of
+-- this script did not take (FORCED_CLOSED, a probe's late result, batched successes, words it does
+-- not read as they are, such as a number with leading zeros), on data read clean, in the bucket
 -- of the last write, not expired, with the writers' config, nothing to put back and no metric counts:
 -- machine.record is then machine.windowAdd, so the words read are written back with the window's
 -- counts added and writtenAt = t, and the reply is the state read. Anything else (a transition, a
