@@ -124,9 +124,10 @@ if op == "record" and argv[17] == "" and argv[20] == "0" and argv[22] == "" and 
     early = redis.pcall("HMGET", key, "s", "config")
     local s = early[1]
     if s and early[2] == argv[16] and #s <= STATE_BYTES then
-      local state, version, openedAt, changedAt, writtenAt, index, c, f, oc, of, tail = string.match(s,
-        "^(CLOSED) (%d+) 0 (%d+) 0 (%d+) (%d+) 0 (%d+) (%d+) (%d+) (%d+) (%d+)(.*)$")
-      if state and #version < 14 and #openedAt < 14 and #changedAt < 14 and #writtenAt < 14 and #index < 14
+      local state = "CLOSED"
+      local version, openedAt, changedAt, writtenAt, index, c, f, oc, of, tail = string.match(s,
+        "^CLOSED (%d+) 0 (%d+) 0 (%d+) (%d+) 0 (%d+) (%d+) (%d+) (%d+) (%d+)(.*)$")
+      if version and #version < 14 and #openedAt < 14 and #changedAt < 14 and #writtenAt < 14 and #index < 14
           and #c < 14 and #f < 14 and #oc < 14 and #of < 14
           and (tail == "" or (find(tail, "^[ %d]*$") and not find(tail, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d"))) then
         local period, ttl, threshold = argv[3] + 0, argv[4] + 0, argv[5] + 0
