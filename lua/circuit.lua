@@ -74,7 +74,10 @@
 -- written as straight-line blocks (the functions of machine.ts are named in the comments), not as
 -- local functions; the fleet metrics are left alone when there is nothing to add and nothing
 -- to read (the store sends no counts with a record); and a record that changes no state writes
--- back the words it read with the window's counts added, without the rest of the machine.
+-- back the words it read with the window's counts added, without the rest of the machine: the
+-- breaker's own (a CLOSED circuit's failure or success, nothing else carried) first of all, before
+-- the rest of ARGV is read, with one match of the words it needs and no table but the reply; the
+-- others (FORCED_CLOSED, batched successes, a probe's late result) after the load.
 
 local WINDOW_BUCKETS = 10
 local HALF_OPEN_RETRY_AFTER = 1000
@@ -98,6 +101,67 @@ local call = redis.call
 
 local key, metricsKey = KEYS[1], KEYS[2]
 local op = ARGV[1]
+
+-- The record of a CLOSED circuit that changes no state, as the breaker sends it (a failure below the
+-- thresholds, or a success; no probe, no batch, no metric counts, nothing to put back, not a peek):
+-- the most frequent call during an outage, so it runs first, before the rest of ARGV is read. On
+-- data read clean (the words this script writes: CLOSED has no open count, retryAt or half-open
+-- successes; every number under 14 digits, so below LIMIT), with the writers' config, in the
+-- bucket of the last write, not expired, nothing far ahead: machine.record is then
+-- machine.windowAdd, so the words read are written back with the window's counts added and
+-- writtenAt = t, and the reply is the state read. Anything else falls through to the whole script
+-- (which reads the same HMGET reply, and writes and answers the same for this case). ARGV 3 to 5
+-- are converted by arithmetic (a caller that sends no number there gets an error, as from the
+-- whole script)
+local argv = ARGV
+-- the HMGET reply read here, for the whole script when it falls through
+local early
+if op == "record" and argv[17] == "" and argv[20] == "0" and argv[22] == "" and argv[23] == ""
+    and (argv[21] == "0 0 0 0" or argv[21] == "") and argv[16] ~= nil then
+  local outcome = argv[18]
+  local now = tonumber(argv[2])
+  if (outcome == "failure" or outcome == "success") and now and now >= 0 and now < LIMIT and now % 1 == 0 then
+    early = redis.pcall("HMGET", key, "s", "config")
+    local s = early[1]
+    if s and early[2] == argv[16] and #s <= STATE_BYTES then
+      local state = "CLOSED"
+      local version, openedAt, changedAt, writtenAt, index, c, f, oc, of, tail = string.match(s,
+        "^CLOSED (%d+) 0 (%d+) 0 (%d+) (%d+) 0 (%d+) (%d+) (%d+) (%d+) (%d+)(.*)$")
+      if version and #version < 14 and #openedAt < 14 and #changedAt < 14 and #writtenAt < 14 and #index < 14
+          and #c < 14 and #f < 14 and #oc < 14 and #of < 14
+          and (tail == "" or (find(tail, "^[ %d]*$") and not find(tail, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d"))) then
+        local period, ttl, threshold = argv[3] + 0, argv[4] + 0, argv[5] + 0
+        local vN, oaN, caN, waN = version + 0, openedAt + 0, changedAt + 0, writtenAt + 0
+        local ahead = now + FUTURE_TOLERANCE
+        -- t (machine: the later of now and changedAt), and as the string to write
+        local t, tArg = now, argv[2]
+        if caN > now then t, tArg = caN, caN end
+        -- the window bucket of t (machine.bucketWidth), by arithmetic: x - x % 1 is floor(x) for x >= 0
+        local width = period / WINDOW_BUCKETS
+        width = width - width % 1
+        if width < 1 then width = 1 end
+        local bucket = t / width
+        if caN <= ahead and waN <= ahead and oaN <= ahead and not (waN > 0 and t - waN >= ttl)
+            and index + 0 == bucket - bucket % 1 then
+          local cNow, fNow = c + 1, f + 0
+          if outcome == "failure" then fNow = fNow + 1 end
+          local calls, failures = oc + cNow, of + fNow
+          -- machine.tripped: a failure that opens the circuit is a transition (the whole script)
+          local rate = argv[13]
+          if rate ~= "-" then rate = tonumber(rate) else rate = nil end
+          if outcome == "success" or not (failures >= threshold or (rate ~= nil
+              and calls >= tonumber(argv[14]) and failures / calls >= rate)) then
+            if outcome == "success" then fNow = f end
+            call("HSET", key, "s", state .. " " .. version .. " 0 " .. openedAt .. " 0 " .. changedAt .. " " .. tArg ..
+              " 0 " .. index .. " " .. cNow .. " " .. fNow .. " " .. oc .. " " .. of .. tail)
+            if find(argv[4], "^%d+$") then call("PEXPIRE", key, argv[4]) else call("PEXPIRE", key, ttl) end
+            return { state, vN, 0, oaN, 0, caN, failures, calls, 0, 0, "", 0, "", t, 0, 0, 0, 0 }
+          end
+        end
+      end
+    end
+  end
+end
 
 local function whole(n)
   return n ~= nil and n == n and n >= 0 and n <= MAX_INTEGER and n == floor(n)
@@ -164,7 +228,7 @@ local dirty = false
 -- a rotten state a peek found (and left): the key is there, unreadable
 local unreadable = false
 -- the circuit ("s") and the config its writers stored
-local stored = redis.pcall("HMGET", key, "s", "config")
+local stored = early or redis.pcall("HMGET", key, "s", "config")
 if stored.err ~= nil then
   -- a key of another type (someone wrote over it): dropped, reported, and the circuit is missing
   -- (a peek reports it unreadable and leaves it)
@@ -273,8 +337,9 @@ if t == now then tArg = ARGV[2] end
 -- the window bucket t falls in (machine.bucketWidth)
 local windowIndex = floor(t / math.max(1, floor(monitoringPeriod / WINDOW_BUCKETS)))
 
--- the record of a CLOSED (or FORCED_CLOSED) circuit that changes no state (most records: a failure
--- below the thresholds, a probe's late result, batched successes), on data read clean, in the bucket
+-- the record of a CLOSED (or FORCED_CLOSED) circuit that changes no state that the first block of
+-- this script did not take (FORCED_CLOSED, a probe's late result, batched successes, words it does
+-- not read as they are, such as a number with leading zeros), on data read clean, in the bucket
 -- of the last write, not expired, with the writers' config, nothing to put back and no metric counts:
 -- machine.record is then machine.windowAdd, so the words read are written back with the window's
 -- counts added and writtenAt = t, and the reply is the state read. Anything else (a transition, a

@@ -256,6 +256,71 @@ describe("Lua scripts", () => {
     }
   })
 
+  it("a record on stored words the short path must not take as they are answers as the whole machine does", async () => {
+    const redis = new Redis(server.url)
+    try {
+      await redis.script("LOAD", scripts.circuit.source)
+      const config = CircuitConfig.decodeEither("x", { failureThreshold: 4, monitoringPeriod: "1 minute" })
+      if (config._tag === "Left") throw config.left
+      const args = scriptArgs(config.right)
+      const now = 1_800_000_000_000
+      // the window's bucket of now (monitoringPeriod / 10)
+      const bucket = Math.floor(now / 6_000)
+      const stored = [
+        // changedAt ahead of now (within the tolerance): t is changedAt
+        `CLOSED 3 0 100 0 ${now + 30_000} ${now + 30_000} 0 ${bucket + 5} 1 1 0 0`,
+        // words with leading zeros (whole numbers below LIMIT, not what the script writes)
+        `CLOSED 00000000000003 0 0 0 0 ${now - 10} 0 ${bucket} 01 1 0 0`,
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket} 2 1 00000000000001 1`,
+        // a window with other buckets, one with garbage in it
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket} 2 1 3 2 ${bucket - 1} 3 2`,
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket} 2 1 3 2 ${bucket - 1} 3 x`,
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket} 2 1 3 2 ${bucket - 1} 30000000000000 2`,
+        // a word past LIMIT, a time far ahead, an expired state, another bucket
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket} 20000000000000 1 0 0`,
+        `CLOSED 10000000000000 0 0 0 0 ${now - 10} 0 ${bucket} 2 1 0 0`,
+        `CLOSED 3 0 ${now + 120_000} 0 0 ${now - 10} 0 ${bucket} 2 1 0 0`,
+        `CLOSED 3 0 0 0 0 ${now - 700_000} 0 ${bucket} 2 1 0 0`,
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket - 1} 2 1 0 0`,
+        // what CLOSED never holds: an open count, a retryAt, half-open successes
+        `CLOSED 3 1 0 0 0 ${now - 10} 0 ${bucket} 2 1 0 0`,
+        `CLOSED 3 0 0 5 0 ${now - 10} 0 ${bucket} 2 1 0 0`,
+        `CLOSED 3 0 0 0 0 ${now - 10} 1 ${bucket} 2 1 0 0`,
+        // three failures in the window: the next opens the circuit
+        `CLOSED 3 0 0 0 0 ${now - 10} 0 ${bucket} 2 2 1 1`
+      ]
+      for (const s of stored) {
+        for (const outcome of ["failure", "success"]) {
+          const [shortKeys, wholeKeys] = [keysOf(freshPrefix(), "short"), keysOf(freshPrefix(), "whole")]
+          const replies = []
+          // "0 0 0 1" (a probe count to add) makes the script take the whole machine
+          for (const [keys, probes] of [[shortKeys, 0], [wholeKeys, 1]] as const) {
+            await redis.hset(keys[0], { s, config: args[args.length - 1]! })
+            replies.push(
+              await redis.evalsha(
+                scripts.circuit.sha,
+                2,
+                ...keys,
+                ...scriptArgv(args, {
+                  op: "record",
+                  now,
+                  outcome,
+                  sample: 0.5,
+                  unsent: { successes: 0, failures: 0, rejections: 0, probes }
+                })
+              )
+            )
+          }
+          expect(replies[0], `${s} ${outcome}`).toEqual(replies[1])
+          expect(await redis.hgetall(shortKeys[0]), `${s} ${outcome}`).toEqual(await redis.hgetall(wholeKeys[0]))
+          expect(await redis.pttl(shortKeys[0]) > 0).toBe(await redis.pttl(wholeKeys[0]) > 0)
+        }
+      }
+    } finally {
+      redis.disconnect()
+    }
+  })
+
   it("lua/manyCircuits.lua answers and writes each circuit as lua/circuit.lua does, whatever its data", async () => {
     const redis = new Redis(server.url)
     try {
