@@ -256,6 +256,37 @@ describe("Lua scripts", () => {
     }
   })
 
+  it("the breaker's record goes in the short form (10 ARGV); the script refuses one whose packed config is not 13 words", async () => {
+    const config = CircuitConfig.decodeEither("x", { failureThreshold: 4 })
+    if (config._tag === "Left") throw config.left
+    const args = scriptArgs(config.right)
+    const now = 1_800_000_000_000
+    const short = scriptArgv(args, { op: "record", now, outcome: "failure", sample: 0.5 })
+    expect(short).toEqual(["r", String(now), "failure", "0.5", args[0], args[1], args[2], args[10], args[11], args[13]])
+    // anything else a record carries needs the long form
+    expect(scriptArgv(args, { op: "record", now, outcome: "failure", probe: "p" })).toHaveLength(23)
+    expect(scriptArgv(args, { op: "record", now, outcome: "failure", batch: 1 })).toHaveLength(23)
+    expect(scriptArgv(args, { op: "record", now, outcome: "release" })).toHaveLength(23)
+    const redis = new Redis(server.url)
+    try {
+      await redis.script("LOAD", scripts.circuit.source)
+      const keys = keysOf(freshPrefix(), "short-form")
+      for (
+        const packed of [`${args[13]} 1`, args[13]!.replace(" ", "  "), args[13]!.slice(0, args[13]!.lastIndexOf(" "))]
+      ) {
+        await expect(redis.evalsha(scripts.circuit.sha, 2, ...keys, ...short.slice(0, 9), packed)).rejects.toThrow(
+          "bad arguments"
+        )
+      }
+      expect(await redis.exists(keys[0])).toBe(0)
+      const reply = (await redis.evalsha(scripts.circuit.sha, 2, ...keys, ...short)) as Array<unknown>
+      // state, then failures and calls in the window
+      expect([reply[0], reply[6], reply[7]]).toEqual(["CLOSED", 1, 1])
+    } finally {
+      redis.disconnect()
+    }
+  })
+
   it("a record on stored words the short path must not take as they are answers as the whole machine does", async () => {
     const redis = new Redis(server.url)
     try {
