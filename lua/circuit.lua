@@ -63,6 +63,9 @@
 --          is not missing), restored (1 when this call put back ARGV 23),
 --          and for op "metrics" only: the fleet's successes, failures, rejections, probes, opens within
 --          metricsTtl }
+--        or, from the first block (the short form's record of a CLOSED circuit that changes no state),
+--        the short reply { state, version, openedAt, changedAt, failures, calls, now }: the elements
+--        it leaves out are 0 ("" for decision and probe)
 --
 -- Data that is not what this script writes (a number that is not a whole number below 1e13, a key
 -- of another type, a time far in the future, a field longer than this script writes) is repaired
@@ -117,7 +120,7 @@ local op = ARGV[1]
 -- successes; every number under 14 digits, so below LIMIT), with the writers' config, in the
 -- bucket of the last write, not expired, nothing far ahead: machine.record is then
 -- machine.windowAdd, so the words read are written back with the window's counts added and
--- writtenAt = t, and the reply is the state read. Anything else falls through to the whole script
+-- writtenAt = t, and the reply is the state read (the short reply). Anything else falls through to the whole script
 -- (which reads the same HMGET reply, and writes and answers the same for this case). ARGV 5 to 7
 -- are converted by arithmetic (a caller that sends no number there gets an error, as from the
 -- whole script)
@@ -162,7 +165,7 @@ if op == "r" then
             call("HSET", key, "s", state .. " " .. version .. " 0 " .. openedAt .. " 0 " .. changedAt .. " " .. tArg ..
               " 0 " .. index .. " " .. cNow .. " " .. fNow .. " " .. oc .. " " .. of .. tail)
             if find(argv[6], "^%d+$") then call("PEXPIRE", key, argv[6]) else call("PEXPIRE", key, ttl) end
-            return { state, vN, 0, oaN, 0, caN, failures, calls, 0, 0, "", 0, "", t, 0, 0, 0, 0 }
+            return { state, vN, oaN, caN, failures, calls, t }
           end
         end
       end
