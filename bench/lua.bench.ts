@@ -105,14 +105,14 @@ return #raw`
 /**
  * The floor of a failure record in the current data model: its commands (HMGET of "s" and
  * "config", HSET of "s", PEXPIRE; the fleet metrics are not written by a record) on data of the
- * same size and a reply of the same 18 elements, with none of the machine's logic. What a failure
+ * same size and a reply of the same 7 elements (the script's short reply), with none of the machine's logic. What a failure
  * record costs over this is the Lua work (parsing, comparisons, string building).
  */
 const FLOOR = `local stored = redis.call("HMGET", KEYS[1], "s", "config")
 local s = stored[1] or "CLOSED 0 0 0 0 0 0 0 0 0 0 0 0"
 redis.call("HSET", KEYS[1], "s", s)
 redis.call("PEXPIRE", KEYS[1], 600000)
-return { "CLOSED", 0, 0, 0, 0, 0, 1, 1, 0, 0, "", 0, "", 0, 0, 0, 0, 0 }`
+return { "CLOSED", 0, 0, 0, 1, 1, 0 }`
 
 interface Script {
   readonly label: string

@@ -43,6 +43,15 @@
 --         ("" = nothing): put back before the operation when the circuit is missing (Redis lost it)
 --         or has seen nothing since it was created again; ignored by force and peek
 --
+-- The breaker's record (a failure or a success; no probe, no batch, no metric counts, nothing to put
+-- back, not a peek) comes in a short form of 10 ARGV, op "r" (the fewer ARGV, the less Redis CPU):
+--   1 "r"   2 now   3 success | failure   4 jitter sample u   5 monitoringPeriod   6 stateTtl
+--   7 failureThreshold   8 failureRateThreshold   9 minimumCalls   10 the packed config (ARGV 16)
+-- The script's first block reads it; anything that block does not finish reads the long form above,
+-- built from it: ARGV 3 to 15 are the words of the packed config (13 words joined by single spaces,
+-- or the arguments are bad), checked as the long form's are. ARGV 5 to 9 are the same words as in
+-- the packed config (src/internal/redis/scriptArgs.ts sends both from one config).
+--
 -- Every transition (a write of a new version) is published on "<prefix>:transitions" as
 -- "<version> <state> <key of KEYS[1]>", for the instances that cache the circuit
 -- (src/internal/redis/notifications.ts).
@@ -54,6 +63,9 @@
 --          is not missing), restored (1 when this call put back ARGV 23),
 --          and for op "metrics" only: the fleet's successes, failures, rejections, probes, opens within
 --          metricsTtl }
+--        or, from the first block (the short form's record of a CLOSED circuit that changes no state),
+--        the short reply { state, version, openedAt, changedAt, failures, calls, now }: the elements
+--        it leaves out are 0 ("" for decision and probe)
 --
 -- Data that is not what this script writes (a number that is not a whole number below 1e13, a key
 -- of another type, a time far in the future, a field longer than this script writes) is repaired
@@ -75,8 +87,8 @@
 -- local functions; the fleet metrics are left alone when there is nothing to add and nothing
 -- to read (the store sends no counts with a record); and a record that changes no state writes
 -- back the words it read with the window's counts added, without the rest of the machine: the
--- breaker's own (a CLOSED circuit's failure or success, nothing else carried) first of all, before
--- the rest of ARGV is read, with one match of the words it needs and no table but the reply; the
+-- breaker's own (a CLOSED circuit's failure or success, nothing else carried, in the short form of
+-- 10 ARGV) first of all, with one match of the words it needs and no table but the reply; the
 -- others (FORCED_CLOSED, batched successes, a probe's late result) after the load.
 
 local WINDOW_BUCKETS = 10
@@ -102,35 +114,33 @@ local call = redis.call
 local key, metricsKey = KEYS[1], KEYS[2]
 local op = ARGV[1]
 
--- The record of a CLOSED circuit that changes no state, as the breaker sends it (a failure below the
--- thresholds, or a success; no probe, no batch, no metric counts, nothing to put back, not a peek):
--- the most frequent call during an outage, so it runs first, before the rest of ARGV is read. On
--- data read clean (the words this script writes: CLOSED has no open count, retryAt or half-open
+-- The record of a CLOSED circuit that changes no state, as the breaker sends it (the short form, op
+-- "r": a failure below the thresholds, or a success): the most frequent call during an outage, so it
+-- runs first. On data read clean (the words this script writes: CLOSED has no open count, retryAt or half-open
 -- successes; every number under 14 digits, so below LIMIT), with the writers' config, in the
 -- bucket of the last write, not expired, nothing far ahead: machine.record is then
 -- machine.windowAdd, so the words read are written back with the window's counts added and
--- writtenAt = t, and the reply is the state read. Anything else falls through to the whole script
--- (which reads the same HMGET reply, and writes and answers the same for this case). ARGV 3 to 5
+-- writtenAt = t, and the reply is the state read (the short reply). Anything else falls through to the whole script
+-- (which reads the same HMGET reply, and writes and answers the same for this case). ARGV 5 to 7
 -- are converted by arithmetic (a caller that sends no number there gets an error, as from the
 -- whole script)
 local argv = ARGV
 -- the HMGET reply read here, for the whole script when it falls through
 local early
-if op == "record" and argv[17] == "" and argv[20] == "0" and argv[22] == "" and argv[23] == ""
-    and (argv[21] == "0 0 0 0" or argv[21] == "") and argv[16] ~= nil then
-  local outcome = argv[18]
+if op == "r" then
+  local outcome = argv[3]
   local now = tonumber(argv[2])
   if (outcome == "failure" or outcome == "success") and now and now >= 0 and now < LIMIT and now % 1 == 0 then
     early = redis.pcall("HMGET", key, "s", "config")
     local s = early[1]
-    if s and early[2] == argv[16] and #s <= STATE_BYTES then
+    if s and early[2] == argv[10] and #s <= STATE_BYTES then
       local state = "CLOSED"
       local version, openedAt, changedAt, writtenAt, index, c, f, oc, of, tail = string.match(s,
         "^CLOSED (%d+) 0 (%d+) 0 (%d+) (%d+) 0 (%d+) (%d+) (%d+) (%d+) (%d+)(.*)$")
       if version and #version < 14 and #openedAt < 14 and #changedAt < 14 and #writtenAt < 14 and #index < 14
           and #c < 14 and #f < 14 and #oc < 14 and #of < 14
           and (tail == "" or (find(tail, "^[ %d]*$") and not find(tail, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d"))) then
-        local period, ttl, threshold = argv[3] + 0, argv[4] + 0, argv[5] + 0
+        local period, ttl, threshold = argv[5] + 0, argv[6] + 0, argv[7] + 0
         local vN, oaN, caN, waN = version + 0, openedAt + 0, changedAt + 0, writtenAt + 0
         local ahead = now + FUTURE_TOLERANCE
         -- t (machine: the later of now and changedAt), and as the string to write
@@ -147,21 +157,40 @@ if op == "record" and argv[17] == "" and argv[20] == "0" and argv[22] == "" and 
           if outcome == "failure" then fNow = fNow + 1 end
           local calls, failures = oc + cNow, of + fNow
           -- machine.tripped: a failure that opens the circuit is a transition (the whole script)
-          local rate = argv[13]
+          local rate = argv[8]
           if rate ~= "-" then rate = tonumber(rate) else rate = nil end
           if outcome == "success" or not (failures >= threshold or (rate ~= nil
-              and calls >= tonumber(argv[14]) and failures / calls >= rate)) then
+              and calls >= tonumber(argv[9]) and failures / calls >= rate)) then
             if outcome == "success" then fNow = f end
             call("HSET", key, "s", state .. " " .. version .. " 0 " .. openedAt .. " 0 " .. changedAt .. " " .. tArg ..
               " 0 " .. index .. " " .. cNow .. " " .. fNow .. " " .. oc .. " " .. of .. tail)
-            if find(argv[4], "^%d+$") then call("PEXPIRE", key, argv[4]) else call("PEXPIRE", key, ttl) end
-            return { state, vN, 0, oaN, 0, caN, failures, calls, 0, 0, "", 0, "", t, 0, 0, 0, 0 }
+            if find(argv[6], "^%d+$") then call("PEXPIRE", key, argv[6]) else call("PEXPIRE", key, ttl) end
+            return { state, vN, oaN, caN, failures, calls, t }
           end
         end
       end
     end
   end
+  -- the whole script reads the long form: ARGV 3 to 15 are the words of the packed config (exactly
+  -- 13, joined by single spaces, within CONFIG_BYTES, or the arguments are bad)
+  local packed = argv[10]
+  local long = { "record", argv[2] }
+  local n = 2
+  if packed ~= nil and #packed <= CONFIG_BYTES then
+    for word in string.gmatch(packed, "[^ ]+") do
+      n = n + 1
+      if n > 15 then break end
+      long[n] = word
+    end
+  end
+  if n ~= 15 or table.concat(long, " ", 3, 15) ~= packed then
+    return redis.error_reply("ERR circuit script: bad arguments")
+  end
+  long[16], long[17], long[18], long[19], long[20], long[21], long[22], long[23] =
+    packed, "", argv[3] or "", argv[4] or "0", "0", "", "", ""
+  argv, op = long, "record"
 end
+local ARGV = argv
 
 local function whole(n)
   return n ~= nil and n == n and n >= 0 and n <= MAX_INTEGER and n == floor(n)

@@ -17,6 +17,7 @@ import * as scripts from "../src/internal/redis/luaScripts.js"
 import * as machine from "../src/internal/breaker/machine.js"
 import { keysOf } from "../src/internal/redis/keys.js"
 import { scriptArgs, scriptArgv } from "../src/internal/redis/scriptArgs.js"
+import { toReply } from "../src/internal/redis/scriptReply.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { IORedisClient } from "../src/ioredis.js"
 
@@ -131,26 +132,29 @@ describe("memory store ≡ Lua script", () => {
             u: number,
             batch: number
           ): Promise<Observation> => {
-            const reply =
-              (await lua(keys, scriptArgv(configArgs, { op, now, probe, outcome, sample: u, batch }))) as ReadonlyArray<
-                string | number
-              >
+            // decoded as the store decodes it (the full reply, or the first block's short one)
+            const decoded = toReply(
+              await lua(keys, scriptArgv(configArgs, { op, now, probe, outcome, sample: u, batch })),
+              0
+            )
+            if (Either.isLeft(decoded)) throw decoded.left
+            const reply = decoded.right
             const snapshot = {
-              state: reply[0] as machine.MachineState["state"],
-              version: Number(reply[1]),
-              openCount: Number(reply[2]),
-              openedAt: Number(reply[3]),
-              retryAt: Number(reply[4]),
-              changedAt: Number(reply[5]),
-              failures: Number(reply[6]),
-              calls: Number(reply[7]),
-              halfOpenSuccesses: Number(reply[8]),
-              probes: Number(reply[9])
+              state: reply.snapshot.state as machine.MachineState["state"],
+              version: reply.snapshot.version,
+              openCount: reply.snapshot.openCount,
+              openedAt: reply.snapshot.openedAt,
+              retryAt: reply.snapshot.retryAt,
+              changedAt: reply.snapshot.changedAt,
+              failures: reply.snapshot.failures,
+              calls: reply.snapshot.calls,
+              halfOpenSuccesses: reply.snapshot.halfOpenSuccesses,
+              probes: reply.snapshot.probes
             }
-            const decision = reply[10] === "allow"
-              ? `allow ${reply[12] === "" ? "-" : reply[12]}`
-              : reply[10] === "reject"
-              ? `reject ${reply[11]}`
+            const decision = reply.decision === "allow"
+              ? `allow ${reply.probe === "" ? "-" : reply.probe}`
+              : reply.decision === "reject"
+              ? `reject ${reply.retryAfter}`
               : ""
             return { decision, snapshot }
           }

@@ -17,6 +17,7 @@ import { CircuitBreaker, CircuitConfig, CircuitStore, RedisCircuitStore, RedisCl
 import * as scripts from "../src/internal/redis/luaScripts.js"
 import { keysOf } from "../src/internal/redis/keys.js"
 import { scriptArgs, scriptArgv } from "../src/internal/redis/scriptArgs.js"
+import { toReply } from "../src/internal/redis/scriptReply.js"
 import { render, target } from "../scripts/embed-lua.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
@@ -217,6 +218,7 @@ describe("Lua scripts", () => {
         { outcome: "failure", batch: 0, at: 70_060 },
         { outcome: "failure", batch: 0, at: 70_070 }
       ]
+      let shortReplies = 0
       for (const [c, args] of configs.entries()) {
         const [shortKeys, wholeKeys] = [keysOf(freshPrefix(), `short-${c}`), keysOf(freshPrefix(), `whole-${c}`)]
         for (const step of steps) {
@@ -246,11 +248,46 @@ describe("Lua scripts", () => {
               )
             )
           }
-          expect(replies[0], JSON.stringify(step)).toEqual(replies[1])
+          // the short path answers in the short reply: the same once decoded
+          if ((replies[0] as Array<unknown>).length === 7) shortReplies++
+          expect(Either.isRight(toReply(replies[1], 0))).toBe(true)
+          expect(toReply(replies[0], 0), JSON.stringify(step)).toEqual(toReply(replies[1], 0))
           expect(await redis.hgetall(shortKeys[0]), JSON.stringify(step)).toEqual(await redis.hgetall(wholeKeys[0]))
           expect(await redis.pttl(shortKeys[0]) > 0).toBe(await redis.pttl(wholeKeys[0]) > 0)
         }
       }
+      expect(shortReplies).toBeGreaterThan(0)
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  it("the breaker's record goes in the short form (10 ARGV); the script refuses one whose packed config is not 13 words", async () => {
+    const config = CircuitConfig.decodeEither("x", { failureThreshold: 4 })
+    if (config._tag === "Left") throw config.left
+    const args = scriptArgs(config.right)
+    const now = 1_800_000_000_000
+    const short = scriptArgv(args, { op: "record", now, outcome: "failure", sample: 0.5 })
+    expect(short).toEqual(["r", String(now), "failure", "0.5", args[0], args[1], args[2], args[10], args[11], args[13]])
+    // anything else a record carries needs the long form
+    expect(scriptArgv(args, { op: "record", now, outcome: "failure", probe: "p" })).toHaveLength(23)
+    expect(scriptArgv(args, { op: "record", now, outcome: "failure", batch: 1 })).toHaveLength(23)
+    expect(scriptArgv(args, { op: "record", now, outcome: "release" })).toHaveLength(23)
+    const redis = new Redis(server.url)
+    try {
+      await redis.script("LOAD", scripts.circuit.source)
+      const keys = keysOf(freshPrefix(), "short-form")
+      for (
+        const packed of [`${args[13]} 1`, args[13]!.replace(" ", "  "), args[13]!.slice(0, args[13]!.lastIndexOf(" "))]
+      ) {
+        await expect(redis.evalsha(scripts.circuit.sha, 2, ...keys, ...short.slice(0, 9), packed)).rejects.toThrow(
+          "bad arguments"
+        )
+      }
+      expect(await redis.exists(keys[0])).toBe(0)
+      const reply = (await redis.evalsha(scripts.circuit.sha, 2, ...keys, ...short)) as Array<unknown>
+      // state, then failures and calls in the window
+      expect([reply[0], reply[6], reply[7]]).toEqual(["CLOSED", 1, 1])
     } finally {
       redis.disconnect()
     }
@@ -311,7 +348,7 @@ describe("Lua scripts", () => {
               )
             )
           }
-          expect(replies[0], `${s} ${outcome}`).toEqual(replies[1])
+          expect(toReply(replies[0], 0), `${s} ${outcome}`).toEqual(toReply(replies[1], 0))
           expect(await redis.hgetall(shortKeys[0]), `${s} ${outcome}`).toEqual(await redis.hgetall(wholeKeys[0]))
           expect(await redis.pttl(shortKeys[0]) > 0).toBe(await redis.pttl(wholeKeys[0]) > 0)
         }

@@ -129,12 +129,34 @@ export interface ScriptCall {
 
 /**
  * The ARGV of one call of the circuit script: `config` is `scriptArgs` of
- * the circuit's config.
+ * the circuit's config. The breaker's record (a failure or a success that
+ * carries nothing else) goes in the script's short form, op "r", 10 ARGV
+ * (lua/circuit.lua's header); every other call in the long form, 23.
  *
  * @internal
  */
 export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Array<string> => {
   const unsent = call.unsent ?? noneUnsent
+  if (
+    call.op === "record" && (call.outcome === "failure" || call.outcome === "success") &&
+    (call.probe ?? "") === "" && (call.batch ?? 0) === 0 && call.peek !== true && (call.known ?? "") === "" &&
+    unsent.successes === 0 && unsent.failures === 0 && unsent.rejections === 0 && unsent.probes === 0
+  ) {
+    // the breaker's record, in the short form ("r"): the config words its first block reads, and
+    // the packed config, from which the script takes the rest
+    return [
+      "r",
+      String(call.now),
+      call.outcome,
+      String(call.sample ?? 0),
+      config[0]!,
+      config[1]!,
+      config[2]!,
+      config[10]!,
+      config[11]!,
+      config[13]!
+    ]
+  }
   // filled by index (no spread): this runs once per round trip
   const argv = new Array<string>(config.length + 9)
   argv[0] = call.op

@@ -81,10 +81,24 @@ const fleetAt = Object.fromEntries(fleetElements.map((element, i) => [element, r
 }
 const withFleet = replyElements.length + fleetElements.length
 
+/**
+ * The short reply of the script's first block (a record of a CLOSED circuit
+ * that changes no state), element by element: every element it leaves out is
+ * 0 ("" for decision and probe).
+ */
+const shortElements = ["state", "version", "openedAt", "changedAt", "failures", "calls", "now"] as const
+
 /** The element of the script's reply that is not what lua/circuit.lua's header says, if any. */
 const badElement = (r: ReadonlyArray<unknown>): string | undefined => {
+  if (r.length === shortElements.length) {
+    if (r[0] !== "CLOSED") return "element 0 of a short reply is not CLOSED"
+    for (let i = 1; i < r.length; i++) {
+      if (typeof r[i] !== "number" || !Number.isFinite(r[i])) return `element ${i} is not a number`
+    }
+    return undefined
+  }
   if (r.length !== replyElements.length && r.length !== withFleet) {
-    return `${r.length} elements (${replyElements.length} or ${withFleet} expected)`
+    return `${r.length} elements (${shortElements.length}, ${replyElements.length} or ${withFleet} expected)`
   }
   if (!states.has(r[at.state])) return `element ${at.state} is not a state`
   for (let i = 1; i < r.length; i++) {
@@ -113,6 +127,31 @@ export const toReply = (raw: unknown, offset: number): Either.Either<Reply, Circ
     return Effect3.Either.left(new CircuitStoreError({ reason: `unexpected reply from the circuit script: ${bad}` }))
   }
   const r = raw as ReadonlyArray<any>
+  if (r.length === shortElements.length) {
+    return Effect3.Either.right({
+      snapshot: {
+        state: "CLOSED",
+        version: r[1],
+        openCount: 0,
+        openedAt: local(r[2], offset),
+        retryAt: 0,
+        changedAt: local(r[3], offset),
+        failures: r[4],
+        calls: r[5],
+        halfOpenSuccesses: 0,
+        probes: 0
+      },
+      decision: "",
+      retryAfter: 0,
+      probe: "",
+      decidedAt: local(r[6], offset),
+      repaired: false,
+      created: false,
+      missing: false,
+      restored: false,
+      fleet: noFleet
+    })
+  }
   return Effect3.Either.right({
     snapshot: {
       state: r[at.state],
