@@ -47,13 +47,7 @@ export const clockSkewKey = Effect3.MetricKey.gauge("circuit_breaker_clock_skew_
 })
 
 /** @internal */
-export const stateValue: Readonly<Record<State, number>> = {
-  CLOSED: 0,
-  HALF_OPEN: 1,
-  OPEN: 2,
-  FORCED_OPEN: 3,
-  FORCED_CLOSED: 4
-}
+export { stateValue } from "../../../shared/monitoring/prometheus.js"
 
 /**
  * Which services have their metrics where, for the whole process (one
