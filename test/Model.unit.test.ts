@@ -12,6 +12,8 @@ import type { CircuitBreaker, CircuitStore } from "../src/index.js"
 import { CircuitBreakerMonitoring, CircuitConfig, CircuitState } from "../src/index.js"
 import * as machine from "../shared/breaker/machine.js"
 import type * as Model from "../shared/model.js"
+import type { RedisErrorText } from "../shared/redis/errorText.js"
+import { classify, problemOf, type RedisClientError } from "../src/internal/redis/errors.js"
 import { configArgv } from "../shared/redis/scriptArgs.js"
 
 const snapshot: Model.Snapshot = {
@@ -56,6 +58,16 @@ describe("shared/model", () => {
       Model.AlertOptions
     >()
     expect(CircuitBreakerMonitoring.alertsFor).toBeTypeOf("function")
+  })
+
+  it("a RedisClientError carries the shared classification's kind and reason", () => {
+    expectTypeOf<RedisClientError["kind"]>().toEqualTypeOf<RedisErrorText["kind"]>()
+    expectTypeOf<RedisClientError["reason"]>().toEqualTypeOf<RedisErrorText["reason"]>()
+    const error = classify(new Error("connect ECONNREFUSED 127.0.0.1:1"), [])
+    expect({ kind: error.kind, problem: problemOf(error) }).toEqual({
+      kind: "Connection",
+      problem: "unreachable (connection refused)"
+    })
   })
 
   it("a decoded config is a MachineConfig, field for field", () => {
