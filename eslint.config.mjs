@@ -13,6 +13,7 @@ export default tseslint.config(
   {
     files: [
       "src/**/*.ts",
+      "shared/**/*.ts",
       "test/**/*.ts",
       "bench/**/*.ts",
       "scripts/**/*.ts",
@@ -113,10 +114,31 @@ export default tseslint.config(
   },
   {
     // the library writes nothing to the console
-    files: ["src/**/*.ts"],
+    files: ["src/**/*.ts", "shared/**/*.ts"],
     ignores: ["src/cli.ts"],
     rules: {
       "no-console": "error"
+    }
+  },
+  {
+    // shared/ is the Effect-free code both editions build from: no Effect, and nothing of an edition
+    files: ["shared/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["effect", "effect/*", "@effect/*"],
+              message: "shared/ imports no Effect: each edition adapts it (ARCHITECTURE.md, \"Editions and shared/\")"
+            },
+            {
+              group: ["**/src", "**/src/**", "**/effect4", "**/effect4/**"],
+              message: "shared/ imports nothing of an edition: each edition imports shared/"
+            }
+          ]
+        }
+      ]
     }
   }
 )

@@ -16,16 +16,16 @@
  * source) with the KEYS and ARGV that store sends for a failure of a CLOSED circuit
  * (`consecutive(1e9)`: it never opens), in the same rounds.
  *
- * The ARGV are built by the Redis store's own `scriptArgs`/`scriptArgv`/`peekArgs` (src/internal/redis/scriptArgs.ts).
+ * The ARGV are built by the Redis store's own `scriptArgs`/`scriptArgv`/`peekArgs` (shared/redis/scriptArgs.ts).
  */
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Redis } from "ioredis"
 import * as Either from "effect/Either"
 import * as CircuitConfig from "../src/CircuitConfig.js"
-import * as scripts from "../src/internal/redis/luaScripts.js"
-import { keysOf } from "../src/internal/redis/keys.js"
-import { circuitFields, peekArgs as storePeekArgs, scriptArgs, scriptArgv } from "../src/internal/redis/scriptArgs.js"
+import * as scripts from "../shared/redis/luaScripts.js"
+import { keysOf } from "../shared/redis/keys.js"
+import { circuitFields, peekArgs as storePeekArgs, scriptArgs, scriptArgv } from "../shared/redis/scriptArgs.js"
 import { startRedis } from "../test/support/redisServer.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 

@@ -1,5 +1,5 @@
 -- The circuit state machine (ARCHITECTURE.md, "Layers"), as one atomic script.
--- Line-by-line twin of src/internal/breaker/machine.ts: change one, change the other
+-- Line-by-line twin of shared/breaker/machine.ts: change one, change the other
 -- (test/Equivalence.test.ts holds them against each other).
 --
 -- KEYS[1] circuit hash  <prefix>:{<name>}:state, fields
@@ -24,7 +24,7 @@
 --       2 now in epoch ms: Redis's clock as the caller learned it from TIME (timeSource "server"),
 --         or the caller's own (timeSource "client"); no TIME in here, so the script stays
 --         deterministic (as Upstash asks)
---       3 to 15, the config (src/internal/redis/scriptArgs.ts builds them from one table, `configArgv`):
+--       3 to 15, the config (shared/redis/scriptArgs.ts builds them from one table, `configArgv`):
 --       3 monitoringPeriod   4 stateTtl            5 failureThreshold   6 successThreshold
 --       7 recoveryTimeout    8 maxRecoveryTimeout  9 backoffMultiplier 10 backoffJitter
 --      11 halfOpenMaxProbes 12 probeLease         13 failureRateThreshold ("-" = off)
@@ -50,7 +50,7 @@
 -- The script's first block reads it; anything that block does not finish reads the long form above,
 -- built from it: ARGV 3 to 15 are the words of the packed config (13 words joined by single spaces,
 -- or the arguments are bad), checked as the long form's are. ARGV 5 to 9 are the same words as in
--- the packed config (src/internal/redis/scriptArgs.ts sends both from one config).
+-- the packed config (shared/redis/scriptArgs.ts sends both from one config).
 --
 -- Every transition (a write of a new version) is published on "<prefix>:transitions" as
 -- "<version> <state> <key of KEYS[1]>", for the instances that cache the circuit
@@ -480,7 +480,7 @@ end
 local windowWrite, windowFailed, windowDropped, probesChanged = false, false, false, probesThere == "garbage"
 
 -- ---------------------------------------------------------------------------
--- the machine (mirrors src/internal/breaker/machine.ts)
+-- the machine (mirrors shared/breaker/machine.ts)
 -- ---------------------------------------------------------------------------
 
 -- Redis lost the circuit (restart without persistence, FLUSHALL, failover to a replica that had not

@@ -25,9 +25,9 @@ const sources = (dir) =>
   )
 
 await build({
-  entryPoints: sources(join(root, "src")),
+  entryPoints: [...sources(join(root, "src")), ...sources(join(root, "shared"))],
   outdir: join(dist, "cjs"),
-  outbase: join(root, "src"),
+  outbase: root,
   format: "cjs",
   platform: "neutral",
   target: "es2022",

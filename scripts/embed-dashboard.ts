@@ -1,5 +1,5 @@
 /**
- * Embeds the dashboard of `dashboard/` into `src/internal/http/dashboardAssets.ts`,
+ * Embeds the dashboard of `dashboard/` into `shared/http/dashboardAssets.ts`,
  * so that no runtime (Edge included) needs a file system to serve it:
  *
  * - `dashboard/page.html`, the page, with `{{assets}}` where the URL of its
@@ -73,7 +73,7 @@ export const script: string = ${JSON.stringify(compileScript(read("dashboard.ts"
 `
 }
 
-export const target = `${root}src/internal/http/dashboardAssets.ts`
+export const target = `${root}shared/http/dashboardAssets.ts`
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(target, render())

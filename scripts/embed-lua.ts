@@ -1,5 +1,5 @@
 /**
- * Embeds the Lua scripts of `lua/` into `src/internal/redis/luaScripts.ts`, with
+ * Embeds the Lua scripts of `lua/` into `shared/redis/luaScripts.ts`, with
  * their SHA-1s, so that no runtime (Edge included) needs a file system or a
  * hash function to run them. `npm run generate` after editing `lua/`;
  * test/RedisStore.test.ts fails while the generated module is out of date.
@@ -83,7 +83,7 @@ ${entries.join("\n\n")}
 `
 }
 
-export const target = `${root}src/internal/redis/luaScripts.ts`
+export const target = `${root}shared/redis/luaScripts.ts`
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(target, render())

@@ -15,7 +15,7 @@ import * as Schedule from "effect/Schedule"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
 import type { CircuitConfig } from "./CircuitConfig.js"
-import * as machine from "./internal/breaker/machine.js"
+import * as machine from "../shared/breaker/machine.js"
 
 /**
  * The backoff as an Effect `Schedule`: the n-th recurrence waits for the n-th

@@ -28,8 +28,17 @@ import { isCircuitOpen } from "./CircuitBreakerError.js"
 import { CircuitBreakers } from "./CircuitBreakers.js"
 import type * as CircuitConfig from "./CircuitConfig.js"
 import type { Snapshot, State, Transition } from "./CircuitState.js"
-import type { CircuitStore, CircuitStoreError, NotificationStatus } from "./CircuitStore.js"
+import type { CircuitStore, CircuitStoreError } from "./CircuitStore.js"
 import * as internal from "./internal/breaker/circuitBreaker.js"
+import type { Health, Metrics } from "../shared/model.js"
+
+/**
+ * A breaker's metrics and health: plain types shared by both editions (`shared/model.ts`, where each is documented).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type { Health, HealthStatus, Metrics } from "../shared/model.js"
 
 /**
  * @since 0.1.0
@@ -42,67 +51,6 @@ export const TypeId: typeof internal.TypeId = internal.TypeId
  * @category type ids
  */
 export type TypeId = typeof TypeId
-
-/**
- * What this instance counted, with the circuit's window from the store.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Metrics {
-  readonly service: string
-  readonly instanceId: string
-  readonly state: State
-  /** Calls this instance ran through the breaker (rejections excluded). */
-  readonly calls: number
-  readonly successes: number
-  readonly failures: number
-  readonly rejections: number
-  readonly probes: number
-  readonly slowCalls: number
-  readonly storeErrors: number
-  /** Failures and calls in the circuit's sliding window (fleet-wide for a shared store). */
-  readonly windowFailures: number
-  readonly windowCalls: number
-  readonly openCount: number
-  readonly retryAt: number | null
-  readonly lastTransitionAt: number | null
-  readonly lastSuccessAt: number | null
-  readonly lastFailureAt: number | null
-}
-
-/**
- * `healthy` (CLOSED, FORCED_CLOSED), `degraded` (HALF_OPEN, or running on the
- * local fallback because the store is unavailable), `unhealthy` (OPEN,
- * FORCED_OPEN).
- *
- * @since 0.1.0
- * @category models
- */
-export type HealthStatus = "healthy" | "degraded" | "unhealthy"
-
-/**
- * A breaker's health: its status, state and metrics.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Health {
-  readonly service: string
-  readonly status: HealthStatus
-  readonly state: State
-  readonly metrics: Metrics
-  readonly timestamp: number
-  /** Redis's clock minus this instance's, in ms (Redis store on server time, once measured). */
-  readonly clockSkewMs?: number
-  /**
-   * Whether this instance hears of other instances' transitions at once
-   * (Redis store over ioredis): `lost` while its subscription is down, when
-   * they reach it within `stateCacheTtl` instead. Absent when the store
-   * cannot tell (memory, Upstash, `notifications: false`).
-   */
-  readonly notifications?: NotificationStatus
-}
 
 /**
  * A circuit breaker for one protected service.

@@ -27,159 +27,28 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { Health, HealthStatus, Metrics } from "./CircuitBreaker.js"
 import type { CircuitBreakers } from "./CircuitBreakers.js"
 import type * as CircuitConfig from "./CircuitConfig.js"
-import type { State } from "./CircuitState.js"
-import type { CircuitStore, FleetCounts, NotificationStatus } from "./CircuitStore.js"
+import type { CircuitStore } from "./CircuitStore.js"
 import * as internal from "./internal/monitoring/monitoring.js"
+import type { Alert, CircuitMetrics, FleetRead, FleetSnapshot, OverallHealth, ReadOptions } from "../shared/model.js"
 
 /**
- * One circuit as the fleet sees it.
+ * What monitoring reports: plain types shared by both editions (`shared/model.ts`, where each is documented).
  *
  * @since 0.1.0
  * @category models
  */
-export interface CircuitMetrics {
-  /** The circuit's name (its key in the store). */
-  readonly name: string
-  readonly service: string
-  readonly state: State
-  readonly status: HealthStatus
-  /** Failures and calls in the circuit's sliding window. */
-  readonly windowFailures: number
-  readonly windowCalls: number
-  /** Consecutive re-opens (the backoff exponent). */
-  readonly openCount: number
-  /** When an OPEN circuit lets its first probe through (epoch ms), else null. */
-  readonly retryAt: number | null
-  readonly lastTransitionAt: number | null
-  /** What every instance did with it (within `metricsTtl` for Redis). */
-  readonly fleet: FleetCounts & {
-    readonly calls: number
-    /** failures / calls, or null with no calls. */
-    readonly failureRate: number | null
-  }
-  /** This instance's own counts, when it has a breaker for the circuit. */
-  readonly instance: Metrics | null
-  /** True while this instance runs the circuit on its local fallback (store unavailable). */
-  readonly storeUnavailable: boolean
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type AlertSeverity = "critical" | "warning"
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Alert {
-  /** `store-unreadable`: the read could not see every circuit (its `service` is `"*"`). */
-  readonly kind: "open" | "forced-open" | "failure-rate" | "flapping" | "store-unavailable" | "store-unreadable"
-  readonly severity: AlertSeverity
-  readonly service: string
-  readonly message: string
-  /** Since when the condition holds, epoch ms (for a rate: the read time). */
-  readonly since: number
-}
-
-/**
- * A health status, or `unknown`: the store could not be read (entirely or in
- * part), so nothing says the fleet is healthy.
- *
- * @since 0.1.0
- * @category models
- */
-export type OverallStatus = HealthStatus | "unknown"
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface OverallHealth {
-  /**
-   * `unhealthy` when any circuit read is OPEN or FORCED_OPEN; else `unknown`
-   * when the read was not complete; else `degraded` when any circuit is
-   * HALF_OPEN or running locally because the store is unavailable; else
-   * `healthy` (also with no circuits, after a complete read).
-   */
-  readonly overall: OverallStatus
-  /** Whether every circuit the store knows was read. */
-  readonly complete: boolean
-  /** Circuits that could not be read (the registry itself counts as one when it cannot be read). */
-  readonly unreadable: number
-  /** Why the read is not complete, or null. */
-  readonly reason: string | null
-  /** By circuit name (an object without prototype: any name, `__proto__` too, is an own key). */
-  readonly services: Readonly<Record<string, Pick<Health, "status" | "state" | "metrics">>>
-  readonly timestamp: number
-  /**
-   * Whether this instance hears of other instances' transitions at once
-   * (Redis store over ioredis): `lost` while its subscription is down. Absent
-   * when the store cannot tell (memory, Upstash, `notifications: false`).
-   */
-  readonly notifications?: NotificationStatus
-}
-
-/**
- * Filters and paging for `read`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ReadOptions {
-  /** Only circuits in these states. */
-  readonly state?: ReadonlyArray<State> | undefined
-  /** Only circuits whose name starts with this. */
-  readonly prefix?: string | undefined
-  /** At most this many circuits (by name order), from `cursor` on. */
-  readonly limit?: number | undefined
-  /** The `nextCursor` of the previous page. */
-  readonly cursor?: string | undefined
-}
-
-/**
- * One read of the fleet's circuits: what could be read, and whether that is
- * everything.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FleetRead {
-  /** The circuits read, in name order, filtered and paged. */
-  readonly circuits: ReadonlyArray<CircuitMetrics>
-  /** Circuits that match the filters: all pages (with a `state` filter, from the cursor on). */
-  readonly total: number
-  /** Where the next page starts, or null on the last one. */
-  readonly nextCursor: string | null
-  readonly complete: boolean
-  readonly unreadable: number
-  readonly reason: string | null
-}
-
-/**
- * One read of every circuit, shared: the HTTP routes answer from it, whatever
- * their filters, cursors and limits. A new one is read at most once per
- * `snapshotTtl`; requests that arrive while it is read wait for that read.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FleetSnapshot {
-  /** When the read began (epoch ms): an answer's age is measured from it. */
-  readonly takenAt: number
-  /** The circuits, filtered and paged as `read` does it, from this snapshot. */
-  readonly read: (options?: ReadOptions) => FleetRead
-  /** Every circuit, by name (as `getAllMetrics`). */
-  readonly metrics: Readonly<Record<string, CircuitMetrics>>
-  /** The alerts (as `getAlerts`). */
-  readonly alerts: ReadonlyArray<Alert>
-  /** The fleet's health (as `health`); its `timestamp` is `takenAt`. */
-  readonly health: OverallHealth
-}
+export type {
+  Alert,
+  AlertSeverity,
+  CircuitMetrics,
+  FleetRead,
+  FleetSnapshot,
+  OverallHealth,
+  OverallStatus,
+  ReadOptions
+} from "../shared/model.js"
 
 /**
  * @since 0.1.0

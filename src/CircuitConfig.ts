@@ -27,6 +27,7 @@ import {
   truncate,
   withDefault
 } from "./internal/breaker/configSchema.js"
+import * as limits from "../shared/config/limits.js"
 
 /**
  * What a breaker does when its store (Redis) cannot be reached:
@@ -79,7 +80,7 @@ export class CircuitConfigError
  * @since 0.1.0
  * @category constants
  */
-export const maxDuration = 315_360_000_000
+export const maxDuration = limits.maxDuration
 
 /**
  * The largest count a field accepts (thresholds, probes, calls).
@@ -87,7 +88,7 @@ export const maxDuration = 315_360_000_000
  * @since 0.1.0
  * @category constants
  */
-export const maxCount = 1_000_000_000
+export const maxCount = limits.maxCount
 
 /**
  * Tuned starting points for common dependencies. Spread one and override:
@@ -96,40 +97,7 @@ export const maxCount = 1_000_000_000
  * @since 0.1.0
  * @category defaults
  */
-export const presets = {
-  /** A cache or Redis: fails fast, recovers fast. */
-  redis: {
-    failureThreshold: 3,
-    successThreshold: 2,
-    recoveryTimeout: 10_000,
-    maxRecoveryTimeout: 60_000,
-    monitoringPeriod: 60_000
-  },
-  /** A primary database: the defaults. */
-  database: {
-    failureThreshold: 5,
-    successThreshold: 3,
-    recoveryTimeout: 30_000,
-    maxRecoveryTimeout: 300_000,
-    monitoringPeriod: 300_000
-  },
-  /** A third-party HTTP API: tolerates more noise, backs off longer. */
-  api: {
-    failureThreshold: 10,
-    successThreshold: 3,
-    recoveryTimeout: 60_000,
-    maxRecoveryTimeout: 600_000,
-    monitoringPeriod: 300_000
-  },
-  /** An auth provider: opens early, needs more evidence to close. */
-  auth: {
-    failureThreshold: 3,
-    successThreshold: 5,
-    recoveryTimeout: 15_000,
-    maxRecoveryTimeout: 120_000,
-    monitoringPeriod: 120_000
-  }
-} as const satisfies Record<string, Input>
+export const presets: typeof limits.presets = limits.presets satisfies Record<string, Input>
 
 /**
  * The longest service name accepted.
@@ -137,7 +105,7 @@ export const presets = {
  * @since 0.1.0
  * @category constants
  */
-export const maxServiceNameLength = 256
+export const maxServiceNameLength = limits.maxServiceNameLength
 
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 

@@ -19,38 +19,15 @@ import type { CircuitConfig, CircuitConfigError } from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
 import { idleTtlMillis } from "./internal/store/idleSweep.js"
 import * as memory from "./internal/store/memoryStore.js"
+import type { Decision, FleetCounts, NotificationStatus, Outcome } from "../shared/model.js"
 
 /**
- * Whether a call may run: `Allow` (with the probe permit it took, if it is a
- * half-open probe) or `Reject` (with the milliseconds until one may).
+ * A store's decisions and outcomes, the fleet's counts and the notification status: plain types shared by both editions (`shared/model.ts`, where each is documented).
  *
  * @since 0.1.0
  * @category models
  */
-export type Decision =
-  | {
-    readonly _tag: "Allow"
-    /** The probe permit taken, if this call is a half-open probe. */
-    readonly probe: string | undefined
-    readonly state: State
-    readonly version: number
-  }
-  | {
-    readonly _tag: "Reject"
-    /** Milliseconds until a call may be let through. */
-    readonly retryAfter: number
-    readonly state: State
-    readonly version: number
-  }
-
-/**
- * How a call ended, as far as the circuit cares: `release` gives a probe
- * permit back without counting (an interrupted probe).
- *
- * @since 0.1.0
- * @category models
- */
-export type Outcome = "success" | "failure" | "release"
+export type { Decision, FleetCounts, NotificationStatus, Outcome } from "../shared/model.js"
 
 /**
  * The store could not be reached or answered nonsense. `reason` is safe to
@@ -68,22 +45,6 @@ export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
   override get message(): string {
     return `Circuit store error: ${this.reason}`
   }
-}
-
-/**
- * What the whole fleet did with one circuit: counts from every instance
- * sharing the store (within `metricsTtl` for Redis; since start in memory).
- *
- * @since 0.1.0
- * @category models
- */
-export interface FleetCounts {
-  readonly successes: number
-  readonly failures: number
-  readonly rejections: number
-  readonly probes: number
-  /** Times the circuit opened. */
-  readonly opens: number
 }
 
 /**
@@ -160,18 +121,6 @@ export interface Circuit {
    */
   readonly notifications?: (() => NotificationStatus | undefined) | undefined
 }
-
-/**
- * Whether an instance hears of transitions made by other instances at once
- * (the Redis store over a client that can subscribe, ioredis): `connecting`
- * (the subscription is on its way), `connected`, or `lost` (its connection
- * failed: another instance's transition reaches this one when the cached
- * state expires, `stateCacheTtl`, until the subscription is back).
- *
- * @since 0.1.0
- * @category models
- */
-export type NotificationStatus = "connecting" | "connected" | "lost"
 
 /**
  * The store service.

@@ -37,7 +37,7 @@ import {
   withDefault
 } from "./internal/breaker/configSchema.js"
 import * as ioredis from "./internal/redis/ioredisClient.js"
-import * as keys from "./internal/redis/keys.js"
+import * as keys from "../shared/redis/keys.js"
 import * as optionalPeer from "./internal/redis/optionalPeer.js"
 import * as internal from "./internal/redis/store.js"
 import * as upstash from "./internal/redis/upstashClient.js"

@@ -20,7 +20,7 @@ import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import * as errors from "./internal/redis/errors.js"
-import type { LuaScript } from "./internal/redis/luaScripts.js"
+import type { LuaScript } from "../shared/redis/luaScripts.js"
 import * as scripts from "./internal/redis/runScript.js"
 import * as userClient from "./internal/redis/userClient.js"
 

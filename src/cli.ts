@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import type { Io } from "./internal/cli/environment.js"
-import { missingPeers } from "./internal/cli/install.js"
+import { missingPeers } from "../shared/cli/install.js"
 
 // the one file that touches the process (the library builds without Node's types)
 declare const process: {

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
-import { globMatcher, printable } from "../src/internal/cli/format.js"
-import * as install from "../src/internal/cli/install.js"
+import { globMatcher, printable } from "../shared/cli/format.js"
+import * as install from "../shared/cli/install.js"
 
 describe("hostile names and values never reach the terminal", () => {
   it("printable escapes C0, DEL, C1 and the invisible format characters; keeps the rest", () => {

@@ -1,12 +1,12 @@
 /**
  * The dashboard's files (`dashboard/`) and their embedded copy
- * (`src/internal/http/dashboardAssets.ts`, written by scripts/embed-dashboard.ts).
+ * (`shared/http/dashboardAssets.ts`, written by scripts/embed-dashboard.ts).
  * test/Dashboard.test.ts serves them and drives the page in Chromium.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { render, target } from "../scripts/embed-dashboard.js"
-import * as assets from "../src/internal/http/dashboardAssets.js"
+import * as assets from "../shared/http/dashboardAssets.js"
 
 /** The ways a string can become HTML or code in a page. */
 const htmlOrCodeSinks = /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/

@@ -1,5 +1,5 @@
 /**
- * The memory store's state machine (src/internal/breaker/machine.ts) and its Lua twin
+ * The memory store's state machine (shared/breaker/machine.ts) and its Lua twin
  * (lua/circuit.lua) held against each other: thousands of random sequences
  * of calls, outcomes, batched successes, clock steps and admin actions, under
  * random configurations, must give the same decisions, the same states and
@@ -13,10 +13,10 @@ import * as fc from "effect/FastCheck"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
 import { CircuitConfig, type CircuitStore, RedisClient } from "../src/index.js"
-import * as scripts from "../src/internal/redis/luaScripts.js"
-import * as machine from "../src/internal/breaker/machine.js"
-import { keysOf } from "../src/internal/redis/keys.js"
-import { scriptArgs, scriptArgv } from "../src/internal/redis/scriptArgs.js"
+import * as scripts from "../shared/redis/luaScripts.js"
+import * as machine from "../shared/breaker/machine.js"
+import { keysOf } from "../shared/redis/keys.js"
+import { scriptArgs, scriptArgv } from "../shared/redis/scriptArgs.js"
 import { toReply } from "../src/internal/redis/scriptReply.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
 import { IORedisClient } from "../src/ioredis.js"

@@ -33,7 +33,7 @@ import {
   RedisClient,
   ServiceUnavailable
 } from "../src/index.js"
-import * as scripts from "../src/internal/redis/luaScripts.js"
+import * as scripts from "../shared/redis/luaScripts.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 import { type BridgeFault, type UpstashBridge } from "./support/upstashBridge.js"

@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreaker, CircuitBreakerMetrics, CircuitConfig, CircuitStore, RedisClient } from "../src/index.js"
 import { internalOf } from "../src/internal/breaker/circuitBreaker.js"
-import * as machine from "../src/internal/breaker/machine.js"
+import * as machine from "../shared/breaker/machine.js"
 import * as metrics from "../src/internal/monitoring/metrics.js"
 
 let runs = 0

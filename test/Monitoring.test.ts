@@ -35,7 +35,7 @@ import { IORedisClient } from "../src/ioredis.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { UpstashClient } from "../src/upstash.js"
 import { countRoundTrips, seedCircuits } from "./support/seed.js"
-import { registryKeyOf } from "../src/internal/redis/keys.js"
+import { registryKeyOf } from "../shared/redis/keys.js"
 import { RedisClientError } from "../src/internal/redis/errors.js"
 import { calls } from "./support/calls.js"
 

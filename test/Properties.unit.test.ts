@@ -17,7 +17,7 @@ import * as fc from "effect/FastCheck"
 import type * as AST from "effect/SchemaAST"
 import * as Schema from "effect/Schema"
 import { CircuitConfig, RedisCircuitStore } from "../src/index.js"
-import { keysOf } from "../src/internal/redis/keys.js"
+import { keysOf } from "../shared/redis/keys.js"
 import { anyName, decodes, hugeName, unit, validName } from "./support/nameArbitraries.js"
 
 // ---------------------------------------------------------------------------

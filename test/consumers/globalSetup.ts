@@ -79,6 +79,7 @@ export default async function setup(project: TestProject) {
       "docs",
       "examples/ops",
       "src",
+      "shared",
       "lua",
       "scripts"
     ]

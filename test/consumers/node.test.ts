@@ -148,7 +148,7 @@ describe("plain Node", () => {
     const { stdout } = await full().run("node", ["resolve.mjs"])
     const lines = stdout.trim().split("\n")
     expect(lines).toHaveLength(entryPoints.length)
-    for (const line of lines) expect(line).toMatch(/\/dist\/cjs\/\w+\.js file:\/\/.*\/dist\/esm\/\w+\.js$/)
+    for (const line of lines) expect(line).toMatch(/\/dist\/cjs\/src\/\w+\.js file:\/\/.*\/dist\/esm\/src\/\w+\.js$/)
   })
 
   it("the core alone: effect is the only package installed; the entry points that need a missing peer say which", async () => {

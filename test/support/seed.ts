@@ -10,8 +10,8 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { Cluster, Redis } from "ioredis"
 import { CircuitConfig, RedisClient } from "../../src/index.js"
-import { keysOf, registryKeyOf } from "../../src/internal/redis/keys.js"
-import { circuitFields, scriptArgs } from "../../src/internal/redis/scriptArgs.js"
+import { keysOf, registryKeyOf } from "../../shared/redis/keys.js"
+import { circuitFields, scriptArgs } from "../../shared/redis/scriptArgs.js"
 
 /**
  * `inner`, counting its round trips (a pipeline is one). With `pipelined:

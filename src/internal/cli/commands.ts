@@ -32,7 +32,7 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type { State } from "../../CircuitState.js"
 import * as prometheus from "../monitoring/prometheus.js"
 import { CliError, connectionOptions, withStore } from "./connection.js"
-import * as format from "./format.js"
+import * as format from "../../../shared/cli/format.js"
 
 const states = ["CLOSED", "HALF_OPEN", "OPEN", "FORCED_OPEN", "FORCED_CLOSED"] as const satisfies ReadonlyArray<State>
 

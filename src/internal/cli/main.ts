@@ -12,7 +12,7 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { command } from "./commands.js"
-import { printableLines } from "./format.js"
+import { printableLines } from "../../../shared/cli/format.js"
 
 /** The colour and style sequences (SGR) @effect/cli writes into its help and usage errors. */
 const sgr = /\u001b\[[0-9;]*m/g

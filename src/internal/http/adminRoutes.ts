@@ -16,7 +16,7 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { allows } from "./authorize.js"
-import { crossSiteProblem } from "./crossSite.js"
+import { crossSiteProblem } from "../../../shared/http/crossSite.js"
 import { json, problem, refused } from "./responses.js"
 
 /**

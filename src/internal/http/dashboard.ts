@@ -17,7 +17,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type { Authorize } from "../../CircuitBreakerHttp.js"
 import { allows } from "./authorize.js"
-import * as assets from "./dashboardAssets.js"
+import * as assets from "../../../shared/http/dashboardAssets.js"
 
 /** @internal */
 export const contentSecurityPolicy = [

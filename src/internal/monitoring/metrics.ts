@@ -14,46 +14,34 @@ import type * as MetricPair from "effect/MetricPair"
 import type * as MetricState from "effect/MetricState"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
+import * as names from "../../../shared/monitoring/metricNames.js"
 import type { State } from "../../CircuitState.js"
 
 /** A counter that only goes up (Prometheus `_total`). */
-const counterKey = (name: string, description: string) =>
-  Effect3.MetricKey.counter(name, { description, incremental: true })
+const counterKey = ({ help, name }: names.MetricName) =>
+  Effect3.MetricKey.counter(name, { description: help, incremental: true })
 
 /** @internal */
-export const callsKey = counterKey("circuit_breaker_calls_total", "Calls through the circuit breaker, by outcome")
+export const callsKey = counterKey(names.calls)
 /** @internal */
-export const transitionsKey = counterKey("circuit_breaker_transitions_total", "State transitions seen by this instance")
+export const transitionsKey = counterKey(names.transitions)
 /** @internal */
-export const stateKey = Effect3.MetricKey.gauge("circuit_breaker_state", {
-  description: "Circuit state: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 FORCED_CLOSED"
-})
+export const stateKey = Effect3.MetricKey.gauge(names.state.name, { description: names.state.help })
 /** @internal */
 export const latencyKey = Effect3.MetricKey.histogram(
-  "circuit_breaker_call_duration_ms",
-  Effect3.MetricBoundaries.fromIterable([1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]),
-  "Duration of the calls that ran, in milliseconds"
+  names.latency.name,
+  Effect3.MetricBoundaries.fromIterable(names.latencyBoundaries),
+  names.latency.help
 )
 /** @internal */
-export const storeErrorsKey = counterKey("circuit_breaker_store_errors_total", "Circuit store operations that failed")
+export const storeErrorsKey = counterKey(names.storeErrors)
 /** @internal */
-export const storeRoundTripsKey = counterKey(
-  "circuit_breaker_store_round_trips_total",
-  "Round trips made to the circuit store"
-)
+export const storeRoundTripsKey = counterKey(names.storeRoundTrips)
 /** @internal */
-export const clockSkewKey = Effect3.MetricKey.gauge("circuit_breaker_clock_skew_ms", {
-  description: "Redis's clock minus this instance's, in milliseconds, as learned from Redis TIME"
-})
+export const clockSkewKey = Effect3.MetricKey.gauge(names.clockSkew.name, { description: names.clockSkew.help })
 
 /** @internal */
-export const stateValue: Readonly<Record<State, number>> = {
-  CLOSED: 0,
-  HALF_OPEN: 1,
-  OPEN: 2,
-  FORCED_OPEN: 3,
-  FORCED_CLOSED: 4
-}
+export { stateValue } from "../../../shared/monitoring/prometheus.js"
 
 /**
  * Which services have their metrics where, for the whole process (one

@@ -18,16 +18,16 @@ import * as CircuitConfig from "../../CircuitConfig.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { instanceIdOfProcess } from "../breaker/circuitBreaker.js"
 import { decoder, durationMillis, withDefault } from "../breaker/configSchema.js"
-import { alertsOf } from "./alerts.js"
-import { metricsByName, type Scan, snapshotOf, summarize } from "./fleetRead.js"
-import { healthOf } from "./health.js"
+import { alertsOf } from "../../../shared/monitoring/alerts.js"
+import { metricsByName, type Scan, snapshotOf, summarize } from "../../../shared/monitoring/fleetRead.js"
+import { healthOf } from "../../../shared/monitoring/health.js"
 import { makeReads } from "./scan.js"
 import { singleFlight } from "./singleFlight.js"
 
 export {
   /** @internal */
   alertsFor
-} from "./alerts.js"
+} from "../../../shared/monitoring/alerts.js"
 
 const decodeOptions = decoder(Schema.Struct({ snapshotTtl: withDefault(durationMillis({ infinite: false }), 1_000) }))
 

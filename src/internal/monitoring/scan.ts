@@ -16,7 +16,7 @@ import * as CircuitConfig from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
 import type { CircuitStore, FleetCounts, Inspected } from "../../CircuitStore.js"
 import { type Internal, internalOf, statusOf } from "../breaker/circuitBreaker.js"
-import type { ReadResult, Scan } from "./fleetRead.js"
+import type { ReadResult, Scan } from "../../../shared/monitoring/fleetRead.js"
 
 /**
  * A monitoring read that fails is tried again (25, 50, 100, 200, 400 ms

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import type { Snapshot } from "../../CircuitState.js"
 import type { CircuitStoreError, Decision } from "../../CircuitStore.js"
 import type { RedisCircuit } from "./circuit.js"
-import { noneUnsent, type Unsent } from "./scriptArgs.js"
+import { noneUnsent, type Unsent } from "../../../shared/redis/scriptArgs.js"
 
 /**
  * What this instance puts back if Redis lost it: an admin hold, an OPEN with

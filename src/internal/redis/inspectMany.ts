@@ -14,12 +14,12 @@ import { type CircuitStore, CircuitStoreError, type Inspected } from "../../Circ
 import type { Shared } from "./circuit.js"
 import type { Entry } from "./circuitCache.js"
 import { classify, type RedisClientError } from "./errors.js"
-import { keysOf } from "./keys.js"
-import * as scripts from "./luaScripts.js"
-import type { LuaScript } from "./luaScripts.js"
+import { keysOf } from "../../../shared/redis/keys.js"
+import * as scripts from "../../../shared/redis/luaScripts.js"
+import type { LuaScript } from "../../../shared/redis/luaScripts.js"
 import { storeError } from "./roundTrip.js"
 import { scriptFor } from "./runScript.js"
-import { peekArgs } from "./scriptArgs.js"
+import { peekArgs } from "../../../shared/redis/scriptArgs.js"
 import { toReply } from "./scriptReply.js"
 
 /**

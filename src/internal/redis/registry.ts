@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import { defaults } from "../../CircuitConfig.js"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
-import { registryKeyOf } from "./keys.js"
+import { registryKeyOf } from "../../../shared/redis/keys.js"
 import type { RoundTrips } from "./roundTrip.js"
 
 /**

@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { RedisClient, RedisClientError } from "../../RedisClient.js"
-import type { LuaScript } from "./luaScripts.js"
+import type { LuaScript } from "../../../shared/redis/luaScripts.js"
 
 /**
  * A client's command as a Promise that rejects with a `RedisClientError`:

@@ -8,7 +8,7 @@ import type * as Scope from "effect/Scope"
 import type { CircuitConfig } from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
 import type { CallTime, Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
-import * as machine from "../breaker/machine.js"
+import * as machine from "../../../shared/breaker/machine.js"
 import { defaultIdleTtl, IdleSweep } from "./idleSweep.js"
 
 /** One circuit's state and what every breaker in the process did with it. */

@@ -6,9 +6,7 @@
  *
  * @internal
  */
-import type { CircuitConfig } from "../../CircuitConfig.js"
-import type { Snapshot, State } from "../../CircuitState.js"
-import type { Decision, Outcome } from "../../CircuitStore.js"
+import type { Decision, MachineConfig, Outcome, Snapshot, State } from "../model.js"
 
 /** Buckets in the sliding failure window. */
 export const WINDOW_BUCKETS = 10
@@ -65,7 +63,7 @@ export const initial = (): MachineState => ({
  *
  * @internal
  */
-export const openPeriod = (config: CircuitConfig, k: number, u: number): number => {
+export const openPeriod = (config: MachineConfig, k: number, u: number): number => {
   let d = config.recoveryTimeout
   if (config.backoffMultiplier > 1) {
     let base = config.backoffMultiplier
@@ -83,7 +81,7 @@ export const openPeriod = (config: CircuitConfig, k: number, u: number): number 
 }
 
 /** The width of one window bucket in milliseconds. */
-export const bucketWidth = (config: CircuitConfig): number =>
+export const bucketWidth = (config: MachineConfig): number =>
   Math.max(1, Math.floor(config.monitoringPeriod / WINDOW_BUCKETS))
 
 /**
@@ -91,7 +89,7 @@ export const bucketWidth = (config: CircuitConfig): number =>
  * are brought back to `now`, and an open period to at most what the config
  * allows (the Lua twin does the same when it loads a state).
  */
-const clampFuture = (s: MachineState, config: CircuitConfig, now: number): void => {
+const clampFuture = (s: MachineState, config: MachineConfig, now: number): void => {
   if (
     s.changedAt > now + FUTURE_TOLERANCE || s.writtenAt > now + FUTURE_TOLERANCE ||
     s.openedAt > now + FUTURE_TOLERANCE || s.retryAt > now + config.stateTtl
@@ -103,7 +101,7 @@ const clampFuture = (s: MachineState, config: CircuitConfig, now: number): void 
   }
 }
 
-const effectiveNow = (s: MachineState, config: CircuitConfig, now: number): number => {
+const effectiveNow = (s: MachineState, config: MachineConfig, now: number): number => {
   clampFuture(s, config, now)
   return now > s.changedAt ? now : s.changedAt
 }
@@ -114,10 +112,10 @@ const effectiveNow = (s: MachineState, config: CircuitConfig, now: number): numb
  *
  * @internal
  */
-export const expired = (s: MachineState, config: CircuitConfig, t: number): boolean =>
+export const expired = (s: MachineState, config: MachineConfig, t: number): boolean =>
   s.writtenAt > 0 && t - s.writtenAt >= config.stateTtl && s.state !== "FORCED_OPEN" && s.state !== "FORCED_CLOSED"
 
-const expire = (s: MachineState, config: CircuitConfig, t: number): void => {
+const expire = (s: MachineState, config: MachineConfig, t: number): void => {
   if (expired(s, config, t)) {
     const version = s.version
     Object.assign(s, initial())
@@ -134,7 +132,7 @@ const transition = (s: MachineState, state: State, t: number): void => {
   s.leases = undefined
 }
 
-const open = (s: MachineState, config: CircuitConfig, t: number, k: number, u: number): void => {
+const open = (s: MachineState, config: MachineConfig, t: number, k: number, u: number): void => {
   transition(s, "OPEN", t)
   s.openCount = k
   s.openedAt = t
@@ -176,7 +174,7 @@ const emptyWindow = (): Array<number> => {
  * window ahead of `t`, left by a clock that went back that far, starts again
  * too, where Lua would keep it for when time comes back to it.)
  */
-const windowAdd = (s: MachineState, config: CircuitConfig, t: number, calls: number, failures: number): void => {
+const windowAdd = (s: MachineState, config: MachineConfig, t: number, calls: number, failures: number): void => {
   const index = Math.floor(t / bucketWidth(config))
   const w = s.window ?? (s.window = emptyWindow())
   const slot = (index % WINDOW_BUCKETS) * 3
@@ -191,7 +189,7 @@ const windowAdd = (s: MachineState, config: CircuitConfig, t: number, calls: num
 }
 
 /** [calls, failures] in the window that ends at `t`. */
-const windowSum = (s: MachineState, config: CircuitConfig, t: number): [number, number] => {
+const windowSum = (s: MachineState, config: MachineConfig, t: number): [number, number] => {
   const w = s.window
   if (w === undefined) return [0, 0]
   const index = Math.floor(t / bucketWidth(config))
@@ -207,7 +205,7 @@ const windowSum = (s: MachineState, config: CircuitConfig, t: number): [number, 
   return [calls, failures]
 }
 
-const tripped = (config: CircuitConfig, calls: number, failures: number): boolean =>
+const tripped = (config: MachineConfig, calls: number, failures: number): boolean =>
   failures >= config.failureThreshold ||
   (config.failureRateThreshold !== undefined && calls >= config.minimumCalls &&
     failures / calls >= config.failureRateThreshold)
@@ -218,7 +216,7 @@ const tripped = (config: CircuitConfig, calls: number, failures: number): boolea
  *
  * @internal
  */
-export const acquire = (s: MachineState, config: CircuitConfig, now: number, probeId: string): Decision => {
+export const acquire = (s: MachineState, config: MachineConfig, now: number, probeId: string): Decision => {
   const t = effectiveNow(s, config, now)
   expire(s, config, t)
   switch (s.state) {
@@ -240,7 +238,7 @@ export const acquire = (s: MachineState, config: CircuitConfig, now: number, pro
   }
 }
 
-const takeProbe = (s: MachineState, config: CircuitConfig, t: number, probeId: string): Decision => {
+const takeProbe = (s: MachineState, config: MachineConfig, t: number, probeId: string): Decision => {
   const held = pruneLeases(s, t)
   if (held < config.halfOpenMaxProbes) {
     if (s.leases === undefined) s.leases = new Map()
@@ -263,7 +261,7 @@ const takeProbe = (s: MachineState, config: CircuitConfig, t: number, probeId: s
  */
 export const record = (
   s: MachineState,
-  config: CircuitConfig,
+  config: MachineConfig,
   now: number,
   outcome: Outcome | undefined,
   probe: string | undefined,
@@ -313,7 +311,7 @@ export const record = (
  *
  * @internal
  */
-export const recordSuccess = (s: MachineState, config: CircuitConfig, now: number): void => {
+export const recordSuccess = (s: MachineState, config: MachineConfig, now: number): void => {
   const w = s.window
   if (
     w !== undefined && (s.state === "CLOSED" || s.state === "FORCED_CLOSED") &&
@@ -338,7 +336,7 @@ export const recordSuccess = (s: MachineState, config: CircuitConfig, now: numbe
  */
 export const force = (
   s: MachineState,
-  config: CircuitConfig,
+  config: MachineConfig,
   now: number,
   to: "FORCED_OPEN" | "FORCED_CLOSED" | "RESET"
 ): void => {
@@ -359,7 +357,7 @@ export const force = (
  *
  * @internal
  */
-export const snapshot = (s: MachineState, config: CircuitConfig, now: number): Snapshot => {
+export const snapshot = (s: MachineState, config: MachineConfig, now: number): Snapshot => {
   const t = effectiveNow(s, config, now)
   if (expired(s, config, t)) {
     return { ...emptySnapshot, version: s.version + 1, changedAt: t }

@@ -5,7 +5,23 @@
  *
  * @internal
  */
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+
+/**
+ * What the check reads of a request: its headers (lower-case names) and its
+ * URL as received (a full URL, or a path only).
+ *
+ * @internal
+ */
+export interface RequestLike {
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly originalUrl: string
+}
+
+/**
+ * The platform's WHATWG `URL` (Node, browsers, workers), typed as far as this
+ * module reads it: shared/ compiles without the DOM's or Node's types.
+ */
+declare const URL: new(url: string) => { readonly host: string }
 
 const formBodies = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
 
@@ -15,7 +31,7 @@ const formBodies = ["application/x-www-form-urlencoded", "multipart/form-data", 
  * @internal
  */
 export const crossSiteProblem = (
-  request: HttpServerRequest.HttpServerRequest,
+  request: RequestLike,
   allowedOrigins: ReadonlySet<string>
 ): string | undefined => {
   const headers = request.headers
@@ -45,7 +61,7 @@ export const crossSiteProblem = (
 }
 
 /** The hosts this request was sent to: its URL's, `Host`, `X-Forwarded-Host`. */
-const ownHosts = (request: HttpServerRequest.HttpServerRequest): ReadonlySet<string> => {
+const ownHosts = (request: RequestLike): ReadonlySet<string> => {
   const hosts = new Set<string>()
   try {
     hosts.add(new URL(request.originalUrl).host.toLowerCase())

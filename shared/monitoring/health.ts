@@ -4,9 +4,16 @@
  *
  * @internal
  */
-import type { Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
-import type { CircuitMetrics, FleetRead, OverallHealth, OverallStatus } from "../../CircuitBreakerMonitoring.js"
-import type { NotificationStatus } from "../../CircuitStore.js"
+import type {
+  CircuitMetrics,
+  FleetRead,
+  Health,
+  HealthStatus,
+  Metrics,
+  NotificationStatus,
+  OverallHealth,
+  OverallStatus
+} from "../model.js"
 
 /** A circuit's fleet counts as `Metrics`, for a circuit this instance has no breaker for. */
 const fleetOnly = (m: CircuitMetrics, instanceId: string): Metrics => ({

@@ -5,8 +5,14 @@
  *
  * @internal
  */
-import type { CircuitMetrics, FleetRead, FleetSnapshot, Options, ReadOptions } from "../../CircuitBreakerMonitoring.js"
-import type { NotificationStatus } from "../../CircuitStore.js"
+import type {
+  AlertOptions,
+  CircuitMetrics,
+  FleetRead,
+  FleetSnapshot,
+  NotificationStatus,
+  ReadOptions
+} from "../model.js"
 import { alertsOf } from "./alerts.js"
 import { healthOf } from "./health.js"
 
@@ -88,7 +94,7 @@ export const metricsByName = ({ circuits }: FleetRead): Record<string, CircuitMe
 export const snapshotOf = (
   scanned: Scan,
   takenAt: number,
-  options: Options,
+  options: AlertOptions,
   instanceId: string,
   notifications: NotificationStatus | undefined
 ): FleetSnapshot => {

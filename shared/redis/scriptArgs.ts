@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type { CircuitConfig } from "../../CircuitConfig.js"
+import type { MachineConfig } from "../model.js"
 
 /**
  * The config fields the circuit script takes, in ARGV order from ARGV 3
@@ -30,7 +30,7 @@ export const configArgv = [
   "failureRateThreshold",
   "minimumCalls",
   "metricsTtl"
-] as const satisfies ReadonlyArray<keyof CircuitConfig>
+] as const satisfies ReadonlyArray<keyof MachineConfig>
 
 /**
  * ARGV 3 to 16 of the circuit script: the config (`configArgv`). Built once
@@ -38,7 +38,7 @@ export const configArgv = [
  *
  * @internal
  */
-export const scriptArgs = (config: CircuitConfig): ReadonlyArray<string> => {
+export const scriptArgs = (config: MachineConfig): ReadonlyArray<string> => {
   const words = configArgv.map((field) => {
     const value = config[field]
     return value === undefined ? "-" : String(value)
@@ -179,5 +179,5 @@ export const scriptArgv = (config: ReadonlyArray<string>, call: ScriptCall): Arr
  *
  * @internal
  */
-export const peekArgs = (config: CircuitConfig, now: number): ReadonlyArray<string> =>
+export const peekArgs = (config: MachineConfig, now: number): ReadonlyArray<string> =>
   scriptArgv(scriptArgs(config), { op: "metrics", now, peek: true })

@@ -5,14 +5,14 @@
  *
  * @internal
  */
-import type { Alert, CircuitMetrics, FleetRead, Options } from "../../CircuitBreakerMonitoring.js"
+import type { Alert, AlertOptions, CircuitMetrics, FleetRead } from "../model.js"
 
 /**
  * The alerts for one circuit (the rules of `getAlerts`).
  *
  * @internal
  */
-export const alertsFor = (metrics: CircuitMetrics, now: number, options: Options = {}): Array<Alert> => {
+export const alertsFor = (metrics: CircuitMetrics, now: number, options: AlertOptions = {}): Array<Alert> => {
   const alerts: Array<Alert> = []
   const service = metrics.service
   const since = metrics.lastTransitionAt ?? now
@@ -76,7 +76,7 @@ const times = (n: number) => (n === 1 ? "once" : `${n} times`)
  *
  * @internal
  */
-export const alertsOf = (fleet: FleetRead, now: number, options: Options): Array<Alert> => {
+export const alertsOf = (fleet: FleetRead, now: number, options: AlertOptions): Array<Alert> => {
   const alerts = fleet.circuits.flatMap((metrics) => alertsFor(metrics, now, options))
   if (!fleet.complete) {
     alerts.unshift({

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { CircuitMetrics } from "../../CircuitBreakerMonitoring.js"
+import type { CircuitMetrics } from "../model.js"
 
 /**
  * Characters a terminal acts on or hides: C0 controls (ESC, CR, BEL…), DEL,
