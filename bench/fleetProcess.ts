@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
 import type { CircuitConfig } from "../src/index.js"
+import { callDependency as dependency, emit as emitLine, listen } from "../test/support/fleetChild.js"
 import { IORedisClient } from "../src/ioredis.js"
 
 export interface ProcessOptions {
@@ -42,48 +43,13 @@ export type ProcessEvent =
     readonly ended: number
   }
 
-class DependencyError extends Error {
-  readonly _tag = "DependencyError"
-}
-
-const emit = (event: ProcessEvent): void => {
-  process.stdout.write(JSON.stringify(event) + "\n")
-}
+const emit: (event: ProcessEvent) => void = emitLine
 
 const options = JSON.parse(process.argv[2] ?? "{}") as ProcessOptions
 
-let stopped = false
-const stop = () => {
-  if (stopped) return
-  stopped = true
-  setTimeout(() => process.exit(3), 3_000).unref()
-}
 let onCommand: (command: string) => void = () => {}
-let input = ""
-process.stdin.setEncoding("utf8")
-process.stdin.on("data", (chunk: string) => {
-  input += chunk
-  let newline = input.indexOf("\n")
-  while (newline >= 0) {
-    const line = input.slice(0, newline).trim()
-    input = input.slice(newline + 1)
-    if (line === "stop") stop()
-    else if (line !== "") onCommand(line)
-    newline = input.indexOf("\n")
-  }
-})
-process.stdin.on("end", stop)
-process.stdin.on("error", stop)
-
-const callDependency: Effect.Effect<string, DependencyError> = Effect.tryPromise({
-  try: async (signal) => {
-    const response = await fetch(options.dependencyUrl, { headers: { "x-worker": options.id }, signal })
-    const body = await response.text()
-    if (response.status !== 200) throw new DependencyError(`dependency answered ${response.status}`)
-    return body
-  },
-  catch: (cause) => (cause instanceof DependencyError ? cause : new DependencyError(String(cause)))
-})
+const control = listen((command) => onCommand(command))
+const callDependency = dependency(options.dependencyUrl, options.id)
 
 const program = Effect.gen(function*() {
   const breaker = yield* CircuitBreaker.make(options.circuit, { ...options.config, instanceId: options.id })
@@ -98,7 +64,7 @@ const program = Effect.gen(function*() {
   }
   emit({ type: "ready", id: options.id })
   let last: Outcome | undefined
-  while (!stopped) {
+  while (!control.stopped) {
     const result = yield* Effect.either(breaker.protect(callDependency))
     const outcome: Outcome = result._tag === "Right"
       ? "ok"

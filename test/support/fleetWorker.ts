@@ -22,6 +22,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { CircuitBreaker, RedisCircuitStore } from "../../src/index.js"
 import type { CircuitConfig } from "../../src/index.js"
+import { callDependency as dependency, emit as emitLine, listen } from "./fleetChild.js"
 import { IORedisClient } from "../../src/ioredis.js"
 
 export interface WorkerOptions {
@@ -70,41 +71,13 @@ export type WorkerEvent =
     readonly lastOkAt: number
   }
 
-class DependencyError extends Error {
-  readonly _tag = "DependencyError"
-}
-
-const emit = (event: WorkerEvent): void => {
-  process.stdout.write(JSON.stringify(event) + "\n")
-}
+const emit: (event: WorkerEvent) => void = emitLine
 
 const options = JSON.parse(process.argv[2] ?? "{}") as WorkerOptions
 
-let stopped = false
-const stop = () => {
-  if (stopped) return
-  stopped = true
-  setTimeout(() => process.exit(3), 3_000).unref()
-}
-let input = ""
-process.stdin.setEncoding("utf8")
-process.stdin.on("data", (chunk: string) => {
-  input += chunk
-  if (input.split("\n").some((line) => line.trim() === "stop")) stop()
-})
-process.stdin.on("end", stop)
-process.stdin.on("error", stop)
-setTimeout(stop, options.maxRunMs).unref()
-
-const callDependency: Effect.Effect<string, DependencyError> = Effect.tryPromise({
-  try: async (signal) => {
-    const response = await fetch(options.dependencyUrl, { headers: { "x-worker": options.id }, signal })
-    const body = await response.text()
-    if (response.status !== 200) throw new DependencyError(`dependency answered ${response.status}`)
-    return body
-  },
-  catch: (cause) => (cause instanceof DependencyError ? cause : new DependencyError(String(cause)))
-})
+const control = listen()
+setTimeout(control.stop, options.maxRunMs).unref()
+const callDependency = dependency(options.dependencyUrl, options.id)
 
 const program = Effect.gen(function*() {
   const breaker = yield* CircuitBreaker.make(options.circuit, { ...options.config, instanceId: options.id })
@@ -125,7 +98,7 @@ const program = Effect.gen(function*() {
   const counts: WorkerCounts = { ran: 0, ok: 0, failed: 0, rejected: 0, other: 0 }
   let lastOutcome: "ok" | "failed" | "rejected" | "other" | "none" = "none"
   let lastOkAt = 0
-  while (!stopped) {
+  while (!control.stopped) {
     const result = yield* Effect.either(breaker.protect(callDependency))
     if (result._tag === "Right") {
       counts.ran++
