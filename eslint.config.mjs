@@ -19,6 +19,7 @@ export default tseslint.config(
       "scripts/**/*.ts",
       "examples/**/*.ts",
       "dashboard/**/*.ts",
+      "effect4/**/*.ts",
       "*.ts"
     ]
   },
@@ -114,15 +115,16 @@ export default tseslint.config(
   },
   {
     // the library writes nothing to the console
-    files: ["src/**/*.ts", "shared/**/*.ts"],
-    ignores: ["src/cli.ts"],
+    files: ["src/**/*.ts", "shared/**/*.ts", "effect4/src/**/*.ts"],
+    ignores: ["src/cli.ts", "effect4/src/cli.ts"],
     rules: {
       "no-console": "error"
     }
   },
   {
-    // shared/ is the Effect-free code both editions build from: no Effect, and nothing of an edition
-    files: ["shared/**/*.ts"],
+    // shared/ is the Effect-free code both editions build from, test/shared/ the Effect-free test
+    // support and scenarios both editions' suites run: no Effect, and nothing of an edition
+    files: ["shared/**/*.ts", "test/shared/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
@@ -133,7 +135,7 @@ export default tseslint.config(
               message: "shared/ imports no Effect: each edition adapts it (ARCHITECTURE.md, \"Editions and shared/\")"
             },
             {
-              group: ["**/src", "**/src/**", "**/effect4", "**/effect4/**"],
+              group: ["**/src", "**/src/**", "**/effect4", "**/effect4/**", "**/support/**"],
               message: "shared/ imports nothing of an edition: each edition imports shared/"
             }
           ]

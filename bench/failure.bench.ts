@@ -33,7 +33,7 @@ import * as scripts from "../shared/redis/luaScripts.js"
 import { scriptArgs, scriptArgv } from "../shared/redis/scriptArgs.js"
 import { UpstashClient } from "../src/upstash.js"
 import { startRedis } from "../test/support/redisServer.js"
-import { startUpstashBridge } from "../test/support/upstashBridge.js"
+import { startUpstashBridge } from "../test/shared/upstashBridge.js"
 import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 
 const CALLS = envInt("CALLS", 300)

@@ -20,7 +20,7 @@ import { IORedisClient } from "../src/ioredis.js"
 import { UpstashClient } from "../src/upstash.js"
 import { startRedis } from "../test/support/redisServer.js"
 import { countRoundTrips, seedCircuits } from "../test/support/seed.js"
-import { startUpstashBridge } from "../test/support/upstashBridge.js"
+import { startUpstashBridge } from "../test/shared/upstashBridge.js"
 import { envInt, quantile } from "./support.js"
 
 const CIRCUITS = envInt("CIRCUITS", 10_000)

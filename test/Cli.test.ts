@@ -23,7 +23,7 @@ import { seedCircuits } from "./support/seed.js"
 import { type RedisServer, redisServerScoped, startRedis } from "./support/redisServer.js"
 import { freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
-import type { UpstashBridge } from "./support/upstashBridge.js"
+import type { UpstashBridge } from "./shared/upstashBridge.js"
 
 const root = new URL("..", import.meta.url).pathname
 const password = "cli-pass-9a7e1c"

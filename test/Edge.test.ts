@@ -13,7 +13,7 @@ import { CircuitBreaker, CircuitStore } from "../src/index.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
-import type { UpstashBridge } from "./support/upstashBridge.js"
+import type { UpstashBridge } from "./shared/upstashBridge.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 
 declare const EdgeRuntime: string | undefined

@@ -16,7 +16,7 @@ import { configureCircuitBreakers, disposeCircuitBreakers } from "../src/promise
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
-import type { UpstashBridge } from "./support/upstashBridge.js"
+import type { UpstashBridge } from "./shared/upstashBridge.js"
 
 let redis: RedisServer
 let bridge: UpstashBridge

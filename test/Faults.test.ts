@@ -36,7 +36,7 @@ import {
 import * as scripts from "../shared/redis/luaScripts.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
-import { type BridgeFault, type UpstashBridge } from "./support/upstashBridge.js"
+import { type BridgeFault, type UpstashBridge } from "./shared/upstashBridge.js"
 import { UpstashClient } from "../src/upstash.js"
 import { IORedisClient } from "../src/ioredis.js"
 

@@ -20,7 +20,7 @@ import { CircuitBreakerHttp } from "../src/http.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { freshPrefix, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
-import type { UpstashBridge } from "./support/upstashBridge.js"
+import type { UpstashBridge } from "./shared/upstashBridge.js"
 
 const ops = join(import.meta.dirname, "..", "examples", "ops")
 const rulesFile = join(ops, "alerts.yml")

@@ -42,7 +42,7 @@ import {
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
-import type { UpstashBridge } from "./support/upstashBridge.js"
+import type { UpstashBridge } from "./shared/upstashBridge.js"
 
 const TOKEN = "readme-test-token-7f3a1b"
 const STRIPE_KEY = "sk_test_readme_4242"

@@ -15,7 +15,7 @@ import { CircuitBreaker } from "../src/index.js"
 import { type RedisServer, redisServerScoped, startCluster, startRedis } from "./support/redisServer.js"
 import { tcpStore, upstashBridgeScoped, upstashStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
-import { startUpstashBridge, type UpstashBridge } from "./support/upstashBridge.js"
+import { startUpstashBridge, type UpstashBridge } from "./shared/upstashBridge.js"
 
 /** An ioredis client that gives up quickly, so failures show up as errors rather than hangs. */
 const connect = (url: string, options: { commandTimeout?: number } = {}) => {

@@ -9,7 +9,7 @@ import { mkdir, readdir, stat, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { inject } from "vitest"
 import { freePort, type RedisServer, startRedis } from "../support/redisServer.js"
-import { startUpstashBridge, type UpstashBridge } from "../support/upstashBridge.js"
+import { startUpstashBridge, type UpstashBridge } from "../shared/upstashBridge.js"
 
 export { freePort }
 

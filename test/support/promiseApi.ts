@@ -9,7 +9,7 @@ import { vi } from "vitest"
 import { disposeCircuitBreakers, makeCircuitBreakerRuntime, type PersistentCircuitBreaker } from "../../src/promise.js"
 import { type RedisServer, startRedis } from "./redisServer.js"
 import { freshPrefix } from "./stores.js"
-import { startUpstashBridge, type UpstashBridge } from "./upstashBridge.js"
+import { startUpstashBridge, type UpstashBridge } from "../shared/upstashBridge.js"
 
 /** The Redis of a Promise API suite; its fields are set once the suite's `beforeAll` has run. */
 export interface PromiseApiRedis {

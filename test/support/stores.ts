@@ -16,7 +16,7 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import { CircuitStore, RedisCircuitStore } from "../../src/index.js"
 import { clusterScoped, redisServerScoped, type SentinelGroup } from "./redisServer.js"
-import { startUpstashBridge } from "./upstashBridge.js"
+import { startUpstashBridge } from "../shared/upstashBridge.js"
 import { UpstashClient } from "../../src/upstash.js"
 import { IORedisClient } from "../../src/ioredis.js"
 

@@ -1,0 +1,193 @@
+/**
+ * Health and metrics over HTTP, on @effect/platform:
+ *
+ * - `GET /health`: the fleet's health as JSON; 200, or 503 when unhealthy
+ *   or unknown (the store could not be read, entirely or in part); every
+ *   circuit in `services`, or `?services=non-healthy` / `none` (with
+ *   `authorizeRead`, a request it refuses gets the verdict and counts only);
+ * - `GET /circuits`: the circuits as JSON, filtered and paged
+ *   (`?state=OPEN&prefix=tenant-&limit=100&cursor=…`), with `complete`;
+ * - `GET /metrics`: every circuit as JSON, or Prometheus text with
+ *   `Accept: text/plain` or `?format=prometheus`;
+ * - `GET /alerts`: the current alerts as JSON;
+ * - admin routes (`POST /circuits/:name/reset`, `…/force-open`,
+ *   `…/force-close`, `POST /reset-all`) only when an `authorize` check is
+ *   given (`CircuitBreakerHttp.bearer(token)`); a request it refuses gets
+ *   401 or 403, a cross-site one 403, an unknown circuit 404;
+ * - `GET /dashboard`: a live page of the circuits and alerts, with admin
+ *   buttons for those `authorize` lets through (`dashboard: false` leaves it out).
+ *
+ * The read routes answer from one snapshot of the fleet, shared by every
+ * request and read again at most once per `snapshotTtl` (default 1 s): its
+ * age in ms is in the `x-snapshot-age` header, and in `age` of the JSON
+ * bodies of `/health`, `/circuits` and `/alerts`. With `authorizeRead`, every
+ * read route but the health summary needs it.
+ *
+ * Offered as an `HttpRouter` (mount it in an Effect server) and as a
+ * Web-standard `(Request) => Promise<Response>` handler (Next.js route
+ * handlers, Edge functions, Deno, Bun).
+ *
+ * @example
+ * ```ts
+ * // app/api/circuit-breakers/[...path]/route.ts (Next.js)
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ *
+ * const { handler } = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layerFromEnv(), {
+ *   basePath: "/api/circuit-breakers",
+ *   authorize: CircuitBreakerHttp.bearer(process.env.ADMIN_TOKEN)
+ * })
+ * export const GET = handler
+ * export const POST = handler
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpRouter from "@effect/platform/HttpRouter"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type { CircuitBreakerMonitoring, Options as MonitoringOptions } from "./CircuitBreakerMonitoring.js"
+import type { CircuitBreakers } from "./CircuitBreakers.js"
+import type { CircuitStore } from "./CircuitStore.js"
+import type * as CircuitConfig from "./CircuitConfig.js"
+import * as authorize from "./internal/http/authorize.js"
+import * as internal from "./internal/http/router.js"
+
+/**
+ * A check of a request: `true` lets it through (`authorize`,
+ * `authorizeRead`; `bearer(token)` makes one).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Authorize = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<boolean>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Path the routes are mounted under, e.g. `"/api/circuit-breakers"` (default: none). */
+  readonly basePath?: string | undefined
+  /**
+   * Enables the admin routes: called for each admin request; `true` lets it
+   * through. Without it, admin routes do not exist (404). Use
+   * `CircuitBreakerHttp.bearer(token)` for a bearer token.
+   */
+  readonly authorize?: Authorize | undefined
+  /**
+   * Guards every read route but the health summary (`/circuits`, `/metrics`,
+   * `/alerts`, and the circuits listed by `/health`): a request it refuses
+   * gets 401 or 403, and `/health` answers it with the verdict and counts
+   * only. Without it, the read routes are open to anyone who can reach them
+   * (as are the dashboard's page and files, which hold no data).
+   */
+  readonly authorizeRead?: Authorize | undefined
+  /**
+   * Origins (`https://ops.example.com`) from which admin requests are
+   * accepted besides the server's own. Other cross-site requests get 403
+   * (`Origin` of another host, or `Sec-Fetch-Site` other than `same-origin`
+   * or `none`), as do form bodies (`application/x-www-form-urlencoded`,
+   * `multipart/form-data`, `text/plain`).
+   */
+  readonly allowedOrigins?: ReadonlyArray<string> | undefined
+  /**
+   * Which circuits get series of their own in the Prometheus output
+   * (`?circuits=` overrides it): `"all"` (default), `"non-closed"` (a fleet
+   * of 10,000 tenants scrapes only the circuits that need attention) or
+   * `"none"`. The aggregate series (circuits per state, the read's
+   * completeness) are always there.
+   */
+  readonly perCircuit?: "all" | "non-closed" | "none" | undefined
+  /**
+   * Which circuits `GET /health` lists in `services` (`?services=`
+   * overrides it): `"all"` (default), `"non-healthy"` (a load balancer's
+   * probe of 10,000 tenants gets the few that need attention, not every one)
+   * or `"none"`. `overall`, `complete`, `unreadable` and `reason` are always
+   * those of the whole fleet.
+   */
+  readonly healthServices?: "all" | "non-healthy" | "none" | undefined
+  /**
+   * Serves the dashboard (default `true`): `GET /dashboard`, a page of the
+   * circuits (not-closed first, filtered and paged on the server) and the
+   * alerts, polling `/circuits` and `/alerts` every 2 s, under a strict
+   * Content-Security-Policy; its script and stylesheet at
+   * `/dashboard/app.js` and `/dashboard/app.css`; and
+   * `GET /dashboard/permissions`, `{ admin }` from `authorize` (false without
+   * it), which shows the admin buttons.
+   */
+  readonly dashboard?: boolean | undefined
+}
+
+/**
+ * A check for `authorize` or `authorizeRead`: lets through requests with
+ * `Authorization: Bearer <token>`, compared in constant time. Fails closed:
+ * with no token (`undefined`, empty or blank, e.g. an unset environment
+ * variable) it lets nothing through, and `toWebHandler` logs a warning
+ * once when it is built.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ *
+ * const { handler } = CircuitBreakerHttp.toWebHandler(CircuitStore.layerMemory, {
+ *   authorize: CircuitBreakerHttp.bearer(process.env.ADMIN_TOKEN)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category authorization
+ */
+export const bearer: (token: Redacted.Redacted<string> | string | undefined) => Authorize = authorize.bearer
+
+/**
+ * The routes as an `HttpRouter`. Needs `CircuitBreakerMonitoring` and
+ * `CircuitBreakers` (for admin routes by name).
+ *
+ * @since 0.1.0
+ * @category routers
+ */
+export const router: (
+  options?: Options
+) => HttpRouter.HttpRouter<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore> = internal.router
+
+/**
+ * What the routes need, on a given store: the registry and monitoring.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (
+  options?: MonitoringOptions
+) => Layer.Layer<
+  CircuitBreakerMonitoring | CircuitBreakers | CircuitStore,
+  CircuitConfig.CircuitConfigError,
+  CircuitStore
+> = internal.layer
+
+/**
+ * The routes as a Web-standard handler, building `store` (and the registry
+ * and monitoring on it) once, on the first request.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ *
+ * const { handler, dispose } = CircuitBreakerHttp.toWebHandler(CircuitStore.layerMemory)
+ * const response = await handler(new Request("http://localhost/health"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toWebHandler: <E>(
+  store: Layer.Layer<CircuitStore, E>,
+  options?: Options & { readonly monitoring?: MonitoringOptions | undefined }
+) => {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly dispose: () => Promise<void>
+} = internal.toWebHandler

@@ -1,0 +1,421 @@
+/**
+ * The configuration of a circuit breaker: its Schema, defaults, presets and
+ * the error every invalid value fails with.
+ *
+ * Durations accept milliseconds (as numbers) or any Effect `Duration` input
+ * (`"30 seconds"`, `Duration.minutes(5)`).
+ *
+ * @since 0.1.0
+ */
+import type { LazyArbitrary } from "effect/Arbitrary"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
+import {
+  booleanField,
+  decoder,
+  describe,
+  durationMillis,
+  literals,
+  numberField,
+  optional,
+  positiveInt,
+  rule,
+  truncate,
+  withDefault
+} from "./internal/breaker/configSchema.js"
+import * as limits from "../../shared/config/limits.js"
+
+/**
+ * What a breaker does when its store (Redis) cannot be reached:
+ * - `"local"`: keep protecting with an in-memory breaker of the same config
+ *   (health reports `degraded`);
+ * - `"fail-open"`: let calls through unprotected;
+ * - `"fail-closed"`: fail calls with `ServiceUnavailable`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StoreUnavailablePolicy = "local" | "fail-open" | "fail-closed"
+
+/**
+ * A duration given as milliseconds or as an Effect `DurationInput`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DurationInput = Duration.DurationInput
+
+/**
+ * A configuration (or a service name) was invalid. `message` names the field
+ * and the rule, e.g. `backoffJitter must be between 0 and 1 (got 1.5)`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CircuitConfigError
+  extends Schema.TaggedError<CircuitConfigError>("effect-circuit-breaker-redis/CircuitConfigError")(
+    "CircuitConfigError",
+    {
+      /** The service whose configuration was rejected. */
+      service: Schema.String,
+      /** One line per problem: `<field> <rule> (got <value>)`. */
+      issues: Schema.Array(Schema.String)
+    }
+  )
+{
+  override get message(): string {
+    return `Invalid circuit breaker configuration for ${JSON.stringify(this.service)}: ${this.issues.join("; ")}`
+  }
+}
+
+/**
+ * The largest duration a field accepts: 10 years in milliseconds. Times and
+ * durations then stay whole numbers far below 2^53 in JavaScript and in Lua,
+ * and reach Redis without exponent notation.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxDuration = limits.maxDuration
+
+/**
+ * The largest count a field accepts (thresholds, probes, calls).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxCount = limits.maxCount
+
+/**
+ * Tuned starting points for common dependencies. Spread one and override:
+ * `CircuitBreaker.make("payments", { ...CircuitConfig.presets.api, failureThreshold: 3 })`.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const presets: typeof limits.presets = limits.presets satisfies Record<string, Input>
+
+/**
+ * The longest service name accepted.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxServiceNameLength = limits.maxServiceNameLength
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+
+/** Characters that show nothing, or reorder what follows: a name holding one can pass for another. */
+const invisibleCharacters =
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/
+
+/**
+ * The rule for a service name, or `undefined` when the name is valid:
+ * non-empty, at most 256 characters, not `.` or `..`, no control
+ * characters, and no invisible or bidirectional formatting characters
+ * (zero-width spaces and joiners, bidi overrides and isolates, variation
+ * selectors), with which one name could pass for another.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const serviceNameProblem = (name: unknown): string | undefined => {
+  if (typeof name !== "string") return `must be a string (got ${describe(name)})`
+  if (name.length === 0) return "must not be empty"
+  if (name.trim().length === 0) return "must not be blank"
+  if (name.length > maxServiceNameLength) {
+    return `must be at most ${maxServiceNameLength} characters (got ${name.length})`
+  }
+  if (controlCharacters.test(name)) return "must not contain control characters"
+  if (name === "." || name === "..") return `must not be ${JSON.stringify(name)} (a URL path cannot name it)`
+  const invisible = invisibleCharacters.exec(name)
+  if (invisible !== null) {
+    const code = invisible[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")
+    return `must not contain invisible or bidirectional formatting characters (U+${code} at index ${invisible.index})`
+  }
+  if (loneSurrogate.test(name)) return "must be well-formed Unicode (it holds a lone surrogate)"
+  return undefined
+}
+
+// ---------------------------------------------------------------------------
+// The fields: each one's rule and default, once
+// ---------------------------------------------------------------------------
+
+const count = positiveInt(maxCount)
+
+/** Whole milliseconds from `min` to `maxDuration`, small ones (up to a day) as often as any. */
+const millisFrom = (min: number): LazyArbitrary<number> => (fc) =>
+  fc.oneof(
+    fc.integer({ min, max: 86_400_000 }),
+    fc.double({ min, max: maxDuration, noNaN: true }).map(Math.round)
+  )
+
+const boundedDuration = rule(
+  durationMillis({ infinite: false }),
+  `at most ${maxDuration} ms (10 years)`,
+  (n) => n <= maxDuration,
+  millisFrom(0)
+)
+
+const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0, millisFrom(1))
+
+const ServiceName = Schema.String.pipe(
+  Schema.filter((name) => serviceNameProblem(name) ?? true)
+).annotations({
+  message: (issue) => serviceNameProblem(issue.actual) ?? "is invalid",
+  // names with the characters that mean something to Redis keys, hash tags and percent-encoding
+  arbitrary: () => (fc) =>
+    fc.oneof(
+      fc.string({ minLength: 1, maxLength: 30 }),
+      fc.string({ unit: "binary", minLength: 1, maxLength: 30 }),
+      fc.string({ unit: fc.constantFrom("{", "}", ":", "*", "%", "%7B", " ", "é", "\u{1F600}"), minLength: 1 })
+    ).filter((name) => serviceNameProblem(name) === undefined)
+})
+
+// a plain `Schema` type: `Schema.declare` is not a type in every effect version of the peer range
+const Fn: Schema.Schema<(error: unknown) => boolean> = Schema.declare(
+  (u: unknown): u is (error: unknown) => boolean => typeof u === "function",
+  {
+    message: (issue) => `must be a function (got ${describe(issue.actual)})`,
+    arbitrary: () => (fc) => fc.func(fc.boolean())
+  }
+)
+
+/**
+ * Every field with its rule and, when it does not depend on other fields, its
+ * default. Fields whose default depends on others (`maxRecoveryTimeout`,
+ * `stateTtl`, `halfOpenMaxProbes`, `serviceName`) are derived after decoding,
+ * with the rules that tie fields together. Each rule carries an `arbitrary`
+ * annotation, so `Arbitrary.make` derives the values a field accepts.
+ *
+ * @internal
+ */
+export const Fields = Schema.Struct({
+  /** Failures within `monitoringPeriod` that open a closed circuit (default 5). */
+  failureThreshold: withDefault(count, 5),
+  /** Probe successes in half-open that close the circuit (default 3). */
+  successThreshold: withDefault(count, 3),
+  /** The first open period (default 30 s). */
+  recoveryTimeout: withDefault(positiveDuration, 30_000),
+  /** Cap on any open period (default 5 min, or `recoveryTimeout` if larger). */
+  maxRecoveryTimeout: optional(positiveDuration),
+  /** Sliding window in which failures are counted (default 5 min). */
+  monitoringPeriod: withDefault(positiveDuration, 300_000),
+  /** Growth of the open period at each consecutive re-open (default 2). */
+  backoffMultiplier: withDefault(
+    rule(
+      numberField,
+      "between 1 and 1000",
+      (n) => Number.isFinite(n) && n >= 1 && n <= 1000,
+      (fc) => fc.double({ min: 1, max: 1000, noNaN: true })
+    ),
+    2
+  ),
+  /** Each open period is scaled by a factor in [1 - j, 1 + j] (default 0.1). */
+  backoffJitter: withDefault(
+    rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1, (fc) => fc.double({ min: 0, max: 1, noNaN: true })),
+    0.1
+  ),
+  /**
+   * Redis TTL of the circuit's state (default 10 min, or 2 × `maxRecoveryTimeout` if larger); must
+   * exceed `maxRecoveryTimeout × (1 + backoffJitter) + probeLease`.
+   */
+  stateTtl: optional(positiveDuration),
+  /** Redis TTL of fleet-wide metric buckets (default 24 h). */
+  metricsTtl: withDefault(positiveDuration, 86_400_000),
+  /** The protected service (default: the breaker's name). */
+  serviceName: optional(ServiceName),
+  /** This instance, in metrics and probe leases (default: one random id per process). */
+  instanceId: optional(ServiceName),
+  /** Concurrent half-open probes across the fleet (default `successThreshold`). */
+  halfOpenMaxProbes: optional(count),
+  /** How long a probe permit is held if its holder never reports (default 10 s). */
+  probeLease: withDefault(positiveDuration, 10_000),
+  /** How long an instance trusts its cached CLOSED state (default 1 s). */
+  stateCacheTtl: withDefault(boundedDuration, 1_000),
+  /** Bound on one store round trip (default 500 ms). */
+  storeTimeout: withDefault(positiveDuration, 500),
+  /** What to do when the store cannot be reached (default `"local"`). */
+  onStoreUnavailable: withDefault(literals("local", "fail-open", "fail-closed"), "local"),
+  /** Optional rate rule: open when failures / calls in the window reach this fraction, in (0, 1]. */
+  failureRateThreshold: optional(
+    rule(
+      numberField,
+      "a fraction greater than 0 and at most 1",
+      (n) => n > 0 && n <= 1,
+      (fc) => fc.double({ min: 0, minExcluded: true, max: 1, noNaN: true })
+    )
+  ),
+  /** Calls in the window before the rate rule applies (default 10). */
+  minimumCalls: withDefault(count, 10),
+  /** Optional: calls slower than this count as failures (their result is still returned). Needs `recordLatency`. */
+  slowCallDuration: optional(positiveDuration),
+  /**
+   * Whether each call's latency is measured and recorded (default `true`).
+   * `false` saves a clock read and a histogram update per call; slow-call
+   * detection (`slowCallDuration`) needs it.
+   */
+  recordLatency: withDefault(booleanField, true),
+  /** Which errors count as failures (default: every error). Interruptions never count. */
+  isFailure: optional(Fn),
+  /**
+   * Where the Redis store takes `now` from (default: the store's own
+   * `timeSource`, itself `"server"` by default). `"server"`: Redis's clock,
+   * through the offset each instance learns from Redis `TIME`, so that no
+   * instance's clock, however wrong, changes what the fleet sees. `"client"`:
+   * the caller's `Clock` as it is (for `TestClock`-driven tests against
+   * Redis). The memory store always uses the caller's `Clock`.
+   */
+  timeSource: optional(literals("client", "server"))
+})
+
+type Encoded = Schema.Schema.Encoded<typeof Fields>
+type Decoded = Schema.Schema.Type<typeof Fields>
+type DerivedField = "maxRecoveryTimeout" | "stateTtl" | "halfOpenMaxProbes" | "serviceName"
+
+/**
+ * What a user may pass to `CircuitBreaker.make`. Every field is optional;
+ * `undefined` means the default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Input<E = unknown>
+  extends Readonly<{ [K in Exclude<keyof Encoded, "isFailure">]?: Encoded[K] | undefined }>
+{
+  /** Which errors count as failures (default: every error). Interruptions never count. */
+  readonly isFailure?: ((error: E) => boolean) | undefined
+}
+
+/**
+ * A decoded configuration: every field present (`undefined` for an optional
+ * one not given), durations in milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CircuitConfig extends
+  Readonly<
+    {
+      [K in keyof Decoded]-?: K extends DerivedField ? Exclude<Decoded[K], undefined>
+        : {} extends Pick<Decoded, K> ? Decoded[K] | undefined
+        : Decoded[K]
+    }
+  >
+{}
+
+/**
+ * The defaults of every field.
+ * `maxRecoveryTimeout` and `stateTtl` grow beyond theirs when other fields
+ * ask for it (see `Input`).
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults = {
+  ...Schema.decodeSync(Fields)({}),
+  maxRecoveryTimeout: 300_000,
+  stateTtl: 600_000
+} as const
+
+const decodeFields = decoder(Fields)
+
+const fieldNames = Object.keys(Fields.fields) as ReadonlyArray<keyof Decoded>
+
+/** The fields' defaults that depend on other fields, and the rules that tie fields together. */
+const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, ReadonlyArray<string>> => {
+  const issues: Array<string> = []
+  const { backoffJitter, probeLease, recoveryTimeout } = fields
+  const maxRecoveryTimeout = fields.maxRecoveryTimeout ?? Math.max(defaults.maxRecoveryTimeout, recoveryTimeout)
+  // an open period lasts up to maxRecoveryTimeout × (1 + jitter), then a probe holds its lease:
+  // the state must outlive both, or an open circuit would be forgotten before its retry
+  const longestOpen = Math.ceil(maxRecoveryTimeout * (1 + backoffJitter)) + probeLease
+  const stateTtl = fields.stateTtl ?? Math.max(defaults.stateTtl, 2 * maxRecoveryTimeout, longestOpen + 1)
+  if (maxRecoveryTimeout < recoveryTimeout) {
+    issues.push(
+      `maxRecoveryTimeout must be at least recoveryTimeout (got ${maxRecoveryTimeout} ms < ${recoveryTimeout} ms)`
+    )
+  }
+  if (stateTtl <= longestOpen) {
+    issues.push(
+      `stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got ${stateTtl} ms <= ${longestOpen} ms)`
+    )
+  }
+  if (fields.slowCallDuration !== undefined && !fields.recordLatency) {
+    issues.push("slowCallDuration needs recordLatency: true (got recordLatency: false)")
+  }
+  if (issues.length > 0) return Effect3.Either.left(issues)
+  // every field present, `undefined` for an optional one not given
+  const config: Record<string, unknown> = {}
+  for (const field of fieldNames) config[field] = fields[field]
+  return Effect3.Either.right({
+    ...config as Omit<CircuitConfig, DerivedField>,
+    maxRecoveryTimeout,
+    stateTtl,
+    halfOpenMaxProbes: fields.halfOpenMaxProbes ?? fields.successThreshold,
+    serviceName: fields.serviceName ?? name
+  })
+}
+
+/**
+ * Decodes a configuration for the circuit `name`, synchronously. Returns the
+ * config, or a `CircuitConfigError` naming every bad field and its rule.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, CircuitConfigError> => {
+  const nameProblem = serviceNameProblem(name)
+  const decoded = Effect3.Either.flatMap(decodeFields(input), (fields) => derive(name, fields))
+  const issues = [
+    ...(nameProblem === undefined ? [] : [`service name ${nameProblem}`]),
+    ...(Effect3.Either.isLeft(decoded) ? decoded.left : [])
+  ]
+  return issues.length === 0 && Effect3.Either.isRight(decoded)
+    ? Effect3.Either.right(decoded.right)
+    : Effect3.Either.left(
+      new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues })
+    )
+}
+
+/**
+ * Decodes a configuration for the circuit `name`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const config = CircuitConfig.decode("payments", { recoveryTimeout: "10 seconds" })
+ * // Effect<CircuitConfig, CircuitConfigError>
+ * ```
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConfig, CircuitConfigError> =>
+  Effect.suspend(() => decodeEither(name, input))
+
+/**
+ * Checks a service name: succeeds with it, or fails with a `CircuitConfigError`.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateServiceName = (name: unknown): Either.Either<string, CircuitConfigError> => {
+  const problem = serviceNameProblem(name)
+  return problem === undefined
+    ? Effect3.Either.right(name as string)
+    : Effect3.Either.left(
+      new CircuitConfigError({
+        service: typeof name === "string" ? truncate(name) : describe(name),
+        issues: [`service name ${problem}`]
+      })
+    )
+}

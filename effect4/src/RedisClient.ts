@@ -1,0 +1,164 @@
+/**
+ * The Redis connection the Redis store talks through: one `send` of a raw
+ * command. The implementations live in their own entry points, so that an
+ * application bundles only the client it uses:
+ * - `UpstashClient` (`effect-circuit-breaker-redis/upstash`): `@upstash/redis`
+ *   over HTTPS (REST), which runs anywhere `fetch` does, Edge and Workers
+ *   included;
+ * - `IORedisClient` (`effect-circuit-breaker-redis/ioredis`): `ioredis` over
+ *   TCP, for long-lived servers, and for Redis Cluster.
+ *
+ * Any other client fits: a `RedisClient` is a `send` and a `description`
+ * (and, optionally, `pipeline` and `subscribe`).
+ * Secrets (the Upstash token, a Redis password) are taken as `Redacted` and
+ * never appear in an error, a log line or `toString`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import * as errors from "./internal/redis/errors.js"
+import type { LuaScript } from "../../shared/redis/luaScripts.js"
+import * as scripts from "./internal/redis/runScript.js"
+import * as userClient from "./internal/redis/userClient.js"
+
+/**
+ * A command failed. `kind` tells what went wrong; `reason` is safe to log.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RedisClientError = errors.RedisClientError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type RedisClientError = errors.RedisClientError
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/RedisClient")<RedisClient, {
+  /** Sends one command, e.g. `["EVALSHA", sha, "1", key, ...]`, and returns the raw reply. */
+  readonly send: (command: ReadonlyArray<string>) => Effect.Effect<unknown, RedisClientError>
+  /**
+   * Optional: sends several commands in one round trip (a pipeline, not a
+   * transaction), each answered by its reply or its own error. Monitoring
+   * reads a big fleet with it in about N/500 round trips (5 script calls of
+   * 100 circuits each); without it, one script call per round trip.
+   */
+  readonly pipeline?:
+    | ((
+      commands: ReadonlyArray<ReadonlyArray<string>>
+    ) => Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError>>, RedisClientError>)
+    | undefined
+  /**
+   * Optional: subscribes to `channel` (Redis pub/sub) on a connection of its
+   * own, for as long as the scope lasts, subscribing again after each
+   * reconnection by itself. The Redis store hears of transitions made by
+   * other instances through it (`RedisCircuitStore`'s `notifications`);
+   * without it (Upstash REST has no push), an instance learns of them when
+   * its cached state expires. ioredis clients have it.
+   */
+  readonly subscribe?:
+    | ((channel: string, listener: SubscriptionListener) => Effect.Effect<void, never, Scope.Scope>)
+    | undefined
+  /** Where it connects, without credentials (for logs and health). */
+  readonly description: string
+  /**
+   * Optional: the server honours the script shebang `#!lua flags=allow-key-locking`
+   * (Upstash: a script then locks only its KEYS instead of the whole
+   * database). `runScript` then sends each script's flagged variant. Redis
+   * itself refuses the flag: leave it unset for anything but Upstash.
+   */
+  readonly allowKeyLocking?: boolean | undefined
+  /**
+   * Optional: the server is a Redis Cluster, where one command's keys must
+   * share a hash slot. Monitoring then reads one circuit per script call
+   * instead of 100 (a pipeline of them, which a Cluster client sends node by
+   * node). Left unset, a server that answers CROSSSLOT is taken for a
+   * Cluster from then on (with a warning); `false` says it is not one.
+   */
+  readonly cluster?: boolean | undefined
+}>() {}
+
+/**
+ * What a subscription (`RedisClient`'s `subscribe`) tells: every message of
+ * its channel, and whether it is live. Called outside Effect, synchronously,
+ * by the client's connection: a listener only notes what it is told.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubscriptionListener {
+  /** A message of the channel (anyone who can write to Redis may have sent it). */
+  readonly message: (message: string) => void
+  /** `true` once the subscription is live (again); `false` and why, when it is lost. */
+  readonly status: (live: boolean, reason?: string) => void
+}
+
+/**
+ * The variant of `script` that `client` runs: the one flagged
+ * `allow-key-locking` when the client says its server honours it.
+ *
+ * @since 0.1.0
+ * @category scripts
+ */
+export const scriptFor: (
+  client: RedisClient["Type"],
+  script: LuaScript
+) => { readonly sha: string; readonly source: string } = scripts.scriptFor
+
+/**
+ * Runs a script by `EVALSHA`, sending its source with `EVAL` when Redis
+ * answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`); the variant the
+ * client asks for (`scriptFor`).
+ *
+ * @since 0.1.0
+ * @category scripts
+ */
+export const runScript: (
+  client: RedisClient["Type"],
+  script: LuaScript,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string>
+) => Effect.Effect<unknown, RedisClientError> = scripts.runScript
+
+/**
+ * A `RedisClient` over a Redis client you already made, so the store shares
+ * its connection (and your client stays yours: it is not closed with the
+ * store's layer):
+ *
+ * - an `@upstash/redis` `Redis`: commands go through its own HTTP client (URL,
+ *   token, retries), with replies taken raw (its automatic JSON
+ *   deserialization would turn a circuit named `"123"` into a number); each
+ *   request is aborted when the store gives up on it (`storeTimeout`);
+ *   pipelines go to `/pipeline`; scripts are flagged `allow-key-locking`
+ *   when its URL is Upstash's own (`*.upstash.io`);
+ * - an `ioredis` `Redis` or `Cluster`: through `call` and its pipelines (per
+ *   node on a Cluster), as `IORedisClient` does.
+ *
+ * Throws a `TypeError` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
+ * import { Layer } from "effect"
+ * import { Redis } from "ioredis"
+ *
+ * const redis = new Redis(process.env.REDIS_URL!)
+ * const store = RedisCircuitStore.layer({ prefix: "billing" }).pipe(
+ *   Layer.provide(Layer.succeed(RedisClient.RedisClient, RedisClient.fromClient(redis)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromClient: (redis: unknown) => RedisClient["Type"] = userClient.fromClient

@@ -1,0 +1,193 @@
+/**
+ * A breaker's reads and admin effects (`BreakerReads`, the base of the
+ * breaker): the circuit read from the store, or from the local fallback
+ * while the store is unavailable; admin actions applied to the store, and
+ * to the local fallback when the store cannot be reached.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type { Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
+import type * as CircuitConfig from "../../CircuitConfig.js"
+import { isClosed, type Snapshot, type State } from "../../CircuitState.js"
+import type { Circuit, CircuitStoreError } from "../../CircuitStore.js"
+import type { RecentTime } from "./recentTime.js"
+
+/** @internal */
+export interface LocalCounts {
+  calls: number
+  successes: number
+  failures: number
+  rejections: number
+  probes: number
+  slowCalls: number
+  storeErrors: number
+  lastSuccessAt: number
+  lastFailureAt: number
+}
+
+/**
+ * How healthy a circuit in `state` is; a healthy one is `degraded` while its
+ * store is unavailable (this instance runs on its local fallback).
+ *
+ * @internal
+ */
+export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus =>
+  isClosed(state)
+    ? (storeUnavailable ? "degraded" : "healthy")
+    : state === "HALF_OPEN"
+    ? "degraded"
+    : "unhealthy"
+
+/**
+ * The reads and admin effects of a breaker, over what the breaker keeps.
+ *
+ * @internal
+ */
+export abstract class BreakerReads {
+  abstract readonly config: CircuitConfig.CircuitConfig
+  abstract readonly instanceId: string
+  abstract readonly circuit: Circuit
+  abstract readonly time: RecentTime
+  abstract readonly counts: LocalCounts
+  /** True while the last store operation failed and the local fallback is in use. */
+  abstract degraded: boolean
+  /** The store answered: leave the local fallback. */
+  protected abstract storeUp(): void
+  /** The store failed. */
+  protected abstract storeDown(): void
+  /** Notes the state and version the store reported at `at`. */
+  abstract observe(state: State, version: number, at: number): void
+  /** The local fallback (made on first use). */
+  protected abstract localCircuit(now: number): Circuit
+
+  /** The time on the breaker's clock (the one `protect` reads). */
+  protected get now(): Effect.Effect<number> {
+    return Effect.sync(this.time.now)
+  }
+
+  /**
+   * Reads the circuit from the store; while the store is unavailable, from
+   * the local fallback (so monitoring keeps working, and says `degraded`).
+   */
+  protected withSnapshot<A>(f: (snapshot: Snapshot, now: number) => A): Effect.Effect<A> {
+    return Effect.flatMap(this.now, (now) =>
+      this.circuit.read(now).pipe(
+        Effect.map((snapshot) => {
+          this.storeUp()
+          this.observe(snapshot.state, snapshot.version, now)
+          return f(snapshot, now)
+        }),
+        Effect.catchAll(() => {
+          this.storeDown()
+          return Effect.map(Effect.orDie(this.localCircuit(now).read(now)), (snapshot) => f(snapshot, now))
+        })
+      ))
+  }
+
+  /**
+   * An admin action on the store. If the store cannot be reached it is
+   * applied to the local fallback, so this instance obeys it anyway, and the
+   * store error is reported, since the fleet did not hear of it.
+   */
+  protected admin(
+    op: (circuit: Circuit, now: number) => Effect.Effect<Snapshot, CircuitStoreError>
+  ): Effect.Effect<void, CircuitStoreError> {
+    return Effect.flatMap(this.now, (now) =>
+      op(this.circuit, now).pipe(
+        Effect.tapBoth({
+          onFailure: () =>
+            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(now), now))),
+          onSuccess: (snapshot) =>
+            Effect.sync(() => {
+              this.storeUp()
+              this.observe(snapshot.state, snapshot.version, now)
+            })
+        }),
+        Effect.asVoid
+      ))
+  }
+
+  localSnapshot(now: number): Effect.Effect<Snapshot> {
+    return Effect.orDie(this.localCircuit(now).read(now))
+  }
+
+  get snapshot(): Effect.Effect<Snapshot> {
+    return this.withSnapshot((snapshot) => snapshot)
+  }
+
+  get state(): Effect.Effect<State> {
+    return this.withSnapshot((snapshot) => snapshot.state)
+  }
+
+  metricsFrom(snapshot: Snapshot): Metrics {
+    const c = this.counts
+    return {
+      service: this.config.serviceName,
+      instanceId: this.instanceId,
+      state: snapshot.state,
+      calls: c.calls,
+      successes: c.successes,
+      failures: c.failures,
+      rejections: c.rejections,
+      probes: c.probes,
+      slowCalls: c.slowCalls,
+      storeErrors: c.storeErrors,
+      windowFailures: snapshot.failures,
+      windowCalls: snapshot.calls,
+      openCount: snapshot.openCount,
+      retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
+      lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
+      lastSuccessAt: c.lastSuccessAt > 0 ? c.lastSuccessAt : null,
+      lastFailureAt: c.lastFailureAt > 0 ? c.lastFailureAt : null
+    }
+  }
+
+  get metrics(): Effect.Effect<Metrics> {
+    return this.withSnapshot((snapshot) => this.metricsFrom(snapshot))
+  }
+
+  get health(): Effect.Effect<Health> {
+    return this.withSnapshot((snapshot, now) => {
+      const clockSkewMs = this.circuit.clockSkew?.()
+      const notifications = this.circuit.notifications?.()
+      return {
+        service: this.config.serviceName,
+        status: statusOf(snapshot.state, this.degraded),
+        state: snapshot.state,
+        metrics: this.metricsFrom(snapshot),
+        timestamp: now,
+        ...(clockSkewMs !== undefined ? { clockSkewMs } : {}),
+        ...(notifications !== undefined ? { notifications } : {})
+      }
+    })
+  }
+
+  get isAvailable(): Effect.Effect<boolean> {
+    return this.withSnapshot((s, now) => {
+      switch (s.state) {
+        case "CLOSED":
+        case "FORCED_CLOSED":
+          return true
+        case "FORCED_OPEN":
+          return false
+        case "OPEN":
+          return now >= s.retryAt
+        case "HALF_OPEN":
+          return s.probes < this.config.halfOpenMaxProbes
+      }
+    })
+  }
+
+  get reset(): Effect.Effect<void, CircuitStoreError> {
+    return this.admin((circuit, now) => circuit.reset(now))
+  }
+
+  get forceOpen(): Effect.Effect<void, CircuitStoreError> {
+    return this.admin((circuit, now) => circuit.force(now, "FORCED_OPEN"))
+  }
+
+  get forceClose(): Effect.Effect<void, CircuitStoreError> {
+    return this.admin((circuit, now) => circuit.force(now, "FORCED_CLOSED"))
+  }
+}

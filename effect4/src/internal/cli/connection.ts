@@ -1,0 +1,235 @@
+/**
+ * The CLI's connection to the fleet's store: where it is (`--redis-url`, else
+ * `UPSTASH_REDIS_REST_URL` + `UPSTASH_REDIS_REST_TOKEN`, else `REDIS_URL`),
+ * the layers on it (client, Redis store, registry, monitoring), and a first
+ * round trip that turns a wrong URL, wrong credentials or an unreachable
+ * Redis into a clear `CliError` within `--timeout`. No secret is ever
+ * printed: URLs are shown without their password, tokens never.
+ *
+ * @internal
+ */
+import * as Options from "@effect/cli/Options"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type { CircuitBreakerMonitoring } from "../../CircuitBreakerMonitoring.js"
+import { layer as monitoringLayer } from "../../CircuitBreakerMonitoring.js"
+import type { CircuitBreakers } from "../../CircuitBreakers.js"
+import { layer as registryLayer } from "../../CircuitBreakers.js"
+import type { CircuitStore } from "../../CircuitStore.js"
+import { layer as redisStoreLayer } from "../../RedisCircuitStore.js"
+import { RedisClient } from "../../RedisClient.js"
+import * as ioredis from "../redis/ioredisClient.js"
+import * as optionalPeer from "../redis/optionalPeer.js"
+import type { RedisClientError } from "../redis/errors.js"
+import * as upstash from "../redis/upstashClient.js"
+
+/**
+ * A failure the CLI reports on stderr (`message`, never a secret) and
+ * answers with `exitCode`.
+ *
+ * @internal
+ */
+export class CliError extends Schema.TaggedError<CliError>("effect-circuit-breaker-redis/CliError")("CliError", {
+  message: Schema.String,
+  exitCode: Schema.Number
+}) {}
+
+/**
+ * The connection options every command takes.
+ *
+ * @internal
+ */
+export const connectionOptions = {
+  redisUrl: Options.redacted("redis-url").pipe(
+    Options.withDescription(
+      "Redis URL, redis://[:password@]host:port[/db] or rediss://… (default: $REDIS_URL, unless " +
+        "$UPSTASH_REDIS_REST_URL and $UPSTASH_REDIS_REST_TOKEN are set)"
+    ),
+    Options.optional
+  ),
+  prefix: Options.text("prefix").pipe(
+    Options.withDescription("Key prefix of the circuits in Redis (the store's `prefix` option)"),
+    Options.withDefault("cb")
+  ),
+  timeout: Options.integer("timeout").pipe(
+    Options.withDescription("Bound on connecting and on each round trip, in milliseconds"),
+    Options.withDefault(5_000)
+  )
+} as const
+
+/**
+ * The parsed connection options.
+ *
+ * @internal
+ */
+export interface Connection {
+  readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  readonly prefix: string
+  readonly timeout: number
+}
+
+/** Where the store is. */
+type Target =
+  | { readonly _tag: "redis"; readonly url: Redacted.Redacted<string>; readonly shown: string; readonly from: string }
+  | {
+    readonly _tag: "upstash"
+    readonly url: string
+    readonly token: Redacted.Redacted<string>
+    readonly shown: string
+  }
+
+/** A Redis URL without its credentials, or `undefined` when it is not one. */
+const showRedisUrl = (url: string): string | undefined => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return undefined
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") return undefined
+  if (parsed.hostname === "") return undefined
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
+}
+
+const showHttpUrl = (url: string): string | undefined => {
+  try {
+    const parsed = new URL(url)
+    return parsed.protocol === "https:" || parsed.protocol === "http:"
+      ? `${parsed.protocol}//${parsed.host}`
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const usage = (message: string) => new CliError({ message, exitCode: 2 })
+
+const resolveTarget = (connection: Connection): Effect.Effect<Target, CliError> =>
+  Effect.gen(function*() {
+    const env = yield* Effect.all({
+      upstashUrl: Config.option(Config.nonEmptyString("UPSTASH_REDIS_REST_URL")),
+      upstashToken: Config.option(Config.redacted("UPSTASH_REDIS_REST_TOKEN")),
+      redisUrl: Config.option(Config.redacted("REDIS_URL"))
+    }).pipe(
+      Effect.orElseSucceed(() => ({ upstashUrl: Option.none(), upstashToken: Option.none(), redisUrl: Option.none() }))
+    )
+    const redis = (url: Redacted.Redacted<string>, from: string) => {
+      const shown = showRedisUrl(Redacted.value(url))
+      return shown === undefined
+        ? Effect.fail(usage(`${from} is not a Redis URL: expected redis://[:password@]host:port[/db] or rediss://…`))
+        : Effect.succeed<Target>({ _tag: "redis", url, shown, from })
+    }
+    if (Option.isSome(connection.redisUrl)) return yield* redis(connection.redisUrl.value, "--redis-url")
+    if (Option.isSome(env.upstashUrl) || Option.isSome(env.upstashToken)) {
+      if (Option.isNone(env.upstashUrl) || Option.isNone(env.upstashToken)) {
+        return yield* usage("set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (only one is set)")
+      }
+      const shown = showHttpUrl(env.upstashUrl.value)
+      if (shown === undefined) {
+        return yield* usage("UPSTASH_REDIS_REST_URL is not an http(s) URL, e.g. https://eu1-fine-fox-12345.upstash.io")
+      }
+      return { _tag: "upstash", url: env.upstashUrl.value, token: env.upstashToken.value, shown } as const
+    }
+    if (Option.isSome(env.redisUrl)) return yield* redis(env.redisUrl.value, "REDIS_URL")
+    return yield* usage(
+      "no store to connect to: pass --redis-url, or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN"
+    )
+  })
+
+const clientLayer = (target: Target, timeout: number): Layer.Layer<RedisClient, CliError> =>
+  (target._tag === "redis"
+    ? Layer.scoped(
+      RedisClient,
+      Effect.flatMap(
+        optionalPeer.load<ioredis.IORedisModule>("ioredis", target.from),
+        (module) => ioredis.make(module, { url: target.url, commandTimeout: timeout })
+      )
+    )
+    : Layer.effect(
+      RedisClient,
+      Effect.flatMap(
+        optionalPeer.load<{ Redis: upstash.UpstashConstructor }>("@upstash/redis", "UPSTASH_REDIS_REST_URL"),
+        (module) => upstash.make(module.Redis, { url: target.url, token: target.token, requestTimeout: timeout })
+      )
+    )).pipe(
+      Layer.mapError((error) =>
+        error._tag === "CircuitConfigError"
+          ? new CliError({ message: error.issues.join("; "), exitCode: 2 })
+          : describeClientError(error, target.shown)
+      )
+    )
+
+const describeClientError = (error: RedisClientError, shown: string): CliError => {
+  switch (error.kind) {
+    case "Auth":
+      return new CliError({
+        message: `${shown} refused the credentials (wrong password or token): ${error.reason}`,
+        exitCode: 2
+      })
+    case "Timeout":
+      return new CliError({ message: `${shown} did not answer in time (${error.reason})`, exitCode: 2 })
+    case "Connection":
+      return new CliError({ message: `cannot reach ${shown}: ${error.reason}`, exitCode: 2 })
+    default:
+      return new CliError({ message: `${shown} answered with an error: ${error.reason}`, exitCode: 2 })
+  }
+}
+
+/**
+ * What the commands run on.
+ *
+ * @internal
+ */
+export type Services = CircuitStore | CircuitBreakers | CircuitBreakerMonitoring
+
+/**
+ * Runs `use` on the store the options name, after one `PING` has shown that
+ * it answers (within `timeout`). Also gives where it connected, for display.
+ *
+ * @internal
+ */
+export const withStore = <A, E, R>(
+  connection: Connection,
+  use: (where: string) => Effect.Effect<A, E, R | Services>
+): Effect.Effect<A, E | CliError, Exclude<R, Services>> =>
+  Effect.gen(function*() {
+    if (!Number.isInteger(connection.timeout) || connection.timeout <= 0) {
+      return yield* usage(`--timeout must be a positive number of milliseconds (got ${connection.timeout})`)
+    }
+    if (connection.prefix.length === 0) return yield* usage("--prefix must not be empty")
+    const target = yield* resolveTarget(connection)
+    const bound = Duration.millis(connection.timeout)
+    const timedOut = new CliError({
+      message: `${target.shown} did not answer within ${connection.timeout} ms`,
+      exitCode: 2
+    })
+    const client = clientLayer(target, connection.timeout)
+    const ping = Layer.effectDiscard(
+      Effect.flatMap(RedisClient, (redis) => redis.send(["PING"])).pipe(
+        Effect.timeoutFail({ duration: bound, onTimeout: () => timedOut }),
+        Effect.mapError((error) => error._tag === "CliError" ? error : describeClientError(error, target.shown))
+      )
+    )
+    const services = monitoringLayer().pipe(
+      Layer.provideMerge(registryLayer()),
+      Layer.provideMerge(redisStoreLayer({ prefix: connection.prefix })),
+      Layer.provide(ping.pipe(Layer.provideMerge(client))),
+      Layer.mapError((error) =>
+        error._tag === "CircuitConfigError" ? new CliError({ message: error.message, exitCode: 2 }) : error
+      )
+    )
+    return yield* Effect.scoped(
+      Effect.flatMap(
+        Layer.build(services).pipe(
+          // the first connection is bounded too: a host that swallows packets never answers
+          Effect.timeoutFail({ duration: Duration.times(bound, 2), onTimeout: () => timedOut })
+        ),
+        (context) => Effect.provide(use(target.shown), context)
+      )
+    )
+  })

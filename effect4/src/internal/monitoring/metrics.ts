@@ -1,0 +1,340 @@
+/**
+ * The metrics of every breaker: their keys, and where a service's metrics
+ * are counted. A service named by `CircuitBreaker.make` or a
+ * `CircuitBreakers` config (at most `maxTagged` services) updates the hooks
+ * of Effect's global metric registry; any other (circuits made on demand, one
+ * per tenant) counts on plain numbers held by its breakers, which
+ * `unsafeSnapshot` turns into metric pairs when metrics are read.
+ *
+ * @internal
+ */
+import * as Metric from "effect/Metric"
+import type * as MetricKey from "effect/MetricKey"
+import type * as MetricPair from "effect/MetricPair"
+import type * as MetricState from "effect/MetricState"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
+import * as names from "../../../../shared/monitoring/metricNames.js"
+import type { State } from "../../CircuitState.js"
+
+/** A counter that only goes up (Prometheus `_total`). */
+const counterKey = ({ help, name }: names.MetricName) =>
+  Effect3.MetricKey.counter(name, { description: help, incremental: true })
+
+/** @internal */
+export const callsKey = counterKey(names.calls)
+/** @internal */
+export const transitionsKey = counterKey(names.transitions)
+/** @internal */
+export const stateKey = Effect3.MetricKey.gauge(names.state.name, { description: names.state.help })
+/** @internal */
+export const latencyKey = Effect3.MetricKey.histogram(
+  names.latency.name,
+  Effect3.MetricBoundaries.fromIterable(names.latencyBoundaries),
+  names.latency.help
+)
+/** @internal */
+export const storeErrorsKey = counterKey(names.storeErrors)
+/** @internal */
+export const storeRoundTripsKey = counterKey(names.storeRoundTrips)
+/** @internal */
+export const clockSkewKey = Effect3.MetricKey.gauge(names.clockSkew.name, { description: names.clockSkew.help })
+
+/** @internal */
+export { stateValue } from "../../../../shared/monitoring/prometheus.js"
+
+/**
+ * Which services have their metrics where, for the whole process (one
+ * registry per process, as Effect's own metric registry is): see `hooksFor`.
+ */
+interface Services {
+  /**
+   * Services whose metrics live in Effect's global registry, made once each.
+   * Registry entries are never removed, so this map (and the registry) is
+   * bounded by `maxTagged`.
+   */
+  readonly tagged: Map<string, Hooks>
+  /**
+   * Services whose metrics are counted on the breakers (not in the registry),
+   * while a breaker of the service is alive: exported by `unsafeSnapshot`.
+   */
+  readonly local: Map<string, { deref(): Hooks | undefined }>
+  /** The most services whose metrics go to Effect's global registry (see `setMaxTaggedServices`). */
+  maxTagged: number
+  readonly collected: FinalizationRegistry<string> | undefined
+}
+
+const services: Services = Effect3.GlobalValue.globalValue(
+  Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"),
+  () => {
+    const local = new Map<string, { deref(): Hooks | undefined }>()
+    return {
+      tagged: new Map(),
+      local,
+      maxTagged: 100,
+      collected: typeof FinalizationRegistry === "function"
+        ? new FinalizationRegistry<string>((service) => {
+          if (local.get(service)?.deref() === undefined) local.delete(service)
+        })
+        : undefined
+    }
+  }
+)
+
+/**
+ * Where the runtime has no `WeakRef` (Cloudflare Workers without the
+ * `enable_weak_ref` flag), locally counted services are held strongly, at
+ * most this many (the oldest leaves the export first; its breakers go on
+ * counting).
+ */
+const maxHeldWithoutWeakRef = 1_000
+const weakRefs = typeof WeakRef === "function"
+const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
+
+/** The latency histogram's bucket bounds, ascending (the last is +Infinity). */
+const latencyBounds: ReadonlyArray<number> = [...latencyKey.keyType.boundaries.values].sort((a, b) => a - b)
+
+/**
+ * One locally counted service's latency histogram as a plain fixed-bucket
+ * array: an update is a few comparisons and additions; `state` is exactly
+ * the state an Effect histogram of the same key would have.
+ *
+ * @internal
+ */
+export class Latency {
+  private readonly buckets: Array<number> = latencyBounds.map(() => 0)
+  private count = 0
+  private sum = 0
+  // as Effect's own histogram starts them
+  private min = Number.MAX_VALUE
+  private max = Number.MIN_VALUE
+
+  update(value: number): void {
+    let i = 0
+    while (value > latencyBounds[i]!) i++
+    this.buckets[i]!++
+    this.count++
+    this.sum += value
+    if (value < this.min) this.min = value
+    if (value > this.max) this.max = value
+  }
+
+  /** The histogram's state, as an Effect histogram of the same key would give it. */
+  get state(): MetricState.MetricState.Histogram {
+    let cumulated = 0
+    const buckets = latencyBounds.map((bound, i): readonly [number, number] => [bound, cumulated += this.buckets[i]!])
+    return Effect3.MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
+  }
+}
+
+/**
+ * One locally counted service's count of something (call outcomes,
+ * transitions, store errors and round trips) as a plain number.
+ *
+ * @internal
+ */
+export class Count {
+  private value = 0
+  update(value: number): void {
+    this.value += value
+  }
+  /** The counter's state. */
+  get state(): MetricState.MetricState.Counter<number> {
+    return Effect3.MetricState.counter(this.value)
+  }
+}
+
+/** One locally counted service's state gauge as a plain number, as `Count` is. */
+class Gauge {
+  private value = 0
+  update(value: number): void {
+    this.value = value
+  }
+  get state(): MetricState.MetricState.Gauge<number> {
+    return Effect3.MetricState.gauge(this.value)
+  }
+}
+
+/** What the hot path updates: a `Count`, a `Latency`, a `Gauge`, or a hook of Effect's registry. */
+interface Updater {
+  update(value: number): void
+}
+
+/** The tags of a call count, besides the service, by outcome (shared by every service). */
+const outcomeTags = {
+  success: ["outcome", "success"],
+  failure: ["outcome", "failure"],
+  rejected: ["outcome", "rejected"],
+  probe: ["outcome", "probe"]
+} as const satisfies Record<string, ReadonlyArray<string>>
+
+const noTags: ReadonlyArray<string> = []
+
+/** `key` tagged with the service and `tags` (`[name, value, …]`). */
+const taggedKey = (
+  key: MetricKey.MetricKey.Untyped,
+  service: string,
+  tags: ReadonlyArray<string>
+): MetricKey.MetricKey.Untyped => {
+  let tagged = Effect3.MetricKey.tagged(key, "service", service)
+  for (let i = 0; i < tags.length; i += 2) tagged = Effect3.MetricKey.tagged(tagged, tags[i]!, tags[i + 1]!)
+  return tagged
+}
+
+/**
+ * A metric of a locally counted service: its key without tags, its tags
+ * besides the service (`[name, value, …]`), and its value. The tagged key is
+ * made only when the metric is exported (`unsafeSnapshot`): a breaker that
+ * ran calls holds no `MetricKey`.
+ */
+class LocalMetric {
+  constructor(
+    readonly key: MetricKey.MetricKey.Untyped,
+    readonly tags: ReadonlyArray<string>,
+    readonly metric: Count | Latency | Gauge
+  ) {}
+  pair(service: string): MetricPair.MetricPair.Untyped {
+    return Effect3.MetricPair.unsafeMake(taggedKey(this.key, service, this.tags) as any, this.metric.state as any)
+  }
+}
+
+/**
+ * What one service's breakers update. Each updater is looked up once and
+ * kept: an update is then one call on it, where `Metric.increment` with tags
+ * looks the key up in the registry on every call.
+ *
+ * A service is either in Effect's global metric registry (`tagged`: the
+ * updaters are the registry's own hooks, every key an entry never removed)
+ * or counted locally: plain numbers kept on this object (held by the
+ * service's breakers, gone with them), whose keys and metric values
+ * `unsafeSnapshot` makes when metrics are read.
+ *
+ * @internal
+ */
+export class Hooks {
+  constructor(readonly service: string, readonly tagged: boolean) {}
+  /** A locally counted service's metrics, for `unsafeSnapshot`. */
+  readonly locals: Array<LocalMetric> = []
+  // made on first use: an idle breaker costs no registry entry
+  private latencyUpdater: Updater | undefined
+  private success: Updater | undefined
+  private failure: Updater | undefined
+  private rejected: Updater | undefined
+  private probe: Updater | undefined
+  private stateHook: Updater | undefined
+  private storeErrorsHook: Updater | undefined
+  private storeRoundTripsHook: Updater | undefined
+  private transitionHooks: Map<string, Updater> | undefined
+
+  /**
+   * The updater of `key` with `tags`: for a tagged service, the hook of
+   * Effect's registry for the tagged key; for a locally counted one, `local`,
+   * kept on `locals`.
+   */
+  private updater(
+    key: MetricKey.MetricKey.Untyped,
+    tags: ReadonlyArray<string>,
+    local: Count | Latency | Gauge
+  ): Updater {
+    if (!this.tagged) {
+      this.locals.push(new LocalMetric(key, tags, local))
+      return local
+    }
+    return Metric.globalMetricRegistry.get(taggedKey(key, this.service, tags) as MetricKey.MetricKey.Counter<number>)
+  }
+
+  /** The count of calls that ended with `outcome`. */
+  call(outcome: "success" | "failure" | "rejected" | "probe"): Updater {
+    const cached = this[outcome]
+    if (cached !== undefined) return cached
+    return (this[outcome] = this.updater(callsKey, outcomeTags[outcome], new Count()))
+  }
+  /** A success (the hot path: one field read, one update). */
+  succeeded(): void {
+    ;(this.success ?? this.call("success")).update(1)
+  }
+  /** The latency histogram. */
+  get latency(): Updater {
+    return this.latencyUpdater ?? (this.latencyUpdater = this.updater(latencyKey, noTags, new Latency()))
+  }
+  get state(): Updater {
+    return this.stateHook ?? (this.stateHook = this.updater(stateKey, noTags, new Gauge()))
+  }
+  get storeErrors(): Updater {
+    return this.storeErrorsHook ?? (this.storeErrorsHook = this.updater(storeErrorsKey, noTags, new Count()))
+  }
+  get storeRoundTrips(): Updater {
+    return this.storeRoundTripsHook ??
+      (this.storeRoundTripsHook = this.updater(storeRoundTripsKey, noTags, new Count()))
+  }
+  transition(from: State, to: State): void {
+    const id = `${from}>${to}`
+    if (this.transitionHooks === undefined) this.transitionHooks = new Map()
+    let hook = this.transitionHooks.get(id)
+    if (hook === undefined) {
+      hook = this.updater(transitionsKey, ["from", from, "to", to], new Count())
+      this.transitionHooks.set(id, hook)
+    }
+    hook.update(1)
+  }
+}
+
+/**
+ * The hooks of `service`. With `registry` (a breaker made by
+ * `CircuitBreaker.make`, or named in a `CircuitBreakers` config), the
+ * service's metrics go to Effect's global registry while fewer than
+ * `maxTagged` services do; otherwise (and for every circuit a registry makes
+ * on demand: per-tenant names) they are counted on the breaker and exported
+ * by `unsafeSnapshot`. A service already in the registry stays there.
+ *
+ * @internal
+ */
+export const hooksFor = (service: string, registry: boolean): Hooks => {
+  const { collected, local, tagged } = services
+  const known = tagged.get(service)
+  if (known !== undefined) return known
+  if (registry && tagged.size < services.maxTagged) {
+    const hooks = new Hooks(service, true)
+    tagged.set(service, hooks)
+    return hooks
+  }
+  const live = local.get(service)?.deref()
+  if (live !== undefined) return live
+  const hooks = new Hooks(service, false)
+  local.set(service, refTo(hooks))
+  collected?.register(hooks, service)
+  if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
+  return hooks
+}
+
+/** @internal */
+export const setMaxTaggedServices = (max: number): void => {
+  services.maxTagged = Math.max(0, Math.floor(max))
+}
+
+/** @internal */
+export const unsafeSnapshot = (): Array<MetricPair.MetricPair.Untyped> => {
+  const { local, tagged } = services
+  const pairs = [...Metric.unsafeSnapshot()]
+  for (const [service, ref] of local) {
+    const hooks = ref.deref()
+    if (hooks === undefined) {
+      local.delete(service)
+      continue
+    }
+    if (tagged.has(service)) continue
+    for (const metric of hooks.locals) pairs.push(metric.pair(service))
+  }
+  return pairs
+}
+
+/**
+ * How many services have their metrics in Effect's registry, and how many
+ * live ones are counted locally.
+ *
+ * @internal
+ */
+export const serviceCounts = (): { readonly tagged: number; readonly local: number } => ({
+  tagged: services.tagged.size,
+  local: services.local.size
+})

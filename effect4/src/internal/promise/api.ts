@@ -1,0 +1,257 @@
+/**
+ * The Promise API over one runtime: the `Breaker` handles, the preset
+ * breakers, `withCircuitBreaker`, monitoring, and the runtime of a set of
+ * options.
+ *
+ * @internal
+ */
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Runtime from "effect/Runtime"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
+import type { CircuitBreaker } from "../../CircuitBreaker.js"
+import * as Monitoring from "../../CircuitBreakerMonitoring.js"
+import * as CircuitConfig from "../../CircuitConfig.js"
+import type { CircuitStoreError } from "../../CircuitStore.js"
+import type {
+  Alert,
+  CircuitBreakerHealth,
+  CircuitBreakerMetrics,
+  CircuitBreakerMonitoringApi,
+  CircuitBreakerRuntimeOptions,
+  CircuitBreakerState,
+  CircuitMetrics,
+  OverallHealth,
+  PersistentCircuitBreaker,
+  PersistentCircuitBreakerConfig,
+  PresetCircuitBreakers,
+  ResetResult,
+  WithCircuitBreaker
+} from "../../promise.js"
+import * as RedisCircuitStore from "../../RedisCircuitStore.js"
+import { fromClient, RedisClient } from "../../RedisClient.js"
+import { type Internal, internalOf } from "../breaker/circuitBreaker.js"
+import * as promiseError from "./error.js"
+import { execute } from "./execute.js"
+import { PromiseRuntime, type Services, toPromise } from "./runtime.js"
+
+/** An admin action the store did not hear of: a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
+const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown => {
+  const rejection = promiseError.rejectionOf(cause, false)
+  if (isCircuitStoreError(rejection)) {
+    return new promiseError.CircuitBreakerError({
+      code: "SERVICE_UNAVAILABLE",
+      serviceName,
+      message: `${rejection.message} (the change applies to this instance only)`,
+      cause: rejection
+    })
+  }
+  return rejection
+}
+
+const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
+  u instanceof Error && (u as { readonly _tag?: unknown })._tag === "CircuitStoreError"
+
+/**
+ * How long (ms of the breaker's clock) a handle keeps using the breaker it
+ * got before asking its runtime's registry again: a handle whose breaker was
+ * let go idle takes the registry's new one, so that a name has one breaker
+ * in a runtime (the one monitoring and the admin routes see).
+ */
+const recheckEvery = 1_000
+
+/** A handle's breaker, and until when (the last call's time) it uses it without asking the registry. */
+interface Cached {
+  readonly instance: PromiseRuntime
+  readonly breaker: CircuitBreaker
+  readonly internal: Internal | undefined
+  readonly until: number
+}
+
+/** Whether a handle may use the breaker it has without asking the registry. */
+const fresh = (cached: Cached | undefined, instance: PromiseRuntime): cached is Cached =>
+  cached !== undefined && cached.instance === instance &&
+  (cached.internal === undefined || cached.internal.usedAt < cached.until)
+
+/** @internal */
+export class Breaker implements PersistentCircuitBreaker {
+  readonly config: CircuitConfig.CircuitConfig
+  private cached: Cached | undefined = undefined
+
+  constructor(
+    readonly serviceName: string,
+    private readonly input: PersistentCircuitBreakerConfig | undefined,
+    private readonly instanceOf: () => PromiseRuntime
+  ) {
+    const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
+    if (Effect3.Either.isLeft(decoded)) throw decoded.left
+    this.config = decoded.right
+  }
+
+  private with<A>(f: (runtime: Runtime.Runtime<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
+    const instance = this.instanceOf()
+    const cached = this.cached
+    const rt = instance.rt
+    if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
+    return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
+      const internal = internalOf(breaker)
+      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
+      this.cached = { instance, breaker, internal, until }
+      return instance.runtime().then((runtime) => f(runtime, breaker))
+    })
+  }
+
+  private admin(select: (breaker: CircuitBreaker) => Effect.Effect<void, CircuitStoreError>): Promise<void> {
+    return this.with((runtime, breaker) =>
+      toPromise(runtime, select(breaker), (cause) => adminError(cause, breaker.config.serviceName))
+    )
+  }
+
+  private read<A>(select: (breaker: CircuitBreaker) => Effect.Effect<A>): Promise<A> {
+    return this.with((runtime, breaker) =>
+      toPromise(runtime, select(breaker), (cause) => promiseError.rejectionOf(cause, false))
+    )
+  }
+
+  readonly execute = <T>(operation: () => PromiseLike<T> | T, operationName?: string): Promise<T> => {
+    if (typeof operation !== "function") {
+      return Promise.reject(new TypeError(`execute expects a function (got ${typeof operation})`))
+    }
+    const instance = this.instanceOf()
+    const cached = this.cached
+    const rt = instance.rt
+    if (rt !== undefined && fresh(cached, instance))
+      return execute(instance, rt, cached.breaker, operation, operationName)
+    return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
+  }
+
+  readonly getCurrentState = (): Promise<CircuitBreakerState> => this.read((b) => b.state)
+  readonly getMetrics = (): Promise<CircuitBreakerMetrics> => this.read((b) => b.metrics)
+  readonly getHealth = (): Promise<CircuitBreakerHealth> => this.read((b) => b.health)
+  readonly isAvailable = (): Promise<boolean> => this.read((b) => b.isAvailable)
+  readonly reset = (): Promise<void> => this.admin((b) => b.reset)
+  readonly forceOpen = (): Promise<void> => this.admin((b) => b.forceOpen)
+  readonly forceClose = (): Promise<void> => this.admin((b) => b.forceClose)
+}
+
+/** The Retry-After header value: seconds, rounded up, at least 1. */
+const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
+
+const unavailable = (error: promiseError.CircuitBreakerError): Response => {
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store"
+  }
+  if (error.retryAfter !== undefined) headers["Retry-After"] = retryAfterSeconds(error.retryAfter)
+  return new Response(
+    JSON.stringify({
+      error: "Service Unavailable",
+      code: error.code,
+      service: error.serviceName,
+      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
+    }),
+    { status: 503, headers }
+  )
+}
+
+const operationNameOf = (request: Request): string => {
+  try {
+    return `${request.method} ${new URL(request.url).pathname}`
+  } catch {
+    return request.method
+  }
+}
+
+/** The presets `CircuitBreakers.redis | database | api | auth` make. */
+type PresetName = "redis" | "database" | "api" | "auth"
+
+/**
+ * The whole Promise API over one way of finding the runtime.
+ *
+ * @internal
+ */
+export const makeApi = (instanceOf: () => PromiseRuntime) => {
+  const createCircuitBreaker = (
+    serviceName: string,
+    config?: PersistentCircuitBreakerConfig
+  ): PersistentCircuitBreaker => new Breaker(serviceName, config, instanceOf)
+
+  const made: Partial<Record<PresetName, PersistentCircuitBreaker>> = {}
+  const preset = (name: PresetName): PersistentCircuitBreaker =>
+    made[name] ??= createCircuitBreaker(name, CircuitConfig.presets[name])
+  const CircuitBreakers: PresetCircuitBreakers = {
+    get redis() {
+      return preset("redis")
+    },
+    get database() {
+      return preset("database")
+    },
+    get api() {
+      return preset("api")
+    },
+    get auth() {
+      return preset("auth")
+    }
+  }
+
+  const withCircuitBreaker: WithCircuitBreaker = (handler, serviceName, config) => {
+    const breaker = createCircuitBreaker(serviceName, config)
+    return async (request, ...rest) => {
+      // the 5xx answer this call recorded as a failure, if any
+      const own: { failed: promiseError.HttpResponseError | undefined } = { failed: undefined }
+      try {
+        return await breaker.execute(async () => {
+          const response = await handler(request, ...rest)
+          if (response.status >= 500) throw (own.failed = new promiseError.HttpResponseError(response))
+          return response
+        }, operationNameOf(request))
+      } catch (error) {
+        if (own.failed !== undefined && error === own.failed) return own.failed.response
+        if (error instanceof promiseError.CircuitBreakerError) return unavailable(error)
+        throw error
+      }
+    }
+  }
+
+  const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Type"]) => Effect.Effect<A>) =>
+    instanceOf().run(Effect.flatMap(Monitoring.CircuitBreakerMonitoring, select))
+
+  const getCircuitBreakerHealth = (): Promise<OverallHealth> => monitoring((m) => m.health)
+
+  const CircuitBreakerMonitoring: CircuitBreakerMonitoringApi = {
+    getAllMetrics: () => monitoring((m) => m.getAllMetrics) as Promise<Record<string, CircuitMetrics>>,
+    getAlerts: () => monitoring((m) => m.getAlerts) as Promise<Array<Alert>>,
+    resetAll: () => monitoring((m) => m.resetAll) as Promise<Array<ResetResult>>
+  }
+
+  return {
+    createCircuitBreaker,
+    CircuitBreakers,
+    withCircuitBreaker,
+    getCircuitBreakerHealth,
+    CircuitBreakerMonitoring
+  }
+}
+
+/**
+ * A runtime for `options`, built on first use.
+ *
+ * @internal
+ */
+export const makeInstance = (options: CircuitBreakerRuntimeOptions): PromiseRuntime => {
+  if (options.store !== undefined && options.redis !== undefined) {
+    throw new TypeError("circuit breaker runtime: give either `store` or `redis`, not both")
+  }
+  const storeOptions = options.prefix === undefined ? undefined : { prefix: options.prefix }
+  const store = options.store ?? (options.redis !== undefined
+    ? RedisCircuitStore.layer(storeOptions).pipe(Layer.provide(Layer.succeed(RedisClient, fromClient(options.redis))))
+    : RedisCircuitStore.layerFromEnv(storeOptions))
+  const label = options.store !== undefined
+    ? "custom store"
+    : options.redis !== undefined
+    ? "your Redis client"
+    : "store from the environment"
+  return new PromiseRuntime({ store, monitoring: options.monitoring, logLevel: options.logLevel, label })
+}

@@ -1,0 +1,77 @@
+/**
+ * The Promise API's errors: `CircuitBreakerError` (shared/promise/errors.ts),
+ * `HttpResponseError`, and what a Promise rejects with given how an Effect
+ * failed.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import { type CircuitOpen, isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
+import { withoutStack } from "../breaker/rejection.js"
+import { CircuitBreakerError } from "../../../../shared/promise/errors.js"
+
+/** @internal */
+export { CircuitBreakerError, type ErrorCode, type ErrorOptions } from "../../../../shared/promise/errors.js"
+
+/**
+ * The `CIRCUIT_OPEN` error of a rejection, without a stack trace (as the
+ * `CircuitOpen` it wraps has none): rejections are the hot path during an
+ * outage.
+ *
+ * @internal
+ */
+export const circuitOpenError = (error: CircuitOpen): CircuitBreakerError =>
+  withoutStack(() =>
+    new CircuitBreakerError({
+      code: "CIRCUIT_OPEN",
+      serviceName: error.service,
+      message: error.message,
+      retryAfter: Math.ceil(Duration.toMillis(error.retryAfter)),
+      state: error.state,
+      cause: error
+    })
+  )
+
+/**
+ * What a Promise rejects with, given how the Effect failed: the breaker's own
+ * errors become `CircuitBreakerError`s, anything else is handed on as it was.
+ *
+ * @internal
+ */
+export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boolean): unknown => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") {
+    // an error failed with `Effect.fail` inside a span is a Proxy of the original
+    const error = Cause.originalError(failure.value)
+    if (breakerMayReject) {
+      if (isCircuitOpen(error)) return circuitOpenError(error)
+      if (isServiceUnavailable(error)) {
+        return new CircuitBreakerError({
+          code: "SERVICE_UNAVAILABLE",
+          serviceName: error.service,
+          message: error.message,
+          cause: error
+        })
+      }
+    }
+    return error
+  }
+  if (Cause.isInterruptedOnly(cause)) {
+    return new Error("the circuit breaker call was interrupted (its runtime was disposed)")
+  }
+  return Cause.squash(cause)
+}
+
+/**
+ * The failure recorded for a handler's 5xx response under
+ * `withCircuitBreaker` (re-exported as `HttpResponseError`).
+ *
+ * @internal
+ */
+export class HttpResponseError extends Error {
+  override readonly name = "HttpResponseError"
+  constructor(readonly response: Response) {
+    super(`handler answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`)
+  }
+}

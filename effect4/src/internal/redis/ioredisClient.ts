@@ -1,0 +1,524 @@
+/**
+ * The `RedisClient` over `ioredis` (TCP, Cluster), written against the shape
+ * of the `ioredis` module rather than an import of it, so that the core can
+ * build it from a module loaded at run time (`RedisCircuitStore.layerFromEnv`)
+ * and the `/ioredis` entry point from its static import.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { CircuitConfigError } from "../../CircuitConfig.js"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
+import type { Options } from "../../IORedisClient.js"
+import type { RedisClient, SubscriptionListener } from "../../RedisClient.js"
+import { classify, connectionProblem, RedisClientError } from "./errors.js"
+import { withDirectSend } from "./runScript.js"
+
+/**
+ * The part of an ioredis `Redis` or `Cluster` this client uses.
+ *
+ * @internal
+ */
+export interface IORedisConnection {
+  on(event: string, listener: (...args: Array<any>) => void): unknown
+  connect(): Promise<unknown>
+  quit(): Promise<unknown>
+  disconnect(): void
+  call(command: string, ...args: Array<string>): Promise<unknown>
+  pipeline(): {
+    call(command: string, ...args: Array<string>): unknown
+    exec(): Promise<Array<[Error | null, unknown]> | null>
+  }
+  /** A new connection with the same options (a `Redis`'s takes overrides, a `Cluster`'s nodes first). */
+  duplicate?(...args: Array<unknown>): IORedisConnection
+  subscribe?(channel: string): Promise<unknown>
+}
+
+/**
+ * The part of an ioredis `Cluster` this client uses besides the connection:
+ * its map of slots to nodes (`"host:port"`, the master first).
+ *
+ * @internal
+ */
+export interface IORedisCluster extends IORedisConnection {
+  readonly slots: ReadonlyArray<ReadonlyArray<string> | undefined>
+}
+
+/**
+ * The part of the `ioredis` module this client uses.
+ *
+ * @internal
+ */
+export interface IORedisModule {
+  readonly Redis: new(...args: [url: string, options: object] | [options: object]) => IORedisConnection
+  readonly Cluster: new(nodes: Array<{ host: string; port: number }>, options: object) => IORedisCluster
+}
+
+// ---------------------------------------------------------------------------
+// Redis Cluster: slots
+// ---------------------------------------------------------------------------
+
+/** CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with, by table. */
+const crc16Table = (() => {
+  const table = new Uint16Array(256)
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+    table[i] = crc
+  }
+  return table
+})()
+
+const utf8 = new TextEncoder()
+
+/**
+ * The cluster slot of `key`, as `CLUSTER KEYSLOT` computes it: CRC16 of the
+ * key's hash tag (the part between the first `{` and the next `}`, when not
+ * empty) or of the whole key, modulo 16384.
+ *
+ * @internal
+ */
+export const keySlot = (key: string): number => {
+  const open = key.indexOf("{")
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1)
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key
+  let crc = 0
+  for (const byte of utf8.encode(hashed)) crc = ((crc << 8) & 0xffff) ^ crc16Table[((crc >> 8) ^ byte) & 0xff]!
+  return crc & 0x3fff
+}
+
+const scriptCalls = new Set(["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"])
+
+/**
+ * The key that places a command in the cluster: the first of `KEYS` for a
+ * script or function call, else the first argument. A command whose key sits
+ * elsewhere may land in the wrong group: its node then refuses the group and
+ * the group's commands go one by one.
+ */
+const firstKey = (command: ReadonlyArray<string>): string | undefined =>
+  scriptCalls.has(command[0]!.toUpperCase())
+    ? Number(command[2]) > 0 ? command[3] : undefined
+    : command[1]
+
+/** Replies that say the command did not run, and that ioredis's `call` follows or retries. */
+const redirected = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /
+
+/** What ioredis refuses before it sends anything: keys of one pipeline on several nodes. */
+const crossNode = /should belong to the same slot/
+
+/** The largest database index a URL may name (Redis's `databases` is a C int). */
+const maxDatabase = 2 ** 31 - 1
+
+/** A checked Redis URL: where it points (no credentials), its database, its secrets. */
+interface RedisUrl {
+  /** `redis://host:port[/db]`, for messages. */
+  readonly shown: string
+  /** `host:port`, for messages. */
+  readonly target: string
+  readonly db: number | undefined
+  /** Every spelling of the password the URL holds. */
+  readonly secrets: ReadonlyArray<string>
+}
+
+/**
+ * Checks a Redis URL the way ioredis reads it: `redis:` or `rediss:`, a host,
+ * a port from 1 to 65535 if any, and a path that is empty or a database
+ * index (ioredis would otherwise send `SELECT NaN`, or quietly use database
+ * 0). The problems name `field` and never echo a password.
+ *
+ * @internal
+ */
+export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUrl, CircuitConfigError> => {
+  const expected = "redis://[[user]:password@]host[:port][/db] or rediss://…"
+  const refuse = (rule: string) =>
+    Effect3.Either.left(new CircuitConfigError({ service: "IORedisClient", issues: [`${field} ${rule}`] }))
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    // not echoed: where a password would be in a string that is not a URL cannot be told
+    if (/^rediss?:\/\//i.test(url)) {
+      return refuse(
+        `must be a Redis URL with a host and, if any, a port from 1 to 65535, ${expected} (got one that is not)`
+      )
+    }
+    return refuse(
+      `must be a Redis URL, ${expected} (got a value that is not a URL${url.trim() === "" ? ": empty" : ""})`
+    )
+  }
+  const shown = `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    return refuse(`must be a Redis URL, ${expected} (got ${JSON.stringify(`${parsed.protocol}//${parsed.host}`)})`)
+  }
+  if (parsed.hostname === "") return refuse(`must name a host, ${expected} (got ${JSON.stringify(shown)})`)
+  if (parsed.port === "0") return refuse(`must have a port from 1 to 65535 (got ${JSON.stringify(shown)})`)
+  const fromPath = parsed.pathname === "" || parsed.pathname === "/" ? undefined : parsed.pathname.slice(1)
+  const fromQuery = parsed.searchParams.get("db") ?? undefined
+  const index = fromQuery ?? fromPath
+  if (index !== undefined && (!/^\d{1,10}$/.test(index) || Number(index) > maxDatabase)) {
+    return refuse(
+      `must name the database as a whole number after the host, e.g. redis://host:6379/2 (got ${JSON.stringify(shown)})`
+    )
+  }
+  const secrets: Array<string> = []
+  for (const secret of [parsed.password, parsed.searchParams.get("password") ?? ""]) {
+    if (secret.length === 0) continue
+    secrets.push(secret)
+    try {
+      secrets.push(decodeURIComponent(secret))
+    } catch {
+      // kept as written
+    }
+  }
+  return Effect3.Either.right({
+    shown,
+    target: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
+    db: index === undefined ? undefined : Number(index),
+    secrets
+  })
+}
+
+/**
+ * A client closed when the scope closes. Every command is bounded by
+ * `commandTimeout`; the client reconnects in the background. A `url` that is
+ * not a Redis URL fails with a `CircuitConfigError` naming `field` (default
+ * `"url"`). Connection failures are told in this package's words, naming the
+ * server and what went wrong (connection refused, unknown host, timed out,
+ * credentials refused, a database index the server does not have).
+ *
+ * @internal
+ */
+export const make = (
+  ioredis: IORedisModule,
+  options: Options,
+  field: string = "url"
+): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const url = options.url === undefined
+      ? "redis://127.0.0.1:6379"
+      : Redacted.isRedacted(options.url)
+      ? Redacted.value(options.url)
+      : options.url
+    const password = options.password === undefined ? undefined : Redacted.value(options.password)
+    const sentinelPassword = options.sentinelPassword === undefined
+      ? undefined
+      : Redacted.value(options.sentinelPassword)
+    const secrets: Array<string> = []
+    if (password !== undefined) secrets.push(password)
+    if (sentinelPassword !== undefined) secrets.push(sentinelPassword)
+    const sentinels = options.sentinels
+    const standalone = options.cluster === undefined && sentinels === undefined
+    // the URL is what a standalone client connects to: checked here, since ioredis reads a malformed one as
+    // something else (a path, database 0, `SELECT NaN`)
+    const checked = parseRedisUrl(url, field)
+    if (standalone && Effect3.Either.isLeft(checked)) return yield* checked.left
+    if (Effect3.Either.isRight(checked)) { for (const secret of checked.right.secrets) secrets.push(secret) }
+    const timeout = options.commandTimeout ?? 5_000
+    const common = {
+      lazyConnect: true,
+      connectTimeout: timeout,
+      commandTimeout: timeout,
+      maxRetriesPerRequest: 1,
+      // while disconnected a command fails at once: a queued script would run on reconnect,
+      // long after the breaker gave up on it (a probe permit nobody holds, counts sent twice)
+      enableOfflineQueue: false,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
+      // a socket that never connected is closed at once when the client closes: ioredis's default
+      // (2 s) would hold the process open that long after its work is done
+      disconnectTimeout: 100,
+      ...(password !== undefined ? { password } : {})
+    }
+    const client = yield* Effect.try({
+      try: () =>
+        options.cluster !== undefined
+          ? new ioredis.Cluster(options.cluster.map((n) => ({ host: n.host, port: n.port })), {
+            lazyConnect: true,
+            redisOptions: common,
+            clusterRetryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000)
+          })
+          : sentinels !== undefined
+          ? new ioredis.Redis({
+            ...common,
+            sentinels: sentinels.map((n) => ({ host: n.host, port: n.port })),
+            name: options.masterName ?? "mymaster",
+            ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+            // a failover is noticed when Sentinel announces it, not only when the old primary times out
+            failoverDetector: true,
+            sentinelRetryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000)
+          })
+          : new ioredis.Redis(url, common),
+      catch: (cause) => classify(cause, secrets)
+    })
+    const description = options.cluster !== undefined
+      ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
+      : sentinels !== undefined
+      ? `redis sentinel ${options.masterName ?? "mymaster"} via ${
+        sentinels.map((n) => `${n.host}:${n.port}`).join(",")
+      }`
+      : Effect3.Either.getOrThrow(checked).shown
+    const target = standalone ? Effect3.Either.getOrThrow(checked).target : description
+    // connection errors surface as command failures; keep them off stderr, but remember why the client is
+    // not connected, to say so to every command (ioredis says "Stream isn't writeable"), and an
+    // authentication failure (ioredis reports it to the first command only, then reconnects)
+    let authFailure: RedisClientError | undefined = undefined
+    let disconnected: string | undefined = undefined
+    let refusedDatabase: RedisClientError | undefined = undefined
+    client.on("connect", () => {
+      refusedDatabase = undefined
+    })
+    client.on("error", (error: unknown) => {
+      const command = typeof error === "object" && error !== null
+        ? (error as { readonly command?: { readonly name?: unknown } }).command
+        : undefined
+      if (command?.name === "select") {
+        // ioredis carries on in database 0: nothing is sent there instead
+        const db = Effect3.Either.isRight(checked) ? checked.right.db : undefined
+        refusedDatabase = new RedisClientError({
+          kind: "Connection",
+          reason: `${target} refused database ${db ?? "?"} (${classify(error, secrets).reason}); ` +
+            "nothing is sent to another database"
+        })
+        return
+      }
+      const classified = classify(error, secrets)
+      if (classified.kind === "Auth") authFailure = credentialsRefused(classified)
+      else disconnected = connectionProblem(error)
+    })
+    client.on("ready", () => {
+      authFailure = undefined
+      disconnected = undefined
+    })
+    if (options.cluster === undefined) {
+      // the connection and its reconnection timer do not keep the process alive by themselves: a command
+      // under way does (its timeout); a process whose work is done exits, whatever state Redis is in
+      client.on("connect", () => unref((client as { readonly stream?: unknown }).stream))
+      client.on("reconnecting", () => unref((client as { readonly reconnectTimeout?: unknown }).reconnectTimeout))
+    }
+    const credentialsRefused = (error: RedisClientError) =>
+      new RedisClientError({ kind: "Auth", reason: `${target} refused the credentials (${error.reason})` })
+    yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
+    // connect now (commands are not queued): a Redis that is down is retried in the background
+    yield* Effect.promise(() => client.connect().catch(() => undefined))
+    return fromConnection(client, {
+      description,
+      secrets,
+      cluster: options.cluster !== undefined,
+      refused: () => refusedDatabase,
+      failure: (error) => {
+        // an authentication failure is told to every command, not only the first after a reconnect
+        if (error.kind === "Auth") return credentialsRefused(error)
+        if (error.kind !== "Command" && authFailure !== undefined) return authFailure
+        if (error.kind === "Connection" && notWritable.test(error.reason)) {
+          return new RedisClientError({
+            kind: "Connection",
+            reason: `not connected to ${target} (${disconnected ?? "connecting"})`
+          })
+        }
+        return error
+      }
+    })
+  })
+
+/** Lets a socket or timer of Node's not keep the process alive. */
+const unref = (handle: unknown): void => {
+  if (typeof handle === "object" && handle !== null && typeof (handle as { unref?: unknown }).unref === "function") {
+    ;(handle as { unref: () => void }).unref()
+  }
+}
+
+/** What ioredis says of a command it did not send because the connection is down. */
+const notWritable = /Stream isn't writeable|enableOfflineQueue|Connection is closed/
+
+/**
+ * The `RedisClient` over a connected ioredis `Redis` or `Cluster` (made by
+ * `make`, or the user's own: `RedisClient.fromClient`): `send` is `call`;
+ * `pipeline` is one ioredis pipeline, or on a Cluster one per node
+ * (`clusterPipeline`). Errors are classified and scrubbed of `secrets`;
+ * `failure` may replace the classified error of a command or pipeline.
+ *
+ * @internal
+ */
+export const fromConnection = (
+  client: IORedisConnection,
+  options: {
+    readonly description: string
+    readonly secrets: ReadonlyArray<string>
+    readonly cluster: boolean
+    readonly failure?: ((error: RedisClientError) => RedisClientError) | undefined
+    /** An error every command fails with, without being sent, while it is there. */
+    readonly refused?: (() => RedisClientError | undefined) | undefined
+  }
+): RedisClient["Type"] => {
+  const { secrets } = options
+  const failure = (cause: unknown) => {
+    const error = classify(cause, secrets)
+    return options.failure === undefined ? error : options.failure(error)
+  }
+  const refused = options.refused
+  const call = (command: ReadonlyArray<string>) => {
+    const sent = Effect.tryPromise({
+      try: () => client.call(command[0]!, ...command.slice(1)),
+      catch: failure
+    })
+    return refused === undefined ? sent : Effect.suspend(() => {
+      const error = refused()
+      return error === undefined ? sent : Effect.fail(error)
+    })
+  }
+  /** One pipeline on the connection (a Cluster's: all its keys on one node). */
+  const exec = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.tryPromise({
+      try: () => {
+        const pipeline = client.pipeline()
+        for (const command of commands) pipeline.call(command[0]!, ...command.slice(1))
+        return pipeline.exec()
+      },
+      catch: (cause) => cause
+    }).pipe(
+      Effect.map((replies) =>
+        (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
+          error === null ? Effect3.Either.right(reply) : Effect3.Either.left(error)
+        )
+      )
+    )
+  const pipeline = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.suspend(() => {
+      const error = refused?.()
+      return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
+        Effect.mapError(failure),
+        Effect.map((replies) =>
+          replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets)))
+        )
+      )
+    })
+  return withDirectSend({
+    description: options.description,
+    send: call,
+    pipeline: options.cluster ? clusterPipeline(client as IORedisCluster, exec, call, failure) : pipeline,
+    cluster: options.cluster,
+    ...(typeof client.duplicate === "function" ? { subscribe: subscriber(client, options.cluster, secrets) } : {})
+  }, (command) => {
+    const error = refused?.()
+    if (error !== undefined) return Promise.reject(error)
+    try {
+      return client.call(command[0]!, ...command.slice(1)).catch((cause: unknown) => {
+        throw failure(cause)
+      })
+    } catch (cause) {
+      return Promise.reject(failure(cause))
+    }
+  })
+}
+
+/**
+ * `RedisClient`'s `subscribe` over ioredis: a connection of its own
+ * (`duplicate`, the client's options), made when called and closed with the
+ * scope. It subscribes at each `ready` (the first connection and every
+ * reconnection, ioredis's retry strategy): the subscription is live once
+ * Redis confirmed it, and lost when the connection closes. The connection
+ * does not keep the process alive by itself.
+ */
+const subscriber =
+  (client: IORedisConnection, cluster: boolean, secrets: ReadonlyArray<string>) =>
+  (channel: string, listener: SubscriptionListener): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.asVoid(Effect.acquireRelease(
+      Effect.sync(() => {
+        const connection = cluster
+          ? client.duplicate!([], { lazyConnect: true })
+          : client.duplicate!({ lazyConnect: true, autoResubscribe: false })
+        let closed = false
+        let live = false
+        const lost = (reason: string) => {
+          if (closed) return
+          live = false
+          listener.status(false, reason)
+        }
+        connection.on("message", (from: unknown, message: unknown) => {
+          if (from === channel && typeof message === "string") listener.message(message)
+        })
+        connection.on("ready", () => {
+          connection.subscribe!(channel).then(
+            () => {
+              if (closed || live) return
+              live = true
+              listener.status(true)
+            },
+            (error: unknown) => lost(`subscribe refused: ${classify(error, secrets).reason}`)
+          )
+        })
+        connection.on("close", () => lost("connection closed"))
+        connection.on("error", (error: unknown) => {
+          if (live) lost(connectionProblem(error))
+        })
+        if (!cluster) {
+          connection.on("connect", () => unref((connection as { readonly stream?: unknown }).stream))
+          connection.on(
+            "reconnecting",
+            () => unref((connection as { readonly reconnectTimeout?: unknown }).reconnectTimeout)
+          )
+        }
+        connection.connect().catch(() => undefined)
+        return {
+          close: () => {
+            closed = true
+            connection.disconnect()
+          }
+        }
+      }),
+      (subscription) => Effect.sync(subscription.close)
+    ))
+
+/**
+ * A Cluster pipeline must keep to one node: the commands are grouped by the
+ * node that serves the slot of their key, one pipeline per node runs (all at
+ * once), and the replies come back in the order of the commands. A command a
+ * node redirects (`MOVED`, `ASK` during a resharding, `TRYAGAIN`,
+ * `CLUSTERDOWN`) did not run: it is sent again alone, and ioredis follows the
+ * redirection. A group ioredis refuses because the slots moved between the
+ * grouping and the send goes one command at a time.
+ */
+const clusterPipeline = (
+  cluster: IORedisCluster,
+  exec: (
+    commands: ReadonlyArray<ReadonlyArray<string>>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<unknown, Error>>, unknown>,
+  call: (command: ReadonlyArray<string>) => Effect.Effect<unknown, RedisClientError>,
+  failure: (cause: unknown) => RedisClientError
+) =>
+(commands: ReadonlyArray<ReadonlyArray<string>>) =>
+  Effect.suspend(() => {
+    const groups = new Map<string, Array<number>>()
+    commands.forEach((command, i) => {
+      const key = firstKey(command)
+      const node = key === undefined ? "any" : cluster.slots[keySlot(key)]?.join(";") ?? "unknown"
+      const group = groups.get(node)
+      if (group === undefined) groups.set(node, [i])
+      else group.push(i)
+    })
+    const replies = new Array<Either.Either<unknown, RedisClientError>>(commands.length)
+    const alone = (i: number) => Effect.either(call(commands[i]!))
+    return Effect.forEach(groups.values(), (group) =>
+      exec(group.map((i) => commands[i]!)).pipe(
+        Effect.flatMap((answers) =>
+          Effect.forEach(group, (i, n): Effect.Effect<Either.Either<unknown, RedisClientError>> => {
+            const answer = answers[n]!
+            if (Effect3.Either.isRight(answer)) return Effect.succeed(Effect3.Either.right(answer.right))
+            return redirected.test(answer.left.message)
+              ? alone(i)
+              : Effect.succeed(Effect3.Either.left(failure(answer.left)))
+          }, { concurrency: "unbounded" })
+        ),
+        Effect.catchAll((cause) =>
+          cause instanceof Error && crossNode.test(cause.message)
+            ? Effect.forEach(group, alone, { concurrency: "unbounded" })
+            : Effect.fail(failure(cause))
+        ),
+        Effect.map((answers) => group.forEach((i, n) => (replies[i] = answers[n]!)))
+      ), { concurrency: "unbounded", discard: true }).pipe(
+        Effect.as(replies as ReadonlyArray<Either.Either<unknown, RedisClientError>>)
+      )
+  })

@@ -1,0 +1,29 @@
+/**
+ * The reply of `lua/circuit.lua` as the Redis store takes it: decoded by
+ * shared/redis/scriptReply.ts, a reply that is not what the script writes
+ * becoming a `CircuitStoreError`.
+ *
+ * @internal
+ */
+import type * as Either from "effect/Either"
+// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
+import * as Effect3 from "effect"
+import { CircuitStoreError } from "../../CircuitStore.js"
+import { decodeReply, type Reply } from "../../../../shared/redis/scriptReply.js"
+
+/** @internal */
+export type { Reply } from "../../../../shared/redis/scriptReply.js"
+
+/**
+ * The script's reply (lua/circuit.lua's header), with its times moved from
+ * the clock the script ran on to this instance's, by `offset`
+ * (`decodeReply`); a reply of another shape fails with a `CircuitStoreError`.
+ *
+ * @internal
+ */
+export const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStoreError> => {
+  const reply = decodeReply(raw, offset)
+  return "problem" in reply
+    ? Effect3.Either.left(new CircuitStoreError({ reason: reply.problem }))
+    : Effect3.Either.right(reply)
+}

@@ -1,0 +1,16 @@
+/**
+ * The entry point `effect-circuit-breaker-redis/ioredis`: a `RedisClient`
+ * over `ioredis` (TCP), for long-lived Node servers and Redis Cluster.
+ *
+ * @since 0.1.0
+ */
+
+// first: fails with a clear message when the installed effect is not 3.x
+import "./internal/effect3.js"
+
+/**
+ * `layer`, `layerConfig` and `make` of the ioredis client (Redis or Cluster).
+ *
+ * @since 0.1.0
+ */
+export * as IORedisClient from "./IORedisClient.js"

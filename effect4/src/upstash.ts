@@ -1,0 +1,18 @@
+/**
+ * The entry point `effect-circuit-breaker-redis/upstash`: a `RedisClient`
+ * over `@upstash/redis` (REST), for Edge functions, Cloudflare Workers and
+ * anywhere else `fetch` runs. It imports nothing from Node and no other
+ * client.
+ *
+ * @since 0.1.0
+ */
+
+// first: fails with a clear message when the installed effect is not 3.x
+import "./internal/effect3.js"
+
+/**
+ * `layer`, `layerConfig` and `make` of the Upstash client.
+ *
+ * @since 0.1.0
+ */
+export * as UpstashClient from "./UpstashClient.js"
