@@ -136,7 +136,7 @@ export const registryKey = (options?: Options): string => keys.registryKeyOf(opt
  */
 export const make = (
   options?: Options
-): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Service"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
   Effect.suspend(() =>
     Effect3.Either.match(decodeOptions(options ?? {}), {
       onLeft: (issues) => Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues })),
