@@ -50,10 +50,12 @@ type Transport = "ioredis" | "effect/persistence/Redis"
 const twoInstances = (options: RedisCircuitStore.Options = {}, transport: Transport = "ioredis") =>
   Effect.gen(function*() {
     const prefix = freshPrefix()
-    const store = () =>
-      Layer.orDie(
-        transport === "ioredis" ? tcpStore(server, { prefix, ...options }) : effectRedisStore(server, { prefix, ...options })
-      )
+    const store = () => {
+      const layer: Layer.Layer<CircuitStore.CircuitStore, unknown> = transport === "ioredis"
+        ? tcpStore(server, { prefix, ...options })
+        : effectRedisStore(server, { prefix, ...options })
+      return Layer.orDie(layer)
+    }
     const a = yield* Layer.build(store())
     const b = yield* Layer.build(store())
     return { prefix, a, b }
