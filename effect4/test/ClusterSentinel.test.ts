@@ -41,30 +41,34 @@ describe("Redis Cluster (3 masters, ioredis)", () => {
       }
     }))
 
-  it.live("a breaker opened through one instance rejects on another; a monitoring read sees every circuit", () =>
-    Effect.gen(function*() {
-      const prefix = freshPrefix()
-      const a = yield* Layer.build(clusterStore(prefix))
-      const b = yield* Layer.build(clusterStore(prefix))
-      const config = { failureThreshold: 2, recoveryTimeout: "1 minute", stateCacheTtl: 0 } as const
-      const opener = yield* Effect.provide(CircuitBreaker.make("clustered", config), a)
-      const other = yield* Effect.provide(CircuitBreaker.make("clustered", config), b)
-      yield* Effect.result(opener.protect(Effect.fail("boom")))
-      yield* Effect.result(opener.protect(Effect.fail("boom")))
-      expect(yield* opener.state).toBe("OPEN")
-      const call = yield* Effect.result(other.protect(Effect.void))
-      expect(Result.isFailure(call) && call.failure._tag).toBe("CircuitOpen")
-      // many circuits, in every slot range: read one script call per circuit, in pipelines per node
-      const names = Array.from({ length: 150 }, (_, i) => `fleet-${i}`)
-      yield* Effect.forEach(names, (name) => Effect.provide(CircuitBreaker.make(name), a), { concurrency: 16 })
-      const store = Context.get(b, CircuitStore.CircuitStore)
-      const reader = Result.getOrThrow(CircuitConfig.decodeEither("reader", {}))
-      const inspected = yield* store.inspectMany!(["clustered", ...names], reader, Date.now())
-      expect(inspected.filter((r) => r.error !== undefined)).toEqual([])
-      expect(inspected[0]!.read?.[0].state).toBe("OPEN")
-      expect(inspected.slice(1).every((r) => r.read?.[0].state === "CLOSED")).toBe(true)
-      expect([...(yield* store.names)].sort()).toEqual(["clustered", ...names].sort())
-    }), 60_000)
+  it.live(
+    "a breaker opened through one instance rejects on another; a monitoring read sees every circuit",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        const a = yield* Layer.build(clusterStore(prefix))
+        const b = yield* Layer.build(clusterStore(prefix))
+        const config = { failureThreshold: 2, recoveryTimeout: "1 minute", stateCacheTtl: 0 } as const
+        const opener = yield* Effect.provide(CircuitBreaker.make("clustered", config), a)
+        const other = yield* Effect.provide(CircuitBreaker.make("clustered", config), b)
+        yield* Effect.result(opener.protect(Effect.fail("boom")))
+        yield* Effect.result(opener.protect(Effect.fail("boom")))
+        expect(yield* opener.state).toBe("OPEN")
+        const call = yield* Effect.result(other.protect(Effect.void))
+        expect(Result.isFailure(call) && call.failure._tag).toBe("CircuitOpen")
+        // many circuits, in every slot range: read one script call per circuit, in pipelines per node
+        const names = Array.from({ length: 150 }, (_, i) => `fleet-${i}`)
+        yield* Effect.forEach(names, (name) => Effect.provide(CircuitBreaker.make(name), a), { concurrency: 16 })
+        const store = Context.get(b, CircuitStore.CircuitStore)
+        const reader = Result.getOrThrow(CircuitConfig.decodeEither("reader", {}))
+        const inspected = yield* store.inspectMany!(["clustered", ...names], reader, Date.now())
+        expect(inspected.filter((r) => r.error !== undefined)).toEqual([])
+        expect(inspected[0]!.read?.[0].state).toBe("OPEN")
+        expect(inspected.slice(1).every((r) => r.read?.[0].state === "CLOSED")).toBe(true)
+        expect([...(yield* store.names)].sort()).toEqual(["clustered", ...names].sort())
+      }),
+    60_000
+  )
 })
 
 describe("Redis Sentinel (a primary, a replica, three Sentinels)", () => {

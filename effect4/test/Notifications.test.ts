@@ -29,13 +29,7 @@ import { Entry } from "../src/internal/redis/circuitCache.js"
 import { maxMessageLength, Notifications, parseMessage } from "../src/internal/redis/notifications.js"
 import type { RedisClient, SubscriptionListener } from "../src/RedisClient.js"
 import { type RedisServer, startRedis } from "./support/redisServer.js"
-import {
-  effectRedisStore,
-  freshPrefix,
-  tcpStore,
-  upstashBridgeScoped,
-  upstashStore
-} from "./support/redisStores.js"
+import { effectRedisStore, freshPrefix, tcpStore, upstashBridgeScoped, upstashStore } from "./support/redisStores.js"
 
 let server: RedisServer
 beforeAll(async () => {

@@ -43,8 +43,7 @@ afterAll(async () => {
 
 const tcp = () => IORedisClient.layer({ url: server.url })
 const upstash = () => UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
-const effectRedis = () =>
-  RedisClient.layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url })))
+const effectRedis = () => RedisClient.layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url })))
 const storeOn = (client: Layer.Layer<RedisClient.RedisClient, unknown>, prefix = freshPrefix()) =>
   RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client), Layer.orDie)
 
@@ -166,7 +165,9 @@ describe("Lua scripts as the clients send them", () => {
   }
 })
 
-for (const [transport, client] of [["tcp", tcp], ["upstash", upstash], ["effect/persistence/Redis", effectRedis]] as const) {
+for (
+  const [transport, client] of [["tcp", tcp], ["upstash", upstash], ["effect/persistence/Redis", effectRedis]] as const
+) {
   describe(`round trips per call (${transport}), counted by Redis`, () => {
     const make = (config: CircuitConfig.Input) =>
       CircuitBreaker.make(`rt-${transport}`, { stateCacheTtl: "1 minute", ...config })

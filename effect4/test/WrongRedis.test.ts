@@ -184,46 +184,54 @@ describe("a wrong Redis is told once per episode (Effect API)", () => {
 })
 
 describe("a wrong Redis over Effect 4's Redis service (NodeRedis)", () => {
-  it.live("wrong password: the service's layer fails to build; the classified error names the credentials, never the password", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped({ password: "right-pass-3b7d" })
-      const wrong = "wrong-pass-6a0e"
-      const error = yield* Effect.flip(
-        Layer.build(NodeRedis.layer({ url: `redis://:${wrong}@127.0.0.1:${server.port}` }))
-      )
-      expect(error._tag).toBe("RedisError")
-      const classified = classify(error.cause, [wrong])
-      expect(classified.kind).toBe("Auth")
-      expect(classified.reason).not.toContain(wrong)
-    }), 30_000)
+  it.live(
+    "wrong password: the service's layer fails to build; the classified error names the credentials, never the password",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped({ password: "right-pass-3b7d" })
+        const wrong = "wrong-pass-6a0e"
+        const error = yield* Effect.flip(
+          Layer.build(NodeRedis.layer({ url: `redis://:${wrong}@127.0.0.1:${server.port}` }))
+        )
+        expect(error._tag).toBe("RedisError")
+        const classified = classify(error.cause, [wrong])
+        expect(classified.kind).toBe("Auth")
+        expect(classified.reason).not.toContain(wrong)
+      }),
+    30_000
+  )
 
-  it.live("a server that goes away: one warning naming the description, one line once it answers again", () =>
-    Effect.gen(function*() {
-      const server = yield* redisServerScoped()
-      const logs = captureLogs()
-      yield* Effect.gen(function*() {
-        yield* callFor(200)
-        expect(storeLines(logs.lines)).toHaveLength(0)
-        server.pause()
-        expect(yield* callFor(1_500)).toBeGreaterThan(20)
+  it.live(
+    "a server that goes away: one warning naming the description, one line once it answers again",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        const logs = captureLogs()
+        yield* Effect.gen(function*() {
+          yield* callFor(200)
+          expect(storeLines(logs.lines)).toHaveLength(0)
+          server.pause()
+          expect(yield* callFor(1_500)).toBeGreaterThan(20)
+          expect(started(logs.lines)).toHaveLength(1)
+          expect(started(logs.lines)[0]).toContain(`node-redis 127.0.0.1:${server.port}`)
+          server.resume()
+          yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
+        }).pipe(
+          Effect.provide(
+            RedisCircuitStore.layer({ prefix: freshPrefix(), cooldown: 300 }).pipe(
+              Layer.provide(RedisClient.layerEffectRedis({ description: `node-redis 127.0.0.1:${server.port}` })),
+              Layer.provide(NodeRedis.layer({ url: server.url })),
+              Layer.orDie
+            )
+          ),
+          Effect.provide(logs.layer)
+        )
+        console.info(storeLines(logs.lines).join("\n"))
         expect(started(logs.lines)).toHaveLength(1)
-        expect(started(logs.lines)[0]).toContain(`node-redis 127.0.0.1:${server.port}`)
-        server.resume()
-        yield* callUntil(() => ended(logs.lines).length > 0, 10_000)
-      }).pipe(
-        Effect.provide(
-          RedisCircuitStore.layer({ prefix: freshPrefix(), cooldown: 300 }).pipe(
-            Layer.provide(RedisClient.layerEffectRedis({ description: `node-redis 127.0.0.1:${server.port}` })),
-            Layer.provide(NodeRedis.layer({ url: server.url })),
-            Layer.orDie
-          )
-        ),
-        Effect.provide(logs.layer)
-      )
-      console.info(storeLines(logs.lines).join("\n"))
-      expect(started(logs.lines)).toHaveLength(1)
-      expect(ended(logs.lines)).toHaveLength(1)
-    }), 60_000)
+        expect(ended(logs.lines)).toHaveLength(1)
+      }),
+    60_000
+  )
 })
 
 describe("a wrong Upstash token is told once per episode", () => {

@@ -27,26 +27,33 @@ const causeOf = (error: Redis.RedisError): unknown => error.cause ?? error
  * as the scope lasts; live once the service subscribed, lost when its queue
  * fails (the service gave up on the connection), then made again.
  */
-const subscriber = (redis: Redis.Redis["Service"], secrets: ReadonlyArray<string>) =>
-(channel: string, listener: SubscriptionListener): Effect.Effect<void, never, Scope.Scope> => {
-  const once: Effect.Effect<void> = Effect.scoped(Effect.gen(function*() {
-    const queue = yield* redis.subscribe(channel)
-    if (queue.state._tag !== "Done") listener.status(true)
-    const failure = yield* Effect.flip(Effect.forever(Effect.flatMap(Queue.takeAll(queue), (messages) =>
-      Effect.sync(() => {
-        for (const { channel: from, message } of messages) {
-          if (from === channel && typeof message === "string") listener.message(message)
-        }
-      }))))
-    listener.status(false, `subscription failed: ${classify(causeOf(failure), secrets).reason}`)
-  }))
-  return Effect.asVoid(Effect.forkScoped(Effect.forever(Effect.andThen(
-    Effect.catchCause(once, (cause) =>
-      Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.sync(() =>
-        listener.status(false, connectionProblem(Cause.squash(cause))))),
-    Effect.sleep(RESUBSCRIBE_AFTER)
-  ))))
-}
+const subscriber =
+  (redis: Redis.Redis["Service"], secrets: ReadonlyArray<string>) =>
+  (channel: string, listener: SubscriptionListener): Effect.Effect<void, never, Scope.Scope> => {
+    const once: Effect.Effect<void> = Effect.scoped(Effect.gen(function*() {
+      const queue = yield* redis.subscribe(channel)
+      if (queue.state._tag !== "Done") listener.status(true)
+      const failure = yield* Effect.flip(
+        Effect.forever(Effect.flatMap(Queue.takeAll(queue), (messages) =>
+          Effect.sync(() => {
+            for (const { channel: from, message } of messages) {
+              if (from === channel && typeof message === "string") listener.message(message)
+            }
+          })))
+      )
+      listener.status(false, `subscription failed: ${classify(causeOf(failure), secrets).reason}`)
+    }))
+    return Effect.asVoid(Effect.forkScoped(Effect.forever(Effect.andThen(
+      Effect.catchCause(
+        once,
+        (cause) =>
+          Cause.hasInterruptsOnly(cause) ?
+            Effect.failCause(cause) :
+            Effect.sync(() => listener.status(false, connectionProblem(Cause.squash(cause))))
+      ),
+      Effect.sleep(RESUBSCRIBE_AFTER)
+    ))))
+  }
 
 /**
  * A `RedisClient` over the `effect/persistence/Redis` service.

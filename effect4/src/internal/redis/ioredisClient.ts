@@ -388,9 +388,7 @@ export const fromConnection = (
       const error = refused?.()
       return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
         Effect.mapError(failure),
-        Effect.map((replies) =>
-          replies.map((reply) => Result.mapError(reply, (error) => classify(error, secrets)))
-        )
+        Effect.map((replies) => replies.map((reply) => Result.mapError(reply, (error) => classify(error, secrets))))
       )
     })
   return withDirectSend({
