@@ -382,10 +382,12 @@ describe("over Effect 4's Redis service (effect/persistence/Redis, NodeRedis)", 
   it.live("a breaker opens across two stores sharing one redis-server, and the other hears of it at once", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
-      const [a, b] = [effectRedisStore(server, { prefix }), effectRedisStore(server, { prefix })]
+      // two instances of a fleet: a store each, each over a NodeRedis of its own, for the test's scope
+      const a = yield* Layer.build(Layer.orDie(effectRedisStore(server, { prefix })))
+      const b = yield* Layer.build(Layer.orDie(effectRedisStore(server, { prefix })))
       const config = { failureThreshold: 2, recoveryTimeout: "1 minute", stateCacheTtl: "1 minute" } as const
-      const first = yield* CircuitBreaker.make("shared", config).pipe(Effect.provide(a, { local: true }))
-      const second = yield* CircuitBreaker.make("shared", config).pipe(Effect.provide(b, { local: true }))
+      const first = yield* CircuitBreaker.make("shared", config).pipe(Effect.provide(a))
+      const second = yield* CircuitBreaker.make("shared", config).pipe(Effect.provide(b))
       // the second instance reads CLOSED and caches it for a minute
       yield* second.protect(Effect.void)
       expect(yield* second.state).toBe("CLOSED")
@@ -407,6 +409,10 @@ describe("over Effect 4's Redis service (effect/persistence/Redis, NodeRedis)", 
         if (!rejected) yield* Effect.sleep("20 millis")
       }
       expect(rejected).toBe(true)
+      // two connections each (commands, subscription): the stores share nothing but the server
+      const clients = yield* Effect.promise(() => server.cli("CLIENT", "LIST"))
+      expect(clients.split("\n").filter((line) => / cmd=(subscribe|ssubscribe)\b/.test(line)).length)
+        .toBeGreaterThanOrEqual(2)
     }))
 
   it.live("commands fail as RedisClientErrors of this package's kinds (NOSCRIPT, a command Redis refuses)", () =>
