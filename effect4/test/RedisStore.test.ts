@@ -9,6 +9,7 @@
  */
 import { NodeRedis } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -376,6 +377,36 @@ describe("Redis data model", () => {
     expect(Result.isFailure(result)).toBe(true)
     if (Result.isFailure(result)) expect(result.failure.message).toContain("prefix must be")
   })
+})
+
+describe("the store the environment asks for (layerFromEnv)", () => {
+  /** `effect` with the environment `env` (a ConfigProvider of its own, not process.env). */
+  const withEnv = (env: Record<string, string>) =>
+    Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))
+
+  it.live("REDIS_URL: Redis over TCP (ioredis, loaded when the layer is built); the Upstash pair: Upstash; neither: memory", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const opens = (env: Record<string, string>) =>
+        Effect.gen(function*() {
+          const breaker = yield* CircuitBreaker.make("from-env", { failureThreshold: 1 })
+          yield* Effect.result(breaker.protect(Effect.fail("boom")))
+          return yield* breaker.state
+        }).pipe(Effect.provide(RedisCircuitStore.layerFromEnv({ prefix })), withEnv(env))
+      const upstashEnv = { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token }
+      expect(yield* RedisCircuitStore.sourceFromEnv.pipe(withEnv({ REDIS_URL: server.url }))).toBe("redis")
+      expect(yield* RedisCircuitStore.sourceFromEnv.pipe(withEnv(upstashEnv))).toBe("upstash")
+      expect(yield* RedisCircuitStore.sourceFromEnv.pipe(withEnv({}))).toBe("memory")
+      const key = RedisCircuitStore.stateKey("from-env", { prefix })
+      expect(yield* opens({ REDIS_URL: server.url })).toBe("OPEN")
+      expect(yield* Effect.promise(() => server.cli("HGET", key, "state"))).toBe("OPEN")
+      yield* Effect.promise(() => server.cli("DEL", key))
+      expect(yield* opens(upstashEnv)).toBe("OPEN")
+      expect(yield* Effect.promise(() => server.cli("HGET", key, "state"))).toBe("OPEN")
+      yield* Effect.promise(() => server.cli("DEL", key))
+      expect(yield* opens({})).toBe("OPEN")
+      expect(yield* Effect.promise(() => server.cli("EXISTS", key))).toBe("0")
+    }))
 })
 
 describe("over Effect 4's Redis service (effect/persistence/Redis, NodeRedis)", () => {
