@@ -22,7 +22,9 @@ import { adminRoutes } from "./adminRoutes.js"
 import { hasNoToken } from "./authorize.js"
 import * as dashboard from "./dashboard.js"
 import { readRoutes } from "./readRoutes.js"
-import { problem } from "./responses.js"
+import { noTokenWarning } from "../../../shared/http/bearer.js"
+import { internalError } from "../../../shared/http/responses.js"
+import { respond } from "./responses.js"
 
 /** @internal */
 export const router = (
@@ -63,16 +65,12 @@ export const toWebHandler = <E>(
   readonly dispose: () => Promise<void>
 } => {
   const app = router(options).pipe(
-    HttpRouter.catchAllCause(() => Effect.succeed(problem(500, "Internal Server Error", "the request failed")))
+    HttpRouter.catchAllCause(() => Effect.succeed(respond(internalError)))
   )
   // a bearer check without a token fails closed, and says so once
   const warnings = Layer.effectDiscard(Effect.all([
-    hasNoToken(options.authorize)
-      ? Effect.logWarning("CircuitBreakerHttp: admin routes disabled: no token (bearer was given none)")
-      : Effect.void,
-    hasNoToken(options.authorizeRead)
-      ? Effect.logWarning("CircuitBreakerHttp: read routes closed to every request: no token (bearer was given none)")
-      : Effect.void
+    hasNoToken(options.authorize) ? Effect.logWarning(noTokenWarning.authorize) : Effect.void,
+    hasNoToken(options.authorizeRead) ? Effect.logWarning(noTokenWarning.authorizeRead) : Effect.void
   ], { discard: true }))
   const built = HttpApp.toWebHandlerLayer(
     app,
