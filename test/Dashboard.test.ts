@@ -24,6 +24,7 @@ import { seedCircuits } from "./support/seed.js"
 import { freshPrefix, tcpStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
 import { calls } from "./support/calls.js"
+import { dashboardCsp, dashboardPaths } from "./shared/monitoringCases.js"
 
 const chromiumPath = "/usr/bin/chromium"
 const artifacts = join(process.cwd(), "test-artifacts")
@@ -250,10 +251,7 @@ describe("dashboard routes", () => {
       const page = await get(on, "/dashboard")
       expect(page.status).toBe(200)
       expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
-      expect(page.headers.get("content-security-policy")).toBe(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-      )
+      expect(page.headers.get("content-security-policy")).toBe(dashboardCsp)
       const html = await page.text()
       // no inline script or style: the only script and stylesheet are the sibling routes
       expect(html).toContain(`<script src="dashboard/app.js" defer></script>`)
@@ -280,7 +278,7 @@ describe("dashboard routes", () => {
       expect(await allowed.json()).toEqual({ admin: true })
       expect(allowed.headers.get("cache-control")).toBe("no-store")
 
-      for (const path of ["/dashboard", "/dashboard/app.js", "/dashboard/app.css", "/dashboard/permissions"]) {
+      for (const path of dashboardPaths) {
         expect((await get(off, path)).status).toBe(404)
       }
       expect((await get(off, "/health")).status).toBe(200)
