@@ -39,6 +39,7 @@ import { registryKeyOf } from "../shared/redis/keys.js"
 import { RedisClientError } from "../src/internal/redis/errors.js"
 import { calls } from "./support/calls.js"
 import {
+  adminNameCases,
   crossSiteRefusals,
   guardedReadPaths,
   hostileNames,
@@ -263,6 +264,12 @@ describe("CircuitBreakerHttp", () => {
       const all = await t.post("/reset-all", { authorization: "Bearer admin-secret" })
       expect((await all.json()).results).toContainEqual({ service: "payments", success: true })
       expect((await (await t.get("/health")).json()).services.payments.state).toBe("CLOSED")
+      // names no circuit may have, and the longest one may
+      for (const [segment, status, message] of adminNameCases) {
+        const response = await t.post(`/circuits/${segment}/reset`, { authorization: "Bearer admin-secret" })
+        expect([segment, response.status]).toEqual([segment, status])
+        expect((await response.json()).message).toContain(message)
+      }
     } finally {
       await t.dispose()
     }

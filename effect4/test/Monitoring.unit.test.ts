@@ -8,7 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { TestClock } from "effect/testing"
-import { CircuitBreakerMonitoring, CircuitBreakers, CircuitStore } from "../src/index.js"
+// the modules, not the index: the index also loads the Redis store
+import * as CircuitBreakerMonitoring from "../src/CircuitBreakerMonitoring.js"
+import * as CircuitBreakers from "../src/CircuitBreakers.js"
+import * as CircuitStore from "../src/CircuitStore.js"
 import { calls } from "./support/monitoring.js"
 import { openAlertMessages, openCircuit } from "../../test/shared/monitoringCases.js"
 

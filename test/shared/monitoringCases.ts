@@ -127,3 +127,15 @@ export const guardedReadPaths: ReadonlyArray<string> = [
   "/metrics?format=prometheus",
   "/alerts"
 ]
+
+/**
+ * Admin requests by circuit name on a server that has no such circuit: the
+ * name as a path segment, the status, and what the message says (a name no
+ * circuit may have is a 400; the longest one a circuit may have still has its
+ * routes, a 404 naming it).
+ */
+export const adminNameCases: ReadonlyArray<readonly [string, number, string]> = [
+  ["a%01b", 400, "service name must not contain control characters"],
+  [encodeURIComponent("x".repeat(101)), 404, "no circuit named"],
+  [encodeURIComponent("\u{1F600}".repeat(128)), 404, "no circuit named"]
+]

@@ -3,7 +3,7 @@
  * breakers of the `CircuitBreakers` registry in context, by name.
  */
 import * as Effect from "effect/Effect"
-import { CircuitBreakers } from "../../src/index.js"
+import * as CircuitBreakers from "../../src/CircuitBreakers.js"
 
 /** `ok` successful calls on the breaker `name`, then `failed` failing ones. */
 export const calls = (name: string, ok: number, failed: number) =>

@@ -17,6 +17,7 @@ import {
 } from "../../CircuitBreakerMonitoring.js"
 import { type CircuitBreakers, layer as registryLayer } from "../../CircuitBreakers.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
+import { maxServiceNameLength } from "../../../shared/config/limits.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { adminRoutes } from "./adminRoutes.js"
 import { hasNoToken } from "./authorize.js"
@@ -56,6 +57,15 @@ export const layer = (
   CircuitStore
 > => monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()), Layer.provideMerge(Layer.service(CircuitStore)))
 
+/**
+ * The router's config for `toWebHandler`: a path parameter as long as the
+ * longest circuit name, percent-encoded (the router's default, 100, would
+ * leave longer names without their admin routes).
+ *
+ * @internal
+ */
+export const routerConfig = { maxParamLength: maxServiceNameLength * 12 }
+
 /** @internal */
 export const toWebHandler = <E>(
   store: Layer.Layer<CircuitStore, E>,
@@ -74,7 +84,9 @@ export const toWebHandler = <E>(
   ], { discard: true }))
   const built = HttpApp.toWebHandlerLayer(
     app,
-    Layer.merge(layer(options.monitoring), warnings).pipe(Layer.provideMerge(store))
+    Layer.mergeAll(layer(options.monitoring), warnings, HttpRouter.setRouterConfig(routerConfig)).pipe(
+      Layer.provideMerge(store)
+    )
   )
   return { handler: (request) => built.handler(request), dispose: built.dispose }
 }

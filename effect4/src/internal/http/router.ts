@@ -16,6 +16,7 @@ import {
 } from "../../CircuitBreakerMonitoring.js"
 import { type CircuitBreakers, layer as registryLayer } from "../../CircuitBreakers.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
+import { maxServiceNameLength } from "../../../../shared/config/limits.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { adminRoutes } from "./adminRoutes.js"
 import { hasNoToken } from "./authorize.js"
@@ -76,6 +77,15 @@ export const layer = (
     Layer.provideMerge(Layer.effect(CircuitStore)(CircuitStore))
   )
 
+/**
+ * The router's config for `toWebHandler`: a path parameter as long as the
+ * longest circuit name, percent-encoded (the router's default, 100, would
+ * leave longer names without their admin routes).
+ *
+ * @internal
+ */
+export const routerConfig = { maxParamLength: maxServiceNameLength * 12 }
+
 /** @internal */
 export const toWebHandler = <E>(
   store: Layer.Layer<CircuitStore, E>,
@@ -101,7 +111,7 @@ export const toWebHandler = <E>(
   return {
     handler: (request) => {
       if (disposed) return Promise.reject(new Error("CircuitBreakerHttp: the handler was disposed"))
-      built ??= HttpRouter.toWebHandler(app, { disableLogger: true })
+      built ??= HttpRouter.toWebHandler(app, { disableLogger: true, routerConfig })
       return built.handler(request)
     },
     dispose: () => {
