@@ -11,8 +11,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as Layer from "effect/Layer"
@@ -178,6 +180,107 @@ describe("the shared snapshot", () => {
       ))
     }))
 
+  /**
+   * Monitoring on a memory store of 30 circuits whose listing waits, while
+   * `gate.held`, until `release`; how many listings waited, how many were
+   * interrupted, and how many ran.
+   */
+  const held = Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const inner = Context.get(yield* Layer.buildWithScope(CircuitStore.layerMemory, scope), CircuitStore.CircuitStore)
+    const release = yield* Deferred.make<void>()
+    const gate = { held: false, waiting: 0, interrupted: 0, reads: 0 }
+    const store = CircuitStore.CircuitStore.of({
+      ...inner,
+      names: Effect.suspend(() => {
+        gate.reads++
+        if (!gate.held) return inner.names
+        gate.waiting++
+        return Effect.andThen(
+          Effect.onInterrupt(Deferred.await(release), () => Effect.sync(() => gate.interrupted++)),
+          inner.names
+        )
+      })
+    })
+    const monitoringLayer = CircuitBreakerMonitoring.layer().pipe(
+      Layer.provideMerge(CircuitBreakers.layer({ defaults: { failureThreshold: 1, recoveryTimeout: "1 hour" } })),
+      Layer.provideMerge(Layer.succeed(CircuitStore.CircuitStore)(store))
+    )
+    return { gate, release, monitoringLayer, close: Scope.close(scope, Exit.void) }
+  })
+  const thirtyCircuits = Effect.forEach(
+    Array.from({ length: 30 }, (_, i) => `tenant-${String(i).padStart(2, "0")}`),
+    (name, i) => calls(name, 1, i % 3 === 0 ? 1 : 0),
+    { discard: true }
+  )
+  const waitFor = (done: () => boolean) =>
+    Effect.gen(function*() {
+      while (!done()) yield* Effect.sleep("1 millis")
+    }).pipe(Effect.timeout("10 seconds"))
+
+  it.live("a request that gives up during the read does not cut it short for the others", () =>
+    Effect.gen(function*() {
+      const { close, gate, monitoringLayer, release } = yield* held
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* thirtyCircuits
+        gate.held = true
+        gate.reads = 0
+        const first = yield* Effect.forkChild(m.snapshot)
+        yield* waitFor(() => gate.waiting === 1) // its read has begun
+        const second = yield* Effect.forkChild(m.snapshot)
+        yield* Fiber.interrupt(first)
+        gate.held = false
+        yield* Deferred.succeed(release, undefined)
+        const snapshot = yield* Fiber.join(second).pipe(Effect.timeout("10 seconds"))
+        expect(snapshot.read({ state: ["OPEN"] }).total).toBe(10)
+        // one read, finished for the one that stayed
+        expect([gate.reads, gate.interrupted]).toEqual([1, 0])
+      }).pipe(Effect.provide(monitoringLayer, { local: true }), Effect.ensuring(close))
+    }))
+
+  it.live("the layer's scope closing stops the reads in flight: no fiber of theirs is left waiting", () =>
+    Effect.gen(function*() {
+      const { close, gate, monitoringLayer } = yield* held
+      const scope = yield* Scope.make()
+      const built = yield* Layer.buildWithScope(monitoringLayer, scope)
+      const m = Context.get(built, monitoring)
+      yield* thirtyCircuits.pipe(Effect.provideContext(built))
+      gate.held = true
+      const snapshot = yield* Effect.forkChild(m.snapshot)
+      const scan = yield* Effect.forkChild(m.read())
+      yield* waitFor(() => gate.waiting === 2) // both reads wait on the store
+      yield* Scope.close(scope, Exit.void).pipe(Effect.timeout("10 seconds"))
+      expect(gate.interrupted).toBe(gate.waiting)
+      const exits = yield* Effect.all([Fiber.await(snapshot), Fiber.await(scan)]).pipe(Effect.timeout("10 seconds"))
+      expect([Exit.hasInterrupts(exits[0]), Exit.hasInterrupts(exits[1])]).toEqual([true, true])
+      yield* close
+    }))
+
+  it.live("a read in flight when the snapshot is invalidated answers its callers, but is not kept", () =>
+    Effect.gen(function*() {
+      const { close, gate, monitoringLayer, release } = yield* held
+      yield* Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* thirtyCircuits
+        gate.held = true
+        const before = yield* Effect.forkChild(m.snapshot)
+        yield* waitFor(() => gate.waiting === 1) // its read has begun
+        yield* m.invalidate // (as an admin action does, while the read runs)
+        gate.held = false
+        yield* Deferred.succeed(release, undefined)
+        const answered = yield* Fiber.join(before).pipe(Effect.timeout("10 seconds"))
+        expect(answered.read({ state: ["OPEN"] }).total).toBe(10)
+        // the next request reads again, and that read is kept
+        gate.reads = 0
+        const next = yield* m.snapshot
+        expect(gate.reads).toBe(1)
+        expect(next).not.toBe(answered)
+        expect(yield* m.snapshot).toBe(next)
+        expect(gate.reads).toBe(1)
+      }).pipe(Effect.provide(monitoringLayer, { local: true }), Effect.ensuring(close))
+    }))
+
   it("a bad snapshotTtl is a CircuitConfigError naming it", async () => {
     const exit = await Effect.runPromiseExit(
       Layer.build(
@@ -274,6 +377,8 @@ describe("CircuitBreakerHttp", () => {
         expect(text).toMatch(/^# HELP circuit_breaker_fleet_state /m)
         expect(text).toMatch(/^# TYPE circuit_breaker_fleet_state gauge$/m)
         expect(text).toMatch(/^# fleet read age: \d+ ms$/m)
+        expect(text).toMatch(/^# TYPE circuit_breaker_calls_total counter$/m)
+        expect(text).toMatch(/^# TYPE circuit_breaker_call_duration_ms histogram$/m)
         const families = parsePrometheus(text)
         const byName = new Map(families.map((f) => [f.name, f]))
         const fleetCalls = byName.get("circuit_breaker_fleet_calls")!
@@ -283,6 +388,9 @@ describe("CircuitBreakerHttp", () => {
         expect(sample("search", "success")).toBe("2")
         // label values with quotes and backslashes survive escaping
         expect(sample("pay \"quoted\" \\ name", "failure")).toBe("1")
+        const histogram = byName.get("circuit_breaker_call_duration_ms")!
+        expect(histogram.type).toBe("HISTOGRAM")
+        expect(histogram.metrics.some((m) => Number(m.buckets?.["+Inf"] ?? 0) > 0)).toBe(true)
       }
       const bad = await t.get("/metrics?format=prometheus&circuits=some")
       expect(bad.status).toBe(400)
