@@ -1,5 +1,5 @@
 /**
- * The CLI's commands, on `@effect/cli`: `list`, `show`, `open`, `close`,
+ * The CLI's commands, on `effect/cli`: `list`, `show`, `open`, `close`,
  * `reset`, `health`, `metrics`, `watch`. Each reads the fleet through
  * `CircuitBreakerMonitoring` on the Redis store the connection options name;
  * the admin commands act through a `CircuitBreaker` of the registry, as any
@@ -17,15 +17,15 @@
  *
  * @internal
  */
-import * as Args from "@effect/cli/Args"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import * as Terminal from "@effect/platform/Terminal"
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Terminal from "effect/Terminal"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import { CircuitBreakerMonitoring, type FleetRead } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
@@ -85,21 +85,19 @@ const readFleet = (filter: Filter) =>
   })
 
 const filterOptions = {
-  state: Options.choice("state", states).pipe(
-    Options.withDescription("Only circuits in this state (repeatable; default: every state)"),
-    Options.repeated,
-    Options.optional,
-    Options.map(Option.getOrElse((): ReadonlyArray<State> => []))
+  state: Flag.Literals("state", states).pipe(
+    Flag.withDescription("Only circuits in this state (repeatable; default: every state)"),
+    Flag.atLeast(0)
   ),
-  match: Options.text("match").pipe(
-    Options.withDescription(
+  match: Flag.String("match").pipe(
+    Flag.withDescription(
       "Only circuits whose name matches this glob: * for any characters, every other character for itself, e.g. 'pay*'"
     ),
-    Options.optional
+    Flag.optional
   )
 } as const
 
-const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
+const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of text"), Flag.withDefault(false))
 
 /** A warning on stderr when the read could not see every circuit. */
 const warnIncomplete = (fleet: Pick<FleetRead, "complete" | "unreadable" | "reason">) =>
@@ -136,7 +134,7 @@ const listCommand = Command.make(
       }))
 ).pipe(Command.withDescription("List every circuit of the fleet: state, window failures/calls, re-opens, retry in"))
 
-const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("The circuit's name"))
+const name = Argument.String("NAME").pipe(Argument.withDescription("The circuit's name"))
 
 /** The circuit `name` as the fleet sees it, or exit 1 when the store does not know it. */
 const readOne = (circuit: string) =>
@@ -212,7 +210,11 @@ const adminCommand = (verb: Verb, environment: Environment) =>
     verb,
     {
       ...connectionOptions,
-      yes: Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Do not ask for confirmation")),
+      yes: Flag.Boolean("yes").pipe(
+        Flag.withAlias("y"),
+        Flag.withDescription("Do not ask for confirmation"),
+        Flag.withDefault(false)
+      ),
       name
     },
     (options) =>
@@ -259,7 +261,7 @@ const healthCommand = (environment: Environment) =>
       withStore(options, () =>
         Effect.gen(function*() {
           // the verdict of HTTP's GET /health, on the same read
-          const health = yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.health)
+          const health = yield* CircuitBreakerMonitoring.use((monitoring) => monitoring.health)
           const { overall } = health
           if (options.json) {
             yield* say(JSON.stringify(health, null, 2))
@@ -283,7 +285,7 @@ const healthCommand = (environment: Environment) =>
           // the store cannot be read: health unknown
           Effect.catchTag(
             "CliError",
-            (error) => Effect.zipRight(warn(`health unknown: ${error.message}`), Effect.succeed(2))
+            (error) => Effect.andThen(warn(`health unknown: ${error.message}`), Effect.succeed(2))
           ),
           Effect.flatMap((code) => Effect.sync(() => environment.setExitCode(code)))
         )
@@ -307,13 +309,13 @@ const watchCommand = Command.make(
   {
     ...connectionOptions,
     ...filterOptions,
-    interval: Options.integer("interval").pipe(
-      Options.withDescription("Milliseconds between redraws"),
-      Options.withDefault(2_000)
+    interval: Flag.Int("interval").pipe(
+      Flag.withDescription("Milliseconds between redraws"),
+      Flag.withDefault(2_000)
     ),
-    count: Options.integer("count").pipe(
-      Options.withDescription("Stop after this many redraws (default: until Ctrl-C)"),
-      Options.optional
+    count: Flag.Int("count").pipe(
+      Flag.withDescription("Stop after this many redraws (default: until Ctrl-C)"),
+      Flag.optional
     )
   },
   (options) =>
@@ -340,7 +342,7 @@ const watchCommand = Command.make(
         })
         const schedule = Schedule.spaced(`${options.interval} millis`)
         yield* options.count._tag === "Some"
-          ? Effect.repeat(frame, Schedule.intersect(schedule, Schedule.recurs(Math.max(0, options.count.value - 1))))
+          ? Effect.repeat(frame, { schedule, times: Math.max(0, options.count.value - 1) })
           : Effect.repeat(frame, schedule)
       }))
 ).pipe(Command.withDescription("A live table of the circuits, redrawn in place"))

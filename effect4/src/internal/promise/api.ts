@@ -6,11 +6,10 @@
  * @internal
  */
 import type * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
+import type * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Runtime from "effect/Runtime"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+import * as Result from "effect/Result"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import * as Monitoring from "../../CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -85,19 +84,19 @@ export class Breaker implements PersistentCircuitBreaker {
     private readonly input: PersistentCircuitBreakerConfig | undefined,
     private readonly instanceOf: () => PromiseRuntime
   ) {
-    const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
-    if (Effect3.Either.isLeft(decoded)) throw decoded.left
-    this.config = decoded.right
+    const decoded = CircuitConfig.decodeResult(serviceName, input ?? {})
+    if (Result.isFailure(decoded)) throw decoded.failure
+    this.config = decoded.success
   }
 
-  private with<A>(f: (runtime: Runtime.Runtime<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
+  private with<A>(f: (runtime: Context.Context<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
     if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
     return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
       const internal = internalOf(breaker)
-      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
+      const until = internal === undefined ? 0 : internal.clock.currentTimeMillisUnsafe() + recheckEvery
       this.cached = { instance, breaker, internal, until }
       return instance.runtime().then((runtime) => f(runtime, breaker))
     })
@@ -215,8 +214,8 @@ export const makeApi = (instanceOf: () => PromiseRuntime) => {
     }
   }
 
-  const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Type"]) => Effect.Effect<A>) =>
-    instanceOf().run(Effect.flatMap(Monitoring.CircuitBreakerMonitoring, select))
+  const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Service"]) => Effect.Effect<A>) =>
+    instanceOf().run(Monitoring.CircuitBreakerMonitoring.use(select))
 
   const getCircuitBreakerHealth = (): Promise<OverallHealth> => monitoring((m) => m.health)
 

@@ -40,10 +40,9 @@ export const circuitOpenError = (error: CircuitOpen): CircuitBreakerError =>
  * @internal
  */
 export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boolean): unknown => {
-  const failure = Cause.failureOption(cause)
+  const failure = Cause.findErrorOption(cause)
   if (failure._tag === "Some") {
-    // an error failed with `Effect.fail` inside a span is a Proxy of the original
-    const error = Cause.originalError(failure.value)
+    const error = failure.value
     if (breakerMayReject) {
       if (isCircuitOpen(error)) return circuitOpenError(error)
       if (isServiceUnavailable(error)) {
@@ -57,7 +56,7 @@ export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boole
     }
     return error
   }
-  if (Cause.isInterruptedOnly(cause)) {
+  if (Cause.hasInterruptsOnly(cause)) {
     return new Error("the circuit breaker call was interrupted (its runtime was disposed)")
   }
   return Cause.squash(cause)
