@@ -84,7 +84,7 @@ export class Breaker implements PersistentCircuitBreaker {
     private readonly input: PersistentCircuitBreakerConfig | undefined,
     private readonly instanceOf: () => PromiseRuntime
   ) {
-    const decoded = CircuitConfig.decodeResult(serviceName, input ?? {})
+    const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
     if (Result.isFailure(decoded)) throw decoded.failure
     this.config = decoded.success
   }
