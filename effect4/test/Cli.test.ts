@@ -339,7 +339,9 @@ describe("on Redis over TCP", () => {
   }, async () => {
     const call = (effect: Effect.Effect<string, string>) =>
       runtime.runPromise(
-        CircuitBreakers.CircuitBreakers.use((r) => Effect.flatMap(r.get("search"), (b) => Effect.result(b.protect(effect))))
+        CircuitBreakers.CircuitBreakers.use((r) =>
+          Effect.flatMap(r.get("search"), (b) => Effect.result(b.protect(effect)))
+        )
       )
 
     const refused = await cli(["open", "search", "--prefix", prefix], url())

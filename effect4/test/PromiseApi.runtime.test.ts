@@ -19,7 +19,15 @@ import {
   getCircuitBreakerHealth,
   makeCircuitBreakerRuntime
 } from "../src/promise.js"
-import { Boom, captureConsole, failTimes, freshPrefix, promiseApiRedis, succeedTimes, unique } from "./support/promiseApi.js"
+import {
+  Boom,
+  captureConsole,
+  failTimes,
+  freshPrefix,
+  promiseApiRedis,
+  succeedTimes,
+  unique
+} from "./support/promiseApi.js"
 
 const TOKEN = "promise-test-token-5d1e9c"
 const env = promiseApiRedis(TOKEN)
@@ -239,7 +247,9 @@ describe("the default runtime and its store", () => {
         throw new Boom("bad")
       }, "debug-operation").catch(() => {})
       await breaker.execute(async () => 1, "debug-operation").catch(() => {})
-      const debug = lines.filter((line) => line.includes(" DEBUG (#") && line.includes("\"operation\":\"debug-operation\""))
+      const debug = lines.filter((line) =>
+        line.includes(" DEBUG (#") && line.includes("\"operation\":\"debug-operation\"")
+      )
       expect(debug).toHaveLength(3)
       expect(debug[0]).toMatch(/succeeded in \d+ ms/)
       expect(debug[1]).toContain("Boom: bad")
