@@ -45,6 +45,7 @@ import {
   CLIENT_TIMEOUT,
   COOLDOWN,
   faultScenarios,
+  frozenScenarios,
   policyScenarios,
   restartScenarios,
   STORE_TIMEOUT,
@@ -410,34 +411,13 @@ describe("a frozen Redis (SIGSTOP, SIGCONT)", () => {
     30_000
   )
 
-  it.scopedLive(
-    "20 concurrent callers on a frozen Redis: none waits more than storeTimeout",
-    () =>
-      Effect.gen(function*() {
-        const server = yield* redisServer()
-        yield* Effect.gen(function*() {
-          const breaker = yield* CircuitBreaker.make("frozen-concurrent", {
-            storeTimeout: STORE_TIMEOUT,
-            stateCacheTtl: 0,
-            onStoreUnavailable: "local"
-          })
-          expect((yield* timed(breaker.protect(Effect.succeed("ok")))).outcome).toBe("ok")
-          yield* Effect.sync(() => server.pause())
-          const calls = yield* Effect.all(
-            Array.from({ length: 20 }, () => timed(breaker.protect(Effect.succeed("ok")))),
-            { concurrency: "unbounded" }
-          )
-          yield* Effect.sync(() => server.resume())
-          console.info(
-            `[SIGSTOP, 20 concurrent callers] latencies ${calls.map((c) => round(c.ms)).join(", ")} ms ` +
-              `(storeTimeout ${STORE_TIMEOUT} ms, bound ${BOUND} ms)`
-          )
-          expect(calls.map((c) => c.outcome).filter((o) => o !== "ok")).toEqual([])
-          expect(round(maxMs(calls)), "the slowest of 20 concurrent calls (ms)").toBeLessThanOrEqual(BOUND)
-        }).pipe(Effect.provide(storeOn(tcpClient(server))))
-      }),
-    30_000
-  )
+  // shared by both editions: test/shared/scenarios/faults.ts
+  for (const scenario of frozenScenarios) {
+    it.scopedLive(scenario.name, () =>
+      Effect.map(runFaultScenario(scenario), (ran) => {
+        expect(ran).toBe(scenario.steps.length)
+      }), 30_000)
+  }
 })
 
 // ---------------------------------------------------------------------------
@@ -465,8 +445,8 @@ describe("NOSCRIPT and a restarted, empty Redis", () => {
 
 describe("the shared fault scenarios", () => {
   it("are all there, under names of their own", () => {
-    expect(faultScenarios).toHaveLength(7)
-    expect(new Set(faultScenarios.map((s) => s.name)).size).toBe(7)
+    expect(faultScenarios).toHaveLength(8)
+    expect(new Set(faultScenarios.map((s) => s.name)).size).toBe(8)
   })
 })
 

@@ -1,7 +1,7 @@
 /**
  * When Redis misbehaves (README, "When Redis misbehaves"): scenarios both editions run against
  * real processes, on the real clock: a `redis-server` killed under each `onStoreUnavailable`
- * policy, its scripts flushed, restarted with no data. Each edition's driver
+ * policy, frozen (SIGSTOP) under concurrent callers, its scripts flushed, restarted with no data. Each edition's driver
  * (test/support/faultsDriver.ts, effect4/test/support/faultsDriver.ts) starts a `redis-server` of
  * the scenario's own (test/shared/redisServer.ts), makes one breaker on a Redis store over the
  * scenario's transport (`cooldown` {@link COOLDOWN}, clients bounded by {@link CLIENT_TIMEOUT}),
@@ -41,8 +41,11 @@ export const TOKEN = "faults-token-5e0c7a91"
 export type FaultOutcome = "ok" | "DependencyError" | "CircuitOpen" | "ServiceUnavailable" | "untyped"
 
 export type FaultStep =
-  /** `times` protected calls (default 1) of an effect that succeeds or fails with `DependencyError`. */
-  | { readonly call: "ok" | "fail"; readonly times?: number }
+  /**
+   * `times` protected calls (default 1) of an effect that succeeds or fails with `DependencyError`,
+   * one after the other, or all at once (`concurrent`).
+   */
+  | { readonly call: "ok" | "fail"; readonly times?: number; readonly concurrent?: true }
   /**
    * The outcomes of the calls since the previous `expectOutcomes` (in order); every `CircuitOpen`
    * among them of state `openState`; every `ServiceUnavailable` naming the circuit, with a reason
@@ -59,7 +62,8 @@ export type FaultStep =
   | { readonly callUntil: FaultOutcome; readonly withinMs: number }
   /** How many times the protected effects ran, in all. */
   | { readonly expectRuns: number }
-  | { readonly redis: "kill" | "restart" | "scriptFlush" }
+  /** SIGKILL, restart (same port, no data), SIGSTOP, SIGCONT, `SCRIPT FLUSH`. */
+  | { readonly redis: "kill" | "restart" | "pause" | "resume" | "scriptFlush" }
   | { readonly sleep: number }
   | { readonly expectState: State }
   | { readonly expectHealth: { readonly status?: HealthStatus; readonly state?: State } }
@@ -94,8 +98,11 @@ export interface FaultScenario {
   readonly transport: "ioredis" | "upstash"
   readonly config: FaultConfig
   readonly steps: ReadonlyArray<FaultStep>
-  /** Every protected call must take at most {@link BOUND} (a soft check: the others still run). */
-  readonly bounded?: boolean
+  /**
+   * Every protected call must take at most {@link BOUND}: `"soft"` (the other checks still run,
+   * as for the calls of a policy scenario) or `"hard"`.
+   */
+  readonly bounded?: "soft" | "hard"
 }
 
 // ---------------------------------------------------------------------------
@@ -112,7 +119,7 @@ const withDeadRedis = (
   circuit: "policy",
   transport: "ioredis",
   config: { storeTimeout: STORE_TIMEOUT, stateCacheTtl: 0, ...config },
-  bounded: true,
+  bounded: "soft",
   steps: [{ call: "ok" }, { expectOutcomes: ["ok"] }, { redis: "kill" }, ...steps]
 })
 
@@ -150,6 +157,26 @@ export const policyScenarios: ReadonlyArray<FaultScenario> = [
     ]
   )
 ]
+
+// ---------------------------------------------------------------------------
+// a frozen Redis
+// ---------------------------------------------------------------------------
+
+export const frozenScenarios: ReadonlyArray<FaultScenario> = [{
+  name: "20 concurrent callers on a frozen Redis: none waits more than storeTimeout",
+  circuit: "frozen-concurrent",
+  transport: "ioredis",
+  config: { storeTimeout: STORE_TIMEOUT, stateCacheTtl: 0, onStoreUnavailable: "local" },
+  bounded: "hard",
+  steps: [
+    { call: "ok" },
+    { expectOutcomes: ["ok"] },
+    { redis: "pause" },
+    { call: "ok", times: 20, concurrent: true },
+    { redis: "resume" },
+    { expectOutcomes: times(20, "ok" as const) }
+  ]
+}]
 
 // ---------------------------------------------------------------------------
 // SCRIPT FLUSH and a restart with no data
@@ -220,4 +247,8 @@ export const restartScenarios: ReadonlyArray<FaultScenario> = (["ioredis", "upst
 ) => [scriptFlush(transport), restartedEmpty(transport)])
 
 /** Every shared fault scenario: a driver checks it ran them all. */
-export const faultScenarios: ReadonlyArray<FaultScenario> = [...policyScenarios, ...restartScenarios]
+export const faultScenarios: ReadonlyArray<FaultScenario> = [
+  ...policyScenarios,
+  ...frozenScenarios,
+  ...restartScenarios
+]
