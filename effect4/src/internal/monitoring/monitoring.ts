@@ -9,8 +9,9 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import type { FleetRead, FleetSnapshot, Options, ReadOptions, ResetResult } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -39,7 +40,7 @@ export const make = (options: Options = {}) =>
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
     const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
-    if (Result.isFailure(decodedOptions)) {
+    if (Effect4.Result.isFailure(decodedOptions)) {
       return yield* new CircuitConfig.CircuitConfigError({
         service: "CircuitBreakerMonitoring",
         issues: decodedOptions.failure
