@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import { TestClock } from "effect/testing"
 import * as CircuitBreakerMonitoring from "../src/CircuitBreakerMonitoring.js"
 import * as CircuitBreakers from "../src/CircuitBreakers.js"
 import { CircuitBreakerHttp } from "../src/http.js"
@@ -91,6 +92,92 @@ describe("monitoring at 10,000 circuits", () => {
         expect(counter.roundTrips).toBeLessThanOrEqual(30)
       }),
     120_000
+  )
+
+  it.live(
+    "over the Upstash bridge: every circuit read, 100 per script call, in at most 30 HTTP requests",
+    () =>
+      Effect.gen(function*() {
+        const token = "ten-thousand"
+        const bridge = yield* upstashBridgeScoped(server, token)
+        const prefix = freshPrefix()
+        const names = yield* Effect.promise(() => seedCircuits(server.url, prefix, 10_000, { openEvery: 100 }))
+        bridge.resetStats()
+        const fleet = yield* Effect.flatMap(monitoring, (m) => m.read()).pipe(
+          Effect.provide(
+            CircuitBreakerMonitoring.layer().pipe(
+              Layer.provideMerge(CircuitBreakers.layer()),
+              Layer.provide(upstashStore(bridge, token, { prefix }, { requestTimeout: 10_000 }))
+            ),
+            { local: true }
+          )
+        )
+        console.info(`[effect4, 10,000 circuits, Upstash bridge] ${bridge.requests} HTTP requests`)
+        expect(fleet.complete).toBe(true)
+        expect(fleet.circuits.map((c) => c.name)).toEqual(names)
+        expect(bridge.requests).toBeLessThanOrEqual(30)
+      }),
+    120_000
+  )
+
+  it.live(
+    "reads that arrive together share one scan (a dashboard's sections and its alerts)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        yield* Effect.promise(() => seedCircuits(server.url, prefix, 1_000, { openEvery: 100 }))
+        // no pipeline: one round trip per 100 circuits, so that one read is several
+        const { counter, layer } = countRoundTrips(IORedisClient.layer({ url: server.url }), { pipelined: false })
+        yield* Effect.gen(function*() {
+          const m = yield* monitoring
+          yield* m.read() // the store's clock offset and the script, loaded once
+          counter.roundTrips = 0
+          const alone = yield* m.read({ state: ["OPEN"] })
+          const one = counter.roundTrips
+          counter.roundTrips = 0
+          const [open, closed, alerts] = yield* Effect.all([
+            m.read({ state: ["OPEN"] }),
+            m.read({ state: ["CLOSED"] }),
+            m.getAlerts
+          ], { concurrency: "unbounded" })
+          console.info(`[effect4, 1,000 circuits] one read: ${one} round trips; three together: ${counter.roundTrips}`)
+          expect(alone.circuits).toHaveLength(10)
+          expect(open.circuits).toHaveLength(10)
+          expect(closed.circuits).toHaveLength(990)
+          expect(alerts.filter((a) => a.kind === "open")).toHaveLength(10)
+          expect(one).toBeGreaterThanOrEqual(10)
+          expect(counter.roundTrips).toBe(one)
+          // a read that starts after the scan ended reads again
+          counter.roundTrips = 0
+          yield* m.read({ state: ["OPEN"] })
+          expect(counter.roundTrips).toBe(one)
+        }).pipe(Effect.provide(readerOn(prefix, layer), { local: true }))
+      }),
+    60_000
+  )
+
+  it.effect(
+    "a reader with no breaker of its own sees the circuit with its writers' config (stateTtl 30 min, not its default 10)",
+    () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix()
+        const store = RedisCircuitStore.layer({ prefix, timeSource: "client" }).pipe(
+          Layer.provide(IORedisClient.layer({ url: server.url }))
+        )
+        yield* calls("slow-recovery", 0, 1).pipe(Effect.provide(
+          CircuitBreakers.layer({ defaults: { failureThreshold: 1, recoveryTimeout: "15 minutes" } }).pipe(
+            Layer.provideMerge(store)
+          ),
+          { local: true }
+        ))
+        yield* TestClock.adjust("11 minutes")
+        const read = yield* Effect.flatMap(monitoring, (m) => m.read()).pipe(Effect.provide(
+          CircuitBreakerMonitoring.layer().pipe(Layer.provideMerge(CircuitBreakers.layer()), Layer.provide(store)),
+          { local: true }
+        ))
+        expect(read.circuits.map((c) => [c.name, c.state])).toEqual([["slow-recovery", "OPEN"]])
+      }),
+    30_000
   )
 
   it(
