@@ -155,36 +155,44 @@ const unreachable = (() => {
 })()
 
 describe("monitoring tells the truth when the store is unavailable", () => {
-  it.live("a circuit running locally is degraded and raises store-unavailable; the fleet's health is unknown", () =>
-    Effect.gen(function*() {
-      const m = yield* monitoring
-      yield* calls("payments", 1, 0)
-      const all = yield* m.getAllMetrics
-      expect(all.payments!.storeUnavailable).toBe(true)
-      expect(all.payments!.status).toBe("degraded")
-      const alerts = yield* m.getAlerts
-      expect(alerts).toContainEqual(
-        expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" })
-      )
-      expect(alerts).toContainEqual(
-        expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" })
-      )
-      // nothing says the fleet is healthy: its circuits could not be read
-      const health = yield* m.health
-      expect(health.overall).toBe("unknown")
-      expect(health.complete).toBe(false)
-      expect(health.unreadable).toBeGreaterThanOrEqual(1)
-      expect(health.reason).toContain("cannot connect to the store")
-      // resetAll says which circuit it could not reset, and why
-      const results = yield* m.resetAll
-      expect(results).toEqual([{ service: "payments", success: false, error: expect.stringContaining("cannot connect") }])
-    }).pipe(Effect.provide(
-      CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
-        Layer.provideMerge(unreachable)
-      ),
-      { local: true }
-    )), 30_000)
+  it.live(
+    "a circuit running locally is degraded and raises store-unavailable; the fleet's health is unknown",
+    () =>
+      Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* calls("payments", 1, 0)
+        const all = yield* m.getAllMetrics
+        expect(all.payments!.storeUnavailable).toBe(true)
+        expect(all.payments!.status).toBe("degraded")
+        const alerts = yield* m.getAlerts
+        expect(alerts).toContainEqual(
+          expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" })
+        )
+        expect(alerts).toContainEqual(
+          expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" })
+        )
+        // nothing says the fleet is healthy: its circuits could not be read
+        const health = yield* m.health
+        expect(health.overall).toBe("unknown")
+        expect(health.complete).toBe(false)
+        expect(health.unreadable).toBeGreaterThanOrEqual(1)
+        expect(health.reason).toContain("cannot connect to the store")
+        // resetAll says which circuit it could not reset, and why
+        const results = yield* m.resetAll
+        expect(results).toEqual([{
+          service: "payments",
+          success: false,
+          error: expect.stringContaining("cannot connect")
+        }])
+      }).pipe(Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
+          Layer.provideMerge(unreachable)
+        ),
+        { local: true }
+      )),
+    30_000
+  )
 
   it("the routes with no breakers answer 503 unknown with the reason, and an alert of their own", async () => {
     const web = CircuitBreakerHttp.toWebHandler(unreachable)
@@ -201,7 +209,9 @@ describe("monitoring tells the truth when the store is unavailable", () => {
       // an admin action cannot tell whether the circuit exists
       const admin = CircuitBreakerHttp.toWebHandler(unreachable, { authorize: () => Effect.succeed(true) })
       try {
-        const response = await admin.handler(new Request("http://localhost/circuits/payments/reset", { method: "POST" }))
+        const response = await admin.handler(
+          new Request("http://localhost/circuits/payments/reset", { method: "POST" })
+        )
         expect(response.status).toBe(503)
         expect((await response.json()).message).toBe(
           "cannot tell whether the circuit \"payments\" exists: cannot connect to the store"
