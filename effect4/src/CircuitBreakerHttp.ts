@@ -160,8 +160,10 @@ export const bearer: (token: Redacted.Redacted<string> | string | undefined) => 
 /**
  * The routes as a layer that adds them to the `HttpRouter` service (under
  * `basePath`). Their handlers need `CircuitBreakerMonitoring`,
- * `CircuitBreakers` (for admin routes by name) and `CircuitStore`: provide
- * them to the app (`layer` on a store), as below.
+ * `CircuitBreakers` (for admin routes by name) and `CircuitStore`: merge
+ * them into the app for `HttpRouter.toWebHandler` (below), or provide them
+ * outside `HttpRouter.serve`, e.g.
+ * `HttpRouter.serve(CircuitBreakerHttp.router(), { routerConfig: CircuitBreakerHttp.routerConfig }).pipe(Layer.provide(CircuitBreakerHttp.layer()), Layer.provide(store), Layer.provide(NodeHttpServer.layer(…)))`.
  *
  * @example
  * ```ts

@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -23,6 +24,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
+import * as http from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
 import parsePrometheus from "parse-prometheus-text-format"
 // the modules, not the index: the index also loads the Redis store
 import * as CircuitBreakerMonitoring from "../src/CircuitBreakerMonitoring.js"
@@ -863,4 +866,37 @@ describe("dashboard routes", () => {
       await store.close()
     }
   })
+})
+
+describe("the router in an Effect server", () => {
+  it.live("CircuitBreakerHttp.router mounts in HttpRouter.serve on Node's http server", () =>
+    Effect.gen(function*() {
+      // what the routes need, provided outside `serve` (shared with the rest of the program)
+      const services = CircuitBreakerHttp.layer({ snapshotTtl: 0 }).pipe(Layer.provideMerge(CircuitStore.layerMemory))
+      const served = HttpRouter.serve(
+        CircuitBreakerHttp.router({ basePath: "/cb", authorize: CircuitBreakerHttp.bearer("admin-secret") }),
+        { disableLogger: true, disableListenLog: true, routerConfig: CircuitBreakerHttp.routerConfig }
+      ).pipe(
+        Layer.provideMerge(services),
+        Layer.provideMerge(NodeHttpServer.layer(() => http.createServer(), { port: 0, host: "127.0.0.1" }))
+      )
+      const context = yield* Layer.build(served)
+      const base = `${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)}/cb`
+      const registry = Context.get(context, CircuitBreakers.CircuitBreakers)
+      yield* Effect.flatMap(registry.get("payments"), (breaker) => breaker.forceOpen)
+      const health = yield* Effect.promise(() => fetch(`${base}/health`))
+      expect(health.status).toBe(503)
+      expect((yield* Effect.promise(() => health.json())).services.payments.state).toBe("FORCED_OPEN")
+      const longName = encodeURIComponent("\u{1F600}".repeat(128))
+      const admin = yield* Effect.promise(() =>
+        fetch(`${base}/circuits/${longName}/reset`, {
+          method: "POST",
+          headers: { authorization: "Bearer admin-secret" }
+        })
+      )
+      expect(admin.status).toBe(404)
+      expect((yield* Effect.promise(() => admin.json())).message).toContain("no circuit named")
+      const page = yield* Effect.promise(() => fetch(`${base}/dashboard`))
+      expect(page.headers.get("content-security-policy")).toBe(dashboardCsp)
+    }))
 })
