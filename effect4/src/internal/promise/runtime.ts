@@ -123,7 +123,8 @@ export class PromiseRuntime {
     )
     this.layer = options.logLevel === undefined
       ? layer
-      : Layer.provide(layer, Layer.succeed(References.MinimumLogLevel, options.logLevel))
+      // in the runtime's services, so that its fibers log at that level, and under the layers, for their builds
+      : Layer.provideMerge(layer, Layer.succeed(References.MinimumLogLevel, options.logLevel))
   }
 
   /** The runtime, built on the first call. A failed build fails every later call the same way. */
