@@ -16,6 +16,7 @@ import { build } from "esbuild"
 import { execFile } from "node:child_process"
 import { mkdir } from "node:fs/promises"
 import { CircuitBreaker, CircuitBreakers, CircuitConfig, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreakerHttp } from "../src/http.js"
 import { IORedisClient } from "../src/ioredis.js"
 import * as CliEnvironment from "../src/internal/cli/environment.js"
 import { run as runCli } from "../src/internal/cli/main.js"
@@ -194,6 +195,80 @@ describe("hostile names and values never reach the terminal", () => {
     expect(show!.stderr).toContain("no circuit named \"pay\\u009b2J\\u202ements\" in the store")
     expect(showJson!.stderr).toContain("no circuit named \"\\u001b]0;pwned\\u0007\" in the store")
     expect(open!.code).toBe(1)
+  })
+})
+
+describe("the CLI and GET /health: one vocabulary, one verdict", () => {
+  /** `health --json` of the CLI and `GET /health` of the HTTP routes, on the same data. */
+  const both = async (prefix: string) => {
+    const web = CircuitBreakerHttp.toWebHandler(
+      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: redis.url })))
+    )
+    try {
+      const response = await web.handler(new Request("http://localhost/health"))
+      const http = { status: response.status, body: await response.json() }
+      const result = await cli(["health", "--prefix", prefix, "--json"], { REDIS_URL: redis.url })
+      return { http, cli: { code: result.code, body: JSON.parse(result.stdout) } }
+    } finally {
+      await web.dispose()
+    }
+  }
+  /** What must agree: every field but the time of the read, and each circuit's state and status. */
+  // (HTTP answers from its shared snapshot and adds the snapshot's `age`; the CLI reads the store)
+  const verdict = (body: any) => ({
+    keys: Object.keys(body).filter((key) => key !== "age").sort(),
+    overall: body.overall,
+    complete: body.complete,
+    unreadable: body.unreadable,
+    reason: body.reason,
+    services: Object.fromEntries(
+      Object.entries(body.services).map(([name, s]: [string, any]) => [name, { state: s.state, status: s.status }])
+    )
+  })
+  /** Names registered an hour ago whose state is gone: expired circuits. */
+  const expire = async (prefix: string, names: ReadonlyArray<string>) => {
+    for (const name of names) await redis.cli("ZADD", registryKeyOf(prefix), String(Date.now() - 3_600_000), name)
+  }
+
+  it("OPEN, CLOSED and expired circuits: the same fields, the same verdict, the exit code of the status code", {
+    timeout: 60_000
+  }, async () => {
+    const open = freshPrefix()
+    const closed = freshPrefix()
+    for (
+      const [prefix, names] of [[open, { open: "tenant-0", closed: "tenant-1" }], [closed, {
+        open: undefined,
+        closed: "tenant-0"
+      }]] as const
+    ) {
+      const runtime = instance(prefix)
+      try {
+        if (names.open === undefined) {
+          await runtime.runPromise(
+            CircuitBreakers.CircuitBreakers.use((r) =>
+              Effect.flatMap(r.get(names.closed), (b) => b.protect(Effect.void))
+            )
+          )
+        } else {
+          await seed(runtime, names)
+        }
+      } finally {
+        await runtime.dispose()
+      }
+    }
+    await expire(open, ["gone-1", "gone-2"])
+    await expire(closed, ["gone-1"])
+
+    const unhealthy = await both(open)
+    expect(verdict(unhealthy.cli.body)).toEqual(verdict(unhealthy.http.body))
+    expect(verdict(unhealthy.cli.body)).toMatchObject({ overall: "unhealthy", complete: true, unreadable: 0 })
+    expect(Object.keys(unhealthy.cli.body.services)).toEqual(["tenant-0", "tenant-1"])
+    expect([unhealthy.http.status, unhealthy.cli.code]).toEqual([503, 2])
+
+    const healthy = await both(closed)
+    expect(verdict(healthy.cli.body)).toEqual(verdict(healthy.http.body))
+    expect(verdict(healthy.cli.body)).toMatchObject({ overall: "healthy", complete: true, unreadable: 0, reason: null })
+    expect([healthy.http.status, healthy.cli.code]).toEqual([200, 0])
   })
 })
 
