@@ -15,7 +15,6 @@ import type { RedisClient } from "../../RedisClient.js"
 import type { Options } from "../../UpstashClient.js"
 import { classify, type RedisClientError } from "./errors.js"
 import { withDirectSend } from "./runScript.js"
-import * as upstash from "../../../shared/redis/upstash.js"
 
 /**
  * The part of `@upstash/redis`'s `Redis` class this client uses.
@@ -47,8 +46,22 @@ interface Requester {
  * @internal
  */
 export const checkRestUrl = (url: unknown, field: string): CircuitConfigError | undefined => {
-  const problem = upstash.restUrlProblem(url, field)
-  return problem === undefined ? undefined : new CircuitConfigError({ service: "UpstashClient", issues: [problem] })
+  const refuse = (got: string) =>
+    new CircuitConfigError({
+      service: "UpstashClient",
+      issues: [`${field} must be the REST URL of the database, e.g. https://eu1-fine-fox-12345.upstash.io (got ${got})`]
+    })
+  if (typeof url !== "string") return refuse(typeof url)
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return refuse(url.trim() === "" ? "an empty value" : "a value that is not a URL")
+  }
+  if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.hostname === "") {
+    return refuse(JSON.stringify(`${parsed.protocol}//${parsed.host}`))
+  }
+  return undefined
 }
 
 /**
@@ -81,9 +94,15 @@ export const make = (
         signal: () => AbortSignal.timeout(timeout)
       })
       const secrets = [token]
+      let origin = "upstash"
+      try {
+        origin = `upstash ${new URL(options.url).host}`
+      } catch {
+        // reported by the client's own URL check
+      }
       const requester = (redis as unknown as { readonly client?: Requester }).client
       const client: RedisClient["Type"] = {
-        description: upstash.descriptionOf(options.url),
+        description: origin,
         // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is
         // one); a REST proxy in front of Redis refuses the flag
         allowKeyLocking: options.allowKeyLocking ?? isUpstashHost(options.url),
@@ -127,16 +146,15 @@ export const pipelineOver = (
     try: (signal) => request(commands, signal),
     catch: (cause) => classify(cause, secrets)
   }).pipe(
-    Effect.flatMap((replies) => {
-      const entries = upstash.pipelineEntries(replies, commands.length)
-      return entries !== undefined
-        ? Effect.succeed(entries.map((entry) =>
-          entry.ok
-            ? Effect3.Either.right(entry.result)
-            : Effect3.Either.left(classify(new Error(entry.error), secrets))
+    Effect.flatMap((replies) =>
+      Array.isArray(replies) && replies.length === commands.length
+        ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
+          typeof entry?.error === "string"
+            ? Effect3.Either.left(classify(new Error(entry.error), secrets))
+            : Effect3.Either.right(entry?.result)
         ))
-        : Effect.fail(classify(new Error(upstash.notAPipelineReply), secrets))
-    })
+        : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
+    )
   )
 
 /**
@@ -145,4 +163,11 @@ export const pipelineOver = (
  *
  * @internal
  */
-export const isUpstashHost: (url: string | undefined) => boolean = upstash.isUpstashHost
+export const isUpstashHost = (url: string | undefined): boolean => {
+  if (url === undefined) return false
+  try {
+    return /(^|\.)upstash\.io$/i.test(new URL(url).hostname)
+  } catch {
+    return false
+  }
+}
