@@ -42,6 +42,9 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit
   }
 }
 
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(CircuitOpen.prototype, "name", { value: "CircuitOpen", writable: true, configurable: true })
+
 /**
  * `Duration.format`, without its `bigint` arithmetic for a whole number of
  * milliseconds (what a rejection's `retryAfter` is): the same text.
@@ -86,6 +89,13 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>(
     return `Service ${JSON.stringify(this.service)} is unavailable: ${this.reason}`
   }
 }
+
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(ServiceUnavailable.prototype, "name", {
+  value: "ServiceUnavailable",
+  writable: true,
+  configurable: true
+})
 
 /**
  * @since 0.1.0

@@ -72,6 +72,13 @@ export class CircuitConfigError
   }
 }
 
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(CircuitConfigError.prototype, "name", {
+  value: "CircuitConfigError",
+  writable: true,
+  configurable: true
+})
+
 /**
  * The largest duration a field accepts: 10 years in milliseconds. Times and
  * durations then stay whole numbers far below 2^53 in JavaScript and in Lua,

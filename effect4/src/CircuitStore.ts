@@ -47,6 +47,13 @@ export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
   }
 }
 
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(CircuitStoreError.prototype, "name", {
+  value: "CircuitStoreError",
+  writable: true,
+  configurable: true
+})
+
 /**
  * The time of a call as its breaker knows it, on the breaker's `Clock`:
  * `recent` reads no clock (a time the breaker read at most a few

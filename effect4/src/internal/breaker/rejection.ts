@@ -41,9 +41,10 @@ export const circuitOpen = (
   retryAfterMillis: number
 ): CircuitOpen => {
   const error = withoutStack(construct) as { -readonly [K in keyof CircuitOpen]: CircuitOpen[K] }
+  // in the order the constructor gives them
+  error._tag = "CircuitOpen"
   error.service = service
   error.state = state
   error.retryAfter = Duration.millis(retryAfterMillis)
-  error._tag = "CircuitOpen"
   return error
 }
