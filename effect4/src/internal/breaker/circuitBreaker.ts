@@ -450,17 +450,25 @@ const processInstance = globalValue(
   (): { id: string | undefined } => ({ id: undefined })
 )
 
+/**
+ * A new instance id: two draws from `Random` in [0, 2^31 - 1) (the upper
+ * bound excluded, as `halfOpen` says: effect 4 includes it otherwise).
+ *
+ * @internal
+ */
+export const drawInstanceId: Effect.Effect<string> = Effect.map(
+  Effect.all([
+    Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true }),
+    Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true })
+  ]),
+  ([a, b]) => `i-${a.toString(36)}${b.toString(36)}`
+)
+
 /** @internal */
 export const instanceIdOfProcess = Effect.suspend(() =>
   processInstance.id !== undefined
     ? Effect.succeed(processInstance.id)
-    : Effect.map(
-      Effect.all([
-        Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true }),
-        Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true })
-      ]),
-      ([a, b]) => (processInstance.id = `i-${a.toString(36)}${b.toString(36)}`)
-    )
+    : Effect.map(drawInstanceId, (id) => (processInstance.id = id))
 )
 
 /**
