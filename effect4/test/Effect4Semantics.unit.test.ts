@@ -140,7 +140,10 @@ describe("metrics", () => {
       )
       expect(rejected.count).toBe(1)
       // and the Prometheus text shows them
-      const text = prometheus.render({ circuits: [], total: 0, nextCursor: null, complete: true, unreadable: 0 }, snapshot)
+      const text = prometheus.render(
+        { circuits: [], total: 0, nextCursor: null, complete: true, unreadable: 0, reason: null },
+        snapshot
+      )
       expect(text).toContain(`# TYPE ${names.calls.name} counter`)
       expect(text).toContain(`${names.calls.name}{service="metrics-names",outcome="success"} 3`)
       expect(text).toContain(`${names.state.name}{service="metrics-names"} 2`)
