@@ -8,7 +8,7 @@ import * as Result from "effect/Result"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitConfig from "../src/CircuitConfig.js"
 import * as CircuitStore from "../src/CircuitStore.js"
-import { acceptedNames, configCases, nameCases } from "../../test/shared/configCases.js"
+import { acceptedNames, allAtOnce, configCases, nameCases } from "../../test/shared/configCases.js"
 
 const problems = (name: string, input: unknown): string => {
   const result = CircuitConfig.decodeEither(name, input)
@@ -102,6 +102,11 @@ describe("CircuitConfig", () => {
     expect(message).toContain("failureThreshold")
     expect(message).toContain("backoffJitter")
     expect(message).toContain("nope is not a known field")
+  })
+
+  it("names the unknown fields first, then the bad ones in the order of the fields", () => {
+    const result = CircuitConfig.decodeEither("svc", allAtOnce.input)
+    expect(Result.isFailure(result) && result.failure.issues).toEqual(allAtOnce.issues)
   })
 
   for (const [title, name, message] of nameCases) {
