@@ -2,8 +2,7 @@
  * The hot path's time and sampling: a healthy call on a CLOSED circuit reads no clock unless its
  * duration is measured, the measured calls are a random sample whose latency histogram has the
  * distribution of all calls, `slowCallDuration` measures every call, the recent time follows
- * `TestClock` and arms no timer while nothing is called; and a rejection carries no stack trace
- * (through the Promise API: test/Promise*.test.ts).
+ * `TestClock` and arms no timer while nothing is called; and a rejection carries no stack trace.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
@@ -17,6 +16,7 @@ import * as CircuitBreakerMetrics from "../src/CircuitBreakerMetrics.js"
 import * as CircuitStore from "../src/CircuitStore.js"
 import { internalOf, Sampler } from "../src/internal/breaker/circuitBreaker.js"
 import { maxReuse } from "../src/internal/breaker/recentTime.js"
+import { makeCircuitBreakerRuntime } from "../src/promise.js"
 import { manualClock } from "./support/manualClock.js"
 
 let runs = 0
@@ -187,5 +187,19 @@ describe("a rejection", () => {
         }
       )
     )
+  })
+
+  it("through the Promise API is a CircuitBreakerError with no stack trace", async () => {
+    const runtime = makeCircuitBreakerRuntime({ store: CircuitStore.layerMemory })
+    try {
+      const breaker = runtime.createCircuitBreaker(unique("promise-reject"), { failureThreshold: 1 })
+      await breaker.execute(() => Promise.reject(new Error("boom"))).catch(() => undefined)
+      const error = await breaker.execute(() => Promise.resolve(1)).then(() => undefined, (e: unknown) => e)
+      expect((error as { code?: string }).code).toBe("CIRCUIT_OPEN")
+      expect((error as Error).stack).toBe(`CircuitBreakerError: ${(error as Error).message}`)
+      expect(CircuitBreakerError.isCircuitOpen((error as Error).cause)).toBe(true)
+    } finally {
+      await runtime.dispose()
+    }
   })
 })
