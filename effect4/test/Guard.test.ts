@@ -75,7 +75,11 @@ describe("the effect 4 guard", () => {
     )
   })
 
-  it("with effect 4 the guard and the core modules load", { timeout: 60_000 }, async () => {
+  it("with effect 4 the same entry loads", { timeout: 60_000 }, async () => {
+    expect(await load(await bundle("src/index.ts", 4))).toBe("loaded")
+  })
+
+  it("with effect 4 the guard and the core modules load; with effect 3 they throw", { timeout: 60_000 }, async () => {
     const entry = join(dir, "core.ts")
     const modules = ["internal/effect4", "Backoff", "CircuitBreaker", "CircuitBreakerError", "CircuitBreakers"]
       .concat(["CircuitBreakerMetrics", "CircuitConfig", "CircuitState", "CircuitStore"])
