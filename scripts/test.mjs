@@ -67,12 +67,11 @@ if (serial) {
   for (const name of ["effect4", "consumers"]) if (wanted(name)) results.push(await runPart(name, false))
 } else {
   const both = wanted("effect4") && wanted("consumers")
-  results.push(
-    ...(await Promise.all([
-      ...(wanted("effect4") ? [runPart("effect4", both)] : []),
-      ...(wanted("consumers") ? [runPart("consumers", false)] : [])
-    ]))
-  )
+  const parallel = await Promise.all([
+    ...(wanted("effect4") ? [runPart("effect4", both)] : []),
+    ...(wanted("consumers") ? [runPart("consumers", false)] : [])
+  ])
+  for (const result of parallel) results.push(result)
 }
 
 console.log(`\n[test] ${results.map((r) => `${r.name} ${r.ok ? "passed" : "FAILED"} (${r.seconds} s)`).join(", ")}`)
