@@ -7,7 +7,8 @@
  * on effect 4.1.0, the lowest the peer range claims; a strict `tsc`
  * (TypeScript's latest, `skipLibCheck: false`, no `@types/node`) accepts the
  * edition README's TypeScript blocks and the root README's Effect 4 quick
- * start; and npm refuses the edition next to effect 3.
+ * start; and npm refuses the edition next to effect 3 (forced in, its entry
+ * points and CLI say at import that they need effect 4).
  */
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
@@ -211,7 +212,7 @@ describe("the Effect 4 edition", () => {
     expect(wrong.stdout).toMatch(/wrong\.ts\(\d+,\d+\): error TS\d+/)
   })
 
-  it("`npm i effect@3`, then the tarball: ERESOLVE naming the edition's peer effect ^4", async () => {
+  it("`npm i effect@3`, then the tarball: ERESOLVE naming the edition's peer effect ^4; forced in, it says it needs effect 4", async () => {
     const project = await makeProject("effect4-on-effect3")
     await project.run("npm", ["i", "effect@3"], { env: npmLineEnv, timeoutMs: 600_000 })
     const refused = await project.run("npm", ["i", inject("tarballs").effect4], {
@@ -222,5 +223,23 @@ describe("the Effect 4 edition", () => {
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain("ERESOLVE")
     expect(refused.stderr).toContain(`peer effect@"${peerRange}" from ${packageName}@${edition.version}`)
+
+    // forced in, every entry point that needs no client says at import that it needs effect 4
+    await project.run("npm", ["i", "--force", inject("tarballs").effect4], { env: npmLineEnv, timeoutMs: 600_000 })
+    const entries = ["", "/http", "/promise"].map((sub) => `${packageName}${sub}`)
+    await project.write(
+      "entries.mjs",
+      `for (const id of ${
+        JSON.stringify(entries)
+      }) console.log(JSON.stringify(await import(id).then(() => [id, "loaded"], (e) => [id, e.message.split("\\n")[0]])))`
+    )
+    const results = (await project.run("node", ["entries.mjs"])).stdout.trim().split("\n").map((line) =>
+      JSON.parse(line)
+    )
+    expect(results.map(([id]: [string]) => id)).toEqual(entries)
+    for (const [id, text] of results) expect(text, id).toMatch(/needs effect 4.*npm install effect@4/)
+    const cli = await project.run("npx", ["--no-install", "effect-circuit-breaker", "list"], { allowFailure: true })
+    expect(cli.code).not.toBe(0)
+    expect(cli.stderr).toMatch(/needs effect 4/)
   })
 })
