@@ -212,8 +212,10 @@ describe("the Effect 4 edition", () => {
     expect(wrong.stdout).toMatch(/wrong\.ts\(\d+,\d+\): error TS\d+/)
   })
 
-  it("`npm i effect@3`, then the tarball: ERESOLVE naming the edition's peer effect ^4; forced in, it says it needs effect 4", async () => {
+  let onEffect3: Consumer
+  it("`npm i effect@3`, then the tarball: ERESOLVE naming the edition's peer effect ^4", async () => {
     const project = await makeProject("effect4-on-effect3")
+    onEffect3 = project
     await project.run("npm", ["i", "effect@3"], { env: npmLineEnv, timeoutMs: 600_000 })
     const refused = await project.run("npm", ["i", inject("tarballs").effect4], {
       env: npmLineEnv,
@@ -223,8 +225,11 @@ describe("the Effect 4 edition", () => {
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain("ERESOLVE")
     expect(refused.stderr).toContain(`peer effect@"${peerRange}" from ${packageName}@${edition.version}`)
+  })
 
-    // forced in, every entry point that needs no client says at import that it needs effect 4
+  it("forced in next to effect 3, every entry point that needs no client, and the CLI, say at import that they need effect 4", async () => {
+    const project = onEffect3
+    expect(project).toBeDefined()
     await project.run("npm", ["i", "--force", inject("tarballs").effect4], { env: npmLineEnv, timeoutMs: 600_000 })
     const entries = ["", "/http", "/promise"].map((sub) => `${packageName}${sub}`)
     await project.write(
