@@ -1,8 +1,9 @@
 // `npm test`: both editions' suites, then the consumer matrix on both packed editions.
 //   1. the Effect 3 edition's suites (vitest, the repository's root);
-//   2. the Effect 4 edition's suites (effect4/, vitest 5 on Node 24 from scripts/node24.sh;
-//      effect4's packages installed first with `npm ci --prefix effect4` when they are missing),
-//      and, at the same time, the consumer matrix (`npm run test:consumers`, test/consumers/).
+//   2. the Effect 4 edition's suites (effect4/, vitest 5 on Node 24 from scripts/node24.sh) and,
+//      at the same time, the consumer matrix (`npm run test:consumers`, test/consumers/), both
+//      after effect4's packages (`npm ci --prefix effect4` when they are missing: the consumer
+//      matrix packs the edition with them) and Node 24 are installed.
 // The consumer matrix streams its output; the Effect 4 edition's output is held and printed
 // whole when it ends, so neither interleaves. Every part runs even when one fails; the exit
 // status is non-zero when any failed, and a summary lists each part's status and time.
@@ -17,18 +18,20 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 /** Each part: a shell command run from the repository's root. */
 const parts = {
   effect3: "npx vitest run",
-  effect4: [
+  // what the Effect 4 edition's suites and its packing need, installed before the parts that use
+  // them start side by side: its packages (when missing) and Node 24
+  prepare: [
     "if [ ! -f effect4/node_modules/.package-lock.json ]; then npm ci --prefix effect4 --no-audit --no-fund; fi",
-    "node24=\"$(scripts/node24.sh)\"",
-    "PATH=\"$node24:$PATH\" npm --prefix effect4 test"
+    "scripts/node24.sh >/dev/null"
   ].join(" && "),
+  effect4: "PATH=\"$(scripts/node24.sh):$PATH\" npm --prefix effect4 test",
   consumers: "npm run test:consumers"
 }
 
 const asked = process.argv.slice(2)
 for (const name of asked) {
-  if (!(name in parts)) {
-    console.error(`unknown part ${name}: one of ${Object.keys(parts).join(", ")}`)
+  if (!(name in parts) || name === "prepare") {
+    console.error(`unknown part ${name}: one of effect3, effect4, consumers`)
     process.exit(2)
   }
 }
@@ -63,6 +66,10 @@ const serial = process.env.TEST_SERIAL !== undefined && process.env.TEST_SERIAL 
 const results = []
 if (wanted("effect3")) results.push(await runPart("effect3", false))
 if (!existsSync(`${root}effect4/package.json`)) throw new Error("effect4/package.json is missing")
+if (wanted("effect4") || wanted("consumers")) {
+  const prepared = await runPart("prepare", false)
+  if (!prepared.ok) results.push(prepared)
+}
 if (serial) {
   for (const name of ["effect4", "consumers"]) if (wanted(name)) results.push(await runPart(name, false))
 } else {
