@@ -229,8 +229,8 @@ describe("the Effect 4 edition", () => {
 
   // The core and the Promise API import from effect 3's modules only what resolves there (see
   // effect4/src/internal/effect4.ts), so their guard runs and says what to install. `/http` and the
-  // CLI are built on effect/http and effect/cli, modules effect 3 has not: Node refuses to link
-  // them first, with an error naming the missing subpath of effect's package.json.
+  // CLI are built on effect/http, effect/cli and the platform modules, which effect 3 has not: Node
+  // refuses to link them first, with an error naming the missing subpath of effect's package.json.
   it("forced in next to effect 3: the core and the Promise API say at import that they need effect 4; /http and the CLI name effect's missing module", async () => {
     const project = onEffect3
     expect(project).toBeDefined()
@@ -248,7 +248,7 @@ describe("the Effect 4 edition", () => {
     expect(results.map(([id]: [string]) => id)).toEqual(entries)
     const needsEffect4 = /needs effect 4.*npm install effect@4/
     const missingModule =
-      /Package subpath '\.\/(http|cli)\/\w+' is not defined by "exports" in .*\/node_modules\/effect\/package\.json/
+      /Package subpath '\.\/[\w/]+' is not defined by "exports" in .*\/node_modules\/effect\/package\.json/
     for (const [id, text] of results) {
       if (id.endsWith("/http")) expect(text, id).toMatch(new RegExp(`${needsEffect4.source}|${missingModule.source}`))
       else expect(text, id).toMatch(needsEffect4)
