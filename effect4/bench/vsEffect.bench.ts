@@ -210,7 +210,15 @@ try {
       const server = variant.store === "redis" ? await startRedis() : undefined
       if (server !== undefined) servers.push(server)
       log(`setting up: ${variant.label}, ${kind}`)
-      slots.push({ variant, kind, batch: await variant.make(kind, server), n: 200, perCall: [], calls: 0, start: undefined })
+      slots.push({
+        variant,
+        kind,
+        batch: await variant.make(kind, server),
+        n: 200,
+        perCall: [],
+        calls: 0,
+        start: undefined
+      })
     }
   }
 
@@ -257,8 +265,10 @@ try {
   out.push("## This library (Effect 4 edition) vs Effect 4's CircuitBreaker: per call")
   out.push("")
   out.push(`${environment()}; ${transform}  `)
-  out.push(`redis-server ${version}; ${ROUNDS} rounds of ${BATCH_MS} ms batches after ${WARMUP} warm-up rounds; ` +
-    `timed part ${fmt(timedSeconds, 0)} s, whole run ${fmt((Date.now() - started) / 1000, 0)} s.  `)
+  out.push(
+    `redis-server ${version}; ${ROUNDS} rounds of ${BATCH_MS} ms batches after ${WARMUP} warm-up rounds; ` +
+      `timed part ${fmt(timedSeconds, 0)} s, whole run ${fmt((Date.now() - started) / 1000, 0)} s.  `
+  )
   out.push(`Before: \`${loadBefore}\`  `)
   out.push(`After: \`${uptime()}\``)
   out.push("")
@@ -288,7 +298,11 @@ try {
         per(((t?.cpu ?? 0) - idleCpu) * 1e6, 3)
       ])
       if (t !== undefined) {
-        details.push(`- ${kind}, ${slot.variant.label}: sent ${t.detail || "nothing"} for ${slot.calls.toLocaleString("en-US")} calls`)
+        details.push(
+          `- ${kind}, ${slot.variant.label}: sent ${t.detail || "nothing"} for ${
+            slot.calls.toLocaleString("en-US")
+          } calls`
+        )
       }
     }
   }
@@ -306,7 +320,7 @@ try {
     rows
   ))
   out.push("")
-  out.push(...details)
+  for (const line of details) out.push(line)
   out.push(`- idle server's CPU over the timed part (subtracted from INFO cpu): ${fmt(idleCpu * 1000, 1)} ms`)
 
   // per-round ratios: Effect 4's ÷ ours, same store, same case, same round
