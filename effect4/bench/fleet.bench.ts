@@ -75,6 +75,7 @@ const labels: Record<Library, string> = {
 
 const scriptCommands = luaCommands(
   readFileSync(new URL("../../lua/circuit.lua", import.meta.url), "utf8"),
+  readFileSync(new URL("../../lua/manyCircuits.lua", import.meta.url), "utf8"),
   readFileSync(new URL("../node_modules/effect/src/persistence/CircuitBreaker.ts", import.meta.url), "utf8")
 )
 

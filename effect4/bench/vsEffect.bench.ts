@@ -137,7 +137,10 @@ const effectVariant = (store: "redis" | "memory"): Variant => ({
 // this library, Effect 4 edition
 // ---------------------------------------------------------------------------
 
-const oursScripts = luaCommands(readFileSync(new URL("../../lua/circuit.lua", import.meta.url), "utf8"))
+const oursScripts = luaCommands(
+  readFileSync(new URL("../../lua/circuit.lua", import.meta.url), "utf8"),
+  readFileSync(new URL("../../lua/manyCircuits.lua", import.meta.url), "utf8")
+)
 
 const oursVariant = (store: "redis" | "memory"): Variant => ({
   label: `this library, ${store === "redis" ? "RedisCircuitStore (IORedisClient)" : "memory store"}`,
