@@ -11,9 +11,10 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import type { CircuitConfig } from "./CircuitConfig.js"
 import * as machine from "../../shared/breaker/machine.js"
 
@@ -24,9 +25,9 @@ import * as machine from "../../shared/breaker/machine.js"
  * @example
  * ```ts
  * import { Backoff, CircuitConfig } from "effect-circuit-breaker-redis"
- * import { Effect, Either } from "effect"
+ * import { Result } from "effect"
  *
- * const config = Either.getOrThrow(CircuitConfig.decodeEither("api"))
+ * const config = Result.getOrThrow(CircuitConfig.decodeEither("api"))
  * const schedule = Backoff.schedule(config) // 30 s, 60 s, 120 s, 240 s, 300 s, ... ± 10 %
  * ```
  *
@@ -36,10 +37,17 @@ import * as machine from "../../shared/breaker/machine.js"
 export const schedule = (
   config: Pick<CircuitConfig, "recoveryTimeout" | "maxRecoveryTimeout" | "backoffMultiplier" | "backoffJitter">
 ): Schedule.Schedule<Duration.Duration> => {
-  const cap = Duration.millis(config.maxRecoveryTimeout)
+  const cap = config.maxRecoveryTimeout
+  const min = 1 - config.backoffJitter
+  const max = 1 + config.backoffJitter
+  // each delay is capped, then scaled by a factor drawn from `Random` in [min, max)
   return Schedule.exponential(Duration.millis(config.recoveryTimeout), config.backoffMultiplier).pipe(
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, cap)),
-    Schedule.jitteredWith({ min: 1 - config.backoffJitter, max: 1 + config.backoffJitter })
+    Schedule.modifyDelay(({ duration }) =>
+      Effect.map(Random.next, (random) => {
+        const millis = Math.min(Duration.toMillis(duration), cap)
+        return Duration.millis(millis * min * (1 - random) + millis * max * random)
+      })
+    )
   )
 }
 
@@ -56,6 +64,15 @@ export const openPeriod: (config: CircuitConfig, k: number, u: number) => number
  * The first `count` open periods of the schedule, without sleeping: the
  * schedule is stepped by hand, drawing jitter from the `Random` in context.
  *
+ * @example
+ * ```ts
+ * import { Backoff, CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Effect, Result } from "effect"
+ *
+ * const config = Result.getOrThrow(CircuitConfig.decodeEither("api", { backoffJitter: 0 }))
+ * const firstThree = Backoff.delays(Backoff.schedule(config), 3) // 30 s, 60 s, 120 s
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -64,16 +81,20 @@ export const delays = (
   count: number
 ): Effect.Effect<Array<Duration.Duration>> =>
   Effect.gen(function*() {
+    const step = yield* Schedule.toStep(self)
     let now = yield* Clock.currentTimeMillis
-    let state = self.initial
     const result: Array<Duration.Duration> = []
     for (let i = 0; i < count; i++) {
-      const [next, _, decision] = yield* self.step(now, undefined, state)
-      if (Effect3.ScheduleDecision.isDone(decision)) break
-      const start = Effect3.ScheduleIntervals.start(decision.intervals)
-      result.push(Duration.millis(Math.max(0, start - now)))
-      now = start
-      state = next
+      // a schedule that is done fails its step with `Cause.Done`
+      const delay = yield* step(now, undefined).pipe(
+        Effect.map(([_, delay]) => delay),
+        Effect4.Pull.catchDone(() => Effect.succeed(undefined)),
+        Effect.orDie
+      )
+      if (delay === undefined) break
+      const millis = Math.max(0, Duration.toMillis(delay))
+      result.push(Duration.millis(millis))
+      now += millis
     }
     return result
   })
@@ -85,4 +106,4 @@ export const delays = (
  * @category getters
  */
 export const nth = (self: Schedule.Schedule<unknown>, n: number): Effect.Effect<Option.Option<Duration.Duration>> =>
-  Effect.map(delays(self, n + 1), (all) => Option.fromNullable(all[n]))
+  Effect.map(delays(self, n + 1), (all) => Option.fromNullishOr(all[n]))

@@ -105,6 +105,21 @@ export const isCircuitBreaker = (u: unknown): u is CircuitBreaker => typeof u ==
  * and reads its time from it, synchronously (under `TestClock`: make the
  * breaker inside the test).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("payments", {
+ *     failureThreshold: 3,
+ *     recoveryTimeout: "10 seconds",
+ *     isFailure: (error: Error) => error.name !== "NotFound"
+ *   })
+ *   return yield* breaker.state // "CLOSED"
+ * }).pipe(Effect.provide(CircuitStore.layerMemory))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -181,7 +196,7 @@ export const protect: {
  * const resilient = call.pipe(
  *   CircuitBreaker.protect(breaker),
  *   Effect.retry(CircuitBreaker.retrySchedule(
- *     Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
+ *     Schedule.exponential("100 millis").pipe(Schedule.upTo({ times: 5 }))
  *   ))
  * )
  * ```
@@ -189,11 +204,10 @@ export const protect: {
  * @since 0.1.0
  * @category combinators
  */
-export const retrySchedule = <Out, In, R>(
-  schedule: Schedule.Schedule<Out, In, R>
-): Schedule.Schedule<Out, In, R> =>
-  Schedule.intersect(schedule, Schedule.identity<In>())
-    .pipe(
-      Schedule.modifyDelay(([_, input], delay) => isCircuitOpen(input) ? Duration.max(delay, input.retryAfter) : delay),
-      Schedule.map(([out]) => out)
-    )
+export const retrySchedule = <Out, In, E, R>(
+  schedule: Schedule.Schedule<Out, In, E, R>
+): Schedule.Schedule<Out, In, E, R> =>
+  Schedule.modifyDelay(
+    schedule,
+    ({ duration, input }) => Effect.succeed(isCircuitOpen(input) ? Duration.max(duration, input.retryAfter) : duration)
+  )

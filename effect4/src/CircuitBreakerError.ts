@@ -33,7 +33,7 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit
   "CircuitOpen",
   {
     service: Schema.String,
-    state: Schema.Literal("OPEN", "HALF_OPEN", "FORCED_OPEN"),
+    state: Schema.Literals(["OPEN", "HALF_OPEN", "FORCED_OPEN"]),
     retryAfter: Schema.DurationFromMillis
   }
 ) {

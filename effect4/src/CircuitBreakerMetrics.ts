@@ -1,13 +1,14 @@
 /**
- * Effect `Metric`s of every breaker, all named `circuit_breaker_*` and tagged
- * with `service`. They count what this instance did; the fleet's counts come
- * from `CircuitBreakerMonitoring`. The metrics of breakers made with
- * `CircuitBreaker.make` or named in a `CircuitBreakers` config (at most
- * `setMaxTaggedServices` services) live in Effect's global metric registry,
- * so any exporter reading it (OpenTelemetry) sees them; those of circuits
- * made on demand (one per tenant, say) are counted on their breakers and
- * exported by `snapshot` (the Prometheus route of `CircuitBreakerHttp`, the
- * CLI), so that the registry does not grow with every name.
+ * Effect `Metric`s of every breaker, all named `circuit_breaker_*` and with
+ * the attribute `service`. They count what this instance did; the fleet's
+ * counts come from `CircuitBreakerMonitoring`. The metrics of breakers made
+ * with `CircuitBreaker.make` or named in a `CircuitBreakers` config (at most
+ * `setMaxTaggedServices` services) are registered in the
+ * `Metric.MetricRegistry` of the context the breaker was made in, so any
+ * exporter reading it (OpenTelemetry) sees them; those of circuits made on
+ * demand (one per tenant, say) are counted on their breakers and exported by
+ * `snapshot` (the Prometheus route of `CircuitBreakerHttp`, the CLI), so that
+ * the registry does not grow with every name.
  *
  * @example
  * ```ts
@@ -15,15 +16,14 @@
  * import { Effect, Metric } from "effect"
  *
  * const rejected = Metric.value(
- *   CircuitBreakerMetrics.calls.pipe(Metric.tagged("service", "payments"), Metric.tagged("outcome", "rejected"))
+ *   CircuitBreakerMetrics.calls.pipe(Metric.withAttributes({ service: "payments", outcome: "rejected" }))
  * )
  * ```
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
-import type * as MetricPair from "effect/MetricPair"
+import type * as Metric from "effect/Metric"
 import type { State } from "./CircuitState.js"
 import * as internal from "./internal/monitoring/metrics.js"
 
@@ -36,7 +36,7 @@ import * as internal from "./internal/monitoring/metrics.js"
  * @since 0.1.0
  * @category metrics
  */
-export const clockSkew = Metric.fromMetricKey(internal.clockSkewKey)
+export const clockSkew: Metric.Gauge<number> = internal.clockSkew
 
 /**
  * Calls by `outcome`: `success`, `failure` (slow calls included), `rejected`
@@ -45,7 +45,7 @@ export const clockSkew = Metric.fromMetricKey(internal.clockSkewKey)
  * @since 0.1.0
  * @category metrics
  */
-export const calls = Metric.fromMetricKey(internal.callsKey)
+export const calls: Metric.Counter<number> = internal.calls
 
 /**
  * State transitions seen by this instance, tagged `from` and `to`.
@@ -53,7 +53,7 @@ export const calls = Metric.fromMetricKey(internal.callsKey)
  * @since 0.1.0
  * @category metrics
  */
-export const transitions = Metric.fromMetricKey(internal.transitionsKey)
+export const transitions: Metric.Counter<number> = internal.transitions
 
 /**
  * The current state as a number: see `stateValue`.
@@ -61,7 +61,7 @@ export const transitions = Metric.fromMetricKey(internal.transitionsKey)
  * @since 0.1.0
  * @category metrics
  */
-export const state = Metric.fromMetricKey(internal.stateKey)
+export const state: Metric.Gauge<number> = internal.state
 
 /**
  * Duration of the calls that ran, in milliseconds.
@@ -69,7 +69,7 @@ export const state = Metric.fromMetricKey(internal.stateKey)
  * @since 0.1.0
  * @category metrics
  */
-export const latency = Metric.fromMetricKey(internal.latencyKey)
+export const latency: Metric.Histogram<number> = internal.latency
 
 /**
  * Store operations that failed (Redis unreachable, timed out, bad reply).
@@ -77,7 +77,7 @@ export const latency = Metric.fromMetricKey(internal.latencyKey)
  * @since 0.1.0
  * @category metrics
  */
-export const storeErrors = Metric.fromMetricKey(internal.storeErrorsKey)
+export const storeErrors: Metric.Counter<number> = internal.storeErrors
 
 /**
  * Round trips made to the store (Redis script calls).
@@ -85,7 +85,7 @@ export const storeErrors = Metric.fromMetricKey(internal.storeErrorsKey)
  * @since 0.1.0
  * @category metrics
  */
-export const storeRoundTrips = Metric.fromMetricKey(internal.storeRoundTripsKey)
+export const storeRoundTrips: Metric.Counter<number> = internal.storeRoundTrips
 
 /**
  * The number the `state` gauge shows for each state.
@@ -96,8 +96,8 @@ export const storeRoundTrips = Metric.fromMetricKey(internal.storeRoundTripsKey)
 export const stateValue: Readonly<Record<State, number>> = internal.stateValue
 
 /**
- * Sets how many services, at most, have their metrics in Effect's global
- * metric registry (default 100). Every distinct tag set is a registry entry
+ * Sets how many services, at most, have their metrics in one metric
+ * registry (default 100). Every distinct attribute set is a registry entry
  * that is never removed; the metrics of any other service are counted on its
  * breakers and exported by `snapshot` while a breaker of it is alive. Services
  * already in the registry stay there.
@@ -108,23 +108,39 @@ export const stateValue: Readonly<Record<State, number>> = internal.stateValue
 export const setMaxTaggedServices: (max: number) => void = internal.setMaxTaggedServices
 
 /**
- * Every `circuit_breaker_*` metric of this instance, as `Metric.snapshot`
- * gives them, plus those counted on live breakers rather than in Effect's
- * registry (see `setMaxTaggedServices`): what the Prometheus route and the
- * CLI export.
+ * Every metric of the default metric registry, as `Metric.snapshot` gives
+ * them, plus the `circuit_breaker_*` metrics counted on live breakers rather
+ * than in a registry (see `setMaxTaggedServices`).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const unsafeSnapshot: () => Array<MetricPair.MetricPair.Untyped> = internal.unsafeSnapshot
+export const unsafeSnapshot: () => Array<Metric.Metric.Snapshot> = internal.unsafeSnapshot
 
 /**
- * `unsafeSnapshot` as an effect.
+ * Every metric of the context's metric registry, as `Metric.snapshot` gives
+ * them, plus the `circuit_breaker_*` metrics counted on live breakers rather
+ * than in a registry (see `setMaxTaggedServices`): what the Prometheus route
+ * and the CLI export.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const metrics = yield* CircuitBreakerMetrics.snapshot
+ *   return metrics.filter((metric) => metric.id.startsWith("circuit_breaker_"))
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category metrics
  */
-export const snapshot: Effect.Effect<Array<MetricPair.MetricPair.Untyped>> = Effect.sync(internal.unsafeSnapshot)
+export const snapshot: Effect.Effect<Array<Metric.Metric.Snapshot>> = Effect.map(
+  Effect.context<never>(),
+  internal.snapshotOf
+)
 
 /**
  * The hooks of a service's metrics (used by the stores).

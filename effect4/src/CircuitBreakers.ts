@@ -25,6 +25,8 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import { CircuitStore } from "./CircuitStore.js"
@@ -37,12 +39,12 @@ import { defaultIdleTtl, IdleSweep, idleTtlMillis } from "./internal/store/idleS
  * @since 0.1.0
  * @category tags
  */
-export class CircuitBreakers extends Context.Tag("effect-circuit-breaker-redis/CircuitBreakers")<CircuitBreakers, {
+export class CircuitBreakers extends Context.Service<CircuitBreakers, {
   /** The breaker for `name`, made on first use. */
   readonly get: (name: string) => Effect.Effect<CircuitBreaker, CircuitConfig.CircuitConfigError>
   /** Every breaker made so far. */
   readonly all: Effect.Effect<ReadonlyArray<CircuitBreaker>>
-}>() {}
+}>()("effect-circuit-breaker-redis/CircuitBreakers") {}
 
 /**
  * @since 0.1.0
@@ -65,7 +67,7 @@ export interface Options {
    * store. A breaker already handed out keeps working. Default 10 minutes;
    * `Duration.infinity` keeps every breaker.
    */
-  readonly idleTtl?: Duration.DurationInput | undefined
+  readonly idleTtl?: Duration.Input | undefined
 }
 
 /**
@@ -77,14 +79,14 @@ export interface Options {
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<CircuitBreakers["Type"], CircuitConfig.CircuitConfigError, CircuitStore> =>
+): Effect.Effect<CircuitBreakers["Service"], CircuitConfig.CircuitConfigError, CircuitStore> =>
   Effect.map(makeRegistry(options), (registry) => registry.service)
 
 /** The registry, and how to let go of every breaker it holds. */
 const makeRegistry = (
   options: Options
 ): Effect.Effect<
-  { readonly service: CircuitBreakers["Type"]; readonly clear: () => void },
+  { readonly service: CircuitBreakers["Service"]; readonly clear: () => void },
   CircuitConfig.CircuitConfigError,
   CircuitStore
 > =>
@@ -96,7 +98,7 @@ const makeRegistry = (
     }
     const store = yield* CircuitStore
     const breakers = new Map<string, internal.CircuitBreakerImpl>()
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Effect4.Semaphore.make(1)
     // the time of a call (or of a creation) sweeps once a sweep is due (`IdleSweep`); so does a
     // call through a breaker the registry made (kept by its caller, not asked for again)
     const idleTtl = yield* idleTtlMillis("CircuitBreakers", options.idleTtl, defaultIdleTtl)
@@ -156,7 +158,7 @@ const makeRegistry = (
 export const layer = (
   options?: Options
 ): Layer.Layer<CircuitBreakers, CircuitConfig.CircuitConfigError, CircuitStore> =>
-  Layer.scoped(
+  Layer.effect(
     CircuitBreakers,
     Effect.map(
       Effect.acquireRelease(makeRegistry(options ?? {}), (registry) => Effect.sync(registry.clear)),

@@ -7,18 +7,18 @@
  *
  * @since 0.1.0
  */
-import type { LazyArbitrary } from "effect/Arbitrary"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import type * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import {
   booleanField,
   decoder,
   describe,
   durationMillis,
+  guarded,
   literals,
   numberField,
   optional,
@@ -42,12 +42,12 @@ import * as limits from "../../shared/config/limits.js"
 export type StoreUnavailablePolicy = "local" | "fail-open" | "fail-closed"
 
 /**
- * A duration given as milliseconds or as an Effect `DurationInput`.
+ * A duration given as milliseconds or as an Effect `Duration.Input`.
  *
  * @since 0.1.0
  * @category models
  */
-export type DurationInput = Duration.DurationInput
+export type DurationInput = Duration.Input
 
 /**
  * A configuration (or a service name) was invalid. `message` names the field
@@ -149,50 +149,29 @@ export const serviceNameProblem = (name: unknown): string | undefined => {
 
 const count = positiveInt(maxCount)
 
-/** Whole milliseconds from `min` to `maxDuration`, small ones (up to a day) as often as any. */
-const millisFrom = (min: number): LazyArbitrary<number> => (fc) =>
-  fc.oneof(
-    fc.integer({ min, max: 86_400_000 }),
-    fc.double({ min, max: maxDuration, noNaN: true }).map(Math.round)
-  )
-
 const boundedDuration = rule(
   durationMillis({ infinite: false }),
   `at most ${maxDuration} ms (10 years)`,
-  (n) => n <= maxDuration,
-  millisFrom(0)
+  (n) => n <= maxDuration
 )
 
-const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0, millisFrom(1))
+const positiveDuration = rule(boundedDuration, "greater than zero", (n) => n > 0)
 
-const ServiceName = Schema.String.pipe(
-  Schema.filter((name) => serviceNameProblem(name) ?? true)
-).annotations({
-  message: (issue) => serviceNameProblem(issue.actual) ?? "is invalid",
-  // names with the characters that mean something to Redis keys, hash tags and percent-encoding
-  arbitrary: () => (fc) =>
-    fc.oneof(
-      fc.string({ minLength: 1, maxLength: 30 }),
-      fc.string({ unit: "binary", minLength: 1, maxLength: 30 }),
-      fc.string({ unit: fc.constantFrom("{", "}", ":", "*", "%", "%7B", " ", "é", "\u{1F600}"), minLength: 1 })
-    ).filter((name) => serviceNameProblem(name) === undefined)
-})
+const ServiceName = guarded(
+  (name: unknown): name is string => serviceNameProblem(name) === undefined,
+  (name) => serviceNameProblem(name) ?? "is invalid"
+)
 
-// a plain `Schema` type: `Schema.declare` is not a type in every effect version of the peer range
-const Fn: Schema.Schema<(error: unknown) => boolean> = Schema.declare(
+const Fn = guarded(
   (u: unknown): u is (error: unknown) => boolean => typeof u === "function",
-  {
-    message: (issue) => `must be a function (got ${describe(issue.actual)})`,
-    arbitrary: () => (fc) => fc.func(fc.boolean())
-  }
+  (u) => `must be a function (got ${describe(u)})`
 )
 
 /**
  * Every field with its rule and, when it does not depend on other fields, its
  * default. Fields whose default depends on others (`maxRecoveryTimeout`,
  * `stateTtl`, `halfOpenMaxProbes`, `serviceName`) are derived after decoding,
- * with the rules that tie fields together. Each rule carries an `arbitrary`
- * annotation, so `Arbitrary.make` derives the values a field accepts.
+ * with the rules that tie fields together.
  *
  * @internal
  */
@@ -209,17 +188,12 @@ export const Fields = Schema.Struct({
   monitoringPeriod: withDefault(positiveDuration, 300_000),
   /** Growth of the open period at each consecutive re-open (default 2). */
   backoffMultiplier: withDefault(
-    rule(
-      numberField,
-      "between 1 and 1000",
-      (n) => Number.isFinite(n) && n >= 1 && n <= 1000,
-      (fc) => fc.double({ min: 1, max: 1000, noNaN: true })
-    ),
+    rule(numberField, "between 1 and 1000", (n) => Number.isFinite(n) && n >= 1 && n <= 1000),
     2
   ),
   /** Each open period is scaled by a factor in [1 - j, 1 + j] (default 0.1). */
   backoffJitter: withDefault(
-    rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1, (fc) => fc.double({ min: 0, max: 1, noNaN: true })),
+    rule(numberField, "between 0 and 1", (n) => n >= 0 && n <= 1),
     0.1
   ),
   /**
@@ -245,12 +219,7 @@ export const Fields = Schema.Struct({
   onStoreUnavailable: withDefault(literals("local", "fail-open", "fail-closed"), "local"),
   /** Optional rate rule: open when failures / calls in the window reach this fraction, in (0, 1]. */
   failureRateThreshold: optional(
-    rule(
-      numberField,
-      "a fraction greater than 0 and at most 1",
-      (n) => n > 0 && n <= 1,
-      (fc) => fc.double({ min: 0, minExcluded: true, max: 1, noNaN: true })
-    )
+    rule(numberField, "a fraction greater than 0 and at most 1", (n) => n > 0 && n <= 1)
   ),
   /** Calls in the window before the rate rule applies (default 10). */
   minimumCalls: withDefault(count, 10),
@@ -275,8 +244,8 @@ export const Fields = Schema.Struct({
   timeSource: optional(literals("client", "server"))
 })
 
-type Encoded = Schema.Schema.Encoded<typeof Fields>
-type Decoded = Schema.Schema.Type<typeof Fields>
+type Encoded = typeof Fields.Encoded
+type Decoded = typeof Fields.Type
 type DerivedField = "maxRecoveryTimeout" | "stateTtl" | "halfOpenMaxProbes" | "serviceName"
 
 /**
@@ -329,7 +298,7 @@ const decodeFields = decoder(Fields)
 const fieldNames = Object.keys(Fields.fields) as ReadonlyArray<keyof Decoded>
 
 /** The fields' defaults that depend on other fields, and the rules that tie fields together. */
-const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, ReadonlyArray<string>> => {
+const derive = (name: string, fields: Decoded): Result.Result<CircuitConfig, ReadonlyArray<string>> => {
   const issues: Array<string> = []
   const { backoffJitter, probeLease, recoveryTimeout } = fields
   const maxRecoveryTimeout = fields.maxRecoveryTimeout ?? Math.max(defaults.maxRecoveryTimeout, recoveryTimeout)
@@ -350,11 +319,11 @@ const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, Rea
   if (fields.slowCallDuration !== undefined && !fields.recordLatency) {
     issues.push("slowCallDuration needs recordLatency: true (got recordLatency: false)")
   }
-  if (issues.length > 0) return Effect3.Either.left(issues)
+  if (issues.length > 0) return Effect4.Result.fail(issues)
   // every field present, `undefined` for an optional one not given
   const config: Record<string, unknown> = {}
   for (const field of fieldNames) config[field] = fields[field]
-  return Effect3.Either.right({
+  return Effect4.Result.succeed({
     ...config as Omit<CircuitConfig, DerivedField>,
     maxRecoveryTimeout,
     stateTtl,
@@ -365,21 +334,31 @@ const derive = (name: string, fields: Decoded): Either.Either<CircuitConfig, Rea
 
 /**
  * Decodes a configuration for the circuit `name`, synchronously. Returns the
- * config, or a `CircuitConfigError` naming every bad field and its rule.
+ * config, or a `CircuitConfigError` naming every bad field and its rule, as a
+ * `Result`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Result } from "effect"
+ *
+ * const config = Result.getOrThrow(CircuitConfig.decodeEither("payments", { failureThreshold: 3 }))
+ * config.recoveryTimeout // 30000
+ * ```
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decodeEither = (name: string, input: unknown = {}): Either.Either<CircuitConfig, CircuitConfigError> => {
+export const decodeEither = (name: string, input: unknown = {}): Result.Result<CircuitConfig, CircuitConfigError> => {
   const nameProblem = serviceNameProblem(name)
-  const decoded = Effect3.Either.flatMap(decodeFields(input), (fields) => derive(name, fields))
+  const decoded = Effect4.Result.flatMap(decodeFields(input), (fields) => derive(name, fields))
   const issues = [
     ...(nameProblem === undefined ? [] : [`service name ${nameProblem}`]),
-    ...(Effect3.Either.isLeft(decoded) ? decoded.left : [])
+    ...(Effect4.Result.isFailure(decoded) ? decoded.failure : [])
   ]
-  return issues.length === 0 && Effect3.Either.isRight(decoded)
-    ? Effect3.Either.right(decoded.right)
-    : Effect3.Either.left(
+  return issues.length === 0 && Effect4.Result.isSuccess(decoded)
+    ? Effect4.Result.succeed(decoded.success)
+    : Effect4.Result.fail(
       new CircuitConfigError({ service: typeof name === "string" ? truncate(name) : describe(name), issues })
     )
 }
@@ -400,7 +379,7 @@ export const decodeEither = (name: string, input: unknown = {}): Either.Either<C
  * @category decoding
  */
 export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConfig, CircuitConfigError> =>
-  Effect.suspend(() => decodeEither(name, input))
+  Effect.suspend(() => Effect.fromResult(decodeEither(name, input)))
 
 /**
  * Checks a service name: succeeds with it, or fails with a `CircuitConfigError`.
@@ -408,11 +387,11 @@ export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConf
  * @since 0.1.0
  * @category validation
  */
-export const validateServiceName = (name: unknown): Either.Either<string, CircuitConfigError> => {
+export const validateServiceName = (name: unknown): Result.Result<string, CircuitConfigError> => {
   const problem = serviceNameProblem(name)
   return problem === undefined
-    ? Effect3.Either.right(name as string)
-    : Effect3.Either.left(
+    ? Effect4.Result.succeed(name as string)
+    : Effect4.Result.fail(
       new CircuitConfigError({
         service: typeof name === "string" ? truncate(name) : describe(name),
         issues: [`service name ${problem}`]

@@ -40,7 +40,7 @@ export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
   "effect-circuit-breaker-redis/CircuitStoreError"
 )("CircuitStoreError", {
   reason: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     return `Circuit store error: ${this.reason}`
@@ -128,7 +128,7 @@ export interface Circuit {
  * @since 0.1.0
  * @category tags
  */
-export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/CircuitStore")<CircuitStore, {
+export class CircuitStore extends Context.Service<CircuitStore, {
   /** The circuit `name`, governed by `config`. Registers the name with the store. */
   readonly circuit: (name: string, config: CircuitConfig) => Effect.Effect<Circuit>
   /** Every circuit the store knows of (fleet-wide for a shared store). */
@@ -163,7 +163,7 @@ export class CircuitStore extends Context.Tag("effect-circuit-breaker-redis/Circ
    * when it cannot.
    */
   readonly notifications?: (() => NotificationStatus | undefined) | undefined
-}>() {}
+}>()("effect-circuit-breaker-redis/CircuitStore") {}
 
 /**
  * One circuit read by `inspectMany`.
@@ -186,7 +186,7 @@ export interface Inspected {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<CircuitStore["Type"]> = Effect.sync(() => memory.make())
+export const makeMemory: Effect.Effect<CircuitStore["Service"]> = Effect.sync(() => memory.make())
 
 /**
  * Options of the in-memory store.
@@ -201,7 +201,7 @@ export interface MemoryOptions {
    * its next use starts it again, CLOSED. A breaker holding it keeps working.
    * Default 10 minutes; `Duration.infinity` keeps every circuit.
    */
-  readonly idleTtl?: Duration.DurationInput | undefined
+  readonly idleTtl?: Duration.Input | undefined
 }
 
 /**
@@ -210,7 +210,7 @@ export interface MemoryOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitStore["Type"], CircuitConfigError> =>
+export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitStore["Service"], CircuitConfigError> =>
   Effect.map(
     idleTtlMillis("CircuitStore.layerMemoryWith", options.idleTtl, undefined),
     (idleTtl) => memory.make({ idleTtl })
@@ -224,7 +224,7 @@ export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitSto
  * @category layers
  */
 export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStore, CircuitConfigError> =>
-  Layer.scoped(
+  Layer.effect(
     CircuitStore,
     Effect.flatMap(idleTtlMillis("CircuitStore.layerMemoryWith", options.idleTtl, undefined), (idleTtl) =>
       memory.makeScoped({ idleTtl }))
@@ -249,4 +249,4 @@ export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStor
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<CircuitStore> = Layer.scoped(CircuitStore, memory.makeScoped())
+export const layerMemory: Layer.Layer<CircuitStore> = Layer.effect(CircuitStore, memory.makeScoped())

@@ -1,16 +1,16 @@
 /**
- * A Redis-backed circuit breaker for Effect, shared by a fleet of serverless
+ * A Redis-backed circuit breaker for Effect 4, shared by a fleet of serverless
  * instances. This is the core entry point: the breaker, its configuration,
  * the store service with its in-memory and Redis stores, the `RedisClient`
- * service and monitoring. It imports no Redis client, no `@effect/platform`
+ * service and monitoring. It imports no Redis client, no `effect/http`
  * and nothing from Node; the clients, the HTTP routes and the Promise API are
  * the entry points `/upstash`, `/ioredis`, `/http` and `/promise`.
  *
  * @since 0.1.0
  */
 
-// first: fails with a clear message when the installed effect is not 3.x
-import "./internal/effect3.js"
+// first: fails with a clear message when the installed effect is not 4.x
+import "./internal/effect4.js"
 
 /**
  * The backoff of open periods as an Effect `Schedule`.

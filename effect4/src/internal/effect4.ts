@@ -1,30 +1,31 @@
 /**
  * The first import of every entry point: fails at once, with a message
- * saying what to install, when the installed `effect` is not 3.x.
+ * saying what to install, when the installed `effect` is not 4.x.
  *
  * ES modules resolve and link their whole import graph before any of them
  * runs, so this check only gets to run because every `effect` import of the
- * library resolves and links under effect 4 as well: the modules effect 4
- * does not have (`Either`, `ScheduleDecision`, `MetricKey`, `FiberRef`, …)
- * are read as members of the barrel (`Effect3.Either.right(…)`), never
- * imported by path or by name.
+ * library resolves and links under effect 3 as well: the modules effect 3
+ * does not have (`Result`, `Semaphore`, `SchemaIssue`, `Pull`, …) are read
+ * as members of the barrel (`Effect4.Result.succeed(…)`), never imported by
+ * path or by name. This module itself imports only the barrel.
  *
  * @internal
  */
-import * as Effect3 from "effect"
+import * as Effect4 from "effect"
 
-const isEffect3 = (): boolean => {
+const isEffect4 = (): boolean => {
   try {
-    // effect 4 has no Either (it became Result)
-    return typeof Effect3.Either.isEither === "function"
+    // effect 3 has no Result (it had Either)
+    return typeof (Effect4 as { readonly Result?: { readonly isResult?: unknown } }).Result?.isResult === "function"
   } catch {
     return false
   }
 }
 
-if (!isEffect3()) {
+if (!isEffect4()) {
   throw new Error(
-    "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): " +
-      "run `npm install effect@3`. An edition for effect 4 is planned."
+    "effect-circuit-breaker-redis 2.x needs effect 4, but the installed effect is another major (effect 3?): " +
+      "run `npm install effect@4`, or for effect 3 use the 0.x/1.x edition of this package " +
+      "(`npm install effect-circuit-breaker-redis@\"<2\"`)."
   )
 }

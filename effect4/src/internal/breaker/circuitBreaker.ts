@@ -17,13 +17,13 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import { type CircuitOpen, ServiceUnavailable } from "../../CircuitBreakerError.js"
 import * as CircuitBreakerMetrics from "../monitoring/metrics.js"
@@ -35,6 +35,7 @@ import { type Admission, Call, type CallOwner, type Handlers, Sampler, Untimed }
 import { BreakerReads, type LocalCounts } from "./reads.js"
 import { type RecentTime, recentTimeOf } from "./recentTime.js"
 import { circuitOpen } from "./rejection.js"
+import { globalValue } from "../globalValue.js"
 
 import { type Internal, InternalTypeId, type Sweeper, TypeId } from "./internals.js"
 
@@ -73,12 +74,17 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
     readonly instanceId: string,
     readonly circuit: Circuit,
     readonly clock: Clock.Clock,
-    /** Whether this breaker's metrics may go to Effect's global registry (see `CircuitBreakerMetrics.hooksFor`). */
+    /**
+     * Whether this breaker's metrics may go to the metric registry of
+     * `context` (see `CircuitBreakerMetrics.hooksFor`).
+     */
     readonly registryMetrics: boolean = true,
     /** When a call last asked this breaker (the caller's clock): the `CircuitBreakers` registry evicts idle ones. */
     public usedAt: number = 0,
     /** Seeds the choice of the calls whose duration is measured (see `Sampler`). */
-    seed = 0
+    seed = 0,
+    /** The context the breaker was made in: its metric registry holds the breaker's metrics. */
+    readonly context: Context.Context<never> | undefined = undefined
   ) {
     super()
     this.time = recentTimeOf(clock)
@@ -106,7 +112,7 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
   /** This service's metric hooks (shared by every breaker of the service). */
   private get hooks(): CircuitBreakerMetrics.Hooks {
     return this.hooksCache ??
-      (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName, this.registryMetrics))
+      (this.hooksCache = CircuitBreakerMetrics.hooksFor(this.config.serviceName, this.registryMetrics, this.context))
   }
 
   // -------------------------------------------------------------------------
@@ -215,7 +221,7 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
       circuit.recordSuccessLocal(end)
       return Exit.failCause(cause)
     }
-    return Effect.zipRight(this.recordOutcome(circuit, end, outcome, probe), Exit.failCause(cause))
+    return Effect.andThen(this.recordOutcome(circuit, end, outcome, probe), Exit.failCause(cause))
   }
 
   /** Asks the store: a probe permit, a state change, or a store failure. */
@@ -250,7 +256,7 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
         this.observe(decision.state, decision.version, now)
         return [decision, this.circuit] as const
       }),
-      Effect.catchAll((error) => this.acquireWithoutStore(now, error))
+      Effect.catch((error) => this.acquireWithoutStore(now, error))
     )
   }
 
@@ -306,7 +312,9 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
   protected localCircuit(now: number): Circuit {
     if (this.local === undefined) {
       // made on the breaker's clock (the memory store stamps a circuit's first use with it)
-      const local = Effect.runSync(Effect.withClock(memory.make().circuit(this.name, this.config), this.clock))
+      const local = Effect.runSync(
+        Effect.provideService(memory.make().circuit(this.name, this.config), Clock.Clock, this.clock)
+      )
       if (this.lastState === "FORCED_OPEN" || this.lastState === "FORCED_CLOSED") {
         Effect.runSync(Effect.ignore(local.force(now, this.lastState)))
       }
@@ -354,10 +362,10 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
 
   /** How a failed call counts: interruptions never count; `isFailure` may excuse an error. */
   private classify(cause: Cause.Cause<unknown>, start: number, end: number): Outcome {
-    if (Cause.isInterruptedOnly(cause)) return "release"
+    if (Cause.hasInterruptsOnly(cause)) return "release"
     const predicate = this.config.isFailure
-    if (predicate !== undefined && !Cause.isDie(cause)) {
-      const failure = Cause.failureOption(cause)
+    if (predicate !== undefined && !Cause.hasDies(cause)) {
+      const failure = Cause.findErrorOption(cause)
       if (failure._tag === "Some") {
         let counts: boolean
         try {
@@ -421,11 +429,11 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
   }
 
   get stateChanges(): Stream.Stream<Transition> {
-    return Stream.asyncPush<Transition>((emit) =>
+    return Stream.callback<Transition>((queue) =>
       Effect.acquireRelease(
         Effect.sync(() => {
           const listener = (transition: Transition) => {
-            emit.single(transition)
+            Queue.offerUnsafe(queue, transition)
           }
           if (this.listeners === undefined) this.listeners = new Set()
           this.listeners.add(listener)
@@ -437,7 +445,7 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
 }
 
 /** One id per process (an instance of the fleet), drawn from `Random` the first time it is needed. */
-const processInstance = Effect3.GlobalValue.globalValue(
+const processInstance = globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreaker/processInstanceId"),
   (): { id: string | undefined } => ({ id: undefined })
 )
@@ -447,7 +455,10 @@ export const instanceIdOfProcess = Effect.suspend(() =>
   processInstance.id !== undefined
     ? Effect.succeed(processInstance.id)
     : Effect.map(
-      Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
+      Effect.all([
+        Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true }),
+        Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true })
+      ]),
       ([a, b]) => (processInstance.id = `i-${a.toString(36)}${b.toString(36)}`)
     )
 )
@@ -469,8 +480,9 @@ function* makeBody<E>(
   const instanceId = decoded.instanceId ?? (yield* instanceIdOfProcess)
   const circuit = yield* store.circuit(name, decoded)
   // captured once: `protect` reads it synchronously (under TestClock, the test's clock)
-  const clock = yield* Effect.clock
+  const clock = yield* Clock.Clock
   const seed = yield* Random.nextInt
+  const context = registryMetrics ? yield* Effect.context<never>() : undefined
   return new CircuitBreakerImpl(
     name,
     decoded,
@@ -478,8 +490,9 @@ function* makeBody<E>(
     circuit,
     clock,
     registryMetrics,
-    clock.unsafeCurrentTimeMillis(),
-    seed
+    clock.currentTimeMillisUnsafe(),
+    seed,
+    context
   )
 }
 
@@ -487,7 +500,7 @@ function* makeBody<E>(
 export const make = <E>(
   name: string,
   config?: CircuitConfig.Input<E>,
-  /** False for the circuits a `CircuitBreakers` registry makes on demand: their metrics stay off Effect's registry. */
+  /** False for the circuits a `CircuitBreakers` registry makes on demand: their metrics stay off the metric registry. */
   registryMetrics = true
 ): Effect.Effect<CircuitBreakerImpl, CircuitConfig.CircuitConfigError, CircuitStore> =>
   Effect.gen(() => makeBody(name, config, registryMetrics))

@@ -7,12 +7,12 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
-import type * as Arbitrary from "effect/Arbitrary"
-import type * as Either from "effect/Either"
-import type * as ParseResult from "effect/ParseResult"
+import * as Effect from "effect/Effect"
+import type * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+import type * as SchemaIssue from "effect/SchemaIssue"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 
 /** @internal */
 export const truncate = (s: string): string => (s.length > 40 ? s.slice(0, 40) + "…" : s)
@@ -28,71 +28,71 @@ export const describe = (u: unknown): string => {
 }
 
 /**
- * `self`, refined by `predicate`; a failure reads `must be <text> (got <value>)`. `arbitrary`
- * generates values the rule accepts (for `Arbitrary.make`, which cannot read a custom predicate).
+ * The annotation holding the message of a value a schema's type refuses (the
+ * decoder reads it when it formats an `InvalidType` issue).
+ */
+const problemKey = "effect-circuit-breaker-redis/problem"
+
+type Problem = (actual: unknown) => string
+
+/** `schema`, whose type failures read `problem(value)`. */
+const withProblem = <S extends Schema.Top>(schema: S, problem: Problem): S["Rebuild"] =>
+  schema.annotate({ [problemKey]: problem } as Schema.Annotations.Bottom<S["Type"], S["~type.parameters"]>)
+
+/**
+ * `self`, refined by `predicate`; a failure reads `must be <text> (got <value>)`.
  *
  * @internal
  */
-export const rule = <S extends Schema.Schema.Any>(
+export const rule = <S extends Schema.Top>(
   self: S,
   text: string,
-  predicate: (a: Schema.Schema.Type<S>) => boolean,
-  arbitrary?: Arbitrary.LazyArbitrary<Schema.Schema.Type<S>>
-) =>
+  predicate: (a: S["Type"]) => boolean
+): S["Rebuild"] =>
   self.pipe(
-    Schema.filter(predicate, {
-      message: (issue) => `must be ${text} (got ${describe(issue.actual)})`,
-      ...(arbitrary === undefined ? {} : { arbitrary: () => arbitrary })
-    })
+    Schema.check(
+      Schema.makeFilter<S["Type"]>((a) => predicate(a) ? undefined : `must be ${text} (got ${describe(a)})`)
+    )
   )
 
 /** @internal */
-export const numberField = Schema.Number.annotations({
-  message: (issue) => `must be a number (got ${describe(issue.actual)})`
-})
+export const numberField = withProblem(Schema.Number, (u) => `must be a number (got ${describe(u)})`)
 
 /** @internal */
-export const booleanField = Schema.Boolean.annotations({
-  message: (issue) => `must be true or false (got ${describe(issue.actual)})`
-})
+export const booleanField = withProblem(Schema.Boolean, (u) => `must be true or false (got ${describe(u)})`)
 
 /** @internal */
 export const positiveInt = (max: number) =>
-  rule(
-    numberField,
-    `a positive integer at most ${max}`,
-    (n) => Number.isInteger(n) && n >= 1 && n <= max,
-    (fc) => fc.oneof(fc.integer({ min: 1, max: Math.min(max, 1_000_000) }), fc.integer({ min: 1, max }))
-  )
+  rule(numberField, `a positive integer at most ${max}`, (n) => Number.isInteger(n) && n >= 1 && n <= max)
 
 /** Milliseconds (or `Infinity` where allowed), or the rule `input` breaks. */
-const durationToMillis = (input: unknown, infinite: boolean): Either.Either<number, string> => {
+const durationToMillis = (input: unknown, infinite: boolean): Result.Result<number, string> => {
   const decoded = typeof input === "number" || typeof input === "string" || typeof input === "bigint" ||
       Duration.isDuration(input)
-    ? Duration.decodeUnknown(input)
+    ? Duration.fromInput(input as Duration.Input)
     : undefined
   if (
     decoded === undefined || decoded._tag === "None" ||
     (typeof input === "number" && (Number.isNaN(input) || (!infinite && !Number.isFinite(input))))
   ) {
-    return Effect3.Either.left(
+    return Effect4.Result.fail(
       `must be a duration: milliseconds or a Duration such as "30 seconds" (got ${describe(input)})`
     )
   }
   const millis = Duration.toMillis(decoded.value)
-  if (!infinite && !Number.isFinite(millis)) return Effect3.Either.left(`must be finite (got ${describe(input)})`)
-  // Duration clamps negative inputs to zero: catch them before it does
+  // a negative duration (effect 4 has them), or a negative input
   if (
-    (typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0)) ||
+    millis < 0 || (typeof input === "number" && input < 0) || (typeof input === "bigint" && input < BigInt(0)) ||
     (typeof input === "string" && input.trim().startsWith("-"))
   ) {
-    return Effect3.Either.left(`must not be negative (got ${describe(input)})`)
+    return Effect4.Result.fail(`must not be negative (got ${describe(input)})`)
   }
-  return Effect3.Either.right(Number.isFinite(millis) ? Math.round(millis) : millis)
+  if (!infinite && !Number.isFinite(millis)) return Effect4.Result.fail(`must be finite (got ${describe(input)})`)
+  return Effect4.Result.succeed(Number.isFinite(millis) ? Math.round(millis) : millis)
 }
 
 /**
- * Milliseconds, or a `DurationInput`, decoded to a whole number of
+ * Milliseconds, or a `Duration.Input`, decoded to a whole number of
  * milliseconds; `infinite: true` also accepts `Duration.infinity` (decoded to
  * `Infinity`).
  *
@@ -100,53 +100,87 @@ const durationToMillis = (input: unknown, infinite: boolean): Either.Either<numb
  */
 export const durationMillis = (
   options: { readonly infinite: boolean }
-): Schema.Schema<number, Duration.DurationInput> =>
-  Schema.transformOrFail(
-    Schema.Unknown,
-    Schema.Number,
-    {
-      strict: true,
-      decode: (input, _, ast) =>
-        Effect3.Either.match(durationToMillis(input, options.infinite), {
-          onLeft: (problem) => Effect3.ParseResult.fail(new Effect3.ParseResult.Type(ast, input, problem)),
-          onRight: Effect3.ParseResult.succeed
-        }),
-      encode: Effect3.ParseResult.succeed
-    }
-  ) as Schema.Schema<number, unknown> as Schema.Schema<number, Duration.DurationInput>
+): Schema.Codec<number, Duration.Input> =>
+  Schema.Unknown.pipe(
+    Schema.decodeTo(
+      Schema.Number,
+      Effect4.SchemaTransformation.transformEffect<number, unknown>({
+        decode: (input, parseOptions) =>
+          Effect4.Result.match(durationToMillis(input, options.infinite), {
+            onFailure: (problem) =>
+              Effect.fail(new Effect4.SchemaIssue.InvalidValue({ message: problem }, input, parseOptions)),
+            onSuccess: Effect.succeed
+          }),
+        encode: Effect.succeed
+      })
+    )
+  ) as Schema.Codec<number, unknown> as Schema.Codec<number, Duration.Input>
 
 /**
- * One of `literals`; a failure lists them. Typed as a plain `Schema` (not
- * `Schema.declare`, a type only newer effect versions export), since the
- * public config types are derived from it. @internal
+ * One of `literals`; a failure lists them.
+ *
+ * @internal
  */
-export const literals = <const L extends ReadonlyArray<string>>(...literals: L): Schema.Schema<L[number]> =>
+export const literals = <const L extends ReadonlyArray<string>>(...literals: L): Schema.Codec<L[number]> =>
   Schema.declare(
     (u: unknown): u is L[number] => typeof u === "string" && literals.includes(u),
     {
-      message: (issue) =>
-        `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")} (got ${describe(issue.actual)})`,
-      arbitrary: () => (fc) => fc.constantFrom(...literals)
+      [problemKey]: (u: unknown) =>
+        `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")} (got ${describe(u)})`
     }
   )
 
+/** A value of the type `is` accepts; a failure reads `problem(value)`. @internal */
+export const guarded = <A>(is: (u: unknown) => u is A, problem: Problem): Schema.Codec<A> =>
+  Schema.declare(is, { [problemKey]: problem })
+
 /** An optional field: absent (or `undefined`) means "not given". @internal */
-export const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+export const optional = <S extends Schema.Top>(schema: S) => Schema.optionalKey(schema)
 
 /** An optional field with a default, applied when it is absent (or `undefined`). @internal */
-export const withDefault = <S extends Schema.Schema.All>(schema: S, value: Schema.Schema.Type<S>) =>
-  Schema.optionalWith(schema, { exact: true, default: () => value })
+export const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
-const formatIssues = (error: ParseResult.ParseError): Array<string> => {
+const problemOf = (issue: SchemaIssue.Issue): string => {
+  switch (issue._tag) {
+    case "InvalidValue":
+      return issue.annotations?.message ?? `is invalid (got ${describe(issue.input)})`
+    case "InvalidType": {
+      const problem = issue.ast.annotations?.[problemKey] as Problem | undefined
+      return problem === undefined ? `is invalid (got ${describe(issue.input)})` : problem(issue.input)
+    }
+    case "Filter":
+    case "Encoding":
+      return problemOf(issue.issue)
+    case "UnexpectedKey":
+      return "is not a known field"
+    case "MissingKey":
+      return "is missing"
+    default:
+      return "is invalid"
+  }
+}
+
+/** One line per field (the first problem of each): `<field> <problem>`. */
+const formatIssues = (root: SchemaIssue.Issue): Array<string> => {
   const seen = new Set<string>()
   const lines: Array<string> = []
-  for (const issue of Effect3.ParseResult.ArrayFormatter.formatErrorSync(error)) {
-    const field = issue.path.map(String).join(".")
-    if (seen.has(field)) continue
+  const visit = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): void => {
+    if (issue._tag === "Composite" || issue._tag === "AnyOf") {
+      for (const child of issue.issues) visit(child, path)
+      return
+    }
+    if (issue._tag === "Pointer") return visit(issue.issue, [...path, ...issue.path])
+    if ((issue._tag === "Filter" || issue._tag === "Encoding") && issue.issue._tag !== "InvalidValue") {
+      return visit(issue.issue, path)
+    }
+    const field = path.map(String).join(".")
+    if (seen.has(field)) return
     seen.add(field)
-    if (issue._tag === "Unexpected") lines.push(`${field} is not a known field`)
-    else lines.push(field === "" ? `configuration ${issue.message}` : `${field} ${issue.message}`)
+    const problem = problemOf(issue)
+    lines.push(field === "" ? `configuration ${problem}` : `${field} ${problem}`)
   }
+  visit(root, [])
   return lines
 }
 
@@ -157,16 +191,17 @@ const formatIssues = (error: ParseResult.ParseError): Array<string> => {
  *
  * @internal
  */
-export const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
-  return (input: unknown): Either.Either<A, ReadonlyArray<string>> => {
+export const decoder = <A, I>(schema: Schema.Codec<A, I>) => {
+  const decode = Schema.decodeUnknownResult(schema as Schema.Codec<A, I, never, never>)
+  const options = { errors: "all", onExcessProperty: "error", reportInput: true } as const
+  return (input: unknown): Result.Result<A, ReadonlyArray<string>> => {
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
-      return Effect3.Either.left([`configuration must be an object (got ${describe(input)})`])
+      return Effect4.Result.fail([`configuration must be an object (got ${describe(input)})`])
     }
     const defined: Record<string, unknown> = {}
     for (const [key, value] of Object.entries(input)) {
       if (value !== undefined) defined[key] = value
     }
-    return Effect3.Either.mapLeft(decode(defined), formatIssues)
+    return Effect4.Result.mapError(decode(defined, options), (error) => formatIssues(error.issue))
   }
 }

@@ -78,7 +78,7 @@ export abstract class BreakerReads {
           this.observe(snapshot.state, snapshot.version, now)
           return f(snapshot, now)
         }),
-        Effect.catchAll(() => {
+        Effect.catch(() => {
           this.storeDown()
           return Effect.map(Effect.orDie(this.localCircuit(now).read(now)), (snapshot) => f(snapshot, now))
         })
@@ -95,16 +95,18 @@ export abstract class BreakerReads {
   ): Effect.Effect<void, CircuitStoreError> {
     return Effect.flatMap(this.now, (now) =>
       op(this.circuit, now).pipe(
-        Effect.tapBoth({
-          onFailure: () =>
-            Effect.zipRight(Effect.sync(() => this.storeDown()), Effect.orDie(op(this.localCircuit(now), now))),
+        Effect.matchEffect({
+          onFailure: (error) =>
+            Effect.andThen(
+              Effect.sync(() => this.storeDown()),
+              Effect.andThen(Effect.orDie(op(this.localCircuit(now), now)), Effect.fail(error))
+            ),
           onSuccess: (snapshot) =>
             Effect.sync(() => {
               this.storeUp()
               this.observe(snapshot.state, snapshot.version, now)
             })
-        }),
-        Effect.asVoid
+        })
       ))
   }
 

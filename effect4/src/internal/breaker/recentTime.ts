@@ -17,9 +17,8 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { CallTime } from "../../CircuitStore.js"
+import { globalValue } from "../globalValue.js"
 
 /**
  * How old (ms) a `recent` time may be while calls go on: what the
@@ -52,7 +51,7 @@ export class RecentTime implements CallTime {
   private readonly expire: Effect.Effect<void>
 
   constructor(readonly clock: Clock.Clock) {
-    this.expire = Effect.zipRight(
+    this.expire = Effect.andThen(
       clock.sleep(Duration.millis(tick)),
       Effect.sync(() => {
         this.armed = false
@@ -67,7 +66,7 @@ export class RecentTime implements CallTime {
 
   /** Reads the clock (and arms the timer if it is not armed, or was lost). */
   readonly now = (): number => {
-    const now = this.clock.unsafeCurrentTimeMillis()
+    const now = this.clock.currentTimeMillisUnsafe()
     this.last = now
     this.reuse = maxReuse
     if (!this.armed || now - this.armedAt >= 2 * tick) {
@@ -80,7 +79,7 @@ export class RecentTime implements CallTime {
 }
 
 /** One `RecentTime` per clock (one timer for every breaker on it), held as long as the clock is. */
-const byClock = Effect3.GlobalValue.globalValue(
+const byClock = globalValue(
   Symbol.for("effect-circuit-breaker-redis/RecentTime/byClock"),
   () => new WeakMap<Clock.Clock, RecentTime>()
 )

@@ -1,75 +1,77 @@
 /**
- * The metrics of every breaker: their keys, and where a service's metrics
- * are counted. A service named by `CircuitBreaker.make` or a
- * `CircuitBreakers` config (at most `maxTagged` services) updates the hooks
- * of Effect's global metric registry; any other (circuits made on demand, one
- * per tenant) counts on plain numbers held by its breakers, which
- * `unsafeSnapshot` turns into metric pairs when metrics are read.
+ * The metrics of every breaker: the `Metric`s, and where a service's metrics
+ * are counted. Every service counts on plain numbers held by its `Hooks`. A
+ * service named by `CircuitBreaker.make` or a `CircuitBreakers` config (at
+ * most `maxTagged` services per metric registry) registers those numbers in
+ * the `Metric.MetricRegistry` of the context its first breaker was made in
+ * (`Metric.registerUnsafe`: the registry reads them when it is read); any
+ * other (circuits made on demand, one per tenant) is exported by
+ * `snapshotOf` alone, while a breaker of it is alive.
  *
  * @internal
  */
+import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
-import type * as MetricKey from "effect/MetricKey"
-import type * as MetricPair from "effect/MetricPair"
-import type * as MetricState from "effect/MetricState"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import * as names from "../../../../shared/monitoring/metricNames.js"
 import type { State } from "../../CircuitState.js"
+import { globalValue } from "../globalValue.js"
 
 /** A counter that only goes up (Prometheus `_total`). */
-const counterKey = ({ help, name }: names.MetricName) =>
-  Effect3.MetricKey.counter(name, { description: help, incremental: true })
+const counter = ({ help, name }: names.MetricName): Metric.Counter<number> =>
+  Metric.counter(name, { description: help, incremental: true })
 
 /** @internal */
-export const callsKey = counterKey(names.calls)
+export const calls = counter(names.calls)
 /** @internal */
-export const transitionsKey = counterKey(names.transitions)
+export const transitions = counter(names.transitions)
 /** @internal */
-export const stateKey = Effect3.MetricKey.gauge(names.state.name, { description: names.state.help })
+export const state: Metric.Gauge<number> = Metric.gauge(names.state.name, { description: names.state.help })
+/** The latency histogram's bucket bounds, ascending (the last is +Infinity). */
+const latencyBounds: ReadonlyArray<number> = Metric.boundariesFromIterable(names.latencyBoundaries)
 /** @internal */
-export const latencyKey = Effect3.MetricKey.histogram(
-  names.latency.name,
-  Effect3.MetricBoundaries.fromIterable(names.latencyBoundaries),
-  names.latency.help
-)
+export const latency: Metric.Histogram<number> = Metric.histogram(names.latency.name, {
+  description: names.latency.help,
+  boundaries: latencyBounds
+})
 /** @internal */
-export const storeErrorsKey = counterKey(names.storeErrors)
+export const storeErrors = counter(names.storeErrors)
 /** @internal */
-export const storeRoundTripsKey = counterKey(names.storeRoundTrips)
+export const storeRoundTrips = counter(names.storeRoundTrips)
 /** @internal */
-export const clockSkewKey = Effect3.MetricKey.gauge(names.clockSkew.name, { description: names.clockSkew.help })
+export const clockSkew: Metric.Gauge<number> = Metric.gauge(names.clockSkew.name, {
+  description: names.clockSkew.help
+})
 
 /** @internal */
 export { stateValue } from "../../../../shared/monitoring/prometheus.js"
 
 /**
- * Which services have their metrics where, for the whole process (one
- * registry per process, as Effect's own metric registry is): see `hooksFor`.
+ * Which services have their metrics where, for the whole process: see
+ * `hooksFor`.
  */
 interface Services {
   /**
-   * Services whose metrics live in Effect's global registry, made once each.
-   * Registry entries are never removed, so this map (and the registry) is
-   * bounded by `maxTagged`.
+   * Per metric registry, the services whose metrics are registered in it,
+   * made once each. A registry keeps what is registered in it, so each map
+   * is bounded by `maxTagged`.
    */
-  readonly tagged: Map<string, Hooks>
+  readonly tagged: WeakMap<Metric.MetricRegistry, Map<string, Hooks>>
   /**
-   * Services whose metrics are counted on the breakers (not in the registry),
-   * while a breaker of the service is alive: exported by `unsafeSnapshot`.
+   * Services whose metrics are counted on the breakers (not registered),
+   * while a breaker of the service is alive: exported by `snapshotOf`.
    */
   readonly local: Map<string, { deref(): Hooks | undefined }>
-  /** The most services whose metrics go to Effect's global registry (see `setMaxTaggedServices`). */
+  /** The most services whose metrics go to one metric registry (see `setMaxTaggedServices`). */
   maxTagged: number
   readonly collected: FinalizationRegistry<string> | undefined
 }
 
-const services: Services = Effect3.GlobalValue.globalValue(
+const services: Services = globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"),
   () => {
     const local = new Map<string, { deref(): Hooks | undefined }>()
     return {
-      tagged: new Map(),
+      tagged: new WeakMap(),
       local,
       maxTagged: 100,
       collected: typeof FinalizationRegistry === "function"
@@ -91,13 +93,10 @@ const maxHeldWithoutWeakRef = 1_000
 const weakRefs = typeof WeakRef === "function"
 const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 
-/** The latency histogram's bucket bounds, ascending (the last is +Infinity). */
-const latencyBounds: ReadonlyArray<number> = [...latencyKey.keyType.boundaries.values].sort((a, b) => a - b)
-
 /**
- * One locally counted service's latency histogram as a plain fixed-bucket
- * array: an update is a few comparisons and additions; `state` is exactly
- * the state an Effect histogram of the same key would have.
+ * One service's latency histogram as a plain fixed-bucket array: an update
+ * is a few comparisons and additions; `state` is exactly the state an Effect
+ * histogram of the same boundaries would have.
  *
  * @internal
  */
@@ -107,7 +106,7 @@ export class Latency {
   private sum = 0
   // as Effect's own histogram starts them
   private min = Number.MAX_VALUE
-  private max = Number.MIN_VALUE
+  private max = -Number.MAX_VALUE
 
   update(value: number): void {
     let i = 0
@@ -119,48 +118,48 @@ export class Latency {
     if (value > this.max) this.max = value
   }
 
-  /** The histogram's state, as an Effect histogram of the same key would give it. */
-  get state(): MetricState.MetricState.Histogram {
+  /** The histogram's state, as an Effect histogram of the same boundaries would give it. */
+  get state(): Metric.HistogramState {
     let cumulated = 0
-    const buckets = latencyBounds.map((bound, i): readonly [number, number] => [bound, cumulated += this.buckets[i]!])
-    return Effect3.MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
+    const buckets = latencyBounds.map((bound, i): [number, number] => [bound, cumulated += this.buckets[i]!])
+    return { buckets, count: this.count, min: this.min, max: this.max, sum: this.sum }
   }
 }
 
 /**
- * One locally counted service's count of something (call outcomes,
- * transitions, store errors and round trips) as a plain number.
+ * One service's count of something (call outcomes, transitions, store
+ * errors and round trips) as a plain number.
  *
  * @internal
  */
 export class Count {
   private value = 0
   update(value: number): void {
-    this.value += value
+    if (value >= 0) this.value += value
   }
   /** The counter's state. */
-  get state(): MetricState.MetricState.Counter<number> {
-    return Effect3.MetricState.counter(this.value)
+  get state(): Metric.CounterState<number> {
+    return { count: this.value, incremental: true }
   }
 }
 
-/** One locally counted service's state gauge as a plain number, as `Count` is. */
+/** One service's state gauge as a plain number, as `Count` is. */
 class Gauge {
   private value = 0
   update(value: number): void {
     this.value = value
   }
-  get state(): MetricState.MetricState.Gauge<number> {
-    return Effect3.MetricState.gauge(this.value)
+  get state(): Metric.GaugeState<number> {
+    return { value: this.value }
   }
 }
 
-/** What the hot path updates: a `Count`, a `Latency`, a `Gauge`, or a hook of Effect's registry. */
+/** What the hot path updates: a `Count`, a `Latency` or a `Gauge`. */
 interface Updater {
   update(value: number): void
 }
 
-/** The tags of a call count, besides the service, by outcome (shared by every service). */
+/** The attributes of a call count, besides the service, by outcome (shared by every service). */
 const outcomeTags = {
   success: ["outcome", "success"],
   failure: ["outcome", "failure"],
@@ -170,50 +169,54 @@ const outcomeTags = {
 
 const noTags: ReadonlyArray<string> = []
 
-/** `key` tagged with the service and `tags` (`[name, value, …]`). */
-const taggedKey = (
-  key: MetricKey.MetricKey.Untyped,
-  service: string,
-  tags: ReadonlyArray<string>
-): MetricKey.MetricKey.Untyped => {
-  let tagged = Effect3.MetricKey.tagged(key, "service", service)
-  for (let i = 0; i < tags.length; i += 2) tagged = Effect3.MetricKey.tagged(tagged, tags[i]!, tags[i + 1]!)
-  return tagged
+/** The service and `tags` (`[name, value, …]`) as metric attributes. */
+const attributesOf = (service: string, tags: ReadonlyArray<string>): Metric.Metric.AttributeSet => {
+  const attributes: Record<string, string> = { service }
+  for (let i = 0; i < tags.length; i += 2) attributes[tags[i]!] = tags[i + 1]!
+  return attributes
 }
 
 /**
- * A metric of a locally counted service: its key without tags, its tags
- * besides the service (`[name, value, …]`), and its value. The tagged key is
- * made only when the metric is exported (`unsafeSnapshot`): a breaker that
- * ran calls holds no `MetricKey`.
+ * A metric of a service: the `Metric` without attributes, its attributes
+ * besides the service (`[name, value, …]`), and its value. The snapshot is
+ * made only when metrics are read.
  */
 class LocalMetric {
   constructor(
-    readonly key: MetricKey.MetricKey.Untyped,
+    readonly metric: Metric.Metric<number, unknown>,
     readonly tags: ReadonlyArray<string>,
-    readonly metric: Count | Latency | Gauge
+    readonly value: Count | Latency | Gauge
   ) {}
-  pair(service: string): MetricPair.MetricPair.Untyped {
-    return Effect3.MetricPair.unsafeMake(taggedKey(this.key, service, this.tags) as any, this.metric.state as any)
+  snapshot(service: string): Metric.Metric.Snapshot {
+    return {
+      id: this.metric.id,
+      type: this.metric.type,
+      description: this.metric.description,
+      attributes: attributesOf(service, this.tags),
+      state: this.value.state
+    } as Metric.Metric.Snapshot
   }
 }
 
 /**
- * What one service's breakers update. Each updater is looked up once and
- * kept: an update is then one call on it, where `Metric.increment` with tags
- * looks the key up in the registry on every call.
+ * What one service's breakers update. Each updater is made once and kept:
+ * an update is then one call on a plain number, where `Metric.update` looks
+ * the series up in the registry on every call.
  *
- * A service is either in Effect's global metric registry (`tagged`: the
- * updaters are the registry's own hooks, every key an entry never removed)
- * or counted locally: plain numbers kept on this object (held by the
- * service's breakers, gone with them), whose keys and metric values
- * `unsafeSnapshot` makes when metrics are read.
+ * A service is either registered (`registry`: each of its metrics is
+ * registered in that metric registry at its first use, read from these
+ * numbers whenever the registry is read) or counted locally (held by the
+ * service's breakers, gone with them), exported by `snapshotOf`.
  *
  * @internal
  */
 export class Hooks {
-  constructor(readonly service: string, readonly tagged: boolean) {}
-  /** A locally counted service's metrics, for `unsafeSnapshot`. */
+  constructor(
+    readonly service: string,
+    /** The context whose metric registry holds this service's metrics, or `undefined`. */
+    readonly registry: Context.Context<never> | undefined
+  ) {}
+  /** A locally counted service's metrics, for `snapshotOf`. */
   readonly locals: Array<LocalMetric> = []
   // made on first use: an idle breaker costs no registry entry
   private latencyUpdater: Updater | undefined
@@ -227,27 +230,32 @@ export class Hooks {
   private transitionHooks: Map<string, Updater> | undefined
 
   /**
-   * The updater of `key` with `tags`: for a tagged service, the hook of
-   * Effect's registry for the tagged key; for a locally counted one, `local`,
-   * kept on `locals`.
+   * The updater of `metric` with `tags`: `value`, registered in the
+   * service's metric registry, or kept on `locals`.
    */
-  private updater(
-    key: MetricKey.MetricKey.Untyped,
+  private updater<S extends Count | Latency | Gauge>(
+    metric: Metric.Metric<number, S["state"]>,
     tags: ReadonlyArray<string>,
-    local: Count | Latency | Gauge
+    value: S
   ): Updater {
-    if (!this.tagged) {
-      this.locals.push(new LocalMetric(key, tags, local))
-      return local
+    const registry = this.registry
+    if (registry === undefined) {
+      this.locals.push(new LocalMetric(metric as Metric.Metric<number, unknown>, tags, value))
+      return value
     }
-    return Metric.globalMetricRegistry.get(taggedKey(key, this.service, tags) as MetricKey.MetricKey.Counter<number>)
+    Metric.registerUnsafe(Metric.withAttributes(metric, attributesOf(this.service, tags)), registry, {
+      get: () => value.state,
+      update: (input) => value.update(input),
+      modify: (input) => value.update(input)
+    })
+    return value
   }
 
   /** The count of calls that ended with `outcome`. */
   call(outcome: "success" | "failure" | "rejected" | "probe"): Updater {
     const cached = this[outcome]
     if (cached !== undefined) return cached
-    return (this[outcome] = this.updater(callsKey, outcomeTags[outcome], new Count()))
+    return (this[outcome] = this.updater(calls, outcomeTags[outcome], new Count()))
   }
   /** A success (the hot path: one field read, one update). */
   succeeded(): void {
@@ -255,52 +263,65 @@ export class Hooks {
   }
   /** The latency histogram. */
   get latency(): Updater {
-    return this.latencyUpdater ?? (this.latencyUpdater = this.updater(latencyKey, noTags, new Latency()))
+    return this.latencyUpdater ?? (this.latencyUpdater = this.updater(latency, noTags, new Latency()))
   }
   get state(): Updater {
-    return this.stateHook ?? (this.stateHook = this.updater(stateKey, noTags, new Gauge()))
+    return this.stateHook ?? (this.stateHook = this.updater(state, noTags, new Gauge()))
   }
   get storeErrors(): Updater {
-    return this.storeErrorsHook ?? (this.storeErrorsHook = this.updater(storeErrorsKey, noTags, new Count()))
+    return this.storeErrorsHook ?? (this.storeErrorsHook = this.updater(storeErrors, noTags, new Count()))
   }
   get storeRoundTrips(): Updater {
     return this.storeRoundTripsHook ??
-      (this.storeRoundTripsHook = this.updater(storeRoundTripsKey, noTags, new Count()))
+      (this.storeRoundTripsHook = this.updater(storeRoundTrips, noTags, new Count()))
   }
   transition(from: State, to: State): void {
     const id = `${from}>${to}`
     if (this.transitionHooks === undefined) this.transitionHooks = new Map()
     let hook = this.transitionHooks.get(id)
     if (hook === undefined) {
-      hook = this.updater(transitionsKey, ["from", from, "to", to], new Count())
+      hook = this.updater(transitions, ["from", from, "to", to], new Count())
       this.transitionHooks.set(id, hook)
     }
     hook.update(1)
   }
 }
 
+/** The context of the default metric registry (the one a context that provides none reads). */
+const defaultContext: Context.Context<never> = Context.empty()
+
 /**
  * The hooks of `service`. With `registry` (a breaker made by
  * `CircuitBreaker.make`, or named in a `CircuitBreakers` config), the
- * service's metrics go to Effect's global registry while fewer than
- * `maxTagged` services do; otherwise (and for every circuit a registry makes
- * on demand: per-tenant names) they are counted on the breaker and exported
- * by `unsafeSnapshot`. A service already in the registry stays there.
+ * service's metrics are registered in the metric registry of `context`
+ * while fewer than `maxTagged` services are; otherwise (and for every
+ * circuit a registry makes on demand: per-tenant names) they are counted on
+ * the breaker and exported by `snapshotOf`. A service already registered in
+ * that registry stays there.
  *
  * @internal
  */
-export const hooksFor = (service: string, registry: boolean): Hooks => {
-  const { collected, local, tagged } = services
-  const known = tagged.get(service)
-  if (known !== undefined) return known
-  if (registry && tagged.size < services.maxTagged) {
-    const hooks = new Hooks(service, true)
-    tagged.set(service, hooks)
-    return hooks
+export const hooksFor = (
+  service: string,
+  registry: boolean,
+  context: Context.Context<never> = defaultContext
+): Hooks => {
+  const { collected, local } = services
+  if (registry) {
+    const metricRegistry = Context.get(context, Metric.MetricRegistry)
+    let tagged = services.tagged.get(metricRegistry)
+    if (tagged === undefined) services.tagged.set(metricRegistry, tagged = new Map())
+    const known = tagged.get(service)
+    if (known !== undefined) return known
+    if (tagged.size < services.maxTagged) {
+      const hooks = new Hooks(service, context)
+      tagged.set(service, hooks)
+      return hooks
+    }
   }
   const live = local.get(service)?.deref()
   if (live !== undefined) return live
-  const hooks = new Hooks(service, false)
+  const hooks = new Hooks(service, undefined)
   local.set(service, refTo(hooks))
   collected?.register(hooks, service)
   if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
@@ -312,29 +333,38 @@ export const setMaxTaggedServices = (max: number): void => {
   services.maxTagged = Math.max(0, Math.floor(max))
 }
 
-/** @internal */
-export const unsafeSnapshot = (): Array<MetricPair.MetricPair.Untyped> => {
-  const { local, tagged } = services
-  const pairs = [...Metric.unsafeSnapshot()]
+/**
+ * Every metric of the metric registry of `context`, plus those of the
+ * services counted locally (not registered in it).
+ *
+ * @internal
+ */
+export const snapshotOf = (context: Context.Context<never>): Array<Metric.Metric.Snapshot> => {
+  const { local } = services
+  const tagged = services.tagged.get(Context.get(context, Metric.MetricRegistry))
+  const snapshots = [...Metric.snapshotUnsafe(context)]
   for (const [service, ref] of local) {
     const hooks = ref.deref()
     if (hooks === undefined) {
       local.delete(service)
       continue
     }
-    if (tagged.has(service)) continue
-    for (const metric of hooks.locals) pairs.push(metric.pair(service))
+    if (tagged?.has(service) === true) continue
+    for (const metric of hooks.locals) snapshots.push(metric.snapshot(service))
   }
-  return pairs
+  return snapshots
 }
 
+/** `snapshotOf` the default metric registry. @internal */
+export const unsafeSnapshot = (): Array<Metric.Metric.Snapshot> => snapshotOf(defaultContext)
+
 /**
- * How many services have their metrics in Effect's registry, and how many
- * live ones are counted locally.
+ * How many services have their metrics in the default metric registry, and
+ * how many live ones are counted locally.
  *
  * @internal
  */
 export const serviceCounts = (): { readonly tagged: number; readonly local: number } => ({
-  tagged: services.tagged.size,
+  tagged: services.tagged.get(Context.get(defaultContext, Metric.MetricRegistry))?.size ?? 0,
   local: services.local.size
 })

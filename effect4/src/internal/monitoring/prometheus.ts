@@ -1,11 +1,11 @@
 /**
  * Prometheus text of the fleet and of this instance's Effect metrics: the
- * metric registry's pairs as the plain samples of
+ * metric registry's snapshots as the plain samples of
  * shared/monitoring/prometheus.ts, which writes the text.
  *
  * @internal
  */
-import type * as MetricPair from "effect/MetricPair"
+import type * as Metric from "effect/Metric"
 import type { FleetRead } from "../../../../shared/model.js"
 import * as text from "../../../../shared/monitoring/prometheus.js"
 
@@ -13,34 +13,37 @@ import * as text from "../../../../shared/monitoring/prometheus.js"
 export const contentType = text.contentType
 
 /**
- * Effect's metric pairs as samples: histograms with their buckets, counters
- * (a state with a count) and gauges (a state with a value); other kinds are
- * left out.
+ * Effect's metric snapshots as samples: histograms with their buckets,
+ * counters and gauges; other kinds (frequencies, summaries) are left out.
  *
  * @internal
  */
-export const samplesOf = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): Array<text.Sample> => {
+export const samplesOf = (snapshots: ReadonlyArray<Metric.Metric.Snapshot>): Array<text.Sample> => {
   const samples: Array<text.Sample> = []
-  for (const pair of pairs) {
-    const key = pair.metricKey
-    const name = key.name
-    const labels = key.tags.map((label) => [label.key, label.value] as const)
-    const help = key.description._tag === "Some" ? key.description.value : name
-    const state = pair.metricState as any
-    if ("buckets" in state) {
-      samples.push({
-        name,
-        help,
-        labels,
-        type: "histogram",
-        buckets: state.buckets,
-        count: state.count,
-        sum: state.sum
-      })
-    } else if ("count" in state) {
-      samples.push({ name, help, labels, type: "counter", value: Number(state.count) })
-    } else if ("value" in state) {
-      samples.push({ name, help, labels, type: "gauge", value: Number(state.value) })
+  for (const snapshot of snapshots) {
+    const name = snapshot.id
+    const labels = Object.entries(snapshot.attributes ?? {}).map(([key, value]) => [key, value] as const)
+    const help = snapshot.description ?? name
+    switch (snapshot.type) {
+      case "Histogram": {
+        const state = snapshot.state
+        samples.push({
+          name,
+          help,
+          labels,
+          type: "histogram",
+          buckets: state.buckets,
+          count: state.count,
+          sum: state.sum
+        })
+        break
+      }
+      case "Counter":
+        samples.push({ name, help, labels, type: "counter", value: Number(snapshot.state.count) })
+        break
+      case "Gauge":
+        samples.push({ name, help, labels, type: "gauge", value: Number(snapshot.state.value) })
+        break
     }
   }
   return samples
@@ -49,7 +52,7 @@ export const samplesOf = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): 
 /** @internal */
 export const render = (
   fleet: FleetRead,
-  instance: ReadonlyArray<MetricPair.MetricPair.Untyped>,
+  instance: ReadonlyArray<Metric.Metric.Snapshot>,
   perCircuit: "all" | "non-closed" | "none" = "all",
   ageMillis?: number
 ): string => text.render(fleet, samplesOf(instance), perCircuit, ageMillis)

@@ -23,17 +23,17 @@ export const defaultIdleTtl = 10 * 60_000
  *
  * @internal
  */
-export const idleTtlMillis = <D extends Duration.DurationInput | undefined>(
+export const idleTtlMillis = <D extends Duration.Input | undefined>(
   owner: string,
-  input: Duration.DurationInput | undefined,
+  input: Duration.Input | undefined,
   fallback: D
 ): Effect.Effect<D extends undefined ? number | undefined : number, CircuitConfigError> =>
   Effect.suspend(() => {
     const chosen = input ?? fallback
     if (chosen === undefined) return Effect.succeed(undefined as never)
-    const decoded = Duration.decodeUnknown(chosen)
+    const decoded = Duration.fromInput(chosen)
     const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
-    if (Number.isNaN(millis) || (typeof chosen === "number" && chosen < 0)) {
+    if (Number.isNaN(millis) || millis < 0 || (typeof chosen === "number" && chosen < 0)) {
       return Effect.fail(
         new CircuitConfigError({
           service: owner,

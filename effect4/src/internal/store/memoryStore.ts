@@ -3,6 +3,7 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { CircuitConfig } from "../../CircuitConfig.js"
@@ -216,7 +217,7 @@ export interface MemoryOptions {
 }
 
 /** @internal */
-export const make = (options: MemoryOptions = {}): CircuitStore["Type"] =>
+export const make = (options: MemoryOptions = {}): CircuitStore["Service"] =>
   storeOver(new Slots(options.idleTtl ?? defaultIdleTtl))
 
 /**
@@ -226,19 +227,19 @@ export const make = (options: MemoryOptions = {}): CircuitStore["Type"] =>
  *
  * @internal
  */
-export const makeScoped = (options: MemoryOptions = {}): Effect.Effect<CircuitStore["Type"], never, Scope.Scope> =>
+export const makeScoped = (options: MemoryOptions = {}): Effect.Effect<CircuitStore["Service"], never, Scope.Scope> =>
   Effect.suspend(() => {
     const slots = new Slots(options.idleTtl ?? defaultIdleTtl)
     return Effect.as(Effect.addFinalizer(() => Effect.sync(() => slots.clear())), storeOver(slots))
   })
 
-const storeOver = (slots: Slots): CircuitStore["Type"] => {
+const storeOver = (slots: Slots): CircuitStore["Service"] => {
   return {
     circuit: (name, config) =>
-      Effect.clockWith((clock) =>
+      Clock.clockWith((clock) =>
         Effect.sync(() => {
           const circuit = new MemoryCircuit(name, config, slots)
-          slots.used(circuit.slot, clock.unsafeCurrentTimeMillis())
+          slots.used(circuit.slot, clock.currentTimeMillisUnsafe())
           return circuit
         })
       ),
