@@ -6,7 +6,8 @@
  *
  *   node --import ../bench/register.mjs bench/vsEffect.bench.ts           (in effect4/)
  *   BENCH_ROUNDS=11 BENCH_BATCH_MS=400 node --import ../bench/register.mjs bench/vsEffect.bench.ts
- *   BENCH_ONLY=effect ...   (Effect 4's breaker only)
+ *   BENCH_ONLY=effect ...   (Effect 4's breaker only; BENCH_ONLY=ours: this library only)
+ *   BENCH_STORE=memory ...  (the memory stores only; BENCH_STORE=redis: the Redis stores only)
  *
  * Every (variant, case) has a redis-server of its own (test/shared/redisServer.ts),
  * so `INFO commandstats` and `INFO cpu` of that server count exactly what
@@ -39,6 +40,8 @@ const WARMUP = envInt("BENCH_WARMUP", 2)
 const BATCH_MS = envInt("BENCH_BATCH_MS", 250)
 /** `BENCH_ONLY=effect`: Effect 4's breaker only; `BENCH_ONLY=ours`: this library only. */
 const ONLY = process.env.BENCH_ONLY
+/** `BENCH_STORE=memory` or `BENCH_STORE=redis`: those variants only. */
+const STORE = process.env.BENCH_STORE
 
 const log = (line: string) => process.stderr.write(line + "\n")
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(", ")
@@ -148,11 +151,12 @@ const oursVariant = (store: "redis" | "memory"): Variant => ({
   store,
   scriptCommands: oursScripts,
   make: async (kind, server) => {
-    const { CircuitBreaker, CircuitStore, RedisCircuitStore } = await import("../src/index.js")
-    const { IORedisClient } = await import("../src/ioredis.js")
+    const CircuitBreaker = await import("../src/CircuitBreaker.js")
     const storeLayer = server === undefined
-      ? CircuitStore.layerMemory
-      : RedisCircuitStore.layer({ prefix: "bench" }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
+      ? (await import("../src/CircuitStore.js")).layerMemory
+      : (await import("../src/RedisCircuitStore.js")).layer({ prefix: "bench" }).pipe(
+        Layer.provide((await import("../src/IORedisClient.js")).layer({ url: server.url }))
+      )
     const rt = ManagedRuntime.make(storeLayer)
     const breaker = await rt.runPromise(
       CircuitBreaker.make(
@@ -186,7 +190,7 @@ const variants: ReadonlyArray<Variant> = [
   effectVariant("redis"),
   oursVariant("memory"),
   effectVariant("memory")
-].filter((v) => ONLY === undefined || v.library === ONLY)
+].filter((v) => (ONLY === undefined || v.library === ONLY) && (STORE === undefined || v.store === STORE))
 
 log(environment())
 log(uptime())
