@@ -98,8 +98,9 @@ const effectProgram = Effect.gen(function*() {
 )
 
 const oursProgram = Effect.gen(function*() {
-  const { CircuitBreaker, RedisCircuitStore } = yield* Effect.promise(() => import("../src/index.js"))
-  const { IORedisClient } = yield* Effect.promise(() => import("../src/ioredis.js"))
+  const CircuitBreaker = yield* Effect.promise(() => import("../src/CircuitBreaker.js"))
+  const RedisCircuitStore = yield* Effect.promise(() => import("../src/RedisCircuitStore.js"))
+  const IORedisClient = yield* Effect.promise(() => import("../src/IORedisClient.js"))
   const program = Effect.gen(function*() {
     const breaker = yield* CircuitBreaker.make(options.circuit, {
       failureThreshold: options.failures,
