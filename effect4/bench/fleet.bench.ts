@@ -112,7 +112,7 @@ const run = async (
 ): Promise<RunResult> => {
   dependency.mode = "healthy"
   const before = await snapshot(server)
-  const prefix = `fleet-${library}-${index}-${Date.now().toString(36)}:`
+  const prefix = `fleet-${library}-${index}-${Date.now().toString(36)}${library === "effect" ? ":" : ""}`
   const children: Array<Child<ProcessEvent>> = await spawnChildren<ProcessEvent>({
     count: PROCESSES,
     cwd: editionRoot,
@@ -133,6 +133,15 @@ const run = async (
   let deadFrom = 0
   let healedAt = 0
   try {
+    if (process.env.BENCH_FLEET_DEBUG === "1") {
+      await sleep(200)
+      const channels = (await server.cli("PUBSUB", "CHANNELS")).split("\n").filter((c) => c !== "")
+      log(
+        `${library}: channels ${channels.join(", ")}; subscribers ${
+          channels.length === 0 ? "none" : (await server.cli("PUBSUB", "NUMSUB", ...channels)).replaceAll("\n", " ")
+        }`
+      )
+    }
     await sleep(WARM_MS)
     deadFrom = Date.now()
     dependency.mode = "dead"
