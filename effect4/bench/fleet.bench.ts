@@ -246,7 +246,7 @@ out.push(
     `${INTERVAL_MS} ms, one call at a time. Healthy for ${WARM_MS} ms, dead for ${
       fmt(DEAD_MS / 1000, 1)
     } s (503 after ` +
-    `5 ms), then healthy. Both open after ${FAILURES} consecutive failures, stay open a fixed ${OPEN_MS} ms, admit one ` +
+    `5 ms), then healthy. Both open after ${FAILURES} failures (this library: in its window; Effect 4: in a row), stay open a fixed ${OPEN_MS} ms, admit one ` +
     `probe, close on its success: this library \`failureThreshold: ${FAILURES}, recoveryTimeout: ${OPEN_MS}, ` +
     `maxRecoveryTimeout: ${OPEN_MS}, backoffMultiplier: 1, backoffJitter: 0, halfOpenMaxProbes: 1, successThreshold: 1\` ` +
     `(store defaults: state cache 1 s, notifications on); Effect 4 \`tripPolicy: consecutive(${FAILURES}), ` +
