@@ -58,9 +58,16 @@ class Boom extends Error {
 }
 
 type Outcome = "ok" | "failed" | "rejected" | "other"
-type CaseName = "healthy" | "failing" | "rejected"
-const CASES: ReadonlyArray<CaseName> = ["healthy", "failing", "rejected"]
-const expected: Record<CaseName, Outcome> = { healthy: "ok", failing: "failed", rejected: "rejected" }
+type CaseName = "healthy" | "failing" | "rejected" | "concurrent"
+const CASES: ReadonlyArray<CaseName> = ["healthy", "failing", "rejected", "concurrent"]
+const expected: Record<CaseName, Outcome> = {
+  healthy: "ok",
+  failing: "failed",
+  rejected: "rejected",
+  concurrent: "ok"
+}
+/** Fibers of the concurrent case (healthy calls, each fiber one call at a time). */
+const FIBERS = envInt("BENCH_FIBERS", 100)
 
 /** One (variant, case): `n` sequential calls in one `runPromise`, counted by outcome. */
 interface Batch {
@@ -88,6 +95,25 @@ const loop = <E>(call: Effect.Effect<number, E>, classify: (error: E) => Outcome
     }
     return tally
   })
+
+/** The batch of a case: `loop`, or for the concurrent case FIBERS fibers sharing `n` calls. */
+const batchOf = <E>(kind: CaseName, call: Effect.Effect<number, E>, classify: (error: E) => Outcome) => {
+  const sequential = loop(call, classify)
+  if (kind !== "concurrent") return sequential
+  return (n: number) =>
+    Effect.map(
+      Effect.forEach(
+        Array.from({ length: FIBERS }, (_, i) => Math.floor((n * (i + 1)) / FIBERS) - Math.floor((n * i) / FIBERS)),
+        sequential,
+        { concurrency: "unbounded" }
+      ),
+      (tallies) => {
+        const tally: Record<Outcome, number> = { ok: 0, failed: 0, rejected: 0, other: 0 }
+        for (const t of tallies) for (const o of ["ok", "failed", "rejected", "other"] as const) tally[o] += t[o]
+        return tally
+      }
+    )
+}
 
 // ---------------------------------------------------------------------------
 // Effect 4's breaker: effect/persistence/CircuitBreaker
@@ -131,7 +157,7 @@ const effectVariant = (store: "redis" | "memory"): Variant => ({
     const call = kind === "failing"
       ? execute(Effect.fail(new Boom()) as Effect.Effect<number, Boom>)
       : execute(Effect.succeed(1))
-    const run = loop(call, effectClassify)
+    const run = batchOf(kind, call, effectClassify)
     return { run: (n) => rt.runPromise(run(n)), server, dispose: () => rt.dispose() }
   }
 })
@@ -176,7 +202,7 @@ const oursVariant = (store: "redis" | "memory"): Variant => ({
     const call = kind === "failing"
       ? breaker.protect(Effect.fail(new Boom()) as Effect.Effect<number, Boom>)
       : breaker.protect(Effect.succeed(1))
-    const run = loop(call, classify)
+    const run = batchOf(kind, call, classify)
     return { run: (n) => rt.runPromise(run(n)), server, dispose: () => rt.dispose() }
   }
 })
@@ -283,7 +309,8 @@ try {
     "Configs: this library `CircuitBreaker.make(name, …)` + `protect` with its defaults (stateCacheTtl 1 s, " +
       "batched counts flushed every second); Effect 4 `CircuitBreaker.layer({ tripPolicy: consecutive(5), openDuration: \"1 hour\" })` + " +
       "`execute({ key })`, `layerStoreRedis()` over `NodeRedis.layer`. Failing case: a threshold no run reaches (the circuit " +
-      "stays closed). Rejected case: the circuit opened by 5 failures, open for an hour."
+      "stays closed). Rejected case: the circuit opened by 5 failures, open for an hour. Concurrent case: healthy calls " +
+      `from ${FIBERS} fibers at once, each one call at a time (its µs/call is the inverse of the throughput).`
   )
   out.push("")
   const rows: Array<Array<string>> = []
@@ -304,6 +331,11 @@ try {
         per(t?.usec ?? 0, 3),
         per(((t?.cpu ?? 0) - idleCpu) * 1e6, 3)
       ])
+      if (kind === "concurrent") {
+        details.push(
+          `- concurrent, ${slot.variant.label}: ${fmt(1e6 / median(slot.perCall), 0)} calls/s (median round)`
+        )
+      }
       if (t !== undefined) {
         details.push(
           `- ${kind}, ${slot.variant.label}: sent ${t.detail || "nothing"} for ${
