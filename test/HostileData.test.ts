@@ -29,11 +29,19 @@ import { IORedisClient } from "../src/ioredis.js"
 import { circuit as circuitScript } from "../shared/redis/luaScripts.js"
 import { keysOf } from "../shared/redis/keys.js"
 import { circuitFields, scriptArgs, scriptArgv } from "../shared/redis/scriptArgs.js"
+import {
+  type Case,
+  configFor,
+  contents,
+  fieldsOf as fieldsIn,
+  hostileCases as casesOf,
+  peekCases,
+  redisTime,
+  type Seeded,
+  seedCase
+} from "./shared/hostileData.js"
 import { type RedisServer, redisServerScoped } from "./support/redisServer.js"
 import { freshPrefix } from "./support/stores.js"
-
-/** Large whole numbers: past 2^24 (a slow loop), at the edge of what Lua writes as digits (1e14 - 1), near 2^53. */
-const HUGE = ["20000000", "99999999999999", "9007199254740990"] as const
 
 const boom = Effect.fail({ _tag: "DependencyError" as const })
 
@@ -46,122 +54,17 @@ const unexpectedFailure = (exit: Exit.Exit<unknown, unknown>): string | undefine
 
 const decode = (input: CircuitConfig.Input) => Either.getOrThrow(CircuitConfig.decodeEither("hostile", input))
 
-const configFor = (multiplier: number) =>
-  ({
-    failureThreshold: 2,
-    successThreshold: 1,
-    recoveryTimeout: 1_000,
-    maxRecoveryTimeout: 60_000,
-    backoffMultiplier: multiplier,
-    backoffJitter: 0,
-    probeLease: 1_000,
-    stateCacheTtl: 0,
-    // a loaded test machine is not what is measured (SLOWLOG is): only a BUSY or an error fails a call
-    storeTimeout: 5_000
-  }) as const
+const argsFor = (multiplier: number) => scriptArgs(decode(configFor(multiplier)))
 
-const redisNow = (server: RedisServer) =>
-  Effect.promise(async () => {
-    const [seconds, micros] = (await server.cli("TIME")).split("\n").map(Number)
-    return Math.floor(seconds! * 1000 + micros! / 1000)
-  })
+const fieldsOf = (state: Seeded, multiplier: number, now: number) => fieldsIn(argsFor(multiplier), state, now)
 
-type Seeded = "CLOSED" | "OPEN" | "HALF_OPEN"
+const hostileCases = (now: number) => casesOf(now, argsFor)
 
-/**
- * The hash fields of a circuit in `state` at `now`, as the script writes
- * them: OPEN with its open period over (the next call probes), HALF_OPEN
- * with one live lease, CLOSED with a window of one failure.
- */
-const fieldsOf = (state: Seeded, multiplier: number, now: number): Record<string, string> => {
-  const args = scriptArgs(decode(configFor(multiplier)))
-  const fields = circuitFields(args, {
-    state,
-    version: 3,
-    openCount: state === "CLOSED" ? 0 : 2,
-    openedAt: state === "CLOSED" ? 0 : now - 5_000,
-    retryAt: state === "CLOSED" ? 0 : now - 1,
-    changedAt: now - 5_000,
-    writtenAt: now - 1_000,
-    halfOpenSuccesses: 0
-  })
-  const bucket = Math.floor(now / 30_000)
-  const words = fields.s!.split(" ")
-  words.splice(8, 5, String(bucket), "1", "1", "0", "0")
-  fields.s = words.join(" ")
-  if (state === "HALF_OPEN") fields.probes = `other:x:1 ${now + 500}`
-  return fields
-}
-
-interface Case {
-  readonly label: string
-  readonly state: Seeded
-  readonly multiplier: number
-  /** Changes the seeded fields (state hash) and metrics hash in place. */
-  readonly spoil: (fields: Record<string, string>, metrics: Record<string, string>) => void
-}
-
-/** Every numeric word of every field of both hashes, replaced by each large number, in each state, under multipliers 1 and 2. */
-const hostileCases = (now: number): ReadonlyArray<Case> => {
-  const cases: Array<Case> = []
-  for (const state of ["OPEN", "HALF_OPEN", "CLOSED"] as const) {
-    for (const multiplier of [1, 2]) {
-      const seeded = fieldsOf(state, multiplier, now)
-      for (const field of Object.keys(seeded)) {
-        const words = seeded[field]!.split(" ")
-        words.forEach((word, i) => {
-          if (!/^\d+$/.test(word)) return
-          for (const huge of HUGE) {
-            cases.push({
-              label: `${state} ×${multiplier} ${field}[${i}] = ${huge}`,
-              state,
-              multiplier,
-              spoil: (fields) => {
-                const spoilt = fields[field]!.split(" ")
-                spoilt[i] = huge
-                fields[field] = spoilt.join(" ")
-              }
-            })
-          }
-        })
-      }
-      for (const huge of HUGE) {
-        const bucket = Math.floor(now / 3_600_000)
-        cases.push({
-          label: `${state} ×${multiplier} metrics count = ${huge}`,
-          state,
-          multiplier,
-          spoil: (_, metrics) => {
-            metrics[`${bucket}:f`] = huge
-            metrics.bucket = String(bucket)
-          }
-        })
-        cases.push({
-          label: `${state} ×${multiplier} metrics bucket = ${huge}`,
-          state,
-          multiplier,
-          spoil: (_, metrics) => {
-            metrics[`${huge}:s`] = "1"
-            metrics.bucket = huge
-          }
-        })
-      }
-    }
-  }
-  return cases
-}
+const redisNow = (server: RedisServer) => Effect.promise(() => redisTime(server))
 
 /** Writes a case's hashes (no TTL: any a script sets shows). */
 const seed = (redis: Redis, prefix: string, name: string, c: Case, now: number) =>
-  Effect.promise(async () => {
-    const [key, metricsKey] = keysOf(prefix, name)
-    const fields = fieldsOf(c.state, c.multiplier, now)
-    const metrics: Record<string, string> = {}
-    c.spoil(fields, metrics)
-    await redis.del(key, metricsKey)
-    await redis.hset(key, fields)
-    if (Object.keys(metrics).length > 0) await redis.hset(metricsKey, metrics)
-  })
+  Effect.promise(() => seedCase(redis, prefix, name, c, now, argsFor))
 
 const storeOn = (server: RedisServer, prefix: string) =>
   Effect.gen(function*() {
@@ -170,18 +73,6 @@ const storeOn = (server: RedisServer, prefix: string) =>
     )
     return { context, store: Context.get(context, CircuitStore.CircuitStore) }
   })
-
-/**
- * What a key holds: its type, `PTTL`, and its `DUMP` (a hash's fields sorted
- * instead: a read may move a large hash's incremental rehashing on, which
- * reorders its `DUMP` without changing a field).
- */
-const contents = async (redis: Redis, key: string) => {
-  const type = await redis.type(key)
-  const pttl = await redis.pttl(key)
-  if (type === "hash") return { type, pttl, fields: Object.entries(await redis.hgetall(key)).sort() }
-  return { type, pttl, dump: (await redis.dumpBuffer(key))?.toString("hex") ?? null }
-}
 
 const redisScoped = (server: RedisServer): Effect.Effect<Redis, never, Scope.Scope> =>
   Effect.acquireRelease(Effect.sync(() => new Redis(server.url)), (redis) => Effect.promise(() => redis.quit()))
@@ -412,37 +303,7 @@ describe("monitoring reads are read-only", () => {
         const now = yield* redisNow(server)
         const cases: Array<Case> = [
           ...hostileCases(now),
-          ...(["OPEN", "HALF_OPEN", "CLOSED"] as const).flatMap((state): Array<Case> => [
-            { label: `${state} s garbage`, state, multiplier: 2, spoil: (f) => (f.s = "OPEN x y") },
-            {
-              label: `${state} retryAt far ahead`,
-              state,
-              multiplier: 2,
-              spoil: (f) => (f.s = f.s!.replace(/^(\S+ \S+ \S+ \S+) \S+/, `$1 ${now + 86_400_000}`))
-            },
-            {
-              label: `${state} changedAt far ahead`,
-              state,
-              multiplier: 2,
-              spoil: (f) => (f.s = f.s!.replace(/^(\S+ \S+ \S+ \S+ \S+) \S+/, `$1 ${now + 86_400_000}`))
-            },
-            {
-              label: `${state} config stateTtl 1`,
-              state,
-              multiplier: 2,
-              spoil: (f) => (f.config = f.config!.replace(/^(\S+) \S+/, "$1 1"))
-            },
-            { label: `${state} config garbage`, state, multiplier: 2, spoil: (f) => (f.config = "x ".repeat(400)) },
-            { label: `${state} probes garbage`, state, multiplier: 2, spoil: (f) => (f.probes = "a b c") },
-            {
-              label: `${state} metrics junk`,
-              state,
-              multiplier: 2,
-              spoil: (_, m) => {
-                for (let i = 0; i < 300; i++) m[`junk-${i}`] = "x"
-              }
-            }
-          ])
+          ...peekCases(now)
         ]
         const reader = decode({})
         let n = 0

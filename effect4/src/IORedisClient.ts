@@ -11,7 +11,6 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
@@ -58,7 +57,7 @@ const ioredis: internal.IORedisModule = { Redis, Cluster }
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError, Scope.Scope> =>
+): Effect.Effect<RedisClient["Service"], RedisClientError | CircuitConfigError, Scope.Scope> =>
   internal.make(ioredis, options)
 
 /**
@@ -84,7 +83,7 @@ export const make = (
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError> =>
-  Layer.scoped(RedisClient, make(options))
+  Layer.effect(RedisClient, make(options))
 
 /**
  * The client configured from `REDIS_URL` (read as `Redacted`, since it may
@@ -95,11 +94,11 @@ export const layer = (options: Options = {}): Layer.Layer<RedisClient, RedisClie
  * @category layers
  */
 export const layerConfig = (
-  config?: Config.Config.Wrap<Options>
-): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError | ConfigError.ConfigError> =>
-  Layer.scoped(
+  config?: Config.Wrap<Options>
+): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError | Config.ConfigError> =>
+  Layer.effect(
     RedisClient,
     config === undefined
-      ? Effect.flatMap(Config.redacted("REDIS_URL"), (url) => internal.make(ioredis, { url }, "REDIS_URL"))
+      ? Effect.flatMap(Config.Redacted("REDIS_URL"), (url) => internal.make(ioredis, { url }, "REDIS_URL"))
       : Effect.flatMap(Config.unwrap(config), make)
   )

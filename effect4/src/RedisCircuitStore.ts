@@ -17,14 +17,12 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import type * as ConfigErrorModule from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
 import { CircuitStore, layerMemory } from "./CircuitStore.js"
 import {
@@ -32,8 +30,10 @@ import {
   decoder,
   describe,
   durationMillis,
+  guarded,
   literals,
   positiveInt,
+  rule,
   withDefault
 } from "./internal/breaker/configSchema.js"
 import * as ioredis from "./internal/redis/ioredisClient.js"
@@ -44,13 +44,11 @@ import * as upstash from "./internal/redis/upstashClient.js"
 import { defaultIdleTtl } from "./internal/store/idleSweep.js"
 import * as RedisClient from "./RedisClient.js"
 
-const Prefix = Schema.String.annotations({ message: (issue) => `must be a string (got ${describe(issue.actual)})` })
-  .pipe(
-    Schema.filter((prefix) => prefix.length >= 1 && prefix.length <= 64 && !/[{}\s\u0000-\u001f\u007f]/.test(prefix), {
-      message: (issue) =>
-        `must be 1 to 64 characters without braces, spaces or control characters (got ${describe(issue.actual)})`
-    })
-  )
+const Prefix = rule(
+  guarded((u): u is string => typeof u === "string", (u) => `must be a string (got ${describe(u)})`),
+  "1 to 64 characters without braces, spaces or control characters",
+  (prefix) => prefix.length >= 1 && prefix.length <= 64 && !/[{}\s\u0000-\u001f\u007f]/.test(prefix)
+)
 
 /** The store's options: each one's rule and default. */
 const OptionsSchema = Schema.Struct({
@@ -94,7 +92,7 @@ const OptionsSchema = Schema.Struct({
   notifications: withDefault(booleanField, true)
 })
 
-type Encoded = Schema.Schema.Encoded<typeof OptionsSchema>
+type Encoded = typeof OptionsSchema.Encoded
 
 /**
  * The store's options; every one is optional, `undefined` means the default.
@@ -136,11 +134,11 @@ export const registryKey = (options?: Options): string => keys.registryKeyOf(opt
  */
 export const make = (
   options?: Options
-): Effect.Effect<CircuitStore["Type"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Service"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
   Effect.suspend(() =>
-    Effect3.Either.match(decodeOptions(options ?? {}), {
-      onLeft: (issues) => Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues })),
-      onRight: ({ prefix, ...rest }) => internal.make(prefix, rest)
+    Result.match(decodeOptions(options ?? {}), {
+      onFailure: (issues) => Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues })),
+      onSuccess: ({ prefix, ...rest }) => internal.make(prefix, rest)
     })
   )
 
@@ -165,7 +163,7 @@ export const make = (
  * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<CircuitStore, CircuitConfigError, RedisClient.RedisClient> =>
-  Layer.scoped(CircuitStore, make(options))
+  Layer.effect(CircuitStore, make(options))
 
 /**
  * Where the store lives, as read from the environment.
@@ -176,9 +174,9 @@ export const layer = (options?: Options): Layer.Layer<CircuitStore, CircuitConfi
 export type Source = "upstash" | "redis" | "memory"
 
 const envSource = Effect.gen(function*() {
-  const upstashUrl = yield* Config.option(Config.nonEmptyString("UPSTASH_REDIS_REST_URL"))
-  const upstashToken = yield* Config.option(Config.redacted("UPSTASH_REDIS_REST_TOKEN"))
-  const redisUrl = yield* Config.option(Config.redacted("REDIS_URL"))
+  const upstashUrl = yield* Config.option(Config.NonEmptyString("UPSTASH_REDIS_REST_URL"))
+  const upstashToken = yield* Config.option(Config.Redacted("UPSTASH_REDIS_REST_TOKEN"))
+  const redisUrl = yield* Config.option(Config.Redacted("REDIS_URL"))
   if (Option.isSome(upstashUrl) && Option.isSome(upstashToken)) {
     const options = { url: upstashUrl.value, token: upstashToken.value }
     return {
@@ -195,7 +193,7 @@ const envSource = Effect.gen(function*() {
     const options = { url: redisUrl.value }
     return {
       source: "redis" as const,
-      client: Layer.scoped(
+      client: Layer.effect(
         RedisClient.RedisClient,
         optionalPeer.load<ioredis.IORedisModule>("ioredis", "REDIS_URL").pipe(
           Effect.flatMap((module) => ioredis.make(module, options, "REDIS_URL"))
@@ -233,8 +231,8 @@ const envSource = Effect.gen(function*() {
  */
 export const layerFromEnv = (
   options?: Options
-): Layer.Layer<CircuitStore, CircuitConfigError | RedisClient.RedisClientError | ConfigErrorModule.ConfigError> =>
-  Layer.unwrapEffect(Effect.map(envSource, ({ client, source }) =>
+): Layer.Layer<CircuitStore, CircuitConfigError | RedisClient.RedisClientError | Config.ConfigError> =>
+  Layer.unwrap(Effect.map(envSource, ({ client, source }) =>
     client === undefined
       ? Layer.merge(
         layerMemory,
@@ -255,7 +253,7 @@ export const layerFromEnv = (
  * @since 0.1.0
  * @category layers
  */
-export const sourceFromEnv: Effect.Effect<Source, ConfigErrorModule.ConfigError> = Effect.map(
+export const sourceFromEnv: Effect.Effect<Source, Config.ConfigError> = Effect.map(
   envSource,
   (_) => _.source
 )

@@ -8,6 +8,10 @@
  * - `IORedisClient` (`effect-circuit-breaker-redis/ioredis`): `ioredis` over
  *   TCP, for long-lived servers, and for Redis Cluster.
  *
+ * An application that already has Effect 4's own Redis service
+ * (`effect/persistence/Redis`, e.g. `NodeRedis.layer` of
+ * `@effect/platform-node`) runs the store over it with `layerEffectRedis`.
+ *
  * Any other client fits: a `RedisClient` is a `send` and a `description`
  * (and, optionally, `pipeline` and `subscribe`).
  * Secrets (the Upstash token, a Redis password) are taken as `Redacted` and
@@ -17,8 +21,11 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redis from "effect/persistence/Redis"
+import type * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
+import * as effectRedis from "./internal/redis/effectRedis.js"
 import * as errors from "./internal/redis/errors.js"
 import type { LuaScript } from "../../shared/redis/luaScripts.js"
 import * as scripts from "./internal/redis/runScript.js"
@@ -44,7 +51,7 @@ export type RedisClientError = errors.RedisClientError
  * @since 0.1.0
  * @category tags
  */
-export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/RedisClient")<RedisClient, {
+export class RedisClient extends Context.Service<RedisClient, {
   /** Sends one command, e.g. `["EVALSHA", sha, "1", key, ...]`, and returns the raw reply. */
   readonly send: (command: ReadonlyArray<string>) => Effect.Effect<unknown, RedisClientError>
   /**
@@ -56,7 +63,7 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
   readonly pipeline?:
     | ((
       commands: ReadonlyArray<ReadonlyArray<string>>
-    ) => Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError>>, RedisClientError>)
+    ) => Effect.Effect<ReadonlyArray<Result.Result<unknown, RedisClientError>>, RedisClientError>)
     | undefined
   /**
    * Optional: subscribes to `channel` (Redis pub/sub) on a connection of its
@@ -86,7 +93,7 @@ export class RedisClient extends Context.Tag("effect-circuit-breaker-redis/Redis
    * Cluster from then on (with a warning); `false` says it is not one.
    */
   readonly cluster?: boolean | undefined
-}>() {}
+}>()("effect-circuit-breaker-redis/RedisClient") {}
 
 /**
  * What a subscription (`RedisClient`'s `subscribe`) tells: every message of
@@ -111,7 +118,7 @@ export interface SubscriptionListener {
  * @category scripts
  */
 export const scriptFor: (
-  client: RedisClient["Type"],
+  client: RedisClient["Service"],
   script: LuaScript
 ) => { readonly sha: string; readonly source: string } = scripts.scriptFor
 
@@ -124,7 +131,7 @@ export const scriptFor: (
  * @category scripts
  */
 export const runScript: (
-  client: RedisClient["Type"],
+  client: RedisClient["Service"],
   script: LuaScript,
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string>
@@ -161,4 +168,83 @@ export const runScript: (
  * @since 0.1.0
  * @category constructors
  */
-export const fromClient: (redis: unknown) => RedisClient["Type"] = userClient.fromClient
+export const fromClient: (redis: unknown) => RedisClient["Service"] = userClient.fromClient
+
+/**
+ * Options of `fromEffectRedis` and `layerEffectRedis`.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export interface EffectRedisOptions {
+  /** Where it connects, without credentials (for logs and health); default `"effect/persistence/Redis"`. */
+  readonly description?: string | undefined
+  /** The server is a Redis Cluster (see `RedisClient`'s `cluster`). */
+  readonly cluster?: boolean | undefined
+  /** Secrets to scrub from error reasons, e.g. the password the service's client was given. */
+  readonly secrets?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * A `RedisClient` over Effect 4's own Redis service (`effect/persistence/Redis`,
+ * which `@effect/platform-node`'s `NodeRedis.layer` provides over node-redis):
+ * every command through its `send`, the scripts by `EVALSHA` (their source
+ * sent with `EVAL` after a `NOSCRIPT`), and transition notifications through
+ * its `subscribe` (a connection of its own, held while the store lives). The
+ * service's connection stays its layer's: the store does not close it.
+ *
+ * The service does not tell when its subscriber reconnects by itself: a
+ * transition published meanwhile reaches this instance when its cached state
+ * expires (`stateCacheTtl`), as without notifications. Its `send` has no
+ * pipeline: monitoring reads of many circuits go one script call per round
+ * trip.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ * import { Redis } from "effect/persistence/Redis"
+ *
+ * const program = Effect.gen(function*() {
+ *   const redis = yield* Redis
+ *   const store = yield* RedisCircuitStore.make().pipe(
+ *     Effect.provideService(RedisClient.RedisClient, RedisClient.fromEffectRedis(redis))
+ *   )
+ *   // ...
+ * })
+ * ```
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const fromEffectRedis: (
+  redis: Redis.Redis["Service"],
+  options?: EffectRedisOptions
+) => RedisClient["Service"] = effectRedis.fromEffectRedis
+
+/**
+ * The `RedisClient` over the `effect/persistence/Redis` service in context
+ * (`fromEffectRedis`), as a layer.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, RedisCircuitStore, RedisClient } from "effect-circuit-breaker-redis"
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ *
+ * const Store = RedisCircuitStore.layer({ prefix: "billing" }).pipe(
+ *   Layer.provide(RedisClient.layerEffectRedis()),
+ *   Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" }))
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("payments")
+ *   // ...
+ * }).pipe(Effect.provide(Store))
+ * ```
+ *
+ * @since 2.0.0
+ * @category layers
+ */
+export const layerEffectRedis = (options?: EffectRedisOptions): Layer.Layer<RedisClient, never, Redis.Redis> =>
+  Layer.effect(RedisClient, Redis.Redis.useSync((redis) => fromEffectRedis(redis, options)))

@@ -13,7 +13,6 @@
  */
 import { Redis } from "@upstash/redis"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
@@ -49,7 +48,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError> =>
+export const make = (options: Options): Effect.Effect<RedisClient["Service"], RedisClientError | CircuitConfigError> =>
   internal.make(Redis, options)
 
 /**
@@ -93,15 +92,15 @@ export const layer = (options: Options): Layer.Layer<RedisClient, RedisClientErr
  * @category layers
  */
 export const layerConfig = (
-  config?: Config.Config.Wrap<Options>
-): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError | ConfigError.ConfigError> =>
+  config?: Config.Wrap<Options>
+): Layer.Layer<RedisClient, RedisClientError | CircuitConfigError | Config.ConfigError> =>
   Layer.effect(
     RedisClient,
     config === undefined
       ? Effect.flatMap(
         Config.all({
-          url: Config.string("UPSTASH_REDIS_REST_URL"),
-          token: Config.redacted("UPSTASH_REDIS_REST_TOKEN")
+          url: Config.String("UPSTASH_REDIS_REST_URL"),
+          token: Config.Redacted("UPSTASH_REDIS_REST_TOKEN")
         }),
         (options) => internal.make(Redis, options, "UPSTASH_REDIS_REST_URL")
       )

@@ -7,8 +7,8 @@
  * @since 0.1.0
  */
 
-// first: fails with a clear message when the installed effect is not 3.x
-import "./internal/effect3.js"
+// first: fails with a clear message when the installed effect is not 4.x
+import "./internal/effect4.js"
 
 /**
  * `layer`, `layerConfig` and `make` of the Upstash client.

@@ -40,7 +40,7 @@ import type { ServerClock } from "./serverClock.js"
  * @internal
  */
 export interface Shared {
-  readonly client: RedisClient["Type"]
+  readonly client: RedisClient["Service"]
   /** Redis's clock as this instance learned it (`timeSource: "server"`). */
   readonly clock: ServerClock
   /** The time source of circuits whose config does not choose one. */
@@ -187,7 +187,7 @@ export class RedisCircuit implements Circuit {
     if (!this.serverTime) return Effect.void
     const clock = this.shared.clock
     return Effect.clockWith((local) => {
-      const read = () => local.unsafeCurrentTimeMillis()
+      const read = () => local.currentTimeMillisUnsafe()
       if (clock.offset !== undefined) {
         if (!clock.stale(read())) return Effect.void
         // in the background, outside the store's breaker
@@ -222,7 +222,7 @@ export class RedisCircuit implements Circuit {
       const refused = peek ? undefined : this.shared.roundTrips.guard.check(now)
       if (refused !== undefined) return Effect.fail(refused)
       if (this.serverTime && this.shared.clock.offset === undefined) {
-        return Effect.zipRight(this.syncClock, this.call(request))
+        return Effect.andThen(this.syncClock, this.call(request))
       }
       const e = this.entry
       // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
@@ -272,18 +272,17 @@ export class RedisCircuit implements Circuit {
         what: "script",
         guard: peek ? "bypass" : "counted"
       }).pipe(
-        Effect.flatMap((raw) => toReply(raw, offset)),
-        Effect.tapBoth({
-          onFailure: (error) =>
-            Effect.sync(() => {
-              giveBack()
-              e.failed = error
-              e.failures++
-            }),
-          onSuccess: (reply) => {
-            e.failed = undefined
-            return Effect.zipRight(this.remember(now, reply, sequence, peek), this.syncClock.pipe(Effect.ignore))
-          }
+        Effect.flatMap((raw) => Effect.fromResult(toReply(raw, offset))),
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            giveBack()
+            e.failed = error
+            e.failures++
+          })
+        ),
+        Effect.tap((reply) => {
+          e.failed = undefined
+          return Effect.andThen(this.remember(now, reply, sequence, peek), this.syncClock.pipe(Effect.ignore))
         }),
         // the caller gave up (not Redis): nothing is lost, and the store is not blamed
         Effect.onInterrupt(() => Effect.sync(giveBack))
@@ -420,10 +419,10 @@ export class RedisCircuit implements Circuit {
    */
   private release(probeId: string): Effect.Effect<void> {
     const once = Effect.clockWith((clock) =>
-      this.call({ op: "record", now: clock.unsafeCurrentTimeMillis(), probe: probeId, outcome: "release" })
+      this.call({ op: "record", now: clock.currentTimeMillisUnsafe(), probe: probeId, outcome: "release" })
     ).pipe(Effect.ignore)
     return this.shared.fork(
-      Effect.zipRight(once, Effect.zipRight(Effect.sleep(Duration.millis(this.config.storeTimeout)), once))
+      Effect.andThen(once, Effect.andThen(Effect.sleep(Duration.millis(this.config.storeTimeout)), once))
     )
   }
 
@@ -492,12 +491,12 @@ export class RedisCircuit implements Circuit {
 export const circuitFactory = (
   shared: Shared,
   entryOf: (name: string) => Entry
-): CircuitStore["Type"]["circuit"] =>
+): CircuitStore["Service"]["circuit"] =>
 (name, config) =>
   // no generator function made per circuit: V8 never shrinks its list of those that ran
   Effect.clockWith((clock) => {
     const entry = entryOf(name)
-    const now = clock.unsafeCurrentTimeMillis()
+    const now = clock.currentTimeMillisUnsafe()
     entry.usedAt = now
     shared.used(now)
     const circuit = new RedisCircuit(name, config, entry, shared)
@@ -506,5 +505,5 @@ export const circuitFactory = (
     const listening = shared.notifications.start(shared.fork)
     if (entry.registered) return Effect.as(listening, circuit)
     entry.registered = true
-    return Effect.zipRight(listening, Effect.as(circuit.registerNow, circuit))
+    return Effect.andThen(listening, Effect.as(circuit.registerNow, circuit))
   })

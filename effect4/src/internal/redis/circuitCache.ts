@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as Semaphore from "effect/Semaphore"
 import type { Snapshot } from "../../CircuitState.js"
 import type { CircuitStoreError, Decision } from "../../CircuitStore.js"
 import type { RedisCircuit } from "./circuit.js"
@@ -91,7 +92,7 @@ export class Entry {
   inFlight = 0
   /** Dropped from the store: handles still holding it take the store's entry again. */
   evicted = false
-  constructor(readonly lock: Effect.Semaphore) {}
+  constructor(readonly lock: Semaphore.Semaphore) {}
 
   /**
    * A transition to `version` this instance does not hold was announced (a

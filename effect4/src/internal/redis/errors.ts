@@ -21,7 +21,7 @@ export class RedisClientError
   extends Schema.TaggedError<RedisClientError>("effect-circuit-breaker-redis/RedisClientError")(
     "RedisClientError",
     {
-      kind: Schema.Literal("NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"),
+      kind: Schema.Literals(["NoScript", "Auth", "Connection", "Timeout", "Reply", "Command"]),
       reason: Schema.String
     }
   )

@@ -55,12 +55,12 @@ export const makeFlusher = (
         lostState(entry.snapshot, entry.confirmedAt, now, entry.owner?.config.stateTtl ?? defaults.stateTtl) ===
           undefined)
     const sweep = Effect.clockWith((clock) => {
-      const now = clock.unsafeCurrentTimeMillis()
+      const now = clock.currentTimeMillisUnsafe()
       const idle: Array<readonly [string, Entry]> = []
       for (const pair of entries) if (idleAt(pair[1], now)) idle.push(pair)
       // what is batched is sent first: an entry is dropped only once nothing is left in it
       return Effect.forEach(idle, ([name, entry]) =>
-        Effect.zipRight(
+        Effect.andThen(
           entry.empty || entry.owner === undefined ? Effect.void : entry.owner.flush,
           Effect.sync(() => {
             if (entries.get(name) === entry && entry.empty && idleAt(entry, now)) {
@@ -96,7 +96,7 @@ export const makeFlusher = (
     function batched() {
       if (!awake) {
         awake = true
-        Deferred.unsafeDone(wake, Exit.void)
+        Deferred.doneUnsafe(wake, Exit.void)
       }
     }
     return { batched, used: (now) => idleSweep.used(now) }

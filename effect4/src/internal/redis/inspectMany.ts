@@ -7,9 +7,7 @@
  */
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+import * as Result from "effect/Result"
 import { type CircuitStore, CircuitStoreError, type Inspected } from "../../CircuitStore.js"
 import type { Shared } from "./circuit.js"
 import type { Entry } from "./circuitCache.js"
@@ -42,12 +40,12 @@ const MANY_PER_ROUND_TRIP = 5
 export const makeInspectMany = (
   shared: Shared,
   entries: Map<string, Entry>
-): CircuitStore["Type"]["inspectMany"] => {
+): CircuitStore["Service"]["inspectMany"] => {
   const { client, prefix, registry, roundTrips } = shared
 
   /** One `TIME` round trip, outside the store's breaker: the offset to Redis's clock. */
   const measure = (local: Clock.Clock, timeout: number) =>
-    roundTrips.run(shared.clock.measure(() => local.unsafeCurrentTimeMillis()), {
+    roundTrips.run(shared.clock.measure(() => local.currentTimeMillisUnsafe()), {
       timeout,
       what: "TIME",
       guard: "bypass"
@@ -64,7 +62,7 @@ export const makeInspectMany = (
       : Effect.clockWith((local) => {
         const offset = shared.clock.offset
         if (offset === undefined) return measure(local, timeout)
-        if (!shared.clock.stale(local.unsafeCurrentTimeMillis())) return Effect.succeed(offset)
+        if (!shared.clock.stale(local.currentTimeMillisUnsafe())) return Effect.succeed(offset)
         return Effect.as(shared.clock.refresh(() => measure(local, timeout), shared.fork), offset)
       })
 
@@ -84,10 +82,10 @@ export const makeInspectMany = (
     calls: ReadonlyArray<ReadonlyArray<string>>,
     perRoundTrip: number,
     timeout: number
-  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
+  ): Effect.Effect<ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
     const variant = scriptFor(client, script)
     const pipeline = client.pipeline
-    type Replies = ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>
+    type Replies = ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>>
     const send = (
       group: ReadonlyArray<ReadonlyArray<string>>,
       sha: boolean
@@ -98,15 +96,15 @@ export const makeInspectMany = (
         : Effect.forEach(
           commands,
           (command) =>
-            Effect.either(
-              roundTrips.run(Effect.either(client.send(command)), { timeout, what: command[0]!, guard: "bypass" })
+            Effect.result(
+              roundTrips.run(Effect.result(client.send(command)), { timeout, what: command[0]!, guard: "bypass" })
             )
-              .pipe(Effect.map(Effect3.Either.flatMap((reply) => reply))),
+              .pipe(Effect.map(Result.flatMap((reply) => reply))),
           { concurrency: Math.min(perRoundTrip, 16) }
         )
     }
-    const noScript = (reply: Either.Either<unknown, RedisClientError | CircuitStoreError>) =>
-      Effect3.Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "NoScript"
+    const noScript = (reply: Result.Result<unknown, RedisClientError | CircuitStoreError>) =>
+      Result.isFailure(reply) && reply.failure._tag === "RedisClientError" && reply.failure.kind === "NoScript"
     const groups: Array<ReadonlyArray<ReadonlyArray<string>>> = []
     for (let i = 0; i < calls.length; i += perRoundTrip) groups.push(calls.slice(i, i + perRoundTrip))
     return Effect.map(
@@ -129,20 +127,20 @@ export const makeInspectMany = (
 
   /** A reply of `lua/manyCircuits.lua`, one per circuit of a call of `size` circuits. */
   const each = (
-    reply: Either.Either<unknown, RedisClientError | CircuitStoreError>,
+    reply: Result.Result<unknown, RedisClientError | CircuitStoreError>,
     size: number
-  ): ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>> => {
-    if (Effect3.Either.isLeft(reply)) return Array.from({ length: size }, () => reply)
-    const replies = reply.right
+  ): ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>> => {
+    if (Result.isFailure(reply)) return Array.from({ length: size }, () => reply)
+    const replies = reply.success
     if (!Array.isArray(replies) || replies.length !== size) {
       const error = new CircuitStoreError({ reason: `unexpected reply from the circuits script: not ${size} replies` })
-      return Array.from({ length: size }, () => Effect3.Either.left(error))
+      return Array.from({ length: size }, () => Result.fail(error))
     }
     // an error of one circuit is its own element (an error object, or its message over REST)
     return replies.map((one) =>
       one instanceof Error || typeof one === "string"
-        ? Effect3.Either.left(classify(one instanceof Error ? one : new Error(one), []))
-        : Effect3.Either.right(one)
+        ? Result.fail(classify(one instanceof Error ? one : new Error(one), []))
+        : Result.succeed(one)
     )
   }
 
@@ -158,7 +156,7 @@ export const makeInspectMany = (
     names: ReadonlyArray<string>,
     args: ReadonlyArray<string>,
     timeout: number
-  ): Effect.Effect<ReadonlyArray<Either.Either<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
+  ): Effect.Effect<ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
     const oneByOne = Effect.suspend(() =>
       callAll(scripts.circuit, names.map((name) => ["2", ...keysOf(prefix, name), ...args]), INSPECT_BATCH, timeout)
     )
@@ -171,12 +169,12 @@ export const makeInspectMany = (
       ) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
       return Effect.flatMap(callAll(scripts.manyCircuits, calls, MANY_PER_ROUND_TRIP, timeout), (replies) => {
         const refused = replies.some((reply) =>
-          Effect3.Either.isLeft(reply) && reply.left._tag === "RedisClientError" && reply.left.kind === "Command" &&
-          /^CROSSSLOT\b/.test(reply.left.reason)
+          Result.isFailure(reply) && reply.failure._tag === "RedisClientError" && reply.failure.kind === "Command" &&
+          /^CROSSSLOT\b/.test(reply.failure.reason)
         )
         if (refused && client.cluster === undefined) {
           crossSlot = true
-          return Effect.zipRight(
+          return Effect.andThen(
             Effect.logWarning(
               `${client.description} refused a script call over several hash slots (CROSSSLOT): it is taken for a ` +
                 "Redis Cluster, and monitoring reads one circuit per call (a client of your own says so with `cluster: true`)"
@@ -196,13 +194,13 @@ export const makeInspectMany = (
       const replies = yield* readAll(names, peekArgs(config, now + offset), timeout)
       const all = names.map((name, i): Inspected => {
         const reply = replies[i]!
-        if (Effect3.Either.isLeft(reply)) {
-          const error = reply.left._tag === "RedisClientError" ? storeError(reply.left) : reply.left
+        if (Result.isFailure(reply)) {
+          const error = reply.failure._tag === "RedisClientError" ? storeError(reply.failure) : reply.failure
           return { name, read: undefined, missing: false, error }
         }
-        const decoded = toReply(reply.right, offset)
-        if (Effect3.Either.isLeft(decoded)) return { name, read: undefined, missing: false, error: decoded.left }
-        const r = decoded.right
+        const decoded = toReply(reply.success, offset)
+        if (Result.isFailure(decoded)) return { name, read: undefined, missing: false, error: decoded.failure }
+        const r = decoded.success
         // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
         const since = registry.registeredAt(name)
         const gone = r.missing && since !== undefined && now + offset - since > config.stateTtl

@@ -7,12 +7,10 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import { CircuitConfigError } from "../../CircuitConfig.js"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { Options } from "../../IORedisClient.js"
 import type { RedisClient, SubscriptionListener } from "../../RedisClient.js"
 import { classify, connectionProblem, RedisClientError } from "./errors.js"
@@ -132,10 +130,10 @@ interface RedisUrl {
  *
  * @internal
  */
-export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUrl, CircuitConfigError> => {
+export const parseRedisUrl = (url: string, field: string): Result.Result<RedisUrl, CircuitConfigError> => {
   const expected = "redis://[[user]:password@]host[:port][/db] or rediss://…"
   const refuse = (rule: string) =>
-    Effect3.Either.left(new CircuitConfigError({ service: "IORedisClient", issues: [`${field} ${rule}`] }))
+    Result.fail(new CircuitConfigError({ service: "IORedisClient", issues: [`${field} ${rule}`] }))
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -174,7 +172,7 @@ export const parseRedisUrl = (url: string, field: string): Either.Either<RedisUr
       // kept as written
     }
   }
-  return Effect3.Either.right({
+  return Result.succeed({
     shown,
     target: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
     db: index === undefined ? undefined : Number(index),
@@ -196,7 +194,7 @@ export const make = (
   ioredis: IORedisModule,
   options: Options,
   field: string = "url"
-): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError, Scope.Scope> =>
+): Effect.Effect<RedisClient["Service"], RedisClientError | CircuitConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const url = options.url === undefined
       ? "redis://127.0.0.1:6379"
@@ -215,8 +213,8 @@ export const make = (
     // the URL is what a standalone client connects to: checked here, since ioredis reads a malformed one as
     // something else (a path, database 0, `SELECT NaN`)
     const checked = parseRedisUrl(url, field)
-    if (standalone && Effect3.Either.isLeft(checked)) return yield* checked.left
-    if (Effect3.Either.isRight(checked)) { for (const secret of checked.right.secrets) secrets.push(secret) }
+    if (standalone && Result.isFailure(checked)) return yield* checked.failure
+    if (Result.isSuccess(checked)) { for (const secret of checked.success.secrets) secrets.push(secret) }
     const timeout = options.commandTimeout ?? 5_000
     const common = {
       lazyConnect: true,
@@ -259,8 +257,8 @@ export const make = (
       ? `redis sentinel ${options.masterName ?? "mymaster"} via ${
         sentinels.map((n) => `${n.host}:${n.port}`).join(",")
       }`
-      : Effect3.Either.getOrThrow(checked).shown
-    const target = standalone ? Effect3.Either.getOrThrow(checked).target : description
+      : Result.getOrThrow(checked).shown
+    const target = standalone ? Result.getOrThrow(checked).target : description
     // connection errors surface as command failures; keep them off stderr, but remember why the client is
     // not connected, to say so to every command (ioredis says "Stream isn't writeable"), and an
     // authentication failure (ioredis reports it to the first command only, then reconnects)
@@ -276,7 +274,7 @@ export const make = (
         : undefined
       if (command?.name === "select") {
         // ioredis carries on in database 0: nothing is sent there instead
-        const db = Effect3.Either.isRight(checked) ? checked.right.db : undefined
+        const db = Result.isSuccess(checked) ? checked.success.db : undefined
         refusedDatabase = new RedisClientError({
           kind: "Connection",
           reason: `${target} refused database ${db ?? "?"} (${classify(error, secrets).reason}); ` +
@@ -352,7 +350,7 @@ export const fromConnection = (
     /** An error every command fails with, without being sent, while it is there. */
     readonly refused?: (() => RedisClientError | undefined) | undefined
   }
-): RedisClient["Type"] => {
+): RedisClient["Service"] => {
   const { secrets } = options
   const failure = (cause: unknown) => {
     const error = classify(cause, secrets)
@@ -380,8 +378,8 @@ export const fromConnection = (
       catch: (cause) => cause
     }).pipe(
       Effect.map((replies) =>
-        (replies ?? []).map(([error, reply]): Either.Either<unknown, Error> =>
-          error === null ? Effect3.Either.right(reply) : Effect3.Either.left(error)
+        (replies ?? []).map(([error, reply]): Result.Result<unknown, Error> =>
+          error === null ? Result.succeed(reply) : Result.fail(error)
         )
       )
     )
@@ -390,9 +388,7 @@ export const fromConnection = (
       const error = refused?.()
       return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
         Effect.mapError(failure),
-        Effect.map((replies) =>
-          replies.map((reply) => Effect3.Either.mapLeft(reply, (error) => classify(error, secrets)))
-        )
+        Effect.map((replies) => replies.map((reply) => Result.mapError(reply, (error) => classify(error, secrets))))
       )
     })
   return withDirectSend({
@@ -485,7 +481,7 @@ const clusterPipeline = (
   cluster: IORedisCluster,
   exec: (
     commands: ReadonlyArray<ReadonlyArray<string>>
-  ) => Effect.Effect<ReadonlyArray<Either.Either<unknown, Error>>, unknown>,
+  ) => Effect.Effect<ReadonlyArray<Result.Result<unknown, Error>>, unknown>,
   call: (command: ReadonlyArray<string>) => Effect.Effect<unknown, RedisClientError>,
   failure: (cause: unknown) => RedisClientError
 ) =>
@@ -499,26 +495,26 @@ const clusterPipeline = (
       if (group === undefined) groups.set(node, [i])
       else group.push(i)
     })
-    const replies = new Array<Either.Either<unknown, RedisClientError>>(commands.length)
-    const alone = (i: number) => Effect.either(call(commands[i]!))
+    const replies = new Array<Result.Result<unknown, RedisClientError>>(commands.length)
+    const alone = (i: number) => Effect.result(call(commands[i]!))
     return Effect.forEach(groups.values(), (group) =>
       exec(group.map((i) => commands[i]!)).pipe(
         Effect.flatMap((answers) =>
-          Effect.forEach(group, (i, n): Effect.Effect<Either.Either<unknown, RedisClientError>> => {
+          Effect.forEach(group, (i, n): Effect.Effect<Result.Result<unknown, RedisClientError>> => {
             const answer = answers[n]!
-            if (Effect3.Either.isRight(answer)) return Effect.succeed(Effect3.Either.right(answer.right))
-            return redirected.test(answer.left.message)
+            if (Result.isSuccess(answer)) return Effect.succeed(Result.succeed(answer.success))
+            return redirected.test(answer.failure.message)
               ? alone(i)
-              : Effect.succeed(Effect3.Either.left(failure(answer.left)))
+              : Effect.succeed(Result.fail(failure(answer.failure)))
           }, { concurrency: "unbounded" })
         ),
-        Effect.catchAll((cause) =>
+        Effect.catch((cause) =>
           cause instanceof Error && crossNode.test(cause.message)
             ? Effect.forEach(group, alone, { concurrency: "unbounded" })
             : Effect.fail(failure(cause))
         ),
         Effect.map((answers) => group.forEach((i, n) => (replies[i] = answers[n]!)))
       ), { concurrency: "unbounded", discard: true }).pipe(
-        Effect.as(replies as ReadonlyArray<Either.Either<unknown, RedisClientError>>)
+        Effect.as(replies as ReadonlyArray<Result.Result<unknown, RedisClientError>>)
       )
   })

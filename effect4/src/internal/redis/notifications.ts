@@ -15,7 +15,6 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Runtime from "effect/Runtime"
 import type { NotificationStatus } from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
 import type { Entry } from "./circuitCache.js"
@@ -67,7 +66,7 @@ export class Notifications {
   status: NotificationStatus | undefined = undefined
   private started = false
   constructor(
-    private readonly client: RedisClient["Type"],
+    private readonly client: RedisClient["Service"],
     private readonly prefix: string,
     private readonly entries: ReadonlyMap<string, Entry>,
     private readonly enabled: boolean
@@ -91,10 +90,10 @@ export class Notifications {
     if (this.started || !this.enabled || subscribe === undefined) return Effect.void
     this.started = true
     this.status = "connecting"
-    return fork(Effect.flatMap(Effect.runtime<never>(), (runtime) => {
-      const log = Runtime.runFork(runtime)
+    return fork(Effect.flatMap(Effect.context<never>(), (context) => {
+      const log = Effect.runForkWith(context)
       const channel = channelOf(this.prefix)
-      return Effect.scoped(Effect.zipRight(
+      return Effect.scoped(Effect.andThen(
         subscribe(channel, {
           message: (message) => this.heard(message),
           status: (live, reason) => {
@@ -118,7 +117,7 @@ export class Notifications {
           }
         }),
         // held until the store closes; unlike `Effect.never`, no timer keeps the process alive
-        Effect.async<void>(() => undefined)
+        Effect.callback<void>(() => {})
       ))
     }))
   }

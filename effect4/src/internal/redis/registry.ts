@@ -47,7 +47,7 @@ export interface Registry {
  * @internal
  */
 export const makeRegistry = (
-  client: RedisClient["Type"],
+  client: RedisClient["Service"],
   prefix: string,
   roundTrips: RoundTrips,
   options: {
@@ -60,7 +60,7 @@ export const makeRegistry = (
     roundTrips.run(client.send(command), { timeout: defaults.storeTimeout, what: "registry", guard })
   const isWrongType = (error: CircuitStoreError) => error.reason.includes("WRONGTYPE")
   /** Drops a registry key of the wrong type (someone wrote over it), with a warning. */
-  const repair = Effect.zipRight(
+  const repair = Effect.andThen(
     Effect.logWarning(
       `circuit registry ${JSON.stringify(key)} was not a sorted set and was dropped; ` +
         "circuits register again as they are used"
@@ -74,9 +74,9 @@ export const makeRegistry = (
   return {
     add: (name, offset) => {
       const add = Effect.clockWith((clock) =>
-        send(["ZADD", key, String(clock.unsafeCurrentTimeMillis() + offset()), name], "checked")
+        send(["ZADD", key, String(clock.currentTimeMillisUnsafe() + offset()), name], "checked")
       )
-      return add.pipe(Effect.catchIf(isWrongType, () => Effect.zipRight(repair, add)), Effect.asVoid)
+      return add.pipe(Effect.catchIf(isWrongType, () => Effect.andThen(repair, add)), Effect.asVoid)
     },
     // read by ZSCAN, a bounded reply per round trip however many names there are; a name
     // registered throughout the scan is read (once or more: kept once), whatever else changes

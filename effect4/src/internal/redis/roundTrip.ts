@@ -10,8 +10,6 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClientError } from "../../RedisClient.js"
 import { problemOf } from "./errors.js"
@@ -133,11 +131,11 @@ const timedOut: unique symbol = Symbol("timedOut")
  */
 let liveClock: Clock.Clock | undefined = undefined
 /** (Read on first use: the module itself runs nothing at import.) */
-const live = (): Clock.Clock => liveClock ??= Effect.runSync(Effect.clock)
+const live = (): Clock.Clock => liveClock ??= Effect.runSync(Effect.clockWith(Effect.succeed))
 
 /** Calls `fire` at `at` (the live clock's time) unless the returned function was called first. */
 const timer = (at: number, fire: () => void): () => void => {
-  const handle = setTimeout(fire, Math.max(0, at - live().unsafeCurrentTimeMillis()))
+  const handle = setTimeout(fire, Math.max(0, at - live().currentTimeMillisUnsafe()))
   return () => clearTimeout(handle)
 }
 
@@ -152,7 +150,7 @@ class Deadlines {
   private readonly due = new Set<{ readonly at: number; readonly fire: () => void }>()
   /** When the sleeper wakes (Infinity: no sleeper). */
   private wakeAt = Infinity
-  private sleeper: Fiber.RuntimeFiber<void> | undefined = undefined
+  private sleeper: Fiber.Fiber<void> | undefined = undefined
   /** The current sleeper's mark: a sleeper that was replaced finds it changed. */
   private mark: object = {}
   constructor(private readonly clock: Clock.Clock) {}
@@ -168,19 +166,19 @@ class Deadlines {
   }
 
   private sleep(at: number): void {
-    this.sleeper?.unsafeInterruptAsFork(Effect3.FiberId.none)
+    this.sleeper?.interruptUnsafe()
     this.wakeAt = at
     const clock = this.clock
     const mark = this.mark = {}
     this.sleeper = Effect.runFork(Effect.suspend(() =>
       Effect.flatMap(
-        clock.sleep(Duration.millis(Math.max(0, at - clock.unsafeCurrentTimeMillis()))),
+        clock.sleep(Duration.millis(Math.max(0, at - clock.currentTimeMillisUnsafe()))),
         () =>
           Effect.sync(() => {
             if (this.mark !== mark) return
             this.sleeper = undefined
             this.wakeAt = Infinity
-            const now = clock.unsafeCurrentTimeMillis()
+            const now = clock.currentTimeMillisUnsafe()
             let next = Infinity
             for (const entry of this.due) {
               if (entry.at <= now) {
@@ -211,8 +209,7 @@ export class RoundTrips {
 
   /**
    * `command` bounded by `timeout` ms of `clock`, interruptible where the
-   * caller is. An Effect races a timer (two fibers, and the winner's
-   * FiberRefs merged into the caller's); a Promise (`DirectSend`) is awaited
+   * caller is. An Effect races a timer (two fibers); a Promise (`DirectSend`) is awaited
    * by the caller's fiber, its bound one entry in the clock's `Deadlines`: no
    * fiber per round trip.
    */
@@ -222,9 +219,9 @@ export class RoundTrips {
     timeout: number
   ): Effect.Effect<A, E | typeof timedOut> {
     if (typeof command !== "function") {
-      return Effect.timeoutFail(Effect.interruptible(command), {
+      return Effect.timeoutOrElse(Effect.interruptible(command), {
         duration: Duration.millis(timeout),
-        onTimeout: (): E | typeof timedOut => timedOut
+        orElse: () => Effect.fail<E | typeof timedOut>(timedOut)
       })
     }
     let add = timer
@@ -236,9 +233,9 @@ export class RoundTrips {
     }
     // interruptible as the caller is: a round trip that must report (a probe's outcome, run
     // uninterruptibly) is not cut short by the caller's interruption
-    return Effect.async<A, E | typeof timedOut>((resume) => {
+    return Effect.callback<A, E | typeof timedOut>((resume) => {
       let done = false
-      const cancel = add(clock.unsafeCurrentTimeMillis() + timeout, () => {
+      const cancel = add(clock.currentTimeMillisUnsafe() + timeout, () => {
         if (done) return
         done = true
         resume(Effect.fail(timedOut))
@@ -305,7 +302,7 @@ export class RoundTrips {
     const { guard, timeout, what } = options
     return Effect.clockWith((clock) => {
       if (guard === "checked") {
-        const refused = this.guard.check(clock.unsafeCurrentTimeMillis())
+        const refused = this.guard.check(clock.currentTimeMillisUnsafe())
         if (refused !== undefined) return Effect.fail(refused)
       }
       let transport = false
@@ -324,17 +321,18 @@ export class RoundTrips {
       if (guard === "bypass") return bounded
       const answered = () => {
         const since = this.guard.success()
-        return since === undefined ? Effect.void : this.ended(since, clock.unsafeCurrentTimeMillis())
+        return since === undefined ? Effect.void : this.ended(since, clock.currentTimeMillisUnsafe())
       }
-      return Effect.tapBoth(bounded, {
-        onFailure: (error) =>
+      return bounded.pipe(
+        Effect.tapError((error) =>
           Effect.suspend(() => {
             if (!transport) return answered()
-            const started = this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason, problem !== "timed out")
+            const started = this.guard.failure(clock.currentTimeMillisUnsafe(), error.reason, problem !== "timed out")
             return started ? this.started(problem, error.reason) : Effect.void
-          }),
-        onSuccess: answered
-      })
+          })
+        ),
+        Effect.tap(answered)
+      )
     })
   }
 }

@@ -27,20 +27,20 @@ const directSends = new WeakMap<object, DirectSend>()
  *
  * @internal
  */
-export const withDirectSend = <C extends RedisClient["Type"]>(client: C, direct: DirectSend): C => {
+export const withDirectSend = <C extends RedisClient["Service"]>(client: C, direct: DirectSend): C => {
   directSends.set(client, direct)
   return client
 }
 
 /** @internal */
 export const scriptFor = (
-  client: RedisClient["Type"],
+  client: RedisClient["Service"],
   script: LuaScript
 ): { readonly sha: string; readonly source: string } => client.allowKeyLocking === true ? script.keyLocking : script
 
 /** @internal */
 export const runScript = (
-  client: RedisClient["Type"],
+  client: RedisClient["Service"],
   script: LuaScript,
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string>
@@ -60,7 +60,7 @@ export const runScript = (
  * @internal
  */
 export const runScriptDirect = (
-  client: RedisClient["Type"],
+  client: RedisClient["Service"],
   script: LuaScript,
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string>

@@ -5,9 +5,7 @@
  *
  * @internal
  */
-import type * as Either from "effect/Either"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+import * as Result from "effect/Result"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import { decodeReply, type Reply } from "../../../../shared/redis/scriptReply.js"
 
@@ -21,9 +19,9 @@ export type { Reply } from "../../../../shared/redis/scriptReply.js"
  *
  * @internal
  */
-export const toReply = (raw: unknown, offset: number): Either.Either<Reply, CircuitStoreError> => {
+export const toReply = (raw: unknown, offset: number): Result.Result<Reply, CircuitStoreError> => {
   const reply = decodeReply(raw, offset)
   return "problem" in reply
-    ? Effect3.Either.left(new CircuitStoreError({ reason: reply.problem }))
-    : Effect3.Either.right(reply)
+    ? Result.fail(new CircuitStoreError({ reason: reply.problem }))
+    : Result.succeed(reply)
 }

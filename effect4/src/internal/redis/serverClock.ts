@@ -38,7 +38,7 @@ export class ServerClock {
   measuredAt = 0
   private refreshing = false
 
-  constructor(readonly client: RedisClient["Type"]) {}
+  constructor(readonly client: RedisClient["Service"]) {}
 
   /** Whether the offset should be measured again (it is still usable meanwhile). */
   stale(now: number): boolean {
@@ -62,7 +62,7 @@ export class ServerClock {
           this.offset = offset
           this.roundTrip = roundTrip
           this.measuredAt = received
-          return Effect.as(Metric.set(CircuitBreakerMetrics.clockSkew, offset), offset)
+          return Effect.as(Metric.update(CircuitBreakerMetrics.clockSkew, offset), offset)
         })
       )
     })

@@ -10,6 +10,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
+import * as Semaphore from "effect/Semaphore"
 import type * as Scope from "effect/Scope"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { RedisClient } from "../../RedisClient.js"
@@ -43,12 +44,12 @@ export interface StoreOptions {
 export const make = (
   prefix: string,
   options: StoreOptions
-): Effect.Effect<CircuitStore["Type"], never, RedisClient | Scope.Scope> =>
+): Effect.Effect<CircuitStore["Service"], never, RedisClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* RedisClient
     const entries = new Map<string, Entry>()
     const scope = yield* Effect.scope
-    const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
+    const storeId = (yield* Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true })).toString(36)
     let probes = 0
     const roundTrips = new RoundTrips(new StoreGuard(options.unavailableAfter, options.cooldown), client.description)
     const fork = (effect: Effect.Effect<void>) => Effect.asVoid(Effect.forkIn(effect, scope))
@@ -56,7 +57,7 @@ export const make = (
     const entryOf = (name: string): Entry => {
       let entry = entries.get(name)
       if (entry === undefined) {
-        entry = new Entry(Effect.unsafeMakeSemaphore(1))
+        entry = new Entry(Semaphore.makeUnsafe(1))
         entries.set(name, entry)
       }
       return entry
@@ -109,7 +110,7 @@ export const make = (
           const owner = entries.get(name)?.owner
           if (owner !== undefined) return owner.inspect(now)
           // a circuit no breaker of this instance uses: a handle that is not kept
-          return new RedisCircuit(name, config, new Entry(Effect.unsafeMakeSemaphore(1)), shared).inspect(now)
+          return new RedisCircuit(name, config, new Entry(Semaphore.makeUnsafe(1)), shared).inspect(now)
         })
     }
   })

@@ -8,9 +8,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import { CircuitConfigError } from "../../CircuitConfig.js"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { RedisClient } from "../../RedisClient.js"
 import type { Options } from "../../UpstashClient.js"
 import { classify, type RedisClientError } from "./errors.js"
@@ -76,7 +75,7 @@ export const make = (
   Upstash: UpstashConstructor,
   options: Options,
   field: string = "url"
-): Effect.Effect<RedisClient["Type"], RedisClientError | CircuitConfigError> => {
+): Effect.Effect<RedisClient["Service"], RedisClientError | CircuitConfigError> => {
   const bad = checkRestUrl(options.url, field)
   return bad !== undefined ? Effect.fail(bad) : Effect.try({
     try: () => {
@@ -101,7 +100,7 @@ export const make = (
         // reported by the client's own URL check
       }
       const requester = (redis as unknown as { readonly client?: Requester }).client
-      const client: RedisClient["Type"] = {
+      const client: RedisClient["Service"] = {
         description: origin,
         // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is
         // one); a REST proxy in front of Redis refuses the flag
@@ -140,7 +139,7 @@ export const make = (
 export const pipelineOver = (
   request: (commands: ReadonlyArray<ReadonlyArray<string>>, signal: AbortSignal) => Promise<unknown>,
   secrets: ReadonlyArray<string>
-): NonNullable<RedisClient["Type"]["pipeline"]> =>
+): NonNullable<RedisClient["Service"]["pipeline"]> =>
 (commands) =>
   Effect.tryPromise({
     try: (signal) => request(commands, signal),
@@ -150,8 +149,8 @@ export const pipelineOver = (
       Array.isArray(replies) && replies.length === commands.length
         ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
           typeof entry?.error === "string"
-            ? Effect3.Either.left(classify(new Error(entry.error), secrets))
-            : Effect3.Either.right(entry?.result)
+            ? Result.fail(classify(new Error(entry.error), secrets))
+            : Result.succeed(entry?.result)
         ))
         : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
     )

@@ -97,7 +97,7 @@ const undeserialized = (u: unknown): unknown =>
  *
  * @internal
  */
-export const fromClient = (redis: unknown): RedisClient["Type"] => {
+export const fromClient = (redis: unknown): RedisClient["Service"] => {
   const io = asIORedis(redis)
   if (io !== undefined) {
     const secrets = [io.options?.password, io.options?.redisOptions?.password].filter(
