@@ -30,6 +30,7 @@ import * as os from "node:os"
 import { execFileSync } from "node:child_process"
 import { type RedisServer, startRedis } from "../../test/shared/redisServer.js"
 import { environment, envInt, fmt, markdownTable, median, transform } from "../../bench/support.js"
+import type { RedisClient } from "../src/RedisClient.js"
 import { luaCommands, type RedisSnapshot, snapshot, traffic } from "../../bench/shared/redisStats.js"
 
 /** Timed rounds. */
@@ -171,17 +172,32 @@ const oursScripts = luaCommands(
   readFileSync(new URL("../../lua/manyCircuits.lua", import.meta.url), "utf8")
 )
 
-const oursVariant = (store: "redis" | "memory"): Variant => ({
-  label: `this library, ${store === "redis" ? "RedisCircuitStore (IORedisClient)" : "memory store"}`,
+/**
+ * This library on the memory store, or on `RedisCircuitStore` over `IORedisClient`
+ * (`"ioredis"`) or over Effect 4's own Redis service (`RedisClient.layerEffectRedis`
+ * over `NodeRedis`, the client Effect 4's breaker uses: `"node-redis"`).
+ */
+const oursVariant = (store: "memory" | "ioredis" | "node-redis"): Variant => ({
+  label: `this library, ${
+    store === "ioredis"
+      ? "RedisCircuitStore (IORedisClient)"
+      : store === "node-redis"
+      ? "RedisCircuitStore (layerEffectRedis, NodeRedis)"
+      : "memory store"
+  }`,
   library: "ours",
-  store,
+  store: store === "memory" ? "memory" : "redis",
   scriptCommands: oursScripts,
   make: async (kind, server) => {
     const CircuitBreaker = await import("../src/CircuitBreaker.js")
+    const client = async (url: string): Promise<Layer.Layer<RedisClient, unknown>> =>
+      store === "node-redis"
+        ? (await import("../src/RedisClient.js")).layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url })))
+        : (await import("../src/IORedisClient.js")).layer({ url })
     const storeLayer = server === undefined
       ? (await import("../src/CircuitStore.js")).layerMemory
       : (await import("../src/RedisCircuitStore.js")).layer({ prefix: "bench" }).pipe(
-        Layer.provide((await import("../src/IORedisClient.js")).layer({ url: server.url }))
+        Layer.provide(await client(server.url))
       )
     const rt = ManagedRuntime.make(storeLayer)
     const breaker = await rt.runPromise(
@@ -212,7 +228,8 @@ const oursVariant = (store: "redis" | "memory"): Variant => ({
 // ---------------------------------------------------------------------------
 
 const variants: ReadonlyArray<Variant> = [
-  oursVariant("redis"),
+  oursVariant("ioredis"),
+  oursVariant("node-redis"),
   effectVariant("redis"),
   oursVariant("memory"),
   effectVariant("memory")
@@ -364,14 +381,16 @@ try {
 
   // per-round ratios: Effect 4's ÷ ours, same store, same case, same round
   const ratioRows: Array<Array<string>> = []
-  for (const store of ["redis", "memory"] as const) {
+  for (const ourVariant of variants.filter((v) => v.library === "ours")) {
     for (const kind of CASES) {
-      const ours = slots.find((s) => s.kind === kind && s.variant.library === "ours" && s.variant.store === store)
-      const theirs = slots.find((s) => s.kind === kind && s.variant.library === "effect" && s.variant.store === store)
+      const ours = slots.find((s) => s.kind === kind && s.variant === ourVariant)
+      const theirs = slots.find((s) =>
+        s.kind === kind && s.variant.library === "effect" && s.variant.store === ourVariant.store
+      )
       if (ours === undefined || theirs === undefined) continue
       const ratios = ours.perCall.map((x, i) => theirs.perCall[i]! / x)
       ratioRows.push([
-        `${kind}, ${store}`,
+        `${kind}: ${theirs.variant.label} ÷ ${ourVariant.label}`,
         fmt(median(ratios), 1) + "×",
         fmt(Math.min(...ratios), 1) + "–" + fmt(Math.max(...ratios), 1)
       ])
@@ -381,7 +400,7 @@ try {
     out.push("")
     out.push("Time per call, Effect 4's breaker ÷ this library (median of the per-round ratios):")
     out.push("")
-    out.push(markdownTable(["case, store", "ratio", "min–max"], ratioRows))
+    out.push(markdownTable(["case: Effect 4 ÷ this library", "ratio", "min–max"], ratioRows))
   }
   console.log(out.join("\n"))
 } finally {
