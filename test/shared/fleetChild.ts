@@ -1,10 +1,8 @@
 /**
- * What a fleet member run as its own OS process (`test/support/fleetWorker.ts`,
- * `bench/fleetProcess.ts`, `effect4/bench/fleetProcess.ts`) does around its
- * breaker, without Effect: JSON lines out, commands in (a `stop` line, or stdin
- * ending, stops it; a watchdog exits the process 3 s later whatever it is
- * doing), and the request to the parent's HTTP dependency, which names the
- * caller in `x-worker`. Each edition wraps `fetchDependency` in its own Effect.
+ * What a fleet member run as its own OS process (either edition's fleet worker, the bench's fleet
+ * process) does around its breaker, Effect-free: JSON lines out, commands in (a `stop` line, or
+ * stdin ending, stops it; a watchdog exits the process 3 s later whatever it is doing), and the
+ * call to the parent's HTTP dependency, which names the caller in `x-worker`.
  */
 
 /** The dependency answered anything but 200, or could not be reached. */
@@ -46,10 +44,19 @@ export const listen = (onCommand: (command: string) => void = () => {}) => {
   return state
 }
 
-/** A GET of the dependency at `url`, as the member `id`: its body, or a `DependencyError`. */
+/**
+ * A GET of the dependency at `url`, as the member `id`: its body, or a `DependencyError`
+ * (any answer but 200, or no answer).
+ */
 export const fetchDependency = async (url: string, id: string, signal?: AbortSignal): Promise<string> => {
   try {
-    const response = await fetch(url, { headers: { "x-worker": id }, ...(signal === undefined ? {} : { signal }) })
+    const response = await fetch(
+      url,
+      signal === undefined ? { headers: { "x-worker": id } } : {
+        headers: { "x-worker": id },
+        signal
+      }
+    )
     const body = await response.text()
     if (response.status !== 200) throw new DependencyError(`dependency answered ${response.status}`)
     return body

@@ -1,8 +1,8 @@
 /**
- * The Effect 3 side of a fleet member run as its own OS process
- * (`test/support/fleetWorker.ts`, `bench/fleetProcess.ts`): the Effect-free
- * plumbing is `test/shared/fleetChild.ts`; this adds the dependency call as an
- * Effect.
+ * What a fleet member run as its own OS process (`test/support/fleetWorker.ts`,
+ * `bench/fleetProcess.ts`) does around its breaker: the Effect-free plumbing of
+ * test/shared/fleetChild.ts (JSON lines out, commands in), and the call to the parent's HTTP
+ * dependency as an Effect.
  */
 import * as Effect from "effect/Effect"
 import { DependencyError, fetchDependency } from "../shared/fleetChild.js"
