@@ -5,7 +5,7 @@
  * client into a bundle that never asked for it: an Upstash-only Worker must
  * not carry ioredis (and its Node built-ins). Code that names its client
  * imports its entry point (`/upstash`, `/ioredis`) instead, which bundlers
- * follow. See ARCHITECTURE.md, "Entry points". Each edition turns a failed
+ * follow. See ARCHITECTURE.md, "Entry points and the build". Each edition turns a failed
  * load into its `CircuitConfigError` (its `internal/redis/optionalPeer.ts`).
  *
  * @internal
