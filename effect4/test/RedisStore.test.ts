@@ -44,7 +44,8 @@ afterAll(async () => {
 
 const tcp = () => IORedisClient.layer({ url: server.url })
 const upstash = () => UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
-const effectRedis = () => RedisClient.layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url })))
+const effectRedis = () =>
+  RedisClient.layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))
 const storeOn = (client: Layer.Layer<RedisClient.RedisClient, unknown>, prefix = freshPrefix()) =>
   RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client), Layer.orDie)
 
@@ -468,5 +469,5 @@ describe("over Effect 4's Redis service (effect/persistence/Redis, NodeRedis)", 
       )
       expect(Array.isArray(reply) && reply[0]).toBe("CLOSED")
       expect(yield* Effect.promise(() => server.cli("SCRIPT", "EXISTS", scripts.circuit.sha))).toBe("1")
-    }).pipe(Effect.provide(NodeRedis.layer({ url: server.url }))))
+    }).pipe(Effect.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true }))))
 })
