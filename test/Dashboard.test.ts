@@ -10,10 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { mkdir } from "node:fs/promises"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import type { Browser } from "playwright-core"
 import { CircuitBreakers } from "../src/index.js"
 import { CircuitBreakerHttp } from "../src/http.js"
 import { script } from "../shared/http/dashboardAssets.js"
@@ -24,8 +22,9 @@ import { seedCircuits } from "./support/seed.js"
 import { freshPrefix, tcpStore } from "./support/stores.js"
 import { beforeAllScoped } from "./support/suite.js"
 import { calls } from "./support/calls.js"
+import { dashboardCsp, dashboardPaths } from "./shared/monitoringCases.js"
+import { eventually, launchChromium, pixelStats, polls, row, serve, watchedPage } from "./shared/dashboardBrowser.js"
 
-const chromiumPath = "/usr/bin/chromium"
 const artifacts = join(process.cwd(), "test-artifacts")
 const adminToken = "s3cret-admin"
 
@@ -40,76 +39,9 @@ beforeAllScoped(Effect.gen(function*() {
   yield* Effect.promise(() => mkdir(artifacts, { recursive: true }))
 }))
 
-const launchChromium = () =>
-  chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync"
-    ],
-    timeout: 30_000
-  }).catch((error: unknown) => {
-    throw new Error(
-      `cannot start Chromium at ${chromiumPath} (Debian's chromium package: apt-get install chromium; .ci/run does): ${
-        String(error)
-      }`
-    )
-  })
-
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-
-/** Serves a Web handler on a Node http server on a free port of 127.0.0.1. */
-const serve = async (handler: (request: Request) => Promise<Response>) => {
-  const listener = http.createServer((req, res) => {
-    const respond = async () => {
-      const chunks: Array<Buffer> = []
-      for await (const chunk of req) chunks.push(chunk as Buffer)
-      const headers = new Headers()
-      for (const [key, value] of Object.entries(req.headers)) {
-        if (value === undefined) continue
-        for (const one of Array.isArray(value) ? value : [value]) headers.append(key, one)
-      }
-      const aborted = new AbortController()
-      res.once("close", () => {
-        if (!res.writableFinished) aborted.abort()
-      })
-      const method = req.method ?? "GET"
-      const response = await handler(
-        new Request(`http://${req.headers.host ?? "127.0.0.1"}${req.url ?? "/"}`, {
-          method,
-          headers,
-          signal: aborted.signal,
-          ...(method === "GET" || method === "HEAD" || chunks.length === 0 ? {} : { body: Buffer.concat(chunks) })
-        })
-      )
-      res.statusCode = response.status
-      response.headers.forEach((value, key) => res.appendHeader(key, value))
-      res.end(Buffer.from(await response.arrayBuffer()))
-    }
-    respond().catch((error: unknown) => {
-      if (!res.headersSent) res.statusCode = 500
-      res.end(String(error))
-    })
-  })
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve))
-  const { port } = listener.address() as AddressInfo
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        listener.closeAllConnections()
-        listener.close(() => resolve())
-      })
-  }
-}
 
 /** A runtime of its own (one instance of the fleet) on the shared Redis prefix. */
 const instance = (prefix: string, options?: CircuitBreakers.Options, url = server.url) =>
@@ -118,17 +50,6 @@ const instance = (prefix: string, options?: CircuitBreakers.Options, url = serve
       Layer.provideMerge(tcpStore({ url }, { prefix }))
     )
   )
-
-/** What `read` gives once it gives `want`, or at the end of `timeout` ms what it gave last. */
-const eventually = async <A>(read: () => Promise<A>, want: A, timeout = 10_000): Promise<A> => {
-  const end = Date.now() + timeout
-  let got = await read()
-  while (got !== want && Date.now() < end) {
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    got = await read()
-  }
-  return got
-}
 
 /** The Web handler of the routes under `/ops/cb`, on the Redis prefix, served over HTTP. */
 const dashboardServer = async (prefix: string, options: Partial<CircuitBreakerHttp.Options> = {}, url = server.url) => {
@@ -154,84 +75,6 @@ const dashboardServer = async (prefix: string, options: Partial<CircuitBreakerHt
 const authorize: CircuitBreakerHttp.Options["authorize"] = (request) =>
   Effect.succeed(request.headers["authorization"] === `Bearer ${adminToken}`)
 
-interface Watched {
-  readonly page: Page
-  /** console errors and uncaught exceptions */
-  readonly problems: Array<string>
-  /** securitypolicyviolation events, as "directive blockedURI" */
-  readonly violations: Array<string>
-  /** every request the page made, as "METHOD path?query" */
-  readonly requests: Array<string>
-}
-
-/** A page that records console errors, uncaught errors and CSP violations. */
-const watchedPage = async (context: BrowserContext): Promise<Watched> => {
-  const page = await context.newPage()
-  const problems: Array<string> = []
-  const violations: Array<string> = []
-  const requests: Array<string> = []
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console.error: ${message.text()}`)
-  })
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`))
-  page.on("request", (request) => {
-    const url = new URL(request.url())
-    requests.push(`${request.method()} ${url.pathname}${url.search}`)
-  })
-  await page.exposeFunction("reportCspViolation", (violation: string) => {
-    violations.push(violation)
-  })
-  await page.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (event) => {
-      const report = (window as unknown as { reportCspViolation: (v: string) => void }).reportCspViolation
-      report(`${event.violatedDirective} ${event.blockedURI}`)
-    })
-  })
-  return { page, problems, violations, requests }
-}
-
-const row = (page: Page, section: string, name: string) => page.locator(`#section-${section} tr[data-name="${name}"]`)
-
-/** Waits until the page has read the circuits `n` more times. */
-const polls = async (page: Page, n: number, timeout = 15_000) => {
-  for (let i = 0; i < n; i++) {
-    await page.waitForResponse((response) => new URL(response.url()).pathname.endsWith("/circuits"), { timeout })
-  }
-}
-
-/**
- * The pixels of a PNG, decoded by the browser in a page of its own (no CSP
- * there): how many are not near-white, and how many are the OPEN red.
- */
-const pixelStats = async (png: Buffer) => {
-  const page = await browser.newPage()
-  try {
-    return await page.evaluate(async (dataUrl) => {
-      const image = new Image()
-      image.src = dataUrl
-      await image.decode()
-      const canvas = document.createElement("canvas")
-      canvas.width = image.width
-      canvas.height = image.height
-      const context = canvas.getContext("2d")!
-      context.drawImage(image, 0, 0)
-      const { data } = context.getImageData(0, 0, image.width, image.height)
-      let inked = 0
-      let red = 0
-      const colours = new Set<number>()
-      for (let i = 0; i < data.length; i += 4) {
-        const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!]
-        colours.add((r << 16) | (g << 8) | b)
-        if (r < 235 || g < 235 || b < 235) inked++
-        if (Math.abs(r - 220) < 12 && Math.abs(g - 38) < 12 && Math.abs(b - 38) < 12) red++
-      }
-      return { width: image.width, height: image.height, inked, red, colours: colours.size }
-    }, `data:image/png;base64,${png.toString("base64")}`)
-  } finally {
-    await page.close()
-  }
-}
-
 const stateInRedis = (prefix: string, name: string) => server.cli("HGET", keysOf(prefix, name)[0], "state")
 
 // ---------------------------------------------------------------------------
@@ -250,10 +93,7 @@ describe("dashboard routes", () => {
       const page = await get(on, "/dashboard")
       expect(page.status).toBe(200)
       expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
-      expect(page.headers.get("content-security-policy")).toBe(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-      )
+      expect(page.headers.get("content-security-policy")).toBe(dashboardCsp)
       const html = await page.text()
       // no inline script or style: the only script and stylesheet are the sibling routes
       expect(html).toContain(`<script src="dashboard/app.js" defer></script>`)
@@ -280,7 +120,7 @@ describe("dashboard routes", () => {
       expect(await allowed.json()).toEqual({ admin: true })
       expect(allowed.headers.get("cache-control")).toBe("no-store")
 
-      for (const path of ["/dashboard", "/dashboard/app.js", "/dashboard/app.css", "/dashboard/permissions"]) {
+      for (const path of dashboardPaths) {
         expect((await get(off, path)).status).toBe(404)
       }
       expect((await get(off, "/health")).status).toBe(200)
@@ -409,7 +249,7 @@ describe("dashboard in headless Chromium", () => {
         expect(violations).toEqual([])
 
         const png = await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true })
-        const pixels = await pixelStats(png)
+        const pixels = await pixelStats(browser, png)
         console.info(
           `[dashboard] first rows shown ${shownAfter} ms after navigation; screenshot ${png.length} bytes, ` +
             `${pixels.width}x${pixels.height}, ${pixels.colours} colours, ${pixels.inked} inked pixels, ${pixels.red} OPEN-red`

@@ -38,6 +38,16 @@ import { countRoundTrips, seedCircuits } from "./support/seed.js"
 import { registryKeyOf } from "../shared/redis/keys.js"
 import { RedisClientError } from "../src/internal/redis/errors.js"
 import { calls } from "./support/calls.js"
+import {
+  adminNameCases,
+  crossSiteRefusals,
+  guardedReadPaths,
+  hostileNames,
+  noTokenHeaders,
+  rightBearerHeaders,
+  snapshotReadCases,
+  wrongBearerHeaders
+} from "./shared/monitoringCases.js"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -254,6 +264,12 @@ describe("CircuitBreakerHttp", () => {
       const all = await t.post("/reset-all", { authorization: "Bearer admin-secret" })
       expect((await all.json()).results).toContainEqual({ service: "payments", success: true })
       expect((await (await t.get("/health")).json()).services.payments.state).toBe("CLOSED")
+      // names no circuit may have, and the longest one may
+      for (const [segment, status, message] of adminNameCases) {
+        const response = await t.post(`/circuits/${segment}/reset`, { authorization: "Bearer admin-secret" })
+        expect([segment, response.status]).toEqual([segment, status])
+        expect((await response.json()).message).toContain(message)
+      }
     } finally {
       await t.dispose()
     }
@@ -378,7 +394,7 @@ describe("monitoring tells the truth", () => {
 
   it("any name works in every output: __proto__, quotes, backslashes, braces, unicode", async () => {
     const prefix = freshPrefix()
-    const hostile = ["__proto__", "constructor", "say \"hi\"", "back\\slash", "{brace}", "名前", "a b"]
+    const hostile = hostileNames
     const writer = instance(prefix, { defaults: { failureThreshold: 1, recoveryTimeout: "1 minute" } })
     const web = CircuitBreakerHttp.toWebHandler(
       RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: server.url })))
@@ -764,21 +780,7 @@ describe("anonymous reads share one snapshot", () => {
           expect(fresh).not.toBe(next)
           expect(counter.roundTrips).toBe(2 * one)
           // a snapshot filters and pages as a read of the store does
-          const cases: ReadonlyArray<CircuitBreakerMonitoring.ReadOptions> = [
-            {},
-            { limit: 7 },
-            { state: ["OPEN"] },
-            { state: ["OPEN"], limit: 5, cursor: "tenant-150" },
-            { state: ["CLOSED", "OPEN"], limit: 3, cursor: "tenant-0" },
-            { prefix: "tenant-1", limit: 4 },
-            { prefix: "tenant-29", cursor: "tenant-295" },
-            { prefix: "tenant-29", cursor: "tenant-2955", limit: 1 },
-            { prefix: "tenant-2", state: ["OPEN"], limit: 2, cursor: "tenant-201" },
-            { prefix: "nobody" },
-            { cursor: "tenant-299" },
-            { cursor: "zzz", limit: 2 }
-          ]
-          for (const options of cases) {
+          for (const options of snapshotReadCases) {
             expect([options, fresh.read(options)]).toEqual([options, yield* m.read(options)])
           }
         }).pipe(Effect.provide(
@@ -927,7 +929,7 @@ describe("anonymous reads share one snapshot", () => {
     await seedCircuits(server.url, prefix, 20, { name: "secret-tenant", openEvery: 4 })
     const t = await handlerOver(prefix, { authorizeRead: CircuitBreakerHttp.bearer(Redacted.make("reader-token")) })
     try {
-      for (const path of ["/circuits", "/circuits?state=OPEN", "/metrics", "/metrics?format=prometheus", "/alerts"]) {
+      for (const path of guardedReadPaths) {
         const anonymous = await t.get(path)
         expect([path, anonymous.status]).toEqual([path, 401])
         expect(await anonymous.text()).not.toContain("secret-tenant")
@@ -964,17 +966,14 @@ describe("admin routes fail closed", () => {
       )
     const check = (token: Parameters<typeof CircuitBreakerHttp.bearer>[0], authorization?: string) =>
       Effect.runPromise(CircuitBreakerHttp.bearer(token)(request(authorization)))
-    expect(await check("s3cret", "Bearer s3cret")).toBe(true)
-    expect(await check("s3cret", "bearer s3cret")).toBe(true)
+    for (const right of rightBearerHeaders) expect(await check("s3cret", right)).toBe(true)
     expect(await check(Redacted.make("s3cret"), "Bearer s3cret")).toBe(true)
-    for (
-      const wrong of [undefined, "", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cretx", "Basic s3cret", "s3cret"]
-    ) {
+    for (const wrong of wrongBearerHeaders) {
       expect([wrong, await check("s3cret", wrong)]).toEqual([wrong, false])
     }
     // an unset variable: the README's old example let "Bearer undefined" in
     for (const none of [undefined, "", "   ", Redacted.make("")]) {
-      for (const header of [undefined, "Bearer undefined", "Bearer ", "Bearer", `Bearer ${none}`]) {
+      for (const header of noTokenHeaders(String(none))) {
         expect(await check(none, header)).toBe(false)
       }
     }
@@ -1039,26 +1038,7 @@ describe("admin routes fail closed", () => {
   it("cross-site requests and form bodies are refused (403 naming why); same-origin ones and listed origins pass", async () => {
     const t = await cookieTrusting({ allowedOrigins: ["https://ops.example.com"] })
     try {
-      const refusals: Array<[Record<string, string>, string | undefined, string]> = [
-        [{ origin: "https://evil.example" }, undefined, "Origin \"https://evil.example\" is not this server's"],
-        [{ origin: "null" }, undefined, "Origin \"null\" is not this server's"],
-        [{ "sec-fetch-site": "cross-site" }, undefined, "Sec-Fetch-Site: \"cross-site\""],
-        [{ "sec-fetch-site": "same-site" }, undefined, "Sec-Fetch-Site: \"same-site\""],
-        [{ "content-type": "text/plain" }, "x", "Content-Type: text/plain"],
-        [
-          { "content-type": "application/x-www-form-urlencoded" },
-          "a=b",
-          "Content-Type: application/x-www-form-urlencoded"
-        ],
-        [{ "content-type": "multipart/form-data; boundary=x" }, "--x--", "Content-Type: multipart/form-data"],
-        // a page of the same origin that posts a form
-        [
-          { origin: "http://localhost", "sec-fetch-site": "same-origin", "content-type": "text/plain" },
-          "x",
-          "Content-Type: text/plain"
-        ]
-      ]
-      for (const [headers, body, reason] of refusals) {
+      for (const [headers, body, reason] of crossSiteRefusals) {
         const response = await t.post("/circuits/payments/force-open", headers, body)
         expect([headers, response.status]).toEqual([headers, 403])
         expect((await response.json()).message).toContain(reason)

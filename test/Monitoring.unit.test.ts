@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreakerMonitoring, CircuitBreakers, CircuitStore } from "../src/index.js"
 import { calls } from "./support/calls.js"
+import { openAlertMessages, openCircuit } from "./shared/monitoringCases.js"
 
 const monitoring = CircuitBreakerMonitoring.CircuitBreakerMonitoring
 
@@ -86,27 +87,11 @@ describe("alerts, health, resetAll (memory store)", () => {
 
 describe("what an operator reads", () => {
   it("a first open is not 're-opened 0 times'; re-opens are counted", () => {
-    const base: CircuitBreakerMonitoring.CircuitMetrics = {
-      name: "pay",
-      service: "pay",
-      state: "OPEN",
-      status: "unhealthy",
-      windowFailures: 5,
-      windowCalls: 5,
-      openCount: 0,
-      retryAt: 1,
-      lastTransitionAt: 1,
-      fleet: { successes: 0, failures: 5, rejections: 0, probes: 0, opens: 1, calls: 5, failureRate: 1 },
-      instance: null,
-      storeUnavailable: false
+    for (const [openCount, messages] of openAlertMessages) {
+      const alerts = CircuitBreakerMonitoring.alertsFor({ ...openCircuit, openCount }, 2, {
+        failureRateMinimumCalls: 100
+      })
+      expect(alerts.map((a) => a.message)).toEqual(messages)
     }
-    const open = (openCount: number) =>
-      CircuitBreakerMonitoring.alertsFor({ ...base, openCount }, 2, { failureRateMinimumCalls: 100 })
-    expect(open(0).map((a) => a.message)).toEqual(["circuit \"pay\" is OPEN"])
-    expect(open(1).map((a) => a.message)).toEqual(["circuit \"pay\" is OPEN (re-opened once without closing)"])
-    expect(open(4).map((a) => a.message)).toEqual([
-      "circuit \"pay\" is OPEN (re-opened 4 times without closing)",
-      "circuit \"pay\" re-opened 4 times without closing"
-    ])
   })
 })

@@ -1,5 +1,5 @@
 /**
- * Health and metrics over HTTP, on @effect/platform:
+ * Health and metrics over HTTP, on `effect/http`:
  *
  * - `GET /health`: the fleet's health as JSON; 200, or 503 when unhealthy
  *   or unknown (the store could not be read, entirely or in part); every
@@ -23,9 +23,19 @@
  * bodies of `/health`, `/circuits` and `/alerts`. With `authorizeRead`, every
  * read route but the health summary needs it.
  *
- * Offered as an `HttpRouter` (mount it in an Effect server) and as a
- * Web-standard `(Request) => Promise<Response>` handler (Next.js route
- * handlers, Edge functions, Deno, Bun).
+ * Offered as routes for an `HttpRouter` (`router`, a layer: mount it in an
+ * Effect server with `HttpRouter.serve`) and as a Web-standard
+ * `(Request) => Promise<Response>` handler (Next.js route handlers, Edge
+ * functions, Deno, Bun).
+ *
+ * Effect 4 edition: `effect/http` replaces `@effect/platform`, and its
+ * routers are layers. `router(options)` is a `Layer` that adds the routes to
+ * the `HttpRouter` service (was an `HttpRouter` value): build an app with
+ * `CircuitBreakerHttp.router(options).pipe(Layer.provideMerge(CircuitBreakerHttp.layer()), Layer.provideMerge(store))`
+ * and serve it with `HttpRouter.serve` or `HttpRouter.toWebHandler`;
+ * `routes(options)` gives the same routes as `HttpRouter.Route` values.
+ * `toWebHandler` keeps its signature and builds the store on the first
+ * request, as before. `Authorize` takes Effect 4's `HttpServerRequest`.
  *
  * @example
  * ```ts
@@ -43,9 +53,9 @@
  *
  * @since 0.1.0
  */
-import type * as HttpRouter from "@effect/platform/HttpRouter"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as Effect from "effect/Effect"
+import type * as HttpRouter from "effect/http/HttpRouter"
+import type * as HttpServerRequest from "effect/http/HttpServerRequest"
 import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type { CircuitBreakerMonitoring, Options as MonitoringOptions } from "./CircuitBreakerMonitoring.js"
@@ -144,18 +154,68 @@ export interface Options {
 export const bearer: (token: Redacted.Redacted<string> | string | undefined) => Authorize = authorize.bearer
 
 /**
- * The routes as an `HttpRouter`. Needs `CircuitBreakerMonitoring` and
- * `CircuitBreakers` (for admin routes by name).
+ * The routes as a layer that adds them to the `HttpRouter` service (under
+ * `basePath`). Their handlers need `CircuitBreakerMonitoring`,
+ * `CircuitBreakers` (for admin routes by name) and `CircuitStore`: provide
+ * them to the app (`layer` on a store), as below.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import { Layer } from "effect"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const App = CircuitBreakerHttp.router({ basePath: "/ops/cb" }).pipe(
+ *   Layer.provideMerge(CircuitBreakerHttp.layer()),
+ *   Layer.provideMerge(CircuitStore.layerMemory)
+ * )
+ * const { handler, dispose } = HttpRouter.toWebHandler(App)
+ * ```
  *
  * @since 0.1.0
  * @category routers
  */
 export const router: (
   options?: Options
-) => HttpRouter.HttpRouter<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore> = internal.router
+) => Layer.Layer<
+  never,
+  never,
+  HttpRouter.HttpRouter | HttpRouter.Request.From<"Requires", CircuitBreakerMonitoring | CircuitBreakers | CircuitStore>
+> = internal.router
+
+/**
+ * The routes as `HttpRouter.Route` values (under `basePath`), for
+ * `HttpRouter.addAll` or a router of one's own.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const Routes = HttpRouter.addAll(CircuitBreakerHttp.routes({ dashboard: false }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category routers
+ */
+export const routes: (
+  options?: Options
+) => ReadonlyArray<HttpRouter.Route<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore>> = internal.routes
 
 /**
  * What the routes need, on a given store: the registry and monitoring.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import { Layer } from "effect"
+ *
+ * const Services = CircuitBreakerHttp.layer({ snapshotTtl: "2 seconds" }).pipe(
+ *   Layer.provideMerge(CircuitStore.layerMemory)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers

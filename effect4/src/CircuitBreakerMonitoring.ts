@@ -20,6 +20,10 @@
  * }).pipe(Effect.provide(Monitoring))
  * ```
  *
+ * Effect 4 edition: the service is a `Context.Service` (its shape is
+ * `CircuitBreakerMonitoring["Service"]`, was `["Type"]`); `layer` is built
+ * with `Layer.effect` (its reads run within the layer's scope, as before).
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
@@ -78,7 +82,7 @@ export interface Options {
    * number of requests costs the store at most one fleet read per interval.
    * `0` reads again for each request that does not find a read in flight.
    */
-  readonly snapshotTtl?: Duration.DurationInput | undefined
+  readonly snapshotTtl?: Duration.Input | undefined
 }
 
 /**
@@ -87,7 +91,7 @@ export interface Options {
  * @since 0.1.0
  * @category tags
  */
-export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breaker-redis/CircuitBreakerMonitoring")<
+export class CircuitBreakerMonitoring extends Context.Service<
   CircuitBreakerMonitoring,
   {
     /**
@@ -115,7 +119,7 @@ export class CircuitBreakerMonitoring extends Context.Tag("effect-circuit-breake
     /** Drops the snapshot: the next `snapshot` reads the store (after an admin action). */
     readonly invalidate: Effect.Effect<void>
   }
->() {}
+>()("effect-circuit-breaker-redis/CircuitBreakerMonitoring") {}
 
 /**
  * The alerts for one circuit (the rules of `getAlerts`).
@@ -136,7 +140,7 @@ export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options
 export const make = (
   options: Options = {}
 ): Effect.Effect<
-  CircuitBreakerMonitoring["Type"],
+  CircuitBreakerMonitoring["Service"],
   CircuitConfig.CircuitConfigError,
   CircuitStore | CircuitBreakers | Scope.Scope
 > => internal.make(options)
@@ -150,4 +154,4 @@ export const make = (
 export const layer = (
   options?: Options
 ): Layer.Layer<CircuitBreakerMonitoring, CircuitConfig.CircuitConfigError, CircuitStore | CircuitBreakers> =>
-  Layer.scoped(CircuitBreakerMonitoring, make(options))
+  Layer.effect(CircuitBreakerMonitoring)(make(options))

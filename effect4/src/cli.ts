@@ -9,15 +9,13 @@
  * npx effect-circuit-breaker health   # exit code 0 healthy, 1 degraded, 2 unhealthy or unknown
  * ```
  *
- * Needs `@effect/cli@^0.77` (an optional peer dependency, its version for
- * effect 3; no entry point of the library imports it) and the client
- * of the store: `ioredis` (`--redis-url`, `REDIS_URL`) or `@upstash/redis`
- * (`UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`).
+ Runs on `effect/cli` (part of `effect` 4, no other peer) and needs the
+ * client of the store: `ioredis` (`--redis-url`, `REDIS_URL`) or
+ * `@upstash/redis` (`UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`).
  *
  * @since 0.1.0
  */
 import type { Io } from "./internal/cli/environment.js"
-import { missingPeers } from "../../shared/cli/install.js"
 
 // the one file that touches the process (the library builds without Node's types)
 declare const process: {
@@ -46,9 +44,9 @@ interface Readline {
 // a specifier the library's build (no @types/node) does not resolve
 const nodeReadline = "node:readline"
 
-// loaded here rather than imported, so that a missing optional peer is a clear message, not a
-// stack; the effect 3 check first, so that effect 4 is named as such
-import("./internal/effect3.js").then(() =>
+// loaded here rather than imported, so that a missing or wrong `effect` is a clear message, not a
+// stack; the effect 4 check first, so that effect 3 is named as such
+import("./internal/effect4.js").then(() =>
   Promise.all([
     import("effect/Cause"),
     import("effect/Effect"),
@@ -89,15 +87,15 @@ import("./internal/effect3.js").then(() =>
     process.once("SIGINT", interrupt)
     process.once("SIGTERM", interrupt)
     fiber.addObserver((exit) =>
-      process.exit(exit._tag === "Success" ? exit.value : Cause.isInterruptedOnly(exit.cause) ? 130 : 70)
+      process.exit(exit._tag === "Success" ? exit.value : Cause.hasInterruptsOnly(exit.cause) ? 130 : 70)
     )
   },
   (error: unknown) => {
     const code = (error as { code?: unknown } | null)?.code
     console.error(
-      code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND"
-        ? missingPeers(process.argv[1])
-        : `effect-circuit-breaker: cannot start: ${error instanceof Error ? error.message : String(error)}`
+      `effect-circuit-breaker: cannot start: ${error instanceof Error ? error.message : String(error)}${
+        code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ? " (run `npm install effect@^4.1`)" : ""
+      }`
     )
     process.exitCode = 2
   }

@@ -1,17 +1,16 @@
 /**
  * The entry point `effect-circuit-breaker-redis/http`: health, metrics
- * (JSON and Prometheus text) and alert routes on `@effect/platform`, also as
- * a Web-standard `(Request) => Promise<Response>` handler. Needs the
- * `@effect/platform` package.
+ * (JSON and Prometheus text) and alert routes on `effect/http`, also as
+ * a Web-standard `(Request) => Promise<Response>` handler.
  *
  * @since 0.1.0
  */
 
-// first: fails with a clear message when the installed effect is not 3.x
-import "./internal/effect3.js"
+// first: fails with a clear message when the installed effect is not 4.x
+import "./internal/effect4.js"
 
 /**
- * The routes, `router`, `toWebHandler`.
+ * The routes, `router` (a layer), `routes`, `layer`, `toWebHandler`.
  *
  * @since 0.1.0
  */

@@ -38,8 +38,8 @@
  *
  * @since 0.1.0
  */
-// first: fails with a clear message when the installed effect is not 3.x
-import "./internal/effect3.js"
+// first: fails with a clear message when the installed effect is not 4.x
+import "./internal/effect4.js"
 import type * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import type * as CircuitBreakerApi from "./CircuitBreaker.js"
@@ -448,7 +448,7 @@ export interface CircuitBreakerRuntimeOptions {
    * The minimum level of the runtime's logs (default `"Info"`). `"Debug"`
    * logs every named operation (`execute(op, "name")`) and its outcome.
    */
-  readonly logLevel?: LogLevel.Literal | undefined
+  readonly logLevel?: LogLevel.LogLevel | undefined
 }
 
 /**

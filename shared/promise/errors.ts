@@ -1,5 +1,5 @@
 /**
- * The Promise API's breaker error, `CircuitBreakerError`, and its codes: plain
+ * The Promise API's errors, `CircuitBreakerError` with its codes and `HttpResponseError`: plain
  * JavaScript errors, the same for every edition (each turns its breaker's
  * rejections into them).
  *
@@ -60,5 +60,18 @@ export class CircuitBreakerError extends Error {
       ...(this.retryAfter !== undefined ? { retryAfter: this.retryAfter } : {}),
       ...(this.state !== undefined ? { state: this.state } : {})
     }
+  }
+}
+
+/**
+ * The failure recorded for a handler's 5xx response under
+ * `withCircuitBreaker` (re-exported as `HttpResponseError`).
+ *
+ * @internal
+ */
+export class HttpResponseError extends Error {
+  override readonly name = "HttpResponseError"
+  constructor(readonly response: Response) {
+    super(`handler answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`)
   }
 }

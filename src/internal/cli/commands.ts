@@ -32,9 +32,8 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type { State } from "../../CircuitState.js"
 import * as prometheus from "../monitoring/prometheus.js"
 import { CliError, connectionOptions, withStore } from "./connection.js"
+import { actions, missingCommand, states, unknownCircuit, type Verb } from "../../../shared/cli/commands.js"
 import * as format from "../../../shared/cli/format.js"
-
-const states = ["CLOSED", "HALF_OPEN", "OPEN", "FORCED_OPEN", "FORCED_CLOSED"] as const satisfies ReadonlyArray<State>
 
 /**
  * What the commands need to know about where they run.
@@ -144,22 +143,9 @@ const readOne = (circuit: string) =>
     const { circuits, fleet, now } = yield* readFleet(noFilter)
     const found = circuits.find((m) => m.name === circuit)
     if (found === undefined) {
-      if (!fleet.complete) {
-        return yield* new CliError({
-          message: `no circuit named ${
-            JSON.stringify(circuit)
-          } among those read; ${fleet.unreadable} could not be read: ${fleet.reason}`,
-          exitCode: 2
-        })
-      }
-      const known = circuits.map((m) => m.name)
       return yield* new CliError({
-        message: `no circuit named ${JSON.stringify(circuit)} in the store${
-          known.length === 0
-            ? " (it knows none)"
-            : `; known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}`
-        }`,
-        exitCode: 1
+        message: unknownCircuit(circuit, circuits.map((m) => m.name), fleet.complete ? undefined : fleet),
+        exitCode: fleet.complete ? 1 : 2
       })
     }
     return { metrics: found, now }
@@ -179,33 +165,6 @@ const showCommand = Command.make(
         )
       }))
 ).pipe(Command.withDescription("Show one circuit: state, window, backoff, retry time, the fleet's counts"))
-
-type Verb = "open" | "close" | "reset"
-
-const actions: Record<Verb, {
-  readonly target: State
-  readonly description: string
-  readonly effect: string
-}> = {
-  open: {
-    target: "FORCED_OPEN",
-    description: "Hold a circuit open (FORCED_OPEN) across the fleet, until `close` or `reset`",
-    effect: "every instance will reject its calls with CircuitOpen, from its next store round trip " +
-      "(within its stateCacheTtl, 1 s by default), until `close` or `reset`"
-  },
-  close: {
-    target: "FORCED_CLOSED",
-    description: "Hold a circuit closed (FORCED_CLOSED) across the fleet, until `reset`",
-    effect: "every instance will run every call to it (outcomes still counted, it never trips), from its " +
-      "next store round trip (within its stateCacheTtl, 1 s by default), until `reset`"
-  },
-  reset: {
-    target: "CLOSED",
-    description: "Reset a circuit to CLOSED with an empty window and backoff",
-    effect: "every instance will let calls through again and count failures afresh, from its next store " +
-      "round trip (within its stateCacheTtl, 1 s by default)"
-  }
-}
 
 const adminCommand = (verb: Verb, environment: Environment) =>
   Command.make(
@@ -351,22 +310,18 @@ const watchCommand = Command.make(
  * @internal
  */
 export const command = (environment: Environment) =>
-  Command.make("effect-circuit-breaker", {}, () =>
-    new CliError({
-      message: "missing command: list, show, open, close, reset, health, metrics or watch (see --help)",
-      exitCode: 2
-    })).pipe(
-      Command.withDescription(
-        "Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"
-      ),
-      Command.withSubcommands([
-        listCommand,
-        showCommand,
-        adminCommand("open", environment),
-        adminCommand("close", environment),
-        adminCommand("reset", environment),
-        healthCommand(environment),
-        metricsCommand,
-        watchCommand
-      ])
-    )
+  Command.make("effect-circuit-breaker", {}, () => new CliError({ message: missingCommand, exitCode: 2 })).pipe(
+    Command.withDescription(
+      "Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"
+    ),
+    Command.withSubcommands([
+      listCommand,
+      showCommand,
+      adminCommand("open", environment),
+      adminCommand("close", environment),
+      adminCommand("reset", environment),
+      healthCommand(environment),
+      metricsCommand,
+      watchCommand
+    ])
+  )

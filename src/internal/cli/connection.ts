@@ -27,6 +27,7 @@ import * as ioredis from "../redis/ioredisClient.js"
 import * as optionalPeer from "../redis/optionalPeer.js"
 import type { RedisClientError } from "../redis/errors.js"
 import * as upstash from "../redis/upstashClient.js"
+import { describeClientError as describe, showHttpUrl, showRedisUrl } from "../../../shared/cli/commands.js"
 
 /**
  * A failure the CLI reports on stderr (`message`, never a secret) and
@@ -82,30 +83,6 @@ type Target =
     readonly token: Redacted.Redacted<string>
     readonly shown: string
   }
-
-/** A Redis URL without its credentials, or `undefined` when it is not one. */
-const showRedisUrl = (url: string): string | undefined => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return undefined
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") return undefined
-  if (parsed.hostname === "") return undefined
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
-}
-
-const showHttpUrl = (url: string): string | undefined => {
-  try {
-    const parsed = new URL(url)
-    return parsed.protocol === "https:" || parsed.protocol === "http:"
-      ? `${parsed.protocol}//${parsed.host}`
-      : undefined
-  } catch {
-    return undefined
-  }
-}
 
 const usage = (message: string) => new CliError({ message, exitCode: 2 })
 
@@ -164,21 +141,8 @@ const clientLayer = (target: Target, timeout: number): Layer.Layer<RedisClient, 
       )
     )
 
-const describeClientError = (error: RedisClientError, shown: string): CliError => {
-  switch (error.kind) {
-    case "Auth":
-      return new CliError({
-        message: `${shown} refused the credentials (wrong password or token): ${error.reason}`,
-        exitCode: 2
-      })
-    case "Timeout":
-      return new CliError({ message: `${shown} did not answer in time (${error.reason})`, exitCode: 2 })
-    case "Connection":
-      return new CliError({ message: `cannot reach ${shown}: ${error.reason}`, exitCode: 2 })
-    default:
-      return new CliError({ message: `${shown} answered with an error: ${error.reason}`, exitCode: 2 })
-  }
-}
+const describeClientError = (error: RedisClientError, shown: string): CliError =>
+  new CliError({ message: describe(error.kind, error.reason, shown), exitCode: 2 })
 
 /**
  * What the commands run on.

@@ -17,7 +17,8 @@ import * as CircuitConfig from "../../CircuitConfig.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { allows } from "./authorize.js"
 import { crossSiteProblem } from "../../../shared/http/crossSite.js"
-import { json, problem, refused } from "./responses.js"
+import { type AdminVerb, cannotTell, noSuchCircuit } from "../../../shared/http/responses.js"
+import { json, problem, refused, respond } from "./responses.js"
 
 /**
  * Whether the circuit `name` is in use: this instance has a breaker for it,
@@ -55,21 +56,15 @@ export const adminRoutes = <R>(
       yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.invalidate)
       return response
     })
-  const admin = (verb: "reset" | "force-open" | "force-close") =>
+  const admin = (verb: AdminVerb) =>
     guarded((name) =>
       Effect.gen(function*() {
         const valid = CircuitConfig.validateServiceName(name)
         if (valid._tag === "Left") return problem(400, "Bad Request", valid.left.message)
         const registry = yield* CircuitBreakers
         const known = yield* isKnown(name)
-        if (typeof known === "string") {
-          return problem(
-            503,
-            "Service Unavailable",
-            `cannot tell whether the circuit ${JSON.stringify(name)} exists: ${known}`
-          )
-        }
-        if (!known) return problem(404, "Not Found", `no circuit named ${JSON.stringify(name)} in the store`)
+        if (typeof known === "string") return respond(cannotTell(name, known))
+        if (!known) return respond(noSuchCircuit(name))
         const breaker = yield* Effect.orDie(registry.get(name))
         const result = yield* Effect.either(
           verb === "reset" ? breaker.reset : verb === "force-open" ? breaker.forceOpen : breaker.forceClose

@@ -18,24 +18,16 @@ import * as Effect from "effect/Effect"
 import type { Authorize } from "../../CircuitBreakerHttp.js"
 import { allows } from "./authorize.js"
 import * as assets from "../../../shared/http/dashboardAssets.js"
+import {
+  assetHeaders,
+  assetsBase,
+  contentTypes,
+  pageHeaders,
+  permissionsHeaders
+} from "../../../shared/http/dashboardHeaders.js"
 
 /** @internal */
-export const contentSecurityPolicy = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'"
-].join("; ")
-
-const assetHeaders = {
-  "cache-control": "no-cache",
-  "x-content-type-options": "nosniff",
-  "cross-origin-resource-policy": "same-origin"
-}
+export { contentSecurityPolicy } from "../../../shared/http/dashboardHeaders.js"
 
 /**
  * The page: `assets` relative to the page's URL, with or without its trailing slash.
@@ -44,27 +36,20 @@ const assetHeaders = {
  */
 export const page: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =
   Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-    const path = request.url.split("?")[0] ?? ""
-    return HttpServerResponse.text(assets.html(path.endsWith("/") ? "" : "dashboard/"), {
-      contentType: "text/html; charset=utf-8",
-      headers: {
-        "content-security-policy": contentSecurityPolicy,
-        "cache-control": "no-cache",
-        "x-content-type-options": "nosniff",
-        "x-frame-options": "DENY",
-        "referrer-policy": "no-referrer"
-      }
+    return HttpServerResponse.text(assets.html(assetsBase(request.url)), {
+      contentType: contentTypes.page,
+      headers: pageHeaders
     })
   })
 
 /** @internal */
 export const scriptResponse: Effect.Effect<HttpServerResponse.HttpServerResponse> = Effect.sync(() =>
-  HttpServerResponse.text(assets.script, { contentType: "text/javascript; charset=utf-8", headers: assetHeaders })
+  HttpServerResponse.text(assets.script, { contentType: contentTypes.script, headers: assetHeaders })
 )
 
 /** @internal */
 export const stylesheetResponse: Effect.Effect<HttpServerResponse.HttpServerResponse> = Effect.sync(() =>
-  HttpServerResponse.text(assets.css, { contentType: "text/css; charset=utf-8", headers: assetHeaders })
+  HttpServerResponse.text(assets.css, { contentType: contentTypes.stylesheet, headers: assetHeaders })
 )
 
 /**
@@ -79,7 +64,5 @@ export const permissions = (
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const admin = authorize === undefined ? false : yield* allows(authorize, request)
-    return HttpServerResponse.unsafeJson({ admin }, {
-      headers: { "cache-control": "no-store", vary: "authorization, cookie" }
-    })
+    return HttpServerResponse.unsafeJson({ admin }, { headers: permissionsHeaders })
   })

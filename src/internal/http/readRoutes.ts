@@ -12,11 +12,12 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Options } from "../../CircuitBreakerHttp.js"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
-import { CircuitBreakerMonitoring, type OverallHealth } from "../../CircuitBreakerMonitoring.js"
+import { CircuitBreakerMonitoring } from "../../CircuitBreakerMonitoring.js"
 import * as prometheus from "../monitoring/prometheus.js"
 import { allows } from "./authorize.js"
 import { parseReadOptions, wantsPrometheus } from "./query.js"
-import { ageHeader, badChoice, json, problem, refused } from "./responses.js"
+import { healthAnswer, healthServicesChoice, perCircuitChoice } from "../../../shared/http/responses.js"
+import { ageHeader, json, problem, refused, respond } from "./responses.js"
 
 /** The shared snapshot and its age in ms. */
 const current = Effect.gen(function*() {
@@ -49,31 +50,16 @@ export const readRoutes = <R>(
       "/health",
       Effect.gen(function*() {
         const query = yield* HttpServerRequest.ParsedSearchParams
-        const listed = query["services"] ?? options.healthServices ?? "all"
-        if (listed !== "all" && listed !== "non-healthy" && listed !== "none") {
-          return badChoice("services", `"all", "non-healthy" or "none"`, listed)
-        }
+        const services = query["services"]
+        const listed = healthServicesChoice(
+          services === undefined ? undefined : String(services),
+          options.healthServices
+        )
+        if (typeof listed === "object") return respond(listed)
         const { age, snapshot } = yield* current
-        const health = snapshot.health
-        // a fleet that could not be read is not reported healthy
-        const status = health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200
         const request = yield* HttpServerRequest.HttpServerRequest
-        if (authorizeRead !== undefined && !(yield* allows(authorizeRead, request))) {
-          // the summary: the verdict and counts, no circuit's name (`reason` names them)
-          const circuits = { healthy: 0, degraded: 0, unhealthy: 0 }
-          for (const name in health.services) circuits[health.services[name]!.status]++
-          const { complete, overall, timestamp, unreadable } = health
-          return json({ overall, complete, unreadable, circuits, timestamp, age }, status, ageHeader(age))
-        }
-        const services: Record<string, OverallHealth["services"][string]> = Object.create(null)
-        if (listed === "non-healthy") {
-          for (const name in health.services) {
-            const service = health.services[name]!
-            if (service.status !== "healthy") services[name] = service
-          }
-        }
-        const body = listed === "all" ? { ...health, age } : { ...health, services, age }
-        return json(body, status, ageHeader(age))
+        const summaryOnly = authorizeRead !== undefined && !(yield* allows(authorizeRead, request))
+        return respond(healthAnswer(snapshot.health, listed, age, summaryOnly))
       })
     ),
     HttpRouter.get(
@@ -97,18 +83,17 @@ export const readRoutes = <R>(
       "/metrics",
       reading(Effect.gen(function*() {
         const format = yield* wantsPrometheus
-        if (typeof format === "object") return badChoice("format", `"json" or "prometheus"`, format.invalid)
+        if (typeof format === "object") return respond(format)
         const query = yield* HttpServerRequest.ParsedSearchParams
-        const perCircuit = query["circuits"] ?? options.perCircuit ?? "all"
-        if (format === "prometheus" && perCircuit !== "all" && perCircuit !== "non-closed" && perCircuit !== "none") {
-          return badChoice("circuits", `"all", "non-closed" or "none"`, perCircuit)
-        }
+        const circuits = query["circuits"]
+        const perCircuit = perCircuitChoice(circuits === undefined ? undefined : String(circuits), options.perCircuit)
+        if (format === "prometheus" && typeof perCircuit === "object") return respond(perCircuit)
         const { age, snapshot } = yield* current
         // by circuit name: the age goes in the header only (a circuit may be named "age")
         if (format === "json") return json(snapshot.metrics, 200, ageHeader(age))
         const instance = yield* CircuitBreakerMetrics.snapshot
         return HttpServerResponse.text(
-          prometheus.render(snapshot.read(), instance, perCircuit as "all" | "non-closed" | "none", age),
+          prometheus.render(snapshot.read(), instance, typeof perCircuit === "object" ? "all" : perCircuit, age),
           { contentType: prometheus.contentType, headers: { "cache-control": "no-store", ...ageHeader(age) } }
         )
       }))

@@ -17,12 +17,15 @@ import {
 } from "../../CircuitBreakerMonitoring.js"
 import { type CircuitBreakers, layer as registryLayer } from "../../CircuitBreakers.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
+import { maxServiceNameLength } from "../../../shared/config/limits.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { adminRoutes } from "./adminRoutes.js"
 import { hasNoToken } from "./authorize.js"
 import * as dashboard from "./dashboard.js"
 import { readRoutes } from "./readRoutes.js"
-import { problem } from "./responses.js"
+import { noTokenWarning } from "../../../shared/http/bearer.js"
+import { internalError } from "../../../shared/http/responses.js"
+import { respond } from "./responses.js"
 
 /** @internal */
 export const router = (
@@ -54,6 +57,15 @@ export const layer = (
   CircuitStore
 > => monitoringLayer(options).pipe(Layer.provideMerge(registryLayer()), Layer.provideMerge(Layer.service(CircuitStore)))
 
+/**
+ * The router's config for `toWebHandler`: a path parameter as long as the
+ * longest circuit name, percent-encoded (the router's default, 100, would
+ * leave longer names without their admin routes).
+ *
+ * @internal
+ */
+export const routerConfig = { maxParamLength: maxServiceNameLength * 12 }
+
 /** @internal */
 export const toWebHandler = <E>(
   store: Layer.Layer<CircuitStore, E>,
@@ -63,20 +75,18 @@ export const toWebHandler = <E>(
   readonly dispose: () => Promise<void>
 } => {
   const app = router(options).pipe(
-    HttpRouter.catchAllCause(() => Effect.succeed(problem(500, "Internal Server Error", "the request failed")))
+    HttpRouter.catchAllCause(() => Effect.succeed(respond(internalError)))
   )
   // a bearer check without a token fails closed, and says so once
   const warnings = Layer.effectDiscard(Effect.all([
-    hasNoToken(options.authorize)
-      ? Effect.logWarning("CircuitBreakerHttp: admin routes disabled: no token (bearer was given none)")
-      : Effect.void,
-    hasNoToken(options.authorizeRead)
-      ? Effect.logWarning("CircuitBreakerHttp: read routes closed to every request: no token (bearer was given none)")
-      : Effect.void
+    hasNoToken(options.authorize) ? Effect.logWarning(noTokenWarning.authorize) : Effect.void,
+    hasNoToken(options.authorizeRead) ? Effect.logWarning(noTokenWarning.authorizeRead) : Effect.void
   ], { discard: true }))
   const built = HttpApp.toWebHandlerLayer(
     app,
-    Layer.merge(layer(options.monitoring), warnings).pipe(Layer.provideMerge(store))
+    Layer.mergeAll(layer(options.monitoring), warnings, HttpRouter.setRouterConfig(routerConfig)).pipe(
+      Layer.provideMerge(store)
+    )
   )
   return { handler: (request) => built.handler(request), dispose: built.dispose }
 }

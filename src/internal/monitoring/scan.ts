@@ -17,6 +17,14 @@ import type { Snapshot } from "../../CircuitState.js"
 import type { CircuitStore, FleetCounts, Inspected } from "../../CircuitStore.js"
 import { type Internal, internalOf, statusOf } from "../breaker/circuitBreaker.js"
 import type { ReadResult, Scan } from "../../../shared/monitoring/fleetRead.js"
+import {
+  circuitMetricsOf,
+  type KnownCircuit,
+  knownCircuits,
+  noFleetCounts,
+  planRead,
+  settleBatch
+} from "../../../shared/monitoring/scanPlan.js"
 
 /**
  * A monitoring read that fails is tried again (25, 50, 100, 200, 400 ms
@@ -34,10 +42,7 @@ export const retryRead = Schedule.exponential("25 millis").pipe(
  *
  * @internal
  */
-export interface Known {
-  readonly name: string
-  readonly breaker: Internal | undefined
-}
+export type Known = KnownCircuit<Internal>
 
 /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
 const metricsOf = (
@@ -47,31 +52,16 @@ const metricsOf = (
   fleet: FleetCounts,
   unread: boolean
 ): CircuitMetrics => {
-  const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
   const storeUnavailable = unread || (breaker?.degraded ?? false)
-  const calls = fleet.successes + fleet.failures
-  return {
+  return circuitMetricsOf(
     name,
-    service: breaker?.config.serviceName ?? name,
-    state: snapshot.state,
-    status: statusOf(snapshot.state, storeUnavailable),
-    windowFailures: snapshot.failures,
-    windowCalls: snapshot.calls,
-    openCount: snapshot.openCount,
-    retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-    lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-    fleet: {
-      successes: fleet.successes,
-      failures: fleet.failures,
-      rejections: fleet.rejections,
-      probes: fleet.probes,
-      opens: fleet.opens,
-      calls,
-      failureRate: calls === 0 ? null : fleet.failures / calls
-    },
-    instance,
-    storeUnavailable
-  }
+    breaker?.config.serviceName ?? name,
+    snapshot,
+    fleet,
+    storeUnavailable,
+    statusOf(snapshot.state, storeUnavailable),
+    breaker === undefined ? null : breaker.metricsFrom(snapshot)
+  )
 }
 
 /**
@@ -95,14 +85,8 @@ export const makeReads = (
       const internal = internalOf(breaker)
       if (internal !== undefined) local.set(breaker.name, internal)
     }
-    const all = [...new Set([...names, ...local.keys()])].sort()
-    const result: Array<Known> = []
-    for (const name of all) {
-      const breaker = local.get(name)
-      if (breaker !== undefined) result.push({ name, breaker })
-      // (a name no breaker could have made is left out)
-      else if (CircuitConfig.serviceNameProblem(name) === undefined) result.push({ name, breaker: undefined })
-    }
+    // (a name no breaker could have made is left out)
+    const result = knownCircuits(names, local, CircuitConfig.serviceNameProblem)
     return { circuits: result, listError: Effect3.Either.isLeft(listed) ? listed.left.reason : null }
   })
 
@@ -122,13 +106,7 @@ export const makeReads = (
       }
       const [snapshot, fleet] = Effect3.Either.isRight(read)
         ? read.right
-        : [yield* breaker!.localSnapshot(now), {
-          successes: 0,
-          failures: 0,
-          rejections: 0,
-          probes: 0,
-          opens: 0
-        }] as const
+        : [yield* breaker!.localSnapshot(now), noFleetCounts] as const
       if (breaker !== undefined && Effect3.Either.isRight(read))
         breaker.observe(snapshot.state, snapshot.version, now)
       const metrics = metricsOf(name, breaker, snapshot, fleet, Effect3.Either.isLeft(read))
@@ -143,9 +121,7 @@ export const makeReads = (
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const { circuits: known, listError } = yield* circuits
-      const candidates = prefix === undefined ? known : known.filter((c) => c.name.startsWith(prefix))
-      const afterCursor = cursor === undefined ? candidates : candidates.filter((c) => c.name > cursor)
-      const toRead = page === undefined ? afterCursor : afterCursor.slice(0, page + 1)
+      const { afterCursor, candidates, toRead } = planRead(known, prefix, cursor, page)
       // circuits no breaker here uses: all at once where the store can (Redis: 100 per script call)
       const inspected = new Map<string, Inspected>()
       const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
@@ -156,19 +132,12 @@ export const makeReads = (
       // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
       // could not read (one more try on their own), one by one
       const results: Array<ReadResult> = new Array(toRead.length)
-      const rest: Array<number> = []
-      for (let i = 0; i < toRead.length; i++) {
-        const name = toRead[i]!.name
-        const one = inspected.get(name)
-        if (one === undefined || (one.read === undefined && !one.missing)) rest.push(i)
-        else if (one.read === undefined) results[i] = { name, metrics: undefined, error: null, missing: true }
-        else results[i] = {
-            name,
-            metrics: metricsOf(name, undefined, one.read[0], one.read[1], false),
-            error: null,
-            missing: false
-          }
-      }
+      const rest = settleBatch(
+        toRead,
+        inspected,
+        results,
+        (name, snapshot, fleet) => metricsOf(name, undefined, snapshot, fleet, false)
+      )
       yield* Effect.forEach(rest, (i) =>
         Effect.map(readOne(now, toRead[i]!), (result) => {
           results[i] = result

@@ -36,6 +36,7 @@ import { type Internal, internalOf } from "../breaker/circuitBreaker.js"
 import * as promiseError from "./error.js"
 import { execute } from "./execute.js"
 import { PromiseRuntime, type Services, toPromise } from "./runtime.js"
+import { presetBreakers, protectHandler } from "../../../shared/promise/api.js"
 
 /** An admin action the store did not hear of: a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
 const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown => {
@@ -136,37 +137,6 @@ export class Breaker implements PersistentCircuitBreaker {
   readonly forceClose = (): Promise<void> => this.admin((b) => b.forceClose)
 }
 
-/** The Retry-After header value: seconds, rounded up, at least 1. */
-const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
-
-const unavailable = (error: promiseError.CircuitBreakerError): Response => {
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json",
-    "Cache-Control": "no-store"
-  }
-  if (error.retryAfter !== undefined) headers["Retry-After"] = retryAfterSeconds(error.retryAfter)
-  return new Response(
-    JSON.stringify({
-      error: "Service Unavailable",
-      code: error.code,
-      service: error.serviceName,
-      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
-    }),
-    { status: 503, headers }
-  )
-}
-
-const operationNameOf = (request: Request): string => {
-  try {
-    return `${request.method} ${new URL(request.url).pathname}`
-  } catch {
-    return request.method
-  }
-}
-
-/** The presets `CircuitBreakers.redis | database | api | auth` make. */
-type PresetName = "redis" | "database" | "api" | "auth"
-
 /**
  * The whole Promise API over one way of finding the runtime.
  *
@@ -178,42 +148,12 @@ export const makeApi = (instanceOf: () => PromiseRuntime) => {
     config?: PersistentCircuitBreakerConfig
   ): PersistentCircuitBreaker => new Breaker(serviceName, config, instanceOf)
 
-  const made: Partial<Record<PresetName, PersistentCircuitBreaker>> = {}
-  const preset = (name: PresetName): PersistentCircuitBreaker =>
-    made[name] ??= createCircuitBreaker(name, CircuitConfig.presets[name])
-  const CircuitBreakers: PresetCircuitBreakers = {
-    get redis() {
-      return preset("redis")
-    },
-    get database() {
-      return preset("database")
-    },
-    get api() {
-      return preset("api")
-    },
-    get auth() {
-      return preset("auth")
-    }
-  }
+  const CircuitBreakers: PresetCircuitBreakers = presetBreakers((name) =>
+    createCircuitBreaker(name, CircuitConfig.presets[name])
+  )
 
-  const withCircuitBreaker: WithCircuitBreaker = (handler, serviceName, config) => {
-    const breaker = createCircuitBreaker(serviceName, config)
-    return async (request, ...rest) => {
-      // the 5xx answer this call recorded as a failure, if any
-      const own: { failed: promiseError.HttpResponseError | undefined } = { failed: undefined }
-      try {
-        return await breaker.execute(async () => {
-          const response = await handler(request, ...rest)
-          if (response.status >= 500) throw (own.failed = new promiseError.HttpResponseError(response))
-          return response
-        }, operationNameOf(request))
-      } catch (error) {
-        if (own.failed !== undefined && error === own.failed) return own.failed.response
-        if (error instanceof promiseError.CircuitBreakerError) return unavailable(error)
-        throw error
-      }
-    }
-  }
+  const withCircuitBreaker: WithCircuitBreaker = (handler, serviceName, config) =>
+    protectHandler(createCircuitBreaker(serviceName, config), handler)
 
   const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Type"]) => Effect.Effect<A>) =>
     instanceOf().run(Effect.flatMap(Monitoring.CircuitBreakerMonitoring, select))

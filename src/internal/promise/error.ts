@@ -1,6 +1,6 @@
 /**
- * The Promise API's errors: `CircuitBreakerError` (shared/promise/errors.ts),
- * `HttpResponseError`, and what a Promise rejects with given how an Effect
+ * The Promise API's errors: `CircuitBreakerError` and `HttpResponseError`
+ * (shared/promise/errors.ts), and what a Promise rejects with given how an Effect
  * failed.
  *
  * @internal
@@ -12,7 +12,12 @@ import { withoutStack } from "../breaker/rejection.js"
 import { CircuitBreakerError } from "../../../shared/promise/errors.js"
 
 /** @internal */
-export { CircuitBreakerError, type ErrorCode, type ErrorOptions } from "../../../shared/promise/errors.js"
+export {
+  CircuitBreakerError,
+  type ErrorCode,
+  type ErrorOptions,
+  HttpResponseError
+} from "../../../shared/promise/errors.js"
 
 /**
  * The `CIRCUIT_OPEN` error of a rejection, without a stack trace (as the
@@ -61,17 +66,4 @@ export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boole
     return new Error("the circuit breaker call was interrupted (its runtime was disposed)")
   }
   return Cause.squash(cause)
-}
-
-/**
- * The failure recorded for a handler's 5xx response under
- * `withCircuitBreaker` (re-exported as `HttpResponseError`).
- *
- * @internal
- */
-export class HttpResponseError extends Error {
-  override readonly name = "HttpResponseError"
-  constructor(readonly response: Response) {
-    super(`handler answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`)
-  }
 }

@@ -13,14 +13,7 @@ import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.j
 import { internalOf } from "../breaker/circuitBreaker.js"
 import { circuitOpenError, rejectionOf } from "./error.js"
 import { type PromiseRuntime, type Services, toPromise } from "./runtime.js"
-
-/**
- * Whether a result is a thenable. Reading `then` runs a getter if there is
- * one: callers do it where a throw counts as the operation's failure.
- */
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  (typeof u === "object" || typeof u === "function") && u !== null &&
-  typeof (u as { readonly then?: unknown }).then === "function"
+import { describeError, isThenable } from "../../../shared/promise/api.js"
 
 /**
  * The operation as an Effect: its result, or its own error untouched. A
@@ -51,9 +44,6 @@ const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => vo
     }
     resume(Exit.succeed(result as T))
   })
-
-const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : typeof error === "string" ? error : typeof error
 
 /** Debug logs and a span for a named operation. */
 const traced = <A>(

@@ -25,6 +25,7 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { rejectionOf } from "./error.js"
+import { differences } from "../../../shared/promise/api.js"
 
 /**
  * Settles a Promise with an effect's outcome: at once when the effect is
@@ -65,19 +66,6 @@ const isDefaultTracer = (tracer: Tracer.Tracer): boolean =>
 
 /** The services every Promise-side runtime provides. */
 export type Services = CircuitStore | CircuitBreakers | CircuitBreakerMonitoring.CircuitBreakerMonitoring
-
-/** The fields that differ between two decoded configs (functions compare by identity or source). */
-const differences = (a: CircuitConfig.CircuitConfig, b: CircuitConfig.CircuitConfig): Array<string> => {
-  const fields: Array<string> = []
-  for (const key of Object.keys(a) as Array<keyof CircuitConfig.CircuitConfig>) {
-    const x = a[key]
-    const y = b[key]
-    if (x === y) continue
-    if (typeof x === "function" && typeof y === "function" && x.toString() === y.toString()) continue
-    fields.push(key)
-  }
-  return fields
-}
 
 /**
  * A `CircuitBreakers` registry whose configs come from the Promise side: a

@@ -1,5 +1,5 @@
 /**
- * The CLI's commands, on `@effect/cli`: `list`, `show`, `open`, `close`,
+ * The CLI's commands, on `effect/cli`: `list`, `show`, `open`, `close`,
  * `reset`, `health`, `metrics`, `watch`. Each reads the fleet through
  * `CircuitBreakerMonitoring` on the Redis store the connection options name;
  * the admin commands act through a `CircuitBreaker` of the registry, as any
@@ -17,24 +17,23 @@
  *
  * @internal
  */
-import * as Args from "@effect/cli/Args"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import * as Terminal from "@effect/platform/Terminal"
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Terminal from "effect/Terminal"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import { CircuitBreakerMonitoring, type FleetRead } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type { State } from "../../CircuitState.js"
 import * as prometheus from "../monitoring/prometheus.js"
 import { CliError, connectionOptions, withStore } from "./connection.js"
+import { actions, missingCommand, states, unknownCircuit, type Verb } from "../../../../shared/cli/commands.js"
 import * as format from "../../../../shared/cli/format.js"
-
-const states = ["CLOSED", "HALF_OPEN", "OPEN", "FORCED_OPEN", "FORCED_CLOSED"] as const satisfies ReadonlyArray<State>
 
 /**
  * What the commands need to know about where they run.
@@ -85,21 +84,19 @@ const readFleet = (filter: Filter) =>
   })
 
 const filterOptions = {
-  state: Options.choice("state", states).pipe(
-    Options.withDescription("Only circuits in this state (repeatable; default: every state)"),
-    Options.repeated,
-    Options.optional,
-    Options.map(Option.getOrElse((): ReadonlyArray<State> => []))
+  state: Flag.Literals("state", states).pipe(
+    Flag.withDescription("Only circuits in this state (repeatable; default: every state)"),
+    Flag.atLeast(0)
   ),
-  match: Options.text("match").pipe(
-    Options.withDescription(
+  match: Flag.String("match").pipe(
+    Flag.withDescription(
       "Only circuits whose name matches this glob: * for any characters, every other character for itself, e.g. 'pay*'"
     ),
-    Options.optional
+    Flag.optional
   )
 } as const
 
-const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
+const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of text"), Flag.withDefault(false))
 
 /** A warning on stderr when the read could not see every circuit. */
 const warnIncomplete = (fleet: Pick<FleetRead, "complete" | "unreadable" | "reason">) =>
@@ -136,7 +133,7 @@ const listCommand = Command.make(
       }))
 ).pipe(Command.withDescription("List every circuit of the fleet: state, window failures/calls, re-opens, retry in"))
 
-const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("The circuit's name"))
+const name = Argument.String("NAME").pipe(Argument.withDescription("The circuit's name"))
 
 /** The circuit `name` as the fleet sees it, or exit 1 when the store does not know it. */
 const readOne = (circuit: string) =>
@@ -144,22 +141,9 @@ const readOne = (circuit: string) =>
     const { circuits, fleet, now } = yield* readFleet(noFilter)
     const found = circuits.find((m) => m.name === circuit)
     if (found === undefined) {
-      if (!fleet.complete) {
-        return yield* new CliError({
-          message: `no circuit named ${
-            JSON.stringify(circuit)
-          } among those read; ${fleet.unreadable} could not be read: ${fleet.reason}`,
-          exitCode: 2
-        })
-      }
-      const known = circuits.map((m) => m.name)
       return yield* new CliError({
-        message: `no circuit named ${JSON.stringify(circuit)} in the store${
-          known.length === 0
-            ? " (it knows none)"
-            : `; known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}`
-        }`,
-        exitCode: 1
+        message: unknownCircuit(circuit, circuits.map((m) => m.name), fleet.complete ? undefined : fleet),
+        exitCode: fleet.complete ? 1 : 2
       })
     }
     return { metrics: found, now }
@@ -180,39 +164,16 @@ const showCommand = Command.make(
       }))
 ).pipe(Command.withDescription("Show one circuit: state, window, backoff, retry time, the fleet's counts"))
 
-type Verb = "open" | "close" | "reset"
-
-const actions: Record<Verb, {
-  readonly target: State
-  readonly description: string
-  readonly effect: string
-}> = {
-  open: {
-    target: "FORCED_OPEN",
-    description: "Hold a circuit open (FORCED_OPEN) across the fleet, until `close` or `reset`",
-    effect: "every instance will reject its calls with CircuitOpen, from its next store round trip " +
-      "(within its stateCacheTtl, 1 s by default), until `close` or `reset`"
-  },
-  close: {
-    target: "FORCED_CLOSED",
-    description: "Hold a circuit closed (FORCED_CLOSED) across the fleet, until `reset`",
-    effect: "every instance will run every call to it (outcomes still counted, it never trips), from its " +
-      "next store round trip (within its stateCacheTtl, 1 s by default), until `reset`"
-  },
-  reset: {
-    target: "CLOSED",
-    description: "Reset a circuit to CLOSED with an empty window and backoff",
-    effect: "every instance will let calls through again and count failures afresh, from its next store " +
-      "round trip (within its stateCacheTtl, 1 s by default)"
-  }
-}
-
 const adminCommand = (verb: Verb, environment: Environment) =>
   Command.make(
     verb,
     {
       ...connectionOptions,
-      yes: Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Do not ask for confirmation")),
+      yes: Flag.Boolean("yes").pipe(
+        Flag.withAlias("y"),
+        Flag.withDescription("Do not ask for confirmation"),
+        Flag.withDefault(false)
+      ),
       name
     },
     (options) =>
@@ -259,7 +220,7 @@ const healthCommand = (environment: Environment) =>
       withStore(options, () =>
         Effect.gen(function*() {
           // the verdict of HTTP's GET /health, on the same read
-          const health = yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.health)
+          const health = yield* CircuitBreakerMonitoring.use((monitoring) => monitoring.health)
           const { overall } = health
           if (options.json) {
             yield* say(JSON.stringify(health, null, 2))
@@ -283,7 +244,7 @@ const healthCommand = (environment: Environment) =>
           // the store cannot be read: health unknown
           Effect.catchTag(
             "CliError",
-            (error) => Effect.zipRight(warn(`health unknown: ${error.message}`), Effect.succeed(2))
+            (error) => Effect.andThen(warn(`health unknown: ${error.message}`), Effect.succeed(2))
           ),
           Effect.flatMap((code) => Effect.sync(() => environment.setExitCode(code)))
         )
@@ -307,13 +268,13 @@ const watchCommand = Command.make(
   {
     ...connectionOptions,
     ...filterOptions,
-    interval: Options.integer("interval").pipe(
-      Options.withDescription("Milliseconds between redraws"),
-      Options.withDefault(2_000)
+    interval: Flag.Int("interval").pipe(
+      Flag.withDescription("Milliseconds between redraws"),
+      Flag.withDefault(2_000)
     ),
-    count: Options.integer("count").pipe(
-      Options.withDescription("Stop after this many redraws (default: until Ctrl-C)"),
-      Options.optional
+    count: Flag.Int("count").pipe(
+      Flag.withDescription("Stop after this many redraws (default: until Ctrl-C)"),
+      Flag.optional
     )
   },
   (options) =>
@@ -340,7 +301,7 @@ const watchCommand = Command.make(
         })
         const schedule = Schedule.spaced(`${options.interval} millis`)
         yield* options.count._tag === "Some"
-          ? Effect.repeat(frame, Schedule.intersect(schedule, Schedule.recurs(Math.max(0, options.count.value - 1))))
+          ? Effect.repeat(frame, { schedule, times: Math.max(0, options.count.value - 1) })
           : Effect.repeat(frame, schedule)
       }))
 ).pipe(Command.withDescription("A live table of the circuits, redrawn in place"))
@@ -351,22 +312,18 @@ const watchCommand = Command.make(
  * @internal
  */
 export const command = (environment: Environment) =>
-  Command.make("effect-circuit-breaker", {}, () =>
-    new CliError({
-      message: "missing command: list, show, open, close, reset, health, metrics or watch (see --help)",
-      exitCode: 2
-    })).pipe(
-      Command.withDescription(
-        "Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"
-      ),
-      Command.withSubcommands([
-        listCommand,
-        showCommand,
-        adminCommand("open", environment),
-        adminCommand("close", environment),
-        adminCommand("reset", environment),
-        healthCommand(environment),
-        metricsCommand,
-        watchCommand
-      ])
-    )
+  Command.make("effect-circuit-breaker", {}, () => new CliError({ message: missingCommand, exitCode: 2 })).pipe(
+    Command.withDescription(
+      "Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"
+    ),
+    Command.withSubcommands([
+      listCommand,
+      showCommand,
+      adminCommand("open", environment),
+      adminCommand("close", environment),
+      adminCommand("reset", environment),
+      healthCommand(environment),
+      metricsCommand,
+      watchCommand
+    ])
+  )

@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import * as Options from "@effect/cli/Options"
+import * as Flag from "effect/cli/Flag"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,6 +27,7 @@ import * as ioredis from "../redis/ioredisClient.js"
 import * as optionalPeer from "../redis/optionalPeer.js"
 import type { RedisClientError } from "../redis/errors.js"
 import * as upstash from "../redis/upstashClient.js"
+import { describeClientError as describe, showHttpUrl, showRedisUrl } from "../../../../shared/cli/commands.js"
 
 /**
  * A failure the CLI reports on stderr (`message`, never a secret) and
@@ -45,20 +46,20 @@ export class CliError extends Schema.TaggedError<CliError>("effect-circuit-break
  * @internal
  */
 export const connectionOptions = {
-  redisUrl: Options.redacted("redis-url").pipe(
-    Options.withDescription(
+  redisUrl: Flag.Redacted("redis-url").pipe(
+    Flag.withDescription(
       "Redis URL, redis://[:password@]host:port[/db] or rediss://… (default: $REDIS_URL, unless " +
         "$UPSTASH_REDIS_REST_URL and $UPSTASH_REDIS_REST_TOKEN are set)"
     ),
-    Options.optional
+    Flag.optional
   ),
-  prefix: Options.text("prefix").pipe(
-    Options.withDescription("Key prefix of the circuits in Redis (the store's `prefix` option)"),
-    Options.withDefault("cb")
+  prefix: Flag.String("prefix").pipe(
+    Flag.withDescription("Key prefix of the circuits in Redis (the store's `prefix` option)"),
+    Flag.withDefault("cb")
   ),
-  timeout: Options.integer("timeout").pipe(
-    Options.withDescription("Bound on connecting and on each round trip, in milliseconds"),
-    Options.withDefault(5_000)
+  timeout: Flag.Int("timeout").pipe(
+    Flag.withDescription("Bound on connecting and on each round trip, in milliseconds"),
+    Flag.withDefault(5_000)
   )
 } as const
 
@@ -83,38 +84,14 @@ type Target =
     readonly shown: string
   }
 
-/** A Redis URL without its credentials, or `undefined` when it is not one. */
-const showRedisUrl = (url: string): string | undefined => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return undefined
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") return undefined
-  if (parsed.hostname === "") return undefined
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`
-}
-
-const showHttpUrl = (url: string): string | undefined => {
-  try {
-    const parsed = new URL(url)
-    return parsed.protocol === "https:" || parsed.protocol === "http:"
-      ? `${parsed.protocol}//${parsed.host}`
-      : undefined
-  } catch {
-    return undefined
-  }
-}
-
 const usage = (message: string) => new CliError({ message, exitCode: 2 })
 
 const resolveTarget = (connection: Connection): Effect.Effect<Target, CliError> =>
   Effect.gen(function*() {
     const env = yield* Effect.all({
-      upstashUrl: Config.option(Config.nonEmptyString("UPSTASH_REDIS_REST_URL")),
-      upstashToken: Config.option(Config.redacted("UPSTASH_REDIS_REST_TOKEN")),
-      redisUrl: Config.option(Config.redacted("REDIS_URL"))
+      upstashUrl: Config.option(Config.NonEmptyString("UPSTASH_REDIS_REST_URL")),
+      upstashToken: Config.option(Config.Redacted("UPSTASH_REDIS_REST_TOKEN")),
+      redisUrl: Config.option(Config.Redacted("REDIS_URL"))
     }).pipe(
       Effect.orElseSucceed(() => ({ upstashUrl: Option.none(), upstashToken: Option.none(), redisUrl: Option.none() }))
     )
@@ -141,44 +118,29 @@ const resolveTarget = (connection: Connection): Effect.Effect<Target, CliError> 
     )
   })
 
+/** The client of `target`, its errors told as the CLI tells them. */
 const clientLayer = (target: Target, timeout: number): Layer.Layer<RedisClient, CliError> =>
-  (target._tag === "redis"
-    ? Layer.scoped(
-      RedisClient,
-      Effect.flatMap(
+  Layer.effect(
+    RedisClient,
+    (target._tag === "redis"
+      ? Effect.flatMap(
         optionalPeer.load<ioredis.IORedisModule>("ioredis", target.from),
         (module) => ioredis.make(module, { url: target.url, commandTimeout: timeout })
       )
-    )
-    : Layer.effect(
-      RedisClient,
-      Effect.flatMap(
+      : Effect.flatMap(
         optionalPeer.load<{ Redis: upstash.UpstashConstructor }>("@upstash/redis", "UPSTASH_REDIS_REST_URL"),
         (module) => upstash.make(module.Redis, { url: target.url, token: target.token, requestTimeout: timeout })
+      )).pipe(
+        Effect.mapError((error) =>
+          error._tag === "CircuitConfigError"
+            ? new CliError({ message: error.issues.join("; "), exitCode: 2 })
+            : describeClientError(error, target.shown)
+        )
       )
-    )).pipe(
-      Layer.mapError((error) =>
-        error._tag === "CircuitConfigError"
-          ? new CliError({ message: error.issues.join("; "), exitCode: 2 })
-          : describeClientError(error, target.shown)
-      )
-    )
+  )
 
-const describeClientError = (error: RedisClientError, shown: string): CliError => {
-  switch (error.kind) {
-    case "Auth":
-      return new CliError({
-        message: `${shown} refused the credentials (wrong password or token): ${error.reason}`,
-        exitCode: 2
-      })
-    case "Timeout":
-      return new CliError({ message: `${shown} did not answer in time (${error.reason})`, exitCode: 2 })
-    case "Connection":
-      return new CliError({ message: `cannot reach ${shown}: ${error.reason}`, exitCode: 2 })
-    default:
-      return new CliError({ message: `${shown} answered with an error: ${error.reason}`, exitCode: 2 })
-  }
-}
+const describeClientError = (error: RedisClientError, shown: string): CliError =>
+  new CliError({ message: describe(error.kind, error.reason, shown), exitCode: 2 })
 
 /**
  * What the commands run on.
@@ -210,26 +172,26 @@ export const withStore = <A, E, R>(
     })
     const client = clientLayer(target, connection.timeout)
     const ping = Layer.effectDiscard(
-      Effect.flatMap(RedisClient, (redis) => redis.send(["PING"])).pipe(
-        Effect.timeoutFail({ duration: bound, onTimeout: () => timedOut }),
-        Effect.mapError((error) => error._tag === "CliError" ? error : describeClientError(error, target.shown))
+      RedisClient.use((redis) => redis.send(["PING"])).pipe(
+        Effect.mapError((error) => describeClientError(error, target.shown)),
+        Effect.timeoutOrElse({ duration: bound, orElse: () => Effect.fail(timedOut) })
       )
     )
     const services = monitoringLayer().pipe(
       Layer.provideMerge(registryLayer()),
       Layer.provideMerge(redisStoreLayer({ prefix: connection.prefix })),
-      Layer.provide(ping.pipe(Layer.provideMerge(client))),
-      Layer.mapError((error) =>
-        error._tag === "CircuitConfigError" ? new CliError({ message: error.message, exitCode: 2 }) : error
-      )
+      Layer.provide(ping.pipe(Layer.provideMerge(client)))
     )
     return yield* Effect.scoped(
       Effect.flatMap(
         Layer.build(services).pipe(
+          Effect.mapError((error) =>
+            error._tag === "CircuitConfigError" ? new CliError({ message: error.message, exitCode: 2 }) : error
+          ),
           // the first connection is bounded too: a host that swallows packets never answers
-          Effect.timeoutFail({ duration: Duration.times(bound, 2), onTimeout: () => timedOut })
+          Effect.timeoutOrElse({ duration: Duration.times(bound, 2), orElse: () => Effect.fail(timedOut) })
         ),
-        (context) => Effect.provide(use(target.shown), context)
+        (context) => Effect.provideContext(use(target.shown), context)
       )
     )
   })

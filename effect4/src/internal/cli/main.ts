@@ -5,37 +5,46 @@
  *
  * @internal
  */
-import type * as CliApp from "@effect/cli/CliApp"
-import * as Command from "@effect/cli/Command"
-import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
+import * as CliError from "effect/cli/CliError"
+import * as CliOutput from "effect/cli/CliOutput"
+import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { command } from "./commands.js"
 import { printableLines } from "../../../../shared/cli/format.js"
-
-/** The colour and style sequences (SGR) @effect/cli writes into its help and usage errors. */
-const sgr = /\u001b\[[0-9;]*m/g
-
-/** A console that writes what it is given without colour or style sequences. */
-const withoutColour = (console: Console.Console): Console.Console => {
-  const plain = (args: ReadonlyArray<unknown>) =>
-    args.map((arg) => typeof arg === "string" ? arg.replace(sgr, "") : arg)
-  return {
-    ...console,
-    log: (...args) => console.log(...plain(args)),
-    error: (...args) => console.error(...plain(args)),
-    info: (...args) => console.info(...plain(args)),
-    warn: (...args) => console.warn(...plain(args))
-  }
-}
 
 /**
  * The package version the CLI reports (`--version`).
  *
  * @internal
  */
-export const version = "0.1.0"
+export const version = "2.0.0"
+
+/**
+ * How `effect/cli` writes help, usage errors and `--version`: in colour or
+ * not, and, without colour, every line passed through `printableLines` (a
+ * usage error repeats what was typed). `--version` prints the version alone.
+ */
+const formatter = (colour: boolean): CliOutput.Formatter => {
+  const base = CliOutput.defaultFormatter({ colors: colour })
+  const plain = colour ? (text: string) => text : printableLines
+  return {
+    ...base,
+    formatHelpDoc: (doc) => plain(base.formatHelpDoc(doc)),
+    formatCliError: (error) => plain(base.formatCliError(error)),
+    formatError: (error) => plain(base.formatError(error)),
+    formatErrors: (errors) => plain(base.formatErrors(errors)),
+    formatVersion: (_name, version) => version
+  }
+}
+
+/**
+ * What the CLI needs to run: the platform services of `environment.layer`.
+ *
+ * @internal
+ */
+export type Environment = Command.Environment
 
 /**
  * Runs the CLI on `argv` (as `process.argv`: the executable and the script
@@ -47,19 +56,19 @@ export const version = "0.1.0"
 export const run = (
   argv: ReadonlyArray<string>,
   options: { readonly interactive: boolean; readonly colour: boolean }
-): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
+): Effect.Effect<number, never, Environment> =>
   Effect.suspend(() => {
     let exitCode = 0
-    const cli = Command.run(
+    const cli = Command.runWith(
       command({ interactive: options.interactive, setExitCode: (code) => (exitCode = code) }),
-      { name: "effect-circuit-breaker", version }
+      { version }
     )
-    return cli(argv).pipe(
+    return cli(argv.slice(2)).pipe(
       Effect.map(() => exitCode),
-      Effect.catchAll((error) =>
-        ValidationError.isValidationError(error)
-          // @effect/cli has printed it, with the usage
-          ? Effect.succeed(ValidationError.isHelpRequested(error) ? 0 : 2)
+      Effect.catch((error) =>
+        CliError.isCliError(error)
+          // effect/cli has printed it, with the usage
+          ? Effect.succeed(error._tag === "ShowHelp" && error.errors.length === 0 ? 0 : 2)
           : error._tag === "CliError"
           ? Effect.as(Console.error(printableLines(`error: ${error.message}`)), error.exitCode)
           : Effect.as(
@@ -67,12 +76,11 @@ export const run = (
             2
           )
       ),
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
           ? Effect.succeed(130)
           : Effect.as(Console.error(printableLines(`internal error: ${Cause.pretty(cause).split("\n")[0]}`)), 70)
       ),
-      (effect) =>
-        options.colour ? effect : Console.consoleWith((console) => Console.withConsole(effect, withoutColour(console)))
+      Effect.provide(CliOutput.layer(formatter(options.colour)))
     )
   })

@@ -6,10 +6,11 @@
  *
  * @internal
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import type * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Result from "effect/Result"
 import type { Authorize } from "../../CircuitBreakerHttp.js"
 import { CircuitBreakerMonitoring } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
@@ -17,7 +18,8 @@ import * as CircuitConfig from "../../CircuitConfig.js"
 import { CircuitStore } from "../../CircuitStore.js"
 import { allows } from "./authorize.js"
 import { crossSiteProblem } from "../../../../shared/http/crossSite.js"
-import { json, problem, refused } from "./responses.js"
+import { type AdminVerb, cannotTell, noSuchCircuit } from "../../../../shared/http/responses.js"
+import { json, problem, refused, respond } from "./responses.js"
 
 /**
  * Whether the circuit `name` is in use: this instance has a breaker for it,
@@ -28,20 +30,16 @@ const isKnown = (name: string): Effect.Effect<boolean | string, never, CircuitBr
     const registry = yield* CircuitBreakers
     if ((yield* registry.all).some((breaker) => breaker.name === name)) return true
     const store = yield* CircuitStore
-    const names = yield* Effect.either(store.names)
-    return names._tag === "Left" ? names.left.reason : names.right.includes(name)
+    const names = yield* Effect.result(store.names)
+    return Result.isFailure(names) ? names.failure.reason : names.success.includes(name)
   })
 
 /**
- * The admin routes, added to `routes`, behind `authorize`.
+ * The admin routes, behind `authorize`.
  *
  * @internal
  */
-export const adminRoutes = <R>(
-  routes: HttpRouter.HttpRouter<never, R>,
-  authorize: Authorize,
-  allowedOrigins: ReadonlyArray<string> = []
-): HttpRouter.HttpRouter<never, R | CircuitBreakerMonitoring | CircuitBreakers | CircuitStore> => {
+export const adminRoutes = (authorize: Authorize, allowedOrigins: ReadonlyArray<string> = []) => {
   const allowed = new Set(allowedOrigins)
   const guarded = <E, R>(action: (name: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
     Effect.gen(function*() {
@@ -55,34 +53,32 @@ export const adminRoutes = <R>(
       yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.invalidate)
       return response
     })
-  const admin = (verb: "reset" | "force-open" | "force-close") =>
+  const admin = (verb: AdminVerb) =>
     guarded((name) =>
       Effect.gen(function*() {
-        const valid = CircuitConfig.validateServiceName(name)
-        if (valid._tag === "Left") return problem(400, "Bad Request", valid.left.message)
+        const problemOfName = CircuitConfig.serviceNameProblem(name)
+        if (problemOfName !== undefined) {
+          const valid = CircuitConfig.validateServiceName(name)
+          return problem(400, "Bad Request", Result.isFailure(valid) ? valid.failure.message : problemOfName)
+        }
         const registry = yield* CircuitBreakers
         const known = yield* isKnown(name)
-        if (typeof known === "string") {
-          return problem(
-            503,
-            "Service Unavailable",
-            `cannot tell whether the circuit ${JSON.stringify(name)} exists: ${known}`
-          )
-        }
-        if (!known) return problem(404, "Not Found", `no circuit named ${JSON.stringify(name)} in the store`)
+        if (typeof known === "string") return respond(cannotTell(name, known))
+        if (!known) return respond(noSuchCircuit(name))
         const breaker = yield* Effect.orDie(registry.get(name))
-        const result = yield* Effect.either(
+        const result = yield* Effect.result(
           verb === "reset" ? breaker.reset : verb === "force-open" ? breaker.forceOpen : breaker.forceClose
         )
-        if (result._tag === "Left") return problem(503, "Service Unavailable", result.left.message)
+        if (Result.isFailure(result)) return problem(503, "Service Unavailable", result.failure.message)
         return json({ service: name, action: verb, state: yield* breaker.state })
       })
     )
-  return routes.pipe(
-    HttpRouter.post("/circuits/:name/reset", admin("reset")),
-    HttpRouter.post("/circuits/:name/force-open", admin("force-open")),
-    HttpRouter.post("/circuits/:name/force-close", admin("force-close")),
-    HttpRouter.post(
+  return [
+    HttpRouter.route("POST", "/circuits/:name/reset", admin("reset")),
+    HttpRouter.route("POST", "/circuits/:name/force-open", admin("force-open")),
+    HttpRouter.route("POST", "/circuits/:name/force-close", admin("force-close")),
+    HttpRouter.route(
+      "POST",
       "/reset-all",
       guarded(() =>
         Effect.gen(function*() {
@@ -91,5 +87,5 @@ export const adminRoutes = <R>(
         })
       )
     )
-  )
+  ] as const
 }

@@ -5,37 +5,30 @@
  * attribute, no other origin), and `GET /dashboard/permissions`, which tells
  * the page whether to show the admin buttons.
  *
- * The page, script and stylesheet are the files of `dashboard/`, embedded by
- * scripts/embed-dashboard.ts in `./dashboardAssets.ts`. The script polls the
- * routes next to it (`circuits`, `alerts`, the admin `POST`s) through URLs
- * relative to its own, so it works under any `basePath` or proxy prefix.
+ * The page, script and stylesheet are shared/http/dashboardAssets.ts (the
+ * files of `dashboard/`, embedded by scripts/embed-dashboard.ts), their
+ * headers shared/http/dashboardHeaders.ts. The script polls the routes next
+ * to it (`circuits`, `alerts`, the admin `POST`s) through URLs relative to
+ * its own, so it works under any `basePath` or proxy prefix.
  *
  * @internal
  */
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type { Authorize } from "../../CircuitBreakerHttp.js"
 import { allows } from "./authorize.js"
 import * as assets from "../../../../shared/http/dashboardAssets.js"
+import {
+  assetHeaders,
+  assetsBase,
+  contentTypes,
+  pageHeaders,
+  permissionsHeaders
+} from "../../../../shared/http/dashboardHeaders.js"
 
 /** @internal */
-export const contentSecurityPolicy = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'"
-].join("; ")
-
-const assetHeaders = {
-  "cache-control": "no-cache",
-  "x-content-type-options": "nosniff",
-  "cross-origin-resource-policy": "same-origin"
-}
+export { contentSecurityPolicy } from "../../../../shared/http/dashboardHeaders.js"
 
 /**
  * The page: `assets` relative to the page's URL, with or without its trailing slash.
@@ -43,28 +36,23 @@ const assetHeaders = {
  * @internal
  */
 export const page: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =
-  Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-    const path = request.url.split("?")[0] ?? ""
-    return HttpServerResponse.text(assets.html(path.endsWith("/") ? "" : "dashboard/"), {
-      contentType: "text/html; charset=utf-8",
-      headers: {
-        "content-security-policy": contentSecurityPolicy,
-        "cache-control": "no-cache",
-        "x-content-type-options": "nosniff",
-        "x-frame-options": "DENY",
-        "referrer-policy": "no-referrer"
-      }
-    })
-  })
+  Effect.map(
+    HttpServerRequest.HttpServerRequest,
+    (request) =>
+      HttpServerResponse.text(assets.html(assetsBase(request.url)), {
+        contentType: contentTypes.page,
+        headers: pageHeaders
+      })
+  )
 
 /** @internal */
 export const scriptResponse: Effect.Effect<HttpServerResponse.HttpServerResponse> = Effect.sync(() =>
-  HttpServerResponse.text(assets.script, { contentType: "text/javascript; charset=utf-8", headers: assetHeaders })
+  HttpServerResponse.text(assets.script, { contentType: contentTypes.script, headers: assetHeaders })
 )
 
 /** @internal */
 export const stylesheetResponse: Effect.Effect<HttpServerResponse.HttpServerResponse> = Effect.sync(() =>
-  HttpServerResponse.text(assets.css, { contentType: "text/css; charset=utf-8", headers: assetHeaders })
+  HttpServerResponse.text(assets.css, { contentType: contentTypes.stylesheet, headers: assetHeaders })
 )
 
 /**
@@ -79,7 +67,5 @@ export const permissions = (
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const admin = authorize === undefined ? false : yield* allows(authorize, request)
-    return HttpServerResponse.unsafeJson({ admin }, {
-      headers: { "cache-control": "no-store", vary: "authorization, cookie" }
-    })
+    return HttpServerResponse.jsonUnsafe({ admin }, { headers: permissionsHeaders })
   })

@@ -1,32 +1,34 @@
 /**
  * The query parameters of `CircuitBreakerHttp`'s read routes: the filters
  * and paging of `/circuits` (shared/http/readOptions.ts), and the format
- * `/metrics` answers in.
+ * `/metrics` answers in (shared/http/responses.ts).
  *
  * @internal
  */
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import { metricsFormat } from "../../../../shared/http/responses.js"
 
 /** @internal */
 export { parseReadOptions } from "../../../../shared/http/readOptions.js"
 
 /**
- * The format `/metrics` answers in: `?format=`, else the `Accept` header.
+ * One query parameter as text (a repeated one as its values joined by commas), or undefined.
+ *
+ * @internal
+ */
+export const queryParam = Effect.fnUntraced(function*(name: string) {
+  const query = yield* HttpServerRequest.ParsedSearchParams
+  const value = query[name]
+  return value === undefined ? undefined : String(value)
+})
+
+/**
+ * The format `/metrics` answers in: `?format=`, else the `Accept` header; or the answer to a bad one.
  *
  * @internal
  */
 export const wantsPrometheus = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const query = yield* HttpServerRequest.ParsedSearchParams
-  const format = query["format"]
-  if (format !== undefined) {
-    if (format === "prometheus" || format === "text") return "prometheus" as const
-    if (format === "json") return "json" as const
-    return { invalid: String(format) }
-  }
-  const accept = request.headers["accept"] ?? ""
-  return /text\/plain|application\/openmetrics-text/.test(accept) && !/application\/json/.test(accept)
-    ? "prometheus" as const
-    : "json" as const
+  return metricsFormat(yield* queryParam("format"), request.headers["accept"])
 })

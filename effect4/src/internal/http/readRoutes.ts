@@ -5,18 +5,19 @@
  *
  * @internal
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type { Options } from "../../CircuitBreakerHttp.js"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
-import { CircuitBreakerMonitoring, type OverallHealth } from "../../CircuitBreakerMonitoring.js"
+import { CircuitBreakerMonitoring } from "../../CircuitBreakerMonitoring.js"
 import * as prometheus from "../monitoring/prometheus.js"
 import { allows } from "./authorize.js"
-import { parseReadOptions, wantsPrometheus } from "./query.js"
-import { ageHeader, badChoice, json, problem, refused } from "./responses.js"
+import { parseReadOptions, queryParam, wantsPrometheus } from "./query.js"
+import { healthAnswer, healthServicesChoice, perCircuitChoice } from "../../../../shared/http/responses.js"
+import { ageHeader, json, problem, refused, respond } from "./responses.js"
 
 /** The shared snapshot and its age in ms. */
 const current = Effect.gen(function*() {
@@ -27,14 +28,11 @@ const current = Effect.gen(function*() {
 })
 
 /**
- * The read routes, added to `routes`.
+ * The read routes.
  *
  * @internal
  */
-export const readRoutes = <R>(
-  routes: HttpRouter.HttpRouter<never, R>,
-  options: Options
-): HttpRouter.HttpRouter<never, R | CircuitBreakerMonitoring> => {
+export const readRoutes = (options: Options) => {
   const authorizeRead = options.authorizeRead
   /** A read route: behind `authorizeRead` when it is given. */
   const reading = <E, R>(route: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
@@ -44,39 +42,21 @@ export const readRoutes = <R>(
       return yield* route
     })
 
-  return routes.pipe(
-    HttpRouter.get(
+  return [
+    HttpRouter.route(
+      "GET",
       "/health",
       Effect.gen(function*() {
-        const query = yield* HttpServerRequest.ParsedSearchParams
-        const listed = query["services"] ?? options.healthServices ?? "all"
-        if (listed !== "all" && listed !== "non-healthy" && listed !== "none") {
-          return badChoice("services", `"all", "non-healthy" or "none"`, listed)
-        }
+        const listed = healthServicesChoice(yield* queryParam("services"), options.healthServices)
+        if (typeof listed === "object") return respond(listed)
         const { age, snapshot } = yield* current
-        const health = snapshot.health
-        // a fleet that could not be read is not reported healthy
-        const status = health.overall === "unhealthy" || health.overall === "unknown" ? 503 : 200
         const request = yield* HttpServerRequest.HttpServerRequest
-        if (authorizeRead !== undefined && !(yield* allows(authorizeRead, request))) {
-          // the summary: the verdict and counts, no circuit's name (`reason` names them)
-          const circuits = { healthy: 0, degraded: 0, unhealthy: 0 }
-          for (const name in health.services) circuits[health.services[name]!.status]++
-          const { complete, overall, timestamp, unreadable } = health
-          return json({ overall, complete, unreadable, circuits, timestamp, age }, status, ageHeader(age))
-        }
-        const services: Record<string, OverallHealth["services"][string]> = Object.create(null)
-        if (listed === "non-healthy") {
-          for (const name in health.services) {
-            const service = health.services[name]!
-            if (service.status !== "healthy") services[name] = service
-          }
-        }
-        const body = listed === "all" ? { ...health, age } : { ...health, services, age }
-        return json(body, status, ageHeader(age))
+        const summaryOnly = authorizeRead !== undefined && !(yield* allows(authorizeRead, request))
+        return respond(healthAnswer(snapshot.health, listed, age, summaryOnly))
       })
     ),
-    HttpRouter.get(
+    HttpRouter.route(
+      "GET",
       "/circuits",
       reading(Effect.gen(function*() {
         const query = yield* HttpServerRequest.ParsedSearchParams
@@ -86,32 +66,31 @@ export const readRoutes = <R>(
         return json({ ...snapshot.read(parsed), age }, 200, ageHeader(age))
       }))
     ),
-    HttpRouter.get(
+    HttpRouter.route(
+      "GET",
       "/alerts",
       reading(Effect.gen(function*() {
         const { age, snapshot } = yield* current
         return json({ alerts: snapshot.alerts, age }, 200, ageHeader(age))
       }))
     ),
-    HttpRouter.get(
+    HttpRouter.route(
+      "GET",
       "/metrics",
       reading(Effect.gen(function*() {
         const format = yield* wantsPrometheus
-        if (typeof format === "object") return badChoice("format", `"json" or "prometheus"`, format.invalid)
-        const query = yield* HttpServerRequest.ParsedSearchParams
-        const perCircuit = query["circuits"] ?? options.perCircuit ?? "all"
-        if (format === "prometheus" && perCircuit !== "all" && perCircuit !== "non-closed" && perCircuit !== "none") {
-          return badChoice("circuits", `"all", "non-closed" or "none"`, perCircuit)
-        }
+        if (typeof format === "object") return respond(format)
+        const perCircuit = perCircuitChoice(yield* queryParam("circuits"), options.perCircuit)
+        if (format === "prometheus" && typeof perCircuit === "object") return respond(perCircuit)
         const { age, snapshot } = yield* current
         // by circuit name: the age goes in the header only (a circuit may be named "age")
         if (format === "json") return json(snapshot.metrics, 200, ageHeader(age))
         const instance = yield* CircuitBreakerMetrics.snapshot
         return HttpServerResponse.text(
-          prometheus.render(snapshot.read(), instance, perCircuit as "all" | "non-closed" | "none", age),
+          prometheus.render(snapshot.read(), instance, typeof perCircuit === "object" ? "all" : perCircuit, age),
           { contentType: prometheus.contentType, headers: { "cache-control": "no-store", ...ageHeader(age) } }
         )
       }))
     )
-  )
+  ] as const
 }

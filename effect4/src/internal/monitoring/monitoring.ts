@@ -9,9 +9,8 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { FleetRead, FleetSnapshot, Options, ReadOptions, ResetResult } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -46,13 +45,13 @@ export const make = (options: Options = {}) =>
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
     const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
-    if (Effect3.Either.isLeft(decodedOptions)) {
+    if (Result.isFailure(decodedOptions)) {
       return yield* new CircuitConfig.CircuitConfigError({
         service: "CircuitBreakerMonitoring",
-        issues: decodedOptions.left
+        issues: decodedOptions.failure
       })
     }
-    const snapshotTtl = decodedOptions.right.snapshotTtl
+    const snapshotTtl = decodedOptions.success.snapshotTtl
     const instanceId = yield* instanceIdOfProcess
 
     const { circuits, scan } = makeReads(store, registry, defaultConfig)

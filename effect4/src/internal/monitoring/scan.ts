@@ -1,15 +1,16 @@
 /**
  * The reads of monitoring: one pass over the circuits the store and this
  * instance know (`scan`), reading those no breaker here uses in batches
- * where the store can, and the others one by one, each retried within the read.
+ * where the store can, and the others one by one, each retried within the
+ * read. What is known, read and said of each circuit is
+ * shared/monitoring/scanPlan.ts.
  *
  * @internal
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { CircuitMetrics } from "../../CircuitBreakerMonitoring.js"
 import type { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -17,6 +18,14 @@ import type { Snapshot } from "../../CircuitState.js"
 import type { CircuitStore, FleetCounts, Inspected } from "../../CircuitStore.js"
 import { type Internal, internalOf, statusOf } from "../breaker/circuitBreaker.js"
 import type { ReadResult, Scan } from "../../../../shared/monitoring/fleetRead.js"
+import {
+  circuitMetricsOf,
+  type KnownCircuit,
+  knownCircuits,
+  noFleetCounts,
+  planRead,
+  settleBatch
+} from "../../../../shared/monitoring/scanPlan.js"
 
 /**
  * A monitoring read that fails is tried again (25, 50, 100, 200, 400 ms
@@ -25,8 +34,7 @@ import type { ReadResult, Scan } from "../../../../shared/monitoring/fleetRead.j
  * @internal
  */
 export const retryRead = Schedule.exponential("25 millis").pipe(
-  Schedule.intersect(Schedule.recurs(5)),
-  Schedule.upTo("2 seconds")
+  Schedule.upTo({ times: 5, duration: "2 seconds" })
 )
 
 /**
@@ -34,10 +42,7 @@ export const retryRead = Schedule.exponential("25 millis").pipe(
  *
  * @internal
  */
-export interface Known {
-  readonly name: string
-  readonly breaker: Internal | undefined
-}
+export type Known = KnownCircuit<Internal>
 
 /** What monitoring says of a circuit, from what was read (or, when the store could not be read, known locally). */
 const metricsOf = (
@@ -47,31 +52,16 @@ const metricsOf = (
   fleet: FleetCounts,
   unread: boolean
 ): CircuitMetrics => {
-  const instance = breaker === undefined ? null : breaker.metricsFrom(snapshot)
   const storeUnavailable = unread || (breaker?.degraded ?? false)
-  const calls = fleet.successes + fleet.failures
-  return {
+  return circuitMetricsOf(
     name,
-    service: breaker?.config.serviceName ?? name,
-    state: snapshot.state,
-    status: statusOf(snapshot.state, storeUnavailable),
-    windowFailures: snapshot.failures,
-    windowCalls: snapshot.calls,
-    openCount: snapshot.openCount,
-    retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-    lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-    fleet: {
-      successes: fleet.successes,
-      failures: fleet.failures,
-      rejections: fleet.rejections,
-      probes: fleet.probes,
-      opens: fleet.opens,
-      calls,
-      failureRate: calls === 0 ? null : fleet.failures / calls
-    },
-    instance,
-    storeUnavailable
-  }
+    breaker?.config.serviceName ?? name,
+    snapshot,
+    fleet,
+    storeUnavailable,
+    statusOf(snapshot.state, storeUnavailable),
+    breaker === undefined ? null : breaker.metricsFrom(snapshot)
+  )
 }
 
 /**
@@ -81,29 +71,26 @@ const metricsOf = (
  * @internal
  */
 export const makeReads = (
-  store: CircuitStore["Type"],
-  registry: CircuitBreakers["Type"],
+  store: CircuitStore["Service"],
+  registry: CircuitBreakers["Service"],
   defaultConfig: CircuitConfig.CircuitConfig
 ) => {
   /** Every known circuit, with this instance's breaker for it if any; and why the list may be short. */
   const circuits = Effect.gen(function*() {
     // while the store is unavailable, this instance's own circuits are still reported
-    const listed = yield* Effect.either(Effect.retry(store.names, retryRead))
-    const names = Effect3.Either.isRight(listed) ? listed.right : []
+    const listed = yield* Effect.result(Effect.retry(store.names, retryRead))
     const local = new Map<string, Internal>()
     for (const breaker of yield* registry.all) {
       const internal = internalOf(breaker)
       if (internal !== undefined) local.set(breaker.name, internal)
     }
-    const all = [...new Set([...names, ...local.keys()])].sort()
-    const result: Array<Known> = []
-    for (const name of all) {
-      const breaker = local.get(name)
-      if (breaker !== undefined) result.push({ name, breaker })
-      // (a name no breaker could have made is left out)
-      else if (CircuitConfig.serviceNameProblem(name) === undefined) result.push({ name, breaker: undefined })
-    }
-    return { circuits: result, listError: Effect3.Either.isLeft(listed) ? listed.left.reason : null }
+    // (a name no breaker could have made is left out)
+    const result = knownCircuits(
+      Result.isSuccess(listed) ? listed.success : [],
+      local,
+      CircuitConfig.serviceNameProblem
+    )
+    return { circuits: result, listError: Result.isFailure(listed) ? listed.failure.reason : null }
   })
 
   /** A circuit's state and fleet counts: through this instance's breaker, or with the defaults and its name. */
@@ -116,23 +103,16 @@ export const makeReads = (
     Effect.gen(function*() {
       const { breaker, name } = known
       // a blip does not drop the circuit: a few retries within the read
-      const read = yield* Effect.either(Effect.retry(readCircuit(known, now), retryRead))
-      if (Effect3.Either.isLeft(read) && breaker === undefined) {
-        return { name, metrics: undefined, error: read.left.reason, missing: false }
+      const read = yield* Effect.result(Effect.retry(readCircuit(known, now), retryRead))
+      if (Result.isFailure(read) && breaker === undefined) {
+        return { name, metrics: undefined, error: read.failure.reason, missing: false }
       }
-      const [snapshot, fleet] = Effect3.Either.isRight(read)
-        ? read.right
-        : [yield* breaker!.localSnapshot(now), {
-          successes: 0,
-          failures: 0,
-          rejections: 0,
-          probes: 0,
-          opens: 0
-        }] as const
-      if (breaker !== undefined && Effect3.Either.isRight(read))
-        breaker.observe(snapshot.state, snapshot.version, now)
-      const metrics = metricsOf(name, breaker, snapshot, fleet, Effect3.Either.isLeft(read))
-      return { name, metrics, error: Effect3.Either.isLeft(read) ? read.left.reason : null, missing: false }
+      const [snapshot, fleet] = Result.isSuccess(read)
+        ? read.success
+        : [yield* breaker!.localSnapshot(now), noFleetCounts] as const
+      if (breaker !== undefined && Result.isSuccess(read)) breaker.observe(snapshot.state, snapshot.version, now)
+      const metrics = metricsOf(name, breaker, snapshot, fleet, Result.isFailure(read))
+      return { name, metrics, error: Result.isFailure(read) ? read.failure.reason : null, missing: false }
     })
 
   const scan = (
@@ -143,32 +123,23 @@ export const makeReads = (
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const { circuits: known, listError } = yield* circuits
-      const candidates = prefix === undefined ? known : known.filter((c) => c.name.startsWith(prefix))
-      const afterCursor = cursor === undefined ? candidates : candidates.filter((c) => c.name > cursor)
-      const toRead = page === undefined ? afterCursor : afterCursor.slice(0, page + 1)
+      const { afterCursor, candidates, toRead } = planRead(known, prefix, cursor, page)
       // circuits no breaker here uses: all at once where the store can (Redis: 100 per script call)
       const inspected = new Map<string, Inspected>()
       const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
       if (store.inspectMany !== undefined && others.length > 0) {
-        const many = yield* Effect.either(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
-        if (Effect3.Either.isRight(many)) { for (const one of many.right) inspected.set(one.name, one) }
+        const many = yield* Effect.result(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
+        if (Result.isSuccess(many)) { for (const one of many.success) inspected.set(one.name, one) }
       }
       // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
       // could not read (one more try on their own), one by one
       const results: Array<ReadResult> = new Array(toRead.length)
-      const rest: Array<number> = []
-      for (let i = 0; i < toRead.length; i++) {
-        const name = toRead[i]!.name
-        const one = inspected.get(name)
-        if (one === undefined || (one.read === undefined && !one.missing)) rest.push(i)
-        else if (one.read === undefined) results[i] = { name, metrics: undefined, error: null, missing: true }
-        else results[i] = {
-            name,
-            metrics: metricsOf(name, undefined, one.read[0], one.read[1], false),
-            error: null,
-            missing: false
-          }
-      }
+      const rest = settleBatch(
+        toRead,
+        inspected,
+        results,
+        (name, snapshot, fleet) => metricsOf(name, undefined, snapshot, fleet, false)
+      )
       yield* Effect.forEach(rest, (i) =>
         Effect.map(readOne(now, toRead[i]!), (result) => {
           results[i] = result

@@ -8,6 +8,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 
 /**
  * `effect` runs on a fiber of a `FiberMap` under `key`, and whoever asks for
@@ -25,11 +26,11 @@ export const singleFlight = <A>(): Effect.Effect<
   Effect.gen(function*() {
     const fibers = yield* FiberMap.make<string, A, never>()
     // the look-up and the start as one step: no second fiber for a key between them
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     return (key, effect) =>
       Effect.flatMap(
         lock.withPermits(1)(Effect.suspend(() => {
-          const running = FiberMap.unsafeGet(fibers, key)
+          const running = FiberMap.getUnsafe(fibers, key)
           return Option.isSome(running) ? Effect.succeed(running.value) : FiberMap.run(fibers, key, effect)
         })),
         Fiber.join

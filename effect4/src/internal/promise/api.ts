@@ -6,11 +6,10 @@
  * @internal
  */
 import type * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
+import type * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Runtime from "effect/Runtime"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
+import * as Result from "effect/Result"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import * as Monitoring from "../../CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -36,6 +35,7 @@ import { type Internal, internalOf } from "../breaker/circuitBreaker.js"
 import * as promiseError from "./error.js"
 import { execute } from "./execute.js"
 import { PromiseRuntime, type Services, toPromise } from "./runtime.js"
+import { presetBreakers, protectHandler } from "../../../../shared/promise/api.js"
 
 /** An admin action the store did not hear of: a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
 const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown => {
@@ -86,18 +86,18 @@ export class Breaker implements PersistentCircuitBreaker {
     private readonly instanceOf: () => PromiseRuntime
   ) {
     const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
-    if (Effect3.Either.isLeft(decoded)) throw decoded.left
-    this.config = decoded.right
+    if (Result.isFailure(decoded)) throw decoded.failure
+    this.config = decoded.success
   }
 
-  private with<A>(f: (runtime: Runtime.Runtime<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
+  private with<A>(f: (runtime: Context.Context<Services>, breaker: CircuitBreaker) => Promise<A>): Promise<A> {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
     if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
     return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
       const internal = internalOf(breaker)
-      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
+      const until = internal === undefined ? 0 : internal.clock.currentTimeMillisUnsafe() + recheckEvery
       this.cached = { instance, breaker, internal, until }
       return instance.runtime().then((runtime) => f(runtime, breaker))
     })
@@ -136,37 +136,6 @@ export class Breaker implements PersistentCircuitBreaker {
   readonly forceClose = (): Promise<void> => this.admin((b) => b.forceClose)
 }
 
-/** The Retry-After header value: seconds, rounded up, at least 1. */
-const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
-
-const unavailable = (error: promiseError.CircuitBreakerError): Response => {
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json",
-    "Cache-Control": "no-store"
-  }
-  if (error.retryAfter !== undefined) headers["Retry-After"] = retryAfterSeconds(error.retryAfter)
-  return new Response(
-    JSON.stringify({
-      error: "Service Unavailable",
-      code: error.code,
-      service: error.serviceName,
-      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
-    }),
-    { status: 503, headers }
-  )
-}
-
-const operationNameOf = (request: Request): string => {
-  try {
-    return `${request.method} ${new URL(request.url).pathname}`
-  } catch {
-    return request.method
-  }
-}
-
-/** The presets `CircuitBreakers.redis | database | api | auth` make. */
-type PresetName = "redis" | "database" | "api" | "auth"
-
 /**
  * The whole Promise API over one way of finding the runtime.
  *
@@ -178,45 +147,15 @@ export const makeApi = (instanceOf: () => PromiseRuntime) => {
     config?: PersistentCircuitBreakerConfig
   ): PersistentCircuitBreaker => new Breaker(serviceName, config, instanceOf)
 
-  const made: Partial<Record<PresetName, PersistentCircuitBreaker>> = {}
-  const preset = (name: PresetName): PersistentCircuitBreaker =>
-    made[name] ??= createCircuitBreaker(name, CircuitConfig.presets[name])
-  const CircuitBreakers: PresetCircuitBreakers = {
-    get redis() {
-      return preset("redis")
-    },
-    get database() {
-      return preset("database")
-    },
-    get api() {
-      return preset("api")
-    },
-    get auth() {
-      return preset("auth")
-    }
-  }
+  const CircuitBreakers: PresetCircuitBreakers = presetBreakers((name) =>
+    createCircuitBreaker(name, CircuitConfig.presets[name])
+  )
 
-  const withCircuitBreaker: WithCircuitBreaker = (handler, serviceName, config) => {
-    const breaker = createCircuitBreaker(serviceName, config)
-    return async (request, ...rest) => {
-      // the 5xx answer this call recorded as a failure, if any
-      const own: { failed: promiseError.HttpResponseError | undefined } = { failed: undefined }
-      try {
-        return await breaker.execute(async () => {
-          const response = await handler(request, ...rest)
-          if (response.status >= 500) throw (own.failed = new promiseError.HttpResponseError(response))
-          return response
-        }, operationNameOf(request))
-      } catch (error) {
-        if (own.failed !== undefined && error === own.failed) return own.failed.response
-        if (error instanceof promiseError.CircuitBreakerError) return unavailable(error)
-        throw error
-      }
-    }
-  }
+  const withCircuitBreaker: WithCircuitBreaker = (handler, serviceName, config) =>
+    protectHandler(createCircuitBreaker(serviceName, config), handler)
 
-  const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Type"]) => Effect.Effect<A>) =>
-    instanceOf().run(Effect.flatMap(Monitoring.CircuitBreakerMonitoring, select))
+  const monitoring = <A>(select: (service: Monitoring.CircuitBreakerMonitoring["Service"]) => Effect.Effect<A>) =>
+    instanceOf().run(Monitoring.CircuitBreakerMonitoring.use(select))
 
   const getCircuitBreakerHealth = (): Promise<OverallHealth> => monitoring((m) => m.health)
 

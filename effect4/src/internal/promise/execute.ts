@@ -6,21 +6,14 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import type * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
-import type * as Runtime from "effect/Runtime"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import { isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
 import { internalOf } from "../breaker/circuitBreaker.js"
-import { circuitOpenError, rejectionOf } from "./error.js"
+import { rejectionOf } from "./error.js"
 import { type PromiseRuntime, type Services, toPromise } from "./runtime.js"
-
-/**
- * Whether a result is a thenable. Reading `then` runs a getter if there is
- * one: callers do it where a throw counts as the operation's failure.
- */
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  (typeof u === "object" || typeof u === "function") && u !== null &&
-  typeof (u as { readonly then?: unknown }).then === "function"
+import { describeError, isThenable } from "../../../../shared/promise/api.js"
 
 /**
  * The operation as an Effect: its result, or its own error untouched. A
@@ -28,7 +21,7 @@ const isThenable = (u: unknown): u is PromiseLike<unknown> =>
  * that throws synchronously fails the same way as one that rejects.
  */
 const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => void): Effect.Effect<T, unknown> =>
-  Effect.async<T, unknown>((resume) => {
+  Effect.callback<T, unknown>((resume) => {
     onStart()
     let result: PromiseLike<T> | T
     let thenable: boolean
@@ -37,23 +30,19 @@ const fromOperation = <T>(operation: () => PromiseLike<T> | T, onStart: () => vo
       // a `then` getter that throws is the operation failing, as a throwing operation is
       thenable = isThenable(result)
     } catch (error) {
-      resume(Exit.failCause(Cause.fail(error)))
+      resume(Exit.fail(error))
       return
     }
     if (thenable) {
       // Promise.resolve adopts the thenable and turns a `then` that throws into a rejection
       Promise.resolve(result).then(
         (value) => resume(Exit.succeed(value as T)),
-        // not `Effect.fail`: inside a span it would hand on a Proxy of the error, not the error
-        (error: unknown) => resume(Exit.failCause(Cause.fail(error)))
+        (error: unknown) => resume(Exit.fail(error))
       )
       return
     }
     resume(Exit.succeed(result as T))
   })
-
-const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : typeof error === "string" ? error : typeof error
 
 /** Debug logs and a span for a named operation. */
 const traced = <A>(
@@ -67,7 +56,7 @@ const traced = <A>(
       Effect.onExit((exit) => {
         const ms = Date.now() - start
         if (Exit.isSuccess(exit)) return Effect.logDebug(`operation ${JSON.stringify(operation)} succeeded in ${ms} ms`)
-        const failure = Cause.failureOption(exit.cause)
+        const failure = Cause.findErrorOption(exit.cause)
         if (failure._tag === "Some" && (isCircuitOpen(failure.value) || isServiceUnavailable(failure.value))) {
           return Effect.logDebug(`operation ${JSON.stringify(operation)} not run: ${failure.value.message}`)
         }
@@ -77,11 +66,12 @@ const traced = <A>(
           }`
         )
       }),
-      Effect.withSpan(`circuit-breaker.execute ${operation}`, {
-        attributes: { "circuit_breaker.service": service, "circuit_breaker.operation": operation },
+      Effect.withSpan(
+        `circuit-breaker.execute ${operation}`,
+        { attributes: { "circuit_breaker.service": service, "circuit_breaker.operation": operation } },
         // a stack trace is captured on every call otherwise
-        captureStackTrace: false
-      }),
+        { captureStackTrace: false }
+      ),
       Effect.annotateLogs({ service, operation })
     )
   })
@@ -89,7 +79,7 @@ const traced = <A>(
 /** `breaker.protect(operation)` on a fiber of its own: every path of the breaker. */
 const executeOnFiber = <T>(
   runtime: PromiseRuntime,
-  rt: Runtime.Runtime<Services>,
+  rt: Context.Context<Services>,
   breaker: CircuitBreaker,
   operation: () => PromiseLike<T> | T,
   operationName: string | undefined
@@ -121,7 +111,7 @@ const executeOnFiber = <T>(
  */
 export const execute = <T>(
   runtime: PromiseRuntime,
-  rt: Runtime.Runtime<Services>,
+  rt: Context.Context<Services>,
   breaker: CircuitBreaker,
   operation: () => PromiseLike<T> | T,
   operationName: string | undefined
@@ -133,8 +123,8 @@ export const execute = <T>(
   const admitted = internal.admit<T, unknown>()
   if (admitted === undefined) return executeOnFiber(runtime, rt, breaker, operation, operationName)
   if (admitted._tag !== "Run") {
-    const cause = admitted.cause
-    return Promise.reject(cause._tag === "Fail" ? circuitOpenError(cause.error) : rejectionOf(cause, true))
+    // a rejection: the breaker's CircuitOpen, or what kept it from deciding
+    return Promise.reject(rejectionOf(admitted.cause, true))
   }
   const failed = (error: unknown): T | Promise<T> => outcome(rt, admitted.onFailure(Cause.fail(error)))
   let result: PromiseLike<T> | T
@@ -156,7 +146,7 @@ export const execute = <T>(
  * What a handler decided, for a `then` callback: the value, a thrown
  * rejection, or (when the store must hear of the outcome) a Promise of either.
  */
-const outcome = <A>(rt: Runtime.Runtime<Services>, effect: Effect.Effect<A, unknown>): A | Promise<A> => {
+const outcome = <A>(rt: Context.Context<Services>, effect: Effect.Effect<A, unknown>): A | Promise<A> => {
   if (Exit.isExit(effect)) {
     const exit = effect as Exit.Exit<A, unknown>
     if (exit._tag === "Success") return exit.value

@@ -2,22 +2,21 @@
  * The Promise API's runtimes: one lazily built `ManagedRuntime` per
  * `PromiseRuntime` (a store, a `CircuitBreakers` registry that knows the
  * configs the Promise side asked for, monitoring), and the one place where an
- * Effect becomes a Promise (`toPromise`).
+ * Effect becomes a Promise (`toPromise`). Effect 4 has no `Runtime` value: a
+ * built runtime is the `Context` of its services, and effects run on it with
+ * `Effect.runForkWith(context)`.
  *
  * @internal
  */
 import type * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
+import * as References from "effect/References"
 import type * as Tracer from "effect/Tracer"
-// modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
-import * as Effect3 from "effect"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import * as CircuitBreakerMonitoring from "../../CircuitBreakerMonitoring.js"
 import * as CircuitBreakersApi from "../../CircuitBreakers.js"
@@ -25,17 +24,18 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { rejectionOf } from "./error.js"
+import { differences } from "../../../../shared/promise/api.js"
 
 /**
  * Settles a Promise with an effect's outcome: at once when the effect is
- * already an `Exit` (`Effect.succeed`, `Effect.fail` are), else on a fiber of
- * `runtime`; a failure rejects with `mapError(cause)` (no `FiberFailure`
- * wrapping).
+ * already an `Exit` (`Effect.succeed`, `Effect.fail` are), else on a fiber
+ * with the services of `context`; a failure rejects with `mapError(cause)`
+ * (the error itself, not a wrapper).
  *
  * @internal
  */
 export const toPromise = <A, E, R>(
-  runtime: Runtime.Runtime<R>,
+  context: Context.Context<R>,
   effect: Effect.Effect<A, E, R>,
   mapError: (cause: Cause.Cause<E>) => unknown
 ): Promise<A> => {
@@ -44,7 +44,7 @@ export const toPromise = <A, E, R>(
     return exit._tag === "Success" ? Promise.resolve(exit.value) : Promise.reject(mapError(exit.cause))
   }
   return new Promise<A>((resolve, reject) => {
-    Runtime.runFork(runtime, effect).addObserver((exit) => {
+    Effect.runForkWith(context)(effect).addObserver((exit) => {
       if (exit._tag === "Success") resolve(exit.value)
       else reject(mapError(exit.cause))
     })
@@ -55,29 +55,12 @@ export const toPromise = <A, E, R>(
 const disposedError = (label: string): Error =>
   new Error(`circuit breaker runtime (${label}) was disposed; make a new one, or call configureCircuitBreakers()`)
 
-/** Effect's default tracer (read once per process, on first need). */
-const defaultTracer = Effect3.GlobalValue.globalValue(
-  Symbol.for("effect-circuit-breaker-redis/promise/defaultTracer"),
-  (): { tracer: Tracer.Tracer | undefined } => ({ tracer: undefined })
-)
-const isDefaultTracer = (tracer: Tracer.Tracer): boolean =>
-  tracer === (defaultTracer.tracer ??= Effect.runSync(Effect.tracer))
+/** Effect's default tracer (read once per module instance, on first need). */
+let defaultTracer: Tracer.Tracer | undefined = undefined
+const isDefaultTracer = (tracer: Tracer.Tracer): boolean => tracer === (defaultTracer ??= Effect.runSync(Effect.tracer))
 
 /** The services every Promise-side runtime provides. */
 export type Services = CircuitStore | CircuitBreakers | CircuitBreakerMonitoring.CircuitBreakerMonitoring
-
-/** The fields that differ between two decoded configs (functions compare by identity or source). */
-const differences = (a: CircuitConfig.CircuitConfig, b: CircuitConfig.CircuitConfig): Array<string> => {
-  const fields: Array<string> = []
-  for (const key of Object.keys(a) as Array<keyof CircuitConfig.CircuitConfig>) {
-    const x = a[key]
-    const y = b[key]
-    if (x === y) continue
-    if (typeof x === "function" && typeof y === "function" && x.toString() === y.toString()) continue
-    fields.push(key)
-  }
-  return fields
-}
 
 /**
  * A `CircuitBreakers` registry whose configs come from the Promise side: a
@@ -99,7 +82,7 @@ export interface PromiseRuntimeOptions {
   /** The store layer. */
   readonly store: Layer.Layer<CircuitStore, unknown>
   readonly monitoring?: CircuitBreakerMonitoring.Options | undefined
-  readonly logLevel?: LogLevel.Literal | undefined
+  readonly logLevel?: LogLevel.LogLevel | undefined
   /** For error messages: where the store lives. */
   readonly label: string
 }
@@ -112,7 +95,7 @@ export interface PromiseRuntimeOptions {
  */
 export class PromiseRuntime {
   /** Set once the runtime is built (and cleared by `dispose`): the hot path reads it synchronously. */
-  rt: Runtime.Runtime<Services> | undefined = undefined
+  rt: Context.Context<Services> | undefined = undefined
   /**
    * Whether an operation's name is worth a fiber: debug logs are on, or a
    * tracer other than the default one is installed. Otherwise a named call
@@ -121,7 +104,7 @@ export class PromiseRuntime {
   traced = false
   disposed = false
   private managed: ManagedRuntime.ManagedRuntime<Services, unknown> | undefined = undefined
-  private building: Promise<Runtime.Runtime<Services>> | undefined = undefined
+  private building: Promise<Context.Context<Services>> | undefined = undefined
   /**
    * The config of each name whose breaker is being made: set by the handle
    * that asks first, read by the registry when it makes the breaker, removed
@@ -140,29 +123,26 @@ export class PromiseRuntime {
     )
     this.layer = options.logLevel === undefined
       ? layer
-      : Layer.provide(layer, Logger.minimumLogLevel(LogLevel.fromLiteral(options.logLevel)))
+      : Layer.provide(layer, Layer.succeed(References.MinimumLogLevel, options.logLevel))
   }
 
   /** The runtime, built on the first call. A failed build fails every later call the same way. */
-  runtime(): Promise<Runtime.Runtime<Services>> {
+  runtime(): Promise<Context.Context<Services>> {
     if (this.rt !== undefined) return Promise.resolve(this.rt)
     if (this.disposed) return Promise.reject(disposedError(this.options.label))
     if (this.building === undefined) {
       const managed = ManagedRuntime.make(this.layer)
       this.managed = managed
-      this.building = Effect.runPromiseExit(managed.runtimeEffect).then((exit) => {
+      this.building = Effect.runPromiseExit(managed.contextEffect).then((exit) => {
         if (Exit.isFailure(exit)) throw rejectionOf(exit.cause, false)
         if (this.disposed) throw disposedError(this.options.label)
-        // Effect's own fiber metrics (effect_fiber_*) are off: they cost per fiber, and a call may take one;
-        // a failed call is handed to its caller, not logged as an "unhandled error" of its fiber
-        const rt = Runtime.setFiberRef(
-          Runtime.disableRuntimeFlag(exit.value, Effect3.RuntimeFlags.RuntimeMetrics),
-          Effect3.FiberRef.unhandledErrorLogLevel,
-          Option.none()
-        )
-        const minimum = Runtime.runSync(rt, Effect3.FiberRef.get(Effect3.FiberRef.currentMinimumLogLevel))
-        this.traced = LogLevel.lessThanEqual(minimum, LogLevel.Debug) ||
-          !isDefaultTracer(Runtime.runSync(rt, Effect.tracer))
+        // (Effect 4 neither counts fibers in metrics nor logs a forked fiber's failure: a failed call is
+        // handed to its caller only)
+        const rt = exit.value
+        const { minimum, tracer } = Effect.runSyncWith(rt)(Effect.gen(function*() {
+          return { minimum: yield* References.MinimumLogLevel, tracer: yield* Effect.tracer }
+        }))
+        this.traced = LogLevel.isLessThanOrEqualTo(minimum, "Debug") || !isDefaultTracer(tracer)
         this.rt = rt
         return rt
       })
@@ -193,7 +173,7 @@ export class PromiseRuntime {
     input: CircuitConfig.Input | undefined,
     decoded: CircuitConfig.CircuitConfig
   ): Promise<CircuitBreaker> {
-    return this.run(Effect.flatMap(CircuitBreakers, (registry) => {
+    return this.run(CircuitBreakers.use((registry) => {
       // claimed and read in the same step as the registry's look-up: no sweep comes in between
       const claimed = !this.claims.has(name)
       if (claimed) this.claims.set(name, input)
