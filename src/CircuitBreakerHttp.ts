@@ -155,6 +155,25 @@ export const router: (
 ) => HttpRouter.HttpRouter<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore> = internal.router
 
 /**
+ * The router config the routes need: path parameters as long as the longest
+ * circuit name, percent-encoded (the router's default of 100 characters
+ * leaves longer names without their admin routes). `toWebHandler` uses it;
+ * set it when serving `router` yourself.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import * as HttpRouter from "@effect/platform/HttpRouter"
+ *
+ * const RouterConfig = HttpRouter.setRouterConfig(CircuitBreakerHttp.routerConfig)
+ * ```
+ *
+ * @since 0.1.0
+ * @category routers
+ */
+export const routerConfig: { readonly maxParamLength: number } = internal.routerConfig
+
+/**
  * What the routes need, on a given store: the registry and monitoring.
  *
  * @since 0.1.0

@@ -16,35 +16,16 @@
  *
  * @since 0.1.0
  */
-import type { Io } from "./internal/cli/environment.js"
+import { exitCodeOf, nodeReadline, processIo, type Readline, terminalOptions } from "../shared/cli/io.js"
 import { missingPeers } from "../shared/cli/install.js"
 
 // the one file that touches the process (the library builds without Node's types)
 declare const process: {
   readonly argv: ReadonlyArray<string>
-  readonly stdin: { readonly isTTY?: boolean | undefined }
-  readonly env: Readonly<Record<string, string | undefined>>
-  readonly stdout: {
-    readonly isTTY?: boolean | undefined
-    readonly columns?: number | undefined
-    readonly rows?: number | undefined
-    write(text: string, done: (error?: Error | null) => void): boolean
-  }
   exitCode: number | undefined
   exit(code: number): never
   once(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown
 }
-
-/** The part of `node:readline` the CLI uses: one line of stdin for a confirmation. */
-interface Readline {
-  createInterface(options: { input: unknown }): {
-    once(event: "line" | "close", listener: (line?: string) => void): unknown
-    close(): void
-  }
-}
-
-// a specifier the library's build (no @types/node) does not resolve
-const nodeReadline = "node:readline"
 
 // loaded here rather than imported, so that a missing optional peer is a clear message, not a
 // stack; the effect 3 check first, so that effect 4 is named as such
@@ -59,37 +40,21 @@ import("./internal/effect3.js").then(() =>
   ])
 ).then(
   ([Cause, Effect, Fiber, environment, { run }, readline]) => {
-    const io: Io = {
-      columns: () => process.stdout.columns ?? 80,
-      rows: () => process.stdout.rows ?? 24,
-      isTTY: process.stdout.isTTY === true,
-      write: (text) =>
-        new Promise<void>((resolve, reject) =>
-          process.stdout.write(text, (error) => (error ? reject(error) : resolve()))
-        ),
-      readLine: () =>
-        new Promise((resolve) => {
-          const lines = readline.createInterface({ input: (process as { stdin: unknown }).stdin })
-          lines.once("line", (line) => {
-            resolve(line)
-            lines.close()
-          })
-          lines.once("close", () => resolve(undefined))
-        })
-    }
     const fiber = Effect.runFork(
-      run(process.argv, {
-        interactive: process.stdin.isTTY === true,
-        // https://no-color.org: set and not empty
-        colour: process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
-      }).pipe(Effect.provide(environment.layer(io)))
+      run(process.argv, terminalOptions()).pipe(Effect.provide(environment.layer(processIo(readline))))
     )
     // Ctrl-C and SIGTERM interrupt the command (its connections close), which answers 130
     const interrupt = () => Effect.runFork(Fiber.interrupt(fiber))
     process.once("SIGINT", interrupt)
     process.once("SIGTERM", interrupt)
     fiber.addObserver((exit) =>
-      process.exit(exit._tag === "Success" ? exit.value : Cause.isInterruptedOnly(exit.cause) ? 130 : 70)
+      process.exit(
+        exitCodeOf(
+          exit._tag === "Success"
+            ? { ok: true, code: exit.value }
+            : { ok: false, interrupted: Cause.isInterruptedOnly(exit.cause) }
+        )
+      )
     )
   },
   (error: unknown) => {

@@ -39,26 +39,24 @@ import { freshPrefix, upstashBridgeScoped } from "./support/stores.js"
 import { type BridgeFault, type UpstashBridge } from "./shared/upstashBridge.js"
 import { UpstashClient } from "../src/upstash.js"
 import { IORedisClient } from "../src/ioredis.js"
+import { runFaultScenario } from "./support/faultsDriver.js"
+import {
+  BOUND,
+  CLIENT_TIMEOUT,
+  COOLDOWN,
+  faultScenarios,
+  frozenScenarios,
+  policyScenarios,
+  restartScenarios,
+  STORE_TIMEOUT,
+  TOKEN
+} from "./shared/scenarios/faults.js"
 
 // ---------------------------------------------------------------------------
 // budgets
 // ---------------------------------------------------------------------------
 
-/** `storeTimeout` of every breaker in this file. */
-const STORE_TIMEOUT = 200
-
-/**
- * How much longer than `storeTimeout` a caller may wait. The breaker's own work is
- * microseconds; the rest is the machine: two noisy cores shared by vitest, redis-server, the
- * bridge and up to 20 fibers, where a timer routinely fires 10-50 ms late and a GC pause or a
- * descheduled process adds 100 ms more now and then. 250 ms absorbs that and stays below what
- * would mean a real bug: a second round trip after a timed-out one (another 200 ms), or a
- * client's own timeout (`CLIENT_TIMEOUT`, 2 s).
- */
-const MARGIN = 250
-
-/** The most any protected call may take while the store misbehaves. */
-const BOUND = STORE_TIMEOUT + MARGIN
+// STORE_TIMEOUT, MARGIN, BOUND, COOLDOWN and CLIENT_TIMEOUT: test/shared/scenarios/faults.ts
 
 /**
  * A call that makes no round trip finishes in well under a millisecond; 50 ms leaves room for
@@ -66,17 +64,6 @@ const BOUND = STORE_TIMEOUT + MARGIN
  * times out, so a call that waited for Redis cannot pass for one that did not.
  */
 const FAST = 50
-
-/** The store's own breaker: how long store calls pause after `unavailableAfter` failures. */
-const COOLDOWN = 1_000
-
-/**
- * The clients' own bound (ioredis `commandTimeout`/`connectTimeout`, Upstash
- * `requestTimeout`): ten times `storeTimeout`, so a call that is bounded at all can only have
- * been bounded by `storeTimeout`; and short enough that a breaker that fails to apply
- * `storeTimeout` fails these tests in seconds rather than hanging them.
- */
-const CLIENT_TIMEOUT = 2_000
 
 // ---------------------------------------------------------------------------
 // processes and layers
@@ -424,243 +411,43 @@ describe("a frozen Redis (SIGSTOP, SIGCONT)", () => {
     30_000
   )
 
-  it.scopedLive(
-    "20 concurrent callers on a frozen Redis: none waits more than storeTimeout",
-    () =>
-      Effect.gen(function*() {
-        const server = yield* redisServer()
-        yield* Effect.gen(function*() {
-          const breaker = yield* CircuitBreaker.make("frozen-concurrent", {
-            storeTimeout: STORE_TIMEOUT,
-            stateCacheTtl: 0,
-            onStoreUnavailable: "local"
-          })
-          expect((yield* timed(breaker.protect(Effect.succeed("ok")))).outcome).toBe("ok")
-          yield* Effect.sync(() => server.pause())
-          const calls = yield* Effect.all(
-            Array.from({ length: 20 }, () => timed(breaker.protect(Effect.succeed("ok")))),
-            { concurrency: "unbounded" }
-          )
-          yield* Effect.sync(() => server.resume())
-          console.info(
-            `[SIGSTOP, 20 concurrent callers] latencies ${calls.map((c) => round(c.ms)).join(", ")} ms ` +
-              `(storeTimeout ${STORE_TIMEOUT} ms, bound ${BOUND} ms)`
-          )
-          expect(calls.map((c) => c.outcome).filter((o) => o !== "ok")).toEqual([])
-          expect(round(maxMs(calls)), "the slowest of 20 concurrent calls (ms)").toBeLessThanOrEqual(BOUND)
-        }).pipe(Effect.provide(storeOn(tcpClient(server))))
-      }),
-    30_000
-  )
+  // shared by both editions: test/shared/scenarios/faults.ts
+  for (const scenario of frozenScenarios) {
+    it.scopedLive(scenario.name, () =>
+      Effect.map(runFaultScenario(scenario), (ran) => {
+        expect(ran).toBe(scenario.steps.length)
+      }), 30_000)
+  }
 })
 
 // ---------------------------------------------------------------------------
-// 3. the three policies, Redis killed
+// 3. the three policies, Redis killed; 4. SCRIPT FLUSH and a restart with no data
+// (the scenarios both editions share: test/shared/scenarios/faults.ts)
 // ---------------------------------------------------------------------------
 
 describe("onStoreUnavailable, with Redis killed", () => {
-  /** A breaker made while Redis is up (one call served), then Redis killed. */
-  const withDeadRedis = <A, E>(
-    config: CircuitConfig.Input,
-    body: (breaker: CircuitBreaker.CircuitBreaker) => Effect.Effect<A, E>
-  ) =>
-    Effect.gen(function*() {
-      const server = yield* redisServer()
-      return yield* Effect.gen(function*() {
-        const breaker = yield* CircuitBreaker.make("policy", {
-          storeTimeout: STORE_TIMEOUT,
-          stateCacheTtl: 0,
-          ...config
-        })
-        expect((yield* timed(breaker.protect(Effect.void))).outcome).toBe("ok")
-        yield* Effect.promise(() => server.kill())
-        return yield* body(breaker)
-      }).pipe(Effect.provide(storeOn(tcpClient(server))))
-    })
-
-  it.scopedLive("fail-open: every call runs, unprotected", () =>
-    withDeadRedis({ onStoreUnavailable: "fail-open", failureThreshold: 2 }, (breaker) =>
-      Effect.gen(function*() {
-        let runs = 0
-        const failing = Effect.suspend(() => {
-          runs++
-          return Effect.fail(new DependencyError())
-        })
-        const calls: Array<Call> = []
-        for (let i = 0; i < 10; i++) calls.push(yield* timed(breaker.protect(failing)))
-        const last = yield* timed(breaker.protect(Effect.sync(() => ++runs)))
-        console.info(`[fail-open] max latency ${round(maxMs([...calls, last]))} ms`)
-        expect(calls.map((c) => c.outcome)).toEqual(Array.from({ length: 10 }, () => "DependencyError"))
-        expect(last.outcome).toBe("ok")
-        expect(runs).toBe(11)
-        expect.soft(round(maxMs([...calls, last])), "max latency (ms)").toBeLessThanOrEqual(BOUND)
-      })))
-
-  it.scopedLive("fail-closed: every call fails with ServiceUnavailable saying why, and does not run", () =>
-    withDeadRedis({ onStoreUnavailable: "fail-closed" }, (breaker) =>
-      Effect.gen(function*() {
-        let runs = 0
-        const calls: Array<Call> = []
-        for (let i = 0; i < 6; i++) calls.push(yield* timed(breaker.protect(Effect.sync(() => ++runs))))
-        console.info(
-          `[fail-closed] max latency ${round(maxMs(calls))} ms; reasons: ${
-            [...new Set(calls.map((c) => c.error instanceof ServiceUnavailable ? c.error.reason : c.outcome))].join(
-              " | "
-            )
-          }`
-        )
-        expect(calls.map((c) => c.outcome)).toEqual(Array.from({ length: 6 }, () => "ServiceUnavailable"))
-        expect(runs).toBe(0)
-        for (const c of calls) {
-          const error = c.error as ServiceUnavailable
-          expect(error.service).toBe("policy")
-          // the first calls name the connection problem or the timeout, the later ones the store's breaker
-          expect(error.reason).toMatch(/Redis/)
-          expect(error.reason.length).toBeGreaterThan(20)
-          expect(error.message).toContain(error.reason)
-        }
-        expect.soft(round(maxMs(calls)), "max latency (ms)").toBeLessThanOrEqual(BOUND)
-      })))
-
-  it.scopedLive("local: an in-memory breaker of the same config keeps protecting", () =>
-    withDeadRedis(
-      { onStoreUnavailable: "local", failureThreshold: 3, recoveryTimeout: "1 minute" },
-      (breaker) =>
-        Effect.gen(function*() {
-          let runs = 0
-          const failing = Effect.suspend(() => {
-            runs++
-            return Effect.fail(new DependencyError())
-          })
-          const calls: Array<Call> = [yield* timed(breaker.protect(Effect.sync(() => ++runs)))]
-          for (let i = 0; i < 5; i++) calls.push(yield* timed(breaker.protect(failing)))
-          const health = yield* breaker.health
-          console.info(`[local] max latency ${round(maxMs(calls))} ms`)
-          expect(calls.map((c) => c.outcome)).toEqual([
-            "ok",
-            "DependencyError",
-            "DependencyError",
-            "DependencyError",
-            "CircuitOpen",
-            "CircuitOpen"
-          ])
-          expect(runs).toBe(4)
-          expect((calls[4]!.error as CircuitOpen).state).toBe("OPEN")
-          expect(health.state).toBe("OPEN")
-          expect(health.status).toBe("unhealthy")
-          expect.soft(round(maxMs(calls)), "max latency (ms)").toBeLessThanOrEqual(BOUND)
-        })
-    ))
+  for (const scenario of policyScenarios) {
+    it.scopedLive(scenario.name, () =>
+      Effect.map(runFaultScenario(scenario), (ran) => {
+        expect(ran).toBe(scenario.steps.length)
+      }), 30_000)
+  }
 })
 
-// ---------------------------------------------------------------------------
-// 4. SCRIPT FLUSH and a restart with no data
-// ---------------------------------------------------------------------------
-
-const TOKEN = "faults-token-5e0c7a91"
-
-/** A store over TCP or over the Upstash bridge, with the server behind it. */
-const transports = [
-  ["ioredis", (server: RedisServer) => Effect.succeed(tcpClient(server))],
-  [
-    "upstash",
-    (server: RedisServer) => Effect.map(upstashBridgeScoped(server, TOKEN), (bridge) => upstashClient(bridge))
-  ]
-] as const
-
 describe("NOSCRIPT and a restarted, empty Redis", () => {
-  for (const [transport, clientFor] of transports) {
-    it.scopedLive(`SCRIPT FLUSH is handled transparently (${transport})`, () =>
-      Effect.gen(function*() {
-        const server = yield* redisServer()
-        const client = yield* clientFor(server)
-        yield* Effect.gen(function*() {
-          const breaker = yield* CircuitBreaker.make("flushed", {
-            storeTimeout: STORE_TIMEOUT,
-            stateCacheTtl: 0,
-            failureThreshold: 1,
-            recoveryTimeout: "1 minute"
-          })
-          expect((yield* timed(breaker.protect(Effect.fail(new DependencyError())))).outcome).toBe("DependencyError")
-          const evalsBefore = yield* commandCalls(server, "eval")
-          yield* cli(server, "SCRIPT", "FLUSH")
-          expect(yield* breaker.state).toBe("OPEN") // read through EVALSHA → NOSCRIPT → EVAL
-          const rejected = yield* timed(breaker.protect(Effect.void))
-          expect(rejected.outcome).toBe("CircuitOpen")
-          yield* cli(server, "SCRIPT", "FLUSH")
-          expect(Either.isRight(yield* Effect.either(breaker.reset))).toBe(true)
-          expect((yield* timed(breaker.protect(Effect.void))).outcome).toBe("ok")
-          const metrics = yield* breaker.metrics
-          expect(metrics.storeErrors).toBe(0)
-          expect((yield* breaker.health).status).toBe("healthy")
-          expect((yield* commandCalls(server, "eval")) - evalsBefore).toBeGreaterThanOrEqual(2)
-        }).pipe(Effect.provide(storeOn(client)))
+  for (const scenario of restartScenarios) {
+    it.scopedLive(scenario.name, () =>
+      Effect.map(runFaultScenario(scenario), (ran) => {
+        expect(ran).toBe(scenario.steps.length)
       }), 30_000)
-
-    it.scopedLive(
-      `restart() with no data: the instance re-asserts the OPEN it knew (retryAt, open count), warns once, registers again (${transport})`,
-      () =>
-        Effect.gen(function*() {
-          const server = yield* redisServer()
-          const client = yield* clientFor(server)
-          const prefix = freshPrefix()
-          const name = "restarted"
-          const key = RedisCircuitStore.stateKey(name, { prefix })
-          const logs = captureLogs()
-          yield* Effect.gen(function*() {
-            const store = yield* CircuitStore.CircuitStore
-            const breaker = yield* CircuitBreaker.make(name, {
-              storeTimeout: STORE_TIMEOUT,
-              stateCacheTtl: 100,
-              failureThreshold: 2,
-              recoveryTimeout: "1 minute"
-            })
-            for (let i = 0; i < 2; i++) yield* timed(breaker.protect(Effect.fail(new DependencyError())))
-            expect(yield* breaker.state).toBe("OPEN")
-            expect(yield* store.names).toContain(name)
-            const retryAt = yield* cli(server, "HGET", key, "retryAt")
-
-            yield* Effect.promise(() => server.restart())
-            expect(yield* cli(server, "EXISTS", key)).toBe("0")
-            // past stateCacheTtl: the next call that reaches Redis finds the circuit gone and puts it back
-            // (over TCP the client may first see the restart as an outage: calls then use the local
-            // fallback until it has reconnected)
-            yield* Effect.sleep("150 millis")
-            let call = yield* timed(breaker.protect(Effect.succeed(1)))
-            const deadline = Date.now() + 5_000
-            while (call.outcome !== "CircuitOpen" && Date.now() < deadline) {
-              yield* Effect.sleep("50 millis")
-              call = yield* timed(breaker.protect(Effect.succeed(1)))
-            }
-            expect(call.outcome).toBe("CircuitOpen")
-            expect(yield* cli(server, "HGET", key, "state")).toBe("OPEN")
-            expect(yield* cli(server, "HGET", key, "retryAt")).toBe(retryAt)
-            expect(yield* cli(server, "HGET", key, "openCount")).toBe("0")
-            const lost = logs.lines.filter((line) => line.startsWith("WARN") && line.includes("Redis lost its state"))
-            expect(lost).toHaveLength(1)
-            // the registry, lost too, lists the circuit again
-            const registeredIn = yield* eventually(
-              Effect.map(Effect.orDie(store.names), (names) => names.includes(name)),
-              2_000,
-              "the registry lists the circuit again"
-            )
-            // further calls are rejected from the re-asserted state, with no second warning
-            yield* Effect.sleep("150 millis")
-            expect((yield* timed(breaker.protect(Effect.succeed(1)))).outcome).toBe("CircuitOpen")
-            expect(logs.lines.filter((line) => line.includes("Redis lost its state"))).toHaveLength(1)
-            console.info(
-              `[restart, ${transport}] OPEN re-asserted by the next call (${round(call.ms)} ms), retryAt kept; ` +
-                `registered again ${round(registeredIn)} ms later; logged: ${lost[0]}`
-            )
-            // a reset is a newer transition: it is not rolled back by anyone
-            yield* breaker.reset
-            expect((yield* timed(breaker.protect(Effect.succeed(1)))).outcome).toBe("ok")
-            expect(yield* cli(server, "HGET", key, "state")).toBe("CLOSED")
-          }).pipe(Effect.provide(storeOn(client, { prefix })), Effect.provide(logs.layer))
-        }),
-      30_000
-    )
   }
+})
+
+describe("the shared fault scenarios", () => {
+  it("are all there, under names of their own", () => {
+    expect(faultScenarios).toHaveLength(8)
+    expect(new Set(faultScenarios.map((s) => s.name)).size).toBe(8)
+  })
 })
 
 // ---------------------------------------------------------------------------

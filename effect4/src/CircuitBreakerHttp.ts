@@ -36,6 +36,10 @@
  * `routes(options)` gives the same routes as `HttpRouter.Route` values.
  * `toWebHandler` keeps its signature and builds the store on the first
  * request, as before. `Authorize` takes Effect 4's `HttpServerRequest`.
+ * Each route answers a defect of its own with a JSON 500 (in `router` and
+ * `routes` as in `toWebHandler`). Serving `router` yourself, pass
+ * `routerConfig` (`HttpRouter.serve(app, { routerConfig: CircuitBreakerHttp.routerConfig })`)
+ * so that the admin routes take the longest circuit names.
  *
  * @example
  * ```ts
@@ -156,8 +160,10 @@ export const bearer: (token: Redacted.Redacted<string> | string | undefined) => 
 /**
  * The routes as a layer that adds them to the `HttpRouter` service (under
  * `basePath`). Their handlers need `CircuitBreakerMonitoring`,
- * `CircuitBreakers` (for admin routes by name) and `CircuitStore`: provide
- * them to the app (`layer` on a store), as below.
+ * `CircuitBreakers` (for admin routes by name) and `CircuitStore`: merge
+ * them into the app for `HttpRouter.toWebHandler` (below), or provide them
+ * outside `HttpRouter.serve`, e.g.
+ * `HttpRouter.serve(CircuitBreakerHttp.router(), { routerConfig: CircuitBreakerHttp.routerConfig }).pipe(Layer.provide(CircuitBreakerHttp.layer()), Layer.provide(store), Layer.provide(NodeHttpServer.layer(…)))`.
  *
  * @example
  * ```ts
@@ -170,7 +176,7 @@ export const bearer: (token: Redacted.Redacted<string> | string | undefined) => 
  *   Layer.provideMerge(CircuitBreakerHttp.layer()),
  *   Layer.provideMerge(CircuitStore.layerMemory)
  * )
- * const { handler, dispose } = HttpRouter.toWebHandler(App)
+ * const { handler, dispose } = HttpRouter.toWebHandler(App, { routerConfig: CircuitBreakerHttp.routerConfig })
  * ```
  *
  * @since 0.1.0
@@ -202,6 +208,31 @@ export const router: (
 export const routes: (
   options?: Options
 ) => ReadonlyArray<HttpRouter.Route<never, CircuitBreakerMonitoring | CircuitBreakers | CircuitStore>> = internal.routes
+
+/**
+ * The router config the routes need: path parameters as long as the longest
+ * circuit name, percent-encoded (the router's default of 100 characters
+ * leaves longer names without their admin routes). `toWebHandler` uses it;
+ * pass it when serving `router` yourself.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import { Layer } from "effect"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const App = CircuitBreakerHttp.router().pipe(
+ *   Layer.provideMerge(CircuitBreakerHttp.layer()),
+ *   Layer.provideMerge(CircuitStore.layerMemory)
+ * )
+ * const { handler } = HttpRouter.toWebHandler(App, { routerConfig: CircuitBreakerHttp.routerConfig })
+ * ```
+ *
+ * @since 0.1.0
+ * @category routers
+ */
+export const routerConfig: { readonly maxParamLength: number } = internal.routerConfig
 
 /**
  * What the routes need, on a given store: the registry and monitoring.

@@ -1,31 +1,36 @@
 /**
  * The Effect 4 edition's `effect-circuit-breaker` CLI (src/cli.ts), bundled once with esbuild
  * (packages left external, so `effect`, `ioredis` and `@upstash/redis` load from this edition's
- * node_modules) and run as a child process against real redis-server processes over TCP: every
- * command's output and exit code, admin commands that change what a breaker of this process
- * does, and clear, bounded, secret-free errors for a wrong password and an unreachable or frozen
- * Redis. Usage errors and help run in this process in Cli.unit.test.ts.
+ * node_modules) and run as a child process against real redis-server processes over TCP and the
+ * Upstash REST bridge: every command's output and exit code, admin commands that change what a
+ * breaker of this process does, and clear, bounded, secret-free errors for a wrong password or
+ * token and an unreachable or frozen Redis. Usage errors and help run in this process in Cli.unit.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import { build } from "esbuild"
 import { execFile } from "node:child_process"
 import { mkdir } from "node:fs/promises"
 import { CircuitBreaker, CircuitBreakers, CircuitConfig, RedisCircuitStore } from "../src/index.js"
+import { CircuitBreakerHttp } from "../src/http.js"
 import { IORedisClient } from "../src/ioredis.js"
+import { UpstashClient } from "../src/upstash.js"
 import * as CliEnvironment from "../src/internal/cli/environment.js"
 import { run as runCli } from "../src/internal/cli/main.js"
 import { printable } from "../../shared/cli/format.js"
 import { registryKeyOf } from "../../shared/redis/keys.js"
 import { type RedisServer, startRedis } from "../../test/shared/redisServer.js"
+import { startUpstashBridge, type UpstashBridge } from "../../test/shared/upstashBridge.js"
 
 const edition = new URL("..", import.meta.url).pathname
 const bundle = `${edition}node_modules/.cache/effect-circuit-breaker-cli/cli.mjs`
 const password = "cli-pass-9a7e1c"
+const token = "cli-token-4b2d88"
 
 interface Run {
   readonly code: number
@@ -55,6 +60,7 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Pro
 
 let redis: RedisServer
 let secured: RedisServer
+let bridge: UpstashBridge
 
 beforeAll(async () => {
   await mkdir(new URL(".", `file://${bundle}`).pathname, { recursive: true })
@@ -69,19 +75,24 @@ beforeAll(async () => {
     logLevel: "error"
   })
   ;[redis, secured] = await Promise.all([startRedis(), startRedis({ password })])
+  bridge = await startUpstashBridge({ redisUrl: redis.url, token })
 }, 60_000)
 
 afterAll(async () => {
+  await bridge?.close()
   await Promise.all([redis?.stop(), secured?.stop()])
   // no secret in any output of any test
-  for (const output of outputs) expect(output).not.toContain(password)
+  for (const output of outputs) {
+    expect(output).not.toContain(password)
+    expect(output).not.toContain(token)
+  }
 })
 
 let prefixes = 0
 const freshPrefix = () => `cli${process.pid}-${++prefixes}-${Date.now().toString(36)}`
 
-/** Another "instance": a runtime with its own store on `prefix`, over TCP. */
-const instance = (prefix: string) =>
+/** Another "instance": a runtime with its own store on `prefix`, over TCP or the Upstash bridge. */
+const instance = (prefix: string, via: "tcp" | "upstash" = "tcp") =>
   ManagedRuntime.make(
     CircuitBreakers.layer({
       defaults: { stateCacheTtl: 50 },
@@ -89,7 +100,11 @@ const instance = (prefix: string) =>
       circuits: { payments: { stateCacheTtl: 50, recoveryTimeout: "5 minutes" } }
     }).pipe(
       Layer.provideMerge(RedisCircuitStore.layer({ prefix })),
-      Layer.provide(IORedisClient.layer({ url: redis.url })),
+      Layer.provide(
+        via === "tcp"
+          ? IORedisClient.layer({ url: redis.url })
+          : UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
+      ),
       Layer.orDie
     )
   )
@@ -194,6 +209,80 @@ describe("hostile names and values never reach the terminal", () => {
     expect(show!.stderr).toContain("no circuit named \"pay\\u009b2J\\u202ements\" in the store")
     expect(showJson!.stderr).toContain("no circuit named \"\\u001b]0;pwned\\u0007\" in the store")
     expect(open!.code).toBe(1)
+  })
+})
+
+describe("the CLI and GET /health: one vocabulary, one verdict", () => {
+  /** `health --json` of the CLI and `GET /health` of the HTTP routes, on the same data. */
+  const both = async (prefix: string) => {
+    const web = CircuitBreakerHttp.toWebHandler(
+      RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(IORedisClient.layer({ url: redis.url })))
+    )
+    try {
+      const response = await web.handler(new Request("http://localhost/health"))
+      const http = { status: response.status, body: await response.json() }
+      const result = await cli(["health", "--prefix", prefix, "--json"], { REDIS_URL: redis.url })
+      return { http, cli: { code: result.code, body: JSON.parse(result.stdout) } }
+    } finally {
+      await web.dispose()
+    }
+  }
+  /** What must agree: every field but the time of the read, and each circuit's state and status. */
+  // (HTTP answers from its shared snapshot and adds the snapshot's `age`; the CLI reads the store)
+  const verdict = (body: any) => ({
+    keys: Object.keys(body).filter((key) => key !== "age").sort(),
+    overall: body.overall,
+    complete: body.complete,
+    unreadable: body.unreadable,
+    reason: body.reason,
+    services: Object.fromEntries(
+      Object.entries(body.services).map(([name, s]: [string, any]) => [name, { state: s.state, status: s.status }])
+    )
+  })
+  /** Names registered an hour ago whose state is gone: expired circuits. */
+  const expire = async (prefix: string, names: ReadonlyArray<string>) => {
+    for (const name of names) await redis.cli("ZADD", registryKeyOf(prefix), String(Date.now() - 3_600_000), name)
+  }
+
+  it("OPEN, CLOSED and expired circuits: the same fields, the same verdict, the exit code of the status code", {
+    timeout: 60_000
+  }, async () => {
+    const open = freshPrefix()
+    const closed = freshPrefix()
+    for (
+      const [prefix, names] of [[open, { open: "tenant-0", closed: "tenant-1" }], [closed, {
+        open: undefined,
+        closed: "tenant-0"
+      }]] as const
+    ) {
+      const runtime = instance(prefix)
+      try {
+        if (names.open === undefined) {
+          await runtime.runPromise(
+            CircuitBreakers.CircuitBreakers.use((r) =>
+              Effect.flatMap(r.get(names.closed), (b) => b.protect(Effect.void))
+            )
+          )
+        } else {
+          await seed(runtime, names)
+        }
+      } finally {
+        await runtime.dispose()
+      }
+    }
+    await expire(open, ["gone-1", "gone-2"])
+    await expire(closed, ["gone-1"])
+
+    const unhealthy = await both(open)
+    expect(verdict(unhealthy.cli.body)).toEqual(verdict(unhealthy.http.body))
+    expect(verdict(unhealthy.cli.body)).toMatchObject({ overall: "unhealthy", complete: true, unreadable: 0 })
+    expect(Object.keys(unhealthy.cli.body.services)).toEqual(["tenant-0", "tenant-1"])
+    expect([unhealthy.http.status, unhealthy.cli.code]).toEqual([503, 2])
+
+    const healthy = await both(closed)
+    expect(verdict(healthy.cli.body)).toEqual(verdict(healthy.http.body))
+    expect(verdict(healthy.cli.body)).toMatchObject({ overall: "healthy", complete: true, unreadable: 0, reason: null })
+    expect([healthy.http.status, healthy.cli.code]).toEqual([200, 0])
   })
 })
 
@@ -409,6 +498,49 @@ describe("on Redis over TCP", () => {
     expect(wins.stdout).toContain("payments")
     expect([none.code, none.stdout.trim()]).toEqual([0, "no circuit matches"])
     expect(one.stdout).toMatch(/^payments\s+OPEN/m)
+  })
+})
+
+describe("on Upstash (REST, through the bridge)", () => {
+  const prefix = freshPrefix()
+  const env = () => ({ UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token })
+  let runtime: Instance
+  beforeAll(async () => {
+    runtime = instance(prefix, "upstash")
+    await seed(runtime)
+  })
+  afterAll(async () => {
+    await runtime?.dispose()
+  })
+
+  it("list, health, show, metrics, and open seen by a breaker of another runtime", { timeout: 60_000 }, async () => {
+    const [list, health, show, metrics] = await Promise.all([
+      cli(["list", "--prefix", prefix], env()),
+      cli(["health", "--prefix", prefix], env()),
+      cli(["show", "payments", "--prefix", prefix, "--json"], env()),
+      cli(["metrics", "--prefix", prefix], env())
+    ])
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/^payments\s+OPEN\s+unhealthy/m)
+    expect(list.stdout).toMatch(/^search\s+CLOSED\s+healthy/m)
+    expect(health.code).toBe(2)
+    expect(JSON.parse(show.stdout)).toMatchObject({ name: "payments", state: "OPEN" })
+    expect(metrics.stdout).toMatch(/^circuit_breaker_fleet_state\{circuit="search",service="search"\} 0$/m)
+
+    const opened = await cli(["open", "search", "--prefix", prefix, "--yes"], env())
+    expect(opened.code).toBe(0)
+    expect(opened.stdout).toContain("\"search\" on http://127.0.0.1:")
+    expect(await stateOf(runtime, "search")).toBe("FORCED_OPEN")
+  })
+
+  it("a wrong token: exit 2, the credentials named, the token never printed", { timeout: 60_000 }, async () => {
+    const result = await cli(["list", "--prefix", prefix], {
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: `${token}-wrong`
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`error: http://127.0.0.1:${new URL(bridge.url).port} refused the credentials`)
+    expect(result.stdout + result.stderr).not.toContain(`${token}-wrong`)
   })
 })
 

@@ -90,6 +90,18 @@ describe("help and version", () => {
     }))
 })
 
+describe("what the CLI needs installed", () => {
+  it("no peer beyond effect and a Redis client: effect/cli is part of effect 4, the platform is the CLI's own", () => {
+    const peers = Object.keys(packageJson.peerDependencies).sort()
+    expect(peers).toEqual(["@upstash/redis", "effect", "ioredis"])
+    const sources = [
+      "../src/cli.ts",
+      ...["main", "commands", "connection", "environment"].map((f) => `../src/internal/cli/${f}.ts`)
+    ].map((file) => readFileSync(new URL(file, import.meta.url), "utf8"))
+    for (const source of sources) expect(source).not.toMatch(/from "@effect\//)
+  })
+})
+
 describe("usage errors: exit 2, the usage shown, nothing run", () => {
   it.effect("an unknown command or flag, a bad value, no command", () =>
     Effect.gen(function*() {

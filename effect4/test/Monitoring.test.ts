@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -23,6 +24,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
+import * as http from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
 import parsePrometheus from "parse-prometheus-text-format"
 // the modules, not the index: the index also loads the Redis store
 import * as CircuitBreakerMonitoring from "../src/CircuitBreakerMonitoring.js"
@@ -155,36 +158,44 @@ const unreachable = (() => {
 })()
 
 describe("monitoring tells the truth when the store is unavailable", () => {
-  it.live("a circuit running locally is degraded and raises store-unavailable; the fleet's health is unknown", () =>
-    Effect.gen(function*() {
-      const m = yield* monitoring
-      yield* calls("payments", 1, 0)
-      const all = yield* m.getAllMetrics
-      expect(all.payments!.storeUnavailable).toBe(true)
-      expect(all.payments!.status).toBe("degraded")
-      const alerts = yield* m.getAlerts
-      expect(alerts).toContainEqual(
-        expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" })
-      )
-      expect(alerts).toContainEqual(
-        expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" })
-      )
-      // nothing says the fleet is healthy: its circuits could not be read
-      const health = yield* m.health
-      expect(health.overall).toBe("unknown")
-      expect(health.complete).toBe(false)
-      expect(health.unreadable).toBeGreaterThanOrEqual(1)
-      expect(health.reason).toContain("cannot connect to the store")
-      // resetAll says which circuit it could not reset, and why
-      const results = yield* m.resetAll
-      expect(results).toEqual([{ service: "payments", success: false, error: expect.stringContaining("cannot connect") }])
-    }).pipe(Effect.provide(
-      CircuitBreakerMonitoring.layer().pipe(
-        Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
-        Layer.provideMerge(unreachable)
-      ),
-      { local: true }
-    )), 30_000)
+  it.live(
+    "a circuit running locally is degraded and raises store-unavailable; the fleet's health is unknown",
+    () =>
+      Effect.gen(function*() {
+        const m = yield* monitoring
+        yield* calls("payments", 1, 0)
+        const all = yield* m.getAllMetrics
+        expect(all.payments!.storeUnavailable).toBe(true)
+        expect(all.payments!.status).toBe("degraded")
+        const alerts = yield* m.getAlerts
+        expect(alerts).toContainEqual(
+          expect.objectContaining({ kind: "store-unavailable", severity: "critical", service: "payments" })
+        )
+        expect(alerts).toContainEqual(
+          expect.objectContaining({ kind: "store-unreadable", severity: "critical", service: "*" })
+        )
+        // nothing says the fleet is healthy: its circuits could not be read
+        const health = yield* m.health
+        expect(health.overall).toBe("unknown")
+        expect(health.complete).toBe(false)
+        expect(health.unreadable).toBeGreaterThanOrEqual(1)
+        expect(health.reason).toContain("cannot connect to the store")
+        // resetAll says which circuit it could not reset, and why
+        const results = yield* m.resetAll
+        expect(results).toEqual([{
+          service: "payments",
+          success: false,
+          error: expect.stringContaining("cannot connect")
+        }])
+      }).pipe(Effect.provide(
+        CircuitBreakerMonitoring.layer().pipe(
+          Layer.provideMerge(CircuitBreakers.layer({ defaults: { storeTimeout: 200 } })),
+          Layer.provideMerge(unreachable)
+        ),
+        { local: true }
+      )),
+    30_000
+  )
 
   it("the routes with no breakers answer 503 unknown with the reason, and an alert of their own", async () => {
     const web = CircuitBreakerHttp.toWebHandler(unreachable)
@@ -201,7 +212,9 @@ describe("monitoring tells the truth when the store is unavailable", () => {
       // an admin action cannot tell whether the circuit exists
       const admin = CircuitBreakerHttp.toWebHandler(unreachable, { authorize: () => Effect.succeed(true) })
       try {
-        const response = await admin.handler(new Request("http://localhost/circuits/payments/reset", { method: "POST" }))
+        const response = await admin.handler(
+          new Request("http://localhost/circuits/payments/reset", { method: "POST" })
+        )
         expect(response.status).toBe(503)
         expect((await response.json()).message).toBe(
           "cannot tell whether the circuit \"payments\" exists: cannot connect to the store"
@@ -853,4 +866,37 @@ describe("dashboard routes", () => {
       await store.close()
     }
   })
+})
+
+describe("the router in an Effect server", () => {
+  it.live("CircuitBreakerHttp.router mounts in HttpRouter.serve on Node's http server", () =>
+    Effect.gen(function*() {
+      // what the routes need, provided outside `serve` (shared with the rest of the program)
+      const services = CircuitBreakerHttp.layer({ snapshotTtl: 0 }).pipe(Layer.provideMerge(CircuitStore.layerMemory))
+      const served = HttpRouter.serve(
+        CircuitBreakerHttp.router({ basePath: "/cb", authorize: CircuitBreakerHttp.bearer("admin-secret") }),
+        { disableLogger: true, disableListenLog: true, routerConfig: CircuitBreakerHttp.routerConfig }
+      ).pipe(
+        Layer.provideMerge(services),
+        Layer.provideMerge(NodeHttpServer.layer(() => http.createServer(), { port: 0, host: "127.0.0.1" }))
+      )
+      const context = yield* Layer.build(served)
+      const base = `${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)}/cb`
+      const registry = Context.get(context, CircuitBreakers.CircuitBreakers)
+      yield* Effect.flatMap(registry.get("payments"), (breaker) => breaker.forceOpen)
+      const health = yield* Effect.promise(() => fetch(`${base}/health`))
+      expect(health.status).toBe(503)
+      expect((yield* Effect.promise(() => health.json())).services.payments.state).toBe("FORCED_OPEN")
+      const longName = encodeURIComponent("\u{1F600}".repeat(128))
+      const admin = yield* Effect.promise(() =>
+        fetch(`${base}/circuits/${longName}/reset`, {
+          method: "POST",
+          headers: { authorization: "Bearer admin-secret" }
+        })
+      )
+      expect(admin.status).toBe(404)
+      expect((yield* Effect.promise(() => admin.json())).message).toContain("no circuit named")
+      const page = yield* Effect.promise(() => fetch(`${base}/dashboard`))
+      expect(page.headers.get("content-security-policy")).toBe(dashboardCsp)
+    }))
 })

@@ -158,7 +158,7 @@ describe("the default runtime and its store", () => {
     await CircuitBreakers.redis.execute(async () => 1)
     const warnings = lines.filter((line) => /in-memory store/.test(line))
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toContain(" WARN (#")
+    expect(warnings[0]).toContain("level=WARN")
     expect(lines).toHaveLength(1)
     expect(await env.server.cli("DBSIZE")).toBe(before)
     expect(Object.keys(await CircuitBreakerMonitoring.getAllMetrics()).sort()).toEqual(
@@ -247,13 +247,11 @@ describe("the default runtime and its store", () => {
         throw new Boom("bad")
       }, "debug-operation").catch(() => {})
       await breaker.execute(async () => 1, "debug-operation").catch(() => {})
-      const debug = lines.filter((line) =>
-        line.includes(" DEBUG (#") && line.includes("\"operation\":\"debug-operation\"")
-      )
+      const debug = lines.filter((line) => line.includes("level=DEBUG") && line.includes("operation=debug-operation"))
       expect(debug).toHaveLength(3)
       expect(debug[0]).toMatch(/succeeded in \d+ ms/)
       expect(debug[1]).toContain("Boom: bad")
-      expect(debug[2]).toContain("not run: Circuit for \"debug-service\" is OPEN")
+      expect(debug[2]).toContain("not run: Circuit for \\\"debug-service\\\" is OPEN")
       expect(lines.some((line) => line.includes("unhandled error"))).toBe(false)
     } finally {
       await rt.dispose()

@@ -148,3 +148,53 @@ export const settleBatch = (
   }
   return rest
 }
+
+/**
+ * Whether a read takes only its page (no state filter, a limit): else it
+ * takes every candidate from its cursor on, in a whole scan that reads
+ * arriving together share.
+ *
+ * @internal
+ */
+export const readsPageOnly = (options: { readonly state?: unknown; readonly limit?: number | undefined }): boolean =>
+  options.state === undefined && options.limit !== undefined
+
+/**
+ * The key under which whole scans from `cursor` of circuits named `prefix…` are shared.
+ *
+ * @internal
+ */
+export const scanKey = (prefix: string | undefined, cursor: string | undefined): string =>
+  `${prefix ?? ""}\u0000${cursor ?? ""}`
+
+/**
+ * The shared snapshot kept, until when it serves (epoch ms), and the
+ * generation `invalidate` moves on (`S`: the snapshot).
+ *
+ * @internal
+ */
+export interface KeptSnapshot<S> {
+  readonly generation: number
+  readonly snapshot: S | undefined
+  readonly until: number
+}
+
+/**
+ * The kept snapshot's transitions: `initial`; `serving` (the snapshot still
+ * served at `now`, if any); `taken` (a read of `generation` ended at `end`:
+ * kept for `ttl` ms, unless `invalidate` moved on meanwhile); `invalidated`.
+ *
+ * @internal
+ */
+export const keptSnapshot = {
+  initial: { generation: 0, snapshot: undefined, until: 0 } as KeptSnapshot<never>,
+  serving: <S>(kept: KeptSnapshot<S>, now: number): S | undefined =>
+    kept.snapshot !== undefined && kept.until > now ? kept.snapshot : undefined,
+  taken: <S>(kept: KeptSnapshot<S>, generation: number, snapshot: S, end: number, ttl: number): KeptSnapshot<S> =>
+    kept.generation === generation ? { generation, snapshot, until: end + ttl } : kept,
+  invalidated: <S>(kept: KeptSnapshot<S>): KeptSnapshot<S> => ({
+    generation: kept.generation + 1,
+    snapshot: undefined,
+    until: 0
+  })
+}

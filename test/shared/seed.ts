@@ -1,23 +1,17 @@
 /**
- * Test and bench support (Effect-free), for both editions: many circuits
- * written straight into Redis, in the format `lua/circuit.lua` writes
- * (`circuitFields`: the circuit's hash with its config, and the registry
- * sorted set), one pipeline per 1,000 circuits (on a Cluster, one per
- * circuit: its keys share a slot).
+ * Test and bench support for big fleets, of both editions: many circuits
+ * written straight into Redis over ioredis, in the format `lua/circuit.lua`
+ * writes (`circuitFields`: the circuit's hash with its config, and the
+ * registry sorted set), one pipeline per 1,000 circuits (on a Cluster, one
+ * per circuit: its keys share a slot). Each edition passes the script
+ * arguments of `seededConfig`, decoded by its own `CircuitConfig`.
  */
 import { Cluster, Redis } from "ioredis"
-import type { MachineConfig } from "../../shared/model.js"
 import { keysOf, registryKeyOf } from "../../shared/redis/keys.js"
-import { circuitFields, scriptArgs } from "../../shared/redis/scriptArgs.js"
+import { circuitFields } from "../../shared/redis/scriptArgs.js"
 
-/**
- * The config the seeded circuits are written with: what `CircuitConfig`
- * decodes from `{ monitoringPeriod: 300_000, stateTtl: 1_200_000,
- * failureThreshold: 5, successThreshold: 3, recoveryTimeout: 600_000,
- * maxRecoveryTimeout: 600_000, backoffMultiplier: 2, backoffJitter: 0.1,
- * halfOpenMaxProbes: 3, probeLease: 10_000 }` (the rest its defaults).
- */
-export const seededConfig: MachineConfig = {
+/** The config the seeded circuits are written with (decode it with `CircuitConfig.decodeEither("seeded", …)`). */
+export const seededConfig = {
   monitoringPeriod: 300_000,
   stateTtl: 1_200_000,
   failureThreshold: 5,
@@ -27,21 +21,17 @@ export const seededConfig: MachineConfig = {
   backoffMultiplier: 2,
   backoffJitter: 0.1,
   halfOpenMaxProbes: 3,
-  probeLease: 10_000,
-  failureRateThreshold: undefined,
-  minimumCalls: 10,
-  metricsTtl: 86_400_000
-}
-
-const seededArgs = scriptArgs(seededConfig)
+  probeLease: 10_000
+} as const
 
 /**
- * Writes `count` circuits named `<name>-<n>` (zero-padded to `width` digits,
+ * Writes `count` circuits (with the script arguments `seededArgs` of `seededConfig`) named `<name>-<n>` (zero-padded to `width` digits,
  * by default as many as `count - 1` has); every `openEvery`-th is OPEN, and
  * so is every name in `open`. `target` is a server's URL, or the startup
  * nodes of a Cluster.
  */
-export const seedCircuits = async (
+export const seedCircuitsWith = async (
+  seededArgs: ReadonlyArray<string>,
   target: string | ReadonlyArray<{ readonly host: string; readonly port: number }>,
   prefix: string,
   count: number,

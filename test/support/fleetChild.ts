@@ -1,59 +1,17 @@
 /**
  * What a fleet member run as its own OS process (`test/support/fleetWorker.ts`,
- * `bench/fleetProcess.ts`) does around its breaker: JSON lines out, commands
- * in (a `stop` line, or stdin ending, stops it; a watchdog exits the process
- * 3 s later whatever it is doing), and the call to the parent's HTTP
- * dependency, which names the caller in `x-worker`.
+ * `bench/fleetProcess.ts`) does around its breaker: the Effect-free plumbing of
+ * test/shared/fleetChild.ts (JSON lines out, commands in), and the call to the parent's HTTP
+ * dependency as an Effect.
  */
 import * as Effect from "effect/Effect"
+import { DependencyError, fetchDependency } from "../shared/fleetChild.js"
 
-/** The dependency answered anything but 200, or could not be reached. */
-export class DependencyError extends Error {
-  readonly _tag = "DependencyError"
-}
-
-/** One event, as a JSON line on stdout. */
-export const emit = (event: unknown): void => {
-  process.stdout.write(JSON.stringify(event) + "\n")
-}
-
-/**
- * Reads stdin line by line: `stop` (or the end of stdin: the parent died)
- * sets `stopped` and arms the watchdog; any other line goes to `onCommand`.
- */
-export const listen = (onCommand: (command: string) => void = () => {}) => {
-  const state = { stopped: false, stop: () => {} }
-  state.stop = () => {
-    if (state.stopped) return
-    state.stopped = true
-    setTimeout(() => process.exit(3), 3_000).unref()
-  }
-  let input = ""
-  process.stdin.setEncoding("utf8")
-  process.stdin.on("data", (chunk: string) => {
-    input += chunk
-    let newline = input.indexOf("\n")
-    while (newline >= 0) {
-      const line = input.slice(0, newline).trim()
-      input = input.slice(newline + 1)
-      if (line === "stop") state.stop()
-      else if (line !== "") onCommand(line)
-      newline = input.indexOf("\n")
-    }
-  })
-  process.stdin.on("end", state.stop)
-  process.stdin.on("error", state.stop)
-  return state
-}
+export { DependencyError, emit, listen } from "../shared/fleetChild.js"
 
 /** A GET of the dependency at `url`, as the member `id`. */
 export const callDependency = (url: string, id: string): Effect.Effect<string, DependencyError> =>
   Effect.tryPromise({
-    try: async (signal) => {
-      const response = await fetch(url, { headers: { "x-worker": id }, signal })
-      const body = await response.text()
-      if (response.status !== 200) throw new DependencyError(`dependency answered ${response.status}`)
-      return body
-    },
+    try: (signal) => fetchDependency(url, id, signal),
     catch: (cause) => (cause instanceof DependencyError ? cause : new DependencyError(String(cause)))
   })

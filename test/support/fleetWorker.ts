@@ -1,5 +1,6 @@
 /**
- * Test support: one member of a fleet, run as its own OS process by `test/Fleet.test.ts`:
+ * Test support: one member of a fleet, run as its own OS process by `test/Fleet.test.ts`
+ * (the scenarios of test/shared/scenarios/fleet.ts, whose `WorkerEvent` protocol it speaks):
  *
  *   node --import tsx test/support/fleetWorker.ts '<json WorkerOptions>'
  *
@@ -21,55 +22,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { CircuitBreaker, RedisCircuitStore } from "../../src/index.js"
-import type { CircuitConfig } from "../../src/index.js"
+import type { WorkerCounts, WorkerEvent, WorkerOptions } from "../shared/scenarios/fleet.js"
 import { callDependency as dependency, emit as emitLine, listen } from "./fleetChild.js"
 import { IORedisClient } from "../../src/ioredis.js"
 
-export interface WorkerOptions {
-  readonly id: string
-  readonly redisUrl: string
-  readonly prefix: string
-  readonly circuit: string
-  readonly dependencyUrl: string
-  readonly config: CircuitConfig.Input
-  /** Pause between two calls of the loop. */
-  readonly intervalMs: number
-  /** Hard bound on the worker's life. */
-  readonly maxRunMs: number
-}
-
-export interface WorkerCounts {
-  /** Calls the breaker let through (they reached the dependency). */
-  ran: number
-  ok: number
-  failed: number
-  /** Calls failed with `CircuitOpen`. */
-  rejected: number
-  /** Any other failure of `protect` (e.g. `ServiceUnavailable`): should stay 0. */
-  other: number
-}
-
-export type WorkerEvent =
-  | { readonly type: "ready"; readonly id: string; readonly pid: number }
-  | {
-    readonly type: "transition"
-    readonly id: string
-    readonly from: string
-    readonly to: string
-    readonly at: number
-    readonly version: number
-  }
-  | {
-    readonly type: "final"
-    readonly id: string
-    readonly counts: WorkerCounts
-    readonly probes: number
-    readonly rejections: number
-    readonly storeErrors: number
-    readonly lastState: string
-    readonly lastOutcome: "ok" | "failed" | "rejected" | "other" | "none"
-    readonly lastOkAt: number
-  }
+export type { WorkerCounts, WorkerEvent, WorkerOptions } from "../shared/scenarios/fleet.js"
 
 const emit: (event: WorkerEvent) => void = emitLine
 

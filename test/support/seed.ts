@@ -1,13 +1,16 @@
 /**
  * Test and bench support for big fleets: many circuits written straight into
- * Redis (`seedCircuits`, Effect-free, in test/shared/seed.ts); and a
- * `RedisClient` that counts its round trips.
+ * Redis, in the format `lua/circuit.lua` writes (`circuitFields`: the
+ * circuit's hash with its config, and the registry sorted set), one pipeline
+ * per 1,000 circuits (on a Cluster, one per circuit: its keys share a slot);
+ * and a `RedisClient` that counts its round trips.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { RedisClient } from "../../src/index.js"
-
-export { seedCircuits, seededConfig } from "../shared/seed.js"
+import { CircuitConfig, RedisClient } from "../../src/index.js"
+import { scriptArgs } from "../../shared/redis/scriptArgs.js"
+import { seedCircuitsWith, seededConfig } from "../shared/seed.js"
 
 /**
  * `inner`, counting its round trips (a pipeline is one). With `pipelined:
@@ -35,3 +38,19 @@ export const countRoundTrips = <E>(
   ).pipe(Layer.provide(inner))
   return { counter, layer }
 }
+
+/** The config the seeded circuits were written with. */
+const seededArgs = scriptArgs(Either.getOrThrow(CircuitConfig.decodeEither("seeded", seededConfig)))
+
+/**
+ * Writes `count` circuits named `<name>-<n>` (zero-padded to `width` digits,
+ * by default as many as `count - 1` has); every `openEvery`-th is OPEN, and
+ * so is every name in `open`. `target` is a server's URL, or the startup
+ * nodes of a Cluster.
+ */
+export const seedCircuits = (
+  target: Parameters<typeof seedCircuitsWith>[1],
+  prefix: string,
+  count: number,
+  options: Parameters<typeof seedCircuitsWith>[4] = {}
+): Promise<ReadonlyArray<string>> => seedCircuitsWith(seededArgs, target, prefix, count, options)

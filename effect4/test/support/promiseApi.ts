@@ -128,14 +128,11 @@ export const succeedTimes = async (breaker: PersistentCircuitBreaker, n: number)
   for (let i = 0; i < n; i++) await breaker.execute(async () => i)
 }
 
-/**
- * Captures everything written with console.log (where Effect's default logger writes: `[time]
- * LEVEL (#fiber): message`, then the log's annotations as an object, here as JSON).
- */
+/** Captures everything written with console.log (where the Promise API's runtimes log, as logfmt lines). */
 export const captureConsole = () => {
   const lines: Array<string> = []
   vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => {
-    lines.push(args.map((arg) => typeof arg === "object" && arg !== null ? JSON.stringify(arg) : String(arg)).join(" "))
+    lines.push(args.map(String).join(" "))
   })
   return lines
 }

@@ -32,7 +32,27 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type { State } from "../../CircuitState.js"
 import * as prometheus from "../monitoring/prometheus.js"
 import { CliError, connectionOptions, withStore } from "./connection.js"
-import { actions, missingCommand, states, unknownCircuit, type Verb } from "../../../shared/cli/commands.js"
+import {
+  aborted,
+  actions,
+  adminDone,
+  adminFailed,
+  confirmQuestion,
+  confirms,
+  descriptions,
+  healthExitCode,
+  healthText,
+  incompleteWarning,
+  listEmpty,
+  listJson,
+  missingCommand,
+  notConfirmed,
+  plan,
+  states,
+  unknownCircuit,
+  type Verb,
+  watchFrame
+} from "../../../shared/cli/commands.js"
 import * as format from "../../../shared/cli/format.js"
 
 /**
@@ -85,24 +105,24 @@ const readFleet = (filter: Filter) =>
 
 const filterOptions = {
   state: Options.choice("state", states).pipe(
-    Options.withDescription("Only circuits in this state (repeatable; default: every state)"),
+    Options.withDescription(descriptions.state),
     Options.repeated,
     Options.optional,
     Options.map(Option.getOrElse((): ReadonlyArray<State> => []))
   ),
   match: Options.text("match").pipe(
-    Options.withDescription(
-      "Only circuits whose name matches this glob: * for any characters, every other character for itself, e.g. 'pay*'"
-    ),
+    Options.withDescription(descriptions.match),
     Options.optional
   )
 } as const
 
-const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
+const json = Options.boolean("json").pipe(Options.withDescription(descriptions.json))
 
 /** A warning on stderr when the read could not see every circuit. */
-const warnIncomplete = (fleet: Pick<FleetRead, "complete" | "unreadable" | "reason">) =>
-  fleet.complete ? Effect.void : warn(`warning: ${fleet.unreadable} circuit(s) could not be read: ${fleet.reason}`)
+const warnIncomplete = (fleet: Pick<FleetRead, "complete" | "unreadable" | "reason">) => {
+  const warning = incompleteWarning(fleet)
+  return warning === undefined ? Effect.void : warn(warning)
+}
 
 const listCommand = Command.make(
   "list",
@@ -112,30 +132,17 @@ const listCommand = Command.make(
       Effect.gen(function*() {
         const { circuits, fleet, now } = yield* readFleet(options)
         if (options.json) {
-          yield* say(JSON.stringify(
-            {
-              circuits: circuits.map((m) => format.circuitJson(m, now)),
-              complete: fleet.complete,
-              unreadable: fleet.unreadable,
-              reason: fleet.reason
-            },
-            null,
-            2
-          ))
+          yield* say(listJson(circuits, fleet, now))
         } else if (circuits.length === 0) {
-          yield* say(
-            options.state.length === 0 && Option.isNone(options.match)
-              ? "no circuits in the store"
-              : "no circuit matches"
-          )
+          yield* say(listEmpty(options.state.length > 0 || Option.isSome(options.match)))
         } else {
           yield* say(format.circuitsTable(circuits, now))
         }
         yield* warnIncomplete(fleet)
       }))
-).pipe(Command.withDescription("List every circuit of the fleet: state, window failures/calls, re-opens, retry in"))
+).pipe(Command.withDescription(descriptions.list))
 
-const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("The circuit's name"))
+const name = Args.text({ name: "NAME" }).pipe(Args.withDescription(descriptions.name))
 
 /** The circuit `name` as the fleet sees it, or exit 1 when the store does not know it. */
 const readOne = (circuit: string) =>
@@ -164,49 +171,39 @@ const showCommand = Command.make(
             : format.circuitDetails(metrics, now)
         )
       }))
-).pipe(Command.withDescription("Show one circuit: state, window, backoff, retry time, the fleet's counts"))
+).pipe(Command.withDescription(descriptions.show))
 
 const adminCommand = (verb: Verb, environment: Environment) =>
   Command.make(
     verb,
     {
       ...connectionOptions,
-      yes: Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Do not ask for confirmation")),
+      yes: Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription(descriptions.yes)),
       name
     },
     (options) =>
       withStore(options, (where) =>
         Effect.gen(function*() {
-          const action = actions[verb]
           const { metrics } = yield* readOne(options.name)
-          const circuit = JSON.stringify(options.name)
-          yield* say(
-            `${circuit} on ${where} is ${metrics.state}; after \`${verb}\` it is ${action.target}: ${action.effect}.`
-          )
+          yield* say(plan(verb, options.name, where, metrics.state))
           if (!options.yes) {
             if (!environment.interactive) {
-              return yield* new CliError({
-                message: `not confirmed: pass --yes to ${verb} ${circuit} without a terminal to ask on`,
-                exitCode: 1
-              })
+              return yield* new CliError({ message: notConfirmed(verb, options.name), exitCode: 1 })
             }
             const terminal = yield* Terminal.Terminal
-            yield* terminal.display(format.printable(`${verb} ${circuit}? [y/N] `)).pipe(Effect.ignore)
+            yield* terminal.display(format.printable(confirmQuestion(verb, options.name))).pipe(Effect.ignore)
             const answer = yield* terminal.readLine.pipe(Effect.orElseSucceed(() => ""))
-            const confirmed = /^y(es)?$/i.test(answer.trim())
-            if (!confirmed) return yield* new CliError({ message: "aborted: nothing changed", exitCode: 1 })
+            if (!confirms(answer)) return yield* new CliError({ message: aborted, exitCode: 1 })
           }
           const registry = yield* CircuitBreakers
           const breaker = yield* registry.get(options.name).pipe(
             Effect.mapError((error) => new CliError({ message: error.message, exitCode: 2 }))
           )
           yield* (verb === "open" ? breaker.forceOpen : verb === "close" ? breaker.forceClose : breaker.reset).pipe(
-            Effect.mapError((error) =>
-              new CliError({ message: `${verb} failed, the fleet did not hear of it: ${error.reason}`, exitCode: 1 })
-            )
+            Effect.mapError((error) => new CliError({ message: adminFailed(verb, error.reason), exitCode: 1 }))
           )
           const state = yield* breaker.state
-          yield* say(`${circuit} is now ${state}.`)
+          yield* say(adminDone(options.name, state))
         }))
   ).pipe(Command.withDescription(actions[verb].description))
 
@@ -219,25 +216,13 @@ const healthCommand = (environment: Environment) =>
         Effect.gen(function*() {
           // the verdict of HTTP's GET /health, on the same read
           const health = yield* Effect.flatMap(CircuitBreakerMonitoring, (monitoring) => monitoring.health)
-          const { overall } = health
           if (options.json) {
             yield* say(JSON.stringify(health, null, 2))
           } else {
-            const services = Object.entries(health.services)
-            yield* say(
-              `overall: ${overall} (${services.length} circuits${
-                health.complete ? "" : `, ${health.unreadable} unreadable`
-              })`
-            )
-            const notHealthy = services.filter(([, s]) => s.status !== "healthy")
-            if (notHealthy.length > 0) {
-              yield* say(
-                format.table(["CIRCUIT", "STATE", "STATUS"], notHealthy.map(([n, s]) => [n, s.state, s.status]))
-              )
-            }
+            yield* say(healthText(health))
             yield* warnIncomplete(health)
           }
-          return overall === "healthy" ? 0 : overall === "degraded" ? 1 : 2
+          return healthExitCode(health.overall)
         })).pipe(
           // the store cannot be read: health unknown
           Effect.catchTag(
@@ -246,7 +231,7 @@ const healthCommand = (environment: Environment) =>
           ),
           Effect.flatMap((code) => Effect.sync(() => environment.setExitCode(code)))
         )
-  ).pipe(Command.withDescription("The fleet's health; exit code 0 healthy, 1 degraded, 2 unhealthy or unknown"))
+  ).pipe(Command.withDescription(descriptions.health))
 
 const metricsCommand = Command.make(
   "metrics",
@@ -259,7 +244,7 @@ const metricsCommand = Command.make(
         yield* say(prometheus.render(fleet, instance).trimEnd())
         yield* warnIncomplete(fleet)
       }))
-).pipe(Command.withDescription("Print the fleet's circuits once as Prometheus text (format 0.0.4)"))
+).pipe(Command.withDescription(descriptions.metrics))
 
 const watchCommand = Command.make(
   "watch",
@@ -267,11 +252,11 @@ const watchCommand = Command.make(
     ...connectionOptions,
     ...filterOptions,
     interval: Options.integer("interval").pipe(
-      Options.withDescription("Milliseconds between redraws"),
+      Options.withDescription(descriptions.interval),
       Options.withDefault(2_000)
     ),
     count: Options.integer("count").pipe(
-      Options.withDescription("Stop after this many redraws (default: until Ctrl-C)"),
+      Options.withDescription(descriptions.count),
       Options.optional
     )
   },
@@ -283,26 +268,15 @@ const watchCommand = Command.make(
         }
         const frame = Effect.gen(function*() {
           const { circuits, fleet, now } = yield* readFleet(options)
-          const body = circuits.length === 0 ? "no circuit matches" : format.circuitsTable(circuits, now)
-          // home, clear the screen (the one control sequence the CLI writes), draw
-          yield* Console.log(
-            `\u001b[H\u001b[2J${
-              format.printableLines(
-                `${where}  ${new Date(now).toISOString()}  every ${
-                  format.duration(options.interval)
-                }; Ctrl-C to quit\n\n${body}${
-                  fleet.complete ? "" : `\n\n${fleet.unreadable} circuit(s) could not be read: ${fleet.reason}`
-                }`
-              )
-            }`
-          )
+          // every line printable, after the home-and-clear sequence
+          yield* Console.log(watchFrame(where, now, options.interval, circuits, fleet))
         })
         const schedule = Schedule.spaced(`${options.interval} millis`)
         yield* options.count._tag === "Some"
           ? Effect.repeat(frame, Schedule.intersect(schedule, Schedule.recurs(Math.max(0, options.count.value - 1))))
           : Effect.repeat(frame, schedule)
       }))
-).pipe(Command.withDescription("A live table of the circuits, redrawn in place"))
+).pipe(Command.withDescription(descriptions.watch))
 
 /**
  * The root command with every subcommand.
@@ -311,9 +285,7 @@ const watchCommand = Command.make(
  */
 export const command = (environment: Environment) =>
   Command.make("effect-circuit-breaker", {}, () => new CliError({ message: missingCommand, exitCode: 2 })).pipe(
-    Command.withDescription(
-      "Inspect and operate the circuits a fleet shares in Redis (effect-circuit-breaker-redis)"
-    ),
+    Command.withDescription(descriptions.root),
     Command.withSubcommands([
       listCommand,
       showCommand,

@@ -27,7 +27,12 @@ import * as ioredis from "../redis/ioredisClient.js"
 import * as optionalPeer from "../redis/optionalPeer.js"
 import type { RedisClientError } from "../redis/errors.js"
 import * as upstash from "../redis/upstashClient.js"
-import { describeClientError as describe, showHttpUrl, showRedisUrl } from "../../../shared/cli/commands.js"
+import {
+  describeClientError as describe,
+  descriptions,
+  showHttpUrl,
+  showRedisUrl
+} from "../../../shared/cli/commands.js"
 
 /**
  * A failure the CLI reports on stderr (`message`, never a secret) and
@@ -47,18 +52,15 @@ export class CliError extends Schema.TaggedError<CliError>("effect-circuit-break
  */
 export const connectionOptions = {
   redisUrl: Options.redacted("redis-url").pipe(
-    Options.withDescription(
-      "Redis URL, redis://[:password@]host:port[/db] or rediss://… (default: $REDIS_URL, unless " +
-        "$UPSTASH_REDIS_REST_URL and $UPSTASH_REDIS_REST_TOKEN are set)"
-    ),
+    Options.withDescription(descriptions.redisUrl),
     Options.optional
   ),
   prefix: Options.text("prefix").pipe(
-    Options.withDescription("Key prefix of the circuits in Redis (the store's `prefix` option)"),
+    Options.withDescription(descriptions.prefix),
     Options.withDefault("cb")
   ),
   timeout: Options.integer("timeout").pipe(
-    Options.withDescription("Bound on connecting and on each round trip, in milliseconds"),
+    Options.withDescription(descriptions.timeout),
     Options.withDefault(5_000)
   )
 } as const

@@ -14,21 +14,14 @@ import * as Path from "@effect/platform/Path"
 import * as Terminal from "@effect/platform/Terminal"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type { Io as SharedIo } from "../../../shared/cli/io.js"
 
 /**
  * The process's standard streams, as the CLI uses them.
  *
  * @internal
  */
-export interface Io {
-  readonly columns: () => number
-  readonly rows: () => number
-  readonly isTTY: boolean
-  /** Writes to stdout; resolves once written. */
-  readonly write: (text: string) => Promise<void>
-  /** Reads one line from stdin; resolves with `undefined` at its end. */
-  readonly readLine: () => Promise<string | undefined>
-}
+export type Io = SharedIo
 
 /**
  * `FileSystem`, `Path` and `Terminal` over `io`.

@@ -27,7 +27,12 @@ import * as ioredis from "../redis/ioredisClient.js"
 import * as optionalPeer from "../redis/optionalPeer.js"
 import type { RedisClientError } from "../redis/errors.js"
 import * as upstash from "../redis/upstashClient.js"
-import { describeClientError as describe, showHttpUrl, showRedisUrl } from "../../../../shared/cli/commands.js"
+import {
+  describeClientError as describe,
+  descriptions,
+  showHttpUrl,
+  showRedisUrl
+} from "../../../../shared/cli/commands.js"
 
 /**
  * A failure the CLI reports on stderr (`message`, never a secret) and
@@ -47,18 +52,15 @@ export class CliError extends Schema.TaggedError<CliError>("effect-circuit-break
  */
 export const connectionOptions = {
   redisUrl: Flag.Redacted("redis-url").pipe(
-    Flag.withDescription(
-      "Redis URL, redis://[:password@]host:port[/db] or rediss://… (default: $REDIS_URL, unless " +
-        "$UPSTASH_REDIS_REST_URL and $UPSTASH_REDIS_REST_TOKEN are set)"
-    ),
+    Flag.withDescription(descriptions.redisUrl),
     Flag.optional
   ),
   prefix: Flag.String("prefix").pipe(
-    Flag.withDescription("Key prefix of the circuits in Redis (the store's `prefix` option)"),
+    Flag.withDescription(descriptions.prefix),
     Flag.withDefault("cb")
   ),
   timeout: Flag.Int("timeout").pipe(
-    Flag.withDescription("Bound on connecting and on each round trip, in milliseconds"),
+    Flag.withDescription(descriptions.timeout),
     Flag.withDefault(5_000)
   )
 } as const

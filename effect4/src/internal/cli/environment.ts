@@ -17,21 +17,14 @@ import * as Stdio from "effect/Stdio"
 import * as Stream from "effect/Stream"
 import * as Terminal from "effect/Terminal"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import type { Io as SharedIo } from "../../../../shared/cli/io.js"
 
 /**
  * The process's standard streams, as the CLI uses them.
  *
  * @internal
  */
-export interface Io {
-  readonly columns: () => number
-  readonly rows: () => number
-  readonly isTTY: boolean
-  /** Writes to stdout; resolves once written. */
-  readonly write: (text: string) => Promise<void>
-  /** Reads one line from stdin; resolves with `undefined` at its end. */
-  readonly readLine: () => Promise<string | undefined>
-}
+export type Io = SharedIo
 
 const unsupported = (what: string) => Effect.die(new Error(`effect-circuit-breaker: ${what} is not supported`))
 

@@ -10,7 +10,8 @@ import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import type * as HttpServerResponse from "effect/http/HttpServerResponse"
-import * as Result from "effect/Result"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import type { Authorize } from "../../CircuitBreakerHttp.js"
 import { CircuitBreakerMonitoring } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
@@ -31,7 +32,7 @@ const isKnown = (name: string): Effect.Effect<boolean | string, never, CircuitBr
     if ((yield* registry.all).some((breaker) => breaker.name === name)) return true
     const store = yield* CircuitStore
     const names = yield* Effect.result(store.names)
-    return Result.isFailure(names) ? names.failure.reason : names.success.includes(name)
+    return Effect4.Result.isFailure(names) ? names.failure.reason : names.success.includes(name)
   })
 
 /**
@@ -59,7 +60,7 @@ export const adminRoutes = (authorize: Authorize, allowedOrigins: ReadonlyArray<
         const problemOfName = CircuitConfig.serviceNameProblem(name)
         if (problemOfName !== undefined) {
           const valid = CircuitConfig.validateServiceName(name)
-          return problem(400, "Bad Request", Result.isFailure(valid) ? valid.failure.message : problemOfName)
+          return problem(400, "Bad Request", Effect4.Result.isFailure(valid) ? valid.failure.message : problemOfName)
         }
         const registry = yield* CircuitBreakers
         const known = yield* isKnown(name)
@@ -69,7 +70,7 @@ export const adminRoutes = (authorize: Authorize, allowedOrigins: ReadonlyArray<
         const result = yield* Effect.result(
           verb === "reset" ? breaker.reset : verb === "force-open" ? breaker.forceOpen : breaker.forceClose
         )
-        if (Result.isFailure(result)) return problem(503, "Service Unavailable", result.failure.message)
+        if (Effect4.Result.isFailure(result)) return problem(503, "Service Unavailable", result.failure.message)
         return json({ service: name, action: verb, state: yield* breaker.state })
       })
     )

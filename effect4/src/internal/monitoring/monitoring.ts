@@ -9,8 +9,9 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import type { FleetRead, FleetSnapshot, Options, ReadOptions, ResetResult } from "../../CircuitBreakerMonitoring.js"
 import { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -20,6 +21,7 @@ import { decoder, durationMillis, withDefault } from "../breaker/configSchema.js
 import { alertsOf } from "../../../../shared/monitoring/alerts.js"
 import { metricsByName, type Scan, snapshotOf, summarize } from "../../../../shared/monitoring/fleetRead.js"
 import { healthOf } from "../../../../shared/monitoring/health.js"
+import { type KeptSnapshot, keptSnapshot, readsPageOnly, scanKey } from "../../../../shared/monitoring/scanPlan.js"
 import { makeReads } from "./scan.js"
 import { singleFlight } from "./singleFlight.js"
 
@@ -30,13 +32,6 @@ export {
 
 const decodeOptions = decoder(Schema.Struct({ snapshotTtl: withDefault(durationMillis({ infinite: false }), 1_000) }))
 
-/** The shared snapshot kept, until when it serves (epoch ms), and the generation `invalidate` moves on. */
-interface KeptSnapshot {
-  readonly generation: number
-  readonly snapshot: FleetSnapshot | undefined
-  readonly until: number
-}
-
 /** @internal */
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
@@ -45,7 +40,7 @@ export const make = (options: Options = {}) =>
     // decoded once: a circuit with no breaker here is read with this config and its own name
     const defaultConfig = yield* CircuitConfig.decode("defaults", options.defaults ?? {})
     const decodedOptions = decodeOptions({ snapshotTtl: options.snapshotTtl })
-    if (Result.isFailure(decodedOptions)) {
+    if (Effect4.Result.isFailure(decodedOptions)) {
       return yield* new CircuitConfig.CircuitConfigError({
         service: "CircuitBreakerMonitoring",
         issues: decodedOptions.failure
@@ -63,12 +58,12 @@ export const make = (options: Options = {}) =>
      */
     const scans = yield* singleFlight<Scan>()
     const sharedScan = (prefix: string | undefined, cursor: string | undefined): Effect.Effect<Scan> =>
-      scans(`${prefix ?? ""}\u0000${cursor ?? ""}`, scan(prefix, cursor, undefined))
+      scans(scanKey(prefix, cursor), scan(prefix, cursor, undefined))
 
     const read = (readOptions: ReadOptions = {}): Effect.Effect<FleetRead> =>
       Effect.map(
         // without a state filter, only the page is read; with one, every candidate is
-        readOptions.state === undefined && readOptions.limit !== undefined
+        readsPageOnly(readOptions)
           ? scan(readOptions.prefix, readOptions.cursor, readOptions.limit)
           : sharedScan(readOptions.prefix, readOptions.cursor),
         (scanned) => summarize(scanned, readOptions)
@@ -85,7 +80,7 @@ export const make = (options: Options = {}) =>
      * older one still answers those waiting for it, but is not kept.
      */
     const snapshotReads = yield* singleFlight<FleetSnapshot>()
-    const kept = yield* Ref.make<KeptSnapshot>({ generation: 0, snapshot: undefined, until: 0 })
+    const kept = yield* Ref.make<KeptSnapshot<FleetSnapshot>>(keptSnapshot.initial)
     const take = (generation: number, now: number): Effect.Effect<FleetSnapshot> =>
       Effect.gen(function*() {
         const taken = snapshotOf(
@@ -97,22 +92,18 @@ export const make = (options: Options = {}) =>
         )
         const end = yield* Clock.currentTimeMillis
         // a read that fails (or is stopped with the layer) never gets here: it is not kept
-        yield* Ref.update(
-          kept,
-          (current) =>
-            current.generation === generation ? { generation, snapshot: taken, until: end + snapshotTtl } : current
-        )
+        yield* Ref.update(kept, (current) =>
+          keptSnapshot.taken(current, generation, taken, end, snapshotTtl))
         return taken
       })
     const snapshot: Effect.Effect<FleetSnapshot> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.flatMap(Ref.get(kept), ({ generation, snapshot, until }) =>
-        snapshot !== undefined && until > now
-          ? Effect.succeed(snapshot)
-          : snapshotReads(String(generation), take(generation, now))))
-    const invalidate = Ref.update(
-      kept,
-      ({ generation }) => ({ generation: generation + 1, snapshot: undefined, until: 0 })
-    )
+      Effect.flatMap(Ref.get(kept), (current) => {
+        const serving = keptSnapshot.serving(current, now)
+        return serving !== undefined
+          ? Effect.succeed(serving)
+          : snapshotReads(String(current.generation), take(current.generation, now))
+      }))
+    const invalidate = Ref.update(kept, keptSnapshot.invalidated)
 
     const resetAllCircuits = Effect.flatMap(
       Effect.map(circuits, (_) =>

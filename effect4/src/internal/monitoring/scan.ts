@@ -9,8 +9,9 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 import type { CircuitMetrics } from "../../CircuitBreakerMonitoring.js"
 import type { CircuitBreakers } from "../../CircuitBreakers.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -86,11 +87,11 @@ export const makeReads = (
     }
     // (a name no breaker could have made is left out)
     const result = knownCircuits(
-      Result.isSuccess(listed) ? listed.success : [],
+      Effect4.Result.isSuccess(listed) ? listed.success : [],
       local,
       CircuitConfig.serviceNameProblem
     )
-    return { circuits: result, listError: Result.isFailure(listed) ? listed.failure.reason : null }
+    return { circuits: result, listError: Effect4.Result.isFailure(listed) ? listed.failure.reason : null }
   })
 
   /** A circuit's state and fleet counts: through this instance's breaker, or with the defaults and its name. */
@@ -104,15 +105,16 @@ export const makeReads = (
       const { breaker, name } = known
       // a blip does not drop the circuit: a few retries within the read
       const read = yield* Effect.result(Effect.retry(readCircuit(known, now), retryRead))
-      if (Result.isFailure(read) && breaker === undefined) {
+      if (Effect4.Result.isFailure(read) && breaker === undefined) {
         return { name, metrics: undefined, error: read.failure.reason, missing: false }
       }
-      const [snapshot, fleet] = Result.isSuccess(read)
+      const [snapshot, fleet] = Effect4.Result.isSuccess(read)
         ? read.success
         : [yield* breaker!.localSnapshot(now), noFleetCounts] as const
-      if (breaker !== undefined && Result.isSuccess(read)) breaker.observe(snapshot.state, snapshot.version, now)
-      const metrics = metricsOf(name, breaker, snapshot, fleet, Result.isFailure(read))
-      return { name, metrics, error: Result.isFailure(read) ? read.failure.reason : null, missing: false }
+      if (breaker !== undefined && Effect4.Result.isSuccess(read))
+        breaker.observe(snapshot.state, snapshot.version, now)
+      const metrics = metricsOf(name, breaker, snapshot, fleet, Effect4.Result.isFailure(read))
+      return { name, metrics, error: Effect4.Result.isFailure(read) ? read.failure.reason : null, missing: false }
     })
 
   const scan = (
@@ -129,7 +131,7 @@ export const makeReads = (
       const others = toRead.filter((c) => c.breaker === undefined).map((c) => c.name)
       if (store.inspectMany !== undefined && others.length > 0) {
         const many = yield* Effect.result(Effect.retry(store.inspectMany(others, defaultConfig, now), retryRead))
-        if (Result.isSuccess(many)) { for (const one of many.success) inspected.set(one.name, one) }
+        if (Effect4.Result.isSuccess(many)) { for (const one of many.success) inspected.set(one.name, one) }
       }
       // read by the batch (no breaker here: nothing else to ask); the others, and those the batch
       // could not read (one more try on their own), one by one

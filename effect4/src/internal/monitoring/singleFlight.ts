@@ -8,7 +8,8 @@ import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as Semaphore from "effect/Semaphore"
+// modules that effect 3 does not have, read through the barrel (see internal/effect4.ts)
+import * as Effect4 from "effect"
 
 /**
  * `effect` runs on a fiber of a `FiberMap` under `key`, and whoever asks for
@@ -26,7 +27,7 @@ export const singleFlight = <A>(): Effect.Effect<
   Effect.gen(function*() {
     const fibers = yield* FiberMap.make<string, A, never>()
     // the look-up and the start as one step: no second fiber for a key between them
-    const lock = yield* Semaphore.make(1)
+    const lock = yield* Effect4.Semaphore.make(1)
     return (key, effect) =>
       Effect.flatMap(
         lock.withPermits(1)(Effect.suspend(() => {

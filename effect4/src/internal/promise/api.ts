@@ -7,7 +7,8 @@
  */
 import type * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
@@ -186,7 +187,11 @@ export const makeInstance = (options: CircuitBreakerRuntimeOptions): PromiseRunt
   const storeOptions = options.prefix === undefined ? undefined : { prefix: options.prefix }
   const store = options.store ?? (options.redis !== undefined
     ? RedisCircuitStore.layer(storeOptions).pipe(Layer.provide(Layer.succeed(RedisClient, fromClient(options.redis))))
-    : RedisCircuitStore.layerFromEnv(storeOptions))
+    : RedisCircuitStore.layerFromEnv(storeOptions).pipe(
+      // the environment as it is when the runtime is built: Effect's default provider reads
+      // `process.env` once per process, and a runtime made later (`configureCircuitBreakers`) must see it now
+      Layer.provide(ConfigProvider.layer(Effect.sync(() => ConfigProvider.fromEnv())))
+    ))
   const label = options.store !== undefined
     ? "custom store"
     : options.redis !== undefined

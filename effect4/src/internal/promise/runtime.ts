@@ -13,6 +13,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as References from "effect/References"
@@ -121,9 +122,17 @@ export class PromiseRuntime {
       Layer.provideMerge(registryLayer(this.claims)),
       Layer.provideMerge(options.store)
     )
-    this.layer = options.logLevel === undefined
-      ? layer
-      : Layer.provide(layer, Layer.succeed(References.MinimumLogLevel, options.logLevel))
+    // logfmt lines on the console, as the Effect 3 edition's runtime writes them (Effect 4's default logger
+    // writes another format), and log entries as span events; in the runtime's services, so that its fibers
+    // log so, and under the layers, for their builds
+    const logging = Layer.provideMerge(
+      layer,
+      Layer.mergeAll(
+        Logger.layer([Logger.consoleLogFmt, Logger.tracerLogger]),
+        options.logLevel === undefined ? Layer.empty : Layer.succeed(References.MinimumLogLevel, options.logLevel)
+      )
+    )
+    this.layer = logging
   }
 
   /** The runtime, built on the first call. A failed build fails every later call the same way. */
