@@ -6,7 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { CircuitBreaker, CircuitConfig, CircuitStore } from "../src/index.js"
-import { acceptedNames, configCases, nameCases } from "./shared/configCases.js"
+import { acceptedNames, allAtOnce, configCases, nameCases } from "./shared/configCases.js"
 
 const problems = (name: string, input: unknown): string => {
   const result = CircuitConfig.decodeEither(name, input)
@@ -100,6 +100,11 @@ describe("CircuitConfig", () => {
     expect(message).toContain("failureThreshold")
     expect(message).toContain("backoffJitter")
     expect(message).toContain("nope is not a known field")
+  })
+
+  it("names the unknown fields first, then the bad ones in the order of the fields", () => {
+    const result = CircuitConfig.decodeEither("svc", allAtOnce.input)
+    expect(Either.isLeft(result) && result.left.issues).toEqual(allAtOnce.issues)
   })
 
   for (const [title, name, message] of nameCases) {

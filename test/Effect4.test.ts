@@ -53,7 +53,7 @@ describe("effect 4 installed", () => {
       timeout: 60_000
     }, async () => {
       expect(await load(await bundle(entry, "effect4"))).toContain(
-        "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`"
+        "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`, or for effect 4 install the Effect 4 edition: `npm install effect-circuit-breaker-redis@2`"
       )
     })
   }

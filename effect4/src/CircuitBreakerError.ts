@@ -6,6 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { formatMillis } from "../../shared/breaker/formatMillis.js"
 
 /**
  * The circuit would not let the call through. `retryAfter` is how long until a
@@ -42,31 +43,16 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>("effect-circuit
   }
 }
 
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(CircuitOpen.prototype, "name", { value: "CircuitOpen", writable: true, configurable: true })
+
 /**
  * `Duration.format`, without its `bigint` arithmetic for a whole number of
  * milliseconds (what a rejection's `retryAfter` is): the same text.
  */
 const format = (duration: Duration.Duration): string => {
   const value = duration.value
-  if (value._tag !== "Millis" || !Number.isSafeInteger(value.millis) || value.millis <= 0) {
-    return Duration.format(duration)
-  }
-  let ms = value.millis
-  const days = Math.floor(ms / 86_400_000)
-  ms -= days * 86_400_000
-  const hours = Math.floor(ms / 3_600_000)
-  ms -= hours * 3_600_000
-  const minutes = Math.floor(ms / 60_000)
-  ms -= minutes * 60_000
-  const seconds = Math.floor(ms / 1_000)
-  ms -= seconds * 1_000
-  let text = ""
-  if (days !== 0) text = `${days}d`
-  if (hours !== 0) text = text === "" ? `${hours}h` : `${text} ${hours}h`
-  if (minutes !== 0) text = text === "" ? `${minutes}m` : `${text} ${minutes}m`
-  if (seconds !== 0) text = text === "" ? `${seconds}s` : `${text} ${seconds}s`
-  if (ms !== 0) text = text === "" ? `${ms}ms` : `${text} ${ms}ms`
-  return text
+  return (value._tag === "Millis" ? formatMillis(value.millis) : undefined) ?? Duration.format(duration)
 }
 
 /**
@@ -86,6 +72,13 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>(
     return `Service ${JSON.stringify(this.service)} is unavailable: ${this.reason}`
   }
 }
+
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(ServiceUnavailable.prototype, "name", {
+  value: "ServiceUnavailable",
+  writable: true,
+  configurable: true
+})
 
 /**
  * @since 0.1.0

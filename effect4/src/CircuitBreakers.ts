@@ -31,6 +31,7 @@ import type { CircuitBreaker } from "./CircuitBreaker.js"
 import * as CircuitConfig from "./CircuitConfig.js"
 import { CircuitStore } from "./CircuitStore.js"
 import * as internal from "./internal/breaker/circuitBreaker.js"
+import { perBuild } from "./internal/layerPerBuild.js"
 import { defaultIdleTtl, IdleSweep, idleTtlMillis } from "./internal/store/idleSweep.js"
 
 /**
@@ -150,7 +151,20 @@ const makeRegistry = (
 /**
  * The registry as a layer (needs a `CircuitStore`). When the layer's scope
  * closes the registry lets go of its breakers (a disposed `ManagedRuntime`
- * kept by the application then holds none).
+ * kept by the application then holds none). Each build of a layer graph
+ * (`Effect.provide`, `ManagedRuntime.make`) makes a registry of its own, also
+ * inside another build that made one.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, CircuitBreakers, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect, Layer } from "effect"
+ *
+ * const Breakers = CircuitBreakers.layer({ defaults: { failureThreshold: 3 } }).pipe(
+ *   Layer.provide(CircuitStore.layerMemory)
+ * )
+ * const program = Effect.succeed("ok").pipe(CircuitBreaker.protect("search"), Effect.provide(Breakers))
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -158,10 +172,10 @@ const makeRegistry = (
 export const layer = (
   options?: Options
 ): Layer.Layer<CircuitBreakers, CircuitConfig.CircuitConfigError, CircuitStore> =>
-  Layer.effect(
+  perBuild(Layer.effect(
     CircuitBreakers,
     Effect.map(
       Effect.acquireRelease(makeRegistry(options ?? {}), (registry) => Effect.sync(registry.clear)),
       (registry) => registry.service
     )
-  )
+  ))

@@ -27,7 +27,9 @@ import {
   truncate,
   withDefault
 } from "./internal/breaker/configSchema.js"
+import { derive as deriveFields, derivedDefaults } from "../../shared/config/derive.js"
 import * as limits from "../../shared/config/limits.js"
+import * as names from "../../shared/config/serviceName.js"
 
 /**
  * What a breaker does when its store (Redis) cannot be reached:
@@ -72,6 +74,13 @@ export class CircuitConfigError
   }
 }
 
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(CircuitConfigError.prototype, "name", {
+  value: "CircuitConfigError",
+  writable: true,
+  configurable: true
+})
+
 /**
  * The largest duration a field accepts: 10 years in milliseconds. Times and
  * durations then stay whole numbers far below 2^53 in JavaScript and in Lua,
@@ -107,14 +116,6 @@ export const presets: typeof limits.presets = limits.presets satisfies Record<st
  */
 export const maxServiceNameLength = limits.maxServiceNameLength
 
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
-
-/** Characters that show nothing, or reorder what follows: a name holding one can pass for another. */
-const invisibleCharacters =
-  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/
-
 /**
  * The rule for a service name, or `undefined` when the name is valid:
  * non-empty, at most 256 characters, not `.` or `..`, no control
@@ -122,26 +123,18 @@ const invisibleCharacters =
  * (zero-width spaces and joiners, bidi overrides and isolates, variation
  * selectors), with which one name could pass for another.
  *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * CircuitConfig.serviceNameProblem("pay\u200Bments")
+ * // "must not contain invisible or bidirectional formatting characters (U+200B at index 3)"
+ * ```
+ *
  * @since 0.1.0
  * @category validation
  */
-export const serviceNameProblem = (name: unknown): string | undefined => {
-  if (typeof name !== "string") return `must be a string (got ${describe(name)})`
-  if (name.length === 0) return "must not be empty"
-  if (name.trim().length === 0) return "must not be blank"
-  if (name.length > maxServiceNameLength) {
-    return `must be at most ${maxServiceNameLength} characters (got ${name.length})`
-  }
-  if (controlCharacters.test(name)) return "must not contain control characters"
-  if (name === "." || name === "..") return `must not be ${JSON.stringify(name)} (a URL path cannot name it)`
-  const invisible = invisibleCharacters.exec(name)
-  if (invisible !== null) {
-    const code = invisible[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")
-    return `must not contain invisible or bidirectional formatting characters (U+${code} at index ${invisible.index})`
-  }
-  if (loneSurrogate.test(name)) return "must be well-formed Unicode (it holds a lone surrogate)"
-  return undefined
-}
+export const serviceNameProblem = (name: unknown): string | undefined => names.serviceNameProblem(name, describe)
 
 // ---------------------------------------------------------------------------
 // The fields: each one's rule and default, once
@@ -289,8 +282,7 @@ export interface CircuitConfig extends
  */
 export const defaults = {
   ...Schema.decodeSync(Fields)({}),
-  maxRecoveryTimeout: 300_000,
-  stateTtl: 600_000
+  ...derivedDefaults
 } as const
 
 const decodeFields = decoder(Fields)
@@ -299,37 +291,12 @@ const fieldNames = Object.keys(Fields.fields) as ReadonlyArray<keyof Decoded>
 
 /** The fields' defaults that depend on other fields, and the rules that tie fields together. */
 const derive = (name: string, fields: Decoded): Result.Result<CircuitConfig, ReadonlyArray<string>> => {
-  const issues: Array<string> = []
-  const { backoffJitter, probeLease, recoveryTimeout } = fields
-  const maxRecoveryTimeout = fields.maxRecoveryTimeout ?? Math.max(defaults.maxRecoveryTimeout, recoveryTimeout)
-  // an open period lasts up to maxRecoveryTimeout × (1 + jitter), then a probe holds its lease:
-  // the state must outlive both, or an open circuit would be forgotten before its retry
-  const longestOpen = Math.ceil(maxRecoveryTimeout * (1 + backoffJitter)) + probeLease
-  const stateTtl = fields.stateTtl ?? Math.max(defaults.stateTtl, 2 * maxRecoveryTimeout, longestOpen + 1)
-  if (maxRecoveryTimeout < recoveryTimeout) {
-    issues.push(
-      `maxRecoveryTimeout must be at least recoveryTimeout (got ${maxRecoveryTimeout} ms < ${recoveryTimeout} ms)`
-    )
-  }
-  if (stateTtl <= longestOpen) {
-    issues.push(
-      `stateTtl must exceed maxRecoveryTimeout × (1 + backoffJitter) + probeLease (got ${stateTtl} ms <= ${longestOpen} ms)`
-    )
-  }
-  if (fields.slowCallDuration !== undefined && !fields.recordLatency) {
-    issues.push("slowCallDuration needs recordLatency: true (got recordLatency: false)")
-  }
-  if (issues.length > 0) return Effect4.Result.fail(issues)
+  const result = deriveFields(name, fields)
+  if ("issues" in result) return Effect4.Result.fail(result.issues)
   // every field present, `undefined` for an optional one not given
   const config: Record<string, unknown> = {}
   for (const field of fieldNames) config[field] = fields[field]
-  return Effect4.Result.succeed({
-    ...config as Omit<CircuitConfig, DerivedField>,
-    maxRecoveryTimeout,
-    stateTtl,
-    halfOpenMaxProbes: fields.halfOpenMaxProbes ?? fields.successThreshold,
-    serviceName: fields.serviceName ?? name
-  })
+  return Effect4.Result.succeed({ ...config as Omit<CircuitConfig, DerivedField>, ...result.derived })
 }
 
 /**

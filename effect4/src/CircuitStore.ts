@@ -18,6 +18,7 @@ import * as Schema from "effect/Schema"
 import type { CircuitConfig, CircuitConfigError } from "./CircuitConfig.js"
 import type { Snapshot, State } from "./CircuitState.js"
 import { idleTtlMillis } from "./internal/store/idleSweep.js"
+import { perBuild } from "./internal/layerPerBuild.js"
 import * as memory from "./internal/store/memoryStore.js"
 import type { Decision, FleetCounts, NotificationStatus, Outcome } from "../../shared/model.js"
 
@@ -46,6 +47,13 @@ export class CircuitStoreError extends Schema.TaggedError<CircuitStoreError>(
     return `Circuit store error: ${this.reason}`
   }
 }
+
+// the error's name is its tag, as its stack and logs show it (the class's identifier is namespaced)
+Object.defineProperty(CircuitStoreError.prototype, "name", {
+  value: "CircuitStoreError",
+  writable: true,
+  configurable: true
+})
 
 /**
  * The time of a call as its breaker knows it, on the breaker's `Clock`:
@@ -218,22 +226,35 @@ export const makeMemoryWith = (options: MemoryOptions): Effect.Effect<CircuitSto
 
 /**
  * The in-memory store with options, as a layer; what it holds per circuit
- * is dropped when the layer's scope closes.
+ * is dropped when the layer's scope closes. Each build of a layer graph
+ * (`Effect.provide`, `ManagedRuntime.make`) makes a store of its own, also
+ * inside another build that made one.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ *
+ * const store = CircuitStore.layerMemoryWith({ idleTtl: "1 hour" })
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStore, CircuitConfigError> =>
-  Layer.effect(
+  perBuild(Layer.effect(
     CircuitStore,
-    Effect.flatMap(idleTtlMillis("CircuitStore.layerMemoryWith", options.idleTtl, undefined), (idleTtl) =>
-      memory.makeScoped({ idleTtl }))
-  )
+    Effect.flatMap(
+      idleTtlMillis("CircuitStore.layerMemoryWith", options.idleTtl, undefined),
+      (idleTtl) => memory.makeScoped({ idleTtl })
+    )
+  ))
 
 /**
  * The in-memory store as a layer; what it holds per circuit is dropped
  * when the layer's scope closes (a disposed `ManagedRuntime` kept by the
- * application holds nothing per circuit).
+ * application holds nothing per circuit). Each build of a layer graph
+ * (`Effect.provide`, `ManagedRuntime.make`) makes a store of its own, shared
+ * by the layers of that graph, also inside another build that made one.
  *
  * @example
  * ```ts
@@ -249,4 +270,4 @@ export const layerMemoryWith = (options: MemoryOptions): Layer.Layer<CircuitStor
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<CircuitStore> = Layer.effect(CircuitStore, memory.makeScoped())
+export const layerMemory: Layer.Layer<CircuitStore> = perBuild(Layer.effect(CircuitStore, memory.makeScoped()))

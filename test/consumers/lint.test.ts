@@ -1,10 +1,12 @@
 /**
- * The tarball as the registry tools see it: `publint --strict` and
+ * The tarballs as the registry tools see them: `publint --strict` and
  * `@arethetypeswrong/cli` report no problem. attw runs with the `node16`
  * profile (node16 CJS, node16 ESM and bundler resolution): the `node10`
  * resolution of TypeScript's old `moduleResolution: "node"` cannot see
  * `exports` subpaths, which this package's entry points are; the root entry
- * still resolves there through `main`/`types`.
+ * still resolves there through `main`/`types`. The Effect 4 edition is ES
+ * modules only: attw runs on it with the `esm-only` profile (node16 ESM and
+ * bundler resolution).
  */
 import { inject } from "vitest"
 import { join } from "node:path"
@@ -26,6 +28,29 @@ describe("package linters", () => {
     console.log(`[consumers] publint: ${result.stdout.trim().split("\n").slice(-1)[0]}`)
     expect(result.code).toBe(0)
     expect(result.stdout).not.toMatch(/error|warning|suggestion/i)
+  })
+
+  it("the Effect 4 edition: publint --strict finds nothing; attw (esm-only profile): every entry point resolves with types", async () => {
+    await tools.run("mkdir", ["-p", "effect4"])
+    await tools.run("tar", ["xzf", inject("tarballs").effect4, "-C", "effect4"])
+    const lint = await tools.run("npx", ["publint", "--strict", join("effect4", "package")], { allowFailure: true })
+    console.log(`[consumers] publint (Effect 4 edition): ${lint.stdout.trim().split("\n").slice(-1)[0]}`)
+    expect(lint.stdout).not.toMatch(/error|warning|suggestion/i)
+    expect(lint.code).toBe(0)
+    const attw = await tools.run(
+      "npx",
+      ["attw", inject("tarballs").effect4, "--profile", "esm-only", "--format", "json"],
+      { allowFailure: true }
+    )
+    const report = JSON.parse(attw.stdout)
+    const problems = (report.analysis?.problems ?? []).filter((p: any) =>
+      p.resolutionKind !== "node10" && p.resolutionKind !== "node16-cjs"
+    )
+    expect(problems).toEqual([])
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(
+      [".", "./http", "./ioredis", "./package.json", "./promise", "./upstash"].sort()
+    )
+    expect(attw.code).toBe(0)
   })
 
   it("attw (node16 profile): every entry point resolves with types of its own format", async () => {

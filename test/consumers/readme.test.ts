@@ -1,32 +1,49 @@
 /**
- * The README's install lines, run as written in fresh projects against
- * today's registry (the package's name swapped for the packed tarball): each
- * `npm i …` of the Install section installs without a peer conflict and the
- * entry points it names import; the CLI's lines (`npm install -D …` in a
- * project, then `npx effect-circuit-breaker`, and the `npx -p …` line with no
- * project) run `--help` and a command against a real redis-server. A line
- * that stops working on npm fails here.
+ * The READMEs' install lines, run as written in fresh projects against
+ * today's registry (the package's name swapped for the packed tarball of its
+ * edition: `effect-circuit-breaker-redis@2` is the Effect 4 edition's): each
+ * `npm i …` of the root README's Install section installs without a peer
+ * conflict and the entry points it names import; the CLI's lines (`npm
+ * install -D …` in a project, then `npx effect-circuit-breaker`, and the
+ * `npx -p …` line with no project) run `--help` and a command against a real
+ * redis-server. The Effect 4 edition's lines, from its README
+ * (effect4/README.md) and the root README's Effect 4 quick start, install
+ * with one effect 4.x and no peer conflict, and their entry points import. A
+ * line that stops working on npm fails here.
  */
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { type Consumer, makeProject, npmLineEnv, packageName, type Servers, startServers } from "./support.js"
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
+const editionReadme = readFileSync(new URL("../../effect4/README.md", import.meta.url), "utf8")
 
-/** The `npm i`, `npm install` and `npx` lines of the README's sh blocks, comments dropped. */
-const lines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
-  .flatMap((block) => block[1]!.split("\n"))
-  .map((line) => line.replace(/\s+#.*$/, "").trim())
-  .filter((line) => /^(npm (i|install) |npx )/.test(line))
+/** The `npm i`, `npm install` and `npx` lines of a README's sh blocks, comments dropped. */
+const linesOf = (markdown: string): Array<string> =>
+  [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)]
+    .flatMap((block) => block[1]!.split("\n"))
+    .map((line) => line.replace(/\s+#.*$/, "").trim())
+    .filter((line) => /^(npm (i|install) |npx )/.test(line))
+
+/** The package's name as the Effect 4 edition's install lines spell it. */
+const edition4 = `${packageName}@2`
+const isEdition4 = (line: string) => line.split(/\s+/).includes(edition4)
+
+const lines = linesOf(readme).filter((line) => !isEdition4(line))
+/** The Effect 4 edition's install lines, from the root README (its Effect 4 quick start) and the edition's. */
+const rootEdition4 = linesOf(readme).filter(isEdition4)
+const edition4Installs = [...new Set([...rootEdition4, ...linesOf(editionReadme)])]
 
 const installs = lines.filter((line) => line.startsWith(`npm i ${packageName} `))
 const cliInstall = lines.find((line) => line.startsWith("npm install -D @effect/cli@"))
 const cliHelp = lines.find((line) => line === "npx effect-circuit-breaker --help")
 const npxLine = lines.find((line) => line.startsWith(`npx -p ${packageName} `))
 
-/** The line's words, the package's name replaced by the tarball. */
+/** The line's words, the package's name replaced by its edition's tarball. */
 const argv = (line: string): Array<string> =>
-  line.split(/\s+/).map((word) => (word === packageName ? inject("tarball") : word))
+  line.split(/\s+/).map((word) =>
+    word === packageName ? inject("tarball") : word === edition4 ? inject("tarballs").effect4 : word
+  )
 
 /** Runs a README line as written in `project`. */
 const runLine = (project: Consumer, line: string, env: Record<string, string> = {}, allowFailure = false) => {
@@ -34,14 +51,30 @@ const runLine = (project: Consumer, line: string, env: Record<string, string> = 
   return project.run(command!, args, { env: { ...npmLineEnv, ...env }, timeoutMs: 600_000, allowFailure })
 }
 
-/** The entry points a line's packages allow. */
+/** The entry points a line's packages allow (the Effect 4 edition's `/http` needs only effect). */
 const entriesFor = (line: string): Array<string> => [
   packageName,
   `${packageName}/promise`,
   ...(line.includes(" ioredis") ? [`${packageName}/ioredis`] : []),
   ...(line.includes(" @upstash/redis") ? [`${packageName}/upstash`] : []),
-  ...(line.includes(" @effect/platform") ? [`${packageName}/http`] : [])
+  ...(line.includes(" @effect/platform") || isEdition4(line) ? [`${packageName}/http`] : [])
 ]
+
+/** The effect majors `npm ls` finds in a project. */
+const effectMajors = async (project: Consumer): Promise<Array<string>> => {
+  const { stdout } = await project.run("npm", ["ls", "effect", "--all", "--parseable", "--long"])
+  const versions = new Set([...stdout.matchAll(/:effect@([\d.]+)/g)].map((m) => m[1]))
+  return [...versions].map((v) => v!.split(".")[0]!)
+}
+
+/** Imports each entry point in the project; resolves with `id true` lines. */
+const importEntries = async (project: Consumer, entries: ReadonlyArray<string>): Promise<Array<string>> => {
+  await project.write(
+    "entries.mjs",
+    `for (const id of ${JSON.stringify(entries)}) console.log(id, Object.keys(await import(id)).length > 0)`
+  )
+  return (await project.run("node", ["entries.mjs"])).stdout.trim().split("\n")
+}
 
 describe("the README's install lines", () => {
   let servers: Servers
@@ -67,21 +100,33 @@ describe("the README's install lines", () => {
       const install = await runLine(project, line)
       console.log(`[consumers] readme: \`${line}\` in ${install.ms} ms`)
       expect(install.stderr).not.toMatch(/ERESOLVE|peer dep/i)
-      const { stdout } = await project.run("npm", ["ls", "effect", "--all", "--parseable", "--long"])
-      const versions = new Set([...stdout.matchAll(/:effect@([\d.]+)/g)].map((m) => m[1]))
-      expect([...versions].map((v) => v!.split(".")[0])).toEqual(["3"])
+      expect(await effectMajors(project)).toEqual(["3"])
       const entries = entriesFor(line)
-      await project.write(
-        "entries.mjs",
-        `for (const id of ${JSON.stringify(entries)}) console.log(id, Object.keys(await import(id)).length > 0)`
-      )
-      const imported = await project.run("node", ["entries.mjs"])
-      expect(imported.stdout.trim().split("\n")).toEqual(entries.map((id) => `${id} true`))
+      expect(await importEntries(project, entries)).toEqual(entries.map((id) => `${id} true`))
       if (line.includes(" ioredis")) {
         const ioredis = JSON.parse((await project.run("npm", ["ls", "ioredis", "--json"])).stdout)
         console.log(`[consumers] readme: ioredis ${ioredis.dependencies.ioredis.version}`)
         projects.set("ioredis", project)
       }
+    })
+  }
+
+  it("the Effect 4 edition's install lines: the root README's Effect 4 quick start has one, the edition's README names ioredis and Upstash", () => {
+    expect(rootEdition4).toEqual([`npm i effect ${edition4} ioredis`])
+    expect(edition4Installs).toEqual(expect.arrayContaining(rootEdition4))
+    expect(edition4Installs.some((line) => line.includes(" @upstash/redis"))).toBe(true)
+    for (const line of edition4Installs) expect(line).toMatch(/^npm i effect /)
+  })
+
+  for (const [index, line] of edition4Installs.entries()) {
+    it(`\`${line}\` (the Effect 4 edition): installs, one effect 4.x, its entry points import`, async () => {
+      const project = await makeProject(`readme-effect4-${index}`)
+      const install = await runLine(project, line)
+      console.log(`[consumers] readme: \`${line}\` in ${install.ms} ms`)
+      expect(install.stderr).not.toMatch(/ERESOLVE|peer dep/i)
+      expect(await effectMajors(project)).toEqual(["4"])
+      const entries = entriesFor(line)
+      expect(await importEntries(project, entries)).toEqual(entries.map((id) => `${id} true`))
     })
   }
 

@@ -188,7 +188,7 @@ export const diskBytes = async (dirs: ReadonlyArray<string>): Promise<number> =>
 /** Megabytes with one decimal. */
 export const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`
 
-/** A fresh project that installed the packed tarball. */
+/** A fresh project that installed a packed tarball. */
 export interface Consumer {
   readonly dir: string
   /** Runs a command in the project folder. */
@@ -201,6 +201,8 @@ export interface Consumer {
 
 /** Options of {@link makeConsumer}. */
 export interface ConsumerOptions {
+  /** The library's tarball: the Effect 3 edition's (`inject("tarball")`) unless given. */
+  readonly tarball?: string
   /** Dependencies besides the library (which is always installed from the tarball). */
   readonly dependencies?: Record<string, string>
   readonly devDependencies?: Record<string, string>
@@ -231,7 +233,7 @@ export const makeConsumer = async (name: string, options: ConsumerOptions = {}):
         name,
         private: true,
         type: options.type ?? "module",
-        dependencies: { [packageName]: `file:${inject("tarball")}`, ...options.dependencies },
+        dependencies: { [packageName]: `file:${options.tarball ?? inject("tarball")}`, ...options.dependencies },
         ...(options.devDependencies !== undefined ? { devDependencies: options.devDependencies } : {}),
         ...options.packageJson
       },

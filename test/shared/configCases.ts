@@ -128,3 +128,14 @@ export const acceptedNames: ReadonlyArray<string> = [
   "עברית",
   "مدفوعات"
 ]
+
+/** A config with several bad fields and an unknown one, and every issue, in the order reported. */
+export const allAtOnce: { readonly input: unknown; readonly issues: ReadonlyArray<string> } = {
+  input: { failureThreshold: 0, backoffJitter: 2, nope: 1, recoveryTimeout: "x" },
+  issues: [
+    "nope is not a known field",
+    "failureThreshold must be a positive integer at most 1000000000 (got 0)",
+    "recoveryTimeout must be a duration: milliseconds or a Duration such as \"30 seconds\" (got \"x\")",
+    "backoffJitter must be between 0 and 1 (got 2)"
+  ]
+}

@@ -5,43 +5,10 @@
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import { CircuitConfig } from "../../src/index.js"
+import { trickyCharacters } from "../shared/names.js"
 
 /** Characters that mean something to Redis keys, hash tags, percent-encoding or terminals. */
-export const tricky = fc.constantFrom(
-  "{",
-  "}",
-  "{}",
-  "}{",
-  ":",
-  "*",
-  "?",
-  "[",
-  "]",
-  " ",
-  "\n",
-  "\r",
-  "\t",
-  "\u0000",
-  "\u007f",
-  "\u0085",
-  "%",
-  "%7B",
-  "%7D",
-  "%25",
-  "%20",
-  "/",
-  "\\",
-  "#",
-  "\"",
-  "'",
-  "é",
-  "\u00a0",
-  "\u200b",
-  "\u2028",
-  "\u{1F600}",
-  "\u{10FFFF}",
-  "\u{E000}"
-)
+export const tricky = fc.constantFrom(...trickyCharacters)
 
 /** One unit of a name: a tricky character, any code point, or a grapheme. */
 export const unit = fc.oneof(

@@ -2,7 +2,7 @@
  * What the admit step hands a call it lets run (`Handlers`): the handlers of
  * a call whose duration is measured (`Call`), the ones shared by the calls
  * whose duration is not (`Untimed`), and which calls are measured
- * (`Sampler`).
+ * (`Sampler`, shared/breaker/sampler.ts).
  *
  * @internal
  */
@@ -89,45 +89,5 @@ export class Untimed<A, E> implements Handlers<A, E> {
   }
 }
 
-/**
- * Which calls have their duration measured, when nothing needs every
- * call's (no `slowCallDuration`): each of a breaker's first
- * `Sampler.everyFirst` calls, then a random one in `Sampler.oneIn` (the gap
- * to the next measured call is drawn from a geometric distribution, so the
- * choice is independent of the calls themselves and the latency histogram
- * is a uniform random sample of them). The generator (xorshift32) is seeded
- * from `Random` when the breaker is made.
- *
- * @internal
- */
-export class Sampler {
-  static readonly everyFirst = 100
-  static readonly oneIn = 64
-  private static readonly logKeep = Math.log(1 - 1 / Sampler.oneIn)
-  /** Calls left until the next measured one (1: the next call is measured). */
-  private left = 1
-  private measured = 0
-  private state: number
-  constructor(seed: number) {
-    this.state = (seed | 0) === 0 ? 0x9e3779b9 | 0 : seed | 0
-  }
-
-  /** Whether this call is measured. */
-  next(): boolean {
-    if (--this.left > 0) return false
-    this.left = this.measured < Sampler.everyFirst ? (this.measured++, 1) : this.gap()
-    return true
-  }
-
-  /** A geometric gap (at least 1) with mean `oneIn`. */
-  private gap(): number {
-    let x = this.state
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    this.state = x
-    // in (0, 1]: never 0, whose log is -Infinity
-    const u = ((x >>> 0) + 1) / 4294967296
-    return 1 + Math.floor(Math.log(u) / Sampler.logKeep)
-  }
-}
+/** @internal */
+export { Sampler } from "../../../shared/breaker/sampler.js"

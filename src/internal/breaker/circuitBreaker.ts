@@ -35,6 +35,7 @@ import { type Admission, Call, type CallOwner, type Handlers, Sampler, Untimed }
 import { BreakerReads, type LocalCounts } from "./reads.js"
 import { type RecentTime, recentTimeOf } from "./recentTime.js"
 import { circuitOpen } from "./rejection.js"
+import { emptyCounts } from "../../../shared/breaker/counts.js"
 
 import { type Internal, InternalTypeId, type Sweeper, TypeId } from "./internals.js"
 
@@ -55,17 +56,7 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
   private listeners: Set<(transition: Transition) => void> | undefined = undefined
   private local: Circuit | undefined = undefined
   degraded = false
-  readonly counts: LocalCounts = {
-    calls: 0,
-    successes: 0,
-    failures: 0,
-    rejections: 0,
-    probes: 0,
-    slowCalls: 0,
-    storeErrors: 0,
-    lastSuccessAt: 0,
-    lastFailureAt: 0
-  }
+  readonly counts: LocalCounts = emptyCounts()
 
   constructor(
     readonly name: string,

@@ -13,19 +13,13 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
+import { describePlain } from "../../../shared/config/serviceName.js"
 
 /** @internal */
-export const truncate = (s: string): string => (s.length > 40 ? s.slice(0, 40) + "…" : s)
+export { truncate } from "../../../shared/config/serviceName.js"
 
 /** A value as an error message shows it: short, and never a whole object. @internal */
-export const describe = (u: unknown): string => {
-  if (typeof u === "string") return JSON.stringify(truncate(u))
-  if (typeof u === "number" || typeof u === "boolean" || u === null || u === undefined) return String(u)
-  if (typeof u === "function") return "a function"
-  if (Duration.isDuration(u)) return Duration.format(u)
-  if (Array.isArray(u)) return "an array"
-  return typeof u
-}
+export const describe = (u: unknown): string => Duration.isDuration(u) ? Duration.format(u) : describePlain(u)
 
 /**
  * `self`, refined by `predicate`; a failure reads `must be <text> (got <value>)`. `arbitrary`

@@ -14,6 +14,7 @@ import type * as MetricPair from "effect/MetricPair"
 import type * as MetricState from "effect/MetricState"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
+import { HistogramCounts } from "../../../shared/monitoring/histogram.js"
 import * as names from "../../../shared/monitoring/metricNames.js"
 import type { State } from "../../CircuitState.js"
 
@@ -96,34 +97,23 @@ const latencyBounds: ReadonlyArray<number> = [...latencyKey.keyType.boundaries.v
 
 /**
  * One locally counted service's latency histogram as a plain fixed-bucket
- * array: an update is a few comparisons and additions; `state` is exactly
- * the state an Effect histogram of the same key would have.
+ * array (shared/monitoring/histogram.ts); `state` is exactly the state an
+ * Effect histogram of the same key would have.
  *
  * @internal
  */
 export class Latency {
-  private readonly buckets: Array<number> = latencyBounds.map(() => 0)
-  private count = 0
-  private sum = 0
-  // as Effect's own histogram starts them
-  private min = Number.MAX_VALUE
-  private max = Number.MIN_VALUE
+  // Effect's own histogram starts its maximum at Number.MIN_VALUE
+  private readonly counts = new HistogramCounts(latencyBounds, Number.MIN_VALUE)
 
   update(value: number): void {
-    let i = 0
-    while (value > latencyBounds[i]!) i++
-    this.buckets[i]!++
-    this.count++
-    this.sum += value
-    if (value < this.min) this.min = value
-    if (value > this.max) this.max = value
+    this.counts.update(value)
   }
 
   /** The histogram's state, as an Effect histogram of the same key would give it. */
   get state(): MetricState.MetricState.Histogram {
-    let cumulated = 0
-    const buckets = latencyBounds.map((bound, i): readonly [number, number] => [bound, cumulated += this.buckets[i]!])
-    return Effect3.MetricState.histogram({ buckets, count: this.count, min: this.min, max: this.max, sum: this.sum })
+    const { count, max, min, sum } = this.counts
+    return Effect3.MetricState.histogram({ buckets: this.counts.cumulative(), count, min, max, sum })
   }
 }
 

@@ -35,6 +35,7 @@ import { type Admission, Call, type CallOwner, type Handlers, Sampler, Untimed }
 import { BreakerReads, type LocalCounts } from "./reads.js"
 import { type RecentTime, recentTimeOf } from "./recentTime.js"
 import { circuitOpen } from "./rejection.js"
+import { emptyCounts } from "../../../../shared/breaker/counts.js"
 import { globalValue } from "../globalValue.js"
 
 import { type Internal, InternalTypeId, type Sweeper, TypeId } from "./internals.js"
@@ -56,17 +57,7 @@ export class CircuitBreakerImpl extends BreakerReads implements CircuitBreaker, 
   private listeners: Set<(transition: Transition) => void> | undefined = undefined
   private local: Circuit | undefined = undefined
   degraded = false
-  readonly counts: LocalCounts = {
-    calls: 0,
-    successes: 0,
-    failures: 0,
-    rejections: 0,
-    probes: 0,
-    slowCalls: 0,
-    storeErrors: 0,
-    lastSuccessAt: 0,
-    lastFailureAt: 0
-  }
+  readonly counts: LocalCounts = emptyCounts()
 
   constructor(
     readonly name: string,
@@ -450,17 +441,25 @@ const processInstance = globalValue(
   (): { id: string | undefined } => ({ id: undefined })
 )
 
+/**
+ * A new instance id: two draws from `Random` in [0, 2^31 - 1) (the upper
+ * bound excluded, as `halfOpen` says: effect 4 includes it otherwise).
+ *
+ * @internal
+ */
+export const drawInstanceId: Effect.Effect<string> = Effect.map(
+  Effect.all([
+    Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true }),
+    Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true })
+  ]),
+  ([a, b]) => `i-${a.toString(36)}${b.toString(36)}`
+)
+
 /** @internal */
 export const instanceIdOfProcess = Effect.suspend(() =>
   processInstance.id !== undefined
     ? Effect.succeed(processInstance.id)
-    : Effect.map(
-      Effect.all([
-        Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true }),
-        Random.nextIntBetween(0, 0x7fffffff, { halfOpen: true })
-      ]),
-      ([a, b]) => (processInstance.id = `i-${a.toString(36)}${b.toString(36)}`)
-    )
+    : Effect.map(drawInstanceId, (id) => (processInstance.id = id))
 )
 
 /**

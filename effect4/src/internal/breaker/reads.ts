@@ -7,37 +7,15 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { Health, HealthStatus, Metrics } from "../../CircuitBreaker.js"
+import type { Health, Metrics } from "../../CircuitBreaker.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
-import { isClosed, type Snapshot, type State } from "../../CircuitState.js"
+import type { Snapshot, State } from "../../CircuitState.js"
 import type { Circuit, CircuitStoreError } from "../../CircuitStore.js"
+import { isAvailableAt, type LocalCounts, metricsOf, statusOf } from "../../../../shared/breaker/counts.js"
 import type { RecentTime } from "./recentTime.js"
 
 /** @internal */
-export interface LocalCounts {
-  calls: number
-  successes: number
-  failures: number
-  rejections: number
-  probes: number
-  slowCalls: number
-  storeErrors: number
-  lastSuccessAt: number
-  lastFailureAt: number
-}
-
-/**
- * How healthy a circuit in `state` is; a healthy one is `degraded` while its
- * store is unavailable (this instance runs on its local fallback).
- *
- * @internal
- */
-export const statusOf = (state: State, storeUnavailable: boolean): HealthStatus =>
-  isClosed(state)
-    ? (storeUnavailable ? "degraded" : "healthy")
-    : state === "HALF_OPEN"
-    ? "degraded"
-    : "unhealthy"
+export { type LocalCounts, statusOf } from "../../../../shared/breaker/counts.js"
 
 /**
  * The reads and admin effects of a breaker, over what the breaker keeps.
@@ -123,26 +101,7 @@ export abstract class BreakerReads {
   }
 
   metricsFrom(snapshot: Snapshot): Metrics {
-    const c = this.counts
-    return {
-      service: this.config.serviceName,
-      instanceId: this.instanceId,
-      state: snapshot.state,
-      calls: c.calls,
-      successes: c.successes,
-      failures: c.failures,
-      rejections: c.rejections,
-      probes: c.probes,
-      slowCalls: c.slowCalls,
-      storeErrors: c.storeErrors,
-      windowFailures: snapshot.failures,
-      windowCalls: snapshot.calls,
-      openCount: snapshot.openCount,
-      retryAt: snapshot.state === "OPEN" ? snapshot.retryAt : null,
-      lastTransitionAt: snapshot.changedAt > 0 ? snapshot.changedAt : null,
-      lastSuccessAt: c.lastSuccessAt > 0 ? c.lastSuccessAt : null,
-      lastFailureAt: c.lastFailureAt > 0 ? c.lastFailureAt : null
-    }
+    return metricsOf(this.config.serviceName, this.instanceId, this.counts, snapshot)
   }
 
   get metrics(): Effect.Effect<Metrics> {
@@ -166,19 +125,7 @@ export abstract class BreakerReads {
   }
 
   get isAvailable(): Effect.Effect<boolean> {
-    return this.withSnapshot((s, now) => {
-      switch (s.state) {
-        case "CLOSED":
-        case "FORCED_CLOSED":
-          return true
-        case "FORCED_OPEN":
-          return false
-        case "OPEN":
-          return now >= s.retryAt
-        case "HALF_OPEN":
-          return s.probes < this.config.halfOpenMaxProbes
-      }
-    })
+    return this.withSnapshot((snapshot, now) => isAvailableAt(snapshot, now, this.config.halfOpenMaxProbes))
   }
 
   get reset(): Effect.Effect<void, CircuitStoreError> {

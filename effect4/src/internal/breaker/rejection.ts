@@ -7,22 +7,10 @@
  */
 import * as Duration from "effect/Duration"
 import { CircuitOpen } from "../../CircuitBreakerError.js"
+import { withoutStack } from "../../../../shared/breaker/withoutStack.js"
 
-/**
- * `make()` with `Error.stackTraceLimit` at 0: the error's `stack` is its
- * first line alone (`Name: message`), and no frames are captured.
- *
- * @internal
- */
-export const withoutStack = <A>(make: () => A): A => {
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = 0
-  try {
-    return make()
-  } finally {
-    Error.stackTraceLimit = limit
-  }
-}
+/** @internal */
+export { withoutStack } from "../../../../shared/breaker/withoutStack.js"
 
 const construct = (): CircuitOpen => Reflect.construct(Error, [], CircuitOpen) as CircuitOpen
 
@@ -41,9 +29,10 @@ export const circuitOpen = (
   retryAfterMillis: number
 ): CircuitOpen => {
   const error = withoutStack(construct) as { -readonly [K in keyof CircuitOpen]: CircuitOpen[K] }
+  // in the order the constructor gives them
+  error._tag = "CircuitOpen"
   error.service = service
   error.state = state
   error.retryAfter = Duration.millis(retryAfterMillis)
-  error._tag = "CircuitOpen"
   return error
 }

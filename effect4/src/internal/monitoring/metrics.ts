@@ -12,6 +12,7 @@
  */
 import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
+import { HistogramCounts } from "../../../../shared/monitoring/histogram.js"
 import * as names from "../../../../shared/monitoring/metricNames.js"
 import type { State } from "../../CircuitState.js"
 import { globalValue } from "../globalValue.js"
@@ -94,35 +95,24 @@ const weakRefs = typeof WeakRef === "function"
 const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 
 /**
- * One service's latency histogram as a plain fixed-bucket array: an update
- * is a few comparisons and additions; `state` is exactly the state an Effect
+ * One service's latency histogram as a plain fixed-bucket array
+ * (shared/monitoring/histogram.ts); `state` is exactly the state an Effect
  * histogram of the same boundaries would have.
  *
  * @internal
  */
 export class Latency {
-  private readonly buckets: Array<number> = latencyBounds.map(() => 0)
-  private count = 0
-  private sum = 0
-  // as Effect's own histogram starts them
-  private min = Number.MAX_VALUE
-  private max = -Number.MAX_VALUE
+  // Effect's own histogram starts its maximum at -Number.MAX_VALUE
+  private readonly counts = new HistogramCounts(latencyBounds, -Number.MAX_VALUE)
 
   update(value: number): void {
-    let i = 0
-    while (value > latencyBounds[i]!) i++
-    this.buckets[i]!++
-    this.count++
-    this.sum += value
-    if (value < this.min) this.min = value
-    if (value > this.max) this.max = value
+    this.counts.update(value)
   }
 
   /** The histogram's state, as an Effect histogram of the same boundaries would give it. */
   get state(): Metric.HistogramState {
-    let cumulated = 0
-    const buckets = latencyBounds.map((bound, i): [number, number] => [bound, cumulated += this.buckets[i]!])
-    return { buckets, count: this.count, min: this.min, max: this.max, sum: this.sum }
+    const { count, max, min, sum } = this.counts
+    return { buckets: this.counts.cumulative(), count, min, max, sum }
   }
 }
 

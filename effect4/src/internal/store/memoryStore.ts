@@ -1,5 +1,6 @@
 /**
- * The in-memory store: the state machine of `machine.ts` over a `Map`.
+ * The in-memory store: the circuits of shared/store/memory.ts (the state
+ * machine over a `Map`), answering as effects.
  *
  * @internal
  */
@@ -8,202 +9,38 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { CircuitConfig } from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
-import type { CallTime, Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
-import * as machine from "../../../../shared/breaker/machine.js"
-import { defaultIdleTtl, IdleSweep } from "./idleSweep.js"
+import type { Circuit, CircuitStore, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
+import * as memory from "../../../../shared/store/memory.js"
+import { defaultIdleTtl } from "./idleSweep.js"
 
-/** One circuit's state and what every breaker in the process did with it. */
-interface Slot {
-  readonly s: machine.MachineState
-  counts: { successes: number; failures: number; rejections: number; probes: number; opens: number } | undefined
-  /** When a circuit last used it (the caller's clock), and with which config. */
-  usedAt: number
-  config: CircuitConfig | undefined
-  /** Dropped from the store: a handle still holding it takes the store's slot again. */
-  evicted: boolean
-}
-
-const newSlot = (): Slot => ({ s: machine.initial(), counts: undefined, usedAt: 0, config: undefined, evicted: false })
-
-/**
- * Whether dropping a slot loses nothing a call could tell: CLOSED with no
- * backoff and nothing left in its window, or a state that expired anyway
- * (`stateTtl`). Admin holds are never dropped.
- */
-const atRest = (slot: Slot, now: number): boolean => {
-  const s = slot.s
-  const config = slot.config
-  if (config === undefined) return s.state === "CLOSED" && s.window === undefined && s.version === 0
-  if (machine.expired(s, config, now)) return true
-  return s.state === "CLOSED" && s.openCount === 0 &&
-    (s.window === undefined || now - s.writtenAt > config.monitoringPeriod + 2 * machine.bucketWidth(config))
-}
-
-/** The slots of one store, and its eviction of idle ones. */
-class Slots {
-  readonly map = new Map<string, Slot>()
-  private probes = 0
-  /** Started by the first use: the store is made outside any clock. */
-  private readonly sweeper: IdleSweep
-  constructor(idleTtl: number) {
-    this.sweeper = new IdleSweep(idleTtl, undefined, (now) => this.sweep(now))
-  }
-  readonly nextProbeId = (holder: string) => `${holder}:${++this.probes}`
-
-  get(name: string): Slot {
-    let slot = this.map.get(name)
-    if (slot === undefined) {
-      slot = newSlot()
-      this.map.set(name, slot)
-    }
-    return slot
-  }
-
-  /** A use at `now` (the caller's clock), which sweeps when a sweep is due. */
-  used(slot: Slot, now: number): void {
-    slot.usedAt = now
-    this.sweeper.used(now)
-  }
-
-  /** Drops every slot (the store closed); a handle still used takes a new one. */
-  clear(): void {
-    for (const slot of this.map.values()) slot.evicted = true
-    this.map.clear()
-  }
-
-  /** Drops the slots idle for `idleTtl` that are at rest. */
-  private sweep(now: number): void {
-    for (const [name, slot] of this.map) {
-      if (this.sweeper.idle(slot.usedAt, now) && atRest(slot, now)) {
-        slot.evicted = true
-        this.map.delete(name)
-      }
-    }
-  }
-}
-
-const countsOf = (slot: Slot) => {
-  if (slot.counts === undefined) slot.counts = { successes: 0, failures: 0, rejections: 0, probes: 0, opens: 0 }
-  return slot.counts
-}
-
-/** The allow decision of a CLOSED circuit that never changed, shared by all. */
-const initialAllow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: 0 }
-
-class MemoryCircuit implements Circuit {
-  private allow: Decision = initialAllow
-  s: machine.MachineState
-  slot: Slot
-  constructor(
-    readonly name: string,
-    readonly config: CircuitConfig,
-    readonly slots: Slots
-  ) {
-    this.slot = slots.get(name)
-    this.slot.config = config
-    this.s = this.slot.s
-  }
-
-  /**
-   * A use at `now`: a handle whose slot was evicted (idle and at rest) takes
-   * the store's slot for its name again, a new CLOSED one unless another
-   * handle made it meanwhile.
-   */
-  private use(now: number): void {
-    let slot = this.slot
-    if (slot.evicted) {
-      slot = this.slot = this.slots.get(this.name)
-      slot.config = this.config
-      this.s = slot.s
-    }
-    this.slots.used(slot, now)
-  }
-
-  /** A CLOSED circuit reads no clock (`time.recent`); an OPEN one compares the time now with `retryAt`. */
-  acquireLocal(time: CallTime): Decision | undefined {
-    this.use(time.recent)
-    const s = this.s
-    switch (s.state) {
-      case "CLOSED":
-      case "FORCED_CLOSED":
-        if (this.allow.version !== s.version || this.allow.state !== s.state) {
-          this.allow = { _tag: "Allow", probe: undefined, state: s.state, version: s.version }
-        }
-        return this.allow
-      case "OPEN": {
-        const now = time.now()
-        if (now < s.retryAt && !machine.expired(s, this.config, Math.max(now, s.changedAt))) {
-          countsOf(this.slot).rejections++
-          return {
-            _tag: "Reject",
-            retryAfter: s.retryAt - Math.max(now, s.changedAt),
-            state: s.state,
-            version: s.version
-          }
-        }
-        return undefined
-      }
-      case "FORCED_OPEN":
-        countsOf(this.slot).rejections++
-        return { _tag: "Reject", retryAfter: this.config.recoveryTimeout, state: s.state, version: s.version }
-      case "HALF_OPEN":
-        return undefined
-    }
+/** One circuit of the store: the synchronous circuit, its operations as effects. */
+class MemoryCircuit extends memory.MemoryCircuitCore implements Circuit {
+  constructor(name: string, override readonly config: CircuitConfig, slots: memory.Slots) {
+    super(name, config, slots)
   }
 
   acquire(now: number, holder: string): Effect.Effect<Decision> {
-    return Effect.sync(() => {
-      this.use(now)
-      const decision = machine.acquire(this.s, this.config, now, this.slots.nextProbeId(holder))
-      if (decision._tag === "Reject") countsOf(this.slot).rejections++
-      else if (decision.probe !== undefined) countsOf(this.slot).probes++
-      return decision
-    })
-  }
-
-  recordSuccessLocal(now: number): void {
-    this.use(now)
-    machine.recordSuccess(this.s, this.config, now)
-    countsOf(this.slot).successes++
+    return Effect.sync(() => this.acquireNow(now, holder))
   }
 
   record(now: number, outcome: Outcome, probe: string | undefined, sample: number): Effect.Effect<Snapshot> {
-    return Effect.sync(() => {
-      this.use(now)
-      const version = this.s.version
-      machine.record(this.s, this.config, now, outcome, probe, sample, 0)
-      const counts = countsOf(this.slot)
-      if (outcome === "success") counts.successes++
-      else if (outcome === "failure") counts.failures++
-      if (this.s.state === "OPEN" && this.s.version !== version) counts.opens++
-      return machine.snapshot(this.s, this.config, now)
-    })
+    return Effect.sync(() => this.recordNow(now, outcome, probe, sample))
   }
 
   fleet(now: number): Effect.Effect<readonly [Snapshot, FleetCounts]> {
-    return Effect.sync(
-      () => (this.use(now), [machine.snapshot(this.s, this.config, now), { ...countsOf(this.slot) }] as const)
-    )
+    return Effect.sync(() => this.fleetNow(now))
   }
 
   read(now: number): Effect.Effect<Snapshot> {
-    return Effect.sync(() => (this.use(now), machine.snapshot(this.s, this.config, now)))
+    return Effect.sync(() => this.readNow(now))
   }
 
   force(now: number, state: "FORCED_OPEN" | "FORCED_CLOSED"): Effect.Effect<Snapshot> {
-    return Effect.sync(() => {
-      this.use(now)
-      machine.force(this.s, this.config, now, state)
-      return machine.snapshot(this.s, this.config, now)
-    })
+    return Effect.sync(() => this.forceNow(now, state))
   }
 
   reset(now: number): Effect.Effect<Snapshot> {
-    return Effect.sync(() => {
-      this.use(now)
-      machine.force(this.s, this.config, now, "RESET")
-      return machine.snapshot(this.s, this.config, now)
-    })
+    return Effect.sync(() => this.forceNow(now, "RESET"))
   }
 }
 
@@ -218,7 +55,7 @@ export interface MemoryOptions {
 
 /** @internal */
 export const make = (options: MemoryOptions = {}): CircuitStore["Service"] =>
-  storeOver(new Slots(options.idleTtl ?? defaultIdleTtl))
+  storeOver(new memory.Slots(options.idleTtl ?? defaultIdleTtl))
 
 /**
  * The store, emptied when the scope closes: what it holds per circuit goes
@@ -229,11 +66,11 @@ export const make = (options: MemoryOptions = {}): CircuitStore["Service"] =>
  */
 export const makeScoped = (options: MemoryOptions = {}): Effect.Effect<CircuitStore["Service"], never, Scope.Scope> =>
   Effect.suspend(() => {
-    const slots = new Slots(options.idleTtl ?? defaultIdleTtl)
+    const slots = new memory.Slots(options.idleTtl ?? defaultIdleTtl)
     return Effect.as(Effect.addFinalizer(() => Effect.sync(() => slots.clear())), storeOver(slots))
   })
 
-const storeOver = (slots: Slots): CircuitStore["Service"] => {
+const storeOver = (slots: memory.Slots): CircuitStore["Service"] => {
   return {
     circuit: (name, config) =>
       Clock.clockWith((clock) =>
@@ -244,11 +81,6 @@ const storeOver = (slots: Slots): CircuitStore["Service"] => {
         })
       ),
     names: Effect.sync(() => Array.from(slots.map.keys())),
-    inspect: (name, config, now) =>
-      Effect.sync(() => {
-        const slot = slots.map.get(name) ?? newSlot()
-        // as the Lua twin's peek: read with the config of the circuit's writers, when it has one
-        return [machine.snapshot(slot.s, slot.config ?? config, now), { ...countsOf(slot) }] as const
-      })
+    inspect: (name, config, now) => Effect.sync(() => memory.inspect(slots, name, config, now))
   }
 }

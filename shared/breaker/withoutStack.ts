@@ -1,0 +1,23 @@
+/**
+ * Errors made without capturing a stack trace: a rejection is the hot path
+ * during an outage, and its stack would only show the breaker's own frames.
+ * The same in every edition.
+ *
+ * @internal
+ */
+
+/**
+ * `make()` with `Error.stackTraceLimit` at 0: the error's `stack` is its
+ * first line alone (`Name: message`), and no frames are captured.
+ *
+ * @internal
+ */
+export const withoutStack = <A>(make: () => A): A => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
