@@ -16,11 +16,8 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import * as http from "node:http"
 import * as os from "node:os"
-import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { CircuitBreaker, RedisCircuitStore } from "../src/index.js"
 import type { CircuitConfig, CircuitStore, RedisClient } from "../src/index.js"
@@ -30,6 +27,7 @@ import { environment, envInt, fmt, markdownTable, median } from "./support.js"
 import { UpstashClient } from "../src/upstash.js"
 import { IORedisClient } from "../src/ioredis.js"
 import type { ProcessEvent, ProcessOptions } from "./fleetProcess.js"
+import { type Child, ProcessDependency, spawnChildren, stopChildren, waitFor } from "./shared/processes.js"
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url))
 
@@ -592,49 +590,15 @@ const processConfig = {
   successThreshold: 1
 } as const satisfies CircuitConfig.Input
 
-/** The dependency of part 3: an HTTP server whose health the bench switches, recording every request. */
-class ProcessDependency {
-  mode: "healthy" | "dead" = "healthy"
-  readonly arrivals: Array<{ readonly worker: string; readonly at: number; end: number; readonly ok: boolean }> = []
-  readonly server = http.createServer((req, res) => {
-    const arrival = {
-      worker: String(req.headers["x-worker"] ?? "?"),
-      at: Date.now(),
-      end: 0,
-      ok: this.mode === "healthy"
-    }
-    this.arrivals.push(arrival)
-    res.on("finish", () => (arrival.end = Date.now()))
-    req.resume()
-    if (arrival.ok) res.end("ok")
-    else {
-      setTimeout(() => {
-        res.statusCode = 503
-        res.end("dead")
-      }, 5)
-    }
-  })
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve))
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`
-  }
-  async close(): Promise<void> {
-    this.server.closeAllConnections()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
-  }
-}
+type Process = Child<ProcessEvent>
 
-interface Process {
-  readonly id: string
-  readonly events: Array<ProcessEvent>
-  readonly send: (line: string) => void
-  readonly exited: Promise<void>
-}
-
-const spawnProcesses = async (redis: RedisServer, dependencyUrl: string, prefix: string): Promise<Array<Process>> => {
-  const processes = Array.from({ length: PROCESSES }, (_, i): Process => {
-    const id = `p${i}`
-    const options: ProcessOptions = {
+const spawnProcesses = (redis: RedisServer, dependencyUrl: string, prefix: string): Promise<Array<Process>> =>
+  spawnChildren<ProcessEvent>({
+    count: PROCESSES,
+    cwd: repoRoot,
+    execArgv: ["--import", "./bench/register.mjs"],
+    script: "bench/fleetProcess.ts",
+    options: (_, id): ProcessOptions => ({
       id,
       redisUrl: redis.url,
       prefix,
@@ -643,53 +607,10 @@ const spawnProcesses = async (redis: RedisServer, dependencyUrl: string, prefix:
       config: processConfig,
       intervalMs: PROCESS_INTERVAL_MS,
       notifications: NOTIFICATIONS
-    }
-    const child = spawn(process.execPath, [
-      "--import",
-      "./bench/register.mjs",
-      "bench/fleetProcess.ts",
-      JSON.stringify(options)
-    ], {
-      cwd: repoRoot,
-      stdio: ["pipe", "pipe", "inherit"]
     })
-    const events: Array<ProcessEvent> = []
-    let buffer = ""
-    child.stdout!.setEncoding("utf8")
-    child.stdout!.on("data", (chunk: string) => {
-      buffer += chunk
-      let newline = buffer.indexOf("\n")
-      while (newline >= 0) {
-        events.push(JSON.parse(buffer.slice(0, newline)) as ProcessEvent)
-        buffer = buffer.slice(newline + 1)
-        newline = buffer.indexOf("\n")
-      }
-    })
-    return {
-      id,
-      events,
-      send: (line) => child.stdin!.write(line + "\n"),
-      exited: new Promise<void>((resolve) => child.on("exit", () => resolve()))
-    }
   })
-  await waitFor(30_000, () => processes.every((p) => p.events.some((e) => e.type === "ready")))
-  return processes
-}
 
-const stopProcesses = async (processes: ReadonlyArray<Process>) => {
-  for (const p of processes) p.send("stop")
-  await Promise.all(processes.map((p) => p.exited))
-}
-
-/** Polls `check` every 2 ms until it holds or `timeoutMs` passed; whether it held. */
-const waitFor = async (timeoutMs: number, check: () => boolean): Promise<boolean> => {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await sleep(2)
-  }
-  return true
-}
+const stopProcesses = stopChildren
 
 /**
  * One run of the outage: healthy, dead until the circuit opened and at least one probe failed,

@@ -7,10 +7,10 @@
  */
 import type * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
+import * as Effect4 from "effect"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import * as Monitoring from "../../CircuitBreakerMonitoring.js"
 import * as CircuitConfig from "../../CircuitConfig.js"
@@ -87,7 +87,7 @@ export class Breaker implements PersistentCircuitBreaker {
     private readonly instanceOf: () => PromiseRuntime
   ) {
     const decoded = CircuitConfig.decodeEither(serviceName, input ?? {})
-    if (Result.isFailure(decoded)) throw decoded.failure
+    if (Effect4.Result.isFailure(decoded)) throw decoded.failure
     this.config = decoded.success
   }
 

@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import * as Effect4 from "effect"
 import type * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -16,7 +17,6 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as References from "effect/References"
 import type * as Tracer from "effect/Tracer"
 import type { CircuitBreaker } from "../../CircuitBreaker.js"
 import * as CircuitBreakerMonitoring from "../../CircuitBreakerMonitoring.js"
@@ -129,7 +129,9 @@ export class PromiseRuntime {
       layer,
       Layer.mergeAll(
         Logger.layer([Logger.consoleLogFmt, Logger.tracerLogger]),
-        options.logLevel === undefined ? Layer.empty : Layer.succeed(References.MinimumLogLevel, options.logLevel)
+        options.logLevel === undefined
+          ? Layer.empty
+          : Layer.succeed(Effect4.References.MinimumLogLevel, options.logLevel)
       )
     )
     this.layer = logging
@@ -149,7 +151,7 @@ export class PromiseRuntime {
         // handed to its caller only)
         const rt = exit.value
         const { minimum, tracer } = Effect.runSyncWith(rt)(Effect.gen(function*() {
-          return { minimum: yield* References.MinimumLogLevel, tracer: yield* Effect.tracer }
+          return { minimum: yield* Effect4.References.MinimumLogLevel, tracer: yield* Effect.tracer }
         }))
         this.traced = LogLevel.isLessThanOrEqualTo(minimum, "Debug") || !isDefaultTracer(tracer)
         this.rt = rt
