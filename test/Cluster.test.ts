@@ -20,6 +20,7 @@ import { IORedisClient } from "../src/ioredis.js"
 import * as ioredis from "../src/internal/redis/ioredisClient.js"
 import * as scripts from "../shared/redis/luaScripts.js"
 import { keysOf } from "../shared/redis/keys.js"
+import { migrate as migrateIn, ownerOf as ownerIn } from "./shared/cluster.js"
 import { clusterScoped, type RedisCluster, type RedisServer } from "./support/redisServer.js"
 import { countRoundTrips, seedCircuits } from "./support/seed.js"
 import { freshPrefix } from "./support/stores.js"
@@ -74,40 +75,12 @@ const pollUntil = <E, R>(ms: number, check: Effect.Effect<boolean, E, R>) =>
     return 0
   })
 
-/** The master that serves `slot`, and the other masters. */
-const ownerOf = async (
-  slot: number,
-  of: RedisCluster = cluster
-): Promise<{ owner: RedisServer; others: ReadonlyArray<RedisServer> }> => {
-  const masters = (await Promise.all(of.nodes.map(async (node) => ({
-    node,
-    master: node.running && /role:master/.test(await node.cli("INFO", "replication"))
-  })))).filter((n) => n.master).map((n) => n.node)
-  const reply = await masters[0]!.cli("CLUSTER", "SLOTS")
-  // redis-cli prints each range as: start, end, then per node: host, port, id
-  const lines = reply.split("\n")
-  for (let i = 0; i + 4 < lines.length; i++) {
-    const start = Number(lines[i]), end = Number(lines[i + 1]), port = Number(lines[i + 3])
-    if (lines[i + 2] === "127.0.0.1" && slot >= start && slot <= end) {
-      const owner = masters.find((node) => node.port === port)
-      if (owner !== undefined) return { owner, others: masters.filter((node) => node !== owner) }
-    }
-  }
-  throw new Error(`no node serves slot ${slot}:\n${reply}`)
-}
+/** The master that serves `slot` (of the suite's cluster, or `of`), and the other masters. */
+const ownerOf = (slot: number, of: RedisCluster = cluster) => ownerIn(slot, of)
 
-/** Moves `slot` from `from` to `to` as `redis-cli --cluster reshard` does; `finish: false` stops mid-way (ASK). */
-const migrate = async (slot: number, from: RedisServer, to: RedisServer, finish: boolean) => {
-  const [fromId, toId] = await Promise.all([from.cli("CLUSTER", "MYID"), to.cli("CLUSTER", "MYID")])
-  await to.cli("CLUSTER", "SETSLOT", String(slot), "IMPORTING", fromId)
-  await from.cli("CLUSTER", "SETSLOT", String(slot), "MIGRATING", toId)
-  const keys = (await from.cli("CLUSTER", "GETKEYSINSLOT", String(slot), "1000")).split("\n").filter((k) => k !== "")
-  if (keys.length > 0) await from.cli("MIGRATE", "127.0.0.1", String(to.port), "", "0", "5000", "KEYS", ...keys)
-  if (!finish) return
-  for (const node of [to, from, ...cluster.nodes.filter((n) => n !== to && n !== from)]) {
-    await node.cli("CLUSTER", "SETSLOT", String(slot), "NODE", toId)
-  }
-}
+/** Moves `slot` of the suite's cluster from `from` to `to`; `finish: false` stops mid-way (ASK). */
+const migrate = (slot: number, from: RedisServer, to: RedisServer, finish: boolean) =>
+  migrateIn(slot, from, to, finish, cluster)
 
 describe("Redis Cluster", () => {
   it("keySlot agrees with CLUSTER KEYSLOT", async () => {

@@ -193,11 +193,17 @@ export interface EffectRedisOptions {
  * its `subscribe` (a connection of its own, held while the store lives). The
  * service's connection stays its layer's: the store does not close it.
  *
+ * Give `NodeRedis.layer` `disableOfflineQueue: true`: node-redis otherwise
+ * queues the commands sent while it is disconnected and sends them once it
+ * reconnects, so a script the breaker gave up on (after `storeTimeout`)
+ * would still run, long after (a probe permit nobody holds, counts sent
+ * twice); `IORedisClient` sends nothing while disconnected for that reason.
+ *
  * The service does not tell when its subscriber reconnects by itself: a
  * transition published meanwhile reaches this instance when its cached state
  * expires (`stateCacheTtl`), as without notifications. Its `send` has no
  * pipeline: monitoring reads of many circuits go one script call per round
- * trip.
+ * trip (node-redis sends concurrent commands together).
  *
  * @example
  * ```ts
@@ -234,7 +240,7 @@ export const fromEffectRedis: (
  *
  * const Store = RedisCircuitStore.layer({ prefix: "billing" }).pipe(
  *   Layer.provide(RedisClient.layerEffectRedis()),
- *   Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" }))
+ *   Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379", disableOfflineQueue: true }))
  * )
  *
  * const program = Effect.gen(function*() {

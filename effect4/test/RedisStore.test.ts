@@ -11,6 +11,7 @@ import { NodeRedis } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -44,7 +45,8 @@ afterAll(async () => {
 
 const tcp = () => IORedisClient.layer({ url: server.url })
 const upstash = () => UpstashClient.layer({ url: bridge.url, token: Redacted.make(token) })
-const effectRedis = () => RedisClient.layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url })))
+const effectRedis = () =>
+  RedisClient.layerEffectRedis().pipe(Layer.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))
 const storeOn = (client: Layer.Layer<RedisClient.RedisClient, unknown>, prefix = freshPrefix()) =>
   RedisCircuitStore.layer({ prefix }).pipe(Layer.provide(client), Layer.orDie)
 
@@ -370,6 +372,32 @@ describe("Redis data model", () => {
       }).pipe(Effect.provide(storeOn(IORedisClient.layer({ url: frozen.url }))))
     }))
 
+  it.live("each Effect.provide of one store layer builds a store and a connection of its own while both live (as in Effect 3)", () =>
+    Effect.gen(function*() {
+      const Store = storeOn(tcp())
+      const clients = Effect.promise(async () =>
+        Number(/connected_clients:(\d+)/.exec(await server.cli("INFO", "clients"))?.[1] ?? 0)
+      )
+      const before = yield* clients
+      const latch = yield* Deferred.make<void>()
+      const held = (counted: Deferred.Deferred<void>) =>
+        Effect.gen(function*() {
+          const store = yield* CircuitStore.CircuitStore
+          yield* Deferred.succeed(counted, undefined)
+          yield* Deferred.await(latch)
+          return store
+        }).pipe(Effect.provide(Store))
+      const [a, b] = [yield* Deferred.make<void>(), yield* Deferred.make<void>()]
+      const fiber = yield* Effect.forkChild(Effect.all([held(a), held(b)], { concurrency: 2 }))
+      yield* Deferred.await(a)
+      yield* Deferred.await(b)
+      // two stores alive: each with its own ioredis connection (each count's redis-cli counts itself)
+      expect((yield* clients) - before).toBe(2)
+      yield* Deferred.succeed(latch, undefined)
+      const [first, second] = yield* Fiber.join(fiber)
+      expect(first).not.toBe(second)
+    }))
+
   it("a bad prefix fails with a CircuitConfigError", async () => {
     const result = await Effect.runPromise(
       Effect.result(Effect.scoped(RedisCircuitStore.make({ prefix: "a{b" }))).pipe(Effect.provide(tcp()), Effect.orDie)
@@ -468,5 +496,5 @@ describe("over Effect 4's Redis service (effect/persistence/Redis, NodeRedis)", 
       )
       expect(Array.isArray(reply) && reply[0]).toBe("CLOSED")
       expect(yield* Effect.promise(() => server.cli("SCRIPT", "EXISTS", scripts.circuit.sha))).toBe("1")
-    }).pipe(Effect.provide(NodeRedis.layer({ url: server.url }))))
+    }).pipe(Effect.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true }))))
 })

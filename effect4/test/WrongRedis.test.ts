@@ -220,7 +220,38 @@ describe("a wrong Redis over Effect 4's Redis service (NodeRedis)", () => {
           Effect.provide(
             RedisCircuitStore.layer({ prefix: freshPrefix(), cooldown: 300 }).pipe(
               Layer.provide(RedisClient.layerEffectRedis({ description: `node-redis 127.0.0.1:${server.port}` })),
-              Layer.provide(NodeRedis.layer({ url: server.url })),
+              Layer.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true })),
+              Layer.orDie
+            )
+          ),
+          Effect.provide(logs.layer)
+        )
+        console.info(storeLines(logs.lines).join("\n"))
+        expect(started(logs.lines)).toHaveLength(1)
+        expect(ended(logs.lines)).toHaveLength(1)
+      }),
+    60_000
+  )
+  it.live(
+    "a server that is killed and restarted: calls go on meanwhile, one warning, one line once it answers",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* redisServerScoped()
+        const logs = captureLogs()
+        yield* Effect.gen(function*() {
+          yield* callFor(200)
+          expect(storeLines(logs.lines)).toHaveLength(0)
+          yield* Effect.promise(() => server.kill())
+          expect(yield* callFor(1_500)).toBeGreaterThan(50)
+          expect(started(logs.lines)).toHaveLength(1)
+          expect(started(logs.lines)[0]).toMatch(/unreachable/)
+          yield* Effect.promise(() => server.restart())
+          yield* callUntil(() => ended(logs.lines).length > 0, 15_000)
+        }).pipe(
+          Effect.provide(
+            RedisCircuitStore.layer({ prefix: freshPrefix(), cooldown: 300 }).pipe(
+              Layer.provide(RedisClient.layerEffectRedis({ description: `node-redis 127.0.0.1:${server.port}` })),
+              Layer.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true })),
               Layer.orDie
             )
           ),

@@ -73,5 +73,5 @@ export const upstashStore = (
 export const effectRedisStore = (server: { readonly url: string }, options: RedisCircuitStore.Options = {}) =>
   RedisCircuitStore.layer({ prefix: freshPrefix(), ...options }).pipe(
     Layer.provide(RedisClient.layerEffectRedis({ description: `node-redis ${server.url}` })),
-    Layer.provide(NodeRedis.layer({ url: server.url }))
+    Layer.provide(NodeRedis.layer({ url: server.url, disableOfflineQueue: true }))
   )

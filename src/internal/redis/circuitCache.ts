@@ -1,116 +1,24 @@
 /**
- * What one instance keeps of one circuit (`Entry`): the last state Redis
- * showed, the successes and counts batched for the next round trip, and what
- * eviction needs to know; and `lostState`, what the instance puts back if
- * Redis lost the circuit.
+ * What one instance keeps of one circuit (`Entry`, shared/redis/circuitCache.ts
+ * with this edition's semaphore, store error and circuit handle), and
+ * `tracked`, which keeps an entry from eviction while an operation runs.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { Snapshot } from "../../CircuitState.js"
-import type { CircuitStoreError, Decision } from "../../CircuitStore.js"
+import type { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisCircuit } from "./circuit.js"
-import { noneUnsent, type Unsent } from "../../../shared/redis/scriptArgs.js"
+import { CircuitEntry } from "../../../shared/redis/circuitCache.js"
 
-/**
- * What this instance puts back if Redis lost it: an admin hold, an OPEN with
- * its retryAt and open count, a HALF_OPEN as OPEN until now (the next call
- * probes); `confirmedAt` is when a reply of Redis last showed it. Only while
- * a missing key cannot mean "superseded, then expired": every transition
- * writes a key that lives `stateTtl` (only the admin holds are kept without
- * a TTL), so a key that held the state less than `stateTtl` ago and is gone
- * now was lost, not replaced. An OPEN or HALF_OPEN is also only put back
- * while it cannot have expired on its own (changed less than `stateTtl` ago).
- * Times are this instance's.
- *
- * @internal
- */
-export const lostState = (
-  known: Snapshot,
-  confirmedAt: number,
-  now: number,
-  stateTtl: number
-): Snapshot | undefined => {
-  if (now - confirmedAt >= stateTtl) return undefined
-  switch (known.state) {
-    case "FORCED_OPEN":
-    case "FORCED_CLOSED":
-      return known
-    case "OPEN":
-      return now - known.changedAt < stateTtl ? known : undefined
-    case "HALF_OPEN":
-      return now - known.changedAt < stateTtl ? { ...known, state: "OPEN", retryAt: now } : undefined
-    case "CLOSED":
-      return undefined
-  }
-}
+/** @internal */
+export { changing, changingTtl, lostState } from "../../../shared/redis/circuitCache.js"
 
 /**
  * The per-instance cache of one circuit, shared by every handle of its name.
  *
  * @internal
  */
-export class Entry {
-  snapshot: Snapshot | undefined = undefined
-  /** Local time of the reply the snapshot came from (`-Infinity`: dropped, the next call asks Redis). */
-  fetchedAt = 0
-  /**
-   * The snapshot is of a circuit that is changing (`changing`) and no
-   * notification would tell of its next transition: trusted for a fifth of
-   * `stateCacheTtl` only.
-   */
-  changing = false
-  /**
-   * A transition to version `announced` was announced (`drop`) while round
-   * trips up to `staleThrough` were under way: their replies of an older
-   * version predate it, and are not trusted.
-   */
-  staleThrough = 0
-  announced = 0
-  /** When that reply was decided (Redis's clock for `timeSource: "server"`, in local time). */
-  confirmedAt = 0
-  /** Local time until which calls are rejected without asking. */
-  rejectUntil = 0
-  /** Successes counted locally, not yet sent to the window. */
-  pending = 0
-  /** Metric counts not yet sent. */
-  unsent: Unsent = { ...noneUnsent }
-  registered = false
-  /** Failed round trips so far, and the last error: callers queued behind a failure share it. */
-  failures = 0
-  failed: CircuitStoreError | undefined = undefined
-  allow: Decision = { _tag: "Allow", probe: undefined, state: "CLOSED", version: -1 }
-  /** Round trips sent, and the newest whose reply was applied to the cache. */
-  sent = 0
-  applied = 0
-  /** The first handle made for the circuit: it flushes what is batched, with its config. */
-  owner: RedisCircuit | undefined = undefined
-  /** When a call last used the circuit (local clock): idle entries are evicted. */
-  usedAt = 0
-  /** Operations under way on this entry: it is not evicted meanwhile. */
-  inFlight = 0
-  /** Dropped from the store: handles still holding it take the store's entry again. */
-  evicted = false
-  constructor(readonly lock: Effect.Semaphore) {}
-
-  /**
-   * A transition to `version` this instance does not hold was announced (a
-   * notification; `Infinity`: transitions may have been missed): the cached
-   * state is not trusted any more, so the next call asks Redis; nothing else
-   * changes.
-   */
-  drop(version: number): void {
-    this.fetchedAt = -Infinity
-    this.staleThrough = this.sent
-    this.announced = version
-  }
-
-  /** Nothing batched: no success or count that no round trip has carried yet. */
-  get empty(): boolean {
-    const u = this.unsent
-    return this.pending === 0 && u.successes === 0 && u.failures === 0 && u.rejections === 0 && u.probes === 0
-  }
-}
+export class Entry extends CircuitEntry<Effect.Semaphore, CircuitStoreError, RedisCircuit> {}
 
 /**
  * Runs `effect` with `entry` marked in use, so that it is not evicted under it.
@@ -122,25 +30,3 @@ export const tracked = <A, E>(entry: Entry, effect: Effect.Effect<A, E>): Effect
     entry.inFlight++
     return Effect.ensuring(effect, Effect.sync(() => entry.inFlight--))
   })
-
-/**
- * Whether `snapshot` is of a circuit that is changing: HALF_OPEN (a probe
- * may close it any moment), or CLOSED by a transition less than five
- * `stateCacheTtl` ago (it may open again). Without notifications (Upstash,
- * or while they are lost) such a state is trusted for a fifth of
- * `stateCacheTtl` (`changingTtl`), so that a close after the probe, or an
- * open elsewhere, reaches this instance sooner; other states for
- * `stateCacheTtl` (an OPEN one until its retryAt, which it knows).
- *
- * @internal
- */
-export const changing = (snapshot: Snapshot, now: number, stateCacheTtl: number): boolean =>
-  snapshot.state === "HALF_OPEN" ||
-  (snapshot.state === "CLOSED" && snapshot.changedAt > 0 && now - snapshot.changedAt < 5 * stateCacheTtl)
-
-/**
- * How long the state of a changing circuit is trusted without notifications.
- *
- * @internal
- */
-export const changingTtl = (stateCacheTtl: number): number => Math.floor(stateCacheTtl / 5)

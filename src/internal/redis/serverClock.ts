@@ -14,19 +14,10 @@ import * as Metric from "effect/Metric"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import type { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClient, RedisClientError } from "../../RedisClient.js"
+import { parseTime } from "../../../shared/redis/clientValues.js"
 
 /** How long a measured offset is trusted before it is measured again (in the background). */
 const REFRESH_AFTER = 60_000
-
-const parseTime = (reply: unknown): number | undefined => {
-  if (!Array.isArray(reply) || reply.length !== 2) return undefined
-  const seconds = Number(reply[0])
-  const micros = Number(reply[1])
-  if (!Number.isInteger(seconds) || !Number.isInteger(micros) || seconds <= 0 || micros < 0 || micros >= 1e6) {
-    return undefined
-  }
-  return seconds * 1000 + micros / 1000
-}
 
 /** @internal */
 export class ServerClock {

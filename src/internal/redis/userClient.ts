@@ -11,6 +11,7 @@ import type { RedisClient } from "../../RedisClient.js"
 import * as ioredisClient from "./ioredisClient.js"
 import { classify } from "./errors.js"
 import * as upstashClient from "./upstashClient.js"
+import { hostOf, undeserialized } from "../../../shared/redis/clientValues.js"
 
 /** What `@upstash/redis`'s HTTP client looks like from outside (its `client` field). */
 interface UpstashRequester {
@@ -57,24 +58,6 @@ const requesterOf = (u: unknown): UpstashRequester | undefined => {
   const client = u.client
   return isObject(client) && typeof client.request === "function" ? (client as unknown as UpstashRequester) : undefined
 }
-
-const hostOf = (url: string | undefined): string => {
-  if (url === undefined) return "?"
-  try {
-    return new URL(url).host
-  } catch {
-    return "?"
-  }
-}
-
-/**
- * What `@upstash/redis`'s automatic deserialization did to a member of
- * `ZRANGE` or `ZSCAN` (the circuit registry), undone where it can be:
- * numbers, booleans and null print back as they were; objects as compact
- * JSON.
- */
-const undeserialized = (u: unknown): unknown =>
-  typeof u === "string" ? u : u === null || typeof u !== "object" ? String(u) : JSON.stringify(u)
 
 /**
  * A `RedisClient` over a Redis instance the user made (`RedisClient.fromClient`):

@@ -2,7 +2,7 @@
  * How an instance hears of transitions made elsewhere (ARCHITECTURE.md,
  * "Transitions reach the fleet"): `lua/circuit.lua` publishes every
  * transition it writes on `<prefix>:transitions` as
- * `"<version> <state> <state key>"`; the store subscribes to that channel
+ * `"<version> <state> <state key>"` (shared/redis/transitions.ts); the store subscribes to that channel
  * through its client (`RedisClient`'s `subscribe`: one connection of its own,
  * opened when the first circuit is made, closed with the store) and drops the
  * cached state of a circuit it uses when a message names a state it does not
@@ -18,40 +18,10 @@ import * as Effect from "effect/Effect"
 import type { NotificationStatus } from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
 import type { Entry } from "./circuitCache.js"
+import { channelOf, parseMessage } from "../../../../shared/redis/transitions.js"
 
-/** The channel of a store's transitions. */
-export const channelOf = (prefix: string): string => `${prefix}:transitions`
-
-/** The longest message read: a version, a state and a state key (a prefix of 64, a name of up to 4 KB encoded). */
-export const maxMessageLength = 16_384
-
-const messagePattern = /^(\d{1,16}) (CLOSED|OPEN|HALF_OPEN|FORCED_OPEN|FORCED_CLOSED) (\S+)$/
-
-/**
- * The circuit and state a message names, or `undefined` for anything that is
- * not a message of the script's about a key of `prefix`.
- *
- * @internal
- */
-export const parseMessage = (
-  prefix: string,
-  message: string
-): { readonly name: string; readonly version: number; readonly state: string } | undefined => {
-  if (message.length > maxMessageLength) return undefined
-  const parsed = messagePattern.exec(message)
-  if (parsed === null) return undefined
-  const key = parsed[3]!
-  const head = `${prefix}:{`
-  const tail = "}:state"
-  if (!key.startsWith(head) || !key.endsWith(tail) || key.length < head.length + tail.length) return undefined
-  let name: string
-  try {
-    name = decodeURIComponent(key.slice(head.length, key.length - tail.length))
-  } catch {
-    return undefined
-  }
-  return { name, version: Number(parsed[1]), state: parsed[2]! }
-}
+/** @internal */
+export { channelOf, maxMessageLength, parseMessage } from "../../../../shared/redis/transitions.js"
 
 /**
  * The transition notifications of one store.

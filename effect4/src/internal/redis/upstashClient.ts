@@ -14,6 +14,7 @@ import type { RedisClient } from "../../RedisClient.js"
 import type { Options } from "../../UpstashClient.js"
 import { classify, type RedisClientError } from "./errors.js"
 import { withDirectSend } from "./runScript.js"
+import { isUpstashHost, restUrlIssue } from "../../../../shared/redis/clientValues.js"
 
 /**
  * The part of `@upstash/redis`'s `Redis` class this client uses.
@@ -39,28 +40,14 @@ interface Requester {
 }
 
 /**
- * Checks an Upstash REST URL: `http:` or `https:` with a host. The problem
- * names `field`.
+ * Checks an Upstash REST URL (`restUrlIssue`): a problem is a
+ * `CircuitConfigError` naming `field`.
  *
  * @internal
  */
 export const checkRestUrl = (url: unknown, field: string): CircuitConfigError | undefined => {
-  const refuse = (got: string) =>
-    new CircuitConfigError({
-      service: "UpstashClient",
-      issues: [`${field} must be the REST URL of the database, e.g. https://eu1-fine-fox-12345.upstash.io (got ${got})`]
-    })
-  if (typeof url !== "string") return refuse(typeof url)
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return refuse(url.trim() === "" ? "an empty value" : "a value that is not a URL")
-  }
-  if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.hostname === "") {
-    return refuse(JSON.stringify(`${parsed.protocol}//${parsed.host}`))
-  }
-  return undefined
+  const issue = restUrlIssue(url, field)
+  return issue === undefined ? undefined : new CircuitConfigError({ service: "UpstashClient", issues: [issue] })
 }
 
 /**
@@ -156,17 +143,5 @@ export const pipelineOver = (
     )
   )
 
-/**
- * Whether `url` is Upstash's own service (`*.upstash.io`), where scripts may
- * be flagged `allow-key-locking`, rather than a REST proxy in front of Redis.
- *
- * @internal
- */
-export const isUpstashHost = (url: string | undefined): boolean => {
-  if (url === undefined) return false
-  try {
-    return /(^|\.)upstash\.io$/i.test(new URL(url).hostname)
-  } catch {
-    return false
-  }
-}
+/** @internal */
+export { isUpstashHost } from "../../../../shared/redis/clientValues.js"
