@@ -8,7 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
+import * as Effect4 from "effect"
 import { CircuitConfigError } from "../../CircuitConfig.js"
 import type { RedisClient } from "../../RedisClient.js"
 import type { Options } from "../../UpstashClient.js"
@@ -136,8 +136,8 @@ export const pipelineOver = (
       Array.isArray(replies) && replies.length === commands.length
         ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
           typeof entry?.error === "string"
-            ? Result.fail(classify(new Error(entry.error), secrets))
-            : Result.succeed(entry?.result)
+            ? Effect4.Result.fail(classify(new Error(entry.error), secrets))
+            : Effect4.Result.succeed(entry?.result)
         ))
         : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
     )
