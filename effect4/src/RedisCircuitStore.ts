@@ -20,7 +20,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Result from "effect/Result"
+import * as Effect4 from "effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { CircuitConfigError, maxCount } from "./CircuitConfig.js"
@@ -136,7 +136,7 @@ export const make = (
   options?: Options
 ): Effect.Effect<CircuitStore["Service"], CircuitConfigError, RedisClient.RedisClient | Scope.Scope> =>
   Effect.suspend(() =>
-    Result.match(decodeOptions(options ?? {}), {
+    Effect4.Result.match(decodeOptions(options ?? {}), {
       onFailure: (issues) => Effect.fail(new CircuitConfigError({ service: "RedisCircuitStore", issues })),
       onSuccess: ({ prefix, ...rest }) => internal.make(prefix, rest)
     })

@@ -22,7 +22,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redis from "effect/persistence/Redis"
+import type * as Redis from "effect/persistence/Redis"
 import type * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as effectRedis from "./internal/redis/effectRedis.js"
@@ -253,4 +253,12 @@ export const fromEffectRedis: (
  * @category layers
  */
 export const layerEffectRedis = (options?: EffectRedisOptions): Layer.Layer<RedisClient, never, Redis.Redis> =>
-  Layer.effect(RedisClient, Redis.Redis.useSync((redis) => fromEffectRedis(redis, options)))
+  Layer.effect(RedisClient, effectRedisService().useSync((redis) => fromEffectRedis(redis, options)))
+
+/**
+ * Effect 4's Redis service, found by its key (a context's identity of a
+ * service): `effect/persistence/Redis` is imported as a type only, so that
+ * every module of the index links under effect 3 too, where the edition's
+ * guard then says what to install.
+ */
+const effectRedisService = () => Context.Service<Redis.Redis, Redis.Redis["Service"]>("effect/persistence/Redis")

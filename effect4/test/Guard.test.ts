@@ -79,6 +79,15 @@ describe("the effect 4 guard", () => {
     expect(await load(await bundle("src/index.ts", 4))).toBe("loaded")
   })
 
+  for (const entry of ["src/promise.ts", "src/ioredis.ts", "src/upstash.ts"]) {
+    it(`${entry}: under effect 3 the import throws that effect 4 is needed; under effect 4 it loads`, {
+      timeout: 60_000
+    }, async () => {
+      expect(await load(await bundle(entry, 3))).toContain("needs effect 4, but the installed effect is another major")
+      expect(await load(await bundle(entry, 4))).toBe("loaded")
+    })
+  }
+
   it("with effect 4 the guard and the core modules load; with effect 3 they throw", { timeout: 60_000 }, async () => {
     const entry = join(dir, "core.ts")
     const modules = ["internal/effect4", "Backoff", "CircuitBreaker", "CircuitBreakerError", "CircuitBreakers"]

@@ -7,7 +7,7 @@
  */
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
+import * as Effect4 from "effect"
 import { type CircuitStore, CircuitStoreError, type Inspected } from "../../CircuitStore.js"
 import type { Shared } from "./circuit.js"
 import type { Entry } from "./circuitCache.js"
@@ -82,10 +82,13 @@ export const makeInspectMany = (
     calls: ReadonlyArray<ReadonlyArray<string>>,
     perRoundTrip: number,
     timeout: number
-  ): Effect.Effect<ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
+  ): Effect.Effect<
+    ReadonlyArray<Effect4.Result.Result<unknown, RedisClientError | CircuitStoreError>>,
+    CircuitStoreError
+  > => {
     const variant = scriptFor(client, script)
     const pipeline = client.pipeline
-    type Replies = ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>>
+    type Replies = ReadonlyArray<Effect4.Result.Result<unknown, RedisClientError | CircuitStoreError>>
     const send = (
       group: ReadonlyArray<ReadonlyArray<string>>,
       sha: boolean
@@ -99,12 +102,12 @@ export const makeInspectMany = (
             Effect.result(
               roundTrips.run(Effect.result(client.send(command)), { timeout, what: command[0]!, guard: "bypass" })
             )
-              .pipe(Effect.map(Result.flatMap((reply) => reply))),
+              .pipe(Effect.map(Effect4.Result.flatMap((reply) => reply))),
           { concurrency: Math.min(perRoundTrip, 16) }
         )
     }
-    const noScript = (reply: Result.Result<unknown, RedisClientError | CircuitStoreError>) =>
-      Result.isFailure(reply) && reply.failure._tag === "RedisClientError" && reply.failure.kind === "NoScript"
+    const noScript = (reply: Effect4.Result.Result<unknown, RedisClientError | CircuitStoreError>) =>
+      Effect4.Result.isFailure(reply) && reply.failure._tag === "RedisClientError" && reply.failure.kind === "NoScript"
     const groups: Array<ReadonlyArray<ReadonlyArray<string>>> = []
     for (let i = 0; i < calls.length; i += perRoundTrip) groups.push(calls.slice(i, i + perRoundTrip))
     return Effect.map(
@@ -127,20 +130,20 @@ export const makeInspectMany = (
 
   /** A reply of `lua/manyCircuits.lua`, one per circuit of a call of `size` circuits. */
   const each = (
-    reply: Result.Result<unknown, RedisClientError | CircuitStoreError>,
+    reply: Effect4.Result.Result<unknown, RedisClientError | CircuitStoreError>,
     size: number
-  ): ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>> => {
-    if (Result.isFailure(reply)) return Array.from({ length: size }, () => reply)
+  ): ReadonlyArray<Effect4.Result.Result<unknown, RedisClientError | CircuitStoreError>> => {
+    if (Effect4.Result.isFailure(reply)) return Array.from({ length: size }, () => reply)
     const replies = reply.success
     if (!Array.isArray(replies) || replies.length !== size) {
       const error = new CircuitStoreError({ reason: `unexpected reply from the circuits script: not ${size} replies` })
-      return Array.from({ length: size }, () => Result.fail(error))
+      return Array.from({ length: size }, () => Effect4.Result.fail(error))
     }
     // an error of one circuit is its own element (an error object, or its message over REST)
     return replies.map((one) =>
       one instanceof Error || typeof one === "string"
-        ? Result.fail(classify(one instanceof Error ? one : new Error(one), []))
-        : Result.succeed(one)
+        ? Effect4.Result.fail(classify(one instanceof Error ? one : new Error(one), []))
+        : Effect4.Result.succeed(one)
     )
   }
 
@@ -156,7 +159,10 @@ export const makeInspectMany = (
     names: ReadonlyArray<string>,
     args: ReadonlyArray<string>,
     timeout: number
-  ): Effect.Effect<ReadonlyArray<Result.Result<unknown, RedisClientError | CircuitStoreError>>, CircuitStoreError> => {
+  ): Effect.Effect<
+    ReadonlyArray<Effect4.Result.Result<unknown, RedisClientError | CircuitStoreError>>,
+    CircuitStoreError
+  > => {
     const oneByOne = Effect.suspend(() =>
       callAll(scripts.circuit, names.map((name) => ["2", ...keysOf(prefix, name), ...args]), INSPECT_BATCH, timeout)
     )
@@ -169,7 +175,8 @@ export const makeInspectMany = (
       ) => [String(batch.length * 2), ...batch.flatMap((name) => keysOf(prefix, name)), ...args])
       return Effect.flatMap(callAll(scripts.manyCircuits, calls, MANY_PER_ROUND_TRIP, timeout), (replies) => {
         const refused = replies.some((reply) =>
-          Result.isFailure(reply) && reply.failure._tag === "RedisClientError" && reply.failure.kind === "Command" &&
+          Effect4.Result.isFailure(reply) && reply.failure._tag === "RedisClientError" &&
+          reply.failure.kind === "Command" &&
           /^CROSSSLOT\b/.test(reply.failure.reason)
         )
         if (refused && client.cluster === undefined) {
@@ -194,12 +201,12 @@ export const makeInspectMany = (
       const replies = yield* readAll(names, peekArgs(config, now + offset), timeout)
       const all = names.map((name, i): Inspected => {
         const reply = replies[i]!
-        if (Result.isFailure(reply)) {
+        if (Effect4.Result.isFailure(reply)) {
           const error = reply.failure._tag === "RedisClientError" ? storeError(reply.failure) : reply.failure
           return { name, read: undefined, missing: false, error }
         }
         const decoded = toReply(reply.success, offset)
-        if (Result.isFailure(decoded)) return { name, read: undefined, missing: false, error: decoded.failure }
+        if (Effect4.Result.isFailure(decoded)) return { name, read: undefined, missing: false, error: decoded.failure }
         const r = decoded.success
         // no state: gone when it was registered longer ago than a state lives; else new, CLOSED
         const since = registry.registeredAt(name)

@@ -8,7 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
+import * as Effect4 from "effect"
 import type * as Scope from "effect/Scope"
 import { CircuitConfigError } from "../../CircuitConfig.js"
 import type { Options } from "../../IORedisClient.js"
@@ -74,11 +74,11 @@ export { keySlot } from "../../../../shared/redis/ioredis.js"
  *
  * @internal
  */
-export const parseRedisUrl = (url: string, field: string): Result.Result<RedisUrl, CircuitConfigError> => {
+export const parseRedisUrl = (url: string, field: string): Effect4.Result.Result<RedisUrl, CircuitConfigError> => {
   const checked = checkRedisUrl(url, field)
   return "issue" in checked
-    ? Result.fail(new CircuitConfigError({ service: "IORedisClient", issues: [checked.issue] }))
-    : Result.succeed(checked)
+    ? Effect4.Result.fail(new CircuitConfigError({ service: "IORedisClient", issues: [checked.issue] }))
+    : Effect4.Result.succeed(checked)
 }
 
 /**
@@ -114,8 +114,8 @@ export const make = (
     // the URL is what a standalone client connects to: checked here, since ioredis reads a malformed one as
     // something else (a path, database 0, `SELECT NaN`)
     const checked = parseRedisUrl(url, field)
-    if (standalone && Result.isFailure(checked)) return yield* checked.failure
-    if (Result.isSuccess(checked)) { for (const secret of checked.success.secrets) secrets.push(secret) }
+    if (standalone && Effect4.Result.isFailure(checked)) return yield* checked.failure
+    if (Effect4.Result.isSuccess(checked)) { for (const secret of checked.success.secrets) secrets.push(secret) }
     const timeout = options.commandTimeout ?? 5_000
     const common = {
       lazyConnect: true,
@@ -158,8 +158,8 @@ export const make = (
       ? `redis sentinel ${options.masterName ?? "mymaster"} via ${
         sentinels.map((n) => `${n.host}:${n.port}`).join(",")
       }`
-      : Result.getOrThrow(checked).shown
-    const target = standalone ? Result.getOrThrow(checked).target : description
+      : Effect4.Result.getOrThrow(checked).shown
+    const target = standalone ? Effect4.Result.getOrThrow(checked).target : description
     // connection errors surface as command failures; keep them off stderr, but remember why the client is
     // not connected, to say so to every command (ioredis says "Stream isn't writeable"), and an
     // authentication failure (ioredis reports it to the first command only, then reconnects)
@@ -175,7 +175,7 @@ export const make = (
         : undefined
       if (command?.name === "select") {
         // ioredis carries on in database 0: nothing is sent there instead
-        const db = Result.isSuccess(checked) ? checked.success.db : undefined
+        const db = Effect4.Result.isSuccess(checked) ? checked.success.db : undefined
         refusedDatabase = new RedisClientError({
           kind: "Connection",
           reason: `${target} refused database ${db ?? "?"} (${classify(error, secrets).reason}); ` +
@@ -276,8 +276,8 @@ export const fromConnection = (
       catch: (cause) => cause
     }).pipe(
       Effect.map((replies) =>
-        (replies ?? []).map(([error, reply]): Result.Result<unknown, Error> =>
-          error === null ? Result.succeed(reply) : Result.fail(error)
+        (replies ?? []).map(([error, reply]): Effect4.Result.Result<unknown, Error> =>
+          error === null ? Effect4.Result.succeed(reply) : Effect4.Result.fail(error)
         )
       )
     )
@@ -286,7 +286,9 @@ export const fromConnection = (
       const error = refused?.()
       return error !== undefined ? Effect.fail(error) : exec(commands).pipe(
         Effect.mapError(failure),
-        Effect.map((replies) => replies.map((reply) => Result.mapError(reply, (error) => classify(error, secrets))))
+        Effect.map((replies) =>
+          replies.map((reply) => Effect4.Result.mapError(reply, (error) => classify(error, secrets)))
+        )
       )
     })
   return withDirectSend({
@@ -379,7 +381,7 @@ const clusterPipeline = (
   cluster: IORedisCluster,
   exec: (
     commands: ReadonlyArray<ReadonlyArray<string>>
-  ) => Effect.Effect<ReadonlyArray<Result.Result<unknown, Error>>, unknown>,
+  ) => Effect.Effect<ReadonlyArray<Effect4.Result.Result<unknown, Error>>, unknown>,
   call: (command: ReadonlyArray<string>) => Effect.Effect<unknown, RedisClientError>,
   failure: (cause: unknown) => RedisClientError
 ) =>
@@ -393,17 +395,17 @@ const clusterPipeline = (
       if (group === undefined) groups.set(node, [i])
       else group.push(i)
     })
-    const replies = new Array<Result.Result<unknown, RedisClientError>>(commands.length)
+    const replies = new Array<Effect4.Result.Result<unknown, RedisClientError>>(commands.length)
     const alone = (i: number) => Effect.result(call(commands[i]!))
     return Effect.forEach(groups.values(), (group) =>
       exec(group.map((i) => commands[i]!)).pipe(
         Effect.flatMap((answers) =>
-          Effect.forEach(group, (i, n): Effect.Effect<Result.Result<unknown, RedisClientError>> => {
+          Effect.forEach(group, (i, n): Effect.Effect<Effect4.Result.Result<unknown, RedisClientError>> => {
             const answer = answers[n]!
-            if (Result.isSuccess(answer)) return Effect.succeed(Result.succeed(answer.success))
+            if (Effect4.Result.isSuccess(answer)) return Effect.succeed(Effect4.Result.succeed(answer.success))
             return redirected.test(answer.failure.message)
               ? alone(i)
-              : Effect.succeed(Result.fail(failure(answer.failure)))
+              : Effect.succeed(Effect4.Result.fail(failure(answer.failure)))
           }, { concurrency: "unbounded" })
         ),
         Effect.catch((cause) =>
@@ -413,6 +415,6 @@ const clusterPipeline = (
         ),
         Effect.map((answers) => group.forEach((i, n) => (replies[i] = answers[n]!)))
       ), { concurrency: "unbounded", discard: true }).pipe(
-        Effect.as(replies as ReadonlyArray<Result.Result<unknown, RedisClientError>>)
+        Effect.as(replies as ReadonlyArray<Effect4.Result.Result<unknown, RedisClientError>>)
       )
   })

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as Result from "effect/Result"
+import * as Effect4 from "effect"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import { decodeReply, type Reply } from "../../../../shared/redis/scriptReply.js"
 
@@ -19,9 +19,9 @@ export type { Reply } from "../../../../shared/redis/scriptReply.js"
  *
  * @internal
  */
-export const toReply = (raw: unknown, offset: number): Result.Result<Reply, CircuitStoreError> => {
+export const toReply = (raw: unknown, offset: number): Effect4.Result.Result<Reply, CircuitStoreError> => {
   const reply = decodeReply(raw, offset)
   return "problem" in reply
-    ? Result.fail(new CircuitStoreError({ reason: reply.problem }))
-    : Result.succeed(reply)
+    ? Effect4.Result.fail(new CircuitStoreError({ reason: reply.problem }))
+    : Effect4.Result.succeed(reply)
 }

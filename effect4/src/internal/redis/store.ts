@@ -10,7 +10,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
-import * as Semaphore from "effect/Semaphore"
+import * as Effect4 from "effect"
 import type * as Scope from "effect/Scope"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { RedisClient } from "../../RedisClient.js"
@@ -57,7 +57,7 @@ export const make = (
     const entryOf = (name: string): Entry => {
       let entry = entries.get(name)
       if (entry === undefined) {
-        entry = new Entry(Semaphore.makeUnsafe(1))
+        entry = new Entry(Effect4.Semaphore.makeUnsafe(1))
         entries.set(name, entry)
       }
       return entry
@@ -110,7 +110,7 @@ export const make = (
           const owner = entries.get(name)?.owner
           if (owner !== undefined) return owner.inspect(now)
           // a circuit no breaker of this instance uses: a handle that is not kept
-          return new RedisCircuit(name, config, new Entry(Semaphore.makeUnsafe(1)), shared).inspect(now)
+          return new RedisCircuit(name, config, new Entry(Effect4.Semaphore.makeUnsafe(1)), shared).inspect(now)
         })
     }
   })

@@ -8,7 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
+import * as Effect4 from "effect"
 import { CircuitConfigError } from "../../CircuitConfig.js"
 import type { RedisClient } from "../../RedisClient.js"
 import type { Options } from "../../UpstashClient.js"
@@ -126,7 +126,9 @@ export const pipelineOver = (
       const entries = upstash.pipelineEntries(replies, commands.length)
       return entries !== undefined
         ? Effect.succeed(entries.map((entry) =>
-          entry.ok ? Result.succeed(entry.result) : Result.fail(classify(new Error(entry.error), secrets))
+          entry.ok
+            ? Effect4.Result.succeed(entry.result)
+            : Effect4.Result.fail(classify(new Error(entry.error), secrets))
         ))
         : Effect.fail(classify(new Error(upstash.notAPipelineReply), secrets))
     })
