@@ -196,13 +196,15 @@ export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options
  *
  * @example
  * ```ts
- * import { CircuitBreakerMonitoring, CircuitBreakers, CircuitStore } from "effect-circuit-breaker-redis"
- * import { Effect } from "effect"
+ * import { CircuitBreakerMonitoring, CircuitBreakers, CircuitConfig, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect, Layer } from "effect"
  *
- * const health = Effect.gen(function*() {
- *   const monitoring = yield* CircuitBreakerMonitoring.make({ snapshotTtl: 0 })
- *   return yield* monitoring.health
- * }).pipe(Effect.scoped, Effect.provide([CircuitBreakers.layer(), CircuitStore.layerMemory]))
+ * const health: Effect.Effect<CircuitBreakerMonitoring.OverallHealth, CircuitConfig.CircuitConfigError> = Effect.gen(
+ *   function*() {
+ *     const monitoring = yield* CircuitBreakerMonitoring.make({ snapshotTtl: 0 })
+ *     return yield* monitoring.health
+ *   }
+ * ).pipe(Effect.scoped, Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory))))
  * ```
  *
  * @since 0.1.0
