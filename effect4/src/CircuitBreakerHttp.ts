@@ -73,12 +73,40 @@ import * as internal from "./internal/http/router.js"
  * A check of a request: `true` lets it through (`authorize`,
  * `authorizeRead`; `bearer(token)` makes one).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import { Effect } from "effect"
+ *
+ * const fromOfficeNetwork: CircuitBreakerHttp.Authorize = (request) =>
+ *   Effect.succeed(request.headers["x-forwarded-for"]?.startsWith("10.") ?? false)
+ *
+ * const App = CircuitBreakerHttp.router({ authorizeRead: fromOfficeNetwork })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type Authorize = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<boolean>
 
 /**
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ *
+ * const options: CircuitBreakerHttp.Options = {
+ *   basePath: "/ops/breakers",
+ *   authorize: CircuitBreakerHttp.bearer(process.env.ADMIN_TOKEN),
+ *   authorizeRead: CircuitBreakerHttp.bearer(process.env.READ_TOKEN),
+ *   allowedOrigins: ["https://ops.example.com"],
+ *   perCircuit: "non-closed",
+ *   healthServices: "non-healthy",
+ *   dashboard: false
+ * }
+ * const { handler } = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layerFromEnv(), options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
