@@ -132,7 +132,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ["effect", "effect/*", "@effect/*"],
-              message: "shared/ imports no Effect: each edition adapts it (ARCHITECTURE.md, \"Editions and shared/\")"
+              message: "shared/ imports no Effect: each edition adapts it (ARCHITECTURE.md, \"Editions\")"
             },
             {
               group: ["**/src", "**/src/**", "**/effect4", "**/effect4/**", "**/support/**"],

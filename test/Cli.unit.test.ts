@@ -65,7 +65,7 @@ describe("installing the CLI's peers", () => {
       "npm install -D @effect/cli@^0.77"
     )
     expect(install.missingPeers("/root/.npm/_npx/1a2b3c/node_modules/.bin/effect-circuit-breaker")).toContain(
-      "npx -p effect-circuit-breaker-redis -p @effect/cli@^0.77 -p ioredis effect-circuit-breaker --help"
+      "npx -p effect-circuit-breaker-redis@0 -p @effect/cli@^0.77 -p ioredis effect-circuit-breaker --help"
     )
   })
 })

@@ -13,11 +13,13 @@
  * @internal
  */
 export const withoutStack = <A>(make: () => A): A => {
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = 0
+  // V8's (Node, workerd, Edge): elsewhere the property is only set and restored
+  const errors = Error as { stackTraceLimit?: number | undefined }
+  const limit = errors.stackTraceLimit
+  errors.stackTraceLimit = 0
   try {
     return make()
   } finally {
-    Error.stackTraceLimit = limit
+    errors.stackTraceLimit = limit
   }
 }

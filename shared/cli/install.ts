@@ -29,7 +29,7 @@ export const installLine = `npm install -D ${peers.join(" ")}`
  * @internal
  */
 export const npxLine = `npx ${
-  ["effect-circuit-breaker-redis", ...peers, "ioredis"].map((p) => `-p ${p}`).join(" ")
+  ["effect-circuit-breaker-redis@0", ...peers, "ioredis"].map((p) => `-p ${p}`).join(" ")
 } effect-circuit-breaker`
 
 /**

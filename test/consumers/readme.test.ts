@@ -34,15 +34,18 @@ const lines = linesOf(readme).filter((line) => !isEdition4(line))
 const rootEdition4 = linesOf(readme).filter(isEdition4)
 const edition4Installs = [...new Set([...rootEdition4, ...linesOf(editionReadme)])]
 
-const installs = lines.filter((line) => line.startsWith(`npm i ${packageName} `))
+/** The package's name as the Effect 3 edition's install lines spell it (the package's `latest` is the Effect 4 edition). */
+const edition3 = `${packageName}@0`
+
+const installs = lines.filter((line) => line.startsWith(`npm i ${edition3} `))
 const cliInstall = lines.find((line) => line.startsWith("npm install -D @effect/cli@"))
 const cliHelp = lines.find((line) => line === "npx effect-circuit-breaker --help")
-const npxLine = lines.find((line) => line.startsWith(`npx -p ${packageName} `))
+const npxLine = lines.find((line) => line.startsWith(`npx -p ${edition3} `))
 
 /** The line's words, the package's name replaced by its edition's tarball. */
 const argv = (line: string): Array<string> =>
   line.split(/\s+/).map((word) =>
-    word === packageName ? inject("tarball") : word === edition4 ? inject("tarballs").effect4 : word
+    word === edition3 ? inject("tarball") : word === edition4 ? inject("tarballs").effect4 : word
   )
 
 /** Runs a README line as written in `project`. */
@@ -171,7 +174,7 @@ await Effect.gen(function*() {
       REDIS_URL: servers.redis.url
     })
     expect(JSON.parse(list.stdout)).toMatchObject({ circuits: [], complete: true, unreadable: 0 })
-    const alone = await runLine(empty, `npx -p ${packageName} effect-circuit-breaker list`, {}, true)
+    const alone = await runLine(empty, `npx -p ${edition3} effect-circuit-breaker list`, {}, true)
     expect(alone.code).toBe(2)
     expect(alone.stderr).toContain(npxLine)
   })

@@ -10,7 +10,8 @@
  * that ended (an isolate of an Edge runtime) or freeze a process between
  * invocations (a serverless function). So the clock is read again at least
  * every `maxReuse` uses of the last time, and a timer that is overdue by
- * then is taken for lost and armed again.
+ * then is taken for lost and armed again. The logic is
+ * `shared/breaker/recentTime.ts`; this module runs it on a `Clock`.
  *
  * @internal
  */
@@ -20,62 +21,32 @@ import * as Effect from "effect/Effect"
 // modules that effect 4 does not have, read through the barrel (see internal/effect3.ts)
 import * as Effect3 from "effect"
 import type { CallTime } from "../../CircuitStore.js"
-
-/**
- * How old (ms) a `recent` time may be while calls go on: what the
- * bookkeeping that uses it (idle eviction, the bucket of a success in the
- * window, the time of the last success) tolerates.
- *
- * @internal
- */
-export const tick = 10
-
-/**
- * The most uses of one clock read (see the module's doc): the staleness
- * bound when the timer is lost.
- *
- * @internal
- */
-export const maxReuse = 256
+import { RecentClock, tick } from "../../../shared/breaker/recentTime.js"
 
 /** @internal */
-export class RecentTime implements CallTime {
-  /** The last time read from the clock. */
-  private last = 0
-  /** Whether `last` is younger than `tick` (its timer has not fired yet). */
-  private armed = false
-  /** When the timer was armed. */
-  private armedAt = 0
-  /** Uses of `last` left before the clock is read again. */
-  private reuse = 0
+export { maxReuse, tick } from "../../../shared/breaker/recentTime.js"
+
+/**
+ * The recent time of a `Clock` (the breaker's `CallTime`): read with the
+ * clock's own time, the timer a fiber sleeping on it.
+ *
+ * @internal
+ */
+export class RecentTime extends RecentClock implements CallTime {
   /** The timer: made once, forked at each arming. */
   private readonly expire: Effect.Effect<void>
 
   constructor(readonly clock: Clock.Clock) {
-    this.expire = Effect.zipRight(
-      clock.sleep(Duration.millis(tick)),
-      Effect.sync(() => {
-        this.armed = false
-      })
-    )
+    super()
+    this.expire = Effect.zipRight(clock.sleep(Duration.millis(tick)), Effect.sync(this.expired))
   }
 
-  /** A time read at most `tick` ago: no clock read while the last one is young. */
-  get recent(): number {
-    return this.armed && --this.reuse > 0 ? this.last : this.now()
+  protected read(): number {
+    return this.clock.unsafeCurrentTimeMillis()
   }
 
-  /** Reads the clock (and arms the timer if it is not armed, or was lost). */
-  readonly now = (): number => {
-    const now = this.clock.unsafeCurrentTimeMillis()
-    this.last = now
-    this.reuse = maxReuse
-    if (!this.armed || now - this.armedAt >= 2 * tick) {
-      this.armed = true
-      this.armedAt = now
-      Effect.runFork(this.expire)
-    }
-    return now
+  protected arm(): void {
+    Effect.runFork(this.expire)
   }
 }
 

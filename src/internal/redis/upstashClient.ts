@@ -16,6 +16,7 @@ import type { Options } from "../../UpstashClient.js"
 import { classify, type RedisClientError } from "./errors.js"
 import { withDirectSend } from "./runScript.js"
 import { isUpstashHost, restUrlIssue } from "../../../shared/redis/clientValues.js"
+import * as upstash from "../../../shared/redis/upstash.js"
 
 /**
  * The part of `@upstash/redis`'s `Redis` class this client uses.
@@ -72,24 +73,13 @@ export const make = (
       const redis = new Upstash({
         url: options.url,
         token,
-        automaticDeserialization: false,
-        enableAutoPipelining: false,
-        enableTelemetry: false,
-        readYourWrites: false,
-        // `retry: false` still makes a second attempt in @upstash/redis 1.39
-        retry: { retries: 0 },
+        ...upstash.clientSettings,
         signal: () => AbortSignal.timeout(timeout)
       })
       const secrets = [token]
-      let origin = "upstash"
-      try {
-        origin = `upstash ${new URL(options.url).host}`
-      } catch {
-        // reported by the client's own URL check
-      }
       const requester = (redis as unknown as { readonly client?: Requester }).client
       const client: RedisClient["Type"] = {
-        description: origin,
+        description: upstash.descriptionOf(options.url),
         // Upstash locks only a script's KEYS when its shebang asks (every key the circuit script touches is
         // one); a REST proxy in front of Redis refuses the flag
         allowKeyLocking: options.allowKeyLocking ?? isUpstashHost(options.url),
@@ -133,15 +123,14 @@ export const pipelineOver = (
     try: (signal) => request(commands, signal),
     catch: (cause) => classify(cause, secrets)
   }).pipe(
-    Effect.flatMap((replies) =>
-      Array.isArray(replies) && replies.length === commands.length
-        ? Effect.succeed(replies.map((entry: { readonly result?: unknown; readonly error?: unknown }) =>
-          typeof entry?.error === "string"
-            ? Effect3.Either.left(classify(new Error(entry.error), secrets))
-            : Effect3.Either.right(entry?.result)
+    Effect.flatMap((replies) => {
+      const entries = upstash.pipelineEntries(replies, commands.length)
+      return entries !== undefined
+        ? Effect.succeed(entries.map((entry) =>
+          entry.ok ? Effect3.Either.right(entry.result) : Effect3.Either.left(classify(new Error(entry.error), secrets))
         ))
-        : Effect.fail(classify(new Error("Unable to parse response body: not a pipeline reply"), secrets))
-    )
+        : Effect.fail(classify(new Error(upstash.notAPipelineReply), secrets))
+    })
   )
 
 /** @internal */

@@ -10,6 +10,7 @@ import { defaults } from "../../CircuitConfig.js"
 import { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
 import { registryKeyOf } from "../../../../shared/redis/keys.js"
+import * as registry from "../../../../shared/redis/registry.js"
 import type { RoundTrips } from "./roundTrip.js"
 
 /**
@@ -61,10 +62,7 @@ export const makeRegistry = (
   const isWrongType = (error: CircuitStoreError) => error.reason.includes("WRONGTYPE")
   /** Drops a registry key of the wrong type (someone wrote over it), with a warning. */
   const repair = Effect.andThen(
-    Effect.logWarning(
-      `circuit registry ${JSON.stringify(key)} was not a sorted set and was dropped; ` +
-        "circuits register again as they are used"
-    ),
+    Effect.logWarning(registry.droppedWarning(key)),
     send(["DEL", key], "checked")
   )
   let registeredAt = new Map<string, number>()
@@ -83,17 +81,11 @@ export const makeRegistry = (
     names: Effect.suspend(() => {
       const read = new Map<string, number>()
       const page = (cursor: string): Effect.Effect<void, CircuitStoreError> =>
-        Effect.flatMap(send(["ZSCAN", key, cursor, "COUNT", String(REGISTRY_PAGE)], "bypass"), (reply) => {
-          const [next, members] = Array.isArray(reply) && reply.length === 2 ? reply : [undefined, undefined]
-          if (
-            (typeof next !== "string" && typeof next !== "number") || !Array.isArray(members) ||
-            members.length % 2 !== 0 ||
-            !members.every((item) => typeof item === "string")
-          ) {
-            return Effect.fail(new CircuitStoreError({ reason: "unexpected reply to ZSCAN of the circuit registry" }))
-          }
-          for (let i = 0; i < members.length; i += 2) read.set(members[i] as string, Number(members[i + 1]))
-          return String(next) === "0" ? Effect.void : page(String(next))
+        Effect.flatMap(send(["ZSCAN", key, cursor, "COUNT", String(registry.REGISTRY_PAGE)], "bypass"), (reply) => {
+          const scanned = registry.zscanPage(reply)
+          if (scanned === undefined) return Effect.fail(new CircuitStoreError({ reason: registry.unexpectedZscan }))
+          for (const [name, score] of scanned.entries) read.set(name, score)
+          return scanned.next === "0" ? Effect.void : page(scanned.next)
         })
       return page("0").pipe(
         Effect.as(true),
@@ -115,20 +107,16 @@ export const makeRegistry = (
         const names = gone.filter((name) => !pruning.has(name))
         if (names.length === 0) return Effect.void
         for (const name of names) pruning.add(name)
-        const chunks: Array<ReadonlyArray<string>> = []
-        for (let i = 0; i < names.length; i += PRUNE_CHUNK) chunks.push(names.slice(i, i + PRUNE_CHUNK))
-        const prune = Effect.forEach(chunks, (chunk) => send(["ZREM", key, ...chunk], "bypass"), { discard: true })
+        const prune = Effect.forEach(registry.pruneChunks(names), (chunk) => send(["ZREM", key, ...chunk], "bypass"), {
+          discard: true
+        })
           .pipe(
             Effect.matchEffect({
               onFailure: (error) => {
                 // once per episode: every monitoring read of a fleet with gone names tries again
-                if (pruneFailing)
-                  return Effect.logDebug(`pruning the circuit registry ${JSON.stringify(key)} failed: ${error.reason}`)
+                if (pruneFailing) return Effect.logDebug(registry.pruneFailed(key, error.reason, false))
                 pruneFailing = true
-                return Effect.logWarning(
-                  `pruning the circuit registry ${JSON.stringify(key)} failed (${error.reason}); ` +
-                    "names whose state is gone stay listed, and monitoring reads them again, until a prune succeeds"
-                )
+                return Effect.logWarning(registry.pruneFailed(key, error.reason, true))
               },
               onSuccess: () => Effect.sync(() => void (pruneFailing = false))
             }),
@@ -140,9 +128,3 @@ export const makeRegistry = (
       })
   }
 }
-
-/** How many entries of the registry one `ZSCAN` asks for (a hint to Redis). */
-const REGISTRY_PAGE = 10_000
-
-/** Names removed from the registry per `ZREM`: a command of bounded size, however many names are gone. */
-const PRUNE_CHUNK = 1_000

@@ -1,8 +1,8 @@
 /**
  * `RedisClient`s over Redis clients the user made (`RedisClient.fromClient`,
  * and the Promise API's `redis` option): `@upstash/redis` and `ioredis`
- * instances, driven through their own public shape, so that neither package
- * is imported here.
+ * instances, driven through their own public shape (recognised by
+ * `shared/redis/userClient.ts`), so that neither package is imported here.
  *
  * @internal
  */
@@ -11,53 +11,7 @@ import type { RedisClient } from "../../RedisClient.js"
 import * as ioredisClient from "./ioredisClient.js"
 import { classify } from "./errors.js"
 import * as upstashClient from "./upstashClient.js"
-import { hostOf, undeserialized } from "../../../../shared/redis/clientValues.js"
-
-/** What `@upstash/redis`'s HTTP client looks like from outside (its `client` field). */
-interface UpstashRequester {
-  readonly request: (req: {
-    readonly path?: ReadonlyArray<string> | undefined
-    readonly body: unknown
-    readonly upstashSyncToken?: string | undefined
-    readonly signal?: AbortSignal | undefined
-  }) => Promise<{ readonly result?: unknown; readonly error?: string | undefined }>
-  readonly upstashSyncToken?: string | undefined
-  readonly headers?: Record<string, string> | undefined
-  readonly baseUrl?: string | undefined
-}
-
-interface IORedisLike {
-  readonly call: (command: string, ...args: Array<string>) => Promise<unknown>
-  readonly sendCommand: (...args: Array<unknown>) => unknown
-  readonly options?: {
-    readonly host?: string
-    readonly port?: number
-    readonly password?: string | undefined
-    readonly redisOptions?: { readonly password?: string | undefined }
-  }
-  readonly startupNodes?: ReadonlyArray<unknown>
-  readonly pipeline?: unknown
-  /** A Cluster's map of slots to nodes. */
-  readonly slots?: unknown
-}
-
-interface UpstashLike {
-  readonly exec: (command: [string, ...Array<string>]) => Promise<unknown>
-}
-
-const isObject = (u: unknown): u is Record<string, unknown> =>
-  (typeof u === "object" || typeof u === "function") && u !== null
-
-const asIORedis = (u: unknown): IORedisLike | undefined =>
-  isObject(u) && typeof u.call === "function" && typeof u.sendCommand === "function"
-    ? (u as unknown as IORedisLike)
-    : undefined
-
-const requesterOf = (u: unknown): UpstashRequester | undefined => {
-  if (!isObject(u)) return undefined
-  const client = u.client
-  return isObject(client) && typeof client.request === "function" ? (client as unknown as UpstashRequester) : undefined
-}
+import * as user from "../../../../shared/redis/userClient.js"
 
 /**
  * A `RedisClient` over a Redis instance the user made (`RedisClient.fromClient`):
@@ -81,16 +35,10 @@ const requesterOf = (u: unknown): UpstashRequester | undefined => {
  * @internal
  */
 export const fromClient = (redis: unknown): RedisClient["Service"] => {
-  const io = asIORedis(redis)
+  const io = user.asIORedis(redis)
   if (io !== undefined) {
-    const secrets = [io.options?.password, io.options?.redisOptions?.password].filter(
-      (s): s is string => typeof s === "string" && s.length > 0
-    )
-    const cluster = io.startupNodes !== undefined
-    const description = cluster
-      ? "redis cluster (ioredis, user's client)"
-      : `redis ${io.options?.host ?? "?"}:${io.options?.port ?? "?"} (ioredis, user's client)`
-    if (typeof io.pipeline === "function" && (!cluster || Array.isArray(io.slots))) {
+    const { cluster, description, pipelines, secrets } = user.ioredisInfo(io)
+    if (pipelines) {
       // pipelines too (one per node on a Cluster), as the client this package makes
       return ioredisClient.fromConnection(io as unknown as ioredisClient.IORedisConnection, {
         description,
@@ -108,13 +56,11 @@ export const fromClient = (redis: unknown): RedisClient["Service"] => {
         })
     }
   }
-  const requester = requesterOf(redis)
+  const requester = user.requesterOf(redis)
   if (requester !== undefined) {
-    const authorization = requester.headers?.authorization ?? requester.headers?.Authorization ?? ""
-    const token = authorization.replace(/^Bearer\s+/i, "")
-    const secrets = token.length > 0 ? [token] : []
+    const { description, secrets } = user.upstashInfo(requester)
     return {
-      description: `upstash ${hostOf(requester.baseUrl)} (user's client)`,
+      description,
       // Upstash itself locks only a flagged script's KEYS; a REST proxy in front of Redis (local
       // development, CI) would refuse the flag, as Redis does
       allowKeyLocking: upstashClient.isUpstashHost(requester.baseUrl),
@@ -130,41 +76,24 @@ export const fromClient = (redis: unknown): RedisClient["Service"] => {
       ),
       send: (command) =>
         Effect.tryPromise({
-          try: async (signal) => {
-            const reply = await requester.request({
-              body: command,
-              upstashSyncToken: requester.upstashSyncToken,
-              signal
-            })
-            if (reply.error !== undefined && reply.error !== null) throw new Error(reply.error)
-            if (reply.result === undefined) throw new TypeError("Request did not return a result")
-            return reply.result
-          },
+          try: async (signal) =>
+            user.resultOf(
+              await requester.request({ body: command, upstashSyncToken: requester.upstashSyncToken, signal })
+            ),
           catch: (cause) => classify(cause, secrets)
         })
     }
   }
-  if (isObject(redis) && typeof redis.exec === "function") {
-    const upstash = redis as unknown as UpstashLike
+  const upstash = user.asUpstashExec(redis)
+  if (upstash !== undefined) {
     return {
-      description: "upstash (user's client, exec)",
+      description: user.execDescription,
       send: (command) =>
         Effect.tryPromise({
           try: () => upstash.exec(command as [string, ...Array<string>]),
           catch: (cause) => classify(cause, [])
-        }).pipe(
-          Effect.map((reply) =>
-            command[0] === "ZRANGE" && Array.isArray(reply)
-              ? reply.map(undeserialized)
-              : command[0] === "ZSCAN" && Array.isArray(reply) && reply.length === 2 && Array.isArray(reply[1])
-              ? [String(reply[0]), reply[1].map(undeserialized)]
-              : reply
-          )
-        )
+        }).pipe(Effect.map((reply) => user.execReply(command, reply)))
     }
   }
-  throw new TypeError(
-    "expected an @upstash/redis Redis instance, or an ioredis Redis or Cluster instance (got " +
-      (redis === null ? "null" : typeof redis) + ")"
-  )
+  throw user.notAClient(redis)
 }
