@@ -28,14 +28,13 @@
  * `(Request) => Promise<Response>` handler (Next.js route handlers, Edge
  * functions, Deno, Bun).
  *
- * Effect 4 edition: `effect/http` replaces `@effect/platform`, and its
- * routers are layers. `router(options)` is a `Layer` that adds the routes to
- * the `HttpRouter` service (was an `HttpRouter` value): build an app with
+ * The routers of `effect/http` are layers: `router(options)` is a `Layer`
+ * that adds the routes to the `HttpRouter` service: build an app with
  * `CircuitBreakerHttp.router(options).pipe(Layer.provideMerge(CircuitBreakerHttp.layer()), Layer.provideMerge(store))`
  * and serve it with `HttpRouter.serve` or `HttpRouter.toWebHandler`;
  * `routes(options)` gives the same routes as `HttpRouter.Route` values.
- * `toWebHandler` keeps its signature and builds the store on the first
- * request, as before. `Authorize` takes Effect 4's `HttpServerRequest`.
+ * `toWebHandler` builds the store on the first request. `Authorize` takes
+ * an `effect/http` `HttpServerRequest`.
  * Each route answers a defect of its own with a JSON 500 (in `router` and
  * `routes` as in `toWebHandler`). Serving `router` yourself, pass
  * `routerConfig` (`HttpRouter.serve(app, { routerConfig: CircuitBreakerHttp.routerConfig })`)

@@ -20,9 +20,9 @@
  * }).pipe(Effect.provide(Monitoring))
  * ```
  *
- * Effect 4 edition: the service is a `Context.Service` (its shape is
- * `CircuitBreakerMonitoring["Service"]`, was `["Type"]`); `layer` is built
- * with `Layer.effect` (its reads run within the layer's scope, as before).
+ * The service is a `Context.Service` (its shape is
+ * `CircuitBreakerMonitoring["Service"]`); `layer` is built with
+ * `Layer.effect`, so its reads run within the layer's scope.
  *
  * @since 0.1.0
  */
