@@ -111,11 +111,25 @@ export const entryPointPaths = (
     })
   )
 
-/** Compiles the examples of one edition; returns the exit code. */
-const checkEdition = (edition: Edition): number => {
+/** What tsc said about an edition's examples: its exit status and output, each error at its source line. */
+export interface Compiled {
+  readonly status: number | null
+  readonly stdout: string
+  readonly errors: Array<string>
+}
+
+/**
+ * Compiles `examples` as the edition's users would: each a module of its own in a temporary folder
+ * whose node_modules is the edition's, with the package's entry points mapped to the edition's src/,
+ * by the edition's tsc (given `tscArgs` too, e.g. `--listFilesOnly`).
+ */
+export const compileExamples = (
+  edition: Edition,
+  examples: ReadonlyArray<Example>,
+  tscArgs: ReadonlyArray<string> = []
+): Compiled => {
   const src = path.join(edition.dir, "src")
   const packageJson = JSON.parse(fs.readFileSync(path.join(edition.dir, "package.json"), "utf8"))
-  const examples = sourceFiles(src).sort().flatMap((file) => extractExamples(file, fs.readFileSync(file, "utf8")))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `check-examples-${edition.name}-`))
   try {
     // the edition's node_modules only: `effect` etc. of the examples are the edition's (tsc follows the link)
@@ -152,14 +166,7 @@ const checkEdition = (edition: Edition): number => {
     )
     const tsc = spawnSync(
       process.execPath,
-      [
-        path.join(edition.dir, "node_modules/typescript/lib/tsc.js"),
-        "-p",
-        dir,
-        "--pretty",
-        "false",
-        ...process.argv.slice(2).filter((arg) => arg.startsWith("--"))
-      ],
+      [path.join(edition.dir, "node_modules/typescript/lib/tsc.js"), "-p", dir, "--pretty", "false", ...tscArgs],
       { encoding: "utf8" }
     )
     const errors = tsc.stdout.split("\n").filter((line) => line.trim() !== "").map((line) => {
@@ -168,17 +175,26 @@ const checkEdition = (edition: Edition): number => {
       if (match === null || example === undefined) return line
       return `${path.relative(root, example.file)}:${example.line + Number(match[2]) - 1}:${match[3]} ${match[4]}`
     })
-    if (tsc.status === 0) {
-      if (tsc.stdout.trim() !== "") console.log(tsc.stdout.trim())
-      console.log(`${edition.name}: ${examples.length} examples compile`)
-      return 0
-    }
-    console.error(errors.join("\n"))
-    console.error(`\n${edition.name}: ${examples.length} examples checked; the errors above are in @example blocks`)
-    return 1
+    return { status: tsc.status, stdout: tsc.stdout, errors }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** Compiles the examples of one edition's src/, and reports; returns the exit code. */
+const checkEdition = (edition: Edition, tscArgs: ReadonlyArray<string>): number => {
+  const examples = sourceFiles(path.join(edition.dir, "src")).sort().flatMap((file) =>
+    extractExamples(file, fs.readFileSync(file, "utf8"))
+  )
+  const compiled = compileExamples(edition, examples, tscArgs)
+  if (compiled.status === 0) {
+    if (compiled.stdout.trim() !== "") console.log(compiled.stdout.trim())
+    console.log(`${edition.name}: ${examples.length} examples compile`)
+    return 0
+  }
+  console.error(compiled.errors.join("\n"))
+  console.error(`\n${edition.name}: ${examples.length} examples checked; the errors above are in @example blocks`)
+  return 1
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -189,6 +205,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
     process.exitCode = 2
   } else {
     const selected = names.length === 0 ? editions : editions.filter((edition) => names.includes(edition.name))
-    process.exitCode = selected.map(checkEdition).reduce((a, b) => Math.max(a, b), 0)
+    const tscArgs = process.argv.slice(2).filter((arg) => arg.startsWith("--"))
+    process.exitCode = selected.map((edition) => checkEdition(edition, tscArgs)).reduce((a, b) => Math.max(a, b), 0)
   }
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { editions, entryPointPaths, extractExamples } from "../scripts/check-examples.js"
+import { compileExamples, editions, entryPointPaths, extractExamples } from "../scripts/check-examples.js"
 
 const source = [
   "/**",
@@ -89,4 +89,38 @@ describe("scripts/check-examples", () => {
     ])
     for (const [file] of Object.values(paths)) expect(fs.existsSync(file!), file).toBe(true)
   })
+
+  it.each(editions.map((edition) => [edition.name, edition] as const))(
+    "compiles the %s examples against that edition's src/ and node_modules only",
+    (_, edition) => {
+      const code = [
+        "import { CircuitBreaker } from \"effect-circuit-breaker-redis\"",
+        "import { Effect } from \"effect\"",
+        "export const program = Effect.flatMap(CircuitBreaker.make(\"a\"), (breaker) => breaker.state)"
+      ].join("\n")
+      const compiled = compileExamples(edition, [{ file: "a.ts", line: 1, code }], ["--listFilesOnly"])
+      expect(compiled.status, compiled.stdout).toBe(0)
+      const files = compiled.stdout.split("\n").filter((line) => line.trim() !== "").map((file) => path.resolve(file))
+      const own = (folder: string) => path.join(edition.dir, folder) + path.sep
+      expect(files).toContain(path.join(edition.dir, "src", "CircuitBreaker.ts"))
+      expect(files.some((file) => file.startsWith(own("node_modules/effect")))).toBe(true)
+      // no package of another edition's node_modules (nor src/)
+      const others = editions.filter((other) => other !== edition)
+      for (const other of others) {
+        const foreign = files.filter((file) =>
+          (file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(own("node_modules"))) ||
+          (file.startsWith(path.join(other.dir, "src") + path.sep))
+        )
+        expect(foreign).toEqual([])
+      }
+    },
+    60_000
+  )
+
+  it("reports an error at the line of the source file the example comes from", () => {
+    const code = "import { Effect } from \"effect\"\n\nexport const n: number = Effect.succeed(1)"
+    const compiled = compileExamples(editions[1]!, [{ file: path.resolve("effect4/src/a.ts"), line: 10, code }])
+    expect(compiled.status).not.toBe(0)
+    expect(compiled.errors).toEqual([expect.stringMatching(/^effect4[\\/]src[\\/]a\.ts:12:14 error TS2322/)])
+  }, 60_000)
 })
