@@ -80,7 +80,7 @@ export const Snapshot = Schema.Struct({
  *
  * declare const breaker: CircuitBreaker.CircuitBreaker
  *
- * const openedAt = Effect.map(breaker.snapshot, (snapshot: CircuitState.Snapshot) => snapshot.state)
+ * const state = Effect.map(breaker.snapshot, (snapshot: CircuitState.Snapshot) => snapshot.state)
  * ```
  *
  * @since 0.1.0
