@@ -16,6 +16,7 @@ import type * as MetricState from "effect/MetricState"
 import * as Effect3 from "effect"
 import { HistogramCounts } from "../../../shared/monitoring/histogram.js"
 import * as names from "../../../shared/monitoring/metricNames.js"
+import { LocalServices } from "../../../shared/monitoring/localServices.js"
 import { type MetricId, ServiceUpdaters, type Updater } from "../../../shared/monitoring/serviceUpdaters.js"
 
 /** A counter that only goes up (Prometheus `_total`). */
@@ -69,38 +70,15 @@ interface Services {
    * Services whose metrics are counted on the breakers (not in the registry),
    * while a breaker of the service is alive: exported by `unsafeSnapshot`.
    */
-  readonly local: Map<string, { deref(): Hooks | undefined }>
+  readonly local: LocalServices<Hooks>
   /** The most services whose metrics go to Effect's global registry (see `setMaxTaggedServices`). */
   maxTagged: number
-  readonly collected: FinalizationRegistry<string> | undefined
 }
 
 const services: Services = Effect3.GlobalValue.globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"),
-  () => {
-    const local = new Map<string, { deref(): Hooks | undefined }>()
-    return {
-      tagged: new Map(),
-      local,
-      maxTagged: 100,
-      collected: typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<string>((service) => {
-          if (local.get(service)?.deref() === undefined) local.delete(service)
-        })
-        : undefined
-    }
-  }
+  () => ({ tagged: new Map(), local: new LocalServices<Hooks>(), maxTagged: 100 })
 )
-
-/**
- * Where the runtime has no `WeakRef` (Cloudflare Workers without the
- * `enable_weak_ref` flag), locally counted services are held strongly, at
- * most this many (the oldest leaves the export first; its breakers go on
- * counting).
- */
-const maxHeldWithoutWeakRef = 1_000
-const weakRefs = typeof WeakRef === "function"
-const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 
 /** The latency histogram's bucket bounds, ascending (the last is +Infinity). */
 const latencyBounds: ReadonlyArray<number> = [...latencyKey.keyType.boundaries.values].sort((a, b) => a - b)
@@ -230,7 +208,7 @@ export class Hooks extends ServiceUpdaters {
  * @internal
  */
 export const hooksFor = (service: string, registry: boolean): Hooks => {
-  const { collected, local, tagged } = services
+  const { local, tagged } = services
   const known = tagged.get(service)
   if (known !== undefined) return known
   if (registry && tagged.size < services.maxTagged) {
@@ -238,12 +216,10 @@ export const hooksFor = (service: string, registry: boolean): Hooks => {
     tagged.set(service, hooks)
     return hooks
   }
-  const live = local.get(service)?.deref()
+  const live = local.get(service)
   if (live !== undefined) return live
   const hooks = new Hooks(service, false)
-  local.set(service, refTo(hooks))
-  collected?.register(hooks, service)
-  if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
+  local.add(service, hooks)
   return hooks
 }
 
@@ -256,15 +232,10 @@ export const setMaxTaggedServices = (max: number): void => {
 export const unsafeSnapshot = (): Array<MetricPair.MetricPair.Untyped> => {
   const { local, tagged } = services
   const pairs = [...Metric.unsafeSnapshot()]
-  for (const [service, ref] of local) {
-    const hooks = ref.deref()
-    if (hooks === undefined) {
-      local.delete(service)
-      continue
-    }
-    if (tagged.has(service)) continue
+  local.forEachLive((service, hooks) => {
+    if (tagged.has(service)) return
     for (const metric of hooks.locals) pairs.push(metric.pair(service))
-  }
+  })
   return pairs
 }
 

@@ -14,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 import { HistogramCounts } from "../../../../shared/monitoring/histogram.js"
 import * as names from "../../../../shared/monitoring/metricNames.js"
+import { LocalServices } from "../../../../shared/monitoring/localServices.js"
 import { type MetricId, ServiceUpdaters, type Updater } from "../../../../shared/monitoring/serviceUpdaters.js"
 import { globalValue } from "../globalValue.js"
 
@@ -48,6 +49,7 @@ const metrics: Record<MetricId, Metric.Metric<number, any>> = {
   storeErrors,
   storeRoundTrips
 }
+
 /** @internal */
 export const clockSkew: Metric.Gauge<number> = Metric.gauge(names.clockSkew.name, {
   description: names.clockSkew.help
@@ -71,38 +73,15 @@ interface Services {
    * Services whose metrics are counted on the breakers (not registered),
    * while a breaker of the service is alive: exported by `snapshotOf`.
    */
-  readonly local: Map<string, { deref(): Hooks | undefined }>
+  readonly local: LocalServices<Hooks>
   /** The most services whose metrics go to one metric registry (see `setMaxTaggedServices`). */
   maxTagged: number
-  readonly collected: FinalizationRegistry<string> | undefined
 }
 
 const services: Services = globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"),
-  () => {
-    const local = new Map<string, { deref(): Hooks | undefined }>()
-    return {
-      tagged: new WeakMap(),
-      local,
-      maxTagged: 100,
-      collected: typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<string>((service) => {
-          if (local.get(service)?.deref() === undefined) local.delete(service)
-        })
-        : undefined
-    }
-  }
+  () => ({ tagged: new WeakMap(), local: new LocalServices<Hooks>(), maxTagged: 100 })
 )
-
-/**
- * Where the runtime has no `WeakRef` (Cloudflare Workers without the
- * `enable_weak_ref` flag), locally counted services are held strongly, at
- * most this many (the oldest leaves the export first; its breakers go on
- * counting).
- */
-const maxHeldWithoutWeakRef = 1_000
-const weakRefs = typeof WeakRef === "function"
-const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 
 /**
  * One service's latency histogram as a plain fixed-bucket array
@@ -246,7 +225,7 @@ export const hooksFor = (
   registry: boolean,
   context: Context.Context<never> = defaultContext
 ): Hooks => {
-  const { collected, local } = services
+  const { local } = services
   if (registry) {
     const metricRegistry = Context.get(context, Metric.MetricRegistry)
     let tagged = services.tagged.get(metricRegistry)
@@ -259,12 +238,10 @@ export const hooksFor = (
       return hooks
     }
   }
-  const live = local.get(service)?.deref()
+  const live = local.get(service)
   if (live !== undefined) return live
   const hooks = new Hooks(service, undefined)
-  local.set(service, refTo(hooks))
-  collected?.register(hooks, service)
-  if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
+  local.add(service, hooks)
   return hooks
 }
 
@@ -283,15 +260,10 @@ export const snapshotOf = (context: Context.Context<never>): Array<Metric.Metric
   const { local } = services
   const tagged = services.tagged.get(Context.get(context, Metric.MetricRegistry))
   const snapshots = [...Metric.snapshotUnsafe(context)]
-  for (const [service, ref] of local) {
-    const hooks = ref.deref()
-    if (hooks === undefined) {
-      local.delete(service)
-      continue
-    }
-    if (tagged?.has(service) === true) continue
+  local.forEachLive((service, hooks) => {
+    if (tagged?.has(service) === true) return
     for (const metric of hooks.locals) snapshots.push(metric.snapshot(service))
-  }
+  })
   return snapshots
 }
 
