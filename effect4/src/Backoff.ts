@@ -55,6 +55,15 @@ export const schedule = (
  * The open period after `k` consecutive re-opens for the jitter sample `u` in
  * [0, 1), in whole milliseconds. Pure: this is what the stores use.
  *
+ * @example
+ * ```ts
+ * import { Backoff, CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Result } from "effect"
+ *
+ * const config = Result.getOrThrow(CircuitConfig.decodeEither("api", { backoffJitter: 0 }))
+ * const afterThirdReopen = Backoff.openPeriod(config, 3, 0.5) // milliseconds
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -101,6 +110,15 @@ export const delays = (
 
 /**
  * The `n`-th open period (0-based) of a schedule, without sleeping.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Effect, Option, Result } from "effect"
+ *
+ * const config = Result.getOrThrow(CircuitConfig.decodeEither("api", { backoffJitter: 0 }))
+ * const second = Backoff.nth(Backoff.schedule(config), 1).pipe(Effect.map(Option.getOrUndefined))
+ * ```
  *
  * @since 0.1.0
  * @category getters

@@ -35,18 +35,46 @@ import type { Health, Metrics } from "../../shared/model.js"
 /**
  * A breaker's metrics and health: plain types shared by both editions (`shared/model.ts`, where each is documented).
  *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ *
+ * const status = Effect.map(breaker.health, (health: CircuitBreaker.Health): CircuitBreaker.HealthStatus => health.status)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type { Health, HealthStatus, Metrics } from "../../shared/model.js"
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-circuit-breaker-redis"
+ *
+ * declare const value: object
+ *
+ * const isBreaker = CircuitBreaker.TypeId in value
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: typeof internal.TypeId = internal.TypeId
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-circuit-breaker-redis"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ *
+ * const id: CircuitBreaker.TypeId = breaker[CircuitBreaker.TypeId]
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -54,6 +82,21 @@ export type TypeId = typeof TypeId
 
 /**
  * A circuit breaker for one protected service.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const fetchPrice: Effect.Effect<number, Error>
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker: CircuitBreaker.CircuitBreaker = yield* CircuitBreaker.make("prices")
+ *   const price = yield* breaker.protect(fetchPrice)
+ *   const state = yield* breaker.state
+ *   return { price, state }
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -93,6 +136,15 @@ export interface CircuitBreaker {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-circuit-breaker-redis"
+ *
+ * declare const value: unknown
+ *
+ * const name = CircuitBreaker.isCircuitBreaker(value) ? value.name : undefined
+ * ```
+ *
  * @since 0.1.0
  * @category refinements
  */

@@ -59,6 +59,20 @@ const format = (duration: Duration.Duration): string => {
  * The breaker could not decide (its store is unavailable and the policy is
  * `"fail-closed"`), so the call was not run. `reason` never holds a secret.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ * declare const fetchPrice: Effect.Effect<number, Error>
+ *
+ * const price = fetchPrice.pipe(
+ *   CircuitBreaker.protect(breaker),
+ *   Effect.catchTag("ServiceUnavailable", (e) => Effect.fail(new Error(e.message))) // e.reason: string
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -81,6 +95,15 @@ Object.defineProperty(ServiceUnavailable.prototype, "name", {
 })
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreakerError } from "effect-circuit-breaker-redis"
+ *
+ * declare const error: unknown
+ *
+ * const retryAfter = CircuitBreakerError.isCircuitOpen(error) ? error.retryAfter : undefined
+ * ```
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -88,6 +111,15 @@ export const isCircuitOpen = (u: unknown): u is CircuitOpen =>
   Predicate.isTagged(u, "CircuitOpen") && u instanceof CircuitOpen
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreakerError } from "effect-circuit-breaker-redis"
+ *
+ * declare const error: unknown
+ *
+ * const reason = CircuitBreakerError.isServiceUnavailable(error) ? error.reason : undefined
+ * ```
+ *
  * @since 0.1.0
  * @category refinements
  */

@@ -28,14 +28,13 @@
  * `(Request) => Promise<Response>` handler (Next.js route handlers, Edge
  * functions, Deno, Bun).
  *
- * Effect 4 edition: `effect/http` replaces `@effect/platform`, and its
- * routers are layers. `router(options)` is a `Layer` that adds the routes to
- * the `HttpRouter` service (was an `HttpRouter` value): build an app with
+ * The routers of `effect/http` are layers: `router(options)` is a `Layer`
+ * that adds the routes to the `HttpRouter` service: build an app with
  * `CircuitBreakerHttp.router(options).pipe(Layer.provideMerge(CircuitBreakerHttp.layer()), Layer.provideMerge(store))`
  * and serve it with `HttpRouter.serve` or `HttpRouter.toWebHandler`;
  * `routes(options)` gives the same routes as `HttpRouter.Route` values.
- * `toWebHandler` keeps its signature and builds the store on the first
- * request, as before. `Authorize` takes Effect 4's `HttpServerRequest`.
+ * `toWebHandler` builds the store on the first request. `Authorize` takes
+ * an `effect/http` `HttpServerRequest`.
  * Each route answers a defect of its own with a JSON 500 (in `router` and
  * `routes` as in `toWebHandler`). Serving `router` yourself, pass
  * `routerConfig` (`HttpRouter.serve(app, { routerConfig: CircuitBreakerHttp.routerConfig })`)
@@ -73,12 +72,40 @@ import * as internal from "./internal/http/router.js"
  * A check of a request: `true` lets it through (`authorize`,
  * `authorizeRead`; `bearer(token)` makes one).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ * import { Effect } from "effect"
+ *
+ * const fromOfficeNetwork: CircuitBreakerHttp.Authorize = (request) =>
+ *   Effect.succeed(request.headers["x-forwarded-for"]?.startsWith("10.") ?? false)
+ *
+ * const App = CircuitBreakerHttp.router({ authorizeRead: fromOfficeNetwork })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type Authorize = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<boolean>
 
 /**
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ *
+ * const options: CircuitBreakerHttp.Options = {
+ *   basePath: "/ops/breakers",
+ *   authorize: CircuitBreakerHttp.bearer(process.env.ADMIN_TOKEN),
+ *   authorizeRead: CircuitBreakerHttp.bearer(process.env.READ_TOKEN),
+ *   allowedOrigins: ["https://ops.example.com"],
+ *   perCircuit: "non-closed",
+ *   healthServices: "non-healthy",
+ *   dashboard: false
+ * }
+ * const { handler } = CircuitBreakerHttp.toWebHandler(RedisCircuitStore.layerFromEnv(), options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

@@ -33,6 +33,16 @@ import * as internal from "./internal/monitoring/metrics.js"
  * runs on Redis's clock whatever this is; a large value says this machine's
  * clock is wrong.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Effect, Metric } from "effect"
+ *
+ * const skewMillis = Metric.value(
+ *   CircuitBreakerMetrics.clockSkew.pipe(Metric.withAttributes({ service: "payments" }))
+ * ).pipe(Effect.map((gauge) => gauge.value))
+ * ```
+ *
  * @since 0.1.0
  * @category metrics
  */
@@ -42,6 +52,16 @@ export const clockSkew: Metric.Gauge<number> = internal.clockSkew
  * Calls by `outcome`: `success`, `failure` (slow calls included), `rejected`
  * (by an open circuit), `probe` (half-open probes let through).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Metric } from "effect"
+ *
+ * const probes = Metric.value(
+ *   CircuitBreakerMetrics.calls.pipe(Metric.withAttributes({ service: "payments", outcome: "probe" }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category metrics
  */
@@ -49,6 +69,16 @@ export const calls: Metric.Counter<number> = internal.calls
 
 /**
  * State transitions seen by this instance, tagged `from` and `to`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Metric } from "effect"
+ *
+ * const trips = Metric.value(
+ *   CircuitBreakerMetrics.transitions.pipe(Metric.withAttributes({ service: "payments", from: "CLOSED", to: "OPEN" }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category metrics
@@ -58,6 +88,16 @@ export const transitions: Metric.Counter<number> = internal.transitions
 /**
  * The current state as a number: see `stateValue`.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Effect, Metric } from "effect"
+ *
+ * const isOpen = Metric.value(CircuitBreakerMetrics.state.pipe(Metric.withAttributes({ service: "payments" }))).pipe(
+ *   Effect.map((gauge) => gauge.value === CircuitBreakerMetrics.stateValue.OPEN)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category metrics
  */
@@ -65,6 +105,14 @@ export const state: Metric.Gauge<number> = internal.state
 
 /**
  * Duration of the calls that ran, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Metric } from "effect"
+ *
+ * const histogram = Metric.value(CircuitBreakerMetrics.latency.pipe(Metric.withAttributes({ service: "payments" })))
+ * ```
  *
  * @since 0.1.0
  * @category metrics
@@ -74,6 +122,14 @@ export const latency: Metric.Histogram<number> = internal.latency
 /**
  * Store operations that failed (Redis unreachable, timed out, bad reply).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Metric } from "effect"
+ *
+ * const errors = Metric.value(CircuitBreakerMetrics.storeErrors.pipe(Metric.withAttributes({ service: "payments" })))
+ * ```
+ *
  * @since 0.1.0
  * @category metrics
  */
@@ -82,6 +138,16 @@ export const storeErrors: Metric.Counter<number> = internal.storeErrors
 /**
  * Round trips made to the store (Redis script calls).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ * import { Metric } from "effect"
+ *
+ * const roundTrips = Metric.value(
+ *   CircuitBreakerMetrics.storeRoundTrips.pipe(Metric.withAttributes({ service: "payments" }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category metrics
  */
@@ -89,6 +155,13 @@ export const storeRoundTrips: Metric.Counter<number> = internal.storeRoundTrips
 
 /**
  * The number the `state` gauge shows for each state.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ *
+ * const open = CircuitBreakerMetrics.stateValue.OPEN
+ * ```
  *
  * @since 0.1.0
  * @category metrics
@@ -102,6 +175,14 @@ export const stateValue: Readonly<Record<State, number>> = internal.stateValue
  * breakers and exported by `snapshot` while a breaker of it is alive. Services
  * already in the registry stay there.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ *
+ * // at start-up, before the first breaker is made
+ * CircuitBreakerMetrics.setMaxTaggedServices(500)
+ * ```
+ *
  * @since 0.1.0
  * @category metrics
  */
@@ -111,6 +192,13 @@ export const setMaxTaggedServices: (max: number) => void = internal.setMaxTagged
  * Every metric of the default metric registry, as `Metric.snapshot` gives
  * them, plus the `circuit_breaker_*` metrics counted on live breakers rather
  * than in a registry (see `setMaxTaggedServices`).
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMetrics } from "effect-circuit-breaker-redis"
+ *
+ * const names = CircuitBreakerMetrics.unsafeSnapshot().map((metric) => metric.id)
+ * ```
  *
  * @since 0.1.0
  * @category metrics

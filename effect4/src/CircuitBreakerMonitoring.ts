@@ -20,9 +20,9 @@
  * }).pipe(Effect.provide(Monitoring))
  * ```
  *
- * Effect 4 edition: the service is a `Context.Service` (its shape is
- * `CircuitBreakerMonitoring["Service"]`, was `["Type"]`); `layer` is built
- * with `Layer.effect` (its reads run within the layer's scope, as before).
+ * The service is a `Context.Service` (its shape is
+ * `CircuitBreakerMonitoring["Service"]`); `layer` is built with
+ * `Layer.effect`, so its reads run within the layer's scope.
  *
  * @since 0.1.0
  */
@@ -40,6 +40,18 @@ import type { Alert, CircuitMetrics, FleetRead, FleetSnapshot, OverallHealth, Re
 /**
  * What monitoring reports: plain types shared by both editions (`shared/model.ts`, where each is documented).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const openCircuits = Effect.gen(function*() {
+ *   const monitoring = yield* CircuitBreakerMonitoring.CircuitBreakerMonitoring
+ *   const page: CircuitBreakerMonitoring.FleetRead = yield* monitoring.read({ state: ["OPEN"], limit: 50 })
+ *   return page.circuits.map((circuit: CircuitBreakerMonitoring.CircuitMetrics) => circuit.name)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -55,6 +67,18 @@ export type {
 } from "../../shared/model.js"
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const failedResets = Effect.gen(function*() {
+ *   const monitoring = yield* CircuitBreakerMonitoring.CircuitBreakerMonitoring
+ *   const results: ReadonlyArray<CircuitBreakerMonitoring.ResetResult> = yield* monitoring.resetAll
+ *   return results.filter((result) => !result.success)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -65,6 +89,19 @@ export interface ResetResult {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring } from "effect-circuit-breaker-redis"
+ *
+ * const options: CircuitBreakerMonitoring.Options = {
+ *   failureRateAlert: 0.25,
+ *   failureRateMinimumCalls: 50,
+ *   flappingReopens: 5,
+ *   snapshotTtl: "5 seconds"
+ * }
+ * const Monitoring = CircuitBreakerMonitoring.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -87,6 +124,18 @@ export interface Options {
 
 /**
  * The monitoring service.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const critical = Effect.gen(function*() {
+ *   const monitoring = yield* CircuitBreakerMonitoring.CircuitBreakerMonitoring
+ *   const alerts = yield* monitoring.getAlerts
+ *   return alerts.filter((alert) => alert.severity === "critical")
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category tags
@@ -124,6 +173,17 @@ export class CircuitBreakerMonitoring extends Context.Service<
 /**
  * The alerts for one circuit (the rules of `getAlerts`).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring } from "effect-circuit-breaker-redis"
+ * import { Clock, Effect } from "effect"
+ *
+ * declare const metrics: CircuitBreakerMonitoring.CircuitMetrics
+ *
+ * const alerts = Effect.map(Clock.currentTimeMillis, (now) =>
+ *   CircuitBreakerMonitoring.alertsFor(metrics, now, { flappingReopens: 5 }))
+ * ```
+ *
  * @since 0.1.0
  * @category alerts
  */
@@ -133,6 +193,19 @@ export const alertsFor: (metrics: CircuitMetrics, now: number, options?: Options
  * Makes the service. Needs the store and the `CircuitBreakers` registry (for
  * the configs and local counts of this instance's breakers); its reads run
  * within the scope (closing it stops them).
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring, CircuitBreakers, CircuitConfig, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect, Layer } from "effect"
+ *
+ * const health: Effect.Effect<CircuitBreakerMonitoring.OverallHealth, CircuitConfig.CircuitConfigError> = Effect.gen(
+ *   function*() {
+ *     const monitoring = yield* CircuitBreakerMonitoring.make({ snapshotTtl: 0 })
+ *     return yield* monitoring.health
+ *   }
+ * ).pipe(Effect.scoped, Effect.provide(CircuitBreakers.layer().pipe(Layer.provideMerge(CircuitStore.layerMemory))))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -147,6 +220,17 @@ export const make = (
 
 /**
  * The service as a layer.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring, CircuitBreakers, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Layer } from "effect"
+ *
+ * const Monitoring = CircuitBreakerMonitoring.layer({ failureRateAlert: 0.25 }).pipe(
+ *   Layer.provide(CircuitBreakers.layer()),
+ *   Layer.provide(CircuitStore.layerMemory)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers

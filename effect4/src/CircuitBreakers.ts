@@ -37,6 +37,20 @@ import { defaultIdleTtl, IdleSweep, idleTtlMillis } from "./internal/store/idleS
 /**
  * The registry service.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakers } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const charge: Effect.Effect<string, Error>
+ *
+ * const program = Effect.gen(function*() {
+ *   const breakers = yield* CircuitBreakers.CircuitBreakers
+ *   const payments = yield* breakers.get("payments")
+ *   return yield* payments.protect(charge)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -48,6 +62,19 @@ export class CircuitBreakers extends Context.Service<CircuitBreakers, {
 }>()("effect-circuit-breaker-redis/CircuitBreakers") {}
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreakers } from "effect-circuit-breaker-redis"
+ *
+ * const options: CircuitBreakers.Options = {
+ *   defaults: { failureThreshold: 5 },
+ *   circuits: { payments: { failureThreshold: 3 } },
+ *   configFor: (name) => name.startsWith("tenant-") ? { recoveryTimeout: "1 minute" } : undefined,
+ *   idleTtl: "30 minutes"
+ * }
+ * const Breakers = CircuitBreakers.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -74,6 +101,19 @@ export interface Options {
 /**
  * Makes a registry. Every config in `options` is decoded up front, so a bad
  * one fails here rather than at the first call.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakers, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const names = Effect.gen(function*() {
+ *   const breakers = yield* CircuitBreakers.make({ circuits: { payments: { failureThreshold: 3 } } })
+ *   yield* breakers.get("payments")
+ *   const all = yield* breakers.all
+ *   return all.map((breaker) => breaker.name)
+ * }).pipe(Effect.provide(CircuitStore.layerMemory))
+ * ```
  *
  * @since 0.1.0
  * @category constructors

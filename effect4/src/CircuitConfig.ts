@@ -38,6 +38,14 @@ import * as names from "../../shared/config/serviceName.js"
  * - `"fail-open"`: let calls through unprotected;
  * - `"fail-closed"`: fail calls with `ServiceUnavailable`.
  *
+ * @example
+ * ```ts
+ * import type { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const policy: CircuitConfig.StoreUnavailablePolicy = "fail-closed"
+ * const input: CircuitConfig.Input = { onStoreUnavailable: policy }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -45,6 +53,14 @@ export type StoreUnavailablePolicy = "local" | "fail-open" | "fail-closed"
 
 /**
  * A duration given as milliseconds or as an Effect `Duration.Input`.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const inMillis: CircuitConfig.DurationInput = 30_000
+ * const asText: CircuitConfig.DurationInput = "30 seconds"
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -54,6 +70,16 @@ export type DurationInput = Duration.Input
 /**
  * A configuration (or a service name) was invalid. `message` names the field
  * and the rule, e.g. `backoffJitter must be between 0 and 1 (got 1.5)`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const config = CircuitConfig.decode("payments", { backoffJitter: 1.5 }).pipe(
+ *   Effect.catchTag("CircuitConfigError", (e) => Effect.die(e.issues.join("\n")))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -86,6 +112,13 @@ Object.defineProperty(CircuitConfigError.prototype, "name", {
  * durations then stay whole numbers far below 2^53 in JavaScript and in Lua,
  * and reach Redis without exponent notation.
  *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const recoveryTimeout = Math.min(90 * 24 * 3_600_000, CircuitConfig.maxDuration)
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -93,6 +126,13 @@ export const maxDuration = limits.maxDuration
 
 /**
  * The largest count a field accepts (thresholds, probes, calls).
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const failureThreshold = Math.min(1_000_000_000_000, CircuitConfig.maxCount)
+ * ```
  *
  * @since 0.1.0
  * @category constants
@@ -103,6 +143,13 @@ export const maxCount = limits.maxCount
  * Tuned starting points for common dependencies. Spread one and override:
  * `CircuitBreaker.make("payments", { ...CircuitConfig.presets.api, failureThreshold: 3 })`.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const breaker = CircuitBreaker.make("payments", { ...CircuitConfig.presets.api, failureThreshold: 3 })
+ * ```
+ *
  * @since 0.1.0
  * @category defaults
  */
@@ -110,6 +157,13 @@ export const presets: typeof limits.presets = limits.presets satisfies Record<st
 
 /**
  * The longest service name accepted.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const name = "tenant-42/search".slice(0, CircuitConfig.maxServiceNameLength)
+ * ```
  *
  * @since 0.1.0
  * @category constants
@@ -165,6 +219,13 @@ const Fn = guarded(
  * default. Fields whose default depends on others (`maxRecoveryTimeout`,
  * `stateTtl`, `halfOpenMaxProbes`, `serviceName`) are derived after decoding,
  * with the rules that tie fields together.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const fieldNames = Object.keys(CircuitConfig.Fields.fields)
+ * ```
  *
  * @internal
  */
@@ -245,6 +306,20 @@ type DerivedField = "maxRecoveryTimeout" | "stateTtl" | "halfOpenMaxProbes" | "s
  * What a user may pass to `CircuitBreaker.make`. Every field is optional;
  * `undefined` means the default.
  *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, type CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * class Timeout extends Error {}
+ *
+ * const input: CircuitConfig.Input<Error> = {
+ *   failureThreshold: 5,
+ *   recoveryTimeout: "30 seconds",
+ *   isFailure: (error) => error instanceof Timeout
+ * }
+ * const breaker = CircuitBreaker.make("search", input)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -258,6 +333,17 @@ export interface Input<E = unknown>
 /**
  * A decoded configuration: every field present (`undefined` for an optional
  * one not given), durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const recoveryMillis = Effect.map(
+ *   CircuitConfig.decode("api", { recoveryTimeout: "1 minute" }),
+ *   (config: CircuitConfig.CircuitConfig) => config.recoveryTimeout // 60000
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -276,6 +362,13 @@ export interface CircuitConfig extends
  * The defaults of every field.
  * `maxRecoveryTimeout` and `stateTtl` grow beyond theirs when other fields
  * ask for it (see `Input`).
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ *
+ * const threshold = CircuitConfig.defaults.failureThreshold
+ * ```
  *
  * @since 0.1.0
  * @category defaults
@@ -350,6 +443,14 @@ export const decode = (name: string, input?: unknown): Effect.Effect<CircuitConf
 
 /**
  * Checks a service name: succeeds with it, or fails with a `CircuitConfigError`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig } from "effect-circuit-breaker-redis"
+ * import { Result } from "effect"
+ *
+ * const valid = Result.isSuccess(CircuitConfig.validateServiceName("payments"))
+ * ```
  *
  * @since 0.1.0
  * @category validation

@@ -10,12 +10,27 @@ import * as Schema from "effect/Schema"
  * The five states. `FORCED_OPEN` and `FORCED_CLOSED` are sticky admin states:
  * they hold until `reset`.
  *
+ * @example
+ * ```ts
+ * import { CircuitState } from "effect-circuit-breaker-redis"
+ * import { Schema } from "effect"
+ *
+ * const state = Schema.decodeUnknownSync(CircuitState.State)("HALF_OPEN")
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export const State = Schema.Literals(["CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "FORCED_CLOSED"])
 
 /**
+ * @example
+ * ```ts
+ * import type { CircuitState } from "effect-circuit-breaker-redis"
+ *
+ * const sticky: ReadonlyArray<CircuitState.State> = ["FORCED_OPEN", "FORCED_CLOSED"]
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -24,6 +39,14 @@ export type State = typeof State.Type
 /**
  * What a store knows of a circuit at one instant. Times are epoch
  * milliseconds; `version` grows with every transition and admin action.
+ *
+ * @example
+ * ```ts
+ * import { CircuitState } from "effect-circuit-breaker-redis"
+ * import { Schema } from "effect"
+ *
+ * const isSnapshot = Schema.is(CircuitState.Snapshot)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -50,6 +73,16 @@ export const Snapshot = Schema.Struct({
 })
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreaker, type CircuitState } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ *
+ * const state = Effect.map(breaker.snapshot, (snapshot: CircuitState.Snapshot) => snapshot.state)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -57,6 +90,14 @@ export interface Snapshot extends Schema.Schema.Type<typeof Snapshot> {}
 
 /**
  * A change of state, as one instance saw it.
+ *
+ * @example
+ * ```ts
+ * import { CircuitState } from "effect-circuit-breaker-redis"
+ * import { Schema } from "effect"
+ *
+ * const encode = Schema.encodeSync(CircuitState.Transition)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -71,6 +112,18 @@ export const Transition = Schema.Struct({
 })
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreaker, type CircuitState } from "effect-circuit-breaker-redis"
+ * import { Effect, Stream } from "effect"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ *
+ * const logged = breaker.stateChanges.pipe(
+ *   Stream.runForEach((t: CircuitState.Transition) => Effect.log(`${t.from} -> ${t.to}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -78,6 +131,16 @@ export interface Transition extends Schema.Schema.Type<typeof Transition> {}
 
 /**
  * Whether a state lets ordinary calls run without a permit.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, CircuitState } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ *
+ * const closed = Effect.map(breaker.state, CircuitState.isClosed)
+ * ```
  *
  * @since 0.1.0
  * @category predicates

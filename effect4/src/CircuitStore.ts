@@ -25,6 +25,19 @@ import type { Decision, FleetCounts, NotificationStatus, Outcome } from "../../s
 /**
  * A store's decisions and outcomes, the fleet's counts and the notification status: plain types shared by both editions (`shared/model.ts`, where each is documented).
  *
+ * @example
+ * ```ts
+ * import { CircuitConfig, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Clock, Effect } from "effect"
+ *
+ * const fleetCounts = Effect.gen(function*() {
+ *   const store = yield* CircuitStore.CircuitStore
+ *   const config = yield* CircuitConfig.decode("payments")
+ *   const [, counts] = yield* store.inspect("payments", config, yield* Clock.currentTimeMillis)
+ *   return counts satisfies CircuitStore.FleetCounts
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -33,6 +46,18 @@ export type { Decision, FleetCounts, NotificationStatus, Outcome } from "../../s
 /**
  * The store could not be reached or answered nonsense. `reason` is safe to
  * log: it never holds a secret.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const breaker: CircuitBreaker.CircuitBreaker
+ *
+ * const reset = breaker.reset.pipe(
+ *   Effect.catchTag("CircuitStoreError", (e) => Effect.logWarning(`reset not shared with the fleet: ${e.reason}`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -62,6 +87,17 @@ Object.defineProperty(CircuitStoreError.prototype, "name", {
  * moved by more than that), for bookkeeping; `now()` reads the clock, for
  * anything a decision depends on.
  *
+ * @example
+ * ```ts
+ * import type { CircuitStore } from "effect-circuit-breaker-redis"
+ *
+ * declare const circuit: CircuitStore.Circuit
+ *
+ * const now = Date.now()
+ * const time: CircuitStore.CallTime = { recent: now, now: () => Date.now() }
+ * const decision = circuit.acquireLocal(time) // undefined: ask the store with `acquire`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -73,6 +109,19 @@ export interface CallTime {
 /**
  * One circuit in a store. Times are epoch milliseconds from the caller's
  * `Clock`; `sample` is a jitter sample in [0, 1) from the caller's `Random`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitConfig, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Clock, Effect } from "effect"
+ *
+ * const state = Effect.gen(function*() {
+ *   const store = yield* CircuitStore.CircuitStore
+ *   const circuit: CircuitStore.Circuit = yield* store.circuit("payments", yield* CircuitConfig.decode("payments"))
+ *   const snapshot = yield* circuit.read(yield* Clock.currentTimeMillis)
+ *   return snapshot.state
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -133,6 +182,17 @@ export interface Circuit {
 /**
  * The store service.
  *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const names = Effect.gen(function*() {
+ *   const store = yield* CircuitStore.CircuitStore
+ *   return yield* store.names
+ * }).pipe(Effect.provide(CircuitStore.layerMemory))
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -176,6 +236,24 @@ export class CircuitStore extends Context.Service<CircuitStore, {
 /**
  * One circuit read by `inspectMany`.
  *
+ * @example
+ * ```ts
+ * import { CircuitConfig, CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Clock, Effect } from "effect"
+ *
+ * const expired = Effect.gen(function*() {
+ *   const store = yield* CircuitStore.CircuitStore
+ *   if (store.inspectMany === undefined) return []
+ *   const config = yield* CircuitConfig.decode("defaults")
+ *   const read: ReadonlyArray<CircuitStore.Inspected> = yield* store.inspectMany(
+ *     ["a", "b"],
+ *     config,
+ *     yield* Clock.currentTimeMillis
+ *   )
+ *   return read.filter((circuit) => circuit.missing).map((circuit) => circuit.name)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -191,6 +269,14 @@ export interface Inspected {
 /**
  * An in-memory store: the embedded default, and what a single process needs.
  *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Layer } from "effect"
+ *
+ * const Store = Layer.effect(CircuitStore.CircuitStore, CircuitStore.makeMemory)
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -198,6 +284,15 @@ export const makeMemory: Effect.Effect<CircuitStore["Service"]> = Effect.sync(()
 
 /**
  * Options of the in-memory store.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Duration } from "effect"
+ *
+ * const options: CircuitStore.MemoryOptions = { idleTtl: Duration.infinity }
+ * const Store = CircuitStore.layerMemoryWith(options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -214,6 +309,14 @@ export interface MemoryOptions {
 
 /**
  * An in-memory store with options.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { Layer } from "effect"
+ *
+ * const Store = Layer.effect(CircuitStore.CircuitStore, CircuitStore.makeMemoryWith({ idleTtl: "1 hour" }))
+ * ```
  *
  * @since 0.1.0
  * @category constructors

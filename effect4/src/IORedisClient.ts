@@ -21,6 +21,19 @@ import * as internal from "./internal/redis/ioredisClient.js"
 import { RedisClient, type RedisClientError } from "./RedisClient.js"
 
 /**
+ * @example
+ * ```ts
+ * import { IORedisClient } from "effect-circuit-breaker-redis/ioredis"
+ * import { Redacted } from "effect"
+ *
+ * const options: IORedisClient.Options = {
+ *   url: Redacted.make("rediss://cache.internal:6380/2"),
+ *   password: Redacted.make("secret"),
+ *   commandTimeout: 2_000
+ * }
+ * const Client = IORedisClient.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -51,6 +64,17 @@ const ioredis: internal.IORedisModule = { Redis, Cluster }
  * a Redis URL (another scheme, no host, a port out of range, a path that is
  * not a database index) fails with a `CircuitConfigError`; a database index
  * the server does not have fails every command, naming it.
+ *
+ * @example
+ * ```ts
+ * import { IORedisClient } from "effect-circuit-breaker-redis/ioredis"
+ * import { Effect } from "effect"
+ *
+ * const pong = Effect.gen(function*() {
+ *   const client = yield* IORedisClient.make({ url: "redis://localhost:6379" })
+ *   return yield* client.send(["PING"])
+ * }).pipe(Effect.scoped)
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -89,6 +113,19 @@ export const layer = (options: Options = {}): Layer.Layer<RedisClient, RedisClie
  * The client configured from `REDIS_URL` (read as `Redacted`, since it may
  * hold a password), or from the `Config`s given. A malformed `REDIS_URL` is a
  * `CircuitConfigError` naming it.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { IORedisClient } from "effect-circuit-breaker-redis/ioredis"
+ * import { Config, Layer } from "effect"
+ *
+ * const FromRedisUrl = RedisCircuitStore.layer().pipe(Layer.provide(IORedisClient.layerConfig()))
+ * const FromOtherVariables = IORedisClient.layerConfig({
+ *   url: Config.Redacted("CACHE_URL"),
+ *   commandTimeout: Config.Number("CACHE_TIMEOUT_MS")
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category layers

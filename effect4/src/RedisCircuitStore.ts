@@ -97,6 +97,19 @@ type Encoded = typeof OptionsSchema.Encoded
 /**
  * The store's options; every one is optional, `undefined` means the default.
  *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ *
+ * const options: RedisCircuitStore.Options = {
+ *   prefix: "billing",
+ *   timeSource: "server",
+ *   notifications: true,
+ *   idleTtl: "30 minutes"
+ * }
+ * const Store = RedisCircuitStore.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -109,6 +122,14 @@ const decodeOptions = decoder(OptionsSchema)
  * percent-encoded inside a hash tag, so no name can leave its tag or collide
  * with another.
  *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ *
+ * // redis-cli HGETALL <key>
+ * const key = RedisCircuitStore.stateKey("payments", { prefix: "billing" })
+ * ```
+ *
  * @since 0.1.0
  * @category keys
  */
@@ -117,6 +138,14 @@ export const stateKey = (name: string, options?: Options): string =>
 
 /**
  * The key of the registry of circuits (a set of names).
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ *
+ * // redis-cli SMEMBERS <key>
+ * const key = RedisCircuitStore.registryKey({ prefix: "billing" })
+ * ```
  *
  * @since 0.1.0
  * @category keys
@@ -128,6 +157,21 @@ export const registryKey = (options?: Options): string => keys.registryKeyOf(opt
  * options (a prefix that is empty or holds `{`, `}`, spaces or control
  * characters, an unknown field, …) fail with a `CircuitConfigError` naming
  * each.
+ *
+ * @example
+ * ```ts
+ * import { CircuitStore, RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { IORedisClient } from "effect-circuit-breaker-redis/ioredis"
+ * import { Effect, Layer, Redacted } from "effect"
+ *
+ * const Store = Layer.effect(CircuitStore.CircuitStore, RedisCircuitStore.make({ prefix: "billing" })).pipe(
+ *   Layer.provide(IORedisClient.layer({ url: Redacted.make("redis://localhost:6379") }))
+ * )
+ * const names = Effect.gen(function*() {
+ *   const store = yield* CircuitStore.CircuitStore
+ *   return yield* store.names
+ * }).pipe(Effect.provide(Store))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -167,6 +211,17 @@ export const layer = (options?: Options): Layer.Layer<CircuitStore, CircuitConfi
 
 /**
  * Where the store lives, as read from the environment.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const announce = Effect.flatMap(
+ *   RedisCircuitStore.sourceFromEnv,
+ *   (source: RedisCircuitStore.Source) => Effect.log(`circuit state lives in ${source}`)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -249,6 +304,14 @@ export const layerFromEnv = (
 
 /**
  * Which store `layerFromEnv` would choose, without building it.
+ *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const shared = Effect.map(RedisCircuitStore.sourceFromEnv, (source) => source !== "memory")
+ * ```
  *
  * @since 0.1.0
  * @category layers

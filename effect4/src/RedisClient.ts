@@ -34,12 +34,35 @@ import * as userClient from "./internal/redis/userClient.js"
 /**
  * A command failed. `kind` tells what went wrong; `reason` is safe to log.
  *
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const ping = Effect.gen(function*() {
+ *   const client = yield* RedisClient.RedisClient
+ *   return yield* client.send(["PING"])
+ * }).pipe(
+ *   Effect.catchTag("RedisClientError", (e) => Effect.succeed(`${e.kind}: ${e.reason}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
 export const RedisClientError = errors.RedisClientError
 
 /**
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ *
+ * declare const error: unknown
+ *
+ * const timedOut = error instanceof RedisClient.RedisClientError && error.kind === "Timeout"
+ * const failure: RedisClient.RedisClientError = new RedisClient.RedisClientError({ kind: "Command", reason: "ERR" })
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -47,6 +70,18 @@ export type RedisClientError = errors.RedisClientError
 
 /**
  * The client service.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const dbSize = Effect.gen(function*() {
+ *   const client = yield* RedisClient.RedisClient
+ *   yield* Effect.logDebug(`asking ${client.description}`)
+ *   return yield* client.send(["DBSIZE"])
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category tags
@@ -100,6 +135,22 @@ export class RedisClient extends Context.Service<RedisClient, {
  * its channel, and whether it is live. Called outside Effect, synchronously,
  * by the client's connection: a listener only notes what it is told.
  *
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * const listener: RedisClient.SubscriptionListener = {
+ *   message: (message) => console.log("transition", message),
+ *   status: (live, reason) => console.log(live ? "live" : `lost: ${reason}`)
+ * }
+ *
+ * const listen = Effect.gen(function*() {
+ *   const client = yield* RedisClient.RedisClient
+ *   if (client.subscribe !== undefined) yield* client.subscribe("billing:transitions", listener)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -114,6 +165,16 @@ export interface SubscriptionListener {
  * The variant of `script` that `client` runs: the one flagged
  * `allow-key-locking` when the client says its server honours it.
  *
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ *
+ * declare const client: RedisClient.RedisClient["Service"]
+ * declare const script: Parameters<typeof RedisClient.scriptFor>[1]
+ *
+ * const { sha } = RedisClient.scriptFor(client, script) // what EVALSHA is sent
+ * ```
+ *
  * @since 0.1.0
  * @category scripts
  */
@@ -126,6 +187,19 @@ export const scriptFor: (
  * Runs a script by `EVALSHA`, sending its source with `EVAL` when Redis
  * answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`); the variant the
  * client asks for (`scriptFor`).
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ * import { Effect } from "effect"
+ *
+ * declare const script: Parameters<typeof RedisClient.runScript>[1]
+ *
+ * const reply = Effect.gen(function*() {
+ *   const client = yield* RedisClient.RedisClient
+ *   return yield* RedisClient.runScript(client, script, ["{payments}:state"], ["1"])
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category scripts
@@ -172,6 +246,18 @@ export const fromClient: (redis: unknown) => RedisClient["Service"] = userClient
 
 /**
  * Options of `fromEffectRedis` and `layerEffectRedis`.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "effect-circuit-breaker-redis"
+ *
+ * const options: RedisClient.EffectRedisOptions = {
+ *   description: "redis://cache:6379",
+ *   cluster: false,
+ *   secrets: [process.env.REDIS_PASSWORD ?? ""]
+ * }
+ * const Client = RedisClient.layerEffectRedis(options)
+ * ```
  *
  * @since 2.0.0
  * @category models

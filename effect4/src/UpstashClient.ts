@@ -21,6 +21,19 @@ import * as internal from "./internal/redis/upstashClient.js"
 import { RedisClient, type RedisClientError } from "./RedisClient.js"
 
 /**
+ * @example
+ * ```ts
+ * import { UpstashClient } from "effect-circuit-breaker-redis/upstash"
+ * import { Redacted } from "effect"
+ *
+ * const options: UpstashClient.Options = {
+ *   url: "https://eu1-fine-fox-12345.upstash.io",
+ *   token: Redacted.make(process.env.UPSTASH_REDIS_REST_TOKEN!),
+ *   requestTimeout: 2_000
+ * }
+ * const Client = UpstashClient.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -44,6 +57,20 @@ export interface Options {
 /**
  * Makes the client. A `url` that is not an http(s) URL fails with a
  * `CircuitConfigError`.
+ *
+ * @example
+ * ```ts
+ * import { UpstashClient } from "effect-circuit-breaker-redis/upstash"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const pong = Effect.gen(function*() {
+ *   const client = yield* UpstashClient.make({
+ *     url: "https://eu1-fine-fox-12345.upstash.io",
+ *     token: Redacted.make(process.env.UPSTASH_REDIS_REST_TOKEN!)
+ *   })
+ *   return yield* client.send(["PING"])
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors

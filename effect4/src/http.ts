@@ -12,6 +12,14 @@ import "./internal/effect4.js"
 /**
  * The routes, `router` (a layer), `routes`, `layer`, `toWebHandler`.
  *
+ * @example
+ * ```ts
+ * import { CircuitStore } from "effect-circuit-breaker-redis"
+ * import { CircuitBreakerHttp } from "effect-circuit-breaker-redis/http"
+ *
+ * const { handler, dispose } = CircuitBreakerHttp.toWebHandler(CircuitStore.layerMemory)
+ * ```
+ *
  * @since 0.1.0
  */
 export * as CircuitBreakerHttp from "./CircuitBreakerHttp.js"

@@ -11,6 +11,15 @@ import "./internal/effect4.js"
 /**
  * `layer`, `layerConfig` and `make` of the ioredis client (Redis or Cluster).
  *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { IORedisClient } from "effect-circuit-breaker-redis/ioredis"
+ * import { Layer } from "effect"
+ *
+ * const Store = RedisCircuitStore.layer().pipe(Layer.provide(IORedisClient.layerConfig()))
+ * ```
+ *
  * @since 0.1.0
  */
 export * as IORedisClient from "./IORedisClient.js"

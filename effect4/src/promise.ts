@@ -103,6 +103,14 @@ export type CircuitBreakerState = State
  * local fallback because Redis is unavailable), `unhealthy` (OPEN,
  * FORCED_OPEN).
  *
+ * @example
+ * ```ts
+ * import { createCircuitBreaker, type HealthStatus } from "effect-circuit-breaker-redis/promise"
+ *
+ * const breaker = createCircuitBreaker("search")
+ * const status: HealthStatus = (await breaker.getHealth()).status
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -162,6 +170,14 @@ export type OverallHealth = Monitoring.OverallHealth
  * window, the fleet's counts (`fleet`: every instance sharing the store) and
  * this instance's own (`instance`).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring, type CircuitMetrics } from "effect-circuit-breaker-redis/promise"
+ *
+ * const open: Array<CircuitMetrics> = Object.values(await CircuitBreakerMonitoring.getAllMetrics())
+ *   .filter((circuit) => circuit.state === "OPEN")
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -185,6 +201,13 @@ export type Alert = Monitoring.Alert
 
 /**
  * One circuit's outcome in `CircuitBreakerMonitoring.resetAll()`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring, type ResetResult } from "effect-circuit-breaker-redis/promise"
+ *
+ * const failed: Array<ResetResult> = (await CircuitBreakerMonitoring.resetAll()).filter((r) => !r.success)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -220,6 +243,14 @@ export type RedisInstance =
 
 /**
  * `"CIRCUIT_OPEN"` or `"SERVICE_UNAVAILABLE"`: see `CircuitBreakerError`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerError, type CircuitBreakerErrorCode } from "effect-circuit-breaker-redis/promise"
+ *
+ * const codeOf = (error: unknown): CircuitBreakerErrorCode | undefined =>
+ *   error instanceof CircuitBreakerError ? error.code : undefined
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -264,6 +295,13 @@ export type CircuitBreakerErrorCode = promiseError.ErrorCode
 export const CircuitBreakerError: typeof promiseError.CircuitBreakerError = promiseError.CircuitBreakerError
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitBreakerError } from "effect-circuit-breaker-redis/promise"
+ *
+ * const isRejection = (error: unknown): error is CircuitBreakerError => error instanceof CircuitBreakerError
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -291,6 +329,13 @@ export type CircuitBreakerError = promiseError.CircuitBreakerError
 export const CircuitConfigError: typeof CircuitConfig.CircuitConfigError = CircuitConfig.CircuitConfigError
 
 /**
+ * @example
+ * ```ts
+ * import { CircuitConfigError } from "effect-circuit-breaker-redis/promise"
+ *
+ * const issuesOf = (error: CircuitConfigError): ReadonlyArray<string> => error.issues
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -316,6 +361,14 @@ export type CircuitConfigError = CircuitConfig.CircuitConfigError
 export const HttpResponseError: typeof promiseError.HttpResponseError = promiseError.HttpResponseError
 
 /**
+ * @example
+ * ```ts
+ * import { HttpResponseError } from "effect-circuit-breaker-redis/promise"
+ *
+ * const statusOf = (error: unknown): number | undefined =>
+ *   error instanceof HttpResponseError ? error.response.status : undefined
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -375,6 +428,14 @@ export interface PersistentCircuitBreaker {
  * The four pre-configured breakers, made on first access with
  * `CircuitConfig.presets` (circuits named `redis`, `database`, `api`, `auth`).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakers, type PresetCircuitBreakers } from "effect-circuit-breaker-redis/promise"
+ *
+ * const presets: PresetCircuitBreakers = CircuitBreakers
+ * const user = await presets.auth.execute(() => fetch("https://auth.internal/me").then((r) => r.json()))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -393,6 +454,14 @@ export interface PresetCircuitBreakers {
  * Fleet-wide monitoring: every circuit known to the store (for Redis: made by
  * any instance of the fleet, not only this one).
  *
+ * @example
+ * ```ts
+ * import { CircuitBreakerMonitoring, type CircuitBreakerMonitoringApi } from "effect-circuit-breaker-redis/promise"
+ *
+ * const monitoring: CircuitBreakerMonitoringApi = CircuitBreakerMonitoring
+ * const alerts = await monitoring.getAlerts()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -408,6 +477,17 @@ export interface CircuitBreakerMonitoringApi {
 /**
  * The signature of `withCircuitBreaker`: the handler's own request type
  * (e.g. Next.js's `NextRequest`) and extra arguments are kept.
+ *
+ * @example
+ * ```ts
+ * import { withCircuitBreaker, type WithCircuitBreaker } from "effect-circuit-breaker-redis/promise"
+ *
+ * const guard: WithCircuitBreaker = withCircuitBreaker
+ * export const GET = guard(async (request: Request, context: { params: Promise<{ id: string }> }) => {
+ *   const { id } = await context.params
+ *   return Response.json({ id, url: request.url })
+ * }, "orders")
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -13,6 +13,15 @@ import "./internal/effect4.js"
 /**
  * `layer`, `layerConfig` and `make` of the Upstash client.
  *
+ * @example
+ * ```ts
+ * import { RedisCircuitStore } from "effect-circuit-breaker-redis"
+ * import { UpstashClient } from "effect-circuit-breaker-redis/upstash"
+ * import { Layer } from "effect"
+ *
+ * const Store = RedisCircuitStore.layer().pipe(Layer.provide(UpstashClient.layerConfig()))
+ * ```
+ *
  * @since 0.1.0
  */
 export * as UpstashClient from "./UpstashClient.js"

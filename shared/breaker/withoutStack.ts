@@ -23,3 +23,22 @@ export const withoutStack = <A>(make: () => A): A => {
     errors.stackTraceLimit = limit
   }
 }
+
+/**
+ * A native `Error` whose prototype is `target`'s, made without running
+ * `target`'s constructor (its validation) and without a stack trace: the
+ * caller sets the fields the constructor would (without a closure per error,
+ * as `withoutStack` takes).
+ *
+ * @internal
+ */
+export const bareError = <T>(target: abstract new(...args: Array<any>) => unknown): T => {
+  const errors = Error as { stackTraceLimit?: number | undefined }
+  const limit = errors.stackTraceLimit
+  errors.stackTraceLimit = 0
+  try {
+    return Reflect.construct(Error, [], target) as T
+  } finally {
+    errors.stackTraceLimit = limit
+  }
+}

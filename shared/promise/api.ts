@@ -45,6 +45,27 @@ export const differences = <C extends object>(a: C, b: C): Array<string> => {
 }
 
 /**
+ * The warning for a handle whose config (`input`, decoded as `decoded`)
+ * differs from that of the breaker it got, once per breaker (`warned`), or
+ * `undefined`: a handle made without a config takes the circuit as it is.
+ *
+ * @internal
+ */
+export const configConflict = <Config extends object>(
+  warned: WeakSet<object>,
+  breaker: { readonly name: string; readonly config: Config },
+  input: unknown,
+  decoded: Config
+): string | undefined => {
+  if (input === undefined || breaker.config === decoded || warned.has(breaker)) return undefined
+  const fields = differences(breaker.config, decoded)
+  if (fields.length === 0) return undefined
+  warned.add(breaker)
+  return `circuit breaker ${JSON.stringify(breaker.name)} already exists in this runtime with another configuration ` +
+    `(differs in ${fields.join(", ")}); the first configuration is kept`
+}
+
+/**
  * What `withCircuitBreaker` and the presets need of a breaker handle.
  *
  * @internal

@@ -16,7 +16,8 @@ import type * as MetricState from "effect/MetricState"
 import * as Effect3 from "effect"
 import { HistogramCounts } from "../../../shared/monitoring/histogram.js"
 import * as names from "../../../shared/monitoring/metricNames.js"
-import type { State } from "../../CircuitState.js"
+import { LocalServices } from "../../../shared/monitoring/localServices.js"
+import { type MetricId, ServiceUpdaters, type Updater } from "../../../shared/monitoring/serviceUpdaters.js"
 
 /** A counter that only goes up (Prometheus `_total`). */
 const counterKey = ({ help, name }: names.MetricName) =>
@@ -41,6 +42,16 @@ export const storeRoundTripsKey = counterKey(names.storeRoundTrips)
 /** @internal */
 export const clockSkewKey = Effect3.MetricKey.gauge(names.clockSkew.name, { description: names.clockSkew.help })
 
+/** The key of each metric a service's breakers update. */
+const metricKeys: Record<MetricId, MetricKey.MetricKey.Untyped> = {
+  calls: callsKey,
+  transitions: transitionsKey,
+  state: stateKey,
+  latency: latencyKey,
+  storeErrors: storeErrorsKey,
+  storeRoundTrips: storeRoundTripsKey
+}
+
 /** @internal */
 export { stateValue } from "../../../shared/monitoring/prometheus.js"
 
@@ -59,38 +70,15 @@ interface Services {
    * Services whose metrics are counted on the breakers (not in the registry),
    * while a breaker of the service is alive: exported by `unsafeSnapshot`.
    */
-  readonly local: Map<string, { deref(): Hooks | undefined }>
+  readonly local: LocalServices<Hooks>
   /** The most services whose metrics go to Effect's global registry (see `setMaxTaggedServices`). */
   maxTagged: number
-  readonly collected: FinalizationRegistry<string> | undefined
 }
 
 const services: Services = Effect3.GlobalValue.globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"),
-  () => {
-    const local = new Map<string, { deref(): Hooks | undefined }>()
-    return {
-      tagged: new Map(),
-      local,
-      maxTagged: 100,
-      collected: typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<string>((service) => {
-          if (local.get(service)?.deref() === undefined) local.delete(service)
-        })
-        : undefined
-    }
-  }
+  () => ({ tagged: new Map(), local: new LocalServices<Hooks>(), maxTagged: 100 })
 )
-
-/**
- * Where the runtime has no `WeakRef` (Cloudflare Workers without the
- * `enable_weak_ref` flag), locally counted services are held strongly, at
- * most this many (the oldest leaves the export first; its breakers go on
- * counting).
- */
-const maxHeldWithoutWeakRef = 1_000
-const weakRefs = typeof WeakRef === "function"
-const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 
 /** The latency histogram's bucket bounds, ascending (the last is +Infinity). */
 const latencyBounds: ReadonlyArray<number> = [...latencyKey.keyType.boundaries.values].sort((a, b) => a - b)
@@ -145,21 +133,6 @@ class Gauge {
   }
 }
 
-/** What the hot path updates: a `Count`, a `Latency`, a `Gauge`, or a hook of Effect's registry. */
-interface Updater {
-  update(value: number): void
-}
-
-/** The tags of a call count, besides the service, by outcome (shared by every service). */
-const outcomeTags = {
-  success: ["outcome", "success"],
-  failure: ["outcome", "failure"],
-  rejected: ["outcome", "rejected"],
-  probe: ["outcome", "probe"]
-} as const satisfies Record<string, ReadonlyArray<string>>
-
-const noTags: ReadonlyArray<string> = []
-
 /** `key` tagged with the service and `tags` (`[name, value, …]`). */
 const taggedKey = (
   key: MetricKey.MetricKey.Untyped,
@@ -201,71 +174,26 @@ class LocalMetric {
  *
  * @internal
  */
-export class Hooks {
-  constructor(readonly service: string, readonly tagged: boolean) {}
+export class Hooks extends ServiceUpdaters {
+  constructor(readonly service: string, readonly tagged: boolean) {
+    super()
+  }
   /** A locally counted service's metrics, for `unsafeSnapshot`. */
   readonly locals: Array<LocalMetric> = []
-  // made on first use: an idle breaker costs no registry entry
-  private latencyUpdater: Updater | undefined
-  private success: Updater | undefined
-  private failure: Updater | undefined
-  private rejected: Updater | undefined
-  private probe: Updater | undefined
-  private stateHook: Updater | undefined
-  private storeErrorsHook: Updater | undefined
-  private storeRoundTripsHook: Updater | undefined
-  private transitionHooks: Map<string, Updater> | undefined
 
   /**
-   * The updater of `key` with `tags`: for a tagged service, the hook of
-   * Effect's registry for the tagged key; for a locally counted one, `local`,
-   * kept on `locals`.
+   * The updater of `metric` with `tags`: for a tagged service, the hook of
+   * Effect's registry for the tagged key; for a locally counted one, a plain
+   * number kept on `locals`.
    */
-  private updater(
-    key: MetricKey.MetricKey.Untyped,
-    tags: ReadonlyArray<string>,
-    local: Count | Latency | Gauge
-  ): Updater {
+  protected updater(metric: MetricId, tags: ReadonlyArray<string>): Updater {
+    const key = metricKeys[metric]
     if (!this.tagged) {
+      const local = metric === "latency" ? new Latency() : metric === "state" ? new Gauge() : new Count()
       this.locals.push(new LocalMetric(key, tags, local))
       return local
     }
     return Metric.globalMetricRegistry.get(taggedKey(key, this.service, tags) as MetricKey.MetricKey.Counter<number>)
-  }
-
-  /** The count of calls that ended with `outcome`. */
-  call(outcome: "success" | "failure" | "rejected" | "probe"): Updater {
-    const cached = this[outcome]
-    if (cached !== undefined) return cached
-    return (this[outcome] = this.updater(callsKey, outcomeTags[outcome], new Count()))
-  }
-  /** A success (the hot path: one field read, one update). */
-  succeeded(): void {
-    ;(this.success ?? this.call("success")).update(1)
-  }
-  /** The latency histogram. */
-  get latency(): Updater {
-    return this.latencyUpdater ?? (this.latencyUpdater = this.updater(latencyKey, noTags, new Latency()))
-  }
-  get state(): Updater {
-    return this.stateHook ?? (this.stateHook = this.updater(stateKey, noTags, new Gauge()))
-  }
-  get storeErrors(): Updater {
-    return this.storeErrorsHook ?? (this.storeErrorsHook = this.updater(storeErrorsKey, noTags, new Count()))
-  }
-  get storeRoundTrips(): Updater {
-    return this.storeRoundTripsHook ??
-      (this.storeRoundTripsHook = this.updater(storeRoundTripsKey, noTags, new Count()))
-  }
-  transition(from: State, to: State): void {
-    const id = `${from}>${to}`
-    if (this.transitionHooks === undefined) this.transitionHooks = new Map()
-    let hook = this.transitionHooks.get(id)
-    if (hook === undefined) {
-      hook = this.updater(transitionsKey, ["from", from, "to", to], new Count())
-      this.transitionHooks.set(id, hook)
-    }
-    hook.update(1)
   }
 }
 
@@ -280,7 +208,7 @@ export class Hooks {
  * @internal
  */
 export const hooksFor = (service: string, registry: boolean): Hooks => {
-  const { collected, local, tagged } = services
+  const { local, tagged } = services
   const known = tagged.get(service)
   if (known !== undefined) return known
   if (registry && tagged.size < services.maxTagged) {
@@ -288,12 +216,10 @@ export const hooksFor = (service: string, registry: boolean): Hooks => {
     tagged.set(service, hooks)
     return hooks
   }
-  const live = local.get(service)?.deref()
+  const live = local.get(service)
   if (live !== undefined) return live
   const hooks = new Hooks(service, false)
-  local.set(service, refTo(hooks))
-  collected?.register(hooks, service)
-  if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
+  local.add(service, hooks)
   return hooks
 }
 
@@ -306,15 +232,10 @@ export const setMaxTaggedServices = (max: number): void => {
 export const unsafeSnapshot = (): Array<MetricPair.MetricPair.Untyped> => {
   const { local, tagged } = services
   const pairs = [...Metric.unsafeSnapshot()]
-  for (const [service, ref] of local) {
-    const hooks = ref.deref()
-    if (hooks === undefined) {
-      local.delete(service)
-      continue
-    }
-    if (tagged.has(service)) continue
+  local.forEachLive((service, hooks) => {
+    if (tagged.has(service)) return
     for (const metric of hooks.locals) pairs.push(metric.pair(service))
-  }
+  })
   return pairs
 }
 

@@ -32,49 +32,20 @@ import type {
 } from "../../promise.js"
 import * as RedisCircuitStore from "../../RedisCircuitStore.js"
 import { fromClient, RedisClient } from "../../RedisClient.js"
-import { type Internal, internalOf } from "../breaker/circuitBreaker.js"
+import { internalOf } from "../breaker/circuitBreaker.js"
 import * as promiseError from "./error.js"
 import { execute } from "./execute.js"
 import { PromiseRuntime, type Services, toPromise } from "./runtime.js"
 import { presetBreakers, protectHandler } from "../../../shared/promise/api.js"
+import * as HandleCache from "../../../shared/promise/handleCache.js"
+import { adminRejection } from "../../../shared/promise/rejections.js"
 
-/** An admin action the store did not hear of: a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
-const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown => {
-  const rejection = promiseError.rejectionOf(cause, false)
-  if (isCircuitStoreError(rejection)) {
-    return new promiseError.CircuitBreakerError({
-      code: "SERVICE_UNAVAILABLE",
-      serviceName,
-      message: `${rejection.message} (the change applies to this instance only)`,
-      cause: rejection
-    })
-  }
-  return rejection
-}
+/** An admin action's rejection: a store error is a `SERVICE_UNAVAILABLE` (it still applied to this instance). */
+const adminError = (cause: Cause.Cause<CircuitStoreError>, serviceName: string): unknown =>
+  adminRejection(promiseError.rejectionOf(cause, false), serviceName)
 
-const isCircuitStoreError = (u: unknown): u is CircuitStoreError =>
-  u instanceof Error && (u as { readonly _tag?: unknown })._tag === "CircuitStoreError"
-
-/**
- * How long (ms of the breaker's clock) a handle keeps using the breaker it
- * got before asking its runtime's registry again: a handle whose breaker was
- * let go idle takes the registry's new one, so that a name has one breaker
- * in a runtime (the one monitoring and the admin routes see).
- */
-const recheckEvery = 1_000
-
-/** A handle's breaker, and until when (the last call's time) it uses it without asking the registry. */
-interface Cached {
-  readonly instance: PromiseRuntime
-  readonly breaker: CircuitBreaker
-  readonly internal: Internal | undefined
-  readonly until: number
-}
-
-/** Whether a handle may use the breaker it has without asking the registry. */
-const fresh = (cached: Cached | undefined, instance: PromiseRuntime): cached is Cached =>
-  cached !== undefined && cached.instance === instance &&
-  (cached.internal === undefined || cached.internal.usedAt < cached.until)
+/** A handle's breaker, and until when it uses it without asking the registry. */
+type Cached = HandleCache.Cached<PromiseRuntime, CircuitBreaker>
 
 /** @internal */
 export class Breaker implements PersistentCircuitBreaker {
@@ -95,10 +66,10 @@ export class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (rt !== undefined && fresh(cached, instance)) return f(rt, cached.breaker)
+    if (rt !== undefined && HandleCache.fresh(cached, instance)) return f(rt, cached.breaker)
     return instance.breaker(this.serviceName, this.input, this.config).then((breaker) => {
       const internal = internalOf(breaker)
-      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + recheckEvery
+      const until = internal === undefined ? 0 : internal.clock.unsafeCurrentTimeMillis() + HandleCache.recheckEvery
       this.cached = { instance, breaker, internal, until }
       return instance.runtime().then((runtime) => f(runtime, breaker))
     })
@@ -123,7 +94,7 @@ export class Breaker implements PersistentCircuitBreaker {
     const instance = this.instanceOf()
     const cached = this.cached
     const rt = instance.rt
-    if (rt !== undefined && fresh(cached, instance))
+    if (rt !== undefined && HandleCache.fresh(cached, instance))
       return execute(instance, rt, cached.breaker, operation, operationName)
     return this.with((runtime, breaker) => execute(instance, runtime, breaker, operation, operationName))
   }

@@ -7,12 +7,10 @@
  */
 import * as Duration from "effect/Duration"
 import { CircuitOpen } from "../../CircuitBreakerError.js"
-import { withoutStack } from "../../../../shared/breaker/withoutStack.js"
+import { bareError } from "../../../../shared/breaker/withoutStack.js"
 
 /** @internal */
 export { withoutStack } from "../../../../shared/breaker/withoutStack.js"
-
-const construct = (): CircuitOpen => Reflect.construct(Error, [], CircuitOpen) as CircuitOpen
 
 /**
  * A `CircuitOpen` with the fields and own properties the class's constructor
@@ -28,7 +26,7 @@ export const circuitOpen = (
   state: CircuitOpen["state"],
   retryAfterMillis: number
 ): CircuitOpen => {
-  const error = withoutStack(construct) as { -readonly [K in keyof CircuitOpen]: CircuitOpen[K] }
+  const error = bareError<{ -readonly [K in keyof CircuitOpen]: CircuitOpen[K] }>(CircuitOpen)
   // in the order the constructor gives them
   error._tag = "CircuitOpen"
   error.service = service

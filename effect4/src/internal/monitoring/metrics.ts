@@ -14,7 +14,8 @@ import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 import { HistogramCounts } from "../../../../shared/monitoring/histogram.js"
 import * as names from "../../../../shared/monitoring/metricNames.js"
-import type { State } from "../../CircuitState.js"
+import { LocalServices } from "../../../../shared/monitoring/localServices.js"
+import { type MetricId, ServiceUpdaters, type Updater } from "../../../../shared/monitoring/serviceUpdaters.js"
 import { globalValue } from "../globalValue.js"
 
 /** A counter that only goes up (Prometheus `_total`). */
@@ -38,6 +39,17 @@ export const latency: Metric.Histogram<number> = Metric.histogram(names.latency.
 export const storeErrors = counter(names.storeErrors)
 /** @internal */
 export const storeRoundTrips = counter(names.storeRoundTrips)
+
+/** The metric of each name a service's breakers update. */
+const metrics: Record<MetricId, Metric.Metric<number, any>> = {
+  calls,
+  transitions,
+  state,
+  latency,
+  storeErrors,
+  storeRoundTrips
+}
+
 /** @internal */
 export const clockSkew: Metric.Gauge<number> = Metric.gauge(names.clockSkew.name, {
   description: names.clockSkew.help
@@ -61,38 +73,15 @@ interface Services {
    * Services whose metrics are counted on the breakers (not registered),
    * while a breaker of the service is alive: exported by `snapshotOf`.
    */
-  readonly local: Map<string, { deref(): Hooks | undefined }>
+  readonly local: LocalServices<Hooks>
   /** The most services whose metrics go to one metric registry (see `setMaxTaggedServices`). */
   maxTagged: number
-  readonly collected: FinalizationRegistry<string> | undefined
 }
 
 const services: Services = globalValue(
   Symbol.for("effect-circuit-breaker-redis/CircuitBreakerMetrics/services"),
-  () => {
-    const local = new Map<string, { deref(): Hooks | undefined }>()
-    return {
-      tagged: new WeakMap(),
-      local,
-      maxTagged: 100,
-      collected: typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<string>((service) => {
-          if (local.get(service)?.deref() === undefined) local.delete(service)
-        })
-        : undefined
-    }
-  }
+  () => ({ tagged: new WeakMap(), local: new LocalServices<Hooks>(), maxTagged: 100 })
 )
-
-/**
- * Where the runtime has no `WeakRef` (Cloudflare Workers without the
- * `enable_weak_ref` flag), locally counted services are held strongly, at
- * most this many (the oldest leaves the export first; its breakers go on
- * counting).
- */
-const maxHeldWithoutWeakRef = 1_000
-const weakRefs = typeof WeakRef === "function"
-const refTo = (hooks: Hooks): { deref(): Hooks | undefined } => weakRefs ? new WeakRef(hooks) : { deref: () => hooks }
 
 /**
  * One service's latency histogram as a plain fixed-bucket array
@@ -144,21 +133,6 @@ class Gauge {
   }
 }
 
-/** What the hot path updates: a `Count`, a `Latency` or a `Gauge`. */
-interface Updater {
-  update(value: number): void
-}
-
-/** The attributes of a call count, besides the service, by outcome (shared by every service). */
-const outcomeTags = {
-  success: ["outcome", "success"],
-  failure: ["outcome", "failure"],
-  rejected: ["outcome", "rejected"],
-  probe: ["outcome", "probe"]
-} as const satisfies Record<string, ReadonlyArray<string>>
-
-const noTags: ReadonlyArray<string> = []
-
 /** The service and `tags` (`[name, value, …]`) as metric attributes. */
 const attributesOf = (service: string, tags: ReadonlyArray<string>): Metric.Metric.AttributeSet => {
   const attributes: Record<string, string> = { service }
@@ -200,37 +174,27 @@ class LocalMetric {
  *
  * @internal
  */
-export class Hooks {
+export class Hooks extends ServiceUpdaters {
   constructor(
     readonly service: string,
     /** The context whose metric registry holds this service's metrics, or `undefined`. */
     readonly registry: Context.Context<never> | undefined
-  ) {}
+  ) {
+    super()
+  }
   /** A locally counted service's metrics, for `snapshotOf`. */
   readonly locals: Array<LocalMetric> = []
-  // made on first use: an idle breaker costs no registry entry
-  private latencyUpdater: Updater | undefined
-  private success: Updater | undefined
-  private failure: Updater | undefined
-  private rejected: Updater | undefined
-  private probe: Updater | undefined
-  private stateHook: Updater | undefined
-  private storeErrorsHook: Updater | undefined
-  private storeRoundTripsHook: Updater | undefined
-  private transitionHooks: Map<string, Updater> | undefined
 
   /**
-   * The updater of `metric` with `tags`: `value`, registered in the
+   * The updater of `metric` with `tags`: a plain number, registered in the
    * service's metric registry, or kept on `locals`.
    */
-  private updater<S extends Count | Latency | Gauge>(
-    metric: Metric.Metric<number, S["state"]>,
-    tags: ReadonlyArray<string>,
-    value: S
-  ): Updater {
+  protected updater(id: MetricId, tags: ReadonlyArray<string>): Updater {
+    const metric = metrics[id] as Metric.Metric<number, unknown>
+    const value = id === "latency" ? new Latency() : id === "state" ? new Gauge() : new Count()
     const registry = this.registry
     if (registry === undefined) {
-      this.locals.push(new LocalMetric(metric as Metric.Metric<number, unknown>, tags, value))
+      this.locals.push(new LocalMetric(metric, tags, value))
       return value
     }
     Metric.registerUnsafe(Metric.withAttributes(metric, attributesOf(this.service, tags)), registry, {
@@ -239,41 +203,6 @@ export class Hooks {
       modify: (input) => value.update(input)
     })
     return value
-  }
-
-  /** The count of calls that ended with `outcome`. */
-  call(outcome: "success" | "failure" | "rejected" | "probe"): Updater {
-    const cached = this[outcome]
-    if (cached !== undefined) return cached
-    return (this[outcome] = this.updater(calls, outcomeTags[outcome], new Count()))
-  }
-  /** A success (the hot path: one field read, one update). */
-  succeeded(): void {
-    ;(this.success ?? this.call("success")).update(1)
-  }
-  /** The latency histogram. */
-  get latency(): Updater {
-    return this.latencyUpdater ?? (this.latencyUpdater = this.updater(latency, noTags, new Latency()))
-  }
-  get state(): Updater {
-    return this.stateHook ?? (this.stateHook = this.updater(state, noTags, new Gauge()))
-  }
-  get storeErrors(): Updater {
-    return this.storeErrorsHook ?? (this.storeErrorsHook = this.updater(storeErrors, noTags, new Count()))
-  }
-  get storeRoundTrips(): Updater {
-    return this.storeRoundTripsHook ??
-      (this.storeRoundTripsHook = this.updater(storeRoundTrips, noTags, new Count()))
-  }
-  transition(from: State, to: State): void {
-    const id = `${from}>${to}`
-    if (this.transitionHooks === undefined) this.transitionHooks = new Map()
-    let hook = this.transitionHooks.get(id)
-    if (hook === undefined) {
-      hook = this.updater(transitions, ["from", from, "to", to], new Count())
-      this.transitionHooks.set(id, hook)
-    }
-    hook.update(1)
   }
 }
 
@@ -296,7 +225,7 @@ export const hooksFor = (
   registry: boolean,
   context: Context.Context<never> = defaultContext
 ): Hooks => {
-  const { collected, local } = services
+  const { local } = services
   if (registry) {
     const metricRegistry = Context.get(context, Metric.MetricRegistry)
     let tagged = services.tagged.get(metricRegistry)
@@ -309,12 +238,10 @@ export const hooksFor = (
       return hooks
     }
   }
-  const live = local.get(service)?.deref()
+  const live = local.get(service)
   if (live !== undefined) return live
   const hooks = new Hooks(service, undefined)
-  local.set(service, refTo(hooks))
-  collected?.register(hooks, service)
-  if (!weakRefs && local.size > maxHeldWithoutWeakRef) local.delete(local.keys().next().value!)
+  local.add(service, hooks)
   return hooks
 }
 
@@ -333,15 +260,10 @@ export const snapshotOf = (context: Context.Context<never>): Array<Metric.Metric
   const { local } = services
   const tagged = services.tagged.get(Context.get(context, Metric.MetricRegistry))
   const snapshots = [...Metric.snapshotUnsafe(context)]
-  for (const [service, ref] of local) {
-    const hooks = ref.deref()
-    if (hooks === undefined) {
-      local.delete(service)
-      continue
-    }
-    if (tagged?.has(service) === true) continue
+  local.forEachLive((service, hooks) => {
+    if (tagged?.has(service) === true) return
     for (const metric of hooks.locals) snapshots.push(metric.snapshot(service))
-  }
+  })
   return snapshots
 }
 

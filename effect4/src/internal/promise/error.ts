@@ -8,8 +8,12 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import { type CircuitOpen, isCircuitOpen, isServiceUnavailable } from "../../CircuitBreakerError.js"
-import { withoutStack } from "../breaker/rejection.js"
-import { CircuitBreakerError } from "../../../../shared/promise/errors.js"
+import type { CircuitBreakerError } from "../../../../shared/promise/errors.js"
+import {
+  circuitOpenError as openError,
+  interruptedError,
+  serviceUnavailableError
+} from "../../../../shared/promise/rejections.js"
 
 /** @internal */
 export {
@@ -27,16 +31,7 @@ export {
  * @internal
  */
 export const circuitOpenError = (error: CircuitOpen): CircuitBreakerError =>
-  withoutStack(() =>
-    new CircuitBreakerError({
-      code: "CIRCUIT_OPEN",
-      serviceName: error.service,
-      message: error.message,
-      retryAfter: Math.ceil(Duration.toMillis(error.retryAfter)),
-      state: error.state,
-      cause: error
-    })
-  )
+  openError(error, Duration.toMillis(error.retryAfter))
 
 /**
  * What a Promise rejects with, given how the Effect failed: the breaker's own
@@ -50,19 +45,12 @@ export const rejectionOf = (cause: Cause.Cause<unknown>, breakerMayReject: boole
     const error = failure.value
     if (breakerMayReject) {
       if (isCircuitOpen(error)) return circuitOpenError(error)
-      if (isServiceUnavailable(error)) {
-        return new CircuitBreakerError({
-          code: "SERVICE_UNAVAILABLE",
-          serviceName: error.service,
-          message: error.message,
-          cause: error
-        })
-      }
+      if (isServiceUnavailable(error)) return serviceUnavailableError(error)
     }
     return error
   }
   if (Cause.hasInterruptsOnly(cause)) {
-    return new Error("the circuit breaker call was interrupted (its runtime was disposed)")
+    return interruptedError()
   }
   return Cause.squash(cause)
 }

@@ -25,7 +25,8 @@ import { CircuitBreakers } from "../../CircuitBreakers.js"
 import type * as CircuitConfig from "../../CircuitConfig.js"
 import type { CircuitStore } from "../../CircuitStore.js"
 import { rejectionOf } from "./error.js"
-import { differences } from "../../../../shared/promise/api.js"
+import { configConflict } from "../../../../shared/promise/api.js"
+import { disposedError } from "../../../../shared/promise/rejections.js"
 
 /**
  * Settles a Promise with an effect's outcome: at once when the effect is
@@ -51,10 +52,6 @@ export const toPromise = <A, E, R>(
     })
   })
 }
-
-/** Thrown when a runtime is used after `dispose()`. */
-const disposedError = (label: string): Error =>
-  new Error(`circuit breaker runtime (${label}) was disposed; make a new one, or call configureCircuitBreakers()`)
 
 /** Effect's default tracer (read once per module instance, on first need). */
 let defaultTracer: Tracer.Tracer | undefined = undefined
@@ -201,15 +198,8 @@ export class PromiseRuntime {
     input: CircuitConfig.Input | undefined,
     decoded: CircuitConfig.CircuitConfig
   ): Effect.Effect<void> {
-    // a handle made without a config takes the circuit as it is
-    if (input === undefined || breaker.config === decoded || this.warned.has(breaker)) return Effect.void
-    const fields = differences(breaker.config, decoded)
-    if (fields.length === 0) return Effect.void
-    this.warned.add(breaker)
-    return Effect.logWarning(
-      `circuit breaker ${JSON.stringify(breaker.name)} already exists in this runtime with another configuration ` +
-        `(differs in ${fields.join(", ")}); the first configuration is kept`
-    )
+    const warning = configConflict(this.warned, breaker, input, decoded)
+    return warning === undefined ? Effect.void : Effect.logWarning(warning)
   }
 
   /** Closes the runtime: the Redis store flushes what it batched; clients it opened are closed. */
