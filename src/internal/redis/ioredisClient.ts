@@ -22,50 +22,21 @@ import {
   crossNode,
   firstKey,
   keySlot,
-  notWritable,
   redirected,
   type RedisUrl
 } from "../../../shared/redis/ioredis.js"
+import {
+  ConnectionWatch,
+  describeConnection,
+  type IORedisCluster,
+  type IORedisConnection,
+  type IORedisModule,
+  openConnection,
+  unref
+} from "../../../shared/redis/ioredisConnection.js"
 
-/**
- * The part of an ioredis `Redis` or `Cluster` this client uses.
- *
- * @internal
- */
-export interface IORedisConnection {
-  on(event: string, listener: (...args: Array<any>) => void): unknown
-  connect(): Promise<unknown>
-  quit(): Promise<unknown>
-  disconnect(): void
-  call(command: string, ...args: Array<string>): Promise<unknown>
-  pipeline(): {
-    call(command: string, ...args: Array<string>): unknown
-    exec(): Promise<Array<[Error | null, unknown]> | null>
-  }
-  /** A new connection with the same options (a `Redis`'s takes overrides, a `Cluster`'s nodes first). */
-  duplicate?(...args: Array<unknown>): IORedisConnection
-  subscribe?(channel: string): Promise<unknown>
-}
-
-/**
- * The part of an ioredis `Cluster` this client uses besides the connection:
- * its map of slots to nodes (`"host:port"`, the master first).
- *
- * @internal
- */
-export interface IORedisCluster extends IORedisConnection {
-  readonly slots: ReadonlyArray<ReadonlyArray<string> | undefined>
-}
-
-/**
- * The part of the `ioredis` module this client uses.
- *
- * @internal
- */
-export interface IORedisModule {
-  readonly Redis: new(...args: [url: string, options: object] | [options: object]) => IORedisConnection
-  readonly Cluster: new(nodes: Array<{ host: string; port: number }>, options: object) => IORedisCluster
-}
+/** @internal */
+export type { IORedisCluster, IORedisConnection, IORedisModule } from "../../../shared/redis/ioredisConnection.js"
 
 /** @internal */
 export { keySlot } from "../../../shared/redis/ioredis.js"
@@ -119,88 +90,25 @@ export const make = (
     if (standalone && Effect3.Either.isLeft(checked)) return yield* checked.left
     if (Effect3.Either.isRight(checked)) { for (const secret of checked.right.secrets) secrets.push(secret) }
     const timeout = options.commandTimeout ?? 5_000
-    const common = {
-      lazyConnect: true,
-      connectTimeout: timeout,
-      commandTimeout: timeout,
-      maxRetriesPerRequest: 1,
-      // while disconnected a command fails at once: a queued script would run on reconnect,
-      // long after the breaker gave up on it (a probe permit nobody holds, counts sent twice)
-      enableOfflineQueue: false,
-      retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
-      // a socket that never connected is closed at once when the client closes: ioredis's default
-      // (2 s) would hold the process open that long after its work is done
-      disconnectTimeout: 100,
-      ...(password !== undefined ? { password } : {})
-    }
     const client = yield* Effect.try({
-      try: () =>
-        options.cluster !== undefined
-          ? new ioredis.Cluster(options.cluster.map((n) => ({ host: n.host, port: n.port })), {
-            lazyConnect: true,
-            redisOptions: common,
-            clusterRetryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000)
-          })
-          : sentinels !== undefined
-          ? new ioredis.Redis({
-            ...common,
-            sentinels: sentinels.map((n) => ({ host: n.host, port: n.port })),
-            name: options.masterName ?? "mymaster",
-            ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
-            // a failover is noticed when Sentinel announces it, not only when the old primary times out
-            failoverDetector: true,
-            sentinelRetryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000)
-          })
-          : new ioredis.Redis(url, common),
+      try: () => openConnection(ioredis, options, url, timeout, password, sentinelPassword),
       catch: (cause) => classify(cause, secrets)
     })
-    const description = options.cluster !== undefined
-      ? `redis cluster ${options.cluster.map((n) => `${n.host}:${n.port}`).join(",")}`
-      : sentinels !== undefined
-      ? `redis sentinel ${options.masterName ?? "mymaster"} via ${
-        sentinels.map((n) => `${n.host}:${n.port}`).join(",")
-      }`
-      : Effect3.Either.getOrThrow(checked).shown
+    const description = describeConnection(options, () => Effect3.Either.getOrThrow(checked).shown)
     const target = standalone ? Effect3.Either.getOrThrow(checked).target : description
-    // connection errors surface as command failures; keep them off stderr, but remember why the client is
-    // not connected, to say so to every command (ioredis says "Stream isn't writeable"), and an
-    // authentication failure (ioredis reports it to the first command only, then reconnects)
-    let authFailure: RedisClientError | undefined = undefined
-    let disconnected: string | undefined = undefined
-    let refusedDatabase: RedisClientError | undefined = undefined
-    client.on("connect", () => {
-      refusedDatabase = undefined
-    })
-    client.on("error", (error: unknown) => {
-      const command = typeof error === "object" && error !== null
-        ? (error as { readonly command?: { readonly name?: unknown } }).command
-        : undefined
-      if (command?.name === "select") {
-        // ioredis carries on in database 0: nothing is sent there instead
-        const db = Effect3.Either.isRight(checked) ? checked.right.db : undefined
-        refusedDatabase = new RedisClientError({
-          kind: "Connection",
-          reason: `${target} refused database ${db ?? "?"} (${classify(error, secrets).reason}); ` +
-            "nothing is sent to another database"
-        })
-        return
-      }
-      const classified = classify(error, secrets)
-      if (classified.kind === "Auth") authFailure = credentialsRefused(classified)
-      else disconnected = connectionProblem(error)
-    })
-    client.on("ready", () => {
-      authFailure = undefined
-      disconnected = undefined
-    })
+    const watch = new ConnectionWatch(
+      client,
+      target,
+      Effect3.Either.isRight(checked) ? checked.right.db : undefined,
+      secrets,
+      (error) => new RedisClientError(error)
+    )
     if (options.cluster === undefined) {
       // the connection and its reconnection timer do not keep the process alive by themselves: a command
       // under way does (its timeout); a process whose work is done exits, whatever state Redis is in
       client.on("connect", () => unref((client as { readonly stream?: unknown }).stream))
       client.on("reconnecting", () => unref((client as { readonly reconnectTimeout?: unknown }).reconnectTimeout))
     }
-    const credentialsRefused = (error: RedisClientError) =>
-      new RedisClientError({ kind: "Auth", reason: `${target} refused the credentials (${error.reason})` })
     yield* Effect.addFinalizer(() => Effect.promise(() => client.quit().catch(() => client.disconnect())))
     // connect now (commands are not queued): a Redis that is down is retried in the background
     yield* Effect.promise(() => client.connect().catch(() => undefined))
@@ -208,28 +116,10 @@ export const make = (
       description,
       secrets,
       cluster: options.cluster !== undefined,
-      refused: () => refusedDatabase,
-      failure: (error) => {
-        // an authentication failure is told to every command, not only the first after a reconnect
-        if (error.kind === "Auth") return credentialsRefused(error)
-        if (error.kind !== "Command" && authFailure !== undefined) return authFailure
-        if (error.kind === "Connection" && notWritable.test(error.reason)) {
-          return new RedisClientError({
-            kind: "Connection",
-            reason: `not connected to ${target} (${disconnected ?? "connecting"})`
-          })
-        }
-        return error
-      }
+      refused: watch.refused,
+      failure: watch.failure
     })
   })
-
-/** Lets a socket or timer of Node's not keep the process alive. */
-const unref = (handle: unknown): void => {
-  if (typeof handle === "object" && handle !== null && typeof (handle as { unref?: unknown }).unref === "function") {
-    ;(handle as { unref: () => void }).unref()
-  }
-}
 
 /**
  * The `RedisClient` over a connected ioredis `Redis` or `Cluster` (made by

@@ -16,6 +16,13 @@ import { CircuitStoreError } from "../../CircuitStore.js"
 import type { RedisClientError } from "../../RedisClient.js"
 import { problemOf } from "./errors.js"
 import { isTransport, StoreGuard as SharedGuard } from "../../../shared/redis/storeGuard.js"
+import {
+  episodeEnded,
+  episodeStarted,
+  timedOutProblem,
+  timedOutReason,
+  unexpectedReplyReason
+} from "../../../shared/redis/roundTripText.js"
 
 /**
  * The store's own breaker (shared/redis/storeGuard.ts), refusing with this
@@ -207,20 +214,12 @@ export class RoundTrips {
 
   /** The warning that starts an episode. */
   private started(problem: string, reason: string): Effect.Effect<void> {
-    return Effect.logWarning(
-      `circuit breaker store: Redis at ${this.target}: ${problem}; circuits follow their onStoreUnavailable ` +
-        `policy until it answers (${reason})`
-    )
+    return Effect.logWarning(episodeStarted(this.target, problem, reason))
   }
 
   /** The line that ends an episode that started at `since`. */
   private ended(since: number, now: number): Effect.Effect<void> {
-    const seconds = Math.max(0, now - since) / 1000
-    return Effect.logInfo(
-      `circuit breaker store: Redis at ${this.target} answers again after ${
-        seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)
-      } s; circuits use it again`
-    )
+    return Effect.logInfo(episodeEnded(this.target, since, now))
   }
 
   /**
@@ -246,10 +245,10 @@ export class RoundTrips {
       const bounded = Effect.mapError(this.within(clock, command, timeout), (error) => {
         if (error === timedOut) {
           transport = true
-          problem = "timed out"
-          return new CircuitStoreError({ reason: `no reply from Redis within storeTimeout (${timeout} ms)` })
+          problem = timedOutProblem
+          return new CircuitStoreError({ reason: timedOutReason(timeout) })
         }
-        if (error === "BadTime") return new CircuitStoreError({ reason: `unexpected reply to ${what}` })
+        if (error === "BadTime") return new CircuitStoreError({ reason: unexpectedReplyReason(what) })
         transport = isTransport(error)
         problem = problemOf(error)
         return storeError(error)
@@ -263,7 +262,11 @@ export class RoundTrips {
         onFailure: (error) =>
           Effect.suspend(() => {
             if (!transport) return answered()
-            const started = this.guard.failure(clock.unsafeCurrentTimeMillis(), error.reason, problem !== "timed out")
+            const started = this.guard.failure(
+              clock.unsafeCurrentTimeMillis(),
+              error.reason,
+              problem !== timedOutProblem
+            )
             return started ? this.started(problem, error.reason) : Effect.void
           }),
         onSuccess: answered

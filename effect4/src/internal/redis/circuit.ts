@@ -12,25 +12,16 @@ import type * as Scope from "effect/Scope"
 import * as CircuitBreakerMetrics from "../../CircuitBreakerMetrics.js"
 import type { CircuitConfig } from "../../CircuitConfig.js"
 import type { Snapshot } from "../../CircuitState.js"
-import type {
-  CallTime,
-  Circuit,
-  CircuitStore,
-  CircuitStoreError,
-  Decision,
-  FleetCounts,
-  NotificationStatus,
-  Outcome
-} from "../../CircuitStore.js"
+import type { Circuit, CircuitStore, CircuitStoreError, Decision, FleetCounts, Outcome } from "../../CircuitStore.js"
 import type { RedisClient } from "../../RedisClient.js"
-import { changing, changingTtl, type Entry, lostState, tracked } from "./circuitCache.js"
-import { keysOf } from "../../../../shared/redis/keys.js"
+import { type Entry, tracked } from "./circuitCache.js"
+import { CircuitHandle, type HandleShared, repairedText, restoredText } from "../../../../shared/redis/circuitHandle.js"
 import * as scripts from "../../../../shared/redis/luaScripts.js"
 import type { Notifications } from "./notifications.js"
 import type { Registry } from "./registry.js"
 import type { RoundTrips } from "./roundTrip.js"
 import { runScript, runScriptDirect } from "./runScript.js"
-import { noneUnsent, type ScriptCall, scriptArgs, scriptArgv } from "../../../../shared/redis/scriptArgs.js"
+import { type ScriptCall, scriptArgv } from "../../../../shared/redis/scriptArgs.js"
 import { type Reply, toReply } from "./scriptReply.js"
 import type { ServerClock } from "./serverClock.js"
 
@@ -39,13 +30,10 @@ import type { ServerClock } from "./serverClock.js"
  *
  * @internal
  */
-export interface Shared {
+export interface Shared extends HandleShared<Entry, RedisCircuit> {
   readonly client: RedisClient["Service"]
   /** Redis's clock as this instance learned it (`timeSource: "server"`). */
   readonly clock: ServerClock
-  /** The time source of circuits whose config does not choose one. */
-  readonly timeSource: "client" | "server"
-  readonly prefix: string
   readonly scope: Scope.Scope
   /** Every round trip goes through it, and through the store's breaker it holds. */
   readonly roundTrips: RoundTrips
@@ -56,12 +44,6 @@ export interface Shared {
   readonly nextProbeId: (holder: string) => string
   /** Runs an effect in the background, in the store's scope. */
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<void>
-  /** Wakes the flusher: something was batched locally (`Flusher.batched`). */
-  readonly batched: () => void
-  /** A use at `now` (local clock), for the sweep of idle entries (`Flusher.used`). */
-  readonly used: (now: number) => void
-  /** The store's entry for `name`, made again for `circuit` after it was evicted. */
-  readonly attach: (name: string, circuit: RedisCircuit) => Entry
 }
 
 /**
@@ -70,114 +52,7 @@ export interface Shared {
  *
  * @internal
  */
-export class RedisCircuit implements Circuit {
-  private readonly keys: readonly [string, string]
-  private readonly args: ReadonlyArray<string>
-  constructor(
-    readonly name: string,
-    readonly config: CircuitConfig,
-    public entry: Entry,
-    readonly shared: Shared
-  ) {
-    this.keys = keysOf(shared.prefix, name)
-    this.args = scriptArgs(config)
-    this.changingTtl = changingTtl(config.stateCacheTtl)
-  }
-
-  /** How long the state of a changing circuit is trusted while no notification would tell of it. */
-  private readonly changingTtl: number
-
-  /**
-   * A call uses the circuit at `now`: a handle whose entry was evicted (idle,
-   * nothing batched) takes the store's entry again, which knows nothing yet:
-   * the next call asks Redis.
-   */
-  private use(now: number): Entry {
-    let e = this.entry
-    if (e.evicted) e = this.entry = this.shared.attach(this.name, this)
-    e.usedAt = now
-    this.shared.used(now)
-    return e
-  }
-
-  private fresh(now: number): boolean {
-    const e = this.entry
-    return e.snapshot !== undefined && now >= e.fetchedAt &&
-      now - e.fetchedAt < (e.changing ? this.changingTtl : this.config.stateCacheTtl)
-  }
-
-  /**
-   * A CLOSED circuit whose cached state is fresh by the recent time is
-   * allowed without a clock read (the recent time is at most a few ms old,
-   * so the cache is at most that much past `stateCacheTtl`); any other
-   * decision reads the clock.
-   */
-  acquireLocal(time: CallTime): Decision | undefined {
-    const e = this.entry
-    const s = e.snapshot
-    if (s !== undefined && !e.evicted && e.allow.version === s.version && e.allow.state === s.state) {
-      const recent = time.recent
-      if (this.fresh(recent)) {
-        e.usedAt = recent
-        this.shared.used(recent)
-        return e.allow
-      }
-    }
-    return this.decideLocal(time.now())
-  }
-
-  /** `acquireLocal` at `now`. */
-  private decideLocal(now: number): Decision | undefined {
-    this.use(now)
-    if (!this.fresh(now)) return undefined
-    const e = this.entry
-    const s = e.snapshot!
-    if (s.state === "CLOSED" || s.state === "FORCED_CLOSED") {
-      if (e.allow.version !== s.version || e.allow.state !== s.state) {
-        e.allow = { _tag: "Allow", probe: undefined, state: s.state, version: s.version }
-      }
-      return e.allow
-    }
-    if (now < e.rejectUntil) {
-      e.unsent.rejections++
-      this.shared.batched()
-      const retryAfter = s.state === "FORCED_OPEN" ? this.config.recoveryTimeout : e.rejectUntil - now
-      return { _tag: "Reject", retryAfter, state: s.state, version: s.version }
-    }
-    return undefined
-  }
-
-  /**
-   * Successes of calls without a permit are always batched: in CLOSED they
-   * cannot open the circuit, and in any other state the script ignores them,
-   * so sending them later (with the next round trip, or within a second)
-   * decides nothing differently.
-   */
-  recordSuccessLocal(now: number): void {
-    this.use(now)
-    this.entry.pending++
-    this.entry.unsent.successes++
-    this.shared.batched()
-  }
-
-  notifications(): NotificationStatus | undefined {
-    return this.shared.notifications.status
-  }
-
-  clockSkew(): number | undefined {
-    return this.serverTime ? this.shared.clock.offset : undefined
-  }
-
-  /** Whether this circuit runs on Redis's clock: its config says so, or else the store's. */
-  private get serverTime(): boolean {
-    return (this.config.timeSource ?? this.shared.timeSource) === "server"
-  }
-
-  /** The offset to Redis's clock this circuit's calls use: 0 on the caller's own clock. */
-  private get offset(): number {
-    return this.serverTime ? this.shared.clock.offset ?? 0 : 0
-  }
-
+export class RedisCircuit extends CircuitHandle<Entry, RedisCircuit, Shared, CircuitConfig> implements Circuit {
   /**
    * Learns Redis's clock before the first script call (`timeSource:
    * "server"`), and refreshes it in the background once it is old. Bounded by
@@ -225,30 +100,8 @@ export class RedisCircuit implements Circuit {
         return Effect.andThen(this.syncClock, this.call(request))
       }
       const e = this.entry
-      // a peek (monitoring) carries nothing of this instance's: its config may not be the circuit's
-      const batch = op === "force" || peek ? 0 : e.pending
-      e.pending -= batch
-      // the metric counts ride along with every call but a record's: a record (a failure, a probe's
-      // outcome) adds its own count to them, and they reach Redis with the next other call or the
-      // flush within a second, so that a failure costs Redis no metrics write of its own
-      const carries = !peek && op !== "record"
-      if (op === "record") {
-        if (outcome === "success") e.unsent.successes++
-        else if (outcome === "failure") e.unsent.failures++
-        this.shared.batched()
-      }
-      const unsent = carries ? e.unsent : noneUnsent
-      if (carries) e.unsent = { ...noneUnsent }
-      const sequence = ++e.sent
-      const giveBack = () => {
-        e.pending += batch
-        if (carries) {
-          e.unsent.successes += unsent.successes
-          e.unsent.failures += unsent.failures
-          e.unsent.rejections += unsent.rejections
-          e.unsent.probes += unsent.probes
-        }
-      }
+      const taken = this.take(e, op, outcome, peek)
+      const giveBack = () => this.giveBack(e, taken)
       const offset = this.offset
       // what the script puts back if Redis lost the circuit, in this same call
       const known = op === "force" || peek ? undefined : this.known(now, offset)
@@ -259,8 +112,8 @@ export class RedisCircuit implements Circuit {
         probe: request.probe,
         outcome,
         sample: request.sample,
-        batch,
-        unsent,
+        batch: taken.batch,
+        unsent: taken.unsent,
         peek,
         known
       })
@@ -282,7 +135,7 @@ export class RedisCircuit implements Circuit {
         ),
         Effect.tap((reply) => {
           e.failed = undefined
-          return Effect.andThen(this.remember(now, reply, sequence, peek), this.syncClock.pipe(Effect.ignore))
+          return Effect.andThen(this.remember(now, reply, taken.sequence, peek), this.syncClock.pipe(Effect.ignore))
         }),
         // the caller gave up (not Redis): nothing is lost, and the store is not blamed
         Effect.onInterrupt(() => Effect.sync(giveBack))
@@ -291,40 +144,16 @@ export class RedisCircuit implements Circuit {
   }
 
   private remember(now: number, reply: Reply, sequence: number, peek: boolean): Effect.Effect<void> {
-    const e = this.entry
     const s = reply.snapshot
-    // replies may overtake each other (parallel HTTP requests): an older one must not
-    // overwrite what a newer one said
-    if (sequence < e.applied) return Effect.void
-    e.applied = sequence
-    e.snapshot = s
-    e.fetchedAt = now
-    e.changing = !this.shared.notifications.live && changing(s, now, this.config.stateCacheTtl)
-    // a transition was announced while this round trip was under way, and its reply predates it
-    if (sequence <= e.staleThrough && s.version < e.announced) e.fetchedAt = -Infinity
-    e.confirmedAt = reply.decidedAt
-    e.rejectUntil = s.state === "OPEN"
-      ? now + (s.retryAt - reply.decidedAt)
-      : s.state === "FORCED_OPEN"
-      ? Infinity
-      : reply.decision === "reject"
-      ? now + reply.retryAfter
-      : 0
+    if (!this.apply(now, sequence, reply)) return Effect.void
+    const e = this.entry
     const tasks: Array<Effect.Effect<void>> = []
     if (reply.repaired) {
-      tasks.push(
-        Effect.logWarning(
-          `circuit ${JSON.stringify(this.name)}: some of its Redis data was not readable and was repaired`
-        )
-      )
+      tasks.push(Effect.logWarning(repairedText(this.name)))
     }
-    // Redis had lost the circuit (restart, FLUSHALL, failover, data overwritten) and this call put
-    // back what this instance knew
+    // Redis had lost the circuit and this call put back what this instance knew
     if (reply.restored) {
-      tasks.push(Effect.logWarning(
-        `circuit ${JSON.stringify(this.name)}: Redis lost its state (restart, flush or failover); ` +
-          `re-asserted ${s.state}${s.state === "OPEN" ? ` until ${new Date(s.retryAt).toISOString()}` : ""}`
-      ))
+      tasks.push(Effect.logWarning(restoredText(this.name, s)))
     }
     // a state that had to be created (first use, or wiped by a restart or FLUSHALL) is registered again
     if (!peek && (!e.registered || reply.created)) {
@@ -332,20 +161,6 @@ export class RedisCircuit implements Circuit {
       tasks.push(this.register)
     }
     return tasks.length === 0 ? Effect.void : Effect.all(tasks, { discard: true })
-  }
-
-  /**
-   * What the script puts back if Redis lost the circuit (`ScriptCall.known`):
-   * the state this instance last read, while `lostState` says a missing key
-   * would mean it was lost; on the script's clock (`offset`).
-   */
-  private known(now: number, offset: number): string | undefined {
-    const e = this.entry
-    if (e.snapshot === undefined) return undefined
-    const lost = lostState(e.snapshot, e.confirmedAt, now, this.config.stateTtl)
-    if (lost === undefined) return undefined
-    const server = (time: number) => (time === 0 ? 0 : time + offset)
-    return `${lost.state} ${lost.openCount} ${server(lost.openedAt)} ${server(lost.retryAt)} ${lost.version}`
   }
 
   /**
@@ -388,23 +203,7 @@ export class RedisCircuit implements Circuit {
           Effect.onExit((exit) =>
             Exit.isSuccess(exit) || this.entry.sent === sentBefore ? Effect.void : this.release(probeId)
           ),
-          Effect.map((reply): Decision => {
-            if (reply.decision === "reject") this.entry.unsent.rejections++
-            else if (reply.probe !== "") this.entry.unsent.probes++
-            return reply.decision === "reject"
-              ? {
-                _tag: "Reject",
-                retryAfter: reply.retryAfter,
-                state: reply.snapshot.state,
-                version: reply.snapshot.version
-              }
-              : {
-                _tag: "Allow",
-                probe: reply.probe === "" ? undefined : reply.probe,
-                state: reply.snapshot.state,
-                version: reply.snapshot.version
-              }
-          })
+          Effect.map((reply): Decision => this.acquired(reply))
         )
       }))
     )
