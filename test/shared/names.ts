@@ -39,3 +39,7 @@ export const trickyCharacters: ReadonlyArray<string> = [
   "\u{10FFFF}",
   "\u{E000}"
 ]
+
+let prefixes = 0
+/** A Redis key prefix no other test in this process uses. */
+export const freshPrefix = (): string => `t${process.pid}-${++prefixes}-${Date.now().toString(36)}`

@@ -16,6 +16,7 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import { CircuitStore, RedisCircuitStore } from "../../src/index.js"
 import { clusterScoped, redisServerScoped, type SentinelGroup } from "./redisServer.js"
+import { freshPrefix } from "../shared/names.js"
 import { startUpstashBridge } from "../shared/upstashBridge.js"
 import { UpstashClient } from "../../src/upstash.js"
 import { IORedisClient } from "../../src/ioredis.js"
@@ -81,9 +82,7 @@ export const upstashStore = (
     Layer.provide(UpstashClient.layer({ url: bridge.url, token: Redacted.make(token), ...client }))
   )
 
-let prefixes = 0
-/** A key prefix no other test in this process uses. */
-export const freshPrefix = (): string => `t${process.pid}-${++prefixes}-${Date.now().toString(36)}`
+export { freshPrefix } from "../shared/names.js"
 
 /**
  * A memory store for a runtime of its own (the Promise API's `store` option)

@@ -12,6 +12,7 @@ import * as Redacted from "effect/Redacted"
 import { RedisCircuitStore, RedisClient } from "../../src/index.js"
 import { IORedisClient } from "../../src/ioredis.js"
 import { UpstashClient } from "../../src/upstash.js"
+import { freshPrefix } from "../../../test/shared/names.js"
 import { startUpstashBridge } from "../../../test/shared/upstashBridge.js"
 import type { SentinelGroup } from "./redisServer.js"
 
@@ -22,9 +23,7 @@ export const upstashBridgeScoped = (server: { readonly url: string }, token: str
     (bridge) => Effect.promise(() => bridge.close())
   )
 
-let prefixes = 0
-/** A key prefix no other test in this process uses. */
-export const freshPrefix = (): string => `t${process.pid}-${++prefixes}-${Date.now().toString(36)}`
+export { freshPrefix } from "../../../test/shared/names.js"
 
 /**
  * The Redis store over ioredis on `server` (by default on a fresh prefix),
